@@ -1,0 +1,91 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+)
+
+// Streams are the standard streams a command reads and writes. Tests pass
+// buffers; main passes the process's own.
+type Streams struct {
+	In     io.Reader
+	Out    io.Writer
+	ErrOut io.Writer
+}
+
+// globalOptions are the flags every command shares, kubectl's among them.
+type globalOptions struct {
+	streams Streams
+	// kube holds --kubeconfig, --context, -n/--namespace and kubectl's other
+	// connection flags, with kubectl's precedence rules.
+	kube *genericclioptions.ConfigFlags
+	// output is -o/--output; each command says which formats it accepts.
+	output string
+	// verbosity is -v, as in kubectl.
+	verbosity int
+	// logger is built from verbosity before any command runs.
+	logger *slog.Logger
+}
+
+const rootLong = `plumb keeps Kubernetes clusters true to their declared state.
+
+It compares what your manifests, kustomize overlays and Helm charts declare
+with what is live in a cluster, confirms every difference with a server-side
+apply dry-run so that server defaults never raise false alarms, and says who
+changed what, with which tool, and when.
+
+Exit codes:
+  0  in sync: nothing drifted
+  1  drift found
+  2  an error stopped the work or left the result incomplete`
+
+// NewRootCommand builds the plumb command tree.
+func NewRootCommand(streams Streams) *cobra.Command {
+	g := &globalOptions{
+		streams: streams,
+		kube:    genericclioptions.NewConfigFlags(true),
+	}
+	cmd := &cobra.Command{
+		Use:           "plumb",
+		Short:         "Find, explain and repair drift in Kubernetes clusters",
+		Long:          rootLong,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		PersistentPreRun: func(*cobra.Command, []string) {
+			g.logger = newLogger(streams.ErrOut, g.verbosity)
+		},
+		// Without a subcommand, print help rather than doing something surprising.
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+	}
+	cmd.SetIn(streams.In)
+	cmd.SetOut(streams.Out)
+	cmd.SetErr(streams.ErrOut)
+
+	flags := cmd.PersistentFlags()
+	g.kube.AddFlags(flags)
+	flags.StringVarP(&g.output, "output", "o", "", "Output format; each command lists the formats it accepts")
+	flags.IntVarP(&g.verbosity, "v", "v", 0, "Log verbosity: 0 warnings and errors, 1 progress, 2 debug, 6 and more API requests")
+
+	cmd.AddCommand(
+		newVersionCommand(g),
+	)
+	return cmd
+}
+
+// Execute runs plumb with args and returns the process exit code.
+func Execute(ctx context.Context, args []string, streams Streams) int {
+	cmd := NewRootCommand(streams)
+	cmd.SetArgs(args)
+	err := cmd.ExecuteContext(ctx)
+	var ee *exitError
+	if err != nil && !(errors.As(err, &ee) && ee.err == nil) {
+		fmt.Fprintf(streams.ErrOut, "error: %v\n", err)
+	}
+	return exitCode(err)
+}

@@ -1,0 +1,250 @@
+package testcluster
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+)
+
+// ContextName is the kubeconfig context the environment writes.
+const ContextName = "envtest"
+
+// Env is a running control plane.
+type Env struct {
+	// Config reaches the API server as a cluster administrator.
+	Config *rest.Config
+	// Kubeconfig is the path of a kubeconfig file whose current context,
+	// ContextName, reaches the same API server.
+	Kubeconfig string
+	// Context is the name of the context in Kubeconfig.
+	Context string
+	// AssetsDir holds kube-apiserver, etcd and kubectl.
+	AssetsDir string
+	// Clientset is a typed client for Config.
+	Clientset *kubernetes.Clientset
+
+	env     *envtest.Environment
+	tempDir string
+	nsSeq   atomic.Int64
+}
+
+// Main starts a control plane, stores it in *env, runs the package's tests and
+// stops it, then exits with the tests' code. Call it from TestMain.
+func Main(m *testing.M, env **Env) {
+	e, err := Start()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "testcluster: %v\n", err)
+		os.Exit(2)
+	}
+	*env = e
+	code := m.Run()
+	if err := e.Stop(); err != nil {
+		fmt.Fprintf(os.Stderr, "testcluster: stop: %v\n", err)
+		if code == 0 {
+			code = 2
+		}
+	}
+	os.Exit(code)
+}
+
+// Start starts a control plane. Stop it with Stop.
+func Start() (*Env, error) {
+	assets, err := AssetsDir()
+	if err != nil {
+		return nil, err
+	}
+	tempDir, err := os.MkdirTemp("", "plumb-testcluster-")
+	if err != nil {
+		return nil, err
+	}
+	te := &envtest.Environment{
+		BinaryAssetsDirectory:    assets,
+		ControlPlaneStartTimeout: 2 * time.Minute,
+		ControlPlaneStopTimeout:  time.Minute,
+	}
+	cfg, err := te.Start()
+	if err != nil {
+		_ = os.RemoveAll(tempDir)
+		return nil, fmt.Errorf("start kube-apiserver and etcd from %s: %w", assets, err)
+	}
+	// Tests do bulk work; client-go's default 5 QPS would make them slow,
+	// not more correct.
+	cfg.QPS, cfg.Burst = 200, 400
+
+	e := &Env{Config: cfg, Context: ContextName, AssetsDir: assets, env: te, tempDir: tempDir}
+	e.Clientset, err = kubernetes.NewForConfig(cfg)
+	if err == nil {
+		e.Kubeconfig, err = writeKubeconfig(filepath.Join(tempDir, "kubeconfig"), cfg)
+	}
+	if err != nil {
+		_ = e.Stop()
+		return nil, err
+	}
+	return e, nil
+}
+
+// Stop stops the control plane and removes the environment's files.
+func (e *Env) Stop() error {
+	err := e.env.Stop()
+	if rmErr := os.RemoveAll(e.tempDir); err == nil {
+		err = rmErr
+	}
+	return err
+}
+
+// Namespace creates a namespace for one test and deletes it when the test
+// ends. Its name is derived from the test's name, so logs say whose it is.
+func (e *Env) Namespace(t testing.TB) string {
+	t.Helper()
+	name := namespaceName(t.Name(), e.nsSeq.Add(1))
+	ctx := context.Background()
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
+	if _, err := e.Clientset.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("create namespace %s: %v", name, err)
+	}
+	t.Cleanup(func() {
+		// envtest runs no namespace controller, so the namespace stays
+		// Terminating; its name is never reused, so that does no harm.
+		_ = e.Clientset.CoreV1().Namespaces().Delete(context.Background(), name, metav1.DeleteOptions{})
+	})
+	return name
+}
+
+// Kubectl runs the pinned kubectl against the environment with args and
+// returns its standard output. stdin, if not empty, is passed to it. The test
+// fails if kubectl does.
+func (e *Env) Kubectl(t testing.TB, stdin string, args ...string) string {
+	t.Helper()
+	out, err := e.KubectlErr(stdin, args...)
+	if err != nil {
+		t.Fatalf("kubectl %s: %v", strings.Join(args, " "), err)
+	}
+	return out
+}
+
+// KubectlErr is Kubectl for callers that expect failure or are not tests.
+func (e *Env) KubectlErr(stdin string, args ...string) (string, error) {
+	cmd := exec.Command(filepath.Join(e.AssetsDir, "kubectl"), append([]string{"--kubeconfig", e.Kubeconfig}, args...)...)
+	cmd.Stdin = strings.NewReader(stdin)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return stdout.String(), fmt.Errorf("%w: %s", err, strings.TrimSpace(stderr.String()))
+	}
+	return stdout.String(), nil
+}
+
+// namespaceName turns a test name into a valid, unique namespace name.
+func namespaceName(test string, seq int64) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(test) {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
+			b.WriteRune(r)
+		default:
+			if s := b.String(); s != "" && !strings.HasSuffix(s, "-") {
+				b.WriteByte('-')
+			}
+		}
+	}
+	base := strings.Trim(b.String(), "-")
+	suffix := fmt.Sprintf("-%d", seq)
+	if max := 63 - len(suffix); len(base) > max {
+		base = strings.TrimRight(base[:max], "-")
+	}
+	if base == "" {
+		base = "test"
+	}
+	return base + suffix
+}
+
+func writeKubeconfig(path string, cfg *rest.Config) (string, error) {
+	kc := clientcmdapi.NewConfig()
+	kc.Clusters[ContextName] = &clientcmdapi.Cluster{
+		Server:                   cfg.Host,
+		CertificateAuthorityData: cfg.CAData,
+	}
+	kc.AuthInfos[ContextName] = &clientcmdapi.AuthInfo{
+		ClientCertificateData: cfg.CertData,
+		ClientKeyData:         cfg.KeyData,
+		Token:                 cfg.BearerToken,
+	}
+	kc.Contexts[ContextName] = &clientcmdapi.Context{Cluster: ContextName, AuthInfo: ContextName, Namespace: "default"}
+	kc.CurrentContext = ContextName
+	if err := clientcmd.WriteToFile(*kc, path); err != nil {
+		return "", fmt.Errorf("write kubeconfig %s: %w", path, err)
+	}
+	return path, nil
+}
+
+// AssetsDir finds the folder with kube-apiserver, etcd and kubectl:
+// KUBEBUILDER_ASSETS if set, else the cache folder hack/k8s/assets.sh fills
+// for the Kubernetes version pinned in hack/k8s/go.mod.
+func AssetsDir() (string, error) {
+	if dir := os.Getenv("KUBEBUILDER_ASSETS"); dir != "" {
+		return dir, checkAssets(dir)
+	}
+	version, err := pinnedVersion()
+	if err != nil {
+		return "", err
+	}
+	cache := os.Getenv("XDG_CACHE_HOME")
+	if cache == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return "", err
+		}
+		cache = filepath.Join(home, ".cache")
+	}
+	dir := filepath.Join(cache, "plumb", "k8s-"+strings.TrimPrefix(version, "v"))
+	return dir, checkAssets(dir)
+}
+
+func checkAssets(dir string) error {
+	for _, bin := range []string{"kube-apiserver", "etcd", "kubectl"} {
+		if _, err := os.Stat(filepath.Join(dir, bin)); err != nil {
+			return fmt.Errorf("control plane binary %s missing from %s: run `make test` or hack/k8s/assets.sh, or set KUBEBUILDER_ASSETS", bin, dir)
+		}
+	}
+	return nil
+}
+
+// pinnedVersion reads the k8s.io/kubernetes version from hack/k8s/go.mod,
+// found relative to this source file.
+func pinnedVersion() (string, error) {
+	_, file, _, ok := runtime.Caller(0)
+	if !ok {
+		return "", fmt.Errorf("cannot locate hack/k8s/go.mod: set KUBEBUILDER_ASSETS")
+	}
+	gomod := filepath.Join(filepath.Dir(file), "..", "..", "hack", "k8s", "go.mod")
+	f, err := os.Open(gomod)
+	if err != nil {
+		return "", fmt.Errorf("read pinned Kubernetes version: %w (set KUBEBUILDER_ASSETS)", err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) == 3 && fields[0] == "require" && fields[1] == "k8s.io/kubernetes" {
+			return fields[2], nil
+		}
+	}
+	return "", fmt.Errorf("%s: no `require k8s.io/kubernetes` line", gomod)
+}

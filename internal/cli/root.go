@@ -74,6 +74,8 @@ func NewRootCommand(streams Streams) *cobra.Command {
 
 	cmd.AddCommand(
 		newVersionCommand(g),
+		newScanCommand(g),
+		newDiffCommand(g),
 	)
 	return cmd
 }

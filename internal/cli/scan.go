@@ -1,0 +1,70 @@
+package cli
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"plumb.dev/plumb/internal/report"
+)
+
+type scanOptions struct {
+	*globalOptions
+	scanFlags
+}
+
+func newScanCommand(g *globalOptions) *cobra.Command {
+	o := &scanOptions{globalOptions: g}
+	cmd := &cobra.Command{
+		Use:   "scan --source PATH [--source PATH ...]",
+		Short: "Report objects that drifted from their sources",
+		Long: `Compare the objects that the sources declare with the cluster, and report
+every object that drifted (with each changed field, who changed it and when),
+that is missing, and with --unmanaged, that is live but declared by no source.
+
+Sources are manifest files or directories of them, kustomize roots and Helm
+chart directories. Every difference is confirmed with a server-side apply
+dry-run, so server defaults never show up as drift.`,
+		Example: `  # Scan the current context against a directory of manifests
+  plumb scan --source deploy/
+
+  # A chart with production values, in another context, as JSON
+  plumb scan --source charts/shop --values values-prod.yaml --context prod-eu -o json
+
+  # Include objects nobody declared, and ignore replicas everywhere
+  plumb scan -f deploy/ --unmanaged --ignore-path 'apps/Deployment:.spec.replicas'`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(cmd)
+		},
+	}
+	o.scanFlags.add(cmd.Flags())
+	return cmd
+}
+
+func (o *scanOptions) Validate() error {
+	if o.output != "" && !slices.Contains(report.Formats, o.output) {
+		return fmt.Errorf("--output %q is not supported by scan; use %s", o.output, strings.Join(report.Formats, ", "))
+	}
+	return o.scanFlags.validate()
+}
+
+func (o *scanOptions) Run(cmd *cobra.Command) error {
+	r, err := o.scanFlags.run(cmd.Context(), o.globalOptions)
+	if err != nil {
+		return err
+	}
+	if err := report.Write(o.streams.Out, r, o.output, time.Now()); err != nil {
+		return err
+	}
+	if o.output == "" || o.output == "table" {
+		printProblems(o.streams.ErrOut, r)
+	}
+	return withCode(exitFor(r), nil)
+}

@@ -1,0 +1,67 @@
+package cli
+
+import (
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"plumb.dev/plumb/internal/report"
+	"plumb.dev/plumb/internal/testcluster"
+)
+
+var env *testcluster.Env
+
+func TestMain(m *testing.M) { testcluster.Main(m, &env) }
+
+// realWorld is the shared folder of unmodified public manifests.
+const realWorld = "../../../shared/testdata/real-world"
+
+// scanJSON runs plumb scan -o json against the test cluster in namespace ns.
+func scanJSON(t *testing.T, ns string, args ...string) (int, report.Report, string) {
+	t.Helper()
+	all := append([]string{"scan", "--kubeconfig", env.Kubeconfig, "-n", ns, "-o", "json"}, args...)
+	code, out, stderr := run(t, all...)
+	var r report.Report
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("plumb %s: exit %d, output is not a report: %v\nstdout:\n%s\nstderr:\n%s", strings.Join(all, " "), code, err, out, stderr)
+	}
+	return code, r, stderr
+}
+
+// requireInSync fails the test with the findings if the scan is not clean.
+func requireInSync(t *testing.T, ns string, args ...string) report.Report {
+	t.Helper()
+	code, r, stderr := scanJSON(t, ns, args...)
+	if code != ExitInSync || len(r.Findings) > 0 || len(r.Errors) > 0 {
+		b, _ := json.MarshalIndent(r, "", "  ")
+		t.Fatalf("exit %d, want 0 (in sync); report:\n%s\nstderr:\n%s", code, b, stderr)
+	}
+	if r.Summary.Objects == 0 || r.Summary.InSync != r.Summary.Objects {
+		t.Fatalf("summary %+v: want every object compared and in sync", r.Summary)
+	}
+	return r
+}
+
+func TestRealWorldManifestsHaveNoFalsePositives(t *testing.T) {
+	demo := filepath.Join(realWorld, "microservices-demo/release/kubernetes-manifests.yaml")
+	podinfoKustomize := filepath.Join(realWorld, "podinfo/kustomize")
+	tests := []struct {
+		name  string
+		apply []string // kubectl arguments, after -n NS
+		scan  []string
+	}{
+		{"microservices-demo/server-side-apply", []string{"apply", "--server-side", "-f", demo}, []string{"--source", demo}},
+		{"microservices-demo/client-side-apply", []string{"apply", "-f", demo}, []string{"--source", demo}},
+		{"podinfo-kustomize/server-side-apply", []string{"apply", "--server-side", "-k", podinfoKustomize}, []string{"--source", podinfoKustomize}},
+		{"podinfo-kustomize/client-side-apply", []string{"apply", "-k", podinfoKustomize}, []string{"--source", podinfoKustomize}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ns := env.Namespace(t)
+			env.Kubectl(t, "", append([]string{"-n", ns}, tt.apply...)...)
+			requireInSync(t, ns, tt.scan...)
+		})
+	}
+}
+

@@ -1,0 +1,204 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/managedfields"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/restmapper"
+	"k8s.io/kube-openapi/pkg/spec3"
+)
+
+// Options tune the connection.
+type Options struct {
+	// QPS is the client-side request rate limit. Default 100: plumb reads in
+	// bulk and client-go's default of 5 would make a scan wait on itself.
+	QPS float32
+	// Burst is the client-side burst. Default 200.
+	Burst int
+}
+
+// DefaultOptions returns the defaults documented on Options.
+func DefaultOptions() Options { return Options{QPS: 100, Burst: 200} }
+
+// Cluster is one API server, reached through a kubeconfig context.
+type Cluster struct {
+	// Name is the kubeconfig context's name.
+	Name string
+	// Namespace is where objects without a namespace go: -n, else the
+	// context's namespace, else "default", as kubectl does.
+	Namespace string
+	// Config is the REST configuration, with Options applied.
+	Config *rest.Config
+	// Dynamic reads and dry-runs objects of any kind.
+	Dynamic dynamic.Interface
+	// Mapper maps kinds to resources, from cached discovery.
+	Mapper meta.ResettableRESTMapper
+
+	discovery discovery.CachedDiscoveryInterface
+
+	mu sync.Mutex
+	// converters guards nothing else: one type converter per group-version,
+	// built on first use from that group-version's OpenAPI v3 document.
+	converters map[schema.GroupVersion]*converterEntry
+}
+
+type converterEntry struct {
+	once sync.Once
+	tc   managedfields.TypeConverter
+	err  error
+}
+
+// New connects to the cluster that getter describes (kubectl's flags).
+func New(getter genericclioptions.RESTClientGetter, opts Options) (*Cluster, error) {
+	loader := getter.ToRawKubeConfigLoader()
+	raw, err := loader.RawConfig()
+	if err != nil {
+		return nil, fmt.Errorf("load kubeconfig: %w", err)
+	}
+	name := raw.CurrentContext
+	if cf, ok := getter.(*genericclioptions.ConfigFlags); ok && cf.Context != nil && *cf.Context != "" {
+		name = *cf.Context
+	}
+	ns, _, err := loader.Namespace()
+	if err != nil {
+		return nil, fmt.Errorf("context %s: namespace: %w", name, err)
+	}
+	cfg, err := getter.ToRESTConfig()
+	if err != nil {
+		return nil, fmt.Errorf("context %s: %w", name, err)
+	}
+	return NewForConfig(name, ns, cfg, getter, opts)
+}
+
+// NewForConfig connects with an explicit REST configuration. getter supplies
+// the cached discovery client and RESTMapper; it may be nil, in which case
+// discovery is cached in memory only.
+func NewForConfig(name, namespace string, cfg *rest.Config, getter genericclioptions.RESTClientGetter, opts Options) (*Cluster, error) {
+	def := DefaultOptions()
+	if opts.QPS == 0 {
+		opts.QPS = def.QPS
+	}
+	if opts.Burst == 0 {
+		opts.Burst = def.Burst
+	}
+	cfg = rest.CopyConfig(cfg)
+	cfg.QPS, cfg.Burst = opts.QPS, opts.Burst
+	if namespace == "" {
+		namespace = metav1.NamespaceDefault
+	}
+	c := &Cluster{Name: name, Namespace: namespace, Config: cfg, converters: map[schema.GroupVersion]*converterEntry{}}
+	var err error
+	if c.Dynamic, err = dynamic.NewForConfig(cfg); err != nil {
+		return nil, fmt.Errorf("context %s: %w", name, err)
+	}
+	if getter != nil {
+		if c.discovery, err = getter.ToDiscoveryClient(); err != nil {
+			return nil, fmt.Errorf("context %s: discovery: %w", name, err)
+		}
+	} else {
+		dc, err := discovery.NewDiscoveryClientForConfig(cfg)
+		if err != nil {
+			return nil, fmt.Errorf("context %s: discovery: %w", name, err)
+		}
+		c.discovery = memory.NewMemCacheClient(dc)
+	}
+	c.Mapper = restmapper.NewDeferredDiscoveryRESTMapper(c.discovery)
+	return c, nil
+}
+
+// Mapping resolves a kind to its resource, refreshing discovery once if the
+// kind is unknown, so a CRD installed since the cache was filled is found.
+func (c *Cluster) Mapping(gvk schema.GroupVersionKind) (*meta.RESTMapping, error) {
+	m, err := c.Mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	if err == nil || !meta.IsNoMatchError(err) {
+		return m, err
+	}
+	c.Mapper.Reset()
+	c.discovery.Invalidate()
+	return c.Mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+}
+
+// ErrNoSchema is returned when the server publishes no OpenAPI schema for a
+// group-version; callers fall back to schema-less comparison.
+var ErrNoSchema = errors.New("no OpenAPI schema published")
+
+// TypeConverter returns a converter to structured-merge-diff typed values for
+// objects of group-version gv, built from the server's OpenAPI v3 document.
+func (c *Cluster) TypeConverter(gv schema.GroupVersion) (managedfields.TypeConverter, error) {
+	c.mu.Lock()
+	e, ok := c.converters[gv]
+	if !ok {
+		e = &converterEntry{}
+		c.converters[gv] = e
+	}
+	c.mu.Unlock()
+	e.once.Do(func() { e.tc, e.err = c.buildConverter(gv) })
+	return e.tc, e.err
+}
+
+func (c *Cluster) buildConverter(gv schema.GroupVersion) (managedfields.TypeConverter, error) {
+	paths, err := c.discovery.OpenAPIV3().Paths()
+	if err != nil {
+		return nil, fmt.Errorf("openapi v3 paths: %w", err)
+	}
+	key := "apis/" + gv.Group + "/" + gv.Version
+	if gv.Group == "" {
+		key = "api/" + gv.Version
+	}
+	p, ok := paths[key]
+	if !ok {
+		return nil, fmt.Errorf("%s: %w", gv, ErrNoSchema)
+	}
+	doc, err := p.Schema("application/json")
+	if err != nil {
+		return nil, fmt.Errorf("openapi v3 %s: %w", key, err)
+	}
+	var spec spec3.OpenAPI
+	if err := json.Unmarshal(doc, &spec); err != nil {
+		return nil, fmt.Errorf("openapi v3 %s: %w", key, err)
+	}
+	if spec.Components == nil {
+		return nil, fmt.Errorf("%s: %w", gv, ErrNoSchema)
+	}
+	return managedfields.NewTypeConverter(spec.Components.Schemas, false)
+}
+
+// ServerVersion returns the API server's version string, e.g. "v1.37.2".
+func (c *Cluster) ServerVersion() (string, error) {
+	v, err := c.discovery.ServerVersion()
+	if err != nil {
+		return "", err
+	}
+	return v.GitVersion, nil
+}
+
+// List returns every object of resource gvr in namespace ns ("" for all
+// namespaces or a cluster-scoped resource), reading in pages of 500.
+func (c *Cluster) List(ctx context.Context, gvr schema.GroupVersionResource, ns string) ([]unstructured.Unstructured, error) {
+	var all []unstructured.Unstructured
+	opts := metav1.ListOptions{Limit: 500}
+	for {
+		list, err := c.Dynamic.Resource(gvr).Namespace(ns).List(ctx, opts)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, list.Items...)
+		if list.GetContinue() == "" {
+			return all, nil
+		}
+		opts.Continue = list.GetContinue()
+	}
+}

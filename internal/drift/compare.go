@@ -1,0 +1,323 @@
+package drift
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/managedfields"
+	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
+	"sigs.k8s.io/structured-merge-diff/v6/typed"
+
+	"plumb.dev/plumb/internal/cluster"
+)
+
+// rawChange is a change before ignore rules and redaction.
+type rawChange struct {
+	path    fieldpath.Path
+	typ     ChangeType
+	desired any
+	live    any
+	owner   *managedEntry
+}
+
+// maxAttempts bounds how often an object that keeps changing under the
+// comparison is read again.
+const maxAttempts = 3
+
+// compareFresh compares one object without the cache. It returns the live
+// object it compared against, which is newer than the listed one when the
+// object changed meanwhile, and nil when it was deleted meanwhile.
+func (e *Engine) compareFresh(ctx context.Context, t *target, desired, live *unstructured.Unstructured) (comparison, *unstructured.Unstructured, error) {
+	for range maxAttempts {
+		cmp, err := e.compareAt(ctx, t, desired, live)
+		if !errors.Is(err, errConflict) {
+			return cmp, live, err
+		}
+		if live, err = e.get(ctx, t); err != nil || live == nil {
+			return comparison{}, nil, err
+		}
+	}
+	return comparison{}, nil, fmt.Errorf("the object changed %d times while it was compared; try again", maxAttempts)
+}
+
+func (e *Engine) compareAt(ctx context.Context, t *target, desired, live *unstructured.Unstructured) (comparison, error) {
+	entries := decodeManagedFields(live.GetManagedFields())
+	d := desired.Object
+	deployer := chooseManager(entries, d, e.opts.OutOfBandManagers)
+	cmp := comparison{deployer: deployer.Manager}
+
+	var changes []rawChange
+	if !locallyInSync(d, live.Object, deployer, isSecret(t.mapping.GroupVersionKind.GroupKind())) {
+		r, err := e.dryRun(ctx, t, desired, deployer.Manager, live.GetResourceVersion())
+		if err != nil {
+			return cmp, err
+		}
+		cmp.dryRun, cmp.desired = true, r
+		if changes, err = e.typedDiff(t, d, r, live, entries, deployer); err != nil {
+			return cmp, err
+		}
+	}
+	changes = append(changes, addedOutOfBand(entries, d, live.Object, deployer, e.opts.OutOfBandManagers, changes)...)
+	sortChanges(changes)
+	cmp.changes = changes
+	return cmp, nil
+}
+
+// locallyInSync is the cheap check: every declared field has its declared
+// value live, and the deploying manager, if it applies, owns no field the
+// source stopped declaring. True means a dry-run cannot find a change.
+func locallyInSync(desired, live map[string]any, deployer managedEntry, secret bool) bool {
+	if secret {
+		desired = secretForCompare(desired)
+	}
+	if !contains(desired, live) {
+		return false
+	}
+	if deployer.Operation != metav1.ManagedFieldsOperationApply || deployer.Set == nil {
+		return true
+	}
+	for _, p := range leaves(deployer.Set) {
+		if !declares(desired, p) {
+			return false
+		}
+	}
+	return true
+}
+
+// typedDiff compares the dry-run result r with live as structured-merge-diff
+// typed values, so lists are matched by their keys as the server does.
+func (e *Engine) typedDiff(t *target, desired map[string]any, r, live *unstructured.Unstructured, entries []managedEntry, deployer managedEntry) ([]rawChange, error) {
+	gv := t.mapping.GroupVersionKind.GroupVersion()
+	tc, err := e.cluster.TypeConverter(gv)
+	if errors.Is(err, cluster.ErrNoSchema) {
+		tc = managedfields.NewDeducedTypeConverter()
+	} else if err != nil {
+		return nil, fmt.Errorf("schema for %s: %w", gv, err)
+	}
+	rt, err := tc.ObjectToTyped(forCompare(r), typed.AllowDuplicates)
+	if err != nil {
+		return nil, fmt.Errorf("dry-run result: %w", err)
+	}
+	lt, err := tc.ObjectToTyped(forCompare(live), typed.AllowDuplicates)
+	if err != nil {
+		return nil, fmt.Errorf("live object: %w", err)
+	}
+	c, err := rt.Compare(lt)
+	if err != nil {
+		return nil, fmt.Errorf("compare: %w", err)
+	}
+
+	var out []rawChange
+	for _, p := range leaves(c.Modified) {
+		dv, ok := resolve(desired, p)
+		if !ok {
+			dv, _ = resolve(r.Object, p)
+		}
+		lv, _ := resolve(live.Object, p)
+		out = append(out, rawChange{path: p, typ: ChangeModified, desired: dv, live: lv, owner: owner(entries, p)})
+	}
+	suspect := removalSuspect(entries, deployer.Manager, e.opts.OutOfBandManagers)
+	for _, p := range topmostMissing(live.Object, leaves(c.Removed)) {
+		dv, ok := resolve(desired, p)
+		if !ok {
+			dv, _ = resolve(r.Object, p)
+		}
+		out = append(out, rawChange{path: p, typ: ChangeRemoved, desired: dv, owner: suspect})
+	}
+	for _, p := range topmostMissing(r.Object, leaves(c.Added)) {
+		lv, _ := resolve(live.Object, p)
+		out = append(out, rawChange{path: p, typ: ChangeAdded, live: lv, owner: owner(entries, p)})
+	}
+	return out, nil
+}
+
+// forCompare strips what differs between a dry-run result and the live
+// object for reasons other than drift: bookkeeping and status.
+func forCompare(u *unstructured.Unstructured) *unstructured.Unstructured {
+	c := u.DeepCopy()
+	for _, f := range []string{"managedFields", "resourceVersion", "generation", "creationTimestamp", "uid", "selfLink"} {
+		unstructured.RemoveNestedField(c.Object, "metadata", f)
+	}
+	delete(c.Object, "status")
+	return c
+}
+
+// addedOutOfBand reports fields that out-of-band managers own and the
+// source does not declare: an env var added with kubectl patch, a label
+// added with kubectl label, a container added with kubectl edit.
+func addedOutOfBand(entries []managedEntry, desired, live map[string]any, deployer managedEntry, outOfBand []string, have []rawChange) []rawChange {
+	seen := map[string]bool{}
+	for _, c := range have {
+		seen[c.path.String()] = true
+	}
+	var out []rawChange
+	for i := range entries {
+		e := &entries[i]
+		if e.Subresource == "status" || (e.Manager == deployer.Manager && e.Operation == deployer.Operation) || !matchesAny(e.Manager, outOfBand) {
+			continue
+		}
+		var undeclared []fieldpath.Path
+		for _, p := range leaves(e.Set) {
+			if !declares(desired, p) {
+				undeclared = append(undeclared, p)
+			}
+		}
+		for _, p := range topmostMissing(desired, undeclared) {
+			if seen[p.String()] || coveredBy(p, seen) {
+				continue
+			}
+			lv, ok := resolve(live, p)
+			if !ok {
+				continue
+			}
+			seen[p.String()] = true
+			out = append(out, rawChange{path: p, typ: ChangeAdded, live: lv, owner: owner(entries, p)})
+		}
+	}
+	return out
+}
+
+// coveredBy reports whether an ancestor of p is already reported.
+func coveredBy(p fieldpath.Path, seen map[string]bool) bool {
+	for i := 1; i < len(p); i++ {
+		if seen[p[:i].String()] {
+			return true
+		}
+	}
+	return false
+}
+
+func sortChanges(cs []rawChange) {
+	for i := 1; i < len(cs); i++ {
+		for j := i; j > 0 && cs[j].path.Compare(cs[j-1].path) < 0; j-- {
+			cs[j], cs[j-1] = cs[j-1], cs[j]
+		}
+	}
+}
+
+// public turns a raw change into a reported one. For a Secret every value
+// under data or stringData, and kubectl's last-applied annotation (which
+// holds them too), is replaced by Redacted.
+func (c rawChange) public(secret bool) Change {
+	out := Change{Path: kubectlPath(c.path), Type: c.typ, Desired: c.desired, Live: c.live}
+	if secret && secretValuePath(c.path) {
+		if out.Desired != nil {
+			out.Desired = Redacted
+		}
+		if out.Live != nil {
+			out.Live = Redacted
+		}
+	}
+	if c.owner != nil {
+		out.Manager, out.Operation, out.Subresource, out.Time = c.owner.Manager, string(c.owner.Operation), c.owner.Subresource, c.owner.Time
+	}
+	return out
+}
+
+const lastApplied = "kubectl.kubernetes.io/last-applied-configuration"
+
+func secretValuePath(p fieldpath.Path) bool {
+	if len(p) == 0 || p[0].FieldName == nil {
+		return false
+	}
+	switch top := *p[0].FieldName; top {
+	case "data", "stringData":
+		return true
+	case "metadata":
+		return len(p) >= 2 && p[1].FieldName != nil && *p[1].FieldName == "annotations" &&
+			(len(p) == 2 || p[2].FieldName != nil && *p[2].FieldName == lastApplied)
+	}
+	return false
+}
+
+// viewObject copies u for display: managedFields removed, and the added
+// changes taken out (for the desired view: putting the object back removes
+// them).
+func viewObject(u *unstructured.Unstructured, secret bool, changes []rawChange) *unstructured.Unstructured {
+	v := u.DeepCopy()
+	unstructured.RemoveNestedField(v.Object, "metadata", "managedFields")
+	for _, c := range changes {
+		if c.typ == ChangeAdded {
+			removeAt(v.Object, c.path)
+		}
+	}
+	if secret {
+		if a := v.GetAnnotations(); a[lastApplied] != "" {
+			a[lastApplied] = Redacted
+			v.SetAnnotations(a)
+		}
+	}
+	return v
+}
+
+// removeAt deletes the field or list element at p, if present.
+func removeAt(obj map[string]any, p fieldpath.Path) {
+	if len(p) == 0 {
+		return
+	}
+	parent, ok := resolve(obj, p[:len(p)-1])
+	if !ok {
+		return
+	}
+	last := p[len(p)-1]
+	if last.FieldName != nil {
+		if m, ok := parent.(map[string]any); ok {
+			delete(m, *last.FieldName)
+		}
+		return
+	}
+	list, ok := parent.([]any)
+	if !ok {
+		return
+	}
+	el, ok := step(list, last)
+	if !ok {
+		return
+	}
+	kept := list[:0:0]
+	for _, x := range list {
+		if !equalJSON(x, el) {
+			kept = append(kept, x)
+		}
+	}
+	// Write the shorter list back into the grandparent.
+	if gp, ok := resolve(obj, p[:len(p)-2]); ok && len(p) >= 2 && p[len(p)-2].FieldName != nil {
+		if m, ok := gp.(map[string]any); ok {
+			m[*p[len(p)-2].FieldName] = kept
+		}
+	}
+}
+
+// maskSecretPair replaces a Secret's values in both views: "(redacted)"
+// where they are equal, "(redacted: differs)" where they are not, so a diff
+// shows which keys changed and never what they hold.
+func maskSecretPair(desired, live *unstructured.Unstructured) {
+	for _, field := range []string{"data", "stringData"} {
+		dm, _, _ := unstructured.NestedMap(desired.Object, field)
+		lm, _, _ := unstructured.NestedMap(live.Object, field)
+		mask := func(own, other map[string]any) map[string]any {
+			if own == nil {
+				return nil
+			}
+			out := map[string]any{}
+			for k, v := range own {
+				if ov, ok := other[k]; ok && equalJSON(ov, v) {
+					out[k] = Redacted
+				} else {
+					out[k] = strings.TrimSuffix(Redacted, ")") + ": differs)"
+				}
+			}
+			return out
+		}
+		if dm != nil {
+			_ = unstructured.SetNestedMap(desired.Object, mask(dm, lm), field)
+		}
+		if lm != nil {
+			_ = unstructured.SetNestedMap(live.Object, mask(lm, dm), field)
+		}
+	}
+}

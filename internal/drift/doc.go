@@ -1,0 +1,57 @@
+// Package drift compares declared objects with a live cluster and explains
+// every difference: what changed, how, who did it, and when.
+//
+// # How an object is compared
+//
+// For each declared object the engine lists the live object (one paged LIST
+// per kind and namespace, never one GET per object) and then:
+//
+//  1. Chooses the deploying field manager: the main-resource managedFields
+//     entry that owns the most declared fields, preferring managers that are
+//     not out-of-band, then Apply over Update, then the most recent. That is
+//     "kubectl" after kubectl apply --server-side, "kubectl-client-side-apply"
+//     after kubectl apply, "helm" after a Helm install, "plumb" when nobody
+//     owns a declared field.
+//  2. Runs a cheap local check: every declared field already has its
+//     declared value live, and (for an Apply manager) the manager owns no
+//     field the source stopped declaring. If so, a dry-run cannot find a
+//     change, and none is made.
+//  3. Otherwise confirms with the server: a server-side apply dry-run of the
+//     declared object as the deploying manager, with force, at the listed
+//     resourceVersion (a conflict means the object changed; it is read again
+//     and compared again). The server applies its defaults, normalises
+//     quantities, runs mutating webhooks and CRD schema defaulting, and
+//     drops fields the deploying manager no longer sends, exactly as a real
+//     apply would. The dry-run result and the live object are compared as
+//     structured-merge-diff typed values (from the server's OpenAPI), so
+//     list elements are matched by their keys: a field that differs is
+//     modified, one the live object lacks is removed, one only the live
+//     object has is added.
+//  4. Adds the fields that out-of-band managers (kubectl-edit, kubectl-patch,
+//     kubectl-set, kubectl-label, …; see DefaultOutOfBandManagers) own and
+//     the source does not declare: an extra env var, label or container.
+//     Server-side apply keeps another manager's fields, so only
+//     managedFields reveal them.
+//  5. Drops changes the ignore rules cover (DefaultIgnoreRules, the
+//     .spec.replicas of an object a HorizontalPodAutoscaler targets, and
+//     the user's rules, by kind, path and manager).
+//
+// # Attribution
+//
+// A modified or added field is attributed to the managedFields entry that
+// owns it live (manager, operation, subresource, time). A removed field has
+// no owner any more; it is attributed to the most recent out-of-band
+// update of the object, which is a lead rather than proof.
+//
+// # Cache
+//
+// Comparisons are cached by (UID, resourceVersion, hash of the declared
+// object), before ignore rules, so an object that did not change is never
+// dry-run again by the same process (plumb serve keeps one cache).
+//
+// # Secrets
+//
+// Secrets are compared like any object, but every value under data or
+// stringData, and kubectl's last-applied annotation, is replaced by
+// "(redacted)" in changes and diffs; no value is logged or stored.
+package drift

@@ -1,0 +1,467 @@
+package drift
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"golang.org/x/sync/errgroup"
+
+	"plumb.dev/plumb/internal/cluster"
+	"plumb.dev/plumb/internal/source"
+)
+
+// Options tune a scan.
+type Options struct {
+	// Concurrency bounds parallel lists and dry-runs. Default 8.
+	Concurrency int
+	// Unmanaged also reports live objects that no source declares, of the
+	// kinds the sources use, in the namespaces they touch. Default false.
+	Unmanaged bool
+	// Ignore rules are applied on top of DefaultIgnoreRules.
+	Ignore []IgnoreRule
+	// OutOfBandManagers name the managers whose undeclared fields are
+	// reported as added. Default DefaultOutOfBandManagers.
+	OutOfBandManagers []string
+	// Cache keeps comparisons between scans. Default: a new, empty cache.
+	Cache *Cache
+	// Logger receives progress. Default: discard.
+	Logger *slog.Logger
+}
+
+// DefaultOptions returns the defaults documented on Options.
+func DefaultOptions() Options {
+	return Options{
+		Concurrency:       8,
+		OutOfBandManagers: DefaultOutOfBandManagers,
+		Cache:             NewCache(),
+		Logger:            slog.New(slog.DiscardHandler),
+	}
+}
+
+// Engine compares declared objects with one cluster.
+type Engine struct {
+	cluster *cluster.Cluster
+	opts    Options
+	rules   []compiledRule
+}
+
+// New returns an engine for c.
+func New(c *cluster.Cluster, opts Options) (*Engine, error) {
+	def := DefaultOptions()
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = def.Concurrency
+	}
+	if opts.OutOfBandManagers == nil {
+		opts.OutOfBandManagers = def.OutOfBandManagers
+	}
+	if opts.Cache == nil {
+		opts.Cache = def.Cache
+	}
+	if opts.Logger == nil {
+		opts.Logger = def.Logger
+	}
+	rules, err := compileRules(append(append([]IgnoreRule{}, DefaultIgnoreRules...), opts.Ignore...))
+	if err != nil {
+		return nil, fmt.Errorf("ignore rules: %w", err)
+	}
+	return &Engine{cluster: c, opts: opts, rules: rules}, nil
+}
+
+// ClusterError means the cluster could not be scanned at all (unreachable,
+// unauthorised); no per-object result is meaningful.
+type ClusterError struct {
+	Cluster string
+	Err     error
+}
+
+func (e *ClusterError) Error() string { return fmt.Sprintf("cluster %s: %v", e.Cluster, e.Err) }
+func (e *ClusterError) Unwrap() error { return e.Err }
+
+// target is one declared object resolved against the cluster.
+type target struct {
+	obj     source.Object
+	mapping *meta.RESTMapping
+	ns      string
+	live    *unstructured.Unstructured
+}
+
+func (t *target) id() string {
+	gk := t.mapping.GroupVersionKind.GroupKind()
+	if t.ns == "" {
+		return gk.String() + " " + t.obj.Object.GetName()
+	}
+	return gk.String() + " " + t.ns + "/" + t.obj.Object.GetName()
+}
+
+// listKey is one list request: a resource in a namespace ("" when
+// cluster-scoped).
+type listKey struct {
+	gvr schema.GroupVersionResource
+	ns  string
+}
+
+// Scan compares objs with the cluster. Bad objects and per-object failures
+// are in Result.Errors and the rest is scanned; an error is returned only
+// when the cluster itself cannot be scanned.
+func (e *Engine) Scan(ctx context.Context, objs []source.Object) (Result, error) {
+	res := Result{Cluster: e.cluster.Name}
+	log := e.opts.Logger.With("cluster", e.cluster.Name)
+
+	targets, errs, err := e.resolve(objs)
+	res.Errors = append(res.Errors, errs...)
+	if err != nil {
+		return res, &ClusterError{Cluster: e.cluster.Name, Err: err}
+	}
+
+	lists, listErrs, err := e.listAll(ctx, targets)
+	if err != nil {
+		return res, &ClusterError{Cluster: e.cluster.Name, Err: err}
+	}
+	hpaTargets := e.hpaTargets(ctx, targets)
+	log.Info("listed live objects", "declared", len(targets), "lists", len(lists))
+
+	findings := make([]*Finding, len(targets))
+	objErrs := make([]error, len(targets))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(e.opts.Concurrency)
+	for i, t := range targets {
+		key := listKey{gvr: t.mapping.Resource, ns: t.ns}
+		if lerr, ok := listErrs[key]; ok {
+			objErrs[i] = lerr
+			continue
+		}
+		t.live = lists[key].byName[t.obj.Object.GetName()]
+		g.Go(func() error {
+			findings[i], objErrs[i] = e.compare(gctx, t, hpaTargets)
+			return nil
+		})
+	}
+	_ = g.Wait()
+	if err := ctx.Err(); err != nil {
+		return res, err
+	}
+
+	declared := map[string]bool{}
+	for i, t := range targets {
+		declared[t.id()] = true
+		if objErrs[i] != nil {
+			res.Errors = append(res.Errors, objectError(t, objErrs[i]))
+			continue
+		}
+		res.Objects++
+		if t.live != nil {
+			res.Managed++
+		}
+		if findings[i] == nil {
+			res.InSync++
+			continue
+		}
+		res.Findings = append(res.Findings, *findings[i])
+	}
+	if e.opts.Unmanaged {
+		res.UnmanagedChecked = true
+		for _, f := range e.unmanaged(lists, declared) {
+			res.Findings = append(res.Findings, f)
+			res.Unmanaged++
+		}
+	}
+	sortFindings(res.Findings)
+	hits, misses := e.opts.Cache.Stats()
+	log.Info("scan done", "objects", res.Objects, "findings", len(res.Findings), "errors", len(res.Errors), "cacheHits", hits, "cacheMisses", misses)
+	return res, nil
+}
+
+// resolve maps each object to its resource, defaults its namespace like
+// kubectl, and drops duplicates. Objects of unknown kinds become errors;
+// a discovery failure that is not about one kind fails the whole scan.
+func (e *Engine) resolve(objs []source.Object) ([]*target, []source.Error, error) {
+	var targets []*target
+	var errs []source.Error
+	seen := map[string]*target{}
+	for _, o := range objs {
+		gvk := o.Object.GroupVersionKind()
+		m, err := e.cluster.Mapping(gvk)
+		if err != nil {
+			if !meta.IsNoMatchError(err) {
+				return nil, errs, fmt.Errorf("discovery: %w", err)
+			}
+			errs = append(errs, originError(o, fmt.Sprintf("the cluster does not serve kind %s in %s (is its CustomResourceDefinition installed?)", gvk.Kind, gvk.GroupVersion())))
+			continue
+		}
+		t := &target{obj: o, mapping: m}
+		if m.Scope.Name() == meta.RESTScopeNameNamespace {
+			t.ns = o.Object.GetNamespace()
+			if t.ns == "" {
+				t.ns = e.cluster.Namespace
+			}
+		}
+		if prev, dup := seen[t.id()]; dup {
+			errs = append(errs, originError(o, fmt.Sprintf("duplicate of the object declared at %s; the first declaration is used", prev.obj.Origin)))
+			continue
+		}
+		seen[t.id()] = t
+		targets = append(targets, t)
+	}
+	return targets, errs, nil
+}
+
+// liveList is the result of one list request, indexed by name.
+type liveList struct {
+	key        listKey
+	namespaced bool
+	items      []unstructured.Unstructured
+	byName     map[string]*unstructured.Unstructured
+}
+
+// listAll lists every (resource, namespace) the targets live in, in
+// parallel. A forbidden list is an error for the objects it covers; other
+// failures mean the cluster cannot be scanned.
+func (e *Engine) listAll(ctx context.Context, targets []*target) (map[listKey]*liveList, map[listKey]error, error) {
+	keys := map[listKey]bool{}
+	namespaced := map[listKey]bool{}
+	for _, t := range targets {
+		k := listKey{gvr: t.mapping.Resource, ns: t.ns}
+		keys[k] = true
+		namespaced[k] = t.mapping.Scope.Name() == meta.RESTScopeNameNamespace
+	}
+	var mu sync.Mutex
+	lists := map[listKey]*liveList{}
+	listErrs := map[listKey]error{}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(e.opts.Concurrency)
+	for k := range keys {
+		g.Go(func() error {
+			items, err := e.cluster.List(gctx, k.gvr, k.ns)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				if apierrors.IsForbidden(err) || apierrors.IsNotFound(err) || apierrors.IsMethodNotSupported(err) {
+					listErrs[k] = fmt.Errorf("list %s: %w", k.gvr.GroupResource(), err)
+					return nil
+				}
+				return fmt.Errorf("list %s in %q: %w", k.gvr.GroupResource(), k.ns, err)
+			}
+			l := &liveList{key: k, namespaced: namespaced[k], items: items, byName: make(map[string]*unstructured.Unstructured, len(items))}
+			for i := range l.items {
+				l.byName[l.items[i].GetName()] = &l.items[i]
+			}
+			lists[k] = l
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, nil, err
+	}
+	return lists, listErrs, nil
+}
+
+// compare produces the finding for one object, or nil when it is in sync.
+func (e *Engine) compare(ctx context.Context, t *target, hpa map[string]bool) (*Finding, error) {
+	f := &Finding{
+		Cluster:    e.cluster.Name,
+		APIVersion: t.mapping.GroupVersionKind.GroupVersion().String(),
+		Kind:       t.mapping.GroupVersionKind.Kind,
+		Namespace:  t.ns,
+		Name:       t.obj.Object.GetName(),
+	}
+	origin := t.obj.Origin
+	f.Source = &origin
+	if t.live == nil {
+		f.State = StateMissing
+		return f, nil
+	}
+
+	desired := cleanDesired(t.obj.Object, t.ns)
+	h, err := hashObject(desired)
+	if err != nil {
+		return nil, err
+	}
+	live := t.live
+	cmp, ok := e.opts.Cache.get(live.GetUID(), live.GetResourceVersion(), h)
+	if !ok {
+		cmp, live, err = e.compareFresh(ctx, t, desired, live)
+		if err != nil {
+			return nil, err
+		}
+		if live == nil {
+			f.State = StateMissing // deleted while we looked
+			return f, nil
+		}
+		e.opts.Cache.put(live.GetUID(), live.GetResourceVersion(), h, cmp)
+	}
+
+	rules := e.rules
+	if hpa[t.id()] {
+		extra, _ := compileRules([]IgnoreRule{{Paths: []string{".spec.replicas"}, Reason: hpaReplicasReason}})
+		rules = append(append([]compiledRule{}, rules...), extra...)
+	}
+	gk := t.mapping.GroupVersionKind.GroupKind()
+	liveMap := live.Object
+	var kept []rawChange
+	for _, c := range cmp.changes {
+		if r := e.ignored(rules, gk, c, liveMap); r != nil {
+			e.opts.Logger.Debug("ignored change", "object", t.id(), "path", kubectlPath(c.path), "reason", r.rule.Reason)
+			continue
+		}
+		kept = append(kept, c)
+	}
+	if len(kept) == 0 {
+		return nil, nil
+	}
+	f.State = StateDrifted
+	secret := isSecret(gk)
+	for _, c := range kept {
+		f.Changes = append(f.Changes, c.public(secret))
+	}
+	f.Live = viewObject(live, secret, nil)
+	base := cmp.desired
+	if base == nil {
+		base = live
+	}
+	f.Desired = viewObject(base, secret, kept)
+	if secret {
+		maskSecretPair(f.Desired, f.Live)
+	}
+	return f, nil
+}
+
+func (e *Engine) ignored(rules []compiledRule, gk schema.GroupKind, c rawChange, live map[string]any) *compiledRule {
+	for i := range rules {
+		r := &rules[i]
+		if !kindMatches(r.rule.Kinds, gk) {
+			continue
+		}
+		if c.owner != nil && matchesAny(c.owner.Manager, r.rule.Managers) {
+			return r
+		}
+		for _, p := range r.paths {
+			if matchPrefix(p, c.path, live) {
+				return r
+			}
+		}
+	}
+	return nil
+}
+
+// cleanDesired returns the object as it is sent to the server: namespace
+// set, server bookkeeping and status removed.
+func cleanDesired(obj *unstructured.Unstructured, ns string) *unstructured.Unstructured {
+	d := obj.DeepCopy()
+	if ns != "" {
+		d.SetNamespace(ns)
+	} else {
+		d.SetNamespace("")
+	}
+	for _, f := range []string{"resourceVersion", "uid", "creationTimestamp", "managedFields", "generation", "selfLink"} {
+		unstructured.RemoveNestedField(d.Object, "metadata", f)
+	}
+	delete(d.Object, "status")
+	return d
+}
+
+func hashObject(obj *unstructured.Unstructured) ([sha256.Size]byte, error) {
+	b, err := json.Marshal(obj.Object)
+	if err != nil {
+		return [sha256.Size]byte{}, err
+	}
+	return sha256.Sum256(b), nil
+}
+
+func isSecret(gk schema.GroupKind) bool { return gk.Group == "" && gk.Kind == "Secret" }
+
+func objectError(t *target, err error) source.Error {
+	return source.Error{Path: t.obj.Origin.Path, Line: t.obj.Origin.Line, Object: t.id(), Message: err.Error()}
+}
+
+func originError(o source.Object, msg string) source.Error {
+	gvk := o.Object.GroupVersionKind()
+	id := gvk.Kind + " " + o.Object.GetName()
+	if ns := o.Object.GetNamespace(); ns != "" {
+		id = gvk.Kind + " " + ns + "/" + o.Object.GetName()
+	}
+	return source.Error{Path: o.Origin.Path, Line: o.Origin.Line, Object: id, Message: msg}
+}
+
+func sortFindings(fs []Finding) {
+	sort.SliceStable(fs, func(i, j int) bool {
+		a, b := fs[i], fs[j]
+		for _, c := range [][2]string{{a.Namespace, b.Namespace}, {a.Kind, b.Kind}, {a.Name, b.Name}, {a.APIVersion, b.APIVersion}} {
+			if c[0] != c[1] {
+				return c[0] < c[1]
+			}
+		}
+		return false
+	})
+}
+
+// hpaTargets returns the ids ("apps/Deployment ns/name") of objects that a
+// live HorizontalPodAutoscaler scales, in the namespaces the targets touch.
+// A cluster without the autoscaling/v2 API, or a forbidden list, yields none.
+func (e *Engine) hpaTargets(ctx context.Context, targets []*target) map[string]bool {
+	out := map[string]bool{}
+	gvr := schema.GroupVersionResource{Group: "autoscaling", Version: "v2", Resource: "horizontalpodautoscalers"}
+	nss := map[string]bool{}
+	for _, t := range targets {
+		if t.ns != "" {
+			nss[t.ns] = true
+		}
+	}
+	for ns := range nss {
+		items, err := e.cluster.List(ctx, gvr, ns)
+		if err != nil {
+			e.opts.Logger.Debug("cannot list HorizontalPodAutoscalers", "namespace", ns, "err", err)
+			continue
+		}
+		for _, h := range items {
+			kind, _, _ := unstructured.NestedString(h.Object, "spec", "scaleTargetRef", "kind")
+			name, _, _ := unstructured.NestedString(h.Object, "spec", "scaleTargetRef", "name")
+			apiVersion, _, _ := unstructured.NestedString(h.Object, "spec", "scaleTargetRef", "apiVersion")
+			gv, _ := schema.ParseGroupVersion(apiVersion)
+			out[schema.GroupKind{Group: gv.Group, Kind: kind}.String()+" "+ns+"/"+name] = true
+		}
+	}
+	return out
+}
+
+// errConflict reports a live object that changed between list and dry-run.
+var errConflict = errors.New("object changed during comparison")
+
+// dryRun applies desired as manager with force, on the server, without
+// persisting, at the live resourceVersion (a conflict means it changed).
+func (e *Engine) dryRun(ctx context.Context, t *target, desired *unstructured.Unstructured, manager, rv string) (*unstructured.Unstructured, error) {
+	body := desired.DeepCopy()
+	body.SetResourceVersion(rv)
+	res := e.cluster.Dynamic.Resource(t.mapping.Resource).Namespace(t.ns)
+	out, err := res.Apply(ctx, body.GetName(), body, metav1.ApplyOptions{
+		FieldManager: manager,
+		Force:        true,
+		DryRun:       []string{metav1.DryRunAll},
+	})
+	if apierrors.IsConflict(err) {
+		return nil, errConflict
+	}
+	if err != nil {
+		return nil, fmt.Errorf("server-side apply dry-run as %q: %w", manager, err)
+	}
+	return out, nil
+}
+
+// get reads the live object again (after a conflict); nil when deleted.
+func (e *Engine) get(ctx context.Context, t *target) (*unstructured.Unstructured, error) {
+	u, err := e.cluster.Dynamic.Resource(t.mapping.Resource).Namespace(t.ns).Get(ctx, t.obj.Object.GetName(), metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	return u, err
+}

@@ -1,0 +1,93 @@
+package drift
+
+import (
+	"time"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"plumb.dev/plumb/internal/source"
+)
+
+// State is what is wrong with one object.
+type State string
+
+const (
+	// StateDrifted: the object exists but differs from what is declared.
+	StateDrifted State = "drifted"
+	// StateMissing: the object is declared but absent.
+	StateMissing State = "missing"
+	// StateUnmanaged: the object is live but no source declares it.
+	StateUnmanaged State = "unmanaged"
+)
+
+// ChangeType says how one field of a drifted object differs.
+type ChangeType string
+
+const (
+	// ChangeModified: a declared field has another value.
+	ChangeModified ChangeType = "modified"
+	// ChangeAdded: the live object has a field the source does not declare,
+	// set by an out-of-band manager or left over from an earlier version of
+	// the source.
+	ChangeAdded ChangeType = "added"
+	// ChangeRemoved: a declared field is gone from the live object.
+	ChangeRemoved ChangeType = "removed"
+)
+
+// Redacted replaces every value of a Secret in changes and diffs.
+const Redacted = "(redacted)"
+
+// Change is one field that differs, with who last touched it.
+type Change struct {
+	// Path is the field in kubectl's notation,
+	// e.g. .spec.template.spec.containers[name="web"].image.
+	Path string     `json:"path"`
+	Type ChangeType `json:"type"`
+	// Desired is the declared value; absent for added fields.
+	Desired any `json:"desired,omitempty"`
+	// Live is the value in the cluster; absent for removed fields.
+	Live any `json:"live,omitempty"`
+	// Manager, Operation, Subresource and Time come from the managedFields
+	// entry that owns the field live (for a removed field: the entry that
+	// most probably removed it, see attribution in doc.go).
+	Manager     string     `json:"manager,omitempty"`
+	Operation   string     `json:"operation,omitempty"`
+	Subresource string     `json:"subresource,omitempty"`
+	Time        *time.Time `json:"time,omitempty"`
+}
+
+// Finding is one object that is not as declared.
+type Finding struct {
+	Cluster    string         `json:"cluster"`
+	APIVersion string         `json:"apiVersion"`
+	Kind       string         `json:"kind"`
+	Namespace  string         `json:"namespace,omitempty"`
+	Name       string         `json:"name"`
+	State      State          `json:"state"`
+	Source     *source.Origin `json:"source,omitempty"`
+	Changes    []Change       `json:"changes,omitempty"`
+
+	// Desired and Live are the whole objects, for diffs: Desired is what
+	// putting the object back would leave in the cluster (the server's
+	// dry-run result without the added fields). Secrets are masked and
+	// managedFields removed. Neither is part of the report.
+	Desired *unstructured.Unstructured `json:"-"`
+	Live    *unstructured.Unstructured `json:"-"`
+}
+
+// Result is the outcome of scanning one cluster.
+type Result struct {
+	Cluster string
+	// Objects is the number of declared objects that were compared.
+	Objects int
+	// InSync is how many of them match.
+	InSync   int
+	Findings []Finding
+	// Errors are bad input and per-object failures; the rest was scanned.
+	Errors []source.Error
+	// Managed and Unmanaged count live objects in scope of --unmanaged;
+	// both are zero when it was not asked for.
+	Managed, Unmanaged int
+	// UnmanagedChecked says whether unmanaged objects were looked for.
+	UnmanagedChecked bool
+}

@@ -1,0 +1,265 @@
+package source
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"regexp"
+	"runtime/debug"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"helm.sh/helm/v4/pkg/chart/common"
+	commonutil "helm.sh/helm/v4/pkg/chart/common/util"
+	chart "helm.sh/helm/v4/pkg/chart/v2"
+	chartloader "helm.sh/helm/v4/pkg/chart/v2/loader"
+	chartutil "helm.sh/helm/v4/pkg/chart/v2/util"
+	"helm.sh/helm/v4/pkg/engine"
+	"helm.sh/helm/v4/pkg/strvals"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+)
+
+// hookAnnotation marks a Helm hook (helm.sh/helm/v4/pkg/release/v1
+// HookAnnotation). Helm keeps hooks, and tests, which are hooks too, out of
+// the release's manifest: it creates them around install, upgrade and test
+// runs and often deletes them afterwards. They are not part of the state
+// the release keeps in the cluster, so they are not desired objects.
+const hookAnnotation = "helm.sh/hook"
+
+// isChartDir reports whether dir holds a Helm chart.
+func isChartDir(dir string) bool {
+	fi, err := os.Stat(filepath.Join(dir, "Chart.yaml"))
+	return err == nil && fi.Mode().IsRegular()
+}
+
+// loadChart renders the chart in dir as `helm template` does, without the
+// chart's crds/ directory (like `helm template` without --include-crds) and
+// without hooks.
+func (l *loader) loadChart(ctx context.Context, dir string) {
+	ch, err := chartloader.Load(dir)
+	if err != nil {
+		l.addError(Error{Path: dir, Message: "load chart: " + err.Error()})
+		return
+	}
+	id := ch.Name() + "-" + ch.Metadata.Version
+	fail := func(format string, args ...any) {
+		l.addError(Error{Path: dir, Message: "chart " + id + ": " + fmt.Sprintf(format, args...)})
+	}
+	if ch.Metadata.Type == "library" {
+		fail("a library chart cannot be rendered")
+		return
+	}
+	if missing := missingDependencies(ch); len(missing) > 0 {
+		fail("dependencies in Chart.yaml but not in charts/ (run helm dependency build): %s", strings.Join(missing, ", "))
+		return
+	}
+
+	vals, errs := chartValues(l.opts)
+	if len(errs) > 0 {
+		if !l.valuesReported {
+			l.set.Errors = append(l.set.Errors, errs...)
+			l.valuesReported = true
+		}
+		fail("not rendered: invalid Helm values")
+		return
+	}
+	name := l.opts.ReleaseName
+	if name == "" {
+		name = ch.Name()
+	}
+	if err := chartutil.ValidateReleaseName(name); err != nil {
+		fail("release name %q: %v", name, err)
+		return
+	}
+	if err := chartutil.ProcessDependencies(ch, vals); err != nil {
+		fail("process dependencies: %v", err)
+		return
+	}
+	caps := renderCapabilities()
+	if c := ch.Metadata.KubeVersion; c != "" && !chartutil.IsCompatibleRange(c, caps.KubeVersion.String()) {
+		fail("chart requires kubeVersion %s, which is incompatible with Kubernetes %s", c, caps.KubeVersion.Version)
+		return
+	}
+	top, err := commonutil.ToRenderValues(ch, vals, common.ReleaseOptions{
+		Name:      name,
+		Namespace: l.opts.Namespace,
+		Revision:  1,
+		IsInstall: true,
+	}, caps)
+	if err != nil {
+		fail("%v", err)
+		return
+	}
+	var e engine.Engine // no cluster: lookup returns nothing, as in `helm template`
+	files, err := e.RenderWithContext(ctx, ch, top)
+	if err != nil {
+		if ctx.Err() == nil {
+			l.addError(renderError(dir, ch.Name(), id, err))
+		}
+		return
+	}
+
+	// Template names start with the chart's name, then the path inside the
+	// chart: podinfo/templates/deployment.yaml,
+	// podinfo/charts/redis/templates/service.yaml.
+	names := make([]string, 0, len(files))
+	for n := range files {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for _, n := range names {
+		if ctx.Err() != nil {
+			return
+		}
+		content := files[n]
+		// The engine leaves partials out; NOTES.txt is text for the user.
+		if strings.HasSuffix(n, "NOTES.txt") || strings.HasPrefix(path.Base(n), "_") || strings.TrimSpace(content) == "" {
+			continue
+		}
+		p := filepath.Join(dir, filepath.FromSlash(strings.TrimPrefix(n, ch.Name()+"/")))
+		docs, errs := decodeYAMLStream(p, []byte(content), splitHelm)
+		for _, d := range docs {
+			if isHook(d.object) {
+				continue
+			}
+			l.set.Objects = append(l.set.Objects, Object{
+				Object: d.object,
+				Origin: Origin{Path: p, Line: d.line, Chart: id},
+			})
+		}
+		l.set.Errors = append(l.set.Errors, errs...)
+	}
+}
+
+// isHook reports whether u is annotated as a Helm hook. Like Helm, it
+// looks only at the annotation's presence: Helm skips hooks of unknown
+// types too.
+func isHook(u *unstructured.Unstructured) bool {
+	a, _, _ := unstructured.NestedFieldNoCopy(u.Object, "metadata", "annotations")
+	m, _ := a.(map[string]any)
+	_, ok := m[hookAnnotation]
+	return ok
+}
+
+// missingDependencies returns the dependencies that ch's Chart.yaml names
+// and its charts/ directory lacks, like helm's action.CheckDependencies.
+func missingDependencies(ch *chart.Chart) []string {
+	var missing []string
+	for _, d := range ch.Metadata.Dependencies {
+		if !slices.ContainsFunc(ch.Dependencies(), func(c *chart.Chart) bool { return c.Name() == d.Name }) {
+			missing = append(missing, d.Name)
+		}
+	}
+	return missing
+}
+
+// chartValues merges the user's values as `helm template` does (helm's
+// pkg/cli/values.Options.MergeValues): values files in order, each merged
+// over the ones before, then each --set expression. The chart's own
+// values.yaml is coalesced under these later, by ToRenderValues.
+//
+// It reads the files anew for every chart so that no chart sees another's
+// changes to the maps.
+func chartValues(opts Options) (map[string]any, []Error) {
+	base := map[string]any{}
+	var errs []Error
+	for _, f := range opts.Values {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			errs = append(errs, Error{Path: f, Message: "read Helm values: " + pathErrorMessage(err)})
+			continue
+		}
+		m, err := chartloader.LoadValues(bytes.NewReader(data))
+		if err != nil {
+			errs = append(errs, Error{Path: f, Message: "invalid Helm values: " + err.Error()})
+			continue
+		}
+		base = chartloader.MergeMaps(base, m)
+	}
+	for _, s := range opts.Set {
+		if err := strvals.ParseInto(s, base); err != nil {
+			errs = append(errs, Error{Message: fmt.Sprintf("invalid Helm --set %q: %v", s, err)})
+		}
+	}
+	return base, errs
+}
+
+// helmLocationRE finds a template location such as
+// "podinfo/templates/deployment.yaml:12:3" in a render error, as in
+// "execution error at (podinfo/templates/deployment.yaml:12:3): ..." or
+// "parse error at (podinfo/templates/deployment.yaml:12): ...".
+var helmLocationRE = regexp.MustCompile(`([^\s():"]+):(\d+)(?::\d+)?`)
+
+// renderError reports a render failure at the template Helm names, with the
+// template's source line, or at the chart directory if it names none.
+func renderError(dir, chartName, id string, err error) Error {
+	e := Error{Path: dir, Message: "render chart " + id + ": " + err.Error()}
+	for _, m := range helmLocationRE.FindAllStringSubmatch(err.Error(), -1) {
+		rel, ok := strings.CutPrefix(m[1], chartName+"/")
+		if !ok {
+			continue
+		}
+		e.Path = filepath.Join(dir, filepath.FromSlash(rel))
+		e.Line, _ = strconv.Atoi(m[2])
+		break
+	}
+	return e
+}
+
+// fallbackKubeVersion is the Kubernetes version charts are rendered for
+// when the build does not say which k8s.io/client-go it has (as in test
+// binaries). Keep it in step with k8s.io/client-go in go.mod; a test checks.
+const fallbackKubeVersion = "v1.37.0"
+
+// renderCapabilities are the capabilities charts are rendered with: Helm's
+// defaults (every API version client-go knows) and, like `helm template`,
+// the Kubernetes version that matches the k8s.io/client-go we are built
+// with. Helm's DefaultCapabilities cannot be used as they are: in a test
+// binary they claim Kubernetes v1.20, so charts would render differently in
+// tests (podinfo, needing >=1.23, would not render at all).
+var renderCapabilities = sync.OnceValue(func() *common.Capabilities {
+	caps := common.DefaultCapabilities.Copy()
+	if kv, err := common.ParseKubeVersion(clientGoKubeVersion()); err == nil {
+		caps.KubeVersion = *kv
+	}
+	return caps
+})
+
+// clientGoKubeVersion returns the Kubernetes version of the k8s.io/client-go
+// in the build: client-go v0.X.Y goes with Kubernetes v1.X.
+func clientGoKubeVersion() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return fallbackKubeVersion
+	}
+	for _, d := range bi.Deps {
+		if d.Path != "k8s.io/client-go" {
+			continue
+		}
+		if d.Replace != nil {
+			d = d.Replace
+		}
+		if v, ok := kubeVersionFor(d.Version); ok {
+			return v
+		}
+	}
+	return fallbackKubeVersion
+}
+
+// kubeVersionFor maps a k8s.io/client-go module version (v0.37.2) to its
+// Kubernetes minor version (v1.37.0).
+func kubeVersionFor(clientGo string) (string, bool) {
+	parts := strings.SplitN(strings.TrimPrefix(clientGo, "v"), ".", 3)
+	if len(parts) < 2 || parts[0] != "0" {
+		return "", false
+	}
+	if _, err := strconv.Atoi(parts[1]); err != nil {
+		return "", false
+	}
+	return "v1." + parts[1] + ".0", true
+}

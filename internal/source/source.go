@@ -1,0 +1,234 @@
+package source
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+)
+
+// Object is one desired object and where it came from.
+type Object struct {
+	Object *unstructured.Unstructured
+	Origin Origin
+}
+
+// Origin is an object's provenance.
+type Origin struct {
+	// Path is the file the document came from. For a chart it is the chart
+	// directory joined with the template's path inside the chart (for example
+	// charts/podinfo/templates/deployment.yaml); for kustomize output it is
+	// the kustomization file (root/kustomization.yaml).
+	Path string `json:"path"`
+	// Line is the 1-based line where the document starts in Path: the first
+	// line after the `---` that is neither blank nor a comment. For chart
+	// output it is the line within the template's rendered output. It is 0
+	// when unknown (kustomize output).
+	Line int `json:"line,omitempty"`
+	// Chart is "name-version" for chart output.
+	Chart string `json:"chart,omitempty"`
+	// Kustomization is the kustomize root directory for kustomize output.
+	Kustomization string `json:"kustomization,omitempty"`
+}
+
+// String returns "path:line", or "path" when Line is 0.
+func (o Origin) String() string {
+	if o.Line == 0 {
+		return o.Path
+	}
+	return o.Path + ":" + strconv.Itoa(o.Line)
+}
+
+// Error is one piece of bad input. It never aborts a load: the rest is still
+// loaded.
+type Error struct {
+	Path    string `json:"path,omitempty"`
+	Line    int    `json:"line,omitempty"`
+	Object  string `json:"object,omitempty"` // "Kind namespace/name" or "Kind name" when known
+	Message string `json:"message"`
+}
+
+// Error returns "path:line: object: message", omitting empty parts.
+func (e Error) Error() string {
+	var b strings.Builder
+	if e.Path != "" {
+		b.WriteString(e.Path)
+		if e.Line != 0 {
+			b.WriteString(":")
+			b.WriteString(strconv.Itoa(e.Line))
+		}
+		b.WriteString(": ")
+	}
+	if e.Object != "" {
+		b.WriteString(e.Object)
+		b.WriteString(": ")
+	}
+	b.WriteString(e.Message)
+	return b.String()
+}
+
+// Options tune rendering.
+type Options struct {
+	// Values are Helm values files (--values), applied in order. Charts only.
+	// Default: none.
+	Values []string
+	// Set are Helm --set key=value expressions, applied after Values. Charts
+	// only. Default: none.
+	Set []string
+	// ReleaseName is the Helm release name. Default: the chart's name.
+	ReleaseName string
+	// Namespace is the namespace for Helm's .Release.Namespace. It does not
+	// default the namespace of loaded objects. Default: "default".
+	Namespace string
+}
+
+// DefaultNamespace is the Helm release namespace used when
+// Options.Namespace is empty.
+const DefaultNamespace = "default"
+
+// Set is the result of loading.
+type Set struct {
+	Objects []Object
+	Errors  []Error
+}
+
+// Load reads every path (a file, a directory, a kustomize root or a chart
+// directory) and returns all objects and all errors, in a deterministic
+// order: paths in the given order, files in lexical order, documents in file
+// order.
+//
+// Bad input is reported in Set.Errors and never stops the load. When ctx is
+// done Load stops and returns what it loaded so far; the caller tells a
+// partial load from a complete one by checking ctx.Err().
+func Load(ctx context.Context, paths []string, opts Options) Set {
+	if opts.Namespace == "" {
+		opts.Namespace = DefaultNamespace
+	}
+	l := &loader{opts: opts}
+	for _, p := range paths {
+		if ctx.Err() != nil {
+			break
+		}
+		l.loadPath(ctx, p)
+	}
+	return l.set
+}
+
+// loader accumulates one Load's result. It is used by one goroutine.
+type loader struct {
+	opts Options
+	set  Set
+	// valuesReported is set once errors in the Helm values are in set, so
+	// that they are reported once, not once per chart.
+	valuesReported bool
+}
+
+func (l *loader) addError(e Error) { l.set.Errors = append(l.set.Errors, e) }
+
+// loadPath loads one path given by the caller.
+func (l *loader) loadPath(ctx context.Context, path string) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		l.addError(Error{Path: path, Message: pathErrorMessage(err)})
+		return
+	}
+	if fi.IsDir() {
+		l.loadDir(ctx, path)
+		return
+	}
+	if !isManifestFile(path) {
+		l.addError(Error{Path: path, Message: fmt.Sprintf("unsupported file type %q: want a directory or a .yaml, .yml or .json file", filepath.Ext(path))})
+		return
+	}
+	l.loadFile(path)
+}
+
+// loadDir loads a kustomize root, a chart, or a plain directory of
+// manifests, which it walks recursively.
+func (l *loader) loadDir(ctx context.Context, dir string) {
+	if name, ok := kustomizationFile(dir); ok {
+		l.loadKustomization(dir, name)
+		return
+	}
+	if isChartDir(dir) {
+		l.loadChart(ctx, dir)
+		return
+	}
+	entries, err := os.ReadDir(dir) // sorted by name
+	if err != nil {
+		l.addError(Error{Path: dir, Message: pathErrorMessage(err)})
+		// ReadDir returns the entries it read before the error: go on with them.
+	}
+	for _, e := range entries {
+		if ctx.Err() != nil {
+			return
+		}
+		name := e.Name()
+		if strings.HasPrefix(name, ".") {
+			continue
+		}
+		p := filepath.Join(dir, name)
+		typ := e.Type()
+		if typ&fs.ModeSymlink != 0 {
+			// Follow links to files; like filepath.WalkDir, do not follow
+			// links to directories, which could form a cycle.
+			fi, err := os.Stat(p)
+			if err != nil {
+				l.addError(Error{Path: p, Message: pathErrorMessage(err)})
+				continue
+			}
+			typ = fi.Mode().Type()
+		}
+		switch {
+		case e.IsDir():
+			l.loadDir(ctx, p)
+		case typ.IsRegular() && isManifestFile(name):
+			l.loadFile(p)
+		}
+	}
+}
+
+// loadFile loads one YAML or JSON manifest file.
+func (l *loader) loadFile(path string) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		l.addError(Error{Path: path, Message: pathErrorMessage(err)})
+		return
+	}
+	var docs []document
+	var errs []Error
+	if strings.EqualFold(filepath.Ext(path), ".json") {
+		docs, errs = decodeJSONStream(path, data)
+	} else {
+		docs, errs = decodeYAMLStream(path, data, splitKubectl)
+	}
+	for _, d := range docs {
+		l.set.Objects = append(l.set.Objects, Object{Object: d.object, Origin: Origin{Path: path, Line: d.line}})
+	}
+	l.set.Errors = append(l.set.Errors, errs...)
+}
+
+// isManifestFile reports whether name has a manifest file extension.
+func isManifestFile(name string) bool {
+	switch strings.ToLower(filepath.Ext(name)) {
+	case ".yaml", ".yml", ".json":
+		return true
+	}
+	return false
+}
+
+// pathErrorMessage returns err's message without the path, which the Error
+// already names.
+func pathErrorMessage(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
+}

@@ -64,4 +64,3 @@ func TestRealWorldManifestsHaveNoFalsePositives(t *testing.T) {
 		})
 	}
 }
-

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -57,7 +56,7 @@ func (e *Engine) compareAt(ctx context.Context, t *target, desired, live *unstru
 			return cmp, err
 		}
 		cmp.dryRun, cmp.desired = true, r
-		if changes, err = e.typedDiff(t, d, r, live, entries, deployer); err != nil {
+		if changes, err = e.typedDiff(t, d, r, live, entries); err != nil {
 			return cmp, err
 		}
 	}
@@ -90,7 +89,7 @@ func locallyInSync(desired, live map[string]any, deployer managedEntry, secret b
 
 // typedDiff compares the dry-run result r with live as structured-merge-diff
 // typed values, so lists are matched by their keys as the server does.
-func (e *Engine) typedDiff(t *target, desired map[string]any, r, live *unstructured.Unstructured, entries []managedEntry, deployer managedEntry) ([]rawChange, error) {
+func (e *Engine) typedDiff(t *target, desired map[string]any, r, live *unstructured.Unstructured, entries []managedEntry) ([]rawChange, error) {
 	gv := t.mapping.GroupVersionKind.GroupVersion()
 	tc, err := e.cluster.TypeConverter(gv)
 	if errors.Is(err, cluster.ErrNoSchema) {
@@ -120,13 +119,15 @@ func (e *Engine) typedDiff(t *target, desired map[string]any, r, live *unstructu
 		lv, _ := resolve(live.Object, p)
 		out = append(out, rawChange{path: p, typ: ChangeModified, desired: dv, live: lv, owner: owner(entries, p)})
 	}
-	suspect := removalSuspect(entries, deployer.Manager, e.opts.OutOfBandManagers)
 	for _, p := range topmostMissing(live.Object, leaves(c.Removed)) {
 		dv, ok := resolve(desired, p)
 		if !ok {
 			dv, _ = resolve(r.Object, p)
 		}
-		out = append(out, rawChange{path: p, typ: ChangeRemoved, desired: dv, owner: suspect})
+		// Nobody owns a field that is gone, and managedFields keep no record
+		// of who removed it (kubectl annotate key- leaves no entry), so a
+		// removed field is not attributed rather than attributed wrongly.
+		out = append(out, rawChange{path: p, typ: ChangeRemoved, desired: dv})
 	}
 	for _, p := range topmostMissing(r.Object, leaves(c.Added)) {
 		lv, _ := resolve(live.Object, p)
@@ -293,31 +294,28 @@ func removeAt(obj map[string]any, p fieldpath.Path) {
 }
 
 // maskSecretPair replaces a Secret's values in both views: "(redacted)"
-// where they are equal, "(redacted: differs)" where they are not, so a diff
-// shows which keys changed and never what they hold.
+// where they are equal, "(redacted: live)" and "(redacted: desired)" where
+// they differ, so a diff shows which keys changed and never what they hold.
 func maskSecretPair(desired, live *unstructured.Unstructured) {
 	for _, field := range []string{"data", "stringData"} {
 		dm, _, _ := unstructured.NestedMap(desired.Object, field)
 		lm, _, _ := unstructured.NestedMap(live.Object, field)
-		mask := func(own, other map[string]any) map[string]any {
-			if own == nil {
-				return nil
-			}
+		mask := func(own, other map[string]any, side string) map[string]any {
 			out := map[string]any{}
 			for k, v := range own {
 				if ov, ok := other[k]; ok && equalJSON(ov, v) {
 					out[k] = Redacted
 				} else {
-					out[k] = strings.TrimSuffix(Redacted, ")") + ": differs)"
+					out[k] = "(redacted: " + side + ")"
 				}
 			}
 			return out
 		}
 		if dm != nil {
-			_ = unstructured.SetNestedMap(desired.Object, mask(dm, lm), field)
+			_ = unstructured.SetNestedMap(desired.Object, mask(dm, lm, "desired"), field)
 		}
 		if lm != nil {
-			_ = unstructured.SetNestedMap(live.Object, mask(lm, dm), field)
+			_ = unstructured.SetNestedMap(live.Object, mask(lm, dm, "live"), field)
 		}
 	}
 }

@@ -39,9 +39,11 @@
 // # Attribution
 //
 // A modified or added field is attributed to the managedFields entry that
-// owns it live (manager, operation, subresource, time). A removed field has
-// no owner any more; it is attributed to the most recent out-of-band
-// update of the object, which is a lead rather than proof.
+// owns it live (manager, operation, subresource, time): kubectl scale shows
+// as manager "kubectl" on subresource "scale", kubectl set image as
+// "kubectl-set". A removed field has no owner any more, and managedFields
+// keep no record of who removed it, so it is left unattributed rather than
+// guessed; audit logs are the source for that.
 //
 // # Cache
 //

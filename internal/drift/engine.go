@@ -10,12 +10,12 @@ import (
 	"sort"
 	"sync"
 
+	"golang.org/x/sync/errgroup"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"golang.org/x/sync/errgroup"
 
 	"plumb.dev/plumb/internal/cluster"
 	"plumb.dev/plumb/internal/source"
@@ -330,6 +330,9 @@ func (e *Engine) compare(ctx context.Context, t *target, hpa map[string]bool) (*
 		base = live
 	}
 	f.Desired = viewObject(base, secret, kept)
+	// The dry-run bumps generation; that is bookkeeping, not a change.
+	f.Desired.SetGeneration(f.Live.GetGeneration())
+	f.Desired.SetResourceVersion(f.Live.GetResourceVersion())
 	if secret {
 		maskSecretPair(f.Desired, f.Live)
 	}

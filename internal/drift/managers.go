@@ -154,21 +154,3 @@ func owns(s *fieldpath.Set, p fieldpath.Path) bool {
 	}
 	return true
 }
-
-// removalSuspect names the most probable author of a removed field: nobody
-// owns a field that is gone, so plumb names the most recent out-of-band
-// update of the object other than the deploying manager. It is a lead, not
-// proof; the audit log says for certain.
-func removalSuspect(entries []managedEntry, deployer string, outOfBand []string) *managedEntry {
-	var best *managedEntry
-	for i := range entries {
-		e := &entries[i]
-		if e.Manager == deployer || e.Operation != metav1.ManagedFieldsOperationUpdate || !matchesAny(e.Manager, outOfBand) {
-			continue
-		}
-		if best == nil || later(e.Time, best.Time) {
-			best = e
-		}
-	}
-	return best
-}

@@ -48,8 +48,8 @@ type Change struct {
 	// Live is the value in the cluster; absent for removed fields.
 	Live any `json:"live,omitempty"`
 	// Manager, Operation, Subresource and Time come from the managedFields
-	// entry that owns the field live (for a removed field: the entry that
-	// most probably removed it, see attribution in doc.go).
+	// entry that owns the field live. A removed field has none: nobody owns
+	// it any more and managedFields do not record who removed it.
 	Manager     string     `json:"manager,omitempty"`
 	Operation   string     `json:"operation,omitempty"`
 	Subresource string     `json:"subresource,omitempty"`

@@ -385,3 +385,27 @@ func TestFallbackKubeVersion(t *testing.T) {
 	}
 	t.Fatal("go.mod does not require k8s.io/client-go")
 }
+
+func TestIsHook(t *testing.T) {
+	meta := func(annotations any) map[string]any {
+		return map[string]any{"metadata": map[string]any{"name": "a", "annotations": annotations}}
+	}
+	tests := []struct {
+		name string
+		obj  map[string]any
+		want bool
+	}{
+		{"hook", meta(map[string]any{"helm.sh/hook": "pre-install"}), true},
+		{"test", meta(map[string]any{"helm.sh/hook": "test"}), true},
+		{"empty value", meta(map[string]any{"helm.sh/hook": ""}), true},
+		{"value not a string", meta(map[string]any{"helm.sh/hook": int64(1)}), true},
+		{"other annotations", meta(map[string]any{"helm.sh/hook-weight": "1"}), false},
+		{"no annotations", map[string]any{"metadata": map[string]any{"name": "a"}}, false},
+		{"no metadata", map[string]any{}, false},
+	}
+	for _, tt := range tests {
+		if got := isHook(&unstructured.Unstructured{Object: tt.obj}); got != tt.want {
+			t.Errorf("%s: isHook = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}

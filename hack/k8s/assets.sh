@@ -15,15 +15,24 @@ version=${version#v}
 dir="${XDG_CACHE_HOME:-$HOME/.cache}/plumb/k8s-$version"
 mkdir -p "$dir"
 
-if [ ! -x "$dir/kube-apiserver" ] || [ ! -x "$dir/kubectl" ]; then
+# The recipe names how the binaries are built; changing it rebuilds them.
+# They are stamped with their version, as Kubernetes' own build does, so
+# discovery reports v$version (Helm checks a chart's kubeVersion against it).
+pkg=k8s.io/component-base/version
+minor=${version#*.}; minor=${minor%%.*}
+ldflags="-s -w -X $pkg.gitVersion=v$version -X $pkg.gitMajor=${version%%.*} -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
+recipe="go build -trimpath -ldflags='$ldflags'"
+
+if [ ! -x "$dir/kube-apiserver" ] || [ ! -x "$dir/kubectl" ] || [ "$(cat "$dir/recipe" 2>/dev/null)" != "$recipe" ]; then
 	echo "assets.sh: building kube-apiserver and kubectl $version into $dir (about 10 minutes, once)" >&2
 	tmp=$(mktemp -d "$dir/.build.XXXXXX")
 	trap 'rm -rf "$tmp"' EXIT
-	(cd "$here" && GOFLAGS=-mod=mod CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o "$tmp/" \
+	(cd "$here" && GOFLAGS=-mod=mod CGO_ENABLED=0 go build -trimpath -ldflags="$ldflags" -o "$tmp/" \
 		k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kubectl)
 	# Rename into place only once both exist, so an interrupted build is redone.
 	mv -f "$tmp/kube-apiserver" "$dir/kube-apiserver"
 	mv -f "$tmp/kubectl" "$dir/kubectl"
+	echo "$recipe" >"$dir/recipe"
 fi
 
 etcd=$(command -v etcd || true)

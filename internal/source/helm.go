@@ -127,6 +127,7 @@ func (l *loader) loadChart(ctx context.Context, dir string) {
 			if isHook(d.object) {
 				continue
 			}
+			setReleaseMetadata(d.object, name, l.opts.Namespace)
 			l.set.Objects = append(l.set.Objects, Object{
 				Object: d.object,
 				Origin: Origin{Path: p, Line: d.line, Chart: id},
@@ -134,6 +135,27 @@ func (l *loader) loadChart(ctx context.Context, dir string) {
 		}
 		l.set.Errors = append(l.set.Errors, errs...)
 	}
+}
+
+// setReleaseMetadata adds what Helm itself writes on every object of a
+// release when it installs or upgrades it (helm.sh/helm/v4/pkg/action's
+// setMetadataVisitor): the managed-by label and the release annotations.
+// They are part of the desired state: without them, a release installed by
+// Helm would show them as drift, because Helm's manager owns them.
+func setReleaseMetadata(u *unstructured.Unstructured, release, namespace string) {
+	labels := u.GetLabels()
+	if labels == nil {
+		labels = map[string]string{}
+	}
+	labels["app.kubernetes.io/managed-by"] = "Helm"
+	u.SetLabels(labels)
+	ann := u.GetAnnotations()
+	if ann == nil {
+		ann = map[string]string{}
+	}
+	ann["meta.helm.sh/release-name"] = release
+	ann["meta.helm.sh/release-namespace"] = namespace
+	u.SetAnnotations(ann)
 }
 
 // isHook reports whether u is annotated as a Helm hook. Like Helm, it

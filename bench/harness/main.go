@@ -1,0 +1,217 @@
+// Command harness times plumb scan against kubectl diff --server-side on the
+// same objects in the same run, on a real kube-apiserver and etcd.
+//
+// For each size N it applies N generated objects (half ConfigMaps, a
+// quarter Deployments, a quarter Services) with kubectl apply
+// --server-side, drifts 1 % of them with kubectl (patch, scale, label),
+// then runs each command several times, alternating, and reports the median
+// wall time, CPU time and peak RSS of each, and their ratio, as a Markdown
+// table. Both tools must find the drift (exit code 1) or the run fails.
+//
+//	go run ./bench/harness -plumb bin/plumb -sizes 500,2000 -runs 3
+package main
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"plumb.dev/plumb/internal/testcluster"
+)
+
+func main() {
+	plumb := flag.String("plumb", "bin/plumb", "plumb binary")
+	sizes := flag.String("sizes", "500,2000", "comma-separated object counts")
+	runs := flag.Int("runs", 3, "timed runs of each command per size")
+	flag.Parse()
+	if err := run(*plumb, *sizes, *runs); err != nil {
+		fmt.Fprintln(os.Stderr, "harness:", err)
+		os.Exit(2)
+	}
+}
+
+// sample is one timed process.
+type sample struct {
+	wall, cpu time.Duration
+	maxRSSKB  int64
+}
+
+func run(plumb, sizes string, runs int) error {
+	plumb, err := filepath.Abs(plumb)
+	if err != nil {
+		return err
+	}
+	env, err := testcluster.Start()
+	if err != nil {
+		return err
+	}
+	defer env.Stop()
+	kubectl := filepath.Join(env.AssetsDir, "kubectl")
+	work, err := os.MkdirTemp("", "plumb-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+
+	fmt.Println("| objects | drifted | plumb scan (median) | kubectl diff --server-side (median) | speed-up | plumb CPU | kubectl CPU | plumb peak RSS | kubectl peak RSS |")
+	fmt.Println("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	for _, s := range strings.Split(sizes, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil {
+			return fmt.Errorf("size %q: %w", s, err)
+		}
+		ns := fmt.Sprintf("bench-%d", n)
+		file := filepath.Join(work, ns+".yaml")
+		if err := os.WriteFile(file, generate(n), 0o644); err != nil {
+			return err
+		}
+		kc := func(args ...string) error {
+			out, err := exec.Command(kubectl, append([]string{"--kubeconfig", env.Kubeconfig}, args...)...).CombinedOutput()
+			if err != nil {
+				if len(out) > 2000 {
+					out = out[len(out)-2000:]
+				}
+				return fmt.Errorf("kubectl %s: %v: …%s", strings.Join(args, " "), err, out)
+			}
+			return nil
+		}
+		if err := kc("create", "namespace", ns); err != nil {
+			return err
+		}
+		if err := kc("apply", "--server-side", "-n", ns, "-f", file); err != nil {
+			return err
+		}
+		drifted := 0
+		// Every 100th object, shifted so that each kind drifts.
+		for k := 0; k*100 < n; k++ {
+			if err := kc(append([]string{"-n", ns}, driftCommand(k*100+k%4)...)...); err != nil {
+				return err
+			}
+			drifted++
+		}
+
+		plumbCmd := []string{plumb, "scan", "--kubeconfig", env.Kubeconfig, "-n", ns, "--source", file, "-o", "json"}
+		kubectlCmd := []string{kubectl, "diff", "--kubeconfig", env.Kubeconfig, "-n", ns, "--server-side", "--force-conflicts", "-f", file}
+		// One untimed run of each warms the discovery caches both keep on disk.
+		for _, c := range [][]string{plumbCmd, kubectlCmd} {
+			if _, err := timed(c); err != nil {
+				return err
+			}
+		}
+		var ps, ks []sample
+		for range runs {
+			p, err := timed(plumbCmd)
+			if err != nil {
+				return err
+			}
+			k, err := timed(kubectlCmd)
+			if err != nil {
+				return err
+			}
+			ps, ks = append(ps, p), append(ks, k)
+		}
+		p, k := median(ps), median(ks)
+		fmt.Printf("| %d | %d | %s | %s | %.1f× | %s | %s | %d MiB | %d MiB |\n", n, drifted,
+			p.wall.Round(time.Millisecond), k.wall.Round(time.Millisecond), float64(k.wall)/float64(p.wall),
+			p.cpu.Round(time.Millisecond), k.cpu.Round(time.Millisecond), p.maxRSSKB/1024, k.maxRSSKB/1024)
+	}
+	return nil
+}
+
+// timed runs a command that must exit 1 (drift found) and measures it.
+func timed(argv []string) (sample, error) {
+	cmd := exec.Command(argv[0], argv[1:]...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	start := time.Now()
+	err := cmd.Run()
+	wall := time.Since(start)
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
+		return sample{}, fmt.Errorf("%s: want exit 1 (drift found), got %v: %s", filepath.Base(argv[0]), err, stderr.String())
+	}
+	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	return sample{wall: wall, cpu: cpu, maxRSSKB: ru.Maxrss}, nil
+}
+
+func median(ss []sample) sample {
+	sort.Slice(ss, func(i, j int) bool { return ss[i].wall < ss[j].wall })
+	return ss[len(ss)/2]
+}
+
+// generate writes n objects: object i is a Deployment when i%4 == 1, a
+// Service when i%4 == 3, else a ConfigMap. Services are headless: the test
+// API server's service IP range (a /24) could not hold 500 of them.
+func generate(n int) []byte {
+	var b bytes.Buffer
+	for i := range n {
+		if i > 0 {
+			b.WriteString("---\n")
+		}
+		switch i % 4 {
+		case 1:
+			fmt.Fprintf(&b, `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: app-%[1]d
+  labels: {app: app-%[1]d, tier: bench}
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {app: app-%[1]d}
+  template:
+    metadata:
+      labels: {app: app-%[1]d}
+    spec:
+      containers:
+        - name: app
+          image: registry.example.com/app:1.%[1]d
+          ports: [{containerPort: 8080}]
+          env: [{name: INDEX, value: "%[1]d"}]
+          resources:
+            limits: {cpu: "1", memory: 128Mi}
+`, i)
+		case 3:
+			fmt.Fprintf(&b, `apiVersion: v1
+kind: Service
+metadata:
+  name: svc-%[1]d
+  labels: {tier: bench}
+spec:
+  clusterIP: None
+  selector: {app: app-%[1]d}
+  ports: [{port: 80, targetPort: 8080}]
+`, i)
+		default:
+			fmt.Fprintf(&b, `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: cm-%[1]d
+  labels: {tier: bench}
+data:
+  index: "%[1]d"
+  mode: fast
+`, i)
+		}
+	}
+	return b.Bytes()
+}
+
+// driftCommand changes object i the way an engineer would.
+func driftCommand(i int) []string {
+	switch i % 4 {
+	case 1:
+		return []string{"scale", fmt.Sprintf("deployment/app-%d", i), "--replicas=3"}
+	case 3:
+		return []string{"label", fmt.Sprintf("service/svc-%d", i), "hotfix=true"}
+	}
+	return []string{"patch", fmt.Sprintf("configmap/cm-%d", i), "--type=merge", "-p", `{"data":{"mode":"slow"}}`}
+}

@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"plumb.dev/plumb/internal/realworld"
+
 	"encoding/json"
 	"path/filepath"
 	"strings"
@@ -15,7 +17,7 @@ var env *testcluster.Env
 func TestMain(m *testing.M) { testcluster.Main(m, &env) }
 
 // realWorld is the shared folder of unmodified public manifests.
-const realWorld = "../../../shared/testdata/real-world"
+var realWorld = realworld.MustDir()
 
 // scanJSON runs plumb scan -o json against the test cluster in namespace ns.
 func scanJSON(t *testing.T, ns string, args ...string) (int, report.Report, string) {

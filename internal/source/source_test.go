@@ -1,6 +1,8 @@
 package source
 
 import (
+	"plumb.dev/plumb/internal/realworld"
+
 	"bufio"
 	"context"
 	"os"
@@ -13,7 +15,8 @@ import (
 )
 
 // realWorld is the shared real-world test data, relative to this package.
-const realWorld = "../../../shared/testdata/real-world"
+// realWorld is the shared folder of unmodified public manifests.
+var realWorld = realworld.MustDir()
 
 // loaded is an Object reduced to what most tests compare.
 type loaded struct {

@@ -45,6 +45,28 @@ func requireInSync(t *testing.T, ns string, args ...string) report.Report {
 	return r
 }
 
+// TestIngressNginxHasNoFalsePositives applies ingress-nginx's static
+// manifest: its own namespace, cluster-scoped RBAC, an IngressClass, a
+// ValidatingWebhookConfiguration and admission Jobs. The manifest names its
+// namespace, so this test cannot use one of its own; running it once per
+// apply mode would need a namespace controller to start over, so it uses
+// server-side apply only (client-side apply is covered by the others).
+func TestIngressNginxHasNoFalsePositives(t *testing.T) {
+	manifest := filepath.Join(realWorld, "ingress-nginx/deploy/static/provider/cloud/deploy.yaml")
+	env.Kubectl(t, "", "apply", "--server-side", "-f", manifest)
+	r := requireInSync(t, "default", "--source", manifest)
+	if r.Summary.Objects != 19 {
+		t.Errorf("compared %d objects, want the manifest's 19", r.Summary.Objects)
+	}
+	// A change to a cluster-scoped object is found too.
+	env.Kubectl(t, "", "label", "clusterrole/ingress-nginx", "audited=no")
+	code, got, _ := scanJSON(t, "default", "--source", manifest)
+	if code != ExitDrift || len(got.Findings) != 1 || got.Findings[0].Kind != "ClusterRole" || got.Findings[0].Namespace != "" ||
+		len(got.Findings[0].Changes) != 1 || got.Findings[0].Changes[0].Path != ".metadata.labels.audited" {
+		t.Errorf("after labelling the ClusterRole: exit %d, findings %+v", code, got.Findings)
+	}
+}
+
 func TestRealWorldManifestsHaveNoFalsePositives(t *testing.T) {
 	demo := filepath.Join(realWorld, "microservices-demo/release/kubernetes-manifests.yaml")
 	podinfoKustomize := filepath.Join(realWorld, "podinfo/kustomize")

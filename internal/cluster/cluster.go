@@ -160,7 +160,15 @@ func (c *Cluster) buildConverter(gv schema.GroupVersion) (managedfields.TypeConv
 	}
 	p, ok := paths[key]
 	if !ok {
-		return nil, fmt.Errorf("%s: %w", gv, ErrNoSchema)
+		// A group-version served since the cache was filled (a CRD just
+		// installed): refresh once, as Mapping does for kinds.
+		c.discovery.Invalidate()
+		if paths, err = c.discovery.OpenAPIV3().Paths(); err != nil {
+			return nil, fmt.Errorf("openapi v3 paths: %w", err)
+		}
+		if p, ok = paths[key]; !ok {
+			return nil, fmt.Errorf("%s: %w", gv, ErrNoSchema)
+		}
 	}
 	doc, err := p.Schema("application/json")
 	if err != nil {

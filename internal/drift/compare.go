@@ -93,6 +93,7 @@ func (e *Engine) typedDiff(t *target, desired map[string]any, r, live *unstructu
 	gv := t.mapping.GroupVersionKind.GroupVersion()
 	tc, err := e.cluster.TypeConverter(gv)
 	if errors.Is(err, cluster.ErrNoSchema) {
+		e.opts.Logger.Debug("no OpenAPI schema: lists compare as atomic", "groupVersion", gv)
 		tc = managedfields.NewDeducedTypeConverter()
 	} else if err != nil {
 		return nil, fmt.Errorf("schema for %s: %w", gv, err)

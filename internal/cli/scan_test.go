@@ -31,6 +31,16 @@ func scanJSON(t *testing.T, ns string, args ...string) (int, report.Report, stri
 	return code, r, stderr
 }
 
+// decodeReport parses a JSON report or fails the test.
+func decodeReport(t *testing.T, out string) report.Report {
+	t.Helper()
+	var r report.Report
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("output is not a report: %v\n%s", err, out)
+	}
+	return r
+}
+
 // requireInSync fails the test with the findings if the scan is not clean.
 func requireInSync(t *testing.T, ns string, args ...string) report.Report {
 	t.Helper()

@@ -90,7 +90,7 @@ func (f *scanFlags) run(ctx context.Context, g *globalOptions) (report.Report, e
 		if ctx.Err() != nil {
 			return report.Report{}, ctx.Err()
 		}
-		status.Status, status.Error = report.StatusUnreachable, err.Error()
+		status.Status, status.Error = report.StatusOf(err), err.Error()
 	}
 	return report.New([]drift.Result{res}, []report.ClusterStatus{status}, set.Errors), nil
 }

@@ -1,6 +1,13 @@
 package report
 
 import (
+	"context"
+	"errors"
+	"net"
+	"syscall"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+
 	"plumb.dev/plumb/internal/drift"
 	"plumb.dev/plumb/internal/source"
 )
@@ -42,6 +49,26 @@ const (
 	StatusUnreachable Status = "unreachable"
 	StatusError       Status = "error"
 )
+
+// StatusOf classifies an error that stopped a cluster's scan: unreachable
+// when no API server answered (connection refused, DNS, timeouts), error
+// when one answered and refused (unauthorised, forbidden) or failed.
+func StatusOf(err error) Status {
+	var netErr net.Error
+	var status apierrors.APIStatus
+	switch {
+	case err == nil:
+		return StatusOK
+	case errors.As(err, &status):
+		if apierrors.IsTimeout(err) || apierrors.IsServerTimeout(err) || apierrors.IsServiceUnavailable(err) {
+			return StatusUnreachable
+		}
+		return StatusError
+	case errors.As(err, &netErr), errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, context.DeadlineExceeded):
+		return StatusUnreachable
+	}
+	return StatusError
+}
 
 // ClusterStatus says whether a cluster was scanned.
 type ClusterStatus struct {

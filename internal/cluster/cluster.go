@@ -161,9 +161,14 @@ func (c *Cluster) buildConverter(gv schema.GroupVersion) (managedfields.TypeConv
 	p, ok := paths[key]
 	if !ok {
 		// A group-version served since the cache was filled (a CRD just
-		// installed): refresh once, as Mapping does for kinds.
+		// installed): ask the server directly, bypassing the disk cache
+		// whose HTTP layer can still answer with the old document.
 		c.discovery.Invalidate()
-		if paths, err = c.discovery.OpenAPIV3().Paths(); err != nil {
+		direct, err := discovery.NewDiscoveryClientForConfig(c.Config)
+		if err != nil {
+			return nil, err
+		}
+		if paths, err = direct.OpenAPIV3().Paths(); err != nil {
 			return nil, fmt.Errorf("openapi v3 paths: %w", err)
 		}
 		if p, ok = paths[key]; !ok {

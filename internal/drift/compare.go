@@ -2,6 +2,7 @@ package drift
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -60,6 +61,13 @@ func (e *Engine) compareAt(ctx context.Context, t *target, desired, live *unstru
 			return cmp, err
 		}
 	}
+	if deployer.Operation == metav1.ManagedFieldsOperationUpdate {
+		dropped, err := e.droppedSinceLastApply(t, d, live, entries, changes)
+		if err != nil {
+			return cmp, err
+		}
+		changes = append(changes, dropped...)
+	}
 	changes = append(changes, addedOutOfBand(entries, d, live.Object, deployer, e.opts.OutOfBandManagers, changes)...)
 	sortChanges(changes)
 	cmp.changes = changes
@@ -90,13 +98,9 @@ func locallyInSync(desired, live map[string]any, deployer managedEntry, secret b
 // typedDiff compares the dry-run result r with live as structured-merge-diff
 // typed values, so lists are matched by their keys as the server does.
 func (e *Engine) typedDiff(t *target, desired map[string]any, r, live *unstructured.Unstructured, entries []managedEntry) ([]rawChange, error) {
-	gv := t.mapping.GroupVersionKind.GroupVersion()
-	tc, err := e.cluster.TypeConverter(gv)
-	if errors.Is(err, cluster.ErrNoSchema) {
-		e.opts.Logger.Debug("no OpenAPI schema: lists compare as atomic", "groupVersion", gv)
-		tc = managedfields.NewDeducedTypeConverter()
-	} else if err != nil {
-		return nil, fmt.Errorf("schema for %s: %w", gv, err)
+	tc, err := e.converter(t)
+	if err != nil {
+		return nil, err
 	}
 	rt, err := tc.ObjectToTyped(forCompare(r), typed.AllowDuplicates)
 	if err != nil {
@@ -135,6 +139,94 @@ func (e *Engine) typedDiff(t *target, desired map[string]any, r, live *unstructu
 		out = append(out, rawChange{path: p, typ: ChangeAdded, live: lv, owner: owner(entries, p)})
 	}
 	return out, nil
+}
+
+// converter returns the typed converter for t's group-version, or a
+// schema-less one (lists compare as atomic) when the server publishes none.
+func (e *Engine) converter(t *target) (managedfields.TypeConverter, error) {
+	gv := t.mapping.GroupVersionKind.GroupVersion()
+	tc, err := e.cluster.TypeConverter(gv)
+	if errors.Is(err, cluster.ErrNoSchema) {
+		e.opts.Logger.Debug("no OpenAPI schema: lists compare as atomic", "groupVersion", gv)
+		return managedfields.NewDeducedTypeConverter(), nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("schema for %s: %w", gv, err)
+	}
+	return tc, nil
+}
+
+// droppedSinceLastApply finds fields that an earlier version of the source
+// declared and this one does not, on an object deployed with kubectl's
+// client-side apply: kubectl records what it applied in the
+// last-applied-configuration annotation and deletes such fields on the
+// next apply. (Server-side apply needs no record: the dry-run as the Apply
+// manager drops them.) They are reported as added: live, not declared.
+func (e *Engine) droppedSinceLastApply(t *target, desired map[string]any, live *unstructured.Unstructured, entries []managedEntry, have []rawChange) ([]rawChange, error) {
+	raw := live.GetAnnotations()[lastApplied]
+	if raw == "" {
+		return nil, nil
+	}
+	var last map[string]any
+	if err := json.Unmarshal([]byte(raw), &last); err != nil {
+		e.opts.Logger.Debug("unreadable last-applied-configuration", "object", t.id(), "err", err)
+		return nil, nil
+	}
+	// kubectl records an empty annotations map; empty maps declare nothing.
+	last = pruneEmpty(last)
+	if contains(last, desired) {
+		return nil, nil // everything applied last time is still declared
+	}
+	tc, err := e.converter(t)
+	if err != nil {
+		return nil, err
+	}
+	lt, err := tc.ObjectToTyped(&unstructured.Unstructured{Object: last}, typed.AllowDuplicates)
+	if err != nil {
+		return nil, fmt.Errorf("last-applied-configuration: %w", err)
+	}
+	dt, err := tc.ObjectToTyped(&unstructured.Unstructured{Object: desired}, typed.AllowDuplicates)
+	if err != nil {
+		return nil, fmt.Errorf("desired object: %w", err)
+	}
+	ls, err := lt.ToFieldSet()
+	if err != nil {
+		return nil, err
+	}
+	ds, err := dt.ToFieldSet()
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	for _, c := range have {
+		seen[c.path.String()] = true
+	}
+	var out []rawChange
+	for _, p := range topmostMissing(desired, leaves(ls.Difference(ds))) {
+		lv, ok := resolve(live.Object, p)
+		if !ok || seen[p.String()] || coveredBy(p, seen) {
+			continue
+		}
+		seen[p.String()] = true
+		out = append(out, rawChange{path: p, typ: ChangeAdded, live: lv, owner: owner(entries, p)})
+	}
+	return out, nil
+}
+
+// pruneEmpty returns m without empty maps, recursively.
+func pruneEmpty(m map[string]any) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		if sub, ok := v.(map[string]any); ok {
+			sub = pruneEmpty(sub)
+			if len(sub) == 0 {
+				continue
+			}
+			v = sub
+		}
+		out[k] = v
+	}
+	return out
 }
 
 // forCompare strips what differs between a dry-run result and the live

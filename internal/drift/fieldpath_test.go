@@ -1,6 +1,7 @@
 package drift
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -126,7 +127,7 @@ func TestSecretStringDataComparesAsData(t *testing.T) {
 
 func TestOwns(t *testing.T) {
 	s := &fieldpath.Set{}
-	if err := s.FromJSON(bytesReader([]byte(`{"f:spec":{"f:args":{},"f:template":{"f:metadata":{"f:labels":{".":{},"f:app":{}}}}}}`))); err != nil {
+	if err := s.FromJSON(strings.NewReader(`{"f:spec":{"f:args":{},"f:template":{"f:metadata":{"f:labels":{".":{},"f:app":{}}}}}}`)); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {

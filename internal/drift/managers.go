@@ -39,7 +39,7 @@ func decodeManagedFields(mf []metav1.ManagedFieldsEntry) []managedEntry {
 			continue
 		}
 		s := &fieldpath.Set{}
-		if err := s.FromJSON(bytesReader(e.FieldsV1.Raw)); err != nil {
+		if err := s.FromJSON(e.FieldsV1.GetRawReader()); err != nil {
 			continue
 		}
 		me := managedEntry{Manager: e.Manager, Operation: e.Operation, Subresource: e.Subresource, Set: s}

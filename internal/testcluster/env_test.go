@@ -62,7 +62,7 @@ func TestServerSideApplyRecordsManagedFields(t *testing.T) {
 	if entry.Operation != metav1.ManagedFieldsOperationApply {
 		t.Errorf("operation = %q, want Apply", entry.Operation)
 	}
-	fields := string(entry.FieldsV1.Raw)
+	fields := entry.FieldsV1.GetRawString()
 	for _, want := range []string{`"f:replicas"`, `"k:{\"name\":\"web\"}"`, `"f:image"`} {
 		if !strings.Contains(fields, want) {
 			t.Errorf("managed fields lack %s: %s", want, fields)

@@ -78,10 +78,11 @@ func (e *Engine) compareAt(ctx context.Context, t *target, desired, live *unstru
 // value live, and the deploying manager, if it applies, owns no field the
 // source stopped declaring. True means a dry-run cannot find a change.
 func locallyInSync(desired, live map[string]any, deployer managedEntry, secret bool) bool {
+	stored := desired
 	if secret {
-		desired = secretForCompare(desired)
+		stored = secretForCompare(desired)
 	}
-	if !contains(desired, live) {
+	if !contains(stored, live) {
 		return false
 	}
 	if deployer.Operation != metav1.ManagedFieldsOperationApply || deployer.Set == nil {

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"sort"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/sync/errgroup"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -54,6 +55,21 @@ type Engine struct {
 	cluster *cluster.Cluster
 	opts    Options
 	rules   []compiledRule
+	dryRuns atomic.Int64
+}
+
+// Stats counts the work an engine has done since it was made.
+type Stats struct {
+	// DryRuns is the number of server-side apply dry-runs sent.
+	DryRuns int64
+	// CacheHits and CacheMisses count comparisons reused and made.
+	CacheHits, CacheMisses int64
+}
+
+// Stats returns the engine's counters.
+func (e *Engine) Stats() Stats {
+	hits, misses := e.opts.Cache.Stats()
+	return Stats{DryRuns: e.dryRuns.Load(), CacheHits: hits, CacheMisses: misses}
 }
 
 // New returns an engine for c.
@@ -177,8 +193,9 @@ func (e *Engine) Scan(ctx context.Context, objs []source.Object) (Result, error)
 		}
 	}
 	sortFindings(res.Findings)
-	hits, misses := e.opts.Cache.Stats()
-	log.Info("scan done", "objects", res.Objects, "findings", len(res.Findings), "errors", len(res.Errors), "cacheHits", hits, "cacheMisses", misses)
+	st := e.Stats()
+	log.Info("scan done", "objects", res.Objects, "findings", len(res.Findings), "errors", len(res.Errors),
+		"dryRuns", st.DryRuns, "cacheHits", st.CacheHits, "cacheMisses", st.CacheMisses)
 	return res, nil
 }
 
@@ -443,6 +460,8 @@ var errConflict = errors.New("object changed during comparison")
 // dryRun applies desired as manager with force, on the server, without
 // persisting, at the live resourceVersion (a conflict means it changed).
 func (e *Engine) dryRun(ctx context.Context, t *target, desired *unstructured.Unstructured, manager, rv string) (*unstructured.Unstructured, error) {
+	e.dryRuns.Add(1)
+	e.opts.Logger.Debug("dry-run", "object", t.id(), "manager", manager)
 	body := desired.DeepCopy()
 	body.SetResourceVersion(rv)
 	res := e.cluster.Dynamic.Resource(t.mapping.Resource).Namespace(t.ns)

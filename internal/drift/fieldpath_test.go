@@ -114,6 +114,33 @@ func TestContains(t *testing.T) {
 	}
 }
 
+func TestContainsQuantities(t *testing.T) {
+	live := map[string]any{
+		"spec": map[string]any{
+			"resources": map[string]any{"limits": map[string]any{"cpu": "2", "memory": "1Gi"}},
+			"hard":      map[string]any{"pods": "10"},
+		},
+		"data": map[string]any{"ratio": "1"},
+	}
+	tests := []struct {
+		name    string
+		desired map[string]any
+		want    bool
+	}{
+		{"2000m is stored as 2", map[string]any{"spec": map[string]any{"resources": map[string]any{"limits": map[string]any{"cpu": "2000m"}}}}, true},
+		{"1024Mi is 1Gi", map[string]any{"spec": map[string]any{"resources": map[string]any{"limits": map[string]any{"memory": "1024Mi"}}}}, true},
+		{"an integer quantity", map[string]any{"spec": map[string]any{"resources": map[string]any{"limits": map[string]any{"cpu": int64(2)}}}}, true},
+		{"another quantity", map[string]any{"spec": map[string]any{"resources": map[string]any{"limits": map[string]any{"cpu": "1500m"}}}}, false},
+		{"quota hard", map[string]any{"spec": map[string]any{"hard": map[string]any{"pods": "10.0"}}}, true},
+		{"a ConfigMap string is not a quantity", map[string]any{"data": map[string]any{"ratio": "1.0"}}, false},
+	}
+	for _, tt := range tests {
+		if got := contains(tt.desired, live); got != tt.want {
+			t.Errorf("%s: contains = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
+
 func TestSecretStringDataComparesAsData(t *testing.T) {
 	desired := map[string]any{"stringData": map[string]any{"token": "abc"}, "data": map[string]any{"ca": "Y2E="}}
 	live := map[string]any{"data": map[string]any{"token": "YWJj", "ca": "Y2E="}}

@@ -1,0 +1,153 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"maps"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"plumb.dev/plumb/internal/drift"
+	"plumb.dev/plumb/internal/source"
+)
+
+var now = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+
+func sample() Report {
+	at := now.Add(-90 * time.Minute)
+	res := drift.Result{
+		Cluster: "prod-eu", Objects: 3, InSync: 1, Managed: 3, Unmanaged: 1, UnmanagedChecked: true,
+		Findings: []drift.Finding{
+			{Cluster: "prod-eu", APIVersion: "apps/v1", Kind: "Deployment", Namespace: "shop", Name: "web", State: drift.StateDrifted,
+				Source: &source.Origin{Path: "deploy/web.yaml", Line: 1},
+				Changes: []drift.Change{
+					{Path: ".spec.replicas", Type: drift.ChangeModified, Desired: int64(2), Live: int64(5), Manager: "kubectl", Operation: "Update", Subresource: "scale"},
+					{Path: ".metadata.labels.team", Type: drift.ChangeAdded, Live: "a|b", Manager: "kubectl-label", Operation: "Update", Time: &at},
+				}},
+			{Cluster: "prod-eu", APIVersion: "v1", Kind: "ConfigMap", Namespace: "shop", Name: "flags", State: drift.StateMissing},
+			{Cluster: "prod-eu", APIVersion: "v1", Kind: "ConfigMap", Namespace: "shop", Name: "stray", State: drift.StateUnmanaged},
+		},
+	}
+	return New([]drift.Result{res}, []ClusterStatus{{Name: "prod-eu", Status: StatusOK}},
+		[]source.Error{{Path: "deploy/bad.yaml", Line: 4, Message: "missing kind"}})
+}
+
+func TestSummaryAndHealth(t *testing.T) {
+	r := sample()
+	cov := 0.75
+	want := Summary{Objects: 3, InSync: 1, Drifted: 1, Missing: 1, Unmanaged: 1, Coverage: &cov}
+	if diff := cmp.Diff(want, r.Summary); diff != "" {
+		t.Errorf("summary (-want +got):\n%s", diff)
+	}
+	if r.Healthy() {
+		t.Error("a report with errors is not healthy")
+	}
+	if New(nil, nil, nil).Healthy() != true {
+		t.Error("an empty report is healthy")
+	}
+}
+
+// TestJSONContract pins the field names docs/report.md documents.
+func TestJSONContract(t *testing.T) {
+	var buf bytes.Buffer
+	if err := Write(&buf, sample(), "json", now); err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(buf.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	keys := func(m any) []string { return slices.Sorted(maps.Keys(m.(map[string]any))) }
+	if diff := cmp.Diff([]string{"apiVersion", "clusters", "errors", "findings", "kind", "summary"}, keys(doc)); diff != "" {
+		t.Errorf("top level (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"coverage", "drifted", "inSync", "missing", "objects", "unmanaged"}, keys(doc["summary"])); diff != "" {
+		t.Errorf("summary (-want +got):\n%s", diff)
+	}
+	f := doc["findings"].([]any)[0]
+	if diff := cmp.Diff([]string{"apiVersion", "changes", "cluster", "kind", "name", "namespace", "source", "state"}, keys(f)); diff != "" {
+		t.Errorf("finding (-want +got):\n%s", diff)
+	}
+	c := f.(map[string]any)["changes"].([]any)[0]
+	if diff := cmp.Diff([]string{"desired", "live", "manager", "operation", "path", "subresource", "type"}, keys(c)); diff != "" {
+		t.Errorf("change (-want +got):\n%s", diff)
+	}
+	if doc["apiVersion"] != "plumb.dev/v1alpha1" || doc["kind"] != "Report" {
+		t.Errorf("apiVersion/kind = %v/%v", doc["apiVersion"], doc["kind"])
+	}
+	// Empty lists are [] for machines, never null.
+	buf.Reset()
+	_ = Write(&buf, New(nil, nil, nil), "json", now)
+	for _, want := range []string{`"findings": []`, `"errors": []`, `"clusters": []`} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("empty report lacks %s:\n%s", want, buf.String())
+		}
+	}
+}
+
+func TestTable(t *testing.T) {
+	var buf bytes.Buffer
+	if err := Write(&buf, sample(), "", now); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if !strings.HasPrefix(lines[0], "CLUSTER") || !strings.Contains(lines[0], "WHO") {
+		t.Errorf("header = %q", lines[0])
+	}
+	web := strings.Fields(lines[1])
+	want := []string{"prod-eu", "shop", "Deployment.apps", "web", "drifted", ".spec.replicas", ".metadata.labels.team", "kubectl,kubectl-label", "90m", "ago"}
+	if diff := cmp.Diff(want, web); diff != "" {
+		t.Errorf("web row (-want +got):\n%s", diff)
+	}
+	if last := lines[len(lines)-1]; last != "3 objects: 1 in sync, 1 drifted, 1 missing, 1 unmanaged (coverage 75%); 1 errors." {
+		t.Errorf("summary line = %q", last)
+	}
+}
+
+func TestMarkdownEscapesCells(t *testing.T) {
+	var buf bytes.Buffer
+	if err := Write(&buf, sample(), "markdown", now); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	for _, want := range []string{"| prod-eu | Deployment.apps | `shop/web` | drifted |", `"a\|b"`, "<details>", "- deploy/bad.yaml:4: missing kind"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("markdown lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestUnknownFormat(t *testing.T) {
+	if err := Write(&bytes.Buffer{}, sample(), "wide", now); err == nil {
+		t.Error("want an error for -o wide")
+	}
+}
+
+func TestDiffDirectionAndColour(t *testing.T) {
+	obj := func(replicas int64) *unstructured.Unstructured {
+		return &unstructured.Unstructured{Object: map[string]any{"apiVersion": "apps/v1", "kind": "Deployment",
+			"metadata": map[string]any{"name": "web", "namespace": "shop"}, "spec": map[string]any{"replicas": replicas}}}
+	}
+	f := drift.Finding{APIVersion: "apps/v1", Kind: "Deployment", Namespace: "shop", Name: "web", Live: obj(5), Desired: obj(2)}
+	var plain, colour bytes.Buffer
+	if err := WriteDiff(&plain, []drift.Finding{f}, DiffOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"--- live/apps.v1.Deployment.shop.web", "+++ desired/apps.v1.Deployment.shop.web", "-  replicas: 5", "+  replicas: 2"} {
+		if !strings.Contains(plain.String(), want) {
+			t.Errorf("diff lacks %q:\n%s", want, plain.String())
+		}
+	}
+	if strings.Contains(plain.String(), "\x1b[") {
+		t.Error("colour without Color")
+	}
+	_ = WriteDiff(&colour, []drift.Finding{f}, DiffOptions{Color: true})
+	if !strings.Contains(colour.String(), "\x1b[31m-  replicas: 5\x1b[0m") {
+		t.Errorf("removed line not red:\n%q", colour.String())
+	}
+}

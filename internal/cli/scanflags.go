@@ -45,7 +45,7 @@ func (f *scanFlags) ignoreRules() ([]drift.IgnoreRule, error) {
 		if err != nil {
 			return nil, err
 		}
-		rules = append(rules, cfg.Ignore...)
+		rules = append(rules, cfg.IgnoreRules()...)
 	}
 	for _, v := range f.ignorePaths {
 		kind, path, ok := strings.Cut(v, ":")

@@ -6,8 +6,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/tools/clientcmd"
 
 	"plumb.dev/plumb/internal/drift"
 )
@@ -18,12 +23,96 @@ const (
 	Kind       = "Config"
 )
 
-// Config is plumb.yaml.
+// Config is plumb.yaml as written.
 type Config struct {
 	APIVersion string       `yaml:"apiVersion"`
 	Kind       string       `yaml:"kind"`
+	Clusters   []Cluster    `yaml:"clusters"`
+	Sources    []Source     `yaml:"sources"`
+	Bindings   []Binding    `yaml:"bindings"`
 	Ignore     []IgnoreRule `yaml:"ignore"`
+	Guardrails Guardrails   `yaml:"guardrails"`
+	Store      Store        `yaml:"store"`
 }
+
+// Cluster is one kubeconfig context and its labels.
+type Cluster struct {
+	// Name names the cluster in reports. Required, unique.
+	Name string `yaml:"name"`
+	// Context is the kubeconfig context. Default: Name.
+	Context string `yaml:"context"`
+	// Kubeconfig is the kubeconfig file. Default: $KUBECONFIG, else
+	// ~/.kube/config.
+	Kubeconfig string `yaml:"kubeconfig"`
+	// Labels are free-form (env, cloud, region) and select bindings.
+	Labels map[string]string `yaml:"labels"`
+	line   int
+}
+
+// Source is where desired state comes from.
+type Source struct {
+	// Name is how bindings refer to the source. Required, unique.
+	Name string `yaml:"name"`
+	// Path is a file, a directory, a kustomize root or a chart directory,
+	// relative to the configuration file.
+	Path string `yaml:"path"`
+	// Values are Helm values files, for charts only.
+	Values []string `yaml:"values"`
+	// ReleaseName is the Helm release name, for charts. Default: the chart's.
+	ReleaseName string `yaml:"releaseName"`
+	// Namespace is the namespace of objects that name none. Default: the
+	// context's namespace.
+	Namespace string `yaml:"namespace"`
+	line      int
+}
+
+// Binding puts a source on the clusters its selector matches.
+type Binding struct {
+	Source string `yaml:"source"`
+	// Clusters selects clusters by label, like any Kubernetes selector.
+	// An empty selector selects every cluster.
+	Clusters Selector `yaml:"clusters"`
+	// Values are per-cluster Helm values; string values are Go templates
+	// over .Cluster.Name and .Cluster.Labels. Charts only.
+	Values map[string]any `yaml:"values"`
+	// Remediation is off (default), approve or auto; plumb fix and serve
+	// read it.
+	Remediation Remediation `yaml:"remediation"`
+	line        int
+}
+
+// Selector is a Kubernetes label selector as written in YAML.
+type Selector struct {
+	MatchLabels      map[string]string     `yaml:"matchLabels"`
+	MatchExpressions []SelectorRequirement `yaml:"matchExpressions"`
+}
+
+// SelectorRequirement is one matchExpressions entry.
+type SelectorRequirement struct {
+	Key      string   `yaml:"key"`
+	Operator string   `yaml:"operator"`
+	Values   []string `yaml:"values"`
+}
+
+// LabelSelector converts s to the Kubernetes type.
+func (s Selector) LabelSelector() *metav1.LabelSelector {
+	ls := &metav1.LabelSelector{MatchLabels: s.MatchLabels}
+	for _, r := range s.MatchExpressions {
+		ls.MatchExpressions = append(ls.MatchExpressions, metav1.LabelSelectorRequirement{
+			Key: r.Key, Operator: metav1.LabelSelectorOperator(r.Operator), Values: r.Values,
+		})
+	}
+	return ls
+}
+
+// Remediation says what plumb may do about drift from a binding.
+type Remediation string
+
+const (
+	RemediationOff     Remediation = "off"
+	RemediationApprove Remediation = "approve"
+	RemediationAuto    Remediation = "auto"
+)
 
 // IgnoreRule is drift.IgnoreRule as written in the file.
 type IgnoreRule struct {
@@ -31,79 +120,294 @@ type IgnoreRule struct {
 	Paths    []string `yaml:"paths"`
 	Managers []string `yaml:"managers"`
 	Reason   string   `yaml:"reason"`
-
-	line int
+	line     int
 }
 
-// File is a loaded configuration.
+// Guardrails bound what remediation may change.
+type Guardrails struct {
+	// MaxObjectsPerRun refuses a plan that changes more objects. Default 20.
+	MaxObjectsPerRun int `yaml:"maxObjectsPerRun"`
+	// ProtectedNamespaces are never changed. Default [kube-system].
+	ProtectedNamespaces []string `yaml:"protectedNamespaces"`
+}
+
+// Store is where serve and fix keep history.
+type Store struct {
+	// Driver is sqlite (default) or postgres.
+	Driver string `yaml:"driver"`
+	// Path is the SQLite file, relative to the configuration file.
+	// Default: plumb.db.
+	Path string `yaml:"path"`
+	// DSN is the PostgreSQL connection string.
+	DSN string `yaml:"dsn"`
+}
+
+// File is a loaded, defaulted and validated configuration.
 type File struct {
-	Path   string
-	Ignore []drift.IgnoreRule
+	// Path is the file it was read from.
+	Path string
+	Config
 }
 
-// Load reads, decodes strictly and validates the file at path.
+// Load reads path, decodes it strictly, defaults it and validates it.
 func Load(path string) (*File, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
 	var cfg Config
-	var node yaml.Node
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	if err := dec.Decode(&node); err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
 	strict := yaml.NewDecoder(bytes.NewReader(b))
 	strict.KnownFields(true)
 	if err := strict.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	recordLines(&node, &cfg)
-	if err := cfg.Validate(); err != nil {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(b, &doc); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	f := &File{Path: path}
-	for _, r := range cfg.Ignore {
-		f.Ignore = append(f.Ignore, drift.IgnoreRule{Kinds: r.Kinds, Paths: r.Paths, Managers: r.Managers, Reason: r.Reason})
+	recordLines(&doc, &cfg)
+	f := &File{Path: path, Config: cfg}
+	f.setDefaults()
+	if err := f.Validate(); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return f, nil
 }
 
-// Validate checks what strict decoding cannot.
-func (c *Config) Validate() error {
+// setDefaults fills in what the file leaves out and resolves paths against
+// the file's folder.
+func (f *File) setDefaults() {
+	dir := filepath.Dir(f.Path)
+	rel := func(p string) string {
+		p = expandHome(p)
+		if p == "" || filepath.IsAbs(p) {
+			return p
+		}
+		return filepath.Join(dir, p)
+	}
+	for i := range f.Clusters {
+		c := &f.Clusters[i]
+		if c.Context == "" {
+			c.Context = c.Name
+		}
+		c.Kubeconfig = rel(c.Kubeconfig)
+	}
+	for i := range f.Sources {
+		s := &f.Sources[i]
+		s.Path = rel(s.Path)
+		for j := range s.Values {
+			s.Values[j] = rel(s.Values[j])
+		}
+	}
+	for i := range f.Bindings {
+		if f.Bindings[i].Remediation == "" {
+			f.Bindings[i].Remediation = RemediationOff
+		}
+	}
+	if f.Guardrails.MaxObjectsPerRun == 0 {
+		f.Guardrails.MaxObjectsPerRun = 20
+	}
+	if f.Guardrails.ProtectedNamespaces == nil {
+		f.Guardrails.ProtectedNamespaces = []string{"kube-system"}
+	}
+	if f.Store.Driver == "" {
+		f.Store.Driver = "sqlite"
+	}
+	if f.Store.Driver == "sqlite" {
+		if f.Store.Path == "" {
+			f.Store.Path = "plumb.db"
+		}
+		f.Store.Path = rel(f.Store.Path)
+	}
+}
+
+func expandHome(p string) string {
+	if p == "~" || strings.HasPrefix(p, "~/") {
+		if home, err := os.UserHomeDir(); err == nil {
+			return filepath.Join(home, p[1:])
+		}
+	}
+	return p
+}
+
+// Validate checks everything strict decoding cannot, and reports every
+// problem with the line it is on.
+func (f *File) Validate() error {
 	var errs []error
-	if c.APIVersion != APIVersion {
-		errs = append(errs, fmt.Errorf("apiVersion %q: want %s", c.APIVersion, APIVersion))
+	add := func(line int, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("line %d: %s", line, fmt.Sprintf(format, args...)))
 	}
-	if c.Kind != Kind {
-		errs = append(errs, fmt.Errorf("kind %q: want %s", c.Kind, Kind))
+	if f.APIVersion != APIVersion {
+		errs = append(errs, fmt.Errorf("apiVersion %q: want %s", f.APIVersion, APIVersion))
 	}
-	for i, r := range c.Ignore {
+	if f.Kind != Kind {
+		errs = append(errs, fmt.Errorf("kind %q: want %s", f.Kind, Kind))
+	}
+
+	clusters := map[string]bool{}
+	for i, c := range f.Clusters {
+		switch {
+		case c.Name == "":
+			add(c.line, "clusters[%d]: name is required", i)
+		case clusters[c.Name]:
+			add(c.line, "clusters[%d]: duplicate name %q", i, c.Name)
+		}
+		clusters[c.Name] = true
+		if err := checkContext(c); err != nil {
+			add(c.line, "cluster %q: %v", c.Name, err)
+		}
+	}
+
+	sources := map[string]*Source{}
+	for i := range f.Sources {
+		s := &f.Sources[i]
+		switch {
+		case s.Name == "":
+			add(s.line, "sources[%d]: name is required", i)
+		case sources[s.Name] != nil:
+			add(s.line, "sources[%d]: duplicate name %q", i, s.Name)
+		}
+		sources[s.Name] = s
+		if s.Path == "" {
+			add(s.line, "source %q: path is required", s.Name)
+		} else if _, err := os.Stat(s.Path); err != nil {
+			add(s.line, "source %q: path %s: %v", s.Name, s.Path, errors.Unwrap(err))
+		}
+		for _, v := range s.Values {
+			if _, err := os.Stat(v); err != nil {
+				add(s.line, "source %q: values file %s: %v", s.Name, v, errors.Unwrap(err))
+			}
+		}
+		if len(s.Values) > 0 && s.Path != "" && !IsChart(s.Path) {
+			add(s.line, "source %q: values are for Helm charts, and %s is not a chart directory", s.Name, s.Path)
+		}
+	}
+
+	for i, b := range f.Bindings {
+		s := sources[b.Source]
+		if s == nil {
+			add(b.line, "bindings[%d]: no source named %q", i, b.Source)
+		}
+		if _, err := metav1.LabelSelectorAsSelector(b.Clusters.LabelSelector()); err != nil {
+			add(b.line, "bindings[%d]: clusters selector: %v", i, err)
+		}
+		if len(b.Values) > 0 && s != nil && s.Path != "" && !IsChart(s.Path) {
+			add(b.line, "bindings[%d]: values are for Helm charts, and source %q is not a chart", i, b.Source)
+		}
+		switch b.Remediation {
+		case RemediationOff, RemediationApprove, RemediationAuto:
+		default:
+			add(b.line, "bindings[%d]: remediation %q: want off, approve or auto", i, b.Remediation)
+		}
+	}
+
+	for i, r := range f.Ignore {
 		if len(r.Paths) == 0 && len(r.Managers) == 0 {
-			errs = append(errs, fmt.Errorf("line %d: ignore[%d]: needs paths or managers", r.line, i))
+			add(r.line, "ignore[%d]: needs paths or managers", i)
 		}
 		for _, p := range r.Paths {
 			if _, err := drift.ParsePath(p); err != nil {
-				errs = append(errs, fmt.Errorf("line %d: ignore[%d]: %w", r.line, i, err))
+				add(r.line, "ignore[%d]: %v", i, err)
 			}
 		}
+	}
+	if f.Guardrails.MaxObjectsPerRun < 0 {
+		errs = append(errs, errors.New("guardrails.maxObjectsPerRun must not be negative"))
+	}
+	switch f.Store.Driver {
+	case "sqlite":
+	case "postgres":
+		if f.Store.DSN == "" {
+			errs = append(errs, errors.New("store: the postgres driver needs a dsn"))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("store.driver %q: want sqlite or postgres", f.Store.Driver))
 	}
 	return errors.Join(errs...)
 }
 
-// recordLines notes the line of each ignore rule, for error messages.
+// IsChart reports whether path is a Helm chart directory.
+func IsChart(path string) bool {
+	st, err := os.Stat(filepath.Join(path, "Chart.yaml"))
+	return err == nil && !st.IsDir()
+}
+
+// LoadingRules returns the kubeconfig loading rules for c: its file if set,
+// else kubectl's ($KUBECONFIG, else ~/.kube/config).
+func (c Cluster) LoadingRules() *clientcmd.ClientConfigLoadingRules {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	if c.Kubeconfig != "" {
+		rules.ExplicitPath = c.Kubeconfig
+	}
+	return rules
+}
+
+// checkContext makes sure the cluster's context exists in its kubeconfig.
+func checkContext(c Cluster) error {
+	raw, err := c.LoadingRules().Load()
+	if err != nil {
+		return fmt.Errorf("kubeconfig: %w", err)
+	}
+	if _, ok := raw.Contexts[c.Context]; !ok {
+		where := c.Kubeconfig
+		if where == "" {
+			where = "the default kubeconfig"
+		}
+		return fmt.Errorf("context %q not found in %s", c.Context, where)
+	}
+	return nil
+}
+
+// IgnoreRules returns the file's ignore rules for the drift engine.
+func (f *File) IgnoreRules() []drift.IgnoreRule {
+	var out []drift.IgnoreRule
+	for _, r := range f.Ignore {
+		out = append(out, drift.IgnoreRule{Kinds: r.Kinds, Paths: r.Paths, Managers: r.Managers, Reason: r.Reason})
+	}
+	return out
+}
+
+// Selector returns the binding's cluster selector.
+func (b Binding) Selector() labels.Selector {
+	s, err := metav1.LabelSelectorAsSelector(b.Clusters.LabelSelector())
+	if err != nil {
+		return labels.Nothing() // Validate reports it
+	}
+	return s
+}
+
+// Line is the line the cluster is declared on.
+func (c Cluster) Line() int { return c.line }
+
+// recordLines notes the line of each list item, for error messages.
 func recordLines(doc *yaml.Node, cfg *Config) {
 	if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
 		return
 	}
 	m := doc.Content[0]
 	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value != "ignore" || m.Content[i+1].Kind != yaml.SequenceNode {
+		items := m.Content[i+1]
+		if items.Kind != yaml.SequenceNode {
 			continue
 		}
-		for j, item := range m.Content[i+1].Content {
-			if j < len(cfg.Ignore) {
-				cfg.Ignore[j].line = item.Line
+		for j, item := range items.Content {
+			switch m.Content[i].Value {
+			case "clusters":
+				if j < len(cfg.Clusters) {
+					cfg.Clusters[j].line = item.Line
+				}
+			case "sources":
+				if j < len(cfg.Sources) {
+					cfg.Sources[j].line = item.Line
+				}
+			case "bindings":
+				if j < len(cfg.Bindings) {
+					cfg.Bindings[j].line = item.Line
+				}
+			case "ignore":
+				if j < len(cfg.Ignore) {
+					cfg.Ignore[j].line = item.Line
+				}
 			}
 		}
 	}

@@ -1,14 +1,12 @@
-// Package config reads plumb.yaml, plumb's configuration file. Config is an
-// API: decoding is strict (an unknown field is an error naming the file and
-// line), there is one defaulting step and one Validate.
+// Package config reads plumb.yaml, plumb's configuration file: the fleet's
+// clusters and their labels, the sources of desired state, the bindings that
+// put sources on clusters (with per-cluster Helm values), ignore rules,
+// guardrails and the store. docs/config.md is the user's reference.
 //
-// Today the file holds ignore rules; clusters, sources and bindings follow
-// with fleet support.
-//
-//	apiVersion: plumb.dev/v1alpha1
-//	kind: Config
-//	ignore:
-//	  - kinds: [apps/Deployment]        # Kind or group/Kind; empty = all
-//	    paths: [.spec.replicas]         # kubectl notation or JSON Pointer
-//	    managers: [cluster-autoscaler]  # Argo CD's managedFieldsManagers
+// Config is an API: decoding is strict (an unknown field is an error that
+// names the file and line), there is one defaulting step (Load resolves
+// relative paths against the file's folder, a cluster's context defaults to
+// its name, its kubeconfig to $KUBECONFIG or ~/.kube/config), and one
+// Validate, which collects every problem with its line rather than stopping
+// at the first.
 package config

@@ -203,6 +203,9 @@ func chartValues(opts Options) (map[string]any, []Error) {
 		}
 		base = chartloader.MergeMaps(base, m)
 	}
+	if opts.ValueMap != nil {
+		base = chartloader.MergeMaps(base, opts.ValueMap)
+	}
 	for _, s := range opts.Set {
 		if err := strvals.ParseInto(s, base); err != nil {
 			errs = append(errs, Error{Message: fmt.Sprintf("invalid Helm --set %q: %v", s, err)})

@@ -81,6 +81,10 @@ type Options struct {
 	// Set are Helm --set key=value expressions, applied after Values. Charts
 	// only. Default: none.
 	Set []string
+	// ValueMap holds Helm values given as data (a fleet binding's
+	// per-cluster values), merged after Values and before Set. Charts only.
+	// Default: none.
+	ValueMap map[string]any
 	// ReleaseName is the Helm release name. Default: the chart's name.
 	ReleaseName string
 	// Namespace is the namespace for Helm's .Release.Namespace. It does not

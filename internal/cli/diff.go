@@ -69,7 +69,7 @@ func (o *diffOptions) Run(cmd *cobra.Command) error {
 		return err
 	}
 	printProblems(o.streams.ErrOut, r)
-	return withCode(exitFor(r), nil)
+	return withCode(o.scanFlags.exitFor(r), nil)
 }
 
 func (o *diffOptions) useColor() bool {

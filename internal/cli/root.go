@@ -76,6 +76,8 @@ func NewRootCommand(streams Streams) *cobra.Command {
 		newVersionCommand(g),
 		newScanCommand(g),
 		newDiffCommand(g),
+		newSkewCommand(g),
+		newConfigCommand(g),
 	)
 	return cmd
 }

@@ -66,5 +66,5 @@ func (o *scanOptions) Run(cmd *cobra.Command) error {
 	if o.output == "" || o.output == "table" {
 		printProblems(o.streams.ErrOut, r)
 	}
-	return withCode(exitFor(r), nil)
+	return withCode(o.scanFlags.exitFor(r), nil)
 }

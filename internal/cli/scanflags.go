@@ -4,17 +4,21 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/spf13/pflag"
+	"k8s.io/apimachinery/pkg/labels"
 
 	"plumb.dev/plumb/internal/cluster"
 	"plumb.dev/plumb/internal/config"
 	"plumb.dev/plumb/internal/drift"
+	"plumb.dev/plumb/internal/fleet"
 	"plumb.dev/plumb/internal/report"
 	"plumb.dev/plumb/internal/source"
 )
 
-// scanFlags are the flags scan and diff share: what to compare, and how.
+// scanFlags are the flags scan, diff and skew share: what to compare, and
+// how, on one cluster (--source) or a fleet (-c with clusters).
 type scanFlags struct {
 	sources     []string
 	values      []string
@@ -24,6 +28,16 @@ type scanFlags struct {
 	ignorePaths []string
 	configFile  string
 	concurrency int
+	fleet       fleetFlags
+}
+
+// fleetFlags select and bound clusters in fleet mode.
+type fleetFlags struct {
+	clusters          []string
+	selector          string
+	failOnUnreachable bool
+	timeout           time.Duration
+	parallel          int
 }
 
 func (f *scanFlags) add(fs *pflag.FlagSet) {
@@ -33,18 +47,32 @@ func (f *scanFlags) add(fs *pflag.FlagSet) {
 	fs.StringVar(&f.releaseName, "release-name", "", "Helm release name for chart sources (default: the chart's name)")
 	fs.BoolVar(&f.unmanaged, "unmanaged", false, "Also report live objects no source declares, of the kinds the sources use, in the namespaces they touch")
 	fs.StringArrayVar(&f.ignorePaths, "ignore-path", nil, "Ignore a field, KIND:PATH, e.g. apps/Deployment:.spec.replicas or *:/metadata/labels/team (repeatable)")
-	fs.StringVarP(&f.configFile, "config", "c", "", "plumb configuration file (its ignore rules are used)")
-	fs.IntVar(&f.concurrency, "concurrency", 8, "Parallel list and dry-run requests")
+	fs.IntVar(&f.concurrency, "concurrency", 8, "Parallel list and dry-run requests per cluster")
+	f.addConfig(fs)
 }
 
-// ignoreRules parses --ignore-path values and the config file's rules.
-func (f *scanFlags) ignoreRules() ([]drift.IgnoreRule, error) {
+// addConfig adds the flags of fleet mode.
+func (f *scanFlags) addConfig(fs *pflag.FlagSet) {
+	fs.StringVarP(&f.configFile, "config", "c", "", "plumb configuration file: its clusters, sources and bindings (fleet mode) and ignore rules")
+	fs.StringArrayVar(&f.fleet.clusters, "cluster", nil, "Fleet mode: scan only this cluster of the configuration (repeatable)")
+	fs.StringVarP(&f.fleet.selector, "selector", "l", "", "Fleet mode: scan only clusters whose labels match, e.g. env=prod,region!=us")
+	fs.BoolVar(&f.fleet.failOnUnreachable, "fail-on-unreachable", false, "Fleet mode: exit 2 when any cluster is unreachable (by default only when none is reachable)")
+	fs.DurationVar(&f.fleet.timeout, "cluster-timeout", 2*time.Minute, "Fleet mode: give up on a cluster after this long")
+	fs.IntVar(&f.fleet.parallel, "parallel-clusters", 4, "Fleet mode: clusters scanned at once")
+}
+
+// loadConfig reads -c, if given.
+func (f *scanFlags) loadConfig() (*config.File, error) {
+	if f.configFile == "" {
+		return nil, nil
+	}
+	return config.Load(f.configFile)
+}
+
+// ignoreRules parses --ignore-path values after the config file's rules.
+func (f *scanFlags) ignoreRules(cfg *config.File) ([]drift.IgnoreRule, error) {
 	var rules []drift.IgnoreRule
-	if f.configFile != "" {
-		cfg, err := config.Load(f.configFile)
-		if err != nil {
-			return nil, err
-		}
+	if cfg != nil {
 		rules = append(rules, cfg.IgnoreRules()...)
 	}
 	for _, v := range f.ignorePaths {
@@ -60,9 +88,40 @@ func (f *scanFlags) ignoreRules() ([]drift.IgnoreRule, error) {
 	return rules, nil
 }
 
-// run loads the sources and scans the cluster that the kubectl flags name.
+// driftOptions are the engine options the flags ask for.
+func (f *scanFlags) driftOptions(g *globalOptions, rules []drift.IgnoreRule) drift.Options {
+	opts := drift.DefaultOptions()
+	opts.Concurrency = f.concurrency
+	opts.Unmanaged = f.unmanaged
+	opts.Ignore = rules
+	opts.Logger = g.logger
+	return opts
+}
+
+// isFleet reports whether cfg puts plumb in fleet mode.
+func isFleet(cfg *config.File) bool { return cfg != nil && len(cfg.Clusters) > 0 }
+
+// run scans one cluster (the kubectl flags' context, --source) or, with a
+// configuration that lists clusters, the fleet.
 func (f *scanFlags) run(ctx context.Context, g *globalOptions) (report.Report, error) {
-	rules, err := f.ignoreRules()
+	cfg, err := f.loadConfig()
+	if err != nil {
+		return report.Report{}, err
+	}
+	if isFleet(cfg) {
+		results, err := f.runFleet(ctx, g, cfg)
+		if err != nil {
+			return report.Report{}, err
+		}
+		return fleetReport(results), nil
+	}
+	if len(f.fleet.clusters) > 0 || f.fleet.selector != "" {
+		return report.Report{}, fmt.Errorf("--cluster and -l select clusters of a configuration with clusters (-c)")
+	}
+	if len(f.sources) == 0 {
+		return report.Report{}, fmt.Errorf("at least one --source is required (or -c with a configuration that lists clusters)")
+	}
+	rules, err := f.ignoreRules(cfg)
 	if err != nil {
 		return report.Report{}, err
 	}
@@ -74,13 +133,7 @@ func (f *scanFlags) run(ctx context.Context, g *globalOptions) (report.Report, e
 		Values: f.values, Set: f.set, ReleaseName: f.releaseName, Namespace: c.Namespace,
 	})
 	g.logger.Info("loaded sources", "objects", len(set.Objects), "errors", len(set.Errors))
-
-	opts := drift.DefaultOptions()
-	opts.Concurrency = f.concurrency
-	opts.Unmanaged = f.unmanaged
-	opts.Ignore = rules
-	opts.Logger = g.logger
-	engine, err := drift.New(c, opts)
+	engine, err := drift.New(c, f.driftOptions(g, rules))
 	if err != nil {
 		return report.Report{}, err
 	}
@@ -95,21 +148,86 @@ func (f *scanFlags) run(ctx context.Context, g *globalOptions) (report.Report, e
 	return report.New([]drift.Result{res}, []report.ClusterStatus{status}, set.Errors), nil
 }
 
-func (f *scanFlags) validate() error {
-	if len(f.sources) == 0 {
-		return fmt.Errorf("at least one --source is required")
+// runFleet scans the configuration's clusters.
+func (f *scanFlags) runFleet(ctx context.Context, g *globalOptions, cfg *config.File) ([]fleet.Result, error) {
+	if len(f.sources) > 0 || len(f.values) > 0 || len(f.set) > 0 || f.releaseName != "" {
+		return nil, fmt.Errorf("%s lists clusters: sources and values come from it, not from --source, --values, --set or --release-name", cfg.Path)
 	}
+	rules, err := f.ignoreRules(cfg)
+	if err != nil {
+		return nil, err
+	}
+	var sel labels.Selector
+	if f.fleet.selector != "" {
+		if sel, err = labels.Parse(f.fleet.selector); err != nil {
+			return nil, fmt.Errorf("-l %q: %w", f.fleet.selector, err)
+		}
+	}
+	targets, err := fleet.Plan(cfg, f.fleet.clusters, sel)
+	if err != nil {
+		return nil, err
+	}
+	if len(targets) == 0 {
+		return nil, fmt.Errorf("no cluster of %s matches the selection", cfg.Path)
+	}
+	opts := fleet.DefaultOptions()
+	opts.Concurrency = f.fleet.parallel
+	opts.Timeout = f.fleet.timeout
+	opts.Drift = f.driftOptions(g, rules)
+	opts.Logger = g.logger
+	if g.kube.CacheDir != nil {
+		opts.CacheDir = *g.kube.CacheDir
+	}
+	results := fleet.Scan(ctx, targets, opts)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return results, nil
+}
+
+// fleetReport builds one report from every cluster's scan. Bad input that
+// every cluster saw is reported once.
+func fleetReport(results []fleet.Result) report.Report {
+	var drifts []drift.Result
+	var statuses []report.ClusterStatus
+	var errs []source.Error
+	seen := map[source.Error]bool{}
+	for _, r := range results {
+		st := report.ClusterStatus{Name: r.Target.Cluster.Name, Status: report.StatusOK}
+		if r.Err != nil {
+			st.Status, st.Error = report.StatusOf(r.Err), r.Err.Error()
+		} else {
+			drifts = append(drifts, r.Result)
+		}
+		statuses = append(statuses, st)
+		for _, e := range r.SourceErrors {
+			if !seen[e] {
+				seen[e] = true
+				errs = append(errs, e)
+			}
+		}
+	}
+	return report.New(drifts, statuses, errs)
+}
+
+func (f *scanFlags) validate() error {
 	if f.concurrency < 1 {
 		return fmt.Errorf("--concurrency must be at least 1")
+	}
+	if f.fleet.parallel < 1 {
+		return fmt.Errorf("--parallel-clusters must be at least 1")
+	}
+	if len(f.sources) == 0 && f.configFile == "" {
+		return fmt.Errorf("at least one --source is required (or -c with a configuration that lists clusters)")
 	}
 	return nil
 }
 
-// exitFor maps a report to the exit-code contract: 2 when anything failed
-// (the result is incomplete), else 1 when anything drifted, else 0.
-func exitFor(r report.Report) int {
+// exitFor maps a report to the exit-code contract: 2 when the result is
+// incomplete (see report.Complete), else 1 when anything drifted, else 0.
+func (f *scanFlags) exitFor(r report.Report) int {
 	switch {
-	case !r.Healthy():
+	case !r.Complete(f.fleet.failOnUnreachable):
 		return ExitError
 	case len(r.Findings) > 0:
 		return ExitDrift

@@ -169,8 +169,11 @@ func (e *Engine) Scan(ctx context.Context, objs []source.Object) (Result, error)
 	}
 
 	declared := map[string]bool{}
+	res.Declared = make(map[ObjectKey]source.Object, len(targets))
 	for i, t := range targets {
 		declared[t.id()] = true
+		gk := t.mapping.GroupVersionKind.GroupKind()
+		res.Declared[ObjectKey{Group: gk.Group, Kind: gk.Kind, Namespace: t.ns, Name: t.obj.Object.GetName()}] = t.obj
 		if objErrs[i] != nil {
 			res.Errors = append(res.Errors, objectError(t, objErrs[i]))
 			continue

@@ -236,3 +236,38 @@ func number(v any) (float64, bool) {
 	}
 	return 0, false
 }
+
+// ValueAt returns the value at a path in kubectl's notation (as Change.Path
+// writes it) in obj, without a schema.
+func ValueAt(obj map[string]any, path string) (any, bool) {
+	if path == "." {
+		return obj, true
+	}
+	segs, err := ParsePath(path)
+	if err != nil {
+		return nil, false
+	}
+	var cur any = obj
+	for _, s := range segs {
+		switch {
+		case s.isField:
+			m, ok := cur.(map[string]any)
+			if !ok {
+				return nil, false
+			}
+			if cur, ok = m[s.field]; !ok {
+				return nil, false
+			}
+		default:
+			l, ok := cur.([]any)
+			if !ok {
+				return nil, false
+			}
+			cur, ok = s.element(l)
+			if !ok {
+				return nil, false
+			}
+		}
+	}
+	return cur, true
+}

@@ -288,3 +288,37 @@ func elementIndex(obj map[string]any, p fieldpath.Path) int {
 	}
 	return -1
 }
+
+// element finds the list element s names: by key fields, by value or by
+// position.
+func (s segment) element(l []any) (any, bool) {
+	switch {
+	case s.keys != nil:
+		for _, el := range l {
+			m, ok := el.(map[string]any)
+			if !ok {
+				continue
+			}
+			match := true
+			for k, want := range s.keys {
+				v, ok := m[k]
+				if !ok || (literal(v) != want && fmt.Sprint(v) != want) {
+					match = false
+					break
+				}
+			}
+			if match {
+				return el, true
+			}
+		}
+	case s.value != nil:
+		for _, el := range l {
+			if literal(el) == *s.value || fmt.Sprint(el) == *s.value {
+				return el, true
+			}
+		}
+	case s.index >= 0 && s.index < len(l):
+		return l[s.index], true
+	}
+	return nil, false
+}

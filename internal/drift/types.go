@@ -1,6 +1,7 @@
 package drift
 
 import (
+	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -75,6 +76,31 @@ type Finding struct {
 	Live    *unstructured.Unstructured `json:"-"`
 }
 
+// ObjectKey identifies an object in a cluster, across API versions.
+type ObjectKey struct {
+	Group, Kind, Namespace, Name string
+}
+
+func (k ObjectKey) String() string {
+	gk := k.Kind
+	if k.Group != "" {
+		gk += "." + k.Group
+	}
+	if k.Namespace == "" {
+		return gk + " " + k.Name
+	}
+	return gk + " " + k.Namespace + "/" + k.Name
+}
+
+// Key identifies the finding's object.
+func (f Finding) Key() ObjectKey {
+	group, _, ok := strings.Cut(f.APIVersion, "/")
+	if !ok {
+		group = ""
+	}
+	return ObjectKey{Group: group, Kind: f.Kind, Namespace: f.Namespace, Name: f.Name}
+}
+
 // Result is the outcome of scanning one cluster.
 type Result struct {
 	Cluster string
@@ -90,4 +116,7 @@ type Result struct {
 	Managed, Unmanaged int
 	// UnmanagedChecked says whether unmanaged objects were looked for.
 	UnmanagedChecked bool
+	// Declared are the objects compared, by key, as the sources declare
+	// them (namespace resolved); skew reads declared values from them.
+	Declared map[ObjectKey]source.Object
 }

@@ -75,6 +75,8 @@ type ClusterStatus struct {
 	Name   string `json:"name"`
 	Status Status `json:"status"`
 	Error  string `json:"error,omitempty"`
+	// Summary counts this cluster's objects; absent when it was not scanned.
+	Summary *Summary `json:"summary,omitempty"`
 }
 
 // New builds a report. sourceErrs are load errors that apply to every
@@ -87,7 +89,9 @@ func New(results []drift.Result, clusters []ClusterStatus, sourceErrs []source.E
 	r.Errors = append(r.Errors, sourceErrs...)
 	var managed, unmanaged int
 	checked := false
+	perCluster := map[string]*Summary{}
 	for _, res := range results {
+		perCluster[res.Cluster] = summarise(res)
 		r.Summary.Objects += res.Objects
 		r.Summary.InSync += res.InSync
 		r.Findings = append(r.Findings, res.Findings...)
@@ -107,24 +111,66 @@ func New(results []drift.Result, clusters []ClusterStatus, sourceErrs []source.E
 		}
 	}
 	if checked {
-		cov := 1.0
-		if managed+unmanaged > 0 {
-			cov = float64(managed) / float64(managed+unmanaged)
+		r.Summary.Coverage = coverage(managed, unmanaged)
+	}
+	for i := range r.Clusters {
+		if r.Clusters[i].Status == StatusOK {
+			r.Clusters[i].Summary = perCluster[r.Clusters[i].Name]
 		}
-		r.Summary.Coverage = &cov
 	}
 	return r
 }
 
+// summarise counts one cluster's result.
+func summarise(res drift.Result) *Summary {
+	s := &Summary{Objects: res.Objects, InSync: res.InSync}
+	for _, f := range res.Findings {
+		switch f.State {
+		case drift.StateDrifted:
+			s.Drifted++
+		case drift.StateMissing:
+			s.Missing++
+		case drift.StateUnmanaged:
+			s.Unmanaged++
+		}
+	}
+	if res.UnmanagedChecked {
+		s.Coverage = coverage(res.Managed, res.Unmanaged)
+	}
+	return s
+}
+
+func coverage(managed, unmanaged int) *float64 {
+	cov := 1.0
+	if managed+unmanaged > 0 {
+		cov = float64(managed) / float64(managed+unmanaged)
+	}
+	return &cov
+}
+
 // Healthy reports whether every cluster was scanned and nothing failed.
-func (r Report) Healthy() bool {
+func (r Report) Healthy() bool { return r.Complete(true) }
+
+// Complete reports whether the result can be trusted as a whole: no bad
+// input, no object that failed, no cluster in error. Unreachable clusters
+// count against it when failOnUnreachable is set, or when no cluster at all
+// was reached (a scan that saw nothing must not pass as "in sync").
+func (r Report) Complete(failOnUnreachable bool) bool {
 	if len(r.Errors) > 0 {
 		return false
 	}
+	reached := 0
 	for _, c := range r.Clusters {
-		if c.Status != StatusOK {
+		switch c.Status {
+		case StatusOK:
+			reached++
+		case StatusUnreachable:
+			if failOnUnreachable {
+				return false
+			}
+		default:
 			return false
 		}
 	}
-	return true
+	return reached > 0 || len(r.Clusters) == 0
 }

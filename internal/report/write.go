@@ -42,6 +42,29 @@ func Write(w io.Writer, r Report, format string, now time.Time) error {
 }
 
 func writeTable(w io.Writer, r Report, now time.Time) error {
+	if err := writeFindings(w, r, now); err != nil {
+		return err
+	}
+	if len(r.Clusters) < 2 {
+		return nil
+	}
+	tw := printers.GetNewTabWriter(w)
+	fmt.Fprintln(tw, "\nCLUSTER\tSTATUS\tOBJECTS\tIN SYNC\tDRIFTED\tMISSING\tUNMANAGED\tERROR")
+	for _, c := range r.Clusters {
+		s := Summary{}
+		if c.Summary != nil {
+			s = *c.Summary
+		}
+		errText := c.Error
+		if errText == "" {
+			errText = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\n", c.Name, c.Status, s.Objects, s.InSync, s.Drifted, s.Missing, s.Unmanaged, errText)
+	}
+	return tw.Flush()
+}
+
+func writeFindings(w io.Writer, r Report, now time.Time) error {
 	if len(r.Findings) == 0 {
 		_, err := fmt.Fprintf(w, "No drift: %d objects in sync.\n", r.Summary.InSync)
 		return err

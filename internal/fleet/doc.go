@@ -1,0 +1,7 @@
+// Package fleet scans many clusters from one configuration: it works out
+// which sources each cluster gets (bindings select clusters by label and
+// may give per-cluster Helm values, rendered from the cluster's name and
+// labels), then scans the clusters in parallel, each within its own
+// timeout, so that one unreachable, forbidden or slow cluster is reported
+// with its error while the others are scanned in full.
+package fleet

@@ -1,0 +1,117 @@
+package fleet
+
+import (
+	"bytes"
+	"fmt"
+	"slices"
+	"text/template"
+
+	"k8s.io/apimachinery/pkg/labels"
+
+	"plumb.dev/plumb/internal/config"
+)
+
+// Target is one cluster and what is bound to it.
+type Target struct {
+	Cluster config.Cluster
+	Sources []Bound
+}
+
+// Bound is a source as one cluster gets it.
+type Bound struct {
+	Source config.Source
+	// Values are the binding's per-cluster Helm values, rendered.
+	Values      map[string]any
+	Remediation config.Remediation
+}
+
+// Plan returns the clusters to scan, in the file's order, each with its
+// bound sources. names (--cluster) and sel (-l) narrow the clusters; nil
+// means all.
+func Plan(f *config.File, names []string, sel labels.Selector) ([]Target, error) {
+	for _, n := range names {
+		if !slices.ContainsFunc(f.Clusters, func(c config.Cluster) bool { return c.Name == n }) {
+			return nil, fmt.Errorf("%s: no cluster named %q", f.Path, n)
+		}
+	}
+	sources := map[string]config.Source{}
+	for _, s := range f.Sources {
+		sources[s.Name] = s
+	}
+	var out []Target
+	for _, c := range f.Clusters {
+		if len(names) > 0 && !slices.Contains(names, c.Name) {
+			continue
+		}
+		if sel != nil && !sel.Matches(labels.Set(c.Labels)) {
+			continue
+		}
+		t := Target{Cluster: c}
+		for i, b := range f.Bindings {
+			if !b.Selector().Matches(labels.Set(c.Labels)) {
+				continue
+			}
+			if slices.ContainsFunc(t.Sources, func(x Bound) bool { return x.Source.Name == b.Source }) {
+				return nil, fmt.Errorf("%s: bindings[%d]: source %q is bound to cluster %q twice", f.Path, i, b.Source, c.Name)
+			}
+			values, err := renderValues(b.Values, c)
+			if err != nil {
+				return nil, fmt.Errorf("%s: bindings[%d] for cluster %q: %w", f.Path, i, c.Name, err)
+			}
+			t.Sources = append(t.Sources, Bound{Source: sources[b.Source], Values: values, Remediation: b.Remediation})
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+// renderValues executes every string in v as a Go template over the
+// cluster: {{ .Cluster.Name }}, {{ .Cluster.Labels.region }}. A missing
+// label is an error, not an empty string.
+func renderValues(v map[string]any, c config.Cluster) (map[string]any, error) {
+	if v == nil {
+		return nil, nil
+	}
+	data := map[string]any{"Cluster": map[string]any{"Name": c.Name, "Labels": c.Labels}}
+	var render func(any) (any, error)
+	render = func(x any) (any, error) {
+		switch t := x.(type) {
+		case string:
+			tpl, err := template.New("value").Option("missingkey=error").Parse(t)
+			if err != nil {
+				return nil, err
+			}
+			var b bytes.Buffer
+			if err := tpl.Execute(&b, data); err != nil {
+				return nil, err
+			}
+			return b.String(), nil
+		case map[string]any:
+			out := make(map[string]any, len(t))
+			for k, e := range t {
+				r, err := render(e)
+				if err != nil {
+					return nil, fmt.Errorf("%s: %w", k, err)
+				}
+				out[k] = r
+			}
+			return out, nil
+		case []any:
+			out := make([]any, len(t))
+			for i, e := range t {
+				r, err := render(e)
+				if err != nil {
+					return nil, err
+				}
+				out[i] = r
+			}
+			return out, nil
+		}
+		return x, nil
+	}
+	r, err := render(v)
+	if err != nil {
+		return nil, err
+	}
+	return r.(map[string]any), nil
+}

@@ -1,0 +1,131 @@
+package fleet
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+
+	"plumb.dev/plumb/internal/cluster"
+	"plumb.dev/plumb/internal/drift"
+	"plumb.dev/plumb/internal/source"
+)
+
+// Options tune a fleet scan.
+type Options struct {
+	// Concurrency bounds how many clusters are scanned at once. Default 4.
+	Concurrency int
+	// Timeout bounds each cluster's scan. Default 2 minutes.
+	Timeout time.Duration
+	// Drift is passed to each cluster's engine; each gets its own cache.
+	Drift drift.Options
+	// CacheDir is the discovery cache folder. Default: kubectl's.
+	CacheDir string
+	// Logger receives progress. Default: discard.
+	Logger *slog.Logger
+}
+
+// DefaultOptions returns the defaults documented on Options.
+func DefaultOptions() Options {
+	return Options{Concurrency: 4, Timeout: 2 * time.Minute, Drift: drift.DefaultOptions(), Logger: slog.New(slog.DiscardHandler)}
+}
+
+// Result is one cluster's scan.
+type Result struct {
+	Target Target
+	// Result is the drift result; partial or empty when Err is set.
+	Result drift.Result
+	// SourceErrors are bad input found while loading this cluster's sources.
+	SourceErrors []source.Error
+	// Err stopped the cluster's scan (unreachable, forbidden, timed out).
+	Err error
+}
+
+// Scan scans every target, at most opts.Concurrency at a time, each within
+// opts.Timeout. Results are in the targets' order; a cluster's failure is
+// in its Result and never stops the others.
+func Scan(ctx context.Context, targets []Target, opts Options) []Result {
+	def := DefaultOptions()
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = def.Concurrency
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = def.Timeout
+	}
+	if opts.Logger == nil {
+		opts.Logger = def.Logger
+	}
+	out := make([]Result, len(targets))
+	var g errgroup.Group
+	g.SetLimit(opts.Concurrency)
+	for i, t := range targets {
+		g.Go(func() error {
+			cctx, cancel := context.WithTimeout(ctx, opts.Timeout)
+			defer cancel()
+			start := time.Now()
+			out[i] = scanOne(cctx, t, opts)
+			if out[i].Err == nil && cctx.Err() != nil {
+				out[i].Err = fmt.Errorf("scan did not finish within %s: %w", opts.Timeout, cctx.Err())
+			}
+			opts.Logger.Info("cluster scanned", "cluster", t.Cluster.Name, "took", time.Since(start).Round(time.Millisecond), "err", out[i].Err)
+			return nil
+		})
+	}
+	_ = g.Wait()
+	return out
+}
+
+func scanOne(ctx context.Context, t Target, opts Options) Result {
+	res := Result{Target: t, Result: drift.Result{Cluster: t.Cluster.Name}}
+	flags := genericclioptions.NewConfigFlags(true)
+	kubeconfig, contextName := t.Cluster.Kubeconfig, t.Cluster.Context
+	flags.KubeConfig, flags.Context = &kubeconfig, &contextName
+	if opts.CacheDir != "" {
+		flags.CacheDir = &opts.CacheDir
+	}
+	// Each request, not only the whole scan, must give up in time, so that
+	// a black-holed API server does not hold a worker past the timeout.
+	if d, ok := ctx.Deadline(); ok {
+		timeout := time.Until(d).String()
+		flags.Timeout = &timeout
+	}
+	c, err := cluster.New(flags, cluster.DefaultOptions())
+	if err != nil {
+		res.Err = err
+		return res
+	}
+	c.Name = t.Cluster.Name
+
+	var objs []source.Object
+	for _, b := range t.Sources {
+		ns := b.Source.Namespace
+		if ns == "" {
+			ns = c.Namespace
+		}
+		set := source.Load(ctx, []string{b.Source.Path}, source.Options{
+			Values: b.Source.Values, ValueMap: b.Values, ReleaseName: b.Source.ReleaseName, Namespace: ns,
+		})
+		for _, o := range set.Objects {
+			if o.Object.GetNamespace() == "" && b.Source.Namespace != "" {
+				o.Object.SetNamespace(b.Source.Namespace)
+			}
+			objs = append(objs, o)
+		}
+		res.SourceErrors = append(res.SourceErrors, set.Errors...)
+	}
+
+	dopts := opts.Drift
+	dopts.Cache = drift.NewCache()
+	dopts.Logger = opts.Logger
+	e, err := drift.New(c, dopts)
+	if err != nil {
+		res.Err = err
+		return res
+	}
+	res.Result, res.Err = e.Scan(ctx, objs)
+	res.Result.Cluster = t.Cluster.Name
+	return res
+}

@@ -33,6 +33,9 @@ type comparison struct {
 	desired  *unstructured.Unstructured // nil when no dry-run was needed
 	dryRun   bool
 	deployer string
+	// unconfirmed: the dry-run was forbidden and the changes come from
+	// the local comparison.
+	unconfirmed bool
 }
 
 // NewCache returns an empty cache.

@@ -53,12 +53,20 @@ func (e *Engine) compareAt(ctx context.Context, t *target, desired, live *unstru
 	var changes []rawChange
 	if !locallyInSync(d, live.Object, deployer, isSecret(t.mapping.GroupVersionKind.GroupKind())) {
 		r, err := e.dryRun(ctx, t, desired, deployer.Manager, live.GetResourceVersion())
-		if err != nil {
+		switch {
+		case errors.Is(err, errDryRunForbidden):
+			e.opts.Logger.Debug("dry-run forbidden; comparing locally", "object", t.id())
+			cmp.unconfirmed = true
+			if changes, err = e.localDiff(t, d, live, entries); err != nil {
+				return cmp, err
+			}
+		case err != nil:
 			return cmp, err
-		}
-		cmp.dryRun, cmp.desired = true, r
-		if changes, err = e.typedDiff(t, d, r, live, entries); err != nil {
-			return cmp, err
+		default:
+			cmp.dryRun, cmp.desired = true, r
+			if changes, err = e.typedDiff(t, d, r, live, entries); err != nil {
+				return cmp, err
+			}
 		}
 	}
 	if deployer.Operation == metav1.ManagedFieldsOperationUpdate {
@@ -140,6 +148,65 @@ func (e *Engine) typedDiff(t *target, desired map[string]any, r, live *unstructu
 		out = append(out, rawChange{path: p, typ: ChangeAdded, live: lv, owner: owner(entries, p)})
 	}
 	return out, nil
+}
+
+// localDiff compares the declared object with the live one without the
+// server, for identities that may not dry-run: declared fields whose live
+// value differs (resource quantities compared as quantities) are modified,
+// declared fields the live object lacks are removed. Fields the server
+// would default are absent from the declaration and so never compared; what
+// this cannot see is a mutating webhook's or a dropped field's effect,
+// which is why such findings are marked unconfirmed.
+func (e *Engine) localDiff(t *target, desired map[string]any, live *unstructured.Unstructured, entries []managedEntry) ([]rawChange, error) {
+	tc, err := e.converter(t)
+	if err != nil {
+		return nil, err
+	}
+	if isSecret(t.mapping.GroupVersionKind.GroupKind()) {
+		desired = secretForCompare(desired) // the server stores stringData as data
+	}
+	dt, err := tc.ObjectToTyped(&unstructured.Unstructured{Object: desired}, typed.AllowDuplicates)
+	if err != nil {
+		return nil, fmt.Errorf("desired object: %w", err)
+	}
+	lt, err := tc.ObjectToTyped(forCompare(live), typed.AllowDuplicates)
+	if err != nil {
+		return nil, fmt.Errorf("live object: %w", err)
+	}
+	c, err := dt.Compare(lt)
+	if err != nil {
+		return nil, fmt.Errorf("compare: %w", err)
+	}
+	var out []rawChange
+	for _, p := range leaves(c.Modified) {
+		dv, _ := resolve(desired, p)
+		lv, _ := resolve(live.Object, p)
+		if n := len(p); n >= 3 && p[n-3].FieldName != nil && p[n-2].FieldName != nil &&
+			quantityField(*p[n-3].FieldName, *p[n-2].FieldName) && equalQuantities(dv, lv) {
+			continue
+		}
+		out = append(out, rawChange{path: p, typ: ChangeModified, desired: dv, live: lv, owner: owner(entries, p)})
+	}
+	for _, p := range topmostMissing(live.Object, leaves(c.Removed)) {
+		dv, _ := resolve(desired, p)
+		if empty(dv) {
+			continue // an empty map or list declares nothing
+		}
+		out = append(out, rawChange{path: p, typ: ChangeRemoved, desired: dv})
+	}
+	return out, nil
+}
+
+func empty(v any) bool {
+	switch x := v.(type) {
+	case map[string]any:
+		return len(x) == 0
+	case []any:
+		return len(x) == 0
+	case nil:
+		return true
+	}
+	return false
 }
 
 // converter returns the typed converter for t's group-version, or a

@@ -340,6 +340,7 @@ func (e *Engine) compare(ctx context.Context, t *target, hpa map[string]bool) (*
 		return nil, nil
 	}
 	f.State = StateDrifted
+	f.Unconfirmed = cmp.unconfirmed
 	secret := isSecret(gk)
 	for _, c := range kept {
 		f.Changes = append(f.Changes, c.public(secret))
@@ -460,6 +461,10 @@ func (e *Engine) hpaTargets(ctx context.Context, targets []*target) map[string]b
 // errConflict reports a live object that changed between list and dry-run.
 var errConflict = errors.New("object changed during comparison")
 
+// errDryRunForbidden reports that the identity may read but not patch: a
+// server-side dry-run needs the patch verb, as kubectl diff does.
+var errDryRunForbidden = errors.New("server-side dry-run forbidden")
+
 // dryRun applies desired as manager with force, on the server, without
 // persisting, at the live resourceVersion (a conflict means it changed).
 func (e *Engine) dryRun(ctx context.Context, t *target, desired *unstructured.Unstructured, manager, rv string) (*unstructured.Unstructured, error) {
@@ -475,6 +480,9 @@ func (e *Engine) dryRun(ctx context.Context, t *target, desired *unstructured.Un
 	})
 	if apierrors.IsConflict(err) {
 		return nil, errConflict
+	}
+	if apierrors.IsForbidden(err) {
+		return nil, fmt.Errorf("%w: %w", errDryRunForbidden, err)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("server-side apply dry-run as %q: %w", manager, err)

@@ -67,6 +67,10 @@ type Finding struct {
 	State      State          `json:"state"`
 	Source     *source.Origin `json:"source,omitempty"`
 	Changes    []Change       `json:"changes,omitempty"`
+	// Unconfirmed is set when plumb could not dry-run the object (its
+	// identity may read but not patch) and compared it locally instead:
+	// a verdict the server did not confirm.
+	Unconfirmed bool `json:"unconfirmed,omitempty"`
 
 	// Desired and Live are the whole objects, for diffs: Desired is what
 	// putting the object back would leave in the cluster (the server's

@@ -151,6 +151,22 @@ func (e *Env) KubectlErr(stdin string, args ...string) (string, error) {
 	return stdout.String(), nil
 }
 
+// User returns the path of a kubeconfig for a new user of the control plane
+// who belongs to no group: RBAC gives them nothing until a test binds a
+// role to name. The file is removed when the test ends.
+func (e *Env) User(t testing.TB, name string) string {
+	t.Helper()
+	u, err := e.env.AddUser(envtest.User{Name: name}, e.Config)
+	if err != nil {
+		t.Fatalf("add user %s: %v", name, err)
+	}
+	path, err := writeKubeconfig(filepath.Join(t.TempDir(), "kubeconfig-"+name), u.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
 // namespaceName turns a test name into a valid, unique namespace name.
 func namespaceName(test string, seq int64) string {
 	var b strings.Builder

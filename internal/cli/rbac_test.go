@@ -1,0 +1,57 @@
+package cli
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// TestReadOnlyIdentity scans as a user bound only to the plumb-scan role
+// that docs/rbac ships: every change is still found, from the local
+// comparison, and marked unconfirmed where the server could not confirm it.
+func TestReadOnlyIdentity(t *testing.T) {
+	ns := env.Namespace(t)
+	k := func(args ...string) { env.Kubectl(t, "", append([]string{"-n", ns}, args...)...) }
+	k("apply", "--server-side", "-f", shop)
+	env.Kubectl(t, "", "apply", "-f", "../../docs/rbac/scan.yaml")
+	user := "reader-" + ns
+	env.Kubectl(t, "", "create", "clusterrolebinding", user, "--clusterrole=plumb-scan", "--user="+user)
+	kubeconfig := env.User(t, user)
+
+	// The role really is read-only.
+	if _, err := env.KubectlErr("", "--kubeconfig", kubeconfig, "-n", ns, "scale", "deployment/web", "--replicas=3"); err == nil {
+		t.Fatal("the read-only user could scale a Deployment")
+	}
+	code, out, stderr := run(t, "scan", "--kubeconfig", kubeconfig, "-n", ns, "--source", shop, "-o", "json")
+	if code != ExitInSync {
+		t.Fatalf("in-sync scan as a reader: exit %d\n%s\n%s", code, out, stderr)
+	}
+
+	k("scale", "deployment/web", "--replicas=5")
+	k("annotate", "deployment/api", "example.com/owner-")
+	k("patch", "secret/api-credentials", "--type=merge", "-p", `{"stringData":{"token":"changed-by-hand"}}`)
+	k("label", "service/web", "team=checkout")
+	k("patch", "deployment/cache", "--type=json", "-p", `[{"op":"replace","path":"/spec/template/spec/containers/0/resources/limits/cpu","value":"1000m"}]`)
+
+	code, out, stderr = run(t, "scan", "--kubeconfig", kubeconfig, "-n", ns, "--source", shop, "-o", "json")
+	r := decodeReport(t, out)
+	want := []seen{
+		{"Deployment/api", `.metadata.annotations["example.com/owner"]`, "removed", ""},
+		{"Deployment/web", ".spec.replicas", "modified", "kubectl"},
+		{"Secret/api-credentials", ".data.token", "modified", "kubectl-patch"},
+		{"Service/web", ".metadata.labels.team", "added", "kubectl-label"},
+	}
+	if diff := cmp.Diff(want, changesOf(r)); code != ExitDrift || diff != "" {
+		t.Errorf("exit %d, changes (-want +got):\n%s\nstderr: %s", code, diff, stderr)
+	}
+	unconfirmed := map[string]bool{}
+	for _, f := range r.Findings {
+		unconfirmed[f.Kind+"/"+f.Name] = f.Unconfirmed
+	}
+	// managedFields are evidence enough for the added label; the others
+	// needed a dry-run the reader may not send.
+	wantUnconfirmed := map[string]bool{"Deployment/api": true, "Deployment/web": true, "Secret/api-credentials": true, "Service/web": false}
+	if diff := cmp.Diff(wantUnconfirmed, unconfirmed); diff != "" {
+		t.Errorf("unconfirmed (-want +got):\n%s", diff)
+	}
+}

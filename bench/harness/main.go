@@ -9,6 +9,13 @@
 // table. Both tools must find the drift (exit code 1) or the run fails.
 //
 //	go run ./bench/harness -plumb bin/plumb -sizes 500,2000 -runs 3
+//
+// With -clusters N it measures a fleet instead: N API servers with -sizes
+// objects each (one size), 1 % drifted on each, scanned by one
+// `plumb scan -c plumb.yaml` against the same clusters scanned one after
+// another with `plumb scan --context`, in the same run.
+//
+//	go run ./bench/harness -plumb bin/plumb -clusters 5 -sizes 1000 -runs 3
 package main
 
 import (
@@ -31,8 +38,15 @@ func main() {
 	plumb := flag.String("plumb", "bin/plumb", "plumb binary")
 	sizes := flag.String("sizes", "500,2000", "comma-separated object counts")
 	runs := flag.Int("runs", 3, "timed runs of each command per size")
+	clusters := flag.Int("clusters", 0, "measure a fleet of this many API servers instead")
 	flag.Parse()
-	if err := run(*plumb, *sizes, *runs); err != nil {
+	var err error
+	if *clusters > 0 {
+		err = runFleet(*plumb, *sizes, *clusters, *runs)
+	} else {
+		err = run(*plumb, *sizes, *runs)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "harness:", err)
 		os.Exit(2)
 	}
@@ -128,7 +142,13 @@ func run(plumb, sizes string, runs int) error {
 
 // timed runs a command that must exit 1 (drift found) and measures it.
 func timed(argv []string) (sample, error) {
+	return timedEnv(argv, nil)
+}
+
+// timedEnv is timed with extra environment variables.
+func timedEnv(argv []string, extraEnv []string) (sample, error) {
 	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = append(os.Environ(), extraEnv...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	start := time.Now()

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -53,5 +54,29 @@ func TestReadOnlyIdentity(t *testing.T) {
 	wantUnconfirmed := map[string]bool{"Deployment/api": true, "Deployment/web": true, "Secret/api-credentials": true, "Service/web": false}
 	if diff := cmp.Diff(wantUnconfirmed, unconfirmed); diff != "" {
 		t.Errorf("unconfirmed (-want +got):\n%s", diff)
+	}
+}
+
+// TestForbiddenKindIsReportedNotFatal scans as a user who may read every
+// kind of the shop but Secrets: the Secret is an error naming it, the rest
+// is scanned, and the exit code says the result is incomplete.
+func TestForbiddenKindIsReportedNotFatal(t *testing.T) {
+	ns := env.Namespace(t)
+	env.Kubectl(t, "", "-n", ns, "apply", "--server-side", "-f", shop)
+	user := "no-secrets-" + ns
+	env.Kubectl(t, "", "create", "clusterrole", user, "--verb=get,list,watch", "--resource=configmaps,services,deployments.apps,horizontalpodautoscalers.autoscaling")
+	env.Kubectl(t, "", "create", "clusterrolebinding", user, "--clusterrole="+user, "--user="+user)
+	kubeconfig := env.User(t, user)
+
+	code, out, _ := run(t, "scan", "--kubeconfig", kubeconfig, "-n", ns, "--source", shop, "-o", "json")
+	r := decodeReport(t, out)
+	if code != ExitError {
+		t.Errorf("exit %d, want %d", code, ExitError)
+	}
+	if len(r.Errors) != 1 || r.Errors[0].Object != "Secret "+ns+"/api-credentials" || !strings.Contains(r.Errors[0].Message, "forbidden") {
+		t.Errorf("errors = %+v, want one for the Secret, saying forbidden", r.Errors)
+	}
+	if r.Summary.Objects != 8 || r.Summary.InSync != 8 || r.Clusters[0].Status != "ok" {
+		t.Errorf("summary %+v, clusters %+v: want the 8 other objects scanned and in sync", r.Summary, r.Clusters)
 	}
 }

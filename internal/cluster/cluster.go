@@ -16,6 +16,7 @@ import (
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/openapi"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
 	"k8s.io/kube-openapi/pkg/spec3"
@@ -175,6 +176,19 @@ func (c *Cluster) buildConverter(gv schema.GroupVersion) (managedfields.TypeConv
 			return nil, fmt.Errorf("%s: %w", gv, ErrNoSchema)
 		}
 	}
+	// Clusters that serve the same document (same version, same CRDs) share
+	// one converter: the URL carries a hash of the document's content.
+	shared, _ := sharedConverters.LoadOrStore(p.ServerRelativeURL(), &converterEntry{})
+	e := shared.(*converterEntry)
+	e.once.Do(func() { e.tc, e.err = parseConverter(p, key) })
+	return e.tc, e.err
+}
+
+// sharedConverters maps an OpenAPI v3 document's URL, hash included, to
+// its converter, across every Cluster of the process (a fleet scan).
+var sharedConverters sync.Map
+
+func parseConverter(p openapi.GroupVersion, key string) (managedfields.TypeConverter, error) {
 	doc, err := p.Schema("application/json")
 	if err != nil {
 		return nil, fmt.Errorf("openapi v3 %s: %w", key, err)
@@ -184,7 +198,7 @@ func (c *Cluster) buildConverter(gv schema.GroupVersion) (managedfields.TypeConv
 		return nil, fmt.Errorf("openapi v3 %s: %w", key, err)
 	}
 	if spec.Components == nil {
-		return nil, fmt.Errorf("%s: %w", gv, ErrNoSchema)
+		return nil, fmt.Errorf("%s: %w", key, ErrNoSchema)
 	}
 	return managedfields.NewTypeConverter(spec.Components.Schemas, false)
 }

@@ -2,8 +2,10 @@ package fleet
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -59,6 +61,7 @@ func Scan(ctx context.Context, targets []Target, opts Options) []Result {
 		opts.Logger = def.Logger
 	}
 	out := make([]Result, len(targets))
+	loads := &loader{ctx: ctx, sets: map[string]*loaded{}}
 	var g errgroup.Group
 	g.SetLimit(opts.Concurrency)
 	for i, t := range targets {
@@ -66,7 +69,7 @@ func Scan(ctx context.Context, targets []Target, opts Options) []Result {
 			cctx, cancel := context.WithTimeout(ctx, opts.Timeout)
 			defer cancel()
 			start := time.Now()
-			out[i] = scanOne(cctx, t, opts)
+			out[i] = scanOne(cctx, t, opts, loads)
 			if out[i].Err == nil && cctx.Err() != nil {
 				out[i].Err = fmt.Errorf("scan did not finish within %s: %w", opts.Timeout, cctx.Err())
 			}
@@ -78,7 +81,7 @@ func Scan(ctx context.Context, targets []Target, opts Options) []Result {
 	return out
 }
 
-func scanOne(ctx context.Context, t Target, opts Options) Result {
+func scanOne(ctx context.Context, t Target, opts Options, loads *loader) Result {
 	res := Result{Target: t, Result: drift.Result{Cluster: t.Cluster.Name}}
 	flags := genericclioptions.NewConfigFlags(true)
 	kubeconfig, contextName := t.Cluster.Kubeconfig, t.Cluster.Context
@@ -105,7 +108,7 @@ func scanOne(ctx context.Context, t Target, opts Options) Result {
 		if ns == "" {
 			ns = c.Namespace
 		}
-		set := source.Load(ctx, []string{b.Source.Path}, source.Options{
+		set := loads.load(b.Source.Path, source.Options{
 			Values: b.Source.Values, ValueMap: b.Values, ReleaseName: b.Source.ReleaseName, Namespace: ns,
 		})
 		for _, o := range set.Objects {
@@ -128,4 +131,46 @@ func scanOne(ctx context.Context, t Target, opts Options) Result {
 	res.Result, res.Err = e.Scan(ctx, objs)
 	res.Result.Cluster = t.Cluster.Name
 	return res
+}
+
+// loader loads each distinct (source, options) once per fleet scan and
+// hands every cluster its own copy: clusters bound to the same source with
+// the same values share the parse, which dominates plumb's own CPU time
+// for large sources.
+type loader struct {
+	// ctx is the fleet scan's, not one cluster's: a cluster that times out
+	// must not cut short the load that other clusters share.
+	ctx context.Context
+	mu  sync.Mutex
+	// sets guarded by mu; each entry is filled once.
+	sets map[string]*loaded
+}
+
+type loaded struct {
+	once sync.Once
+	set  source.Set
+}
+
+func (l *loader) load(path string, opts source.Options) source.Set {
+	key, err := json.Marshal(struct {
+		Path string
+		Opts source.Options
+	}{path, opts})
+	if err != nil { // values that do not marshal: load without sharing
+		return source.Load(l.ctx, []string{path}, opts)
+	}
+	l.mu.Lock()
+	e, ok := l.sets[string(key)]
+	if !ok {
+		e = &loaded{}
+		l.sets[string(key)] = e
+	}
+	l.mu.Unlock()
+	e.once.Do(func() { e.set = source.Load(l.ctx, []string{path}, opts) })
+
+	out := source.Set{Errors: e.set.Errors, Objects: make([]source.Object, len(e.set.Objects))}
+	for i, o := range e.set.Objects {
+		out.Objects[i] = source.Object{Object: o.Object.DeepCopy(), Origin: o.Origin}
+	}
+	return out
 }

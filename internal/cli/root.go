@@ -31,6 +31,8 @@ type globalOptions struct {
 	verbosity int
 	// logger is built from verbosity before any command runs.
 	logger *slog.Logger
+	// profile is kubectl's --profile.
+	profile profiler
 }
 
 const rootLong = `plumb keeps Kubernetes clusters true to their declared state.
@@ -47,6 +49,11 @@ Exit codes:
 
 // NewRootCommand builds the plumb command tree.
 func NewRootCommand(streams Streams) *cobra.Command {
+	cmd, _ := newRoot(streams)
+	return cmd
+}
+
+func newRoot(streams Streams) (*cobra.Command, *globalOptions) {
 	g := &globalOptions{
 		streams: streams,
 		kube:    genericclioptions.NewConfigFlags(true),
@@ -57,8 +64,9 @@ func NewRootCommand(streams Streams) *cobra.Command {
 		Long:          rootLong,
 		SilenceErrors: true,
 		SilenceUsage:  true,
-		PersistentPreRun: func(*cobra.Command, []string) {
+		PersistentPreRunE: func(*cobra.Command, []string) error {
 			g.logger = newLogger(streams.ErrOut, g.verbosity)
+			return g.profile.start()
 		},
 		// Without a subcommand, print help rather than doing something surprising.
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
@@ -71,6 +79,7 @@ func NewRootCommand(streams Streams) *cobra.Command {
 	g.kube.AddFlags(flags)
 	flags.StringVarP(&g.output, "output", "o", "", "Output format; each command lists the formats it accepts")
 	flags.IntVarP(&g.verbosity, "v", "v", 0, "Log verbosity: 0 warnings and errors, 1 progress, 2 debug, 6 and more API requests")
+	g.profile.addFlags(flags)
 
 	cmd.AddCommand(
 		newVersionCommand(g),
@@ -79,14 +88,17 @@ func NewRootCommand(streams Streams) *cobra.Command {
 		newSkewCommand(g),
 		newConfigCommand(g),
 	)
-	return cmd
+	return cmd, g
 }
 
 // Execute runs plumb with args and returns the process exit code.
 func Execute(ctx context.Context, args []string, streams Streams) int {
-	cmd := NewRootCommand(streams)
+	cmd, g := newRoot(streams)
 	cmd.SetArgs(args)
 	err := cmd.ExecuteContext(ctx)
+	if perr := g.profile.stop(); perr != nil && err == nil {
+		err = fmt.Errorf("--profile-output: %w", perr)
+	}
 	var ee *exitError
 	if err != nil && !(errors.As(err, &ee) && ee.err == nil) {
 		fmt.Fprintf(streams.ErrOut, "error: %v\n", err)

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
@@ -68,5 +70,18 @@ func TestBadUsageExitsWithError(t *testing.T) {
 		if !strings.HasPrefix(stderr, "error: ") {
 			t.Errorf("plumb %s: stderr %q, want an error line", strings.Join(args, " "), stderr)
 		}
+	}
+}
+
+func TestProfileFlags(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "cpu.pprof")
+	if code, _, stderr := run(t, "version", "--profile=cpu", "--profile-output="+out); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if st, err := os.Stat(out); err != nil || st.Size() == 0 {
+		t.Errorf("no CPU profile written: %v", err)
+	}
+	if code, _, stderr := run(t, "version", "--profile=bogus"); code != ExitError || !strings.Contains(stderr, "--profile") {
+		t.Errorf("--profile=bogus: exit %d, %s", code, stderr)
 	}
 }

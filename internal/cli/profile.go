@@ -24,7 +24,6 @@ func (p *profiler) addFlags(fs *pflag.FlagSet) {
 
 // start begins a CPU profile, or enables the sampling another profile needs.
 func (p *profiler) start() error {
-	p.started = true
 	switch p.name {
 	case "none":
 		return nil
@@ -33,8 +32,12 @@ func (p *profiler) start() error {
 		if err != nil {
 			return err
 		}
-		p.file = f
-		return pprof.StartCPUProfile(f)
+		if err := pprof.StartCPUProfile(f); err != nil {
+			_ = f.Close()
+			return err
+		}
+		p.file, p.started = f, true
+		return nil
 	case "block":
 		runtime.SetBlockProfileRate(1)
 	case "mutex":
@@ -43,6 +46,7 @@ func (p *profiler) start() error {
 	if pprof.Lookup(p.name) == nil {
 		return fmt.Errorf("--profile %q: want none, cpu, heap, goroutine, threadcreate, block or mutex", p.name)
 	}
+	p.started = true
 	return nil
 }
 

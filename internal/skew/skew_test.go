@@ -1,0 +1,87 @@
+package skew
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"plumb.dev/plumb/internal/drift"
+	"plumb.dev/plumb/internal/source"
+)
+
+func declared(kind, name string, obj map[string]any) map[drift.ObjectKey]source.Object {
+	group := ""
+	if kind == "Deployment" {
+		group = "apps"
+	}
+	obj["kind"] = kind
+	return map[drift.ObjectKey]source.Object{
+		{Group: group, Kind: kind, Namespace: "shop", Name: name}: {Object: &unstructured.Unstructured{Object: obj}},
+	}
+}
+
+func deploy(image string) map[string]any {
+	return map[string]any{"apiVersion": "apps/v1", "spec": map[string]any{"template": map[string]any{"spec": map[string]any{
+		"containers": []any{map[string]any{"name": "api", "image": image}}}}}}
+}
+
+const imagePath = `.spec.template.spec.containers[name="api"].image`
+
+func drifted(kind, name string, changes ...drift.Change) []drift.Finding {
+	apiVersion := "v1"
+	if kind == "Deployment" {
+		apiVersion = "apps/v1"
+	}
+	return []drift.Finding{{APIVersion: apiVersion, Kind: kind, Namespace: "shop", Name: name, State: drift.StateDrifted, Changes: changes}}
+}
+
+func TestValuesExplainedDifferencesAreNotSkew(t *testing.T) {
+	// Each cluster runs what its own rendering declares.
+	r := Compute([]Cluster{
+		{Name: "eu", Result: drift.Result{Declared: declared("Deployment", "api", deploy("api:1.4.2-eu"))}},
+		{Name: "us", Result: drift.Result{Declared: declared("Deployment", "api", deploy("api:1.4.2-us"))}},
+	}, "")
+	if r.Found() {
+		t.Errorf("skew found where values explain the difference: %+v", r.Groups)
+	}
+}
+
+func TestDriftOnOneClusterIsSkew(t *testing.T) {
+	r := Compute([]Cluster{
+		{Name: "eu", Labels: map[string]string{"env": "prod"}, Result: drift.Result{Declared: declared("Deployment", "api", deploy("api:1.4.2"))}},
+		{Name: "us", Labels: map[string]string{"env": "prod"}, Result: drift.Result{Declared: declared("Deployment", "api", deploy("api:1.4.2")),
+			Findings: drifted("Deployment", "api", drift.Change{Path: imagePath, Type: drift.ChangeModified, Desired: "api:1.4.2", Live: "api:1.4.0"})}},
+		{Name: "dev", Labels: map[string]string{"env": "dev"}, Result: drift.Result{Declared: declared("Deployment", "api", deploy("api:2.0.0"))}},
+	}, "env")
+	want := []Group{
+		{Name: "env=dev", Clusters: []string{"dev"}, Objects: nil},
+		{Name: "env=prod", Clusters: []string{"eu", "us"}, Objects: []Object{{APIVersion: "apps/v1", Kind: "Deployment", Namespace: "shop", Name: "api",
+			Differences: []Difference{{Path: imagePath, Values: map[string]any{"eu": "api:1.4.2", "us": "api:1.4.0"}, Drifted: []string{"us"}}}}}},
+	}
+	if diff := cmp.Diff(want, r.Groups); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+func TestSecretValuesStayRedacted(t *testing.T) {
+	secret := func() map[string]any {
+		return map[string]any{"apiVersion": "v1", "data": map[string]any{"token": "c2VjcmV0"}}
+	}
+	r := Compute([]Cluster{
+		{Name: "eu", Result: drift.Result{Declared: declared("Secret", "creds", secret())}},
+		{Name: "us", Result: drift.Result{Declared: declared("Secret", "creds", secret()),
+			Findings: drifted("Secret", "creds", drift.Change{Path: ".data.token", Type: drift.ChangeModified, Desired: drift.Redacted, Live: drift.Redacted})}},
+	}, "")
+	if !r.Found() {
+		t.Fatal("a Secret changed on one cluster only is skew")
+	}
+	var b strings.Builder
+	if err := Write(&b, r, "json"); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(b.String(), "c2VjcmV0") {
+		t.Errorf("skew report shows a Secret value:\n%s", b.String())
+	}
+}

@@ -1,0 +1,353 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver, pure Go
+
+	"plumb.dev/plumb/internal/drift"
+	"plumb.dev/plumb/internal/source"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// ErrNotFound is returned for an id that names nothing.
+var ErrNotFound = errors.New("not found")
+
+// SQLite is the embedded store.
+type SQLite struct {
+	db *sql.DB
+}
+
+var (
+	_ Reader = (*SQLite)(nil)
+	_ Writer = (*SQLite)(nil)
+)
+
+// OpenSQLite opens (creating if needed) the database file at path, in WAL
+// mode, and applies pending migrations.
+func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
+	q := url.Values{}
+	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(5000)", "synchronous(NORMAL)", "foreign_keys(1)"} {
+		q.Add("_pragma", p)
+	}
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("store %s: %w", path, err)
+	}
+	// One writer at a time is SQLite's model; a single connection keeps
+	// transactions from waiting on each other's locks.
+	db.SetMaxOpenConns(1)
+	s := &SQLite{db: db}
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// Close closes the database cleanly (checkpointing the WAL).
+func (s *SQLite) Close() error { return s.db.Close() }
+
+func (s *SQLite) migrate(ctx context.Context) error {
+	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
+		return err
+	}
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		var done int
+		if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE version = ?`, name).Scan(&done); err != nil {
+			return err
+		}
+		if done > 0 {
+			continue
+		}
+		body, err := migrations.ReadFile(name)
+		if err != nil {
+			return err
+		}
+		tx, err := s.db.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migration %s: %w", name, err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, name, time.Now().UnixMilli()); err != nil {
+			tx.Rollback()
+			return err
+		}
+		if err := tx.Commit(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Observe implements Writer.
+func (s *SQLite) Observe(ctx context.Context, cluster string, key drift.ObjectKey, f *drift.Finding, by string, at time.Time) (Transition, error) {
+	id := FindingID(cluster, key)
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return "", err
+	}
+	defer tx.Rollback()
+
+	var eventID int64
+	var oldChanges, oldState string
+	err = tx.QueryRowContext(ctx, `SELECT event_id, changes, state FROM findings WHERE id = ?`, id).Scan(&eventID, &oldChanges, &oldState)
+	exists := err == nil
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return "", err
+	}
+	ms := at.UnixMilli()
+
+	if f == nil {
+		if !exists {
+			return Unchanged, nil
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM findings WHERE id = ?`, id); err != nil {
+			return "", err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE events SET resolved_at = ?, resolved_by = ? WHERE id = ?`, ms, by, eventID); err != nil {
+			return "", err
+		}
+		return Resolved, tx.Commit()
+	}
+
+	changes, err := json.Marshal(nonNil(f.Changes))
+	if err != nil {
+		return "", err
+	}
+	managers := managersOf(f.Changes)
+	if exists && string(changes) == oldChanges && oldState == string(f.State) {
+		return Unchanged, nil
+	}
+	var source string
+	var line int
+	if f.Source != nil {
+		source, line = f.Source.Path, f.Source.Line
+	}
+	if !exists {
+		res, err := tx.ExecContext(ctx, `INSERT INTO events (finding_id, cluster, api_version, kind, namespace, name, state, changes, managers, opened_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			id, cluster, f.APIVersion, key.Kind, key.Namespace, key.Name, f.State, string(changes), managers, ms, ms)
+		if err != nil {
+			return "", err
+		}
+		if eventID, err = res.LastInsertId(); err != nil {
+			return "", err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO findings (id, cluster, api_version, kind, namespace, name, state, source_path, source_line, changes, managers, unconfirmed, first_seen, last_change, event_id)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			id, cluster, f.APIVersion, key.Kind, key.Namespace, key.Name, f.State, source, line, string(changes), managers, f.Unconfirmed, ms, ms, eventID); err != nil {
+			return "", err
+		}
+		return Opened, tx.Commit()
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE findings SET state = ?, changes = ?, managers = ?, unconfirmed = ?, last_change = ?, source_path = ?, source_line = ? WHERE id = ?`,
+		f.State, string(changes), managers, f.Unconfirmed, ms, source, line, id); err != nil {
+		return "", err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE events SET state = ?, changes = ?, managers = ?, updated_at = ?, updates = updates + 1 WHERE id = ?`,
+		f.State, string(changes), managers, ms, eventID); err != nil {
+		return "", err
+	}
+	return Updated, tx.Commit()
+}
+
+// Prune implements Writer.
+func (s *SQLite) Prune(ctx context.Context, before time.Time) (int64, error) {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM events WHERE resolved_at IS NOT NULL AND resolved_at < ?`, before.UnixMilli())
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+const findingColumns = `id, cluster, api_version, kind, namespace, name, state, source_path, source_line, changes, unconfirmed, first_seen, last_change, event_id`
+
+// Findings implements Reader.
+func (s *SQLite) Findings(ctx context.Context, f Filter) ([]Finding, error) {
+	where, args := f.where()
+	rows, err := s.db.QueryContext(ctx, `SELECT `+findingColumns+` FROM findings`+where+` ORDER BY cluster, namespace, kind, name`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []Finding{}
+	for rows.Next() {
+		fd, err := scanFinding(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *fd)
+	}
+	return out, rows.Err()
+}
+
+// Finding implements Reader.
+func (s *SQLite) Finding(ctx context.Context, id string) (*Finding, error) {
+	fd, err := scanFinding(s.db.QueryRowContext(ctx, `SELECT `+findingColumns+` FROM findings WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	return fd, err
+}
+
+type scanner interface{ Scan(...any) error }
+
+func scanFinding(r scanner) (*Finding, error) {
+	var fd Finding
+	var changes, sourcePath string
+	var line int
+	var first, last int64
+	if err := r.Scan(&fd.ID, &fd.Cluster, &fd.APIVersion, &fd.Kind, &fd.Namespace, &fd.Name, &fd.State, &sourcePath, &line,
+		&changes, &fd.Unconfirmed, &first, &last, &fd.EventID); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(changes), &fd.Changes); err != nil {
+		return nil, err
+	}
+	if sourcePath != "" {
+		fd.Source = &source.Origin{Path: sourcePath, Line: line}
+	}
+	fd.FirstSeen, fd.LastChange = time.UnixMilli(first).UTC(), time.UnixMilli(last).UTC()
+	return &fd, nil
+}
+
+// Events implements Reader.
+func (s *SQLite) Events(ctx context.Context, f EventFilter) ([]Event, error) {
+	where, args := f.Filter.where()
+	add := func(cond string, arg any) {
+		if where == "" {
+			where = " WHERE " + cond
+		} else {
+			where += " AND " + cond
+		}
+		args = append(args, arg)
+	}
+	if !f.Since.IsZero() {
+		add("opened_at >= ?", f.Since.UnixMilli())
+	}
+	if !f.Until.IsZero() {
+		add("opened_at < ?", f.Until.UnixMilli())
+	}
+	if f.Before > 0 {
+		add("id < ?", f.Before)
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	limit = min(limit, 1000)
+	rows, err := s.db.QueryContext(ctx, `SELECT id, finding_id, cluster, api_version, kind, namespace, name, state, changes, managers, opened_at, updated_at, updates, resolved_at, resolved_by
+		FROM events`+where+` ORDER BY id DESC LIMIT ?`, append(args, limit)...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []Event{}
+	for rows.Next() {
+		var e Event
+		var changes, managers string
+		var opened, updated int64
+		var resolved sql.NullInt64
+		if err := rows.Scan(&e.ID, &e.FindingID, &e.Cluster, &e.APIVersion, &e.Kind, &e.Namespace, &e.Name, &e.State, &changes, &managers,
+			&opened, &updated, &e.Updates, &resolved, &e.ResolvedBy); err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal([]byte(changes), &e.Changes); err != nil {
+			return nil, err
+		}
+		e.Managers = splitManagers(managers)
+		e.OpenedAt, e.UpdatedAt = time.UnixMilli(opened).UTC(), time.UnixMilli(updated).UTC()
+		if resolved.Valid {
+			t := time.UnixMilli(resolved.Int64).UTC()
+			e.ResolvedAt = &t
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// OpenKeys implements Reader.
+func (s *SQLite) OpenKeys(ctx context.Context, cluster string) ([]drift.ObjectKey, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT api_version, kind, namespace, name FROM findings WHERE cluster = ?`, cluster)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []drift.ObjectKey
+	for rows.Next() {
+		var apiVersion string
+		var k drift.ObjectKey
+		if err := rows.Scan(&apiVersion, &k.Kind, &k.Namespace, &k.Name); err != nil {
+			return nil, err
+		}
+		k.Group = drift.Finding{APIVersion: apiVersion}.Key().Group
+		out = append(out, k)
+	}
+	return out, rows.Err()
+}
+
+func (f Filter) where() (string, []any) {
+	var conds []string
+	var args []any
+	for _, c := range []struct{ col, val string }{{"cluster", f.Cluster}, {"namespace", f.Namespace}, {"kind", f.Kind}, {"state", string(f.State)}} {
+		if c.val != "" {
+			conds = append(conds, c.col+" = ?")
+			args = append(args, c.val)
+		}
+	}
+	if f.Manager != "" {
+		conds = append(conds, "(',' || managers || ',') LIKE ?")
+		args = append(args, "%,"+f.Manager+",%")
+	}
+	if len(conds) == 0 {
+		return "", nil
+	}
+	return " WHERE " + strings.Join(conds, " AND "), args
+}
+
+func managersOf(cs []drift.Change) string {
+	var ms []string
+	for _, c := range cs {
+		if c.Manager != "" && !slices.Contains(ms, c.Manager) {
+			ms = append(ms, c.Manager)
+		}
+	}
+	sort.Strings(ms)
+	return strings.Join(ms, ",")
+}
+
+func splitManagers(s string) []string {
+	if s == "" {
+		return []string{}
+	}
+	return strings.Split(s, ",")
+}
+
+func nonNil(cs []drift.Change) []drift.Change {
+	if cs == nil {
+		return []drift.Change{}
+	}
+	return cs
+}

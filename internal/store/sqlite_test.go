@@ -1,0 +1,133 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"plumb.dev/plumb/internal/drift"
+)
+
+var t0 = time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
+
+func open(t *testing.T, path string) *SQLite {
+	t.Helper()
+	s, err := OpenSQLite(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func finding(key drift.ObjectKey, manager, live string) *drift.Finding {
+	return &drift.Finding{APIVersion: "apps/v1", Kind: key.Kind, Namespace: key.Namespace, Name: key.Name, State: drift.StateDrifted,
+		Changes: []drift.Change{{Path: ".spec.template.spec.containers[name=\"web\"].image", Type: drift.ChangeModified, Desired: "nginx:1.27", Live: live, Manager: manager}}}
+}
+
+func TestLifecycle(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "plumb.db")
+	s := open(t, path)
+	web := drift.ObjectKey{Group: "apps", Kind: "Deployment", Namespace: "shop", Name: "web"}
+	api := drift.ObjectKey{Group: "apps", Kind: "Deployment", Namespace: "shop", Name: "api"}
+
+	steps := []struct {
+		key  drift.ObjectKey
+		f    *drift.Finding
+		by   string
+		want Transition
+	}{
+		{web, nil, "", Unchanged},
+		{web, finding(web, "kubectl-set", "nginx:1.28"), "", Opened},
+		{web, finding(web, "kubectl-set", "nginx:1.28"), "", Unchanged},
+		{web, finding(web, "kubectl-edit", "nginx:1.29"), "", Updated},
+		{api, finding(api, "kubectl-set", "api:2"), "", Opened},
+		{web, nil, "kubectl-set", Resolved},
+		{web, finding(web, "k9s", "nginx:1.30"), "", Opened},
+	}
+	for i, st := range steps {
+		got, err := s.Observe(ctx, "prod-eu", st.key, st.f, st.by, t0.Add(time.Duration(i)*time.Minute))
+		if err != nil {
+			t.Fatalf("step %d: %v", i, err)
+		}
+		if got != st.want {
+			t.Errorf("step %d: %s, want %s", i, got, st.want)
+		}
+	}
+
+	events, err := s.Events(ctx, EventFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type brief struct {
+		Name     string
+		Updates  int
+		Resolved bool
+		By       string
+		Managers []string
+	}
+	var got []brief
+	for _, e := range events {
+		got = append(got, brief{e.Name, e.Updates, e.ResolvedAt != nil, e.ResolvedBy, e.Managers})
+	}
+	want := []brief{ // newest first
+		{"web", 0, false, "", []string{"k9s"}},
+		{"api", 0, false, "", []string{"kubectl-set"}},
+		{"web", 1, true, "kubectl-set", []string{"kubectl-edit"}},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("events (-want +got):\n%s", diff)
+	}
+	if d := events[2].ResolvedAt.Sub(events[2].OpenedAt); d != 4*time.Minute {
+		t.Errorf("the first web event lasted %s, want 4m", d)
+	}
+
+	// Filters and one finding by id.
+	byManager, err := s.Findings(ctx, Filter{Manager: "kubectl-set"})
+	if err != nil || len(byManager) != 1 || byManager[0].Name != "api" {
+		t.Errorf("findings by manager kubectl-set = %+v, %v", byManager, err)
+	}
+	one, err := s.Finding(ctx, FindingID("prod-eu", web))
+	if err != nil || one.Changes[0].Live != "nginx:1.30" || one.EventID != events[0].ID {
+		t.Errorf("finding web = %+v, %v", one, err)
+	}
+	if _, err := s.Finding(ctx, "nope"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("unknown id: %v, want ErrNotFound", err)
+	}
+
+	// Paging: two pages of one and two.
+	page1, _ := s.Events(ctx, EventFilter{Limit: 1})
+	page2, _ := s.Events(ctx, EventFilter{Limit: 2, Before: page1[0].ID})
+	if len(page1) != 1 || len(page2) != 2 || page2[1].ID != events[2].ID {
+		t.Errorf("paging: %d then %d events", len(page1), len(page2))
+	}
+	// Time range.
+	if inRange, _ := s.Events(ctx, EventFilter{Since: t0.Add(4 * time.Minute), Until: t0.Add(5 * time.Minute)}); len(inRange) != 1 || inRange[0].Name != "api" {
+		t.Errorf("events opened in [4m,5m) = %+v", inRange)
+	}
+
+	// History survives a restart; migrations run once.
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = open(t, path)
+	defer s.Close()
+	again, _ := s.Events(ctx, EventFilter{})
+	if len(again) != 3 {
+		t.Errorf("after reopening: %d events, want 3", len(again))
+	}
+	keys, err := s.OpenKeys(ctx, "prod-eu")
+	if err != nil || len(keys) != 2 {
+		t.Errorf("open keys = %+v, %v", keys, err)
+	}
+
+	// Retention drops resolved events only.
+	n, err := s.Prune(ctx, t0.Add(time.Hour))
+	if err != nil || n != 1 {
+		t.Errorf("prune = %d, %v; want the one resolved event", n, err)
+	}
+}

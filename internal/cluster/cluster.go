@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"sync"
 
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -29,6 +30,9 @@ type Options struct {
 	QPS float32
 	// Burst is the client-side burst. Default 200.
 	Burst int
+	// WrapTransport, if set, wraps every HTTP transport the cluster's
+	// clients use (discovery included), e.g. to count requests.
+	WrapTransport func(http.RoundTripper) http.RoundTripper
 }
 
 // DefaultOptions returns the defaults documented on Options.
@@ -62,6 +66,19 @@ type converterEntry struct {
 	err  error
 }
 
+// ContextName returns the kubeconfig context getter selects: --context,
+// else the current context.
+func ContextName(getter genericclioptions.RESTClientGetter) (string, error) {
+	raw, err := getter.ToRawKubeConfigLoader().RawConfig()
+	if err != nil {
+		return "", fmt.Errorf("load kubeconfig: %w", err)
+	}
+	if cf, ok := getter.(*genericclioptions.ConfigFlags); ok && cf.Context != nil && *cf.Context != "" {
+		return *cf.Context, nil
+	}
+	return raw.CurrentContext, nil
+}
+
 // New connects to the cluster that getter describes (kubectl's flags).
 func New(getter genericclioptions.RESTClientGetter, opts Options) (*Cluster, error) {
 	loader := getter.ToRawKubeConfigLoader()
@@ -70,8 +87,20 @@ func New(getter genericclioptions.RESTClientGetter, opts Options) (*Cluster, err
 		return nil, fmt.Errorf("load kubeconfig: %w", err)
 	}
 	name := raw.CurrentContext
-	if cf, ok := getter.(*genericclioptions.ConfigFlags); ok && cf.Context != nil && *cf.Context != "" {
-		name = *cf.Context
+	if cf, ok := getter.(*genericclioptions.ConfigFlags); ok {
+		if cf.Context != nil && *cf.Context != "" {
+			name = *cf.Context
+		}
+		if opts.WrapTransport != nil {
+			prev := cf.WrapConfigFn
+			cf.WrapConfigFn = func(c *rest.Config) *rest.Config {
+				if prev != nil {
+					c = prev(c)
+				}
+				c.Wrap(opts.WrapTransport)
+				return c
+			}
+		}
 	}
 	ns, _, err := loader.Namespace()
 	if err != nil {
@@ -97,6 +126,9 @@ func NewForConfig(name, namespace string, cfg *rest.Config, getter genericcliopt
 	}
 	cfg = rest.CopyConfig(cfg)
 	cfg.QPS, cfg.Burst = opts.QPS, opts.Burst
+	if opts.WrapTransport != nil && getter == nil {
+		cfg.Wrap(opts.WrapTransport)
+	}
 	if namespace == "" {
 		namespace = metav1.NamespaceDefault
 	}

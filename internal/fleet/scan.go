@@ -83,26 +83,57 @@ func Scan(ctx context.Context, targets []Target, opts Options) []Result {
 
 func scanOne(ctx context.Context, t Target, opts Options, loads *loader) Result {
 	res := Result{Target: t, Result: drift.Result{Cluster: t.Cluster.Name}}
-	flags := genericclioptions.NewConfigFlags(true)
-	kubeconfig, contextName := t.Cluster.Kubeconfig, t.Cluster.Context
-	flags.KubeConfig, flags.Context = &kubeconfig, &contextName
-	if opts.CacheDir != "" {
-		flags.CacheDir = &opts.CacheDir
-	}
-	// Each request, not only the whole scan, must give up in time, so that
-	// a black-holed API server does not hold a worker past the timeout.
+	timeout := time.Duration(0)
 	if d, ok := ctx.Deadline(); ok {
-		timeout := time.Until(d).String()
-		flags.Timeout = &timeout
+		timeout = time.Until(d)
 	}
-	c, err := cluster.New(flags, cluster.DefaultOptions())
+	c, objs, errs, err := connect(t, opts.CacheDir, timeout, cluster.DefaultOptions(), loads)
+	res.SourceErrors = errs
 	if err != nil {
 		res.Err = err
 		return res
 	}
+	dopts := opts.Drift
+	dopts.Cache = drift.NewCache()
+	dopts.Logger = opts.Logger
+	e, err := drift.New(c, dopts)
+	if err != nil {
+		res.Err = err
+		return res
+	}
+	res.Result, res.Err = e.Scan(ctx, objs)
+	res.Result.Cluster = t.Cluster.Name
+	return res
+}
+
+// Connect reaches a target's cluster through its kubeconfig context and
+// loads its bound sources, with namespaces defaulted as the source says.
+// timeout bounds every request (0: none). Nothing is contacted yet.
+func Connect(ctx context.Context, t Target, cacheDir string, timeout time.Duration, copts cluster.Options) (*cluster.Cluster, []source.Object, []source.Error, error) {
+	return connect(t, cacheDir, timeout, copts, &loader{ctx: ctx, sets: map[string]*loaded{}})
+}
+
+func connect(t Target, cacheDir string, timeout time.Duration, copts cluster.Options, loads *loader) (*cluster.Cluster, []source.Object, []source.Error, error) {
+	flags := genericclioptions.NewConfigFlags(true)
+	kubeconfig, contextName := t.Cluster.Kubeconfig, t.Cluster.Context
+	flags.KubeConfig, flags.Context = &kubeconfig, &contextName
+	if cacheDir != "" {
+		flags.CacheDir = &cacheDir
+	}
+	// Each request, not only the whole scan, must give up in time, so that
+	// a black-holed API server does not hold a worker past the timeout.
+	if timeout > 0 {
+		s := timeout.String()
+		flags.Timeout = &s
+	}
+	c, err := cluster.New(flags, copts)
+	if err != nil {
+		return nil, nil, nil, err
+	}
 	c.Name = t.Cluster.Name
 
 	var objs []source.Object
+	var errs []source.Error
 	for _, b := range t.Sources {
 		ns := b.Source.Namespace
 		if ns == "" {
@@ -117,20 +148,9 @@ func scanOne(ctx context.Context, t Target, opts Options, loads *loader) Result 
 			}
 			objs = append(objs, o)
 		}
-		res.SourceErrors = append(res.SourceErrors, set.Errors...)
+		errs = append(errs, set.Errors...)
 	}
-
-	dopts := opts.Drift
-	dopts.Cache = drift.NewCache()
-	dopts.Logger = opts.Logger
-	e, err := drift.New(c, dopts)
-	if err != nil {
-		res.Err = err
-		return res
-	}
-	res.Result, res.Err = e.Scan(ctx, objs)
-	res.Result.Cluster = t.Cluster.Name
-	return res
+	return c, objs, errs, nil
 }
 
 // loader loads each distinct (source, options) once per fleet scan and

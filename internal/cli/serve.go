@@ -1,0 +1,243 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/labels"
+
+	"plumb.dev/plumb/internal/cluster"
+	"plumb.dev/plumb/internal/config"
+	"plumb.dev/plumb/internal/drift"
+	"plumb.dev/plumb/internal/fleet"
+	"plumb.dev/plumb/internal/metrics"
+	"plumb.dev/plumb/internal/server"
+	"plumb.dev/plumb/internal/source"
+	"plumb.dev/plumb/internal/store"
+	"plumb.dev/plumb/internal/watch"
+)
+
+type serveOptions struct {
+	*globalOptions
+	scanFlags
+	listen    string
+	storePath string
+	tokenFile string
+	resync    time.Duration
+	retention time.Duration
+	workers   int
+}
+
+func newServeCommand(g *globalOptions) *cobra.Command {
+	o := &serveOptions{globalOptions: g}
+	cmd := &cobra.Command{
+		Use:   "serve (--source PATH ... | -c plumb.yaml)",
+		Short: "Watch clusters continuously: findings within a second, history, API and metrics",
+		Long: `Watch the objects the sources declare, on the current context (--source) or
+on every cluster of a configuration (-c), and keep their findings current as
+the clusters change: a change made with kubectl is a finding within a second,
+and reverting it resolves the finding. Findings and their history go to a
+SQLite store; a JSON API (/api/v1, with its OpenAPI document at
+/api/v1/openapi.json and a Server-Sent Events stream at /api/v1/stream),
+Prometheus metrics (/metrics) and probes (/healthz, /readyz) are served on
+--listen. It stops cleanly on SIGTERM or Ctrl-C.`,
+		Example: `  plumb serve --source deploy/
+  plumb serve -c plumb.yaml --listen 0.0.0.0:8080 --token-file /var/run/secrets/plumb/token`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	o.scanFlags.add(cmd.Flags())
+	fs := cmd.Flags()
+	fs.StringVar(&o.listen, "listen", "127.0.0.1:8080", "Address to serve the API, metrics and probes on; a non-loopback address needs --token-file")
+	fs.StringVar(&o.storePath, "store", "", "SQLite file for findings and history (default: the configuration's store, else plumb.db)")
+	fs.StringVar(&o.tokenFile, "token-file", "", "File holding the bearer token API clients must send")
+	fs.DurationVar(&o.resync, "resync", 10*time.Minute, "Rescan everything this often, as a safety net")
+	fs.DurationVar(&o.retention, "retention", 30*24*time.Hour, "Delete resolved events older than this")
+	fs.IntVar(&o.workers, "workers", 4, "Objects compared in parallel per cluster")
+	return cmd
+}
+
+func (o *serveOptions) Validate() error {
+	if o.output != "" {
+		return fmt.Errorf("serve does not print reports; use the API or plumb scan -o %s", o.output)
+	}
+	if o.unmanaged {
+		return fmt.Errorf("--unmanaged is not supported by serve yet; use plumb scan --unmanaged")
+	}
+	if o.workers < 1 || o.resync <= 0 || o.retention <= 0 {
+		return fmt.Errorf("--workers, --resync and --retention must be positive")
+	}
+	return o.scanFlags.validate()
+}
+
+// clusterSetup is one cluster to watch.
+type clusterSetup struct {
+	name    string
+	cluster *cluster.Cluster
+	objs    []source.Object
+}
+
+func (o *serveOptions) Run(ctx context.Context) error {
+	cfg, err := o.loadConfig()
+	if err != nil {
+		return err
+	}
+	rules, err := o.ignoreRules(cfg)
+	if err != nil {
+		return err
+	}
+	token := ""
+	if o.tokenFile != "" {
+		b, err := os.ReadFile(o.tokenFile)
+		if err != nil {
+			return fmt.Errorf("--token-file: %w", err)
+		}
+		if token = strings.TrimSpace(string(b)); token == "" {
+			return fmt.Errorf("--token-file %s is empty", o.tokenFile)
+		}
+	}
+	m := metrics.New()
+	setups, err := o.clusters(ctx, cfg, m)
+	if err != nil {
+		return err
+	}
+
+	path := o.storePath
+	if path == "" && cfg != nil {
+		path = cfg.Store.Path
+	}
+	if path == "" {
+		path = "plumb.db"
+	}
+	st, err := store.OpenSQLite(ctx, path)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	hub := server.NewHub()
+	var watchers []*watch.Watcher
+	for _, s := range setups {
+		opts := o.driftOptions(o.globalOptions, rules)
+		e, err := drift.New(s.cluster, opts)
+		if err != nil {
+			return err
+		}
+		watchers = append(watchers, watch.New(s.name, s.cluster, e, s.objs, st, hub.Publish,
+			watch.Options{Workers: o.workers, Resync: o.resync, Logger: o.logger, Metrics: m}))
+	}
+	srv, err := server.New(server.Backend{
+		Store: st,
+		Clusters: func() []watch.Status {
+			out := make([]watch.Status, len(watchers))
+			for i, w := range watchers {
+				out[i] = w.Status()
+			}
+			return out
+		},
+		Ready: func() bool {
+			for _, w := range watchers {
+				if !w.Ready() {
+					return false
+				}
+			}
+			return true
+		},
+		Hub:     hub,
+		Metrics: m,
+	}, server.Options{Listen: o.listen, Token: token, Logger: o.logger})
+	if err != nil {
+		return err
+	}
+
+	var wg sync.WaitGroup
+	for _, w := range watchers {
+		wg.Add(1)
+		go func() { defer wg.Done(); _ = w.Start(ctx) }()
+	}
+	wg.Add(1)
+	go func() { defer wg.Done(); o.prune(ctx, st) }()
+	o.logger.Warn("serving", "listen", o.listen, "clusters", len(watchers), "store", path)
+	err = srv.Start(ctx)
+	wg.Wait()
+	return err
+}
+
+// clusters connects to the current context, or to the configuration's.
+func (o *serveOptions) clusters(ctx context.Context, cfg *config.File, m *metrics.Metrics) ([]clusterSetup, error) {
+	if !isFleet(cfg) {
+		if len(o.sources) == 0 {
+			return nil, fmt.Errorf("at least one --source is required (or -c with a configuration that lists clusters)")
+		}
+		name, err := cluster.ContextName(o.kube)
+		if err != nil {
+			return nil, err
+		}
+		copts := cluster.DefaultOptions()
+		copts.WrapTransport = m.Transport(name)
+		c, err := cluster.New(o.kube, copts)
+		if err != nil {
+			return nil, err
+		}
+		set := source.Load(ctx, o.sources, source.Options{Values: o.values, Set: o.set, ReleaseName: o.releaseName, Namespace: c.Namespace})
+		o.reportSourceErrors(set.Errors)
+		return []clusterSetup{{name: c.Name, cluster: c, objs: set.Objects}}, nil
+	}
+	var sel labels.Selector
+	if o.fleet.selector != "" {
+		var err error
+		if sel, err = labels.Parse(o.fleet.selector); err != nil {
+			return nil, fmt.Errorf("-l %q: %w", o.fleet.selector, err)
+		}
+	}
+	targets, err := fleet.Plan(cfg, o.fleet.clusters, sel)
+	if err != nil {
+		return nil, err
+	}
+	var out []clusterSetup
+	for _, t := range targets {
+		copts := cluster.DefaultOptions()
+		copts.WrapTransport = m.Transport(t.Cluster.Name)
+		c, objs, errs, err := fleet.Connect(ctx, t, "", 0, copts)
+		if err != nil {
+			return nil, fmt.Errorf("cluster %s: %w", t.Cluster.Name, err)
+		}
+		o.reportSourceErrors(errs)
+		out = append(out, clusterSetup{name: t.Cluster.Name, cluster: c, objs: objs})
+	}
+	return out, nil
+}
+
+func (o *serveOptions) reportSourceErrors(errs []source.Error) {
+	for _, e := range errs {
+		o.logger.Warn("bad input; the rest is watched", "err", e.Error())
+	}
+}
+
+// prune deletes resolved events past the retention, hourly.
+func (o *serveOptions) prune(ctx context.Context, st store.Writer) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if n, err := st.Prune(ctx, time.Now().Add(-o.retention)); err != nil && ctx.Err() == nil {
+			o.logger.Warn("prune history", "err", err)
+		} else if n > 0 {
+			o.logger.Info("pruned history", "events", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

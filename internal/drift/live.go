@@ -1,0 +1,80 @@
+package drift
+
+import (
+	"context"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"plumb.dev/plumb/internal/source"
+)
+
+// Target is a declared object resolved against the cluster: its resource
+// and namespace are known. Watchers use it to compare one object at a time
+// as watch events arrive.
+type Target struct{ t *target }
+
+// Key identifies the object.
+func (t Target) Key() ObjectKey {
+	gk := t.t.mapping.GroupVersionKind.GroupKind()
+	return ObjectKey{Group: gk.Group, Kind: gk.Kind, Namespace: t.t.ns, Name: t.t.obj.Object.GetName()}
+}
+
+// Resource is the object's API resource.
+func (t Target) Resource() schema.GroupVersionResource { return t.t.mapping.Resource }
+
+// Namespace is the object's namespace, "" for cluster-scoped kinds.
+func (t Target) Namespace() string { return t.t.ns }
+
+// Namespaced reports whether the object's kind is namespaced.
+func (t Target) Namespaced() bool { return t.t.mapping.Scope.Name() == meta.RESTScopeNameNamespace }
+
+// Name is the object's name.
+func (t Target) Name() string { return t.t.obj.Object.GetName() }
+
+// Origin is where the object is declared.
+func (t Target) Origin() source.Origin { return t.t.obj.Origin }
+
+// Resolve maps declared objects to their resources, as Scan does first:
+// unknown kinds and duplicates are errors, the rest are targets. An error
+// is returned only when discovery itself fails.
+func (e *Engine) Resolve(objs []source.Object) ([]Target, []source.Error, error) {
+	ts, errs, err := e.resolve(objs)
+	out := make([]Target, len(ts))
+	for i, t := range ts {
+		out[i] = Target{t: t}
+	}
+	return out, errs, err
+}
+
+// CompareLive compares one target with its live object (nil when it does
+// not exist) and returns its finding, or nil when it is in sync. hpa holds
+// the targets a HorizontalPodAutoscaler scales (see HPATargets). Results
+// are cached like Scan's, so an unchanged object costs nothing.
+func (e *Engine) CompareLive(ctx context.Context, t Target, live *unstructured.Unstructured, hpa map[ObjectKey]bool) (*Finding, error) {
+	c := *t.t
+	c.live = live
+	ids := map[string]bool{}
+	if hpa[t.Key()] {
+		ids[c.id()] = true
+	}
+	return e.compare(ctx, &c, ids)
+}
+
+// HPATargets lists the objects live HorizontalPodAutoscalers scale, in the
+// namespaces of targets.
+func (e *Engine) HPATargets(ctx context.Context, targets []Target) map[ObjectKey]bool {
+	ts := make([]*target, len(targets))
+	for i, t := range targets {
+		ts[i] = t.t
+	}
+	out := map[ObjectKey]bool{}
+	ids := e.hpaTargets(ctx, ts)
+	for _, t := range targets {
+		if ids[t.t.id()] {
+			out[t.Key()] = true
+		}
+	}
+	return out
+}

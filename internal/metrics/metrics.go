@@ -1,0 +1,93 @@
+// Package metrics defines the Prometheus metrics of plumb serve, on a
+// registry of its own (never the global one). API requests are counted at
+// each cluster's HTTP transport (see Transport), so every request plumb
+// makes is counted, by cluster, verb and code, whatever else in the process
+// hooks client-go.
+package metrics
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// Metrics are plumb serve's collectors.
+type Metrics struct {
+	Registry *prometheus.Registry
+	// Findings counts current findings by cluster, kind and state.
+	Findings *prometheus.GaugeVec
+	// Detection is the time from a watch event's arrival to its finding
+	// being stored.
+	Detection prometheus.Histogram
+	// WatchStarts counts watches started per cluster; beyond the first per
+	// resource, each is a restart.
+	WatchStarts *prometheus.CounterVec
+	// APIRequests counts API requests by verb and response code.
+	APIRequests *prometheus.CounterVec
+	// StoreWrite is the latency of a history store write.
+	StoreWrite prometheus.Histogram
+	// DryRuns and CacheHits count the drift engines' work per cluster.
+	DryRuns, CacheHits *prometheus.GaugeVec
+	// Notifications counts notifications by outcome (sent, failed, dropped).
+	Notifications *prometheus.CounterVec
+}
+
+// New registers plumb's metrics, plus the Go runtime and process ones.
+func New() *Metrics {
+	m := &Metrics{
+		Registry: prometheus.NewRegistry(),
+		Findings: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "plumb_findings",
+			Help: "Objects that are not as declared, by cluster, kind and state."}, []string{"cluster", "kind", "state"}),
+		Detection: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "plumb_detection_latency_seconds",
+			Help:    "Time from a watch event's arrival to its finding being stored.",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}}),
+		WatchStarts: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "plumb_watch_starts_total",
+			Help: "Watches started; beyond one per watched resource, each is a restart."}, []string{"cluster"}),
+		APIRequests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "plumb_api_requests_total",
+			Help: "Kubernetes API requests made by plumb, by cluster, verb and response code; watches count once, when they start."}, []string{"cluster", "verb", "code"}),
+		StoreWrite: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "plumb_store_write_seconds",
+			Help: "Latency of history store writes.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 12)}),
+		DryRuns: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "plumb_dry_runs",
+			Help: "Server-side apply dry-runs sent since start, by cluster."}, []string{"cluster"}),
+		CacheHits: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "plumb_comparison_cache_hits",
+			Help: "Comparisons reused from the cache since start, by cluster."}, []string{"cluster"}),
+		Notifications: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "plumb_notifications_total",
+			Help: "Notifications by sink and outcome."}, []string{"sink", "outcome"}),
+	}
+	m.Registry.MustRegister(m.Findings, m.Detection, m.WatchStarts, m.APIRequests, m.StoreWrite, m.DryRuns, m.CacheHits, m.Notifications,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// Transport wraps a cluster's HTTP transport to count its requests.
+func (m *Metrics) Transport(cluster string) func(http.RoundTripper) http.RoundTripper {
+	return func(next http.RoundTripper) http.RoundTripper {
+		return roundTripper(func(r *http.Request) (*http.Response, error) {
+			resp, err := next.RoundTrip(r)
+			code := "error"
+			if err == nil {
+				code = strconv.Itoa(resp.StatusCode)
+			}
+			m.APIRequests.WithLabelValues(cluster, verb(r), code).Inc()
+			return resp, err
+		})
+	}
+}
+
+type roundTripper func(*http.Request) (*http.Response, error)
+
+func (f roundTripper) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// verb names a request as Kubernetes does: list and watch are GETs too.
+func verb(r *http.Request) string {
+	q := r.URL.Query()
+	switch {
+	case q.Get("watch") == "true" || q.Get("watch") == "1":
+		return "WATCH"
+	case r.Method == http.MethodPatch && q.Get("dryRun") != "":
+		return "PATCH (dry-run)"
+	}
+	return r.Method
+}

@@ -1,0 +1,9 @@
+// Package server is plumb serve's HTTP face: a JSON API under /api/v1
+// (clusters, current findings, one finding, event history, a Server-Sent
+// Events stream of finding changes, and its OpenAPI document), Prometheus
+// metrics at /metrics, and /healthz and /readyz.
+//
+// It listens on loopback by default. Listening anywhere else requires a
+// bearer token, checked on every request but the health probes. Errors are
+// JSON: {"code": 404, "reason": "NotFound", "message": "..."}.
+package server

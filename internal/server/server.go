@@ -1,0 +1,308 @@
+package server
+
+import (
+	"cmp"
+	"context"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"plumb.dev/plumb/internal/drift"
+	"plumb.dev/plumb/internal/metrics"
+	"plumb.dev/plumb/internal/store"
+	"plumb.dev/plumb/internal/watch"
+)
+
+//go:embed openapi.json
+var openapiDoc []byte
+
+// Options configure the server.
+type Options struct {
+	// Listen is the address. Default 127.0.0.1:8080.
+	Listen string
+	// Token is the bearer token requests must carry. Required when Listen
+	// is not a loopback address.
+	Token string
+	// Logger receives request errors. Default: discard.
+	Logger *slog.Logger
+}
+
+// Backend is what the server shows.
+type Backend struct {
+	Store    store.Reader
+	Clusters func() []watch.Status
+	Ready    func() bool
+	Hub      *Hub
+	Metrics  *metrics.Metrics
+}
+
+// Server serves the API.
+type Server struct {
+	opts Options
+	b    Backend
+	http *http.Server
+}
+
+// New checks the options and builds the server.
+func New(b Backend, opts Options) (*Server, error) {
+	if opts.Listen == "" {
+		opts.Listen = "127.0.0.1:8080"
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	host, _, err := net.SplitHostPort(opts.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("--listen %q: %w", opts.Listen, err)
+	}
+	if ip := net.ParseIP(host); (ip == nil || !ip.IsLoopback()) && host != "localhost" && opts.Token == "" {
+		return nil, fmt.Errorf("--listen %s is not a loopback address: a bearer token (--token-file) is required", opts.Listen)
+	}
+	s := &Server{opts: opts, b: b}
+	s.http = &http.Server{Addr: opts.Listen, Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	// Streams never end on their own; end them when shutting down.
+	s.http.RegisterOnShutdown(b.Hub.Close)
+	return s, nil
+}
+
+// Handler returns the server's routes.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if !s.b.Ready() {
+			writeError(w, http.StatusServiceUnavailable, "initial sync of every cluster is not done yet")
+			return
+		}
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	api := http.NewServeMux()
+	api.HandleFunc("GET /api/v1/clusters", s.clusters)
+	api.HandleFunc("GET /api/v1/findings", s.findings)
+	api.HandleFunc("GET /api/v1/findings/{id...}", s.finding)
+	api.HandleFunc("GET /api/v1/events", s.events)
+	api.HandleFunc("GET /api/v1/stream", s.stream)
+	api.HandleFunc("GET /api/v1/openapi.json", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(openapiDoc)
+	})
+	api.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path)
+	})
+	api.Handle("GET /metrics", promhttp.HandlerFor(s.b.Metrics.Registry, promhttp.HandlerOpts{}))
+	mux.Handle("/", s.authenticate(api))
+	return mux
+}
+
+// Start serves until ctx ends, then shuts down gracefully.
+func (s *Server) Start(ctx context.Context) error {
+	ln, err := net.Listen("tcp", s.opts.Listen)
+	if err != nil {
+		return err
+	}
+	return s.Serve(ctx, ln)
+}
+
+// Serve is Start on an existing listener.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	errc := make(chan error, 1)
+	go func() { errc <- s.http.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := s.http.Shutdown(shutdown); err != nil {
+		return err
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func (s *Server) authenticate(next http.Handler) http.Handler {
+	if s.opts.Token == "" {
+		return next
+	}
+	want := "Bearer " + s.opts.Token
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != want {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="plumb"`)
+			writeError(w, http.StatusUnauthorized, "a valid bearer token is required")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (s *Server) clusters(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, map[string]any{"items": s.b.Clusters()})
+}
+
+func filterOf(r *http.Request) store.Filter {
+	q := r.URL.Query()
+	return store.Filter{Cluster: q.Get("cluster"), Namespace: q.Get("namespace"), Kind: q.Get("kind"),
+		State: drift.State(q.Get("state")), Manager: q.Get("manager")}
+}
+
+func (s *Server) findings(w http.ResponseWriter, r *http.Request) {
+	f := filterOf(r)
+	switch f.State {
+	case "", drift.StateDrifted, drift.StateMissing, drift.StateUnmanaged:
+	default:
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("state %q: want drifted, missing or unmanaged", f.State))
+		return
+	}
+	items, err := s.b.Store.Findings(r.Context(), f)
+	if err != nil {
+		s.internal(w, err)
+		return
+	}
+	writeJSON(w, map[string]any{"items": items})
+}
+
+func (s *Server) finding(w http.ResponseWriter, r *http.Request) {
+	f, err := s.b.Store.Finding(r.Context(), r.PathValue("id"))
+	if errors.Is(err, store.ErrNotFound) {
+		writeError(w, http.StatusNotFound, "no current finding "+strconv.Quote(r.PathValue("id")))
+		return
+	}
+	if err != nil {
+		s.internal(w, err)
+		return
+	}
+	writeJSON(w, f)
+}
+
+func (s *Server) events(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	f := store.EventFilter{Filter: filterOf(r)}
+	var err error
+	parseTime := func(name string) time.Time {
+		v := q.Get(name)
+		if v == "" || err != nil {
+			return time.Time{}
+		}
+		t, perr := time.Parse(time.RFC3339, v)
+		if perr != nil {
+			err = fmt.Errorf("%s %q: want RFC 3339, e.g. 2026-11-25T08:00:00Z", name, v)
+		}
+		return t
+	}
+	parseInt := func(name string) int64 {
+		v := q.Get(name)
+		if v == "" || err != nil {
+			return 0
+		}
+		n, perr := strconv.ParseInt(v, 10, 64)
+		if perr != nil || n < 0 {
+			err = fmt.Errorf("%s %q: want a non-negative integer", name, v)
+		}
+		return n
+	}
+	f.Since, f.Until = parseTime("since"), parseTime("until")
+	f.Before, f.Limit = parseInt("before"), int(parseInt("limit"))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	items, err := s.b.Store.Events(r.Context(), f)
+	if err != nil {
+		s.internal(w, err)
+		return
+	}
+	page := map[string]any{"items": items}
+	// A full page may have more behind it: say how to ask for it.
+	if limit := f.Limit; len(items) > 0 && len(items) == min(cmp.Or(limit, 100), 1000) {
+		page["next"] = fmt.Sprintf("before=%d", items[len(items)-1].ID)
+	}
+	writeJSON(w, page)
+}
+
+// stream sends finding changes as Server-Sent Events until the client
+// goes away: "event: opened|updated|resolved" with the change as data.
+func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
+	flusher, ok := w.(http.Flusher)
+	if !ok {
+		writeError(w, http.StatusInternalServerError, "streaming unsupported")
+		return
+	}
+	events, cancel := s.b.Hub.Subscribe()
+	defer cancel()
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.Header().Set("Connection", "keep-alive")
+	fmt.Fprint(w, ": plumb finding stream\n\n")
+	flusher.Flush()
+	keepalive := time.NewTicker(30 * time.Second)
+	defer keepalive.Stop()
+	for {
+		select {
+		case <-r.Context().Done():
+			return
+		case <-keepalive.C:
+			fmt.Fprint(w, ": keepalive\n\n")
+			flusher.Flush()
+		case e, ok := <-events:
+			if !ok {
+				return // shutting down
+			}
+			b, err := json.Marshal(e)
+			if err != nil {
+				continue
+			}
+			fmt.Fprintf(w, "event: %s\ndata: %s\n\n", e.Transition, b)
+			flusher.Flush()
+		}
+	}
+}
+
+func (s *Server) internal(w http.ResponseWriter, err error) {
+	s.opts.Logger.Error("request failed", "err", err)
+	writeError(w, http.StatusInternalServerError, "internal error; see the server log")
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+// apiError is the body of every error response.
+type apiError struct {
+	Code    int    `json:"code"`
+	Reason  string `json:"reason"`
+	Message string `json:"message"`
+}
+
+func writeError(w http.ResponseWriter, code int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(apiError{Code: code, Reason: reason(code), Message: msg})
+}
+
+func reason(code int) string {
+	switch code {
+	case http.StatusBadRequest:
+		return "BadRequest"
+	case http.StatusUnauthorized:
+		return "Unauthorized"
+	case http.StatusNotFound:
+		return "NotFound"
+	case http.StatusServiceUnavailable:
+		return "ServiceUnavailable"
+	}
+	return "InternalError"
+}

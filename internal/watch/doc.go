@@ -1,0 +1,16 @@
+// Package watch keeps one cluster's findings current as the cluster
+// changes: it watches the kinds the sources declare and re-diffs an object
+// from the watch event that changed it, in well under a second.
+//
+// Each (resource, namespace) the sources touch has a client-go Reflector
+// (list, then watch; relist on 410 Gone; retry with backoff while the API
+// server is away) feeding a store that keeps no objects: an event only
+// queues the object's key with its newest version, a worker compares it
+// with the drift engine (whose cache makes an unchanged object free), and
+// the outcome goes to the history store and to subscribers. Memory per
+// tracked object is a key and a resourceVersion, not the object.
+//
+// A periodic resync (default 10 minutes) rescans everything through the
+// engine's cache as a safety net; it costs the LIST requests and no
+// dry-runs for objects that did not change.
+package watch

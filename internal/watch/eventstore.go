@@ -1,0 +1,70 @@
+package watch
+
+import (
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/tools/cache"
+
+	"plumb.dev/plumb/internal/drift"
+)
+
+// eventStore receives one reflector's events and keeps no objects: it
+// hands each to the watcher's queue. It implements cache.ReflectorStore.
+type eventStore struct {
+	w     *Watcher
+	group groupKey
+}
+
+var _ cache.ReflectorStore = (*eventStore)(nil)
+
+func (s *eventStore) key(name string) drift.ObjectKey {
+	for _, t := range s.w.groups[s.group] {
+		if t.Name() == name {
+			return t.Key()
+		}
+	}
+	return drift.ObjectKey{}
+}
+
+func (s *eventStore) Add(obj any) error    { return s.Update(obj) }
+func (s *eventStore) Update(obj any) error { s.changed(obj, false); return nil }
+func (s *eventStore) Delete(obj any) error { s.changed(obj, true); return nil }
+
+func (s *eventStore) changed(obj any, deleted bool) {
+	if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj, deleted = d.Obj, true
+	}
+	u, ok := obj.(*unstructured.Unstructured)
+	if !ok {
+		return
+	}
+	key := s.key(u.GetName())
+	if key.Name == "" {
+		return // not declared
+	}
+	if deleted {
+		u = nil
+	}
+	s.w.enqueue(key, u)
+}
+
+// Replace is a full list (the first one, or a relist after 410 Gone or a
+// lost connection): every declared object is compared, and those the list
+// lacks are missing.
+func (s *eventStore) Replace(items []any, _ string) error {
+	seen := map[string]*unstructured.Unstructured{}
+	for _, it := range items {
+		if u, ok := it.(*unstructured.Unstructured); ok {
+			seen[u.GetName()] = u
+		}
+	}
+	for _, t := range s.w.groups[s.group] {
+		s.w.enqueue(t.Key(), seen[t.Name()])
+	}
+	s.w.mu.Lock()
+	s.w.synced[s.group] = true
+	s.w.mu.Unlock()
+	return nil
+}
+
+// Resync is not used: the watcher rescans on its own schedule.
+func (s *eventStore) Resync() error { return nil }

@@ -1,0 +1,416 @@
+package watch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	apiwatch "k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/util/workqueue"
+
+	"plumb.dev/plumb/internal/cluster"
+	"plumb.dev/plumb/internal/drift"
+	"plumb.dev/plumb/internal/metrics"
+	"plumb.dev/plumb/internal/source"
+	"plumb.dev/plumb/internal/store"
+)
+
+// Options tune a Watcher.
+type Options struct {
+	// Workers compare objects in parallel. Default 4.
+	Workers int
+	// Resync rescans everything this often. Default 10 minutes.
+	Resync time.Duration
+	// Logger receives progress. Default: discard.
+	Logger *slog.Logger
+	// Metrics, if set, are updated as the watcher works.
+	Metrics *metrics.Metrics
+}
+
+// DefaultOptions returns the defaults documented on Options.
+func DefaultOptions() Options {
+	return Options{Workers: 4, Resync: 10 * time.Minute, Logger: slog.New(slog.DiscardHandler)}
+}
+
+// Event is a change of a finding, as subscribers see it.
+type Event struct {
+	Cluster    string           `json:"cluster"`
+	FindingID  string           `json:"findingId"`
+	Transition store.Transition `json:"transition"`
+	Finding    *drift.Finding   `json:"finding,omitempty"`
+	At         time.Time        `json:"at"`
+}
+
+// State is a cluster's connection state.
+type State string
+
+const (
+	StateSyncing     State = "syncing"
+	StateOK          State = "ok"
+	StateUnreachable State = "unreachable"
+)
+
+// Status is what the API shows of a cluster.
+type Status struct {
+	Name     string `json:"name"`
+	State    State  `json:"status"`
+	Error    string `json:"error,omitempty"`
+	Ready    bool   `json:"ready"`
+	Objects  int    `json:"objects"`
+	Findings int    `json:"findings"`
+}
+
+// Store is what the watcher needs of the history store.
+type Store interface {
+	store.Writer
+	OpenKeys(ctx context.Context, cluster string) ([]drift.ObjectKey, error)
+}
+
+// Watcher watches one cluster.
+type Watcher struct {
+	name    string
+	cluster *cluster.Cluster
+	engine  *drift.Engine
+	store   Store
+	opts    Options
+	publish func(Event)
+
+	objs    []source.Object
+	targets map[drift.ObjectKey]drift.Target
+	groups  map[groupKey][]drift.Target
+	hpa     map[drift.ObjectKey]bool
+	queue   workqueue.TypedRateLimitingInterface[drift.ObjectKey]
+
+	mu sync.Mutex
+	// pending, resolved, status, synced and findings are guarded by mu, and
+	// targets and groups while resolve fills them (read-only after). findings
+	// holds the state of each open finding ("" when restored from the store
+	// and not yet re-checked).
+	pending  map[drift.ObjectKey]pendingObject
+	resolved bool
+	status   Status
+	synced   map[groupKey]bool
+	findings map[drift.ObjectKey]drift.State
+}
+
+// groupKey is one watch: a resource in a namespace ("" cluster-scoped).
+type groupKey struct {
+	gvr schema.GroupVersionResource
+	ns  string
+}
+
+// pendingObject is the newest version of an object waiting for a worker;
+// nil obj means it was deleted.
+type pendingObject struct {
+	obj      *unstructured.Unstructured
+	received time.Time
+}
+
+// New prepares a watcher for the declared objects on c. publish receives
+// every transition (it must not block). Nothing is contacted until Start.
+func New(name string, c *cluster.Cluster, engine *drift.Engine, objs []source.Object, st Store, publish func(Event), opts Options) *Watcher {
+	def := DefaultOptions()
+	if opts.Workers <= 0 {
+		opts.Workers = def.Workers
+	}
+	if opts.Resync <= 0 {
+		opts.Resync = def.Resync
+	}
+	if opts.Logger == nil {
+		opts.Logger = def.Logger
+	}
+	return &Watcher{
+		name: name, cluster: c, engine: engine, store: st, opts: opts, publish: publish, objs: objs,
+		targets: map[drift.ObjectKey]drift.Target{}, groups: map[groupKey][]drift.Target{},
+		pending: map[drift.ObjectKey]pendingObject{}, synced: map[groupKey]bool{}, findings: map[drift.ObjectKey]drift.State{},
+		status: Status{Name: name, State: StateSyncing},
+		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[drift.ObjectKey](),
+			workqueue.TypedRateLimitingQueueConfig[drift.ObjectKey]{Name: "plumb-" + name}),
+	}
+}
+
+// resolve maps the declared objects to resources, retrying with backoff
+// while the API server cannot be reached. Bad objects are logged: they
+// were reported when the sources were loaded or are kinds the cluster
+// does not serve.
+func (w *Watcher) resolve(ctx context.Context) error {
+	backoff := time.Second
+	for {
+		targets, errs, err := w.engine.Resolve(w.objs)
+		if err == nil {
+			for _, e := range errs {
+				w.opts.Logger.Warn("object not watched", "cluster", w.name, "err", e.Error())
+			}
+			w.mu.Lock()
+			for _, t := range targets {
+				w.targets[t.Key()] = t
+				g := groupKey{gvr: t.Resource(), ns: t.Namespace()}
+				w.groups[g] = append(w.groups[g], t)
+			}
+			w.status.Objects = len(targets)
+			w.resolved = true
+			w.mu.Unlock()
+			return nil
+		}
+		w.noteList(err)
+		w.opts.Logger.Warn("cluster unreachable; retrying", "cluster", w.name, "in", backoff, "err", err)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 30*time.Second)
+	}
+}
+
+// Status returns the cluster's current status.
+func (w *Watcher) Status() Status {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	s := w.status
+	s.Ready = w.resolved && len(w.synced) == len(w.groups)
+	s.Findings = len(w.findings)
+	return s
+}
+
+// Ready reports whether every watch has listed once and its objects have
+// been compared.
+func (w *Watcher) Ready() bool { return w.Status().Ready && w.queue.Len() == 0 }
+
+// Start watches until ctx ends.
+func (w *Watcher) Start(ctx context.Context) error {
+	if err := w.resolve(ctx); err != nil {
+		return nil // ctx ended before the cluster answered
+	}
+	w.hpa = w.engine.HPATargets(ctx, w.targetList())
+	if err := w.reconcileStore(ctx); err != nil {
+		return err
+	}
+	var wg sync.WaitGroup
+	for g := range w.groups {
+		r := cache.NewReflectorWithOptions(w.listWatch(g), &unstructured.Unstructured{}, &eventStore{w: w, group: g},
+			cache.ReflectorOptions{Name: fmt.Sprintf("%s %s %s", w.name, g.gvr, g.ns)})
+		wg.Add(1)
+		go func() { defer wg.Done(); r.RunWithContext(ctx) }()
+	}
+	for range w.opts.Workers {
+		wg.Add(1)
+		go func() { defer wg.Done(); w.work(ctx) }()
+	}
+	go w.resyncLoop(ctx)
+	<-ctx.Done()
+	w.queue.ShutDown()
+	wg.Wait()
+	return nil
+}
+
+func (w *Watcher) targetList() []drift.Target {
+	out := make([]drift.Target, 0, len(w.targets))
+	for _, t := range w.targets {
+		out = append(out, t)
+	}
+	return out
+}
+
+// reconcileStore drops open findings of objects no source declares any more
+// (a restart after the sources changed); the rest are re-checked by the
+// first list.
+func (w *Watcher) reconcileStore(ctx context.Context) error {
+	keys, err := w.store.OpenKeys(ctx, w.name)
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if _, declared := w.targets[k]; declared {
+			w.mu.Lock()
+			w.findings[k] = ""
+			w.mu.Unlock()
+			continue
+		}
+		if _, err := w.store.Observe(ctx, w.name, k, nil, "no longer declared", time.Now()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// listWatch lists and watches one group, noting failures as the cluster's
+// state: a failing list means the API server cannot be reached (or refuses),
+// a successful one that it is back.
+func (w *Watcher) listWatch(g groupKey) *cache.ListWatch {
+	res := w.cluster.Dynamic.Resource(g.gvr).Namespace(g.ns)
+	return &cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			l, err := res.List(ctx, o)
+			w.noteList(err)
+			return l, err
+		},
+		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (apiwatch.Interface, error) {
+			wi, err := res.Watch(ctx, o)
+			if w.opts.Metrics != nil {
+				w.opts.Metrics.WatchStarts.WithLabelValues(w.name).Inc()
+			}
+			if err != nil {
+				w.noteList(err)
+			}
+			return wi, err
+		},
+	}
+}
+
+func (w *Watcher) noteList(err error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err != nil {
+		if !errors.Is(err, context.Canceled) {
+			w.status.State, w.status.Error = StateUnreachable, err.Error()
+		}
+		return
+	}
+	w.status.State, w.status.Error = StateOK, ""
+}
+
+// enqueue records the newest version of a declared object for a worker.
+func (w *Watcher) enqueue(key drift.ObjectKey, obj *unstructured.Unstructured) {
+	if _, declared := w.targets[key]; !declared {
+		return
+	}
+	w.mu.Lock()
+	w.pending[key] = pendingObject{obj: obj, received: time.Now()}
+	w.mu.Unlock()
+	w.queue.Add(key)
+}
+
+func (w *Watcher) work(ctx context.Context) {
+	for {
+		key, shutdown := w.queue.Get()
+		if shutdown {
+			return
+		}
+		w.mu.Lock()
+		p, ok := w.pending[key]
+		delete(w.pending, key)
+		w.mu.Unlock()
+		if ok {
+			if err := w.process(ctx, key, p); err != nil && ctx.Err() == nil {
+				w.opts.Logger.Warn("compare failed; retrying", "cluster", w.name, "object", key, "err", err)
+				w.mu.Lock()
+				if _, newer := w.pending[key]; !newer {
+					w.pending[key] = p
+				}
+				w.mu.Unlock()
+				w.queue.AddRateLimited(key)
+				w.queue.Done(key)
+				continue
+			}
+		}
+		w.queue.Forget(key)
+		w.queue.Done(key)
+	}
+}
+
+// process compares one object and records the outcome.
+func (w *Watcher) process(ctx context.Context, key drift.ObjectKey, p pendingObject) error {
+	f, err := w.engine.CompareLive(ctx, w.targets[key], p.obj, w.hpa)
+	if err != nil {
+		return err
+	}
+	by := ""
+	if f == nil && p.obj != nil {
+		by = newestManager(p.obj)
+	}
+	start := time.Now()
+	tr, err := w.store.Observe(ctx, w.name, key, f, by, start)
+	if err != nil {
+		return err
+	}
+	if m := w.opts.Metrics; m != nil {
+		m.StoreWrite.Observe(time.Since(start).Seconds())
+		m.Detection.Observe(time.Since(p.received).Seconds())
+	}
+	w.mu.Lock()
+	prev := w.findings[key]
+	if f != nil {
+		w.findings[key] = f.State
+	} else {
+		delete(w.findings, key)
+	}
+	w.mu.Unlock()
+	if m := w.opts.Metrics; m != nil {
+		if prev != "" {
+			m.Findings.WithLabelValues(w.name, key.Kind, string(prev)).Dec()
+		}
+		if f != nil {
+			m.Findings.WithLabelValues(w.name, key.Kind, string(f.State)).Inc()
+		}
+		st := w.engine.Stats()
+		m.DryRuns.WithLabelValues(w.name).Set(float64(st.DryRuns))
+		m.CacheHits.WithLabelValues(w.name).Set(float64(st.CacheHits))
+	}
+	if tr != store.Unchanged {
+		w.opts.Logger.Info("finding "+string(tr), "cluster", w.name, "object", key)
+		w.publish(Event{Cluster: w.name, FindingID: store.FindingID(w.name, key), Transition: tr, Finding: f, At: start})
+	}
+	return nil
+}
+
+// resyncLoop rescans every object through the engine's cache.
+func (w *Watcher) resyncLoop(ctx context.Context) {
+	t := time.NewTicker(w.opts.Resync)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			w.hpa = w.engine.HPATargets(ctx, w.targetList())
+			for g, ts := range w.groups {
+				items, err := w.cluster.List(ctx, g.gvr, g.ns)
+				w.noteList(err)
+				if err != nil {
+					continue
+				}
+				byName := map[string]*unstructured.Unstructured{}
+				for i := range items {
+					byName[items[i].GetName()] = &items[i]
+				}
+				for _, t := range ts {
+					w.enqueue(t.Key(), byName[t.Name()])
+				}
+			}
+		}
+	}
+}
+
+// newestManager names who last wrote the object, as who resolved a
+// finding. managedFields times have one-second resolution; on a tie an
+// Update (a hand or a tool that just wrote) wins over an Apply (the
+// deployer's standing ownership).
+func newestManager(u *unstructured.Unstructured) string {
+	var best *metav1.ManagedFieldsEntry
+	entries := u.GetManagedFields()
+	for i := range entries {
+		e := &entries[i]
+		if e.Subresource == "status" || e.Time == nil {
+			continue
+		}
+		switch {
+		case best == nil, e.Time.After(best.Time.Time):
+			best = e
+		case e.Time.Equal(best.Time) && e.Operation == metav1.ManagedFieldsOperationUpdate && best.Operation == metav1.ManagedFieldsOperationApply:
+			best = e
+		}
+	}
+	if best == nil {
+		return ""
+	}
+	return best.Manager
+}

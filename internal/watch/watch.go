@@ -242,6 +242,11 @@ func (w *Watcher) reconcileStore(ctx context.Context) error {
 	return nil
 }
 
+// unreachableAfter is how long a watch may take to start before the
+// cluster is reported unreachable; a healthy API server answers in
+// milliseconds.
+const unreachableAfter = 3 * time.Second
+
 // listWatch lists and watches one group, noting failures as the cluster's
 // state: a failing list means the API server cannot be reached (or refuses),
 // a successful one that it is back.
@@ -254,13 +259,18 @@ func (w *Watcher) listWatch(g groupKey) *cache.ListWatch {
 			return l, err
 		},
 		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (apiwatch.Interface, error) {
+			// client-go retries a failing watch request for a while before
+			// it returns; a watch that gets no answer for unreachableAfter
+			// means the API server is away, and the cluster says so now.
+			slow := time.AfterFunc(unreachableAfter, func() {
+				w.noteList(fmt.Errorf("no answer from the API server for %s while re-establishing the %s watch", unreachableAfter, g.gvr.Resource))
+			})
 			wi, err := res.Watch(ctx, o)
+			slow.Stop()
 			if w.opts.Metrics != nil {
 				w.opts.Metrics.WatchStarts.WithLabelValues(w.name).Inc()
 			}
-			if err != nil {
-				w.noteList(err)
-			}
+			w.noteList(err)
 			return wi, err
 		},
 	}

@@ -1,0 +1,128 @@
+package cli
+
+import (
+	"net"
+	"net/http"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"plumb.dev/plumb/internal/store"
+)
+
+// waitFor polls cond every 100ms until it holds or d passes.
+func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %s", what, d)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+type clusterList struct {
+	Items []struct {
+		Name, Status, Error string
+		Ready               bool
+	}
+}
+
+func findingsOf(t *testing.T, base string) []store.Finding {
+	t.Helper()
+	var f struct{ Items []store.Finding }
+	getJSON(t, base+"/api/v1/findings", &f)
+	return f.Items
+}
+
+// TestServeSurvivesAnOutage cuts plumb off from its API server: the cluster
+// is reported unreachable, the API keeps answering, and a change made during
+// the outage is found once the connection is back.
+func TestServeSurvivesAnOutage(t *testing.T) {
+	ns := env.Namespace(t)
+	env.Kubectl(t, "", "-n", ns, "apply", "--server-side", "-f", shop)
+	proxy := env.Proxy(t)
+	base, _ := startServe(t, "--kubeconfig", proxy.Kubeconfig, "-n", ns, "--source", shop, "--store", filepath.Join(t.TempDir(), "plumb.db"))
+
+	proxy.Cut()
+	// The outage is noticed when the watch breaks and the relist fails.
+	waitFor(t, 60*time.Second, "cluster reported unreachable", func() bool {
+		var cl clusterList
+		getJSON(t, base+"/api/v1/clusters", &cl)
+		return len(cl.Items) == 1 && cl.Items[0].Status == "unreachable" && cl.Items[0].Error != ""
+	})
+	env.Kubectl(t, "", "-n", ns, "scale", "deployment/web", "--replicas=7")
+	if got := findingsOf(t, base); len(got) != 0 {
+		t.Fatalf("a finding during the outage: %+v", got)
+	}
+
+	proxy.Restore()
+	waitFor(t, 60*time.Second, "drift made during the outage found", func() bool {
+		got := findingsOf(t, base)
+		return len(got) == 1 && got[0].Name == "web"
+	})
+	var cl clusterList
+	getJSON(t, base+"/api/v1/clusters", &cl)
+	if cl.Items[0].Status != "ok" {
+		t.Errorf("after the outage: %+v", cl.Items[0])
+	}
+}
+
+// TestServeRestartAfterKill kills plumb serve with SIGKILL while a finding
+// is open, fixes the drift while it is down, and restarts it: the history is
+// intact and the open finding is resolved against the cluster on start.
+func TestServeRestartAfterKill(t *testing.T) {
+	ns := env.Namespace(t)
+	env.Kubectl(t, "", "-n", ns, "apply", "--server-side", "-f", shop)
+	bin := filepath.Join(t.TempDir(), "plumb")
+	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/plumb").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	db := filepath.Join(t.TempDir(), "plumb.db")
+	start := func() (*exec.Cmd, string) {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := ln.Addr().String()
+		ln.Close()
+		cmd := exec.Command(bin, "serve", "--kubeconfig", env.Kubeconfig, "-n", ns, "--source", shop, "--store", db, "--listen", addr)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+		base := "http://" + addr
+		waitFor(t, 30*time.Second, "plumb serve ready", func() bool {
+			resp, err := http.Get(base + "/readyz")
+			if err != nil {
+				return false
+			}
+			resp.Body.Close()
+			return resp.StatusCode == http.StatusOK
+		})
+		return cmd, base
+	}
+
+	cmd, base := start()
+	env.Kubectl(t, "", "-n", ns, "patch", "configmap/settings", "--type=merge", "-p", `{"data":{"mode":"slow"}}`)
+	waitFor(t, 10*time.Second, "finding opened", func() bool { return len(findingsOf(t, base)) == 1 })
+
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	env.Kubectl(t, "", "-n", ns, "patch", "configmap/settings", "--type=merge", "-p", `{"data":{"mode":"fast"}}`)
+
+	_, base = start()
+	if got := findingsOf(t, base); len(got) != 0 {
+		t.Errorf("after restart: findings %+v, want the fixed one resolved", got)
+	}
+	var history struct{ Items []store.Event }
+	getJSON(t, base+"/api/v1/events", &history)
+	if len(history.Items) != 1 || history.Items[0].ResolvedAt == nil || history.Items[0].Name != "settings" {
+		t.Errorf("history after restart = %+v, want the settings event, resolved", history.Items)
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"plumb.dev/plumb/internal/drift"
 	"plumb.dev/plumb/internal/fleet"
 	"plumb.dev/plumb/internal/metrics"
+	"plumb.dev/plumb/internal/notify"
 	"plumb.dev/plumb/internal/server"
 	"plumb.dev/plumb/internal/source"
 	"plumb.dev/plumb/internal/store"
@@ -31,6 +32,8 @@ type serveOptions struct {
 	resync    time.Duration
 	retention time.Duration
 	workers   int
+	webhooks  []string
+	slack     []string
 }
 
 func newServeCommand(g *globalOptions) *cobra.Command {
@@ -64,6 +67,8 @@ Prometheus metrics (/metrics) and probes (/healthz, /readyz) are served on
 	fs.DurationVar(&o.resync, "resync", 10*time.Minute, "Rescan everything this often, as a safety net")
 	fs.DurationVar(&o.retention, "retention", 30*24*time.Hour, "Delete resolved events older than this")
 	fs.IntVar(&o.workers, "workers", 4, "Objects compared in parallel per cluster")
+	fs.StringArrayVar(&o.webhooks, "notify-webhook", nil, "POST a JSON notification here when a finding opens or resolves (repeatable)")
+	fs.StringArrayVar(&o.slack, "notify-slack", nil, "Slack incoming-webhook URL to notify when a finding opens or resolves (repeatable)")
 	return cmd
 }
 
@@ -126,6 +131,18 @@ func (o *serveOptions) Run(ctx context.Context) error {
 	defer st.Close()
 
 	hub := server.NewHub()
+	var sinks []notify.Sink
+	for _, u := range o.webhooks {
+		sinks = append(sinks, notify.Sink{Kind: notify.Webhook, URL: u})
+	}
+	for _, u := range o.slack {
+		sinks = append(sinks, notify.Sink{Kind: notify.Slack, URL: u})
+	}
+	notifier := notify.New(sinks, notify.Options{Logger: o.logger, Metrics: m})
+	publish := func(e watch.Event) {
+		hub.Publish(e)
+		notifier.Publish(e)
+	}
 	var watchers []*watch.Watcher
 	for _, s := range setups {
 		opts := o.driftOptions(o.globalOptions, rules)
@@ -133,7 +150,7 @@ func (o *serveOptions) Run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		watchers = append(watchers, watch.New(s.name, s.cluster, e, s.objs, st, hub.Publish,
+		watchers = append(watchers, watch.New(s.name, s.cluster, e, s.objs, st, publish,
 			watch.Options{Workers: o.workers, Resync: o.resync, Logger: o.logger, Metrics: m}))
 	}
 	srv, err := server.New(server.Backend{
@@ -165,8 +182,9 @@ func (o *serveOptions) Run(ctx context.Context) error {
 		wg.Add(1)
 		go func() { defer wg.Done(); _ = w.Start(ctx) }()
 	}
-	wg.Add(1)
+	wg.Add(2)
 	go func() { defer wg.Done(); o.prune(ctx, st) }()
+	go func() { defer wg.Done(); notifier.Start(ctx) }()
 	o.logger.Warn("serving", "listen", o.listen, "clusters", len(watchers), "store", path)
 	err = srv.Start(ctx)
 	wg.Wait()

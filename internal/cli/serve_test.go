@@ -5,10 +5,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -129,7 +132,16 @@ func TestServe(t *testing.T) {
 	ns := env.Namespace(t)
 	env.Kubectl(t, "", "-n", ns, "apply", "--server-side", "-f", shop)
 	db := filepath.Join(t.TempDir(), "plumb.db")
-	base, stop := startServe(t, "-n", ns, "--source", shop, "--store", db)
+	var hookMu sync.Mutex
+	var hooks []string
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		hookMu.Lock()
+		hooks = append(hooks, string(b))
+		hookMu.Unlock()
+	}))
+	defer receiver.Close()
+	base, stop := startServe(t, "-n", ns, "--source", shop, "--store", db, "--notify-webhook", receiver.URL)
 
 	var clusters struct {
 		Items []struct {
@@ -166,6 +178,16 @@ func TestServe(t *testing.T) {
 	getJSON(t, base+"/api/v1/events?cluster="+testclusterContext(), &history)
 	if len(history.Items) != 1 || history.Items[0].ResolvedAt == nil || history.Items[0].ResolvedBy != "kubectl-set" {
 		t.Errorf("history = %+v, want one resolved event, resolved by kubectl-set", history.Items)
+	}
+
+	// The webhook heard of both.
+	waitFor(t, 10*time.Second, "two webhook notifications", func() bool {
+		hookMu.Lock()
+		defer hookMu.Unlock()
+		return len(hooks) == 2
+	})
+	if !strings.Contains(hooks[0], `"transition":"opened"`) || !strings.Contains(hooks[1], `"transition":"resolved"`) {
+		t.Errorf("webhook bodies = %q", hooks)
 	}
 
 	// Errors are JSON with a code.

@@ -1,0 +1,264 @@
+// Package notify tells people about drift: a generic JSON webhook and a
+// Slack-compatible incoming webhook, sent when a finding opens and when it
+// resolves. Notifications are deduplicated per finding, rate-limited per
+// sink, and retried with exponential backoff; a failure is logged and
+// counted and never slows detection down, because Publish only queues.
+package notify
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"plumb.dev/plumb/internal/metrics"
+	"plumb.dev/plumb/internal/store"
+	"plumb.dev/plumb/internal/watch"
+)
+
+// Kind is a sink's payload format.
+type Kind string
+
+const (
+	// Webhook posts the event as JSON (see Payload).
+	Webhook Kind = "webhook"
+	// Slack posts {"text": "..."} to a Slack incoming webhook.
+	Slack Kind = "slack"
+)
+
+// Sink is one destination.
+type Sink struct {
+	Kind Kind
+	URL  string
+}
+
+// Options tune the notifier.
+type Options struct {
+	// PerMinute limits notifications per sink. Default 30.
+	PerMinute int
+	// Retries after the first attempt. Default 5.
+	Retries int
+	// Backoff is the first retry's delay, doubling each time. Default 1s.
+	Backoff time.Duration
+	// Queue bounds notifications waiting to be sent; beyond it they are
+	// dropped and counted. Default 1000.
+	Queue int
+	// Client sends the requests. Default: a client with a 10s timeout.
+	Client *http.Client
+	// Logger and Metrics; both optional.
+	Logger  *slog.Logger
+	Metrics *metrics.Metrics
+}
+
+// Payload is what the generic webhook receives.
+type Payload struct {
+	APIVersion string      `json:"apiVersion"`
+	Kind       string      `json:"kind"`
+	Event      watch.Event `json:"event"`
+	Summary    string      `json:"summary"`
+}
+
+// Notifier queues and sends notifications.
+type Notifier struct {
+	sinks []Sink
+	opts  Options
+	queue chan watch.Event
+
+	mu sync.Mutex
+	// last guarded by mu: the last transition notified per finding.
+	last map[string]store.Transition
+}
+
+// New returns a notifier for sinks; Start sends.
+func New(sinks []Sink, opts Options) *Notifier {
+	if opts.PerMinute <= 0 {
+		opts.PerMinute = 30
+	}
+	if opts.Retries < 0 {
+		opts.Retries = 0
+	} else if opts.Retries == 0 {
+		opts.Retries = 5
+	}
+	if opts.Backoff <= 0 {
+		opts.Backoff = time.Second
+	}
+	if opts.Queue <= 0 {
+		opts.Queue = 1000
+	}
+	if opts.Client == nil {
+		opts.Client = &http.Client{Timeout: 10 * time.Second}
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Notifier{sinks: sinks, opts: opts, queue: make(chan watch.Event, opts.Queue), last: map[string]store.Transition{}}
+}
+
+// Publish queues e if it is worth a notification; it never blocks.
+func (n *Notifier) Publish(e watch.Event) {
+	if len(n.sinks) == 0 || (e.Transition != store.Opened && e.Transition != store.Resolved) {
+		return
+	}
+	n.mu.Lock()
+	dup := n.last[e.FindingID] == e.Transition
+	n.last[e.FindingID] = e.Transition
+	n.mu.Unlock()
+	if dup {
+		return
+	}
+	select {
+	case n.queue <- e:
+	default:
+		n.count("all", "dropped")
+		n.opts.Logger.Warn("notification queue full; dropped", "finding", e.FindingID)
+	}
+}
+
+// Start sends queued notifications until ctx ends, one worker per sink so
+// a slow sink does not hold the others.
+func (n *Notifier) Start(ctx context.Context) {
+	chans := make([]chan watch.Event, len(n.sinks))
+	var wg sync.WaitGroup
+	for i, s := range n.sinks {
+		chans[i] = make(chan watch.Event, n.opts.Queue)
+		limiter := rate.NewLimiter(rate.Every(time.Minute/time.Duration(n.opts.PerMinute)), n.opts.PerMinute)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for e := range chans[i] {
+				if err := limiter.Wait(ctx); err != nil {
+					return
+				}
+				n.deliver(ctx, s, e)
+			}
+		}()
+	}
+	defer func() {
+		for _, c := range chans {
+			close(c)
+		}
+		wg.Wait()
+	}()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case e := <-n.queue:
+			for i := range n.sinks {
+				select {
+				case chans[i] <- e:
+				default:
+					n.count(string(n.sinks[i].Kind), "dropped")
+				}
+			}
+		}
+	}
+}
+
+// deliver sends one notification with retries.
+func (n *Notifier) deliver(ctx context.Context, s Sink, e watch.Event) {
+	body, err := payload(s.Kind, e)
+	if err != nil {
+		n.count(string(s.Kind), "failed")
+		return
+	}
+	delay := n.opts.Backoff
+	for attempt := 0; ; attempt++ {
+		err = n.post(ctx, s.URL, body)
+		if err == nil {
+			n.count(string(s.Kind), "sent")
+			return
+		}
+		var perm permanentError
+		if attempt == n.opts.Retries || errors.As(err, &perm) {
+			n.count(string(s.Kind), "failed")
+			n.opts.Logger.Warn("notification failed", "sink", s.Kind, "finding", e.FindingID, "attempts", attempt+1, "err", err)
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(delay):
+		}
+		delay *= 2
+	}
+}
+
+// permanentError is a response that retrying will not change (4xx).
+type permanentError struct{ code int }
+
+func (p permanentError) Error() string { return fmt.Sprintf("HTTP %d", p.code) }
+
+func (n *Notifier) post(ctx context.Context, url string, body []byte) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return permanentError{}
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "plumb")
+	resp, err := n.opts.Client.Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	switch {
+	case resp.StatusCode < 300:
+		return nil
+	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
+		return fmt.Errorf("HTTP %d", resp.StatusCode)
+	}
+	return permanentError{resp.StatusCode}
+}
+
+func (n *Notifier) count(sink, outcome string) {
+	if n.opts.Metrics != nil {
+		n.opts.Metrics.Notifications.WithLabelValues(sink, outcome).Inc()
+	}
+}
+
+// payload renders e for a sink.
+func payload(k Kind, e watch.Event) ([]byte, error) {
+	if k == Slack {
+		return json.Marshal(map[string]string{"text": Summary(e)})
+	}
+	return json.Marshal(Payload{APIVersion: "plumb.dev/v1alpha1", Kind: "Notification", Event: e, Summary: Summary(e)})
+}
+
+// Summary is one line about an event, for people.
+func Summary(e watch.Event) string {
+	obj := strings.TrimPrefix(e.FindingID, e.Cluster+"/")
+	if e.Finding != nil {
+		obj = e.Finding.Kind + " " + e.Finding.Name
+		if e.Finding.Namespace != "" {
+			obj = e.Finding.Kind + " " + e.Finding.Namespace + "/" + e.Finding.Name
+		}
+	}
+	if e.Transition == store.Resolved {
+		return fmt.Sprintf("plumb: %s on %s is back in sync", obj, e.Cluster)
+	}
+	var parts []string
+	for i, c := range e.Finding.Changes {
+		if i == 3 {
+			parts = append(parts, fmt.Sprintf("and %d more", len(e.Finding.Changes)-3))
+			break
+		}
+		p := c.Path + " " + string(c.Type)
+		if c.Manager != "" {
+			p += " by " + c.Manager
+		}
+		parts = append(parts, p)
+	}
+	msg := fmt.Sprintf("plumb: %s on %s %s", obj, e.Cluster, e.Finding.State)
+	if len(parts) > 0 {
+		msg += ": " + strings.Join(parts, "; ")
+	}
+	return msg
+}

@@ -16,6 +16,15 @@
 // another with `plumb scan --context`, in the same run.
 //
 //	go run ./bench/harness -plumb bin/plumb -clusters 5 -sizes 1000 -runs 3
+//
+// With -serve it measures plumb serve: RSS at each size against a plain
+// controller-runtime cache of the same objects (bench/crcache), and at the
+// first size the detection latency of -changes out-of-band changes (from
+// the patch's response to the finding on the API's event stream) and the
+// API requests plumb makes, beyond its watches, in -idle time.
+//
+//	go build -o bin/crcache ./bench/crcache
+//	go run ./bench/harness -plumb bin/plumb -serve -sizes 5000,20000
 package main
 
 import (
@@ -39,9 +48,15 @@ func main() {
 	sizes := flag.String("sizes", "500,2000", "comma-separated object counts")
 	runs := flag.Int("runs", 3, "timed runs of each command per size")
 	clusters := flag.Int("clusters", 0, "measure a fleet of this many API servers instead")
+	serve := flag.Bool("serve", false, "measure plumb serve instead: memory at each size, and at the first size detection latency and idle requests")
+	crcache := flag.String("crcache", "bin/crcache", "serve mode: the controller-runtime cache baseline (go build -o bin/crcache ./bench/crcache)")
+	changes := flag.Int("changes", 200, "serve mode: out-of-band changes to time")
+	idle := flag.Duration("idle", 5*time.Minute, "serve mode: idle time in which to count API requests")
 	flag.Parse()
 	var err error
-	if *clusters > 0 {
+	if *serve {
+		err = runServe(*plumb, *crcache, *sizes, *changes, *idle)
+	} else if *clusters > 0 {
 		err = runFleet(*plumb, *sizes, *clusters, *runs)
 	} else {
 		err = run(*plumb, *sizes, *runs)

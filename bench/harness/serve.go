@@ -1,0 +1,241 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"plumb.dev/plumb/internal/testcluster"
+)
+
+// runServe measures plumb serve: detection latency, idle API requests and
+// memory against a controller-runtime cache of the same objects.
+func runServe(plumb, crcache, sizes string, changes int, idle time.Duration) error {
+	plumb, err := filepath.Abs(plumb)
+	if err != nil {
+		return err
+	}
+	env, err := testcluster.Start()
+	if err != nil {
+		return err
+	}
+	defer env.Stop()
+	work, err := os.MkdirTemp("", "plumb-bench-serve-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+	kubectl := filepath.Join(env.AssetsDir, "kubectl")
+
+	fmt.Println("| tracked objects | plumb serve RSS | controller-runtime cache RSS | ratio | detection p50 | detection p99 | changes | API requests in idle time (beyond watches) |")
+	fmt.Println("|---:|---:|---:|---:|---:|---:|---:|---|")
+	for i, s := range strings.Split(sizes, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil {
+			return err
+		}
+		ns := fmt.Sprintf("serve-%d", n)
+		file := filepath.Join(work, ns+".yaml")
+		if err := os.WriteFile(file, generate(n), 0o644); err != nil {
+			return err
+		}
+		for _, args := range [][]string{{"create", "namespace", ns}, {"apply", "--server-side", "-n", ns, "-f", file}} {
+			if out, err := exec.Command(kubectl, append([]string{"--kubeconfig", env.Kubeconfig}, args...)...).CombinedOutput(); err != nil {
+				return fmt.Errorf("kubectl %s: %v: %.2000s", args[0], err, out)
+			}
+		}
+
+		addr, err := freeAddr()
+		if err != nil {
+			return err
+		}
+		serve := exec.Command(plumb, "serve", "--kubeconfig", env.Kubeconfig, "-n", ns, "--source", file,
+			"--store", filepath.Join(work, ns+".db"), "--listen", addr)
+		if err := serve.Start(); err != nil {
+			return err
+		}
+		base := "http://" + addr
+		if err := waitReady(base, 5*time.Minute); err != nil {
+			serve.Process.Kill()
+			return err
+		}
+		time.Sleep(5 * time.Second) // let the store and caches settle
+		plumbRSS := rss(serve.Process.Pid)
+
+		cr := exec.Command(crcache, "--kubeconfig", env.Kubeconfig, "--namespace", ns)
+		out, err := cr.StdoutPipe()
+		if err != nil {
+			return err
+		}
+		if err := cr.Start(); err != nil {
+			return err
+		}
+		if line, err := bufio.NewReader(out).ReadString('\n'); err != nil || strings.TrimSpace(line) != "synced" {
+			return fmt.Errorf("crcache: %q %v", line, err)
+		}
+		time.Sleep(5 * time.Second)
+		crRSS := rss(cr.Process.Pid)
+		cr.Process.Kill()
+		_ = cr.Wait()
+
+		latency := "-"
+		p50, p99, requests := "-", "-", "-"
+		if i == 0 {
+			lat, err := detection(env, base, ns, n, changes)
+			if err != nil {
+				serve.Process.Kill()
+				return err
+			}
+			p50, p99 = lat[len(lat)/2].Round(time.Millisecond).String(), lat[len(lat)*99/100].Round(time.Millisecond).String()
+			latency = strconv.Itoa(len(lat))
+			before, err := nonWatchRequests(base)
+			if err != nil {
+				return err
+			}
+			time.Sleep(idle)
+			after, err := nonWatchRequests(base)
+			if err != nil {
+				return err
+			}
+			requests = fmt.Sprintf("%.0f in %s", after-before, idle)
+		}
+		serve.Process.Signal(os.Interrupt)
+		_ = serve.Wait()
+		fmt.Printf("| %d | %d MiB | %d MiB | %.2f | %s | %s | %s | %s |\n", n, plumbRSS/1024, crRSS/1024, float64(plumbRSS)/float64(crRSS), p50, p99, latency, requests)
+	}
+	return nil
+}
+
+// detection makes changes to distinct ConfigMaps, one at a time, and
+// measures from the patch's response to the finding's arrival on the API's
+// event stream.
+func detection(env *testcluster.Env, base, ns string, n, changes int) ([]time.Duration, error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/api/v1/stream", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	opened := make(chan string, 16)
+	go func() {
+		sc := bufio.NewScanner(resp.Body)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		event := ""
+		for sc.Scan() {
+			line := sc.Text()
+			if strings.HasPrefix(line, "event: ") {
+				event = strings.TrimPrefix(line, "event: ")
+			}
+			if strings.HasPrefix(line, "data: ") && event == "opened" {
+				opened <- line
+			}
+		}
+	}()
+	cms := env.Clientset.CoreV1().ConfigMaps(ns)
+	var lat []time.Duration
+	for k := 0; len(lat) < changes && k < n; k += 2 { // even indexes are ConfigMaps
+		name := fmt.Sprintf("cm-%d", k)
+		patch := []byte(`{"data":{"mode":"slow"}}`)
+		if _, err := cms.Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: "kubectl-patch"}); err != nil {
+			return nil, err
+		}
+		start := time.Now()
+		deadline := time.After(30 * time.Second)
+	wait:
+		for {
+			select {
+			case line := <-opened:
+				if strings.Contains(line, `/ConfigMap/`+ns+`/`+name+`"`) {
+					lat = append(lat, time.Since(start))
+					break wait
+				}
+			case <-deadline:
+				return nil, fmt.Errorf("no finding for %s within 30s", name)
+			}
+		}
+	}
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	return lat, nil
+}
+
+// nonWatchRequests sums plumb_api_requests_total for every verb but WATCH.
+func nonWatchRequests(base string) (float64, error) {
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	parser := expfmt.NewTextParser(model.LegacyValidation)
+	fams, err := parser.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		return 0, err
+	}
+	total := 0.0
+	for _, m := range fams["plumb_api_requests_total"].GetMetric() {
+		verb := ""
+		for _, l := range m.GetLabel() {
+			if l.GetName() == "verb" {
+				verb = l.GetValue()
+			}
+		}
+		if verb != "WATCH" {
+			total += m.GetCounter().GetValue()
+		}
+	}
+	return total, nil
+}
+
+// rss reads a process's resident set size in KiB.
+func rss(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "VmRSS:") {
+			f := strings.Fields(line)
+			n, _ := strconv.ParseInt(f[1], 10, 64)
+			return n
+		}
+	}
+	return 0
+}
+
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+func waitReady(base string, d time.Duration) error {
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		if resp, err := http.Get(base + "/readyz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return fmt.Errorf("plumb serve not ready within %s", d)
+}

@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/fsnotify/fsnotify"
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/labels"
 
@@ -90,6 +92,10 @@ type clusterSetup struct {
 	name    string
 	cluster *cluster.Cluster
 	objs    []source.Object
+	// reload loads the cluster's sources again.
+	reload func(context.Context) ([]source.Object, []source.Error)
+	// paths are the files and folders its sources are read from.
+	paths []string
 }
 
 func (o *serveOptions) Run(ctx context.Context) error {
@@ -182,9 +188,10 @@ func (o *serveOptions) Run(ctx context.Context) error {
 		wg.Add(1)
 		go func() { defer wg.Done(); _ = w.Start(ctx) }()
 	}
-	wg.Add(2)
+	wg.Add(3)
 	go func() { defer wg.Done(); o.prune(ctx, st) }()
 	go func() { defer wg.Done(); notifier.Start(ctx) }()
+	go func() { defer wg.Done(); o.watchSources(ctx, setups, watchers) }()
 	o.logger.Warn("serving", "listen", o.listen, "clusters", len(watchers), "store", path)
 	err = srv.Start(ctx)
 	wg.Wait()
@@ -207,9 +214,15 @@ func (o *serveOptions) clusters(ctx context.Context, cfg *config.File, m *metric
 		if err != nil {
 			return nil, err
 		}
-		set := source.Load(ctx, o.sources, source.Options{Values: o.values, Set: o.set, ReleaseName: o.releaseName, Namespace: c.Namespace})
-		o.reportSourceErrors(set.Errors)
-		return []clusterSetup{{name: c.Name, cluster: c, objs: set.Objects}}, nil
+		opts := source.Options{Values: o.values, Set: o.set, ReleaseName: o.releaseName, Namespace: c.Namespace}
+		reload := func(ctx context.Context) ([]source.Object, []source.Error) {
+			set := source.Load(ctx, o.sources, opts)
+			return set.Objects, set.Errors
+		}
+		objs, errs := reload(ctx)
+		o.reportSourceErrors(errs)
+		paths := append(append([]string{}, o.sources...), o.values...)
+		return []clusterSetup{{name: c.Name, cluster: c, objs: objs, reload: reload, paths: paths}}, nil
 	}
 	var sel labels.Selector
 	if o.fleet.selector != "" {
@@ -231,7 +244,13 @@ func (o *serveOptions) clusters(ctx context.Context, cfg *config.File, m *metric
 			return nil, fmt.Errorf("cluster %s: %w", t.Cluster.Name, err)
 		}
 		o.reportSourceErrors(errs)
-		out = append(out, clusterSetup{name: t.Cluster.Name, cluster: c, objs: objs})
+		var paths []string
+		for _, b := range t.Sources {
+			paths = append(append(paths, b.Source.Path), b.Source.Values...)
+		}
+		ns := c.Namespace
+		reload := func(ctx context.Context) ([]source.Object, []source.Error) { return fleet.Load(ctx, t, ns) }
+		out = append(out, clusterSetup{name: t.Cluster.Name, cluster: c, objs: objs, reload: reload, paths: paths})
 	}
 	return out, nil
 }
@@ -258,4 +277,85 @@ func (o *serveOptions) prune(ctx context.Context, st store.Writer) {
 		case <-t.C:
 		}
 	}
+}
+
+// watchSources reloads a cluster's sources when their files change, after
+// a short quiet period so that an editor's save or a git checkout is one
+// reload. Only objects whose declaration changed are compared again.
+func (o *serveOptions) watchSources(ctx context.Context, setups []clusterSetup, watchers []*watch.Watcher) {
+	fw, err := fsnotify.NewWatcher()
+	if err != nil {
+		o.logger.Warn("cannot watch sources; restart plumb serve to pick up changes", "err", err)
+		return
+	}
+	defer fw.Close()
+	owners := map[string][]int{} // watched path -> setups it feeds
+	for i, s := range setups {
+		for _, p := range s.paths {
+			for _, dir := range watchPaths(p) {
+				if len(owners[dir]) == 0 {
+					if err := fw.Add(dir); err != nil {
+						o.logger.Warn("cannot watch source path", "path", dir, "err", err)
+						continue
+					}
+				}
+				owners[dir] = append(owners[dir], i)
+			}
+		}
+	}
+	const quiet = 300 * time.Millisecond
+	dirty := map[int]bool{}
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case err := <-fw.Errors:
+			o.logger.Warn("watching sources", "err", err)
+		case ev := <-fw.Events:
+			for dir, idx := range owners {
+				if ev.Name == dir || strings.HasPrefix(ev.Name, dir+string(os.PathSeparator)) {
+					for _, i := range idx {
+						dirty[i] = true
+					}
+				}
+			}
+			if ev.Has(fsnotify.Create) {
+				if st, err := os.Stat(ev.Name); err == nil && st.IsDir() {
+					_ = fw.Add(ev.Name) // a new folder inside a source
+				}
+			}
+			timer.Reset(quiet)
+		case <-timer.C:
+			for i := range dirty {
+				objs, errs := setups[i].reload(ctx)
+				o.reportSourceErrors(errs)
+				if err := watchers[i].Reload(objs); err != nil {
+					o.logger.Warn("reload sources", "cluster", setups[i].name, "err", err)
+				}
+			}
+			clear(dirty)
+		}
+	}
+}
+
+// watchPaths lists what to watch for path: a file's folder (editors replace
+// files by renaming), or a folder and every folder below it.
+func watchPaths(path string) []string {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil
+	}
+	if !st.IsDir() {
+		return []string{filepath.Dir(filepath.Clean(path))}
+	}
+	var out []string
+	_ = filepath.WalkDir(path, func(p string, d os.DirEntry, err error) error {
+		if err == nil && d.IsDir() {
+			out = append(out, filepath.Clean(p))
+		}
+		return nil
+	})
+	return out
 }

@@ -2,6 +2,7 @@ package drift
 
 import (
 	"context"
+	"reflect"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -77,4 +78,14 @@ func (e *Engine) HPATargets(ctx context.Context, targets []Target) map[ObjectKey
 		}
 	}
 	return out
+}
+
+// SameDeclaration reports whether o declares the object exactly as t does.
+func (t Target) SameDeclaration(o Target) bool {
+	return t.t.ns == o.t.ns && reflect.DeepEqual(t.t.obj.Object.Object, o.t.obj.Object.Object)
+}
+
+// Get reads the target's live object; nil when it does not exist.
+func (e *Engine) Get(ctx context.Context, t Target) (*unstructured.Unstructured, error) {
+	return e.get(ctx, t.t)
 }

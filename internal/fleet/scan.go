@@ -131,13 +131,23 @@ func connect(t Target, cacheDir string, timeout time.Duration, copts cluster.Opt
 		return nil, nil, nil, err
 	}
 	c.Name = t.Cluster.Name
+	objs, errs := loadSources(t, c.Namespace, loads)
+	return c, objs, errs, nil
+}
 
+// Load loads a target's bound sources again (they changed on disk);
+// objects without a namespace get the source's, else defaultNamespace.
+func Load(ctx context.Context, t Target, defaultNamespace string) ([]source.Object, []source.Error) {
+	return loadSources(t, defaultNamespace, &loader{ctx: ctx, sets: map[string]*loaded{}})
+}
+
+func loadSources(t Target, defaultNamespace string, loads *loader) ([]source.Object, []source.Error) {
 	var objs []source.Object
 	var errs []source.Error
 	for _, b := range t.Sources {
 		ns := b.Source.Namespace
 		if ns == "" {
-			ns = c.Namespace
+			ns = defaultNamespace
 		}
 		set := loads.load(b.Source.Path, source.Options{
 			Values: b.Source.Values, ValueMap: b.Values, ReleaseName: b.Source.ReleaseName, Namespace: ns,
@@ -150,7 +160,7 @@ func connect(t Target, cacheDir string, timeout time.Duration, copts cluster.Opt
 		}
 		errs = append(errs, set.Errors...)
 	}
-	return c, objs, errs, nil
+	return objs, errs
 }
 
 // loader loads each distinct (source, options) once per fleet scan and

@@ -17,7 +17,7 @@ type eventStore struct {
 var _ cache.ReflectorStore = (*eventStore)(nil)
 
 func (s *eventStore) key(name string) drift.ObjectKey {
-	for _, t := range s.w.groups[s.group] {
+	for _, t := range s.w.groupTargets(s.group) {
 		if t.Name() == name {
 			return t.Key()
 		}
@@ -57,7 +57,7 @@ func (s *eventStore) Replace(items []any, _ string) error {
 			seen[u.GetName()] = u
 		}
 	}
-	for _, t := range s.w.groups[s.group] {
+	for _, t := range s.w.groupTargets(s.group) {
 		s.w.enqueue(t.Key(), seen[t.Name()])
 	}
 	s.w.mu.Lock()

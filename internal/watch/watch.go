@@ -84,14 +84,17 @@ type Watcher struct {
 	publish func(Event)
 
 	objs    []source.Object
+	runCtx  context.Context // the context of Start, for watches started by Reload
+	cancels map[groupKey]context.CancelFunc
+	wg      sync.WaitGroup
 	targets map[drift.ObjectKey]drift.Target
 	groups  map[groupKey][]drift.Target
 	hpa     map[drift.ObjectKey]bool
 	queue   workqueue.TypedRateLimitingInterface[drift.ObjectKey]
 
 	mu sync.Mutex
-	// pending, resolved, status, synced and findings are guarded by mu, and
-	// targets and groups while resolve fills them (read-only after). findings
+	// pending, resolved, status, synced, findings, targets, groups and
+	// cancels are guarded by mu. findings
 	// holds the state of each open finding ("" when restored from the store
 	// and not yet re-checked).
 	pending  map[drift.ObjectKey]pendingObject
@@ -108,9 +111,11 @@ type groupKey struct {
 }
 
 // pendingObject is the newest version of an object waiting for a worker;
-// nil obj means it was deleted.
+// nil obj means it was deleted. fetch asks the worker to read the object
+// first (its declaration changed and no event carries it).
 type pendingObject struct {
 	obj      *unstructured.Unstructured
+	fetch    bool
 	received time.Time
 }
 
@@ -131,6 +136,7 @@ func New(name string, c *cluster.Cluster, engine *drift.Engine, objs []source.Ob
 		name: name, cluster: c, engine: engine, store: st, opts: opts, publish: publish, objs: objs,
 		targets: map[drift.ObjectKey]drift.Target{}, groups: map[groupKey][]drift.Target{},
 		pending: map[drift.ObjectKey]pendingObject{}, synced: map[groupKey]bool{}, findings: map[drift.ObjectKey]drift.State{},
+		cancels: map[groupKey]context.CancelFunc{},
 		status: Status{Name: name, State: StateSyncing},
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[drift.ObjectKey](),
 			workqueue.TypedRateLimitingQueueConfig[drift.ObjectKey]{Name: "plumb-" + name}),
@@ -194,25 +200,128 @@ func (w *Watcher) Start(ctx context.Context) error {
 	if err := w.reconcileStore(ctx); err != nil {
 		return err
 	}
-	var wg sync.WaitGroup
+	w.mu.Lock()
+	w.runCtx = ctx
 	for g := range w.groups {
-		r := cache.NewReflectorWithOptions(w.listWatch(g), &unstructured.Unstructured{}, &eventStore{w: w, group: g},
-			cache.ReflectorOptions{Name: fmt.Sprintf("%s %s %s", w.name, g.gvr, g.ns)})
-		wg.Add(1)
-		go func() { defer wg.Done(); r.RunWithContext(ctx) }()
+		w.startGroup(g)
 	}
+	w.mu.Unlock()
 	for range w.opts.Workers {
-		wg.Add(1)
-		go func() { defer wg.Done(); w.work(ctx) }()
+		w.wg.Add(1)
+		go func() { defer w.wg.Done(); w.work(ctx) }()
 	}
 	go w.resyncLoop(ctx)
 	<-ctx.Done()
 	w.queue.ShutDown()
-	wg.Wait()
+	w.wg.Wait()
 	return nil
 }
 
+// startGroup starts the watch of one group. Callers hold mu.
+func (w *Watcher) startGroup(g groupKey) {
+	ctx, cancel := context.WithCancel(w.runCtx)
+	w.cancels[g] = cancel
+	r := cache.NewReflectorWithOptions(w.listWatch(g), &unstructured.Unstructured{}, &eventStore{w: w, group: g},
+		cache.ReflectorOptions{Name: fmt.Sprintf("%s %s %s", w.name, g.gvr, g.ns)})
+	w.wg.Add(1)
+	go func() { defer w.wg.Done(); r.RunWithContext(ctx) }()
+}
+
+// Reload replaces the declared objects (the sources changed on disk).
+// Only what changed is compared again: objects whose declaration changed or
+// that are new are read and compared; objects no longer declared have their
+// findings resolved; watches start and stop as groups come and go.
+func (w *Watcher) Reload(objs []source.Object) error {
+	targets, errs, err := w.engine.Resolve(objs)
+	if err != nil {
+		return err
+	}
+	for _, e := range errs {
+		w.opts.Logger.Warn("object not watched", "cluster", w.name, "err", e.Error())
+	}
+	next := map[drift.ObjectKey]drift.Target{}
+	groups := map[groupKey][]drift.Target{}
+	for _, t := range targets {
+		next[t.Key()] = t
+		g := groupKey{gvr: t.Resource(), ns: t.Namespace()}
+		groups[g] = append(groups[g], t)
+	}
+
+	w.mu.Lock()
+	if w.runCtx == nil {
+		w.mu.Unlock()
+		return fmt.Errorf("cluster %s is not being watched yet", w.name)
+	}
+	var changed, removed []drift.ObjectKey
+	for k, t := range next {
+		old, ok := w.targets[k]
+		if _, watched := w.groups[groupKey{gvr: t.Resource(), ns: t.Namespace()}]; watched && (!ok || !old.SameDeclaration(t)) {
+			changed = append(changed, k)
+		}
+	}
+	for k := range w.targets {
+		if _, ok := next[k]; !ok {
+			removed = append(removed, k)
+		}
+	}
+	for g, cancel := range w.cancels {
+		if _, ok := groups[g]; !ok {
+			cancel()
+			delete(w.cancels, g)
+			delete(w.synced, g)
+		}
+	}
+	w.objs, w.targets, w.status.Objects = objs, next, len(targets)
+	old := w.groups
+	w.groups = groups
+	for g := range groups {
+		if _, running := old[g]; !running {
+			w.startGroup(g) // its first list compares all its objects
+		}
+	}
+	for _, k := range removed {
+		delete(w.findings, k)
+	}
+	now := time.Now()
+	for _, k := range changed {
+		w.pending[k] = pendingObject{fetch: true, received: now}
+	}
+	w.mu.Unlock()
+
+	for _, k := range changed {
+		w.queue.Add(k)
+	}
+	for _, k := range removed {
+		tr, err := w.store.Observe(w.runCtx, w.name, k, nil, "no longer declared", now)
+		if err != nil {
+			return err
+		}
+		if tr == store.Resolved {
+			w.publish(Event{Cluster: w.name, FindingID: store.FindingID(w.name, k), Transition: tr, At: now})
+		}
+	}
+	w.opts.Logger.Info("sources reloaded", "cluster", w.name, "objects", len(targets), "changed", len(changed), "removed", len(removed))
+	return nil
+}
+
+// target returns the declared target for key.
+func (w *Watcher) target(key drift.ObjectKey) (drift.Target, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	t, ok := w.targets[key]
+	return t, ok
+}
+
+// groupTargets returns a group's targets.
+func (w *Watcher) groupTargets(g groupKey) []drift.Target {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.groups[g]
+}
+
 func (w *Watcher) targetList() []drift.Target {
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	out := make([]drift.Target, 0, len(w.targets))
 	for _, t := range w.targets {
 		out = append(out, t)
@@ -229,7 +338,7 @@ func (w *Watcher) reconcileStore(ctx context.Context) error {
 		return err
 	}
 	for _, k := range keys {
-		if _, declared := w.targets[k]; declared {
+		if _, declared := w.target(k); declared {
 			w.mu.Lock()
 			w.findings[k] = ""
 			w.mu.Unlock()
@@ -290,10 +399,11 @@ func (w *Watcher) noteList(err error) {
 
 // enqueue records the newest version of a declared object for a worker.
 func (w *Watcher) enqueue(key drift.ObjectKey, obj *unstructured.Unstructured) {
+	w.mu.Lock()
 	if _, declared := w.targets[key]; !declared {
+		w.mu.Unlock()
 		return
 	}
-	w.mu.Lock()
 	w.pending[key] = pendingObject{obj: obj, received: time.Now()}
 	w.mu.Unlock()
 	w.queue.Add(key)
@@ -329,7 +439,18 @@ func (w *Watcher) work(ctx context.Context) {
 
 // process compares one object and records the outcome.
 func (w *Watcher) process(ctx context.Context, key drift.ObjectKey, p pendingObject) error {
-	f, err := w.engine.CompareLive(ctx, w.targets[key], p.obj, w.hpa)
+	t, declared := w.target(key)
+	if !declared {
+		return nil // dropped by a reload meanwhile
+	}
+	if p.fetch {
+		obj, err := w.engine.Get(ctx, t)
+		if err != nil {
+			return err
+		}
+		p.obj, p.fetch = obj, false
+	}
+	f, err := w.engine.CompareLive(ctx, t, p.obj, w.hpa)
 	if err != nil {
 		return err
 	}
@@ -382,7 +503,13 @@ func (w *Watcher) resyncLoop(ctx context.Context) {
 			return
 		case <-t.C:
 			w.hpa = w.engine.HPATargets(ctx, w.targetList())
+			w.mu.Lock()
+			groups := make(map[groupKey][]drift.Target, len(w.groups))
 			for g, ts := range w.groups {
+				groups[g] = ts
+			}
+			w.mu.Unlock()
+			for g, ts := range groups {
 				items, err := w.cluster.List(ctx, g.gvr, g.ns)
 				w.noteList(err)
 				if err != nil {

@@ -137,7 +137,7 @@ func New(name string, c *cluster.Cluster, engine *drift.Engine, objs []source.Ob
 		targets: map[drift.ObjectKey]drift.Target{}, groups: map[groupKey][]drift.Target{},
 		pending: map[drift.ObjectKey]pendingObject{}, synced: map[groupKey]bool{}, findings: map[drift.ObjectKey]drift.State{},
 		cancels: map[groupKey]context.CancelFunc{},
-		status: Status{Name: name, State: StateSyncing},
+		status:  Status{Name: name, State: StateSyncing},
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[drift.ObjectKey](),
 			workqueue.TypedRateLimitingQueueConfig[drift.ObjectKey]{Name: "plumb-" + name}),
 	}

@@ -1,13 +1,18 @@
 package cli
 
 import (
+	"context"
 	"net"
 	"net/http"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"plumb.dev/plumb/internal/store"
 )
@@ -59,7 +64,9 @@ func TestServeSurvivesAnOutage(t *testing.T) {
 		t.Fatalf("a finding during the outage: %+v", got)
 	}
 
-	proxy.Restore()
+	if err := proxy.Restore(); err != nil {
+		t.Fatal(err)
+	}
 	waitFor(t, 60*time.Second, "drift made during the outage found", func() bool {
 		got := findingsOf(t, base)
 		return len(got) == 1 && got[0].Name == "web"
@@ -125,4 +132,39 @@ func TestServeRestartAfterKill(t *testing.T) {
 	if len(history.Items) != 1 || history.Items[0].ResolvedAt == nil || history.Items[0].Name != "settings" {
 		t.Errorf("history after restart = %+v, want the settings event, resolved", history.Items)
 	}
+}
+
+// TestServeRelistsAfterGone refuses plumb's connections, then writes more
+// ConfigMap changes than the API server's watch cache keeps, so that a
+// watch resumed from plumb's last resourceVersion can only get 410 Gone.
+// Whether the reflector resumes (and relists after the 410) or relists at
+// once, the drift made meanwhile must be found. (Which of the two happened
+// is not observable from outside; both must end the same.)
+func TestServeRelistsAfterGone(t *testing.T) {
+	ns := env.Namespace(t)
+	scratch := env.Namespace(t)
+	env.Kubectl(t, "", "-n", ns, "apply", "--server-side", "-f", shop)
+	proxy := env.Proxy(t)
+	base, _ := startServe(t, "--kubeconfig", proxy.Kubeconfig, "-n", ns, "--source", shop, "--store", filepath.Join(t.TempDir(), "plumb.db"))
+
+	proxy.Cut()
+	env.Kubectl(t, "", "-n", ns, "patch", "configmap/settings", "--type=merge", "-p", `{"data":{"mode":"slow"}}`)
+	cms := env.Clientset.CoreV1().ConfigMaps(scratch)
+	cm, err := cms.Create(context.Background(), &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "churn"}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 1500 {
+		cm.Data = map[string]string{"i": strconv.Itoa(i)}
+		if cm, err = cms.Update(context.Background(), cm, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := proxy.Restore(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 60*time.Second, "drift made while the watch was gone found", func() bool {
+		got := findingsOf(t, base)
+		return len(got) == 1 && got[0].Name == "settings"
+	})
 }

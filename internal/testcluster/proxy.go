@@ -12,18 +12,19 @@ import (
 )
 
 // Proxy is a TCP proxy in front of the API server, for fault tests: Cut
-// drops every connection and refuses new ones, as a restarting or
-// unreachable API server does; Restore lets connections through again.
-// TLS passes through untouched.
+// drops every connection and stops listening, so new connections are
+// refused, as with a restarting API server; Restore listens again on the
+// same address. TLS passes through untouched.
 type Proxy struct {
 	// Kubeconfig reaches the API server through the proxy.
 	Kubeconfig string
 
-	ln     net.Listener
+	addr   string
 	target string
 
 	mu sync.Mutex
-	// cut and conns guarded by mu.
+	// ln, cut and conns guarded by mu.
+	ln    net.Listener
 	cut   bool
 	conns map[net.Conn]struct{}
 }
@@ -39,9 +40,9 @@ func (e *Env) Proxy(t testing.TB) *Proxy {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &Proxy{ln: ln, target: u.Host, conns: map[net.Conn]struct{}{}}
-	go p.serve()
-	t.Cleanup(func() { ln.Close(); p.Cut() })
+	p := &Proxy{ln: ln, addr: ln.Addr().String(), target: u.Host, conns: map[net.Conn]struct{}{}}
+	go p.serve(ln)
+	t.Cleanup(p.Cut)
 
 	kc, err := clientcmd.LoadFromFile(e.Kubeconfig)
 	if err != nil {
@@ -57,9 +58,9 @@ func (e *Env) Proxy(t testing.TB) *Proxy {
 	return p
 }
 
-func (p *Proxy) serve() {
+func (p *Proxy) serve(ln net.Listener) {
 	for {
-		c, err := p.ln.Accept()
+		c, err := ln.Accept()
 		if err != nil {
 			return
 		}
@@ -88,20 +89,31 @@ func pipe(dst, src net.Conn) {
 	src.Close()
 }
 
-// Cut closes every connection and refuses new ones until Restore.
+// Cut closes every connection and the listener: new connections are
+// refused until Restore.
 func (p *Proxy) Cut() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.cut = true
+	if p.ln != nil {
+		p.ln.Close()
+		p.ln = nil
+	}
 	for c := range p.conns {
 		c.Close()
 		delete(p.conns, c)
 	}
 }
 
-// Restore lets connections through again.
-func (p *Proxy) Restore() {
+// Restore listens again on the same address.
+func (p *Proxy) Restore() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.cut = false
+	ln, err := net.Listen("tcp", p.addr)
+	if err != nil {
+		return err
+	}
+	p.ln, p.cut = ln, false
+	go p.serve(ln)
+	return nil
 }

@@ -1,13 +1,12 @@
 package cli
 
 import (
-	"encoding/json"
 	"fmt"
 
 	"github.com/spf13/cobra"
-	"sigs.k8s.io/yaml"
 
 	"plumb.dev/plumb/internal/buildinfo"
+	"plumb.dev/plumb/internal/output"
 )
 
 type versionOptions struct {
@@ -42,17 +41,7 @@ func (o *versionOptions) Validate() error {
 func (o *versionOptions) Run() error {
 	info := buildinfo.Get()
 	out := o.streams.Out
-	switch o.output {
-	case "json":
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(info)
-	case "yaml":
-		b, err := yaml.Marshal(info)
-		if err != nil {
-			return err
-		}
-		_, err = out.Write(b)
+	if done, err := output.Data(out, info, o.output); done {
 		return err
 	}
 	_, err := fmt.Fprintf(out, "plumb %s\n  commit:    %s\n  go:        %s\n  client-go: %s\n  platform:  %s\n",

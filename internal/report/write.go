@@ -10,9 +10,9 @@ import (
 
 	"k8s.io/apimachinery/pkg/util/duration"
 	"k8s.io/cli-runtime/pkg/printers"
-	"sigs.k8s.io/yaml"
 
 	"plumb.dev/plumb/internal/drift"
+	"plumb.dev/plumb/internal/output"
 )
 
 // Formats are the -o values a report can be written in.
@@ -21,20 +21,12 @@ var Formats = []string{"table", "json", "yaml", "markdown"}
 // Write writes r in format (one of Formats; "" is table). now is the
 // reference time for ages in the table and Markdown.
 func Write(w io.Writer, r Report, format string, now time.Time) error {
+	if done, err := output.Data(w, r, format); done {
+		return err
+	}
 	switch format {
 	case "", "table":
 		return writeTable(w, r, now)
-	case "json":
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(r)
-	case "yaml":
-		b, err := yaml.Marshal(r)
-		if err != nil {
-			return err
-		}
-		_, err = w.Write(b)
-		return err
 	case "markdown":
 		return writeMarkdown(w, r, now)
 	}

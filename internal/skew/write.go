@@ -8,7 +8,8 @@ import (
 	"strings"
 
 	"k8s.io/cli-runtime/pkg/printers"
-	"sigs.k8s.io/yaml"
+
+	"plumb.dev/plumb/internal/output"
 )
 
 // Formats are the -o values a skew report can be written in.
@@ -26,18 +27,10 @@ func (r Report) Found() bool {
 
 // Write writes r in format (one of Formats; "" is table).
 func Write(w io.Writer, r Report, format string) error {
-	switch format {
-	case "json":
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(r)
-	case "yaml":
-		b, err := yaml.Marshal(r)
-		if err != nil {
-			return err
-		}
-		_, err = w.Write(b)
+	if done, err := output.Data(w, r, format); done {
 		return err
+	}
+	switch format {
 	case "", "table":
 		return writeTable(w, r)
 	}

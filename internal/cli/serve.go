@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -150,7 +151,7 @@ func (o *serveOptions) Run(ctx context.Context) error {
 		notifier.Publish(e)
 	}
 	var watchers []*watch.Watcher
-	for _, s := range setups {
+	for i, s := range setups {
 		opts := o.driftOptions(o.globalOptions, rules)
 		e, err := drift.New(s.cluster, opts)
 		if err != nil {
@@ -158,6 +159,7 @@ func (o *serveOptions) Run(ctx context.Context) error {
 		}
 		watchers = append(watchers, watch.New(s.name, s.cluster, e, s.objs, st, publish,
 			watch.Options{Workers: o.workers, Resync: o.resync, Logger: o.logger, Metrics: m}))
+		setups[i].objs = nil // the watcher keeps compact copies
 	}
 	srv, err := server.New(server.Backend{
 		Store: st,
@@ -188,7 +190,8 @@ func (o *serveOptions) Run(ctx context.Context) error {
 		wg.Add(1)
 		go func() { defer wg.Done(); _ = w.Start(ctx) }()
 	}
-	wg.Add(3)
+	wg.Add(4)
+	go func() { defer wg.Done(); releaseStartupMemory(ctx, watchers) }()
 	go func() { defer wg.Done(); o.prune(ctx, st) }()
 	go func() { defer wg.Done(); notifier.Start(ctx) }()
 	go func() { defer wg.Done(); o.watchSources(ctx, setups, watchers) }()
@@ -358,4 +361,29 @@ func watchPaths(path string) []string {
 		return nil
 	})
 	return out
+}
+
+// releaseStartupMemory returns the initial sync's garbage to the operating
+// system once every cluster is ready. The first list of every watched kind
+// is decoded and compared all at once; afterwards plumb keeps only compact
+// declarations and comparison results, and the Go runtime would otherwise
+// hand the burst back only slowly.
+func releaseStartupMemory(ctx context.Context, watchers []*watch.Watcher) {
+	t := time.NewTicker(200 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		ready := true
+		for _, w := range watchers {
+			ready = ready && w.Ready()
+		}
+		if ready {
+			debug.FreeOSMemory()
+			return
+		}
+	}
 }

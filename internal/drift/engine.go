@@ -107,17 +107,27 @@ func (e *ClusterError) Unwrap() error { return e.Err }
 // target is one declared object resolved against the cluster.
 type target struct {
 	obj     source.Object
+	name    string
 	mapping *meta.RESTMapping
 	ns      string
 	live    *unstructured.Unstructured
+	// compact, when set, holds the declaration as sent to the server
+	// (cleanDesired's output) as JSON with its hash, and obj.Object is nil:
+	// a watcher keeps thousands of targets for as long as it runs.
+	compact *compactDesired
+}
+
+type compactDesired struct {
+	json []byte
+	hash [sha256.Size]byte
 }
 
 func (t *target) id() string {
 	gk := t.mapping.GroupVersionKind.GroupKind()
 	if t.ns == "" {
-		return gk.String() + " " + t.obj.Object.GetName()
+		return gk.String() + " " + t.name
 	}
-	return gk.String() + " " + t.ns + "/" + t.obj.Object.GetName()
+	return gk.String() + " " + t.ns + "/" + t.name
 }
 
 // listKey is one list request: a resource in a namespace ("" when
@@ -157,7 +167,7 @@ func (e *Engine) Scan(ctx context.Context, objs []source.Object) (Result, error)
 			objErrs[i] = lerr
 			continue
 		}
-		t.live = lists[key].byName[t.obj.Object.GetName()]
+		t.live = lists[key].byName[t.name]
 		g.Go(func() error {
 			findings[i], objErrs[i] = e.compare(gctx, t, hpaTargets)
 			return nil
@@ -173,7 +183,7 @@ func (e *Engine) Scan(ctx context.Context, objs []source.Object) (Result, error)
 	for i, t := range targets {
 		declared[t.id()] = true
 		gk := t.mapping.GroupVersionKind.GroupKind()
-		res.Declared[ObjectKey{Group: gk.Group, Kind: gk.Kind, Namespace: t.ns, Name: t.obj.Object.GetName()}] = t.obj
+		res.Declared[ObjectKey{Group: gk.Group, Kind: gk.Kind, Namespace: t.ns, Name: t.name}] = t.obj
 		if objErrs[i] != nil {
 			res.Errors = append(res.Errors, objectError(t, objErrs[i]))
 			continue
@@ -209,9 +219,14 @@ func (e *Engine) resolve(objs []source.Object) ([]*target, []source.Error, error
 	var targets []*target
 	var errs []source.Error
 	seen := map[string]*target{}
+	mappings := map[schema.GroupVersionKind]*meta.RESTMapping{} // one per kind, shared by its objects
 	for _, o := range objs {
 		gvk := o.Object.GroupVersionKind()
-		m, err := e.cluster.Mapping(gvk)
+		m, err := mappings[gvk], error(nil)
+		if m == nil {
+			m, err = e.cluster.Mapping(gvk)
+			mappings[gvk] = m
+		}
 		if err != nil {
 			if !meta.IsNoMatchError(err) {
 				return nil, errs, fmt.Errorf("discovery: %w", err)
@@ -219,7 +234,7 @@ func (e *Engine) resolve(objs []source.Object) ([]*target, []source.Error, error
 			errs = append(errs, originError(o, fmt.Sprintf("the cluster does not serve kind %s in %s (is its CustomResourceDefinition installed?)", gvk.Kind, gvk.GroupVersion())))
 			continue
 		}
-		t := &target{obj: o, mapping: m}
+		t := &target{obj: o, name: o.Object.GetName(), mapping: m}
 		if m.Scope.Name() == meta.RESTScopeNameNamespace {
 			t.ns = o.Object.GetNamespace()
 			if t.ns == "" {
@@ -293,7 +308,7 @@ func (e *Engine) compare(ctx context.Context, t *target, hpa map[string]bool) (*
 		APIVersion: t.mapping.GroupVersionKind.GroupVersion().String(),
 		Kind:       t.mapping.GroupVersionKind.Kind,
 		Namespace:  t.ns,
-		Name:       t.obj.Object.GetName(),
+		Name:       t.name,
 	}
 	origin := t.obj.Origin
 	f.Source = &origin
@@ -302,8 +317,7 @@ func (e *Engine) compare(ctx context.Context, t *target, hpa map[string]bool) (*
 		return f, nil
 	}
 
-	desired := cleanDesired(t.obj.Object, t.ns)
-	h, err := hashObject(desired)
+	desired, h, err := t.desired()
 	if err != nil {
 		return nil, err
 	}
@@ -376,6 +390,21 @@ func (e *Engine) ignored(rules []compiledRule, gk schema.GroupKind, c rawChange,
 		}
 	}
 	return nil
+}
+
+// desired returns the declaration as it is sent to the server, and its
+// hash, from the compact form when the target has one.
+func (t *target) desired() (*unstructured.Unstructured, [sha256.Size]byte, error) {
+	if t.compact == nil {
+		d := cleanDesired(t.obj.Object, t.ns)
+		h, err := hashObject(d)
+		return d, h, err
+	}
+	d := &unstructured.Unstructured{}
+	if err := d.UnmarshalJSON(t.compact.json); err != nil {
+		return nil, t.compact.hash, err
+	}
+	return d, t.compact.hash, nil
 }
 
 // cleanDesired returns the object as it is sent to the server: namespace
@@ -492,7 +521,7 @@ func (e *Engine) dryRun(ctx context.Context, t *target, desired *unstructured.Un
 
 // get reads the live object again (after a conflict); nil when deleted.
 func (e *Engine) get(ctx context.Context, t *target) (*unstructured.Unstructured, error) {
-	u, err := e.cluster.Dynamic.Resource(t.mapping.Resource).Namespace(t.ns).Get(ctx, t.obj.Object.GetName(), metav1.GetOptions{})
+	u, err := e.cluster.Dynamic.Resource(t.mapping.Resource).Namespace(t.ns).Get(ctx, t.name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		return nil, nil
 	}

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"strconv"
 	"time"
 
@@ -98,6 +99,11 @@ func (s *Server) Handler() http.Handler {
 		writeError(w, http.StatusNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path)
 	})
 	api.Handle("GET /metrics", promhttp.HandlerFor(s.b.Metrics.Registry, promhttp.HandlerOpts{}))
+	// Go profiling, as Kubernetes components serve it, behind the same auth.
+	api.HandleFunc("GET /debug/pprof/", pprof.Index)
+	api.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	api.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+	api.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	mux.Handle("/", s.authenticate(api))
 	return mux
 }

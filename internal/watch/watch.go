@@ -152,6 +152,10 @@ func (w *Watcher) resolve(ctx context.Context) error {
 	for {
 		targets, errs, err := w.engine.Resolve(w.objs)
 		if err == nil {
+			if targets, err = compact(targets); err != nil {
+				return err
+			}
+			w.objs = nil // the compact targets are all that is kept
 			for _, e := range errs {
 				w.opts.Logger.Warn("object not watched", "cluster", w.name, "err", e.Error())
 			}
@@ -236,6 +240,9 @@ func (w *Watcher) Reload(objs []source.Object) error {
 	if err != nil {
 		return err
 	}
+	if targets, err = compact(targets); err != nil {
+		return err
+	}
 	for _, e := range errs {
 		w.opts.Logger.Warn("object not watched", "cluster", w.name, "err", e.Error())
 	}
@@ -271,7 +278,7 @@ func (w *Watcher) Reload(objs []source.Object) error {
 			delete(w.synced, g)
 		}
 	}
-	w.objs, w.targets, w.status.Objects = objs, next, len(targets)
+	w.targets, w.status.Objects = next, len(targets)
 	old := w.groups
 	w.groups = groups
 	for g := range groups {
@@ -302,6 +309,18 @@ func (w *Watcher) Reload(objs []source.Object) error {
 	}
 	w.opts.Logger.Info("sources reloaded", "cluster", w.name, "objects", len(targets), "changed", len(changed), "removed", len(removed))
 	return nil
+}
+
+// compact turns targets into their compact form (see drift.Target.Compact).
+func compact(ts []drift.Target) ([]drift.Target, error) {
+	for i, t := range ts {
+		c, err := t.Compact()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", t.Key(), err)
+		}
+		ts[i] = c
+	}
+	return ts, nil
 }
 
 // target returns the declared target for key.

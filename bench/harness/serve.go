@@ -41,8 +41,27 @@ func runServe(plumb, crcache, sizes string, changes int, idle time.Duration) err
 	defer os.RemoveAll(work)
 	kubectl := filepath.Join(env.AssetsDir, "kubectl")
 
-	fmt.Println("| tracked objects | plumb serve RSS | controller-runtime cache RSS | ratio | detection p50 | detection p99 | changes | API requests in idle time (beyond watches) |")
-	fmt.Println("|---:|---:|---:|---:|---:|---:|---:|---|")
+	// Floors: each process tracking (almost) nothing, so that memory per
+	// tracked object can be compared apart from binary size.
+	floorFile := filepath.Join(work, "floor.yaml")
+	if err := os.WriteFile(floorFile, generate(1), 0o644); err != nil {
+		return err
+	}
+	if out, err := exec.Command(kubectl, "--kubeconfig", env.Kubeconfig, "create", "namespace", "floor").CombinedOutput(); err != nil {
+		return fmt.Errorf("kubectl: %v: %s", err, out)
+	}
+	plumbFloor, err := serveRSS(plumb, env.Kubeconfig, "floor", floorFile, work)
+	if err != nil {
+		return err
+	}
+	crFloor, err := cacheRSS(crcache, env.Kubeconfig, "floor")
+	if err != nil {
+		return err
+	}
+	fmt.Printf("Floors: plumb serve tracking 1 object %d MiB, controller-runtime cache of an empty namespace %d MiB.\n\n", plumbFloor/1024, crFloor/1024)
+
+	fmt.Println("| tracked objects | plumb serve RSS | controller-runtime cache RSS | ratio | plumb above floor | cache above floor | ratio above floors | detection p50 | detection p99 | changes | API requests in idle time (beyond watches) |")
+	fmt.Println("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
 	for i, s := range strings.Split(sizes, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil {
@@ -76,21 +95,10 @@ func runServe(plumb, crcache, sizes string, changes int, idle time.Duration) err
 		time.Sleep(5 * time.Second) // let the store and caches settle
 		plumbRSS := rss(serve.Process.Pid)
 
-		cr := exec.Command(crcache, "--kubeconfig", env.Kubeconfig, "--namespace", ns)
-		out, err := cr.StdoutPipe()
+		crRSS, err := cacheRSS(crcache, env.Kubeconfig, ns)
 		if err != nil {
 			return err
 		}
-		if err := cr.Start(); err != nil {
-			return err
-		}
-		if line, err := bufio.NewReader(out).ReadString('\n'); err != nil || strings.TrimSpace(line) != "synced" {
-			return fmt.Errorf("crcache: %q %v", line, err)
-		}
-		time.Sleep(5 * time.Second)
-		crRSS := rss(cr.Process.Pid)
-		cr.Process.Kill()
-		_ = cr.Wait()
 
 		latency := "-"
 		p50, p99, requests := "-", "-", "-"
@@ -115,9 +123,49 @@ func runServe(plumb, crcache, sizes string, changes int, idle time.Duration) err
 		}
 		serve.Process.Signal(os.Interrupt)
 		_ = serve.Wait()
-		fmt.Printf("| %d | %d MiB | %d MiB | %.2f | %s | %s | %s | %s |\n", n, plumbRSS/1024, crRSS/1024, float64(plumbRSS)/float64(crRSS), p50, p99, latency, requests)
+		fmt.Printf("| %d | %d MiB | %d MiB | %.2f | %d MiB | %d MiB | %.2f | %s | %s | %s | %s |\n", n, plumbRSS/1024, crRSS/1024, float64(plumbRSS)/float64(crRSS),
+			(plumbRSS-plumbFloor)/1024, (crRSS-crFloor)/1024, float64(plumbRSS-plumbFloor)/float64(crRSS-crFloor), p50, p99, latency, requests)
 	}
 	return nil
+}
+
+// serveRSS starts plumb serve on a source, waits until it is ready and
+// settled, and returns its RSS in KiB.
+func serveRSS(plumb, kubeconfig, ns, file, work string) (int64, error) {
+	addr, err := freeAddr()
+	if err != nil {
+		return 0, err
+	}
+	serve := exec.Command(plumb, "serve", "--kubeconfig", kubeconfig, "-n", ns, "--source", file,
+		"--store", filepath.Join(work, ns+"-rss.db"), "--listen", addr)
+	if err := serve.Start(); err != nil {
+		return 0, err
+	}
+	defer func() { serve.Process.Signal(os.Interrupt); _ = serve.Wait() }()
+	if err := waitReady("http://"+addr, 5*time.Minute); err != nil {
+		return 0, err
+	}
+	time.Sleep(5 * time.Second)
+	return rss(serve.Process.Pid), nil
+}
+
+// cacheRSS starts the controller-runtime cache baseline on a namespace,
+// waits for its sync, and returns its RSS in KiB.
+func cacheRSS(crcache, kubeconfig, ns string) (int64, error) {
+	cr := exec.Command(crcache, "--kubeconfig", kubeconfig, "--namespace", ns)
+	out, err := cr.StdoutPipe()
+	if err != nil {
+		return 0, err
+	}
+	if err := cr.Start(); err != nil {
+		return 0, err
+	}
+	defer func() { cr.Process.Kill(); _ = cr.Wait() }()
+	if line, err := bufio.NewReader(out).ReadString('\n'); err != nil || strings.TrimSpace(line) != "synced" {
+		return 0, fmt.Errorf("crcache: %q %v", line, err)
+	}
+	time.Sleep(5 * time.Second)
+	return rss(cr.Process.Pid), nil
 }
 
 // detection makes changes to distinct ConfigMaps, one at a time, and

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -88,16 +87,7 @@ func runFleet(plumb, sizes string, clusters, runs int) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			kc := func(args ...string) error {
-				out, err := exec.Command(filepath.Join(e.AssetsDir, "kubectl"), append([]string{"--kubeconfig", e.Kubeconfig}, args...)...).CombinedOutput()
-				if err != nil {
-					if len(out) > 2000 {
-						out = out[len(out)-2000:]
-					}
-					return fmt.Errorf("kubectl %s: %v: …%s", strings.Join(args, " "), err, out)
-				}
-				return nil
-			}
+			kc := func(args ...string) error { return runKubectl(e, args...) }
 			if errs[i] = kc("create", "namespace", "bench"); errs[i] != nil {
 				return
 			}

@@ -102,16 +102,7 @@ func run(plumb, sizes string, runs int) error {
 		if err := os.WriteFile(file, generate(n), 0o644); err != nil {
 			return err
 		}
-		kc := func(args ...string) error {
-			out, err := exec.Command(kubectl, append([]string{"--kubeconfig", env.Kubeconfig}, args...)...).CombinedOutput()
-			if err != nil {
-				if len(out) > 2000 {
-					out = out[len(out)-2000:]
-				}
-				return fmt.Errorf("kubectl %s: %v: …%s", strings.Join(args, " "), err, out)
-			}
-			return nil
-		}
+		kc := func(args ...string) error { return runKubectl(env, args...) }
 		if err := kc("create", "namespace", ns); err != nil {
 			return err
 		}
@@ -151,6 +142,19 @@ func run(plumb, sizes string, runs int) error {
 		fmt.Printf("| %d | %d | %s | %s | %.1f× | %s | %s | %d MiB | %d MiB |\n", n, drifted,
 			p.wall.Round(time.Millisecond), k.wall.Round(time.Millisecond), float64(k.wall)/float64(p.wall),
 			p.cpu.Round(time.Millisecond), k.cpu.Round(time.Millisecond), p.maxRSSKB/1024, k.maxRSSKB/1024)
+	}
+	return nil
+}
+
+// runKubectl runs the pinned kubectl against env; an error carries the end
+// of its output.
+func runKubectl(env *testcluster.Env, args ...string) error {
+	out, err := exec.Command(filepath.Join(env.AssetsDir, "kubectl"), append([]string{"--kubeconfig", env.Kubeconfig}, args...)...).CombinedOutput()
+	if err != nil {
+		if len(out) > 2000 {
+			out = out[len(out)-2000:]
+		}
+		return fmt.Errorf("kubectl %s: %v: …%s", strings.Join(args, " "), err, out)
 	}
 	return nil
 }

@@ -39,7 +39,6 @@ func runServe(plumb, crcache, sizes string, changes int, idle time.Duration) err
 		return err
 	}
 	defer os.RemoveAll(work)
-	kubectl := filepath.Join(env.AssetsDir, "kubectl")
 
 	// Floors: each process tracking (almost) nothing, so that memory per
 	// tracked object can be compared apart from binary size.
@@ -47,8 +46,8 @@ func runServe(plumb, crcache, sizes string, changes int, idle time.Duration) err
 	if err := os.WriteFile(floorFile, generate(1), 0o644); err != nil {
 		return err
 	}
-	if out, err := exec.Command(kubectl, "--kubeconfig", env.Kubeconfig, "create", "namespace", "floor").CombinedOutput(); err != nil {
-		return fmt.Errorf("kubectl: %v: %s", err, out)
+	if err := runKubectl(env, "create", "namespace", "floor"); err != nil {
+		return err
 	}
 	plumbFloor, err := serveRSS(plumb, env.Kubeconfig, "floor", floorFile, work)
 	if err != nil {
@@ -73,8 +72,8 @@ func runServe(plumb, crcache, sizes string, changes int, idle time.Duration) err
 			return err
 		}
 		for _, args := range [][]string{{"create", "namespace", ns}, {"apply", "--server-side", "-n", ns, "-f", file}} {
-			if out, err := exec.Command(kubectl, append([]string{"--kubeconfig", env.Kubeconfig}, args...)...).CombinedOutput(); err != nil {
-				return fmt.Errorf("kubectl %s: %v: %.2000s", args[0], err, out)
+			if err := runKubectl(env, args...); err != nil {
+				return err
 			}
 		}
 

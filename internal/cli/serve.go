@@ -79,9 +79,6 @@ func (o *serveOptions) Validate() error {
 	if o.output != "" {
 		return fmt.Errorf("serve does not print reports; use the API or plumb scan -o %s", o.output)
 	}
-	if o.unmanaged {
-		return fmt.Errorf("--unmanaged is not supported by serve yet; use plumb scan --unmanaged")
-	}
 	if o.workers < 1 || o.resync <= 0 || o.retention <= 0 {
 		return fmt.Errorf("--workers, --resync and --retention must be positive")
 	}
@@ -158,7 +155,7 @@ func (o *serveOptions) Run(ctx context.Context) error {
 			return err
 		}
 		watchers = append(watchers, watch.New(s.name, s.cluster, e, s.objs, st, publish,
-			watch.Options{Workers: o.workers, Resync: o.resync, Logger: o.logger, Metrics: m}))
+			watch.Options{Workers: o.workers, Resync: o.resync, Logger: o.logger, Metrics: m, Unmanaged: o.unmanaged}))
 		setups[i].objs = nil // the watcher keeps compact copies
 	}
 	srv, err := server.New(server.Backend{

@@ -19,25 +19,39 @@ func (e *Engine) unmanaged(lists map[listKey]*liveList, declared map[string]bool
 			u := &l.items[i]
 			gvk := u.GroupVersionKind()
 			id := gvk.GroupKind().String() + " " + u.GetNamespace() + "/" + u.GetName()
-			if declared[id] || systemObject(u, gvk.GroupKind()) {
+			if declared[id] {
 				continue
 			}
-			secret := isSecret(gvk.GroupKind())
-			f := Finding{
-				Cluster: e.cluster.Name, APIVersion: gvk.GroupVersion().String(), Kind: gvk.Kind,
-				Namespace: u.GetNamespace(), Name: u.GetName(), State: StateUnmanaged,
-				Live: viewObject(u, secret, nil),
+			if f := UnmanagedFinding(e.cluster.Name, u); f != nil {
+				out = append(out, *f)
 			}
-			if secret {
-				maskSecretPair(f.Live, f.Live)
-			}
-			if m := newestManager(u); m != nil {
-				f.Changes = []Change{{Path: ".", Type: ChangeAdded, Manager: m.Manager, Operation: string(m.Operation), Subresource: m.Subresource, Time: m.Time}}
-			}
-			out = append(out, f)
 		}
 	}
 	return out
+}
+
+// UnmanagedFinding returns the finding for a live object no source
+// declares, or nil for an object the cluster makes itself (see
+// systemObject). Its one change, at path ".", names who created or last
+// touched the object.
+func UnmanagedFinding(cluster string, u *unstructured.Unstructured) *Finding {
+	gvk := u.GroupVersionKind()
+	if systemObject(u, gvk.GroupKind()) {
+		return nil
+	}
+	secret := isSecret(gvk.GroupKind())
+	f := &Finding{
+		Cluster: cluster, APIVersion: gvk.GroupVersion().String(), Kind: gvk.Kind,
+		Namespace: u.GetNamespace(), Name: u.GetName(), State: StateUnmanaged,
+		Live: viewObject(u, secret, nil),
+	}
+	if secret {
+		maskSecretPair(f.Live, f.Live)
+	}
+	if m := newestManager(u); m != nil {
+		f.Changes = []Change{{Path: ".", Type: ChangeAdded, Manager: m.Manager, Operation: string(m.Operation), Subresource: m.Subresource, Time: m.Time}}
+	}
+	return f
 }
 
 // newestManager names who created or last touched an unmanaged object.

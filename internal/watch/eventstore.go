@@ -39,12 +39,26 @@ func (s *eventStore) changed(obj any, deleted bool) {
 	}
 	key := s.key(u.GetName())
 	if key.Name == "" {
-		return // not declared
+		s.undeclared(u, deleted)
+		return
 	}
 	if deleted {
 		u = nil
 	}
 	s.w.enqueue(key, u)
+}
+
+// undeclared handles an object no source declares: with Unmanaged, in a
+// namespaced group, it is reported (or, deleted, resolved).
+func (s *eventStore) undeclared(u *unstructured.Unstructured, deleted bool) {
+	if !s.w.opts.Unmanaged || s.group.ns == "" {
+		return
+	}
+	key := drift.ObjectKey{Group: s.group.gvr.Group, Kind: u.GetKind(), Namespace: u.GetNamespace(), Name: u.GetName()}
+	if deleted {
+		u = nil
+	}
+	s.w.enqueueUnmanaged(s.group, key, u)
 }
 
 // Replace is a full list (the first one, or a relist after 410 Gone or a
@@ -57,8 +71,34 @@ func (s *eventStore) Replace(items []any, _ string) error {
 			seen[u.GetName()] = u
 		}
 	}
+	declared := map[string]bool{}
 	for _, t := range s.w.groupTargets(s.group) {
+		declared[t.Name()] = true
 		s.w.enqueue(t.Key(), seen[t.Name()])
+	}
+	if s.w.opts.Unmanaged && s.group.ns != "" {
+		for name, u := range seen {
+			if !declared[name] {
+				s.undeclared(u, false)
+			}
+		}
+		// Unmanaged objects that are gone (deleted while not watched).
+		s.w.mu.Lock()
+		var gone []string
+		for name := range s.w.unmanaged[s.group] {
+			if _, ok := seen[name]; !ok {
+				gone = append(gone, name)
+			}
+		}
+		kind := ""
+		if ts := s.w.groups[s.group]; len(ts) > 0 {
+			kind = ts[0].Key().Kind
+		}
+		s.w.mu.Unlock()
+		for _, name := range gone {
+			key := drift.ObjectKey{Group: s.group.gvr.Group, Kind: kind, Namespace: s.group.ns, Name: name}
+			s.w.enqueueUnmanaged(s.group, key, nil)
+		}
 	}
 	s.w.mu.Lock()
 	s.w.synced[s.group] = true

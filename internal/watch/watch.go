@@ -33,6 +33,10 @@ type Options struct {
 	Logger *slog.Logger
 	// Metrics, if set, are updated as the watcher works.
 	Metrics *metrics.Metrics
+	// Unmanaged also reports live objects no source declares, of the
+	// watched kinds in the watched namespaces, as plumb scan --unmanaged
+	// does. They come from the same watches: no extra requests.
+	Unmanaged bool
 }
 
 // DefaultOptions returns the defaults documented on Options.
@@ -98,7 +102,10 @@ type Watcher struct {
 	// holds the state of each open finding ("" when restored from the store
 	// and not yet re-checked).
 	pending  map[drift.ObjectKey]pendingObject
-	resolved bool
+	// unmanaged holds, per namespaced group, the names of live objects
+	// reported as unmanaged.
+	unmanaged map[groupKey]map[string]bool
+	resolved  bool
 	status   Status
 	synced   map[groupKey]bool
 	findings map[drift.ObjectKey]drift.State
@@ -114,9 +121,10 @@ type groupKey struct {
 // nil obj means it was deleted. fetch asks the worker to read the object
 // first (its declaration changed and no event carries it).
 type pendingObject struct {
-	obj      *unstructured.Unstructured
-	fetch    bool
-	received time.Time
+	obj       *unstructured.Unstructured
+	fetch     bool
+	unmanaged bool
+	received  time.Time
 }
 
 // New prepares a watcher for the declared objects on c. publish receives
@@ -136,7 +144,7 @@ func New(name string, c *cluster.Cluster, engine *drift.Engine, objs []source.Ob
 		name: name, cluster: c, engine: engine, store: st, opts: opts, publish: publish, objs: objs,
 		targets: map[drift.ObjectKey]drift.Target{}, groups: map[groupKey][]drift.Target{},
 		pending: map[drift.ObjectKey]pendingObject{}, synced: map[groupKey]bool{}, findings: map[drift.ObjectKey]drift.State{},
-		cancels: map[groupKey]context.CancelFunc{},
+		cancels: map[groupKey]context.CancelFunc{}, unmanaged: map[groupKey]map[string]bool{},
 		status:  Status{Name: name, State: StateSyncing},
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[drift.ObjectKey](),
 			workqueue.TypedRateLimitingQueueConfig[drift.ObjectKey]{Name: "plumb-" + name}),
@@ -363,6 +371,15 @@ func (w *Watcher) reconcileStore(ctx context.Context) error {
 			w.mu.Unlock()
 			continue
 		}
+		if g, ok := w.groupOf(k); ok && w.opts.Unmanaged {
+			// An unmanaged object from before the restart: the first list
+			// says whether it is still there.
+			w.mu.Lock()
+			w.noteUnmanaged(g, k.Name, true)
+			w.findings[k] = drift.StateUnmanaged
+			w.mu.Unlock()
+			continue
+		}
 		if _, err := w.store.Observe(ctx, w.name, k, nil, "no longer declared", time.Now()); err != nil {
 			return err
 		}
@@ -416,6 +433,47 @@ func (w *Watcher) noteList(err error) {
 	w.status.State, w.status.Error = StateOK, ""
 }
 
+// groupOf finds the watched namespaced group an object of key's kind and
+// namespace belongs to.
+func (w *Watcher) groupOf(k drift.ObjectKey) (groupKey, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for g, ts := range w.groups {
+		if g.ns == "" || g.ns != k.Namespace || len(ts) == 0 {
+			continue
+		}
+		if tk := ts[0].Key(); tk.Group == k.Group && tk.Kind == k.Kind {
+			return g, true
+		}
+	}
+	return groupKey{}, false
+}
+
+// noteUnmanaged records (or forgets) an unmanaged name. Callers hold mu.
+func (w *Watcher) noteUnmanaged(g groupKey, name string, present bool) {
+	if present {
+		if w.unmanaged[g] == nil {
+			w.unmanaged[g] = map[string]bool{}
+		}
+		w.unmanaged[g][name] = true
+		return
+	}
+	delete(w.unmanaged[g], name)
+}
+
+// enqueueUnmanaged queues an undeclared object (nil: it is gone).
+func (w *Watcher) enqueueUnmanaged(g groupKey, key drift.ObjectKey, obj *unstructured.Unstructured) {
+	w.mu.Lock()
+	if _, declared := w.targets[key]; declared {
+		w.mu.Unlock()
+		return
+	}
+	w.noteUnmanaged(g, key.Name, obj != nil)
+	w.pending[key] = pendingObject{obj: obj, unmanaged: true, received: time.Now()}
+	w.mu.Unlock()
+	w.queue.Add(key)
+}
+
 // enqueue records the newest version of a declared object for a worker.
 func (w *Watcher) enqueue(key drift.ObjectKey, obj *unstructured.Unstructured) {
 	w.mu.Lock()
@@ -458,20 +516,27 @@ func (w *Watcher) work(ctx context.Context) {
 
 // process compares one object and records the outcome.
 func (w *Watcher) process(ctx context.Context, key drift.ObjectKey, p pendingObject) error {
+	var f *drift.Finding
 	t, declared := w.target(key)
-	if !declared {
-		return nil // dropped by a reload meanwhile
-	}
-	if p.fetch {
-		obj, err := w.engine.Get(ctx, t)
-		if err != nil {
+	switch {
+	case declared:
+		if p.fetch {
+			obj, err := w.engine.Get(ctx, t)
+			if err != nil {
+				return err
+			}
+			p.obj, p.fetch = obj, false
+		}
+		var err error
+		if f, err = w.engine.CompareLive(ctx, t, p.obj, w.hpa); err != nil {
 			return err
 		}
-		p.obj, p.fetch = obj, false
-	}
-	f, err := w.engine.CompareLive(ctx, t, p.obj, w.hpa)
-	if err != nil {
-		return err
+	case p.unmanaged:
+		if p.obj != nil {
+			f = drift.UnmanagedFinding(w.name, p.obj)
+		}
+	default:
+		return nil // dropped by a reload meanwhile
 	}
 	by := ""
 	if f == nil && p.obj != nil {

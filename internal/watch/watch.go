@@ -101,14 +101,14 @@ type Watcher struct {
 	// cancels are guarded by mu. findings
 	// holds the state of each open finding ("" when restored from the store
 	// and not yet re-checked).
-	pending  map[drift.ObjectKey]pendingObject
+	pending map[drift.ObjectKey]pendingObject
 	// unmanaged holds, per namespaced group, the names of live objects
 	// reported as unmanaged.
 	unmanaged map[groupKey]map[string]bool
 	resolved  bool
-	status   Status
-	synced   map[groupKey]bool
-	findings map[drift.ObjectKey]drift.State
+	status    Status
+	synced    map[groupKey]bool
+	findings  map[drift.ObjectKey]drift.State
 }
 
 // groupKey is one watch: a resource in a namespace ("" cluster-scoped).
@@ -145,7 +145,7 @@ func New(name string, c *cluster.Cluster, engine *drift.Engine, objs []source.Ob
 		targets: map[drift.ObjectKey]drift.Target{}, groups: map[groupKey][]drift.Target{},
 		pending: map[drift.ObjectKey]pendingObject{}, synced: map[groupKey]bool{}, findings: map[drift.ObjectKey]drift.State{},
 		cancels: map[groupKey]context.CancelFunc{}, unmanaged: map[groupKey]map[string]bool{},
-		status:  Status{Name: name, State: StateSyncing},
+		status: Status{Name: name, State: StateSyncing},
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[drift.ObjectKey](),
 			workqueue.TypedRateLimitingQueueConfig[drift.ObjectKey]{Name: "plumb-" + name}),
 	}

@@ -25,6 +25,8 @@ func main() {
 		fmt.Fprintln(os.Stderr, "crcache:", err)
 		os.Exit(2)
 	}
+	fmt.Println("synced")
+	select {} // hold the cache until killed
 }
 
 func run(kubeconfig, namespace string) error {
@@ -47,6 +49,5 @@ func run(kubeconfig, namespace string) error {
 	if !c.WaitForCacheSync(ctx) {
 		return fmt.Errorf("cache did not sync")
 	}
-	fmt.Println("synced")
-	select {}
+	return nil
 }

@@ -132,3 +132,14 @@ func TestOutOfBandChangesAreFoundExactly(t *testing.T) {
 		}
 	}
 }
+
+// TestSecretPatchedThenReappliedIsInSync patches a Secret's stringData by
+// hand, then re-applies the source: kubectl-patch still owns data.token,
+// but the source declares it (as stringData), so nothing is reported.
+func TestSecretPatchedThenReappliedIsInSync(t *testing.T) {
+	ns := env.Namespace(t)
+	env.Kubectl(t, "", "-n", ns, "apply", "--server-side", "-f", shop)
+	env.Kubectl(t, "", "-n", ns, "patch", "secret/api-credentials", "--type=merge", "-p", `{"stringData":{"token":"changed-by-hand"}}`)
+	env.Kubectl(t, "", "-n", ns, "apply", "--server-side", "--force-conflicts", "-f", shop)
+	requireInSync(t, ns, "--source", shop)
+}

@@ -87,6 +87,7 @@ func newRoot(streams Streams) (*cobra.Command, *globalOptions) {
 		newDiffCommand(g),
 		newSkewCommand(g),
 		newServeCommand(g),
+		newFixCommand(g),
 		newConfigCommand(g),
 	)
 	return cmd, g

@@ -47,7 +47,11 @@ func (e *Engine) compareFresh(ctx context.Context, t *target, desired, live *uns
 func (e *Engine) compareAt(ctx context.Context, t *target, desired, live *unstructured.Unstructured) (comparison, error) {
 	entries := decodeManagedFields(live.GetManagedFields())
 	d := desired.Object
-	deployer := chooseManager(entries, d, e.opts.OutOfBandManagers)
+	declared := d // what counts as declared when reading ownership
+	if isSecret(t.mapping.GroupVersionKind.GroupKind()) {
+		declared = secretDeclarations(d)
+	}
+	deployer := chooseManager(entries, declared, e.opts.OutOfBandManagers)
 	cmp := comparison{deployer: deployer.Manager}
 
 	var changes []rawChange
@@ -76,7 +80,7 @@ func (e *Engine) compareAt(ctx context.Context, t *target, desired, live *unstru
 		}
 		changes = append(changes, dropped...)
 	}
-	changes = append(changes, addedOutOfBand(entries, d, live.Object, deployer, e.opts.OutOfBandManagers, changes)...)
+	changes = append(changes, addedOutOfBand(entries, declared, live.Object, deployer, e.opts.OutOfBandManagers, changes)...)
 	sortChanges(changes)
 	cmp.changes = changes
 	return cmp, nil

@@ -355,6 +355,7 @@ func (e *Engine) compare(ctx context.Context, t *target, hpa map[string]bool) (*
 	}
 	f.State = StateDrifted
 	f.Unconfirmed = cmp.unconfirmed
+	f.Deployer = cmp.deployer
 	secret := isSecret(gk)
 	for _, c := range kept {
 		f.Changes = append(f.Changes, c.public(secret))

@@ -4,6 +4,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"errors"
+	"fmt"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -110,3 +115,64 @@ func (t Target) Compact() (Target, error) {
 func (e *Engine) Get(ctx context.Context, t Target) (*unstructured.Unstructured, error) {
 	return e.get(ctx, t.t)
 }
+
+// ApplyOptions tune Apply.
+type ApplyOptions struct {
+	// Manager is the field manager to apply as.
+	Manager string
+	// ResourceVersion, if set, is a precondition: the write fails with a
+	// conflict if the object changed since.
+	ResourceVersion string
+	// Force takes over fields other managers own.
+	Force bool
+	// DryRun asks the server to do everything but persist.
+	DryRun bool
+}
+
+// Apply server-side applies t's declaration. A refusal for field
+// conflicts is returned as *Conflicts.
+func (e *Engine) Apply(ctx context.Context, t Target, opts ApplyOptions) (*unstructured.Unstructured, error) {
+	d, _, err := t.t.desired()
+	if err != nil {
+		return nil, err
+	}
+	d.SetResourceVersion(opts.ResourceVersion)
+	ao := metav1.ApplyOptions{FieldManager: opts.Manager, Force: opts.Force}
+	if opts.DryRun {
+		ao.DryRun = []string{metav1.DryRunAll}
+	}
+	out, err := e.cluster.Dynamic.Resource(t.t.mapping.Resource).Namespace(t.t.ns).Apply(ctx, t.t.name, d, ao)
+	if err != nil {
+		var status apierrors.APIStatus
+		if errors.As(err, &status) && apierrors.IsConflict(err) {
+			var fields []string
+			if det := status.Status().Details; det != nil {
+				for _, c := range det.Causes {
+					if c.Type == metav1.CauseTypeFieldManagerConflict {
+						fields = append(fields, c.Field)
+					}
+				}
+			}
+			if len(fields) > 0 {
+				return nil, &Conflicts{Fields: fields, Err: err}
+			}
+			return nil, fmt.Errorf("%w: %w", ErrChanged, err)
+		}
+		return nil, err
+	}
+	return out, nil
+}
+
+// Conflicts is the server's refusal to apply over fields other managers own.
+type Conflicts struct {
+	// Fields are the conflicting fields, in the server's path notation.
+	Fields []string
+	Err    error
+}
+
+func (c *Conflicts) Error() string { return c.Err.Error() }
+func (c *Conflicts) Unwrap() error { return c.Err }
+
+// ErrChanged reports an object that changed since the resourceVersion a
+// write was made at.
+var ErrChanged = errors.New("the object changed since it was planned")

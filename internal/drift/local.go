@@ -115,3 +115,17 @@ func secretForCompare(desired map[string]any) map[string]any {
 	out["data"] = data
 	return out
 }
+
+// secretDeclarations returns a Secret's declaration with each stringData
+// key also declared under data, as the server stores it, keeping
+// stringData: a field path under either is then declared. Ownership of
+// data.K by whoever patched stringData.K is no undeclared field.
+func secretDeclarations(desired map[string]any) map[string]any {
+	sd, ok := desired["stringData"].(map[string]any)
+	if !ok {
+		return desired
+	}
+	out := secretForCompare(desired)
+	out["stringData"] = sd
+	return out
+}

@@ -78,6 +78,9 @@ type Finding struct {
 	// managedFields removed. Neither is part of the report.
 	Desired *unstructured.Unstructured `json:"-"`
 	Live    *unstructured.Unstructured `json:"-"`
+	// Deployer is the field manager the object was compared as (see
+	// chooseManager); putting it back applies as the same manager.
+	Deployer string `json:"-"`
 }
 
 // ObjectKey identifies an object in a cluster, across API versions.

@@ -1,0 +1,26 @@
+// Package remediate puts drift back, safely. It turns findings into a plan:
+// per object, what will change, field by field, with a risk level. The
+// guardrails decide whether the plan may be applied at all. Any refusal
+// refuses the whole plan, so nothing is half-applied. The refusal names the
+// guardrail and the object.
+//
+// Applying is conflict-safe:
+//   - An object is written only at the resourceVersion it was planned at.
+//     If it changed since, it is compared again, and it is written only if
+//     the new comparison asks for exactly the planned changes. Otherwise it
+//     is left alone and reported, so that the person who approved the plan
+//     can look again.
+//   - Drifted objects are server-side applied as their deploying field
+//     manager, first without force. Force is used only when every conflict
+//     the server reports is on a field the plan changes, so fields other
+//     managers own that the plan does not touch are never taken over.
+//   - Missing objects are created by server-side apply.
+//
+// Risk levels (the highest change decides an object's):
+//   - critical: deleting anything, scaling to 0, removing a container,
+//     changing a Service selector, any ClusterRole or ClusterRoleBinding
+//     change;
+//   - high: images, commands and arguments, security contexts, RBAC rules;
+//   - medium: resources, env, replicas, and any field not listed here;
+//   - low: labels and annotations.
+package remediate

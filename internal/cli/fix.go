@@ -103,7 +103,7 @@ func (o *fixOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	set := source.Load(ctx, o.sources, source.Options{Values: o.values, Set: o.set, ReleaseName: o.releaseName, Namespace: c.Namespace})
+	set := source.Load(ctx, o.sources, o.sourceOptions(c.Namespace))
 	rules, err := o.ignoreRules(nil)
 	if err != nil {
 		return err

@@ -88,6 +88,12 @@ func (f *scanFlags) ignoreRules(cfg *config.File) ([]drift.IgnoreRule, error) {
 	return rules, nil
 }
 
+// sourceOptions are the source loading options the flags ask for;
+// namespace is the cluster's default namespace.
+func (f *scanFlags) sourceOptions(namespace string) source.Options {
+	return source.Options{Values: f.values, Set: f.set, ReleaseName: f.releaseName, Namespace: namespace}
+}
+
 // driftOptions are the engine options the flags ask for.
 func (f *scanFlags) driftOptions(g *globalOptions, rules []drift.IgnoreRule) drift.Options {
 	opts := drift.DefaultOptions()
@@ -129,9 +135,7 @@ func (f *scanFlags) run(ctx context.Context, g *globalOptions) (report.Report, e
 	if err != nil {
 		return report.Report{}, err
 	}
-	set := source.Load(ctx, f.sources, source.Options{
-		Values: f.values, Set: f.set, ReleaseName: f.releaseName, Namespace: c.Namespace,
-	})
+	set := source.Load(ctx, f.sources, f.sourceOptions(c.Namespace))
 	g.logger.Info("loaded sources", "objects", len(set.Objects), "errors", len(set.Errors))
 	engine, err := drift.New(c, f.driftOptions(g, rules))
 	if err != nil {

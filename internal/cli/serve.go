@@ -214,7 +214,7 @@ func (o *serveOptions) clusters(ctx context.Context, cfg *config.File, m *metric
 		if err != nil {
 			return nil, err
 		}
-		opts := source.Options{Values: o.values, Set: o.set, ReleaseName: o.releaseName, Namespace: c.Namespace}
+		opts := o.sourceOptions(c.Namespace)
 		reload := func(ctx context.Context) ([]source.Object, []source.Error) {
 			set := source.Load(ctx, o.sources, opts)
 			return set.Objects, set.Errors

@@ -55,7 +55,9 @@ type Engine struct {
 	cluster *cluster.Cluster
 	opts    Options
 	rules   []compiledRule
-	dryRuns atomic.Int64
+	// hpaRules are rules plus the one for objects an HPA scales.
+	hpaRules []compiledRule
+	dryRuns  atomic.Int64
 }
 
 // Stats counts the work an engine has done since it was made.
@@ -91,7 +93,11 @@ func New(c *cluster.Cluster, opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ignore rules: %w", err)
 	}
-	return &Engine{cluster: c, opts: opts, rules: rules}, nil
+	hpa, err := compileRules([]IgnoreRule{{Paths: []string{".spec.replicas"}, Reason: hpaReplicasReason}})
+	if err != nil {
+		return nil, err
+	}
+	return &Engine{cluster: c, opts: opts, rules: rules, hpaRules: append(append([]compiledRule{}, rules...), hpa...)}, nil
 }
 
 // ClusterError means the cluster could not be scanned at all (unreachable,
@@ -169,7 +175,7 @@ func (e *Engine) Scan(ctx context.Context, objs []source.Object) (Result, error)
 		}
 		t.live = lists[key].byName[t.name]
 		g.Go(func() error {
-			findings[i], objErrs[i] = e.compare(gctx, t, hpaTargets)
+			findings[i], objErrs[i] = e.compare(gctx, t, hpaTargets[t.id()])
 			return nil
 		})
 	}
@@ -301,8 +307,9 @@ func (e *Engine) listAll(ctx context.Context, targets []*target) (map[listKey]*l
 	return lists, listErrs, nil
 }
 
-// compare produces the finding for one object, or nil when it is in sync.
-func (e *Engine) compare(ctx context.Context, t *target, hpa map[string]bool) (*Finding, error) {
+// compare produces the finding for one object, or nil when it is in sync;
+// hpaScaled says a HorizontalPodAutoscaler owns its replicas.
+func (e *Engine) compare(ctx context.Context, t *target, hpaScaled bool) (*Finding, error) {
 	f := &Finding{
 		Cluster:    e.cluster.Name,
 		APIVersion: t.mapping.GroupVersionKind.GroupVersion().String(),
@@ -336,9 +343,8 @@ func (e *Engine) compare(ctx context.Context, t *target, hpa map[string]bool) (*
 	}
 
 	rules := e.rules
-	if hpa[t.id()] {
-		extra, _ := compileRules([]IgnoreRule{{Paths: []string{".spec.replicas"}, Reason: hpaReplicasReason}})
-		rules = append(append([]compiledRule{}, rules...), extra...)
+	if hpaScaled {
+		rules = e.hpaRules
 	}
 	gk := t.mapping.GroupVersionKind.GroupKind()
 	liveMap := live.Object

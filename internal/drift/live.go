@@ -62,11 +62,7 @@ func (e *Engine) Resolve(objs []source.Object) ([]Target, []source.Error, error)
 func (e *Engine) CompareLive(ctx context.Context, t Target, live *unstructured.Unstructured, hpa map[ObjectKey]bool) (*Finding, error) {
 	c := *t.t
 	c.live = live
-	ids := map[string]bool{}
-	if hpa[t.Key()] {
-		ids[c.id()] = true
-	}
-	return e.compare(ctx, &c, ids)
+	return e.compare(ctx, &c, hpa[t.Key()])
 }
 
 // HPATargets lists the objects live HorizontalPodAutoscalers scale, in the

@@ -1,6 +1,7 @@
 package drift
 
 import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
@@ -55,18 +56,33 @@ func UnmanagedFinding(cluster string, u *unstructured.Unstructured) *Finding {
 }
 
 // newestManager names who created or last touched an unmanaged object.
+// managedFields times have one-second resolution; on a tie an Update (a
+// hand or a tool that just wrote) wins over an Apply (the deployer's
+// standing ownership).
 func newestManager(u *unstructured.Unstructured) *managedEntry {
 	var best *managedEntry
 	entries := decodeManagedFields(u.GetManagedFields())
 	for i := range entries {
-		if entries[i].Subresource == "status" {
+		e := &entries[i]
+		if e.Subresource == "status" {
 			continue
 		}
-		if best == nil || later(entries[i].Time, best.Time) {
-			best = &entries[i]
+		tie := best != nil && e.Time != nil && best.Time != nil && e.Time.Equal(*best.Time)
+		if best == nil || later(e.Time, best.Time) ||
+			tie && e.Operation == metav1.ManagedFieldsOperationUpdate && best.Operation == metav1.ManagedFieldsOperationApply {
+			best = e
 		}
 	}
 	return best
+}
+
+// LastWriter names the field manager that last wrote u (not its status),
+// or "" when managedFields say nothing.
+func LastWriter(u *unstructured.Unstructured) string {
+	if m := newestManager(u); m != nil {
+		return m.Manager
+	}
+	return ""
 }
 
 // systemObject reports objects the cluster creates by itself, which no

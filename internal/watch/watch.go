@@ -540,7 +540,7 @@ func (w *Watcher) process(ctx context.Context, key drift.ObjectKey, p pendingObj
 	}
 	by := ""
 	if f == nil && p.obj != nil {
-		by = newestManager(p.obj)
+		by = drift.LastWriter(p.obj)
 	}
 	start := time.Now()
 	tr, err := w.store.Observe(ctx, w.name, key, f, by, start)
@@ -609,29 +609,4 @@ func (w *Watcher) resyncLoop(ctx context.Context) {
 			}
 		}
 	}
-}
-
-// newestManager names who last wrote the object, as who resolved a
-// finding. managedFields times have one-second resolution; on a tie an
-// Update (a hand or a tool that just wrote) wins over an Apply (the
-// deployer's standing ownership).
-func newestManager(u *unstructured.Unstructured) string {
-	var best *metav1.ManagedFieldsEntry
-	entries := u.GetManagedFields()
-	for i := range entries {
-		e := &entries[i]
-		if e.Subresource == "status" || e.Time == nil {
-			continue
-		}
-		switch {
-		case best == nil, e.Time.After(best.Time.Time):
-			best = e
-		case e.Time.Equal(best.Time) && e.Operation == metav1.ManagedFieldsOperationUpdate && best.Operation == metav1.ManagedFieldsOperationApply:
-			best = e
-		}
-	}
-	if best == nil {
-		return ""
-	}
-	return best.Manager
 }

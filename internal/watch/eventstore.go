@@ -16,13 +16,10 @@ type eventStore struct {
 
 var _ cache.ReflectorStore = (*eventStore)(nil)
 
-func (s *eventStore) key(name string) drift.ObjectKey {
-	for _, t := range s.w.groupTargets(s.group) {
-		if t.Name() == name {
-			return t.Key()
-		}
-	}
-	return drift.ObjectKey{}
+// key is the object's key, built from the event's object (whose kind the
+// API server always sets) and the group, as targets' keys are.
+func (s *eventStore) key(u *unstructured.Unstructured) drift.ObjectKey {
+	return drift.ObjectKey{Group: s.group.gvr.Group, Kind: u.GetKind(), Namespace: s.group.ns, Name: u.GetName()}
 }
 
 func (s *eventStore) Add(obj any) error    { return s.Update(obj) }
@@ -37,8 +34,8 @@ func (s *eventStore) changed(obj any, deleted bool) {
 	if !ok {
 		return
 	}
-	key := s.key(u.GetName())
-	if key.Name == "" {
+	key := s.key(u)
+	if _, declared := s.w.target(key); !declared {
 		s.undeclared(u, deleted)
 		return
 	}
@@ -54,7 +51,7 @@ func (s *eventStore) undeclared(u *unstructured.Unstructured, deleted bool) {
 	if !s.w.opts.Unmanaged || s.group.ns == "" {
 		return
 	}
-	key := drift.ObjectKey{Group: s.group.gvr.Group, Kind: u.GetKind(), Namespace: u.GetNamespace(), Name: u.GetName()}
+	key := s.key(u)
 	if deleted {
 		u = nil
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -95,6 +96,8 @@ type Watcher struct {
 	groups  map[groupKey][]drift.Target
 	hpa     map[drift.ObjectKey]bool
 	queue   workqueue.TypedRateLimitingInterface[drift.ObjectKey]
+	// busy counts keys a worker has taken and not finished.
+	busy atomic.Int64
 
 	mu sync.Mutex
 	// pending, resolved, status, synced, findings, targets, groups and
@@ -200,8 +203,10 @@ func (w *Watcher) Status() Status {
 }
 
 // Ready reports whether every watch has listed once and its objects have
-// been compared.
-func (w *Watcher) Ready() bool { return w.Status().Ready && w.queue.Len() == 0 }
+// been compared and recorded: nothing queued, nothing a worker holds.
+func (w *Watcher) Ready() bool {
+	return w.Status().Ready && w.queue.Len() == 0 && w.busy.Load() == 0
+}
 
 // Start watches until ctx ends.
 func (w *Watcher) Start(ctx context.Context) error {
@@ -492,6 +497,7 @@ func (w *Watcher) work(ctx context.Context) {
 		if shutdown {
 			return
 		}
+		w.busy.Add(1)
 		w.mu.Lock()
 		p, ok := w.pending[key]
 		delete(w.pending, key)
@@ -506,11 +512,13 @@ func (w *Watcher) work(ctx context.Context) {
 				w.mu.Unlock()
 				w.queue.AddRateLimited(key)
 				w.queue.Done(key)
+				w.busy.Add(-1)
 				continue
 			}
 		}
 		w.queue.Forget(key)
 		w.queue.Done(key)
+		w.busy.Add(-1)
 	}
 }
 

@@ -4,58 +4,81 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
 	"plumb.dev/plumb/internal/cluster"
+	"plumb.dev/plumb/internal/config"
 	"plumb.dev/plumb/internal/drift"
 	"plumb.dev/plumb/internal/remediate"
 	"plumb.dev/plumb/internal/source"
+	"plumb.dev/plumb/internal/store"
 )
 
 type fixOptions struct {
 	*globalOptions
 	scanFlags
-	yes        bool
-	dryRun     string
-	maxObjects int
-	maxRisk    string
-	allowRisk  bool
+	yes         bool
+	dryRun      string
+	maxObjects  int
+	maxRisk     string
+	allowRisk   bool
+	allowDelete []string
+	removeAdded bool
+	prune       bool
+	undo        int64
+	storePath   string
+	flags       *pflag.FlagSet
 }
 
 func newFixCommand(g *globalOptions) *cobra.Command {
 	o := &fixOptions{globalOptions: g}
 	cmd := &cobra.Command{
-		Use:   "fix --source PATH [--source PATH ...]",
-		Short: "Put drifted and missing objects back, with a plan and guardrails",
+		Use:   "fix (--source PATH ... | --undo RUN)",
+		Short: "Put drifted and missing objects back, with a plan, guardrails and undo",
 		Long: `Compare the sources with the cluster, print a plan (per object, each field it
 will put back, with a risk level), and apply it once confirmed: on a terminal
 plumb asks, in automation pass --yes.
 
 Guardrails refuse the whole plan, so nothing is half-applied: more objects
-than --max-objects, anything in a protected namespace (kube-system), or a
-step riskier than --max-risk without --allow-risk. Risk levels: critical
-(scaling to 0, removing a container, Service selectors, ClusterRoles), high
+than --max-objects, anything in a protected namespace (kube-system), deleting
+a protected kind (Namespace, CustomResourceDefinition, PersistentVolume,
+PersistentVolumeClaim) without --allow-delete=KIND, or a step riskier than
+--max-risk without --allow-risk. Risk levels: critical (deleting anything,
+scaling to 0, removing a container, Service selectors, ClusterRoles), high
 (images, commands, security contexts, RBAC rules), medium (resources, env,
-replicas, other fields), low (labels, annotations).
+replicas, other fields), low (labels, annotations). The configuration's
+guardrails section (-c) sets the same limits; flags win.
 
 Objects are server-side applied as the manager that deployed them, at the
 version they were planned at: an object that changed meanwhile is compared
 again and left alone if the plan no longer holds. Other managers' fields are
-never taken over unless the plan puts exactly those fields back. Fields added
-out of band are left as they are.
+never taken over unless the plan puts exactly those fields back. Fields
+added out of band stay unless --remove-added; objects no source declares
+stay unless --prune.
+
+Every run that is not a dry run is recorded in the store (see plumb
+history): the plan, who ran it, and every object before and after, Secret
+values excepted. --undo RUN puts the objects that run changed back as it
+found them, under the same guardrails, and only where nobody changed them
+since.
 
 Exit codes: 0 nothing to do, or the plan was applied; 1 the plan was refused,
 declined, or not applied in full; 2 an error.`,
 		Example: `  plumb fix --source deploy/
   plumb fix --source deploy/ --dry-run=server
   plumb fix --source deploy/ --yes --max-risk medium
-  plumb fix --source deploy/ -o json   # the plan as data; applies nothing without --yes`,
+  plumb fix --source deploy/ --prune --allow-risk   # also delete objects no source declares
+  plumb fix --source deploy/ -o json   # the plan as data; applies nothing without --yes
+  plumb fix --undo 12                   # put back what run 12 changed`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := o.Validate(); err != nil {
@@ -66,11 +89,17 @@ declined, or not applied in full; 2 an error.`,
 	}
 	o.scanFlags.add(cmd.Flags())
 	fs := cmd.Flags()
+	o.flags = fs
 	fs.BoolVarP(&o.yes, "yes", "y", false, "Apply without asking")
 	fs.StringVar(&o.dryRun, "dry-run", "none", "none, or server: run the plan as a server-side dry-run and show the outcome")
 	fs.IntVar(&o.maxObjects, "max-objects", 20, "Refuse a plan that changes more objects")
 	fs.StringVar(&o.maxRisk, "max-risk", "high", "Refuse steps riskier than this (low, medium, high, critical) unless --allow-risk")
 	fs.BoolVar(&o.allowRisk, "allow-risk", false, "Apply steps above --max-risk")
+	fs.StringArrayVar(&o.allowDelete, "allow-delete", nil, "Allow deleting this protected kind, e.g. PersistentVolumeClaim (repeatable)")
+	fs.BoolVar(&o.removeAdded, "remove-added", false, "Also remove fields set out of band that the sources do not declare")
+	fs.BoolVar(&o.prune, "prune", false, "Also delete objects no source declares, of the kinds the sources use, in the namespaces they touch")
+	fs.Int64Var(&o.undo, "undo", 0, "Put back what run RUN changed (see plumb history)")
+	fs.StringVar(&o.storePath, "store", "", storeFlagHelp)
 	return cmd
 }
 
@@ -90,57 +119,156 @@ func (o *fixOptions) Validate() error {
 		return fmt.Errorf("--max-objects must be at least 1")
 	}
 	if o.unmanaged {
-		return fmt.Errorf("fix does not delete unmanaged objects yet")
+		return fmt.Errorf("fix does not take --unmanaged; --prune deletes unmanaged objects")
 	}
-	if o.configFile != "" {
-		return fmt.Errorf("fix works on one cluster (--source) for now")
+	if o.undo < 0 {
+		return fmt.Errorf("--undo %d: runs are numbered from 1", o.undo)
+	}
+	if o.undo > 0 {
+		if len(o.sources) > 0 || o.removeAdded || o.prune {
+			return fmt.Errorf("--undo takes no --source, --remove-added or --prune: it puts back what the run changed")
+		}
+		return nil
+	}
+	if len(o.sources) == 0 {
+		return fmt.Errorf("at least one --source is required, or --undo RUN")
 	}
 	return o.scanFlags.validate()
 }
 
+// guardrails are the configuration's, with the flags given on top.
+func (o *fixOptions) guardrails(cfg *config.File) remediate.Guardrails {
+	g := remediate.DefaultGuardrails()
+	if cfg != nil {
+		c := cfg.Guardrails
+		if c.MaxObjectsPerRun > 0 {
+			g.MaxObjects = c.MaxObjectsPerRun
+		}
+		if c.ProtectedNamespaces != nil {
+			g.ProtectedNamespaces = c.ProtectedNamespaces
+		}
+		if c.ProtectedKinds != nil {
+			g.ProtectedKinds = c.ProtectedKinds
+		}
+		g.AllowDelete = c.AllowDelete
+		if r, ok := remediate.ParseRisk(c.MaxRisk); ok {
+			g.MaxRisk = r
+		}
+	}
+	if cfg == nil || o.flags.Changed("max-objects") {
+		g.MaxObjects = o.maxObjects
+	}
+	if cfg == nil || o.flags.Changed("max-risk") {
+		g.MaxRisk, _ = remediate.ParseRisk(o.maxRisk)
+	}
+	g.AllowDelete = append(g.AllowDelete, o.allowDelete...)
+	g.AllowRisk = o.allowRisk
+	return g
+}
+
 func (o *fixOptions) Run(ctx context.Context) error {
+	started := time.Now()
+	cfg, err := o.loadConfig()
+	if err != nil {
+		return err
+	}
+	if isFleet(cfg) {
+		return fmt.Errorf("fix works on one cluster for now: use a configuration without clusters, or --source with --context")
+	}
 	c, err := cluster.New(o.kube, cluster.DefaultOptions())
 	if err != nil {
 		return err
 	}
-	set := source.Load(ctx, o.sources, o.sourceOptions(c.Namespace))
-	rules, err := o.ignoreRules(nil)
+	rules, err := o.ignoreRules(cfg)
 	if err != nil {
 		return err
 	}
-	engine, err := drift.New(c, o.driftOptions(o.globalOptions, rules))
+	dopts := o.driftOptions(o.globalOptions, rules)
+	dopts.Unmanaged = o.prune
+	engine, err := drift.New(c, dopts)
 	if err != nil {
 		return err
 	}
-	risk, _ := remediate.ParseRisk(o.maxRisk)
-	planner := remediate.NewPlanner(engine, remediate.Guardrails{MaxObjects: o.maxObjects, MaxRisk: risk, AllowRisk: o.allowRisk})
-	plan, err := planner.Plan(ctx, set.Objects)
-	if err != nil {
-		return err
+	planner := remediate.NewPlanner(engine, o.guardrails(cfg), remediate.Options{RemoveAdded: o.removeAdded, Prune: o.prune})
+	dry := o.dryRun == "server"
+
+	var st *store.SQLite
+	if !dry || o.undo > 0 {
+		var path string
+		if st, path, err = openStore(ctx, o.storePath, cfg); err != nil {
+			return err
+		}
+		defer st.Close()
+		o.logger.Debug("store", "path", path)
 	}
-	plan.Errors = append(set.Errors, plan.Errors...)
+	var plan remediate.Plan
+	if o.undo > 0 {
+		run, err := st.Run(ctx, o.undo)
+		if errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("run %d is not in the store; plumb history lists the runs", o.undo)
+		}
+		if err != nil {
+			return err
+		}
+		if plan, err = planner.PlanUndo(ctx, run); err != nil {
+			return err
+		}
+	} else {
+		set := source.Load(ctx, o.sources, o.sourceOptions(c.Namespace))
+		if plan, err = planner.Plan(ctx, set.Objects); err != nil {
+			return err
+		}
+		plan.Errors = append(set.Errors, plan.Errors...)
+	}
 	for _, e := range plan.Errors {
 		fmt.Fprintf(o.streams.ErrOut, "error: %s\n", e.Error())
+	}
+	for _, s := range plan.Skipped {
+		fmt.Fprintf(o.streams.ErrOut, "skipped %s: %s\n", s.Object, s.Reason)
 	}
 
 	type document struct {
 		remediate.Plan
 		Results []remediate.Result `json:"results,omitempty"`
+		// Run is the id the run was recorded under.
+		Run int64 `json:"run,omitempty"`
 	}
-	emit := func(results []remediate.Result) error {
+	// finish records the run (never a dry run) and prints the document.
+	finish := func(results []remediate.Result, declined bool) error {
+		var id int64
+		if !dry && len(plan.Steps) > 0 {
+			info := remediate.RunInfo{Command: "fix", User: c.Identity(ctx), Started: started, Finished: time.Now(), Declined: declined}
+			if o.undo > 0 {
+				info.Command, info.UndoOf = "undo", o.undo
+			}
+			rec, err := remediate.Record(info, plan, results)
+			if err != nil {
+				return err
+			}
+			if id, err = st.RecordRun(ctx, rec); err != nil {
+				return fmt.Errorf("the run could not be recorded: %w", err)
+			}
+			if o.output != "json" {
+				if len(results) > 0 {
+					fmt.Fprintf(o.streams.Out, "Recorded as run %d; put it back with: plumb fix --undo %d\n", id, id)
+				} else {
+					fmt.Fprintf(o.streams.Out, "Recorded as run %d (%s).\n", id, rec.Outcome)
+				}
+			}
+		}
 		if o.output != "json" {
 			return nil
 		}
 		enc := json.NewEncoder(o.streams.Out)
 		enc.SetIndent("", "  ")
-		return enc.Encode(document{Plan: plan, Results: results})
+		return enc.Encode(document{Plan: plan, Results: results, Run: id})
 	}
 	if o.output != "json" {
 		writePlan(o.streams.Out, plan)
 	}
 	switch {
 	case len(plan.Steps) == 0:
-		if err := emit(nil); err != nil {
+		if err := finish(nil, false); err != nil {
 			return err
 		}
 		if len(plan.Errors) > 0 {
@@ -151,16 +279,19 @@ func (o *fixOptions) Run(ctx context.Context) error {
 		for _, r := range plan.Refusals {
 			fmt.Fprintf(o.streams.ErrOut, "refused by %s: %s%s\n", r.Guardrail, objectPrefix(r.Object), r.Reason)
 		}
-		_ = emit(nil)
+		if err := finish(nil, false); err != nil {
+			return err
+		}
 		return withCode(ExitDrift, nil)
 	}
 
-	dry := o.dryRun == "server"
 	if !dry && !o.yes {
 		ok, why := o.confirm(len(plan.Steps))
 		if !ok {
 			fmt.Fprintln(o.streams.ErrOut, "plan not applied: "+why)
-			_ = emit(nil)
+			if err := finish(nil, true); err != nil {
+				return err
+			}
 			return withCode(ExitDrift, nil)
 		}
 	}
@@ -179,21 +310,24 @@ func (o *fixOptions) Run(ctx context.Context) error {
 			if r.Message != "" {
 				msg = ": " + r.Message
 			}
-			fmt.Fprintf(o.streams.Out, "%s %s%s%s\n", stepName(r.Step), r.Outcome, suffix, msg)
+			fmt.Fprintf(o.streams.Out, "%s %s%s%s\n", r.Step.Object(), r.Outcome, suffix, msg)
 		}
 		switch r.Outcome {
-		case remediate.OutcomeApplied:
+		case remediate.OutcomeApplied, remediate.OutcomeInSync:
 		case remediate.OutcomeFailed:
 			code = ExitError
 		default:
 			code = max(code, ExitDrift)
 		}
 	}
-	if err := emit(results); err != nil {
+	if err := finish(results, false); err != nil {
 		return err
 	}
-	if len(plan.Errors) > 0 {
-		code = ExitError
+	if len(plan.Errors) > 0 || len(plan.Skipped) > 0 {
+		code = max(code, ExitDrift)
+		if len(plan.Errors) > 0 {
+			code = ExitError
+		}
 	}
 	return withCode(code, nil)
 }
@@ -219,24 +353,23 @@ func writePlan(w io.Writer, p remediate.Plan) {
 	}
 	fmt.Fprintf(w, "Plan: %d objects\n", len(p.Steps))
 	for _, s := range p.Steps {
+		note := ""
+		if s.Note != "" {
+			note = "\n    note: " + s.Note
+		}
 		switch s.Action {
-		case remediate.ActionCreate:
-			fmt.Fprintf(w, "\n+ %s (create, %s risk)\n", stepName(s), s.Risk)
+		case remediate.ActionCreate, remediate.ActionRecreate:
+			fmt.Fprintf(w, "\n+ %s (%s, %s risk)%s\n", s.Object(), s.Action, s.Risk, note)
+		case remediate.ActionDelete:
+			fmt.Fprintf(w, "\n- %s (delete, %s risk)%s\n", s.Object(), s.Risk, note)
 		default:
-			fmt.Fprintf(w, "\n~ %s (%s risk, as %s)\n", stepName(s), s.Risk, s.Manager)
+			fmt.Fprintf(w, "\n~ %s (%s, %s risk, as %s)%s\n", s.Object(), s.Action, s.Risk, s.Manager, note)
 			for _, c := range s.Changes {
 				fmt.Fprintf(w, "    %s: %s -> %s  [%s, %s]\n", c.Path, value(c.Live), value(c.Desired), c.Type, c.Risk)
 			}
 		}
 	}
 	fmt.Fprintln(w)
-}
-
-func stepName(s remediate.Step) string {
-	if s.Namespace == "" {
-		return s.Kind + " " + s.Name
-	}
-	return s.Kind + " " + s.Namespace + "/" + s.Name
 }
 
 func objectPrefix(obj string) string {

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -15,15 +16,29 @@ type fixDoc struct {
 		Changes                           []struct{ Path, Risk string }
 	}
 	Refusals []struct{ Guardrail, Object, Reason string }
-	Results  []struct {
+	Results []struct {
 		Outcome string
 		Message string
 	}
+	Skipped []struct{ Object, Reason string }
+	Run     int64
+}
+
+// testStores gives each test its own store file, shared by its commands.
+var testStores sync.Map
+
+func storeFor(t *testing.T) string {
+	if p, ok := testStores.Load(t.Name()); ok {
+		return p.(string)
+	}
+	p := filepath.Join(t.TempDir(), "plumb.db")
+	testStores.Store(t.Name(), p)
+	return p
 }
 
 func fix(t *testing.T, ns string, args ...string) (int, fixDoc, string) {
 	t.Helper()
-	code, out, stderr := run(t, append([]string{"fix", "--kubeconfig", env.Kubeconfig, "-n", ns, "-o", "json"}, args...)...)
+	code, out, stderr := run(t, append([]string{"fix", "--kubeconfig", env.Kubeconfig, "-n", ns, "-o", "json", "--store", storeFor(t)}, args...)...)
 	var d fixDoc
 	if err := json.Unmarshal([]byte(out), &d); err != nil {
 		t.Fatalf("fix -o json: exit %d: %v\n%s\n%s", code, err, out, stderr)

@@ -88,6 +88,7 @@ func newRoot(streams Streams) (*cobra.Command, *globalOptions) {
 		newSkewCommand(g),
 		newServeCommand(g),
 		newFixCommand(g),
+		newHistoryCommand(g),
 		newConfigCommand(g),
 	)
 	return cmd, g

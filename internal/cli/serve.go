@@ -65,7 +65,7 @@ Prometheus metrics (/metrics) and probes (/healthz, /readyz) are served on
 	o.scanFlags.add(cmd.Flags())
 	fs := cmd.Flags()
 	fs.StringVar(&o.listen, "listen", "127.0.0.1:8080", "Address to serve the API, metrics and probes on; a non-loopback address needs --token-file")
-	fs.StringVar(&o.storePath, "store", "", "SQLite file for findings and history (default: the configuration's store, else plumb.db)")
+	fs.StringVar(&o.storePath, "store", "", storeFlagHelp)
 	fs.StringVar(&o.tokenFile, "token-file", "", "File holding the bearer token API clients must send")
 	fs.DurationVar(&o.resync, "resync", 10*time.Minute, "Rescan everything this often, as a safety net")
 	fs.DurationVar(&o.retention, "retention", 30*24*time.Hour, "Delete resolved events older than this")
@@ -121,14 +121,7 @@ func (o *serveOptions) Run(ctx context.Context) error {
 		return err
 	}
 
-	path := o.storePath
-	if path == "" && cfg != nil {
-		path = cfg.Store.Path
-	}
-	if path == "" {
-		path = "plumb.db"
-	}
-	st, err := store.OpenSQLite(ctx, path)
+	st, path, err := openStore(ctx, o.storePath, cfg)
 	if err != nil {
 		return err
 	}

@@ -129,6 +129,15 @@ type Guardrails struct {
 	MaxObjectsPerRun int `yaml:"maxObjectsPerRun"`
 	// ProtectedNamespaces are never changed. Default [kube-system].
 	ProtectedNamespaces []string `yaml:"protectedNamespaces"`
+	// ProtectedKinds are never deleted unless AllowDelete names them.
+	// Default [Namespace, CustomResourceDefinition, PersistentVolume,
+	// PersistentVolumeClaim].
+	ProtectedKinds []string `yaml:"protectedKinds"`
+	// AllowDelete lifts ProtectedKinds, kind by kind.
+	AllowDelete []string `yaml:"allowDelete"`
+	// MaxRisk refuses steps riskier than this (low, medium, high,
+	// critical) unless plumb fix is given --allow-risk. Default high.
+	MaxRisk string `yaml:"maxRisk"`
 }
 
 // Store is where serve and fix keep history.
@@ -313,6 +322,11 @@ func (f *File) Validate() error {
 	}
 	if f.Guardrails.MaxObjectsPerRun < 0 {
 		errs = append(errs, errors.New("guardrails.maxObjectsPerRun must not be negative"))
+	}
+	switch f.Guardrails.MaxRisk {
+	case "", "low", "medium", "high", "critical":
+	default:
+		errs = append(errs, fmt.Errorf("guardrails.maxRisk %q: want low, medium, high or critical", f.Guardrails.MaxRisk))
 	}
 	switch f.Store.Driver {
 	case "sqlite":

@@ -484,3 +484,33 @@ func maskSecretPair(desired, live *unstructured.Unstructured) {
 		}
 	}
 }
+
+// MaskSecret returns a copy of u that is safe to print or store: when u is
+// a Secret, every value of data and stringData, and kubectl's
+// last-applied record, are replaced by Redacted. Other objects are copied
+// as they are.
+func MaskSecret(u *unstructured.Unstructured) *unstructured.Unstructured {
+	v := u.DeepCopy()
+	if !isSecret(v.GroupVersionKind().GroupKind()) {
+		return v
+	}
+	for _, field := range []string{"data", "stringData"} {
+		if m, ok, _ := unstructured.NestedMap(v.Object, field); ok {
+			for k := range m {
+				m[k] = Redacted
+			}
+			_ = unstructured.SetNestedMap(v.Object, m, field)
+		}
+	}
+	if a := v.GetAnnotations(); a[lastApplied] != "" {
+		a[lastApplied] = Redacted
+		v.SetAnnotations(a)
+	}
+	return v
+}
+
+// IsSecret reports whether u is a core Secret, whose values plumb never
+// prints or stores.
+func IsSecret(u *unstructured.Unstructured) bool {
+	return isSecret(u.GroupVersionKind().GroupKind())
+}

@@ -240,34 +240,52 @@ func number(v any) (float64, bool) {
 // ValueAt returns the value at a path in kubectl's notation (as Change.Path
 // writes it) in obj, without a schema.
 func ValueAt(obj map[string]any, path string) (any, bool) {
+	v, _, ok := walk(obj, path)
+	return v, ok
+}
+
+// JSONPointer turns a path in kubectl's notation into the JSON Pointer
+// (RFC 6901) of the same field in obj, with list elements by position: the
+// path a JSON patch against obj needs. ok is false if obj has no such field.
+func JSONPointer(obj map[string]any, path string) (string, bool) {
+	_, ptr, ok := walk(obj, path)
+	return ptr, ok && ptr != ""
+}
+
+// walk follows path through obj, returning the value and its pointer.
+func walk(obj map[string]any, path string) (any, string, bool) {
 	if path == "." {
-		return obj, true
+		return obj, "", true
 	}
 	segs, err := ParsePath(path)
 	if err != nil {
-		return nil, false
+		return nil, "", false
 	}
 	var cur any = obj
+	var ptr strings.Builder
 	for _, s := range segs {
 		switch {
 		case s.isField:
 			m, ok := cur.(map[string]any)
 			if !ok {
-				return nil, false
+				return nil, "", false
 			}
 			if cur, ok = m[s.field]; !ok {
-				return nil, false
+				return nil, "", false
 			}
+			ptr.WriteString("/" + strings.NewReplacer("~", "~0", "/", "~1").Replace(s.field))
 		default:
 			l, ok := cur.([]any)
 			if !ok {
-				return nil, false
+				return nil, "", false
 			}
-			cur, ok = s.element(l)
-			if !ok {
-				return nil, false
+			i := s.elementIndex(l)
+			if i < 0 {
+				return nil, "", false
 			}
+			cur = l[i]
+			ptr.WriteString("/" + strconv.Itoa(i))
 		}
 	}
-	return cur, true
+	return cur, ptr.String(), true
 }

@@ -177,3 +177,31 @@ func TestOwns(t *testing.T) {
 		t.Errorf("leaves = %d, want 2 (args and labels.app; the \".\" marker is not a leaf)", got)
 	}
 }
+
+func TestJSONPointer(t *testing.T) {
+	obj := map[string]any{
+		"metadata": map[string]any{"annotations": map[string]any{"example.com/owner": "ops", "a~b": "x"}},
+		"spec": map[string]any{"containers": []any{
+			map[string]any{"name": "web", "env": []any{map[string]any{"name": "A"}, map[string]any{"name": "DEBUG", "value": "1"}}},
+			map[string]any{"name": "sidecar"},
+		}, "args": []any{"--a", "--b"}},
+	}
+	for path, want := range map[string]string{
+		`.metadata.annotations["example.com/owner"]`:           "/metadata/annotations/example.com~1owner",
+		`.metadata.annotations["a~b"]`:                         "/metadata/annotations/a~0b",
+		`.spec.containers[name="sidecar"]`:                     "/spec/containers/1",
+		`.spec.containers[name="web"].env[name="DEBUG"]`:       "/spec/containers/0/env/1",
+		`.spec.containers[name="web"].env[name="DEBUG"].value`: "/spec/containers/0/env/1/value",
+		`.spec.args[1]`: "/spec/args/1",
+	} {
+		got, ok := JSONPointer(obj, path)
+		if !ok || got != want {
+			t.Errorf("JSONPointer(%s) = %q, %v; want %q", path, got, ok, want)
+		}
+	}
+	for _, path := range []string{`.spec.containers[name="db"]`, ".spec.replicas", "."} {
+		if got, ok := JSONPointer(obj, path); ok {
+			t.Errorf("JSONPointer(%s) = %q; want not found", path, got)
+		}
+	}
+}

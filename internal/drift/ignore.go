@@ -292,9 +292,18 @@ func elementIndex(obj map[string]any, p fieldpath.Path) int {
 // element finds the list element s names: by key fields, by value or by
 // position.
 func (s segment) element(l []any) (any, bool) {
+	i := s.elementIndex(l)
+	if i < 0 {
+		return nil, false
+	}
+	return l[i], true
+}
+
+// elementIndex is element's position in l, or -1.
+func (s segment) elementIndex(l []any) int {
 	switch {
 	case s.keys != nil:
-		for _, el := range l {
+		for i, el := range l {
 			m, ok := el.(map[string]any)
 			if !ok {
 				continue
@@ -308,17 +317,17 @@ func (s segment) element(l []any) (any, bool) {
 				}
 			}
 			if match {
-				return el, true
+				return i
 			}
 		}
 	case s.value != nil:
-		for _, el := range l {
+		for i, el := range l {
 			if literal(el) == *s.value || fmt.Sprint(el) == *s.value {
-				return el, true
+				return i
 			}
 		}
 	case s.index >= 0 && s.index < len(l):
-		return l[s.index], true
+		return s.index
 	}
-	return nil, false
+	return -1
 }

@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
+	"plumb.dev/plumb/internal/cluster"
 	"plumb.dev/plumb/internal/source"
 )
 
@@ -106,6 +107,9 @@ func (t Target) Compact() (Target, error) {
 	c.obj.Object = nil
 	return Target{t: &c}, nil
 }
+
+// Cluster is the cluster the engine compares with.
+func (e *Engine) Cluster() *cluster.Cluster { return e.cluster }
 
 // Get reads the target's live object; nil when it does not exist.
 func (e *Engine) Get(ctx context.Context, t Target) (*unstructured.Unstructured, error) {

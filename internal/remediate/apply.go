@@ -2,9 +2,19 @@ package remediate
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
+	"strconv"
 	"strings"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/dynamic"
 
 	"plumb.dev/plumb/internal/drift"
 )
@@ -14,19 +24,32 @@ type Outcome string
 
 const (
 	OutcomeApplied Outcome = "applied"
+	// OutcomeInSync: the object was already as planned; nothing written.
+	OutcomeInSync Outcome = "already-in-sync"
 	// OutcomeChanged: the object changed since it was planned and now
 	// needs other changes; it was left alone.
 	OutcomeChanged Outcome = "changed-since-planned"
 	// OutcomeConflict: other managers own fields the plan does not change.
 	OutcomeConflict Outcome = "conflict"
 	OutcomeFailed   Outcome = "failed"
+	// OutcomeNotApplied: the plan was refused or declined.
+	OutcomeNotApplied Outcome = "not-applied"
 )
+
+// UndoManager is the field manager undo writes as, so that a re-opened
+// drift names plumb's undo as its author.
+const UndoManager = "plumb-undo"
 
 // Result is one step's outcome.
 type Result struct {
 	Step    Step    `json:"step"`
 	Outcome Outcome `json:"outcome"`
 	Message string  `json:"message,omitempty"`
+	// Before and After are the whole object around the write; nil when it
+	// did not exist. They hold Secret values, so they are never printed;
+	// Record masks them.
+	Before *unstructured.Unstructured `json:"-"`
+	After  *unstructured.Unstructured `json:"-"`
 }
 
 // ApplyOptions tune Apply.
@@ -35,16 +58,31 @@ type ApplyOptions struct {
 	DryRun bool
 }
 
-// Apply carries out an unrefused plan, step by step. A step that fails
-// does not stop the others; each has its outcome.
+// Apply carries out an unrefused plan, step by step, in order. A step that
+// fails does not stop the others; each has its outcome.
 func (p *Planner) Apply(ctx context.Context, plan Plan, opts ApplyOptions) ([]Result, error) {
 	if plan.Refused() {
 		return nil, errors.New("the plan was refused by a guardrail; nothing applied")
 	}
 	out := make([]Result, 0, len(plan.Steps))
 	for _, st := range plan.Steps {
-		outcome, msg := p.applyStep(ctx, st, opts)
-		out = append(out, Result{Step: st, Outcome: outcome, Message: msg})
+		var r Result
+		switch st.Action {
+		case ActionApply:
+			r = p.applyDrifted(ctx, st, opts)
+		case ActionCreate:
+			r = p.create(ctx, st, opts)
+		case ActionDelete:
+			r = p.delete(ctx, st, opts)
+		case ActionRestore:
+			r = p.restore(ctx, st, opts)
+		case ActionRecreate:
+			r = p.recreate(ctx, st, opts)
+		default:
+			r = Result{Outcome: OutcomeFailed, Message: fmt.Sprintf("unknown action %q", st.Action)}
+		}
+		r.Step = st
+		out = append(out, r)
 	}
 	return out, nil
 }
@@ -53,59 +91,276 @@ func (p *Planner) Apply(ctx context.Context, plan Plan, opts ApplyOptions) ([]Re
 // same drift) is re-checked.
 const maxReplans = 3
 
-func (p *Planner) applyStep(ctx context.Context, st Step, opts ApplyOptions) (Outcome, string) {
+func failed(err error) Result { return Result{Outcome: OutcomeFailed, Message: err.Error()} }
+
+func changed(msg string) Result { return Result{Outcome: OutcomeChanged, Message: msg} }
+
+// applyDrifted server-side applies the declaration at the planned version.
+func (p *Planner) applyDrifted(ctx context.Context, st Step, opts ApplyOptions) Result {
 	rv := st.ResourceVersion
 	for range maxReplans {
-		_, err := p.engine.Apply(ctx, st.target, drift.ApplyOptions{Manager: st.Manager, ResourceVersion: rv, DryRun: opts.DryRun})
-		var conflicts *drift.Conflicts
-		switch {
-		case err == nil:
-			return OutcomeApplied, ""
-		case errors.As(err, &conflicts):
-			outside := outsidePlan(conflicts.Fields, st)
-			if len(outside) == 0 {
-				// Every conflict is a field the plan puts back: take it over.
-				_, err = p.engine.Apply(ctx, st.target, drift.ApplyOptions{Manager: st.Manager, ResourceVersion: rv, Force: true, DryRun: opts.DryRun})
-				if err == nil {
-					return OutcomeApplied, fmt.Sprintf("took over %s", strings.Join(conflicts.Fields, ", "))
+		before, err := p.engine.Get(ctx, st.target)
+		if err != nil {
+			return failed(err)
+		}
+		if before == nil {
+			return changed("the object was deleted since it was planned")
+		}
+		if before.GetResourceVersion() == rv {
+			after, msg, err := p.serverSideApply(ctx, st, rv, opts)
+			var outside *outsideConflicts
+			switch {
+			case err == nil:
+				r := Result{Outcome: OutcomeApplied, Message: msg, Before: before, After: after}
+				return p.removeAdded(ctx, st, r, opts)
+			case errors.As(err, &outside):
+				// The server checks ownership before the resourceVersion:
+				// a conflict may only mean the object changed since.
+				live, gerr := p.engine.Get(ctx, st.target)
+				if gerr != nil {
+					return failed(gerr)
 				}
-				if !errors.Is(err, drift.ErrChanged) {
-					return OutcomeFailed, err.Error()
+				if live != nil && live.GetResourceVersion() == rv {
+					return Result{Outcome: OutcomeConflict, Message: err.Error()}
 				}
-				break // changed since planned: compare again below
+				continue
+			case errors.Is(err, drift.ErrChanged):
+				continue
+			default:
+				return failed(err)
 			}
-			// The server checks ownership before the resourceVersion: a
-			// conflict may only mean the object changed since planned.
-			live, gerr := p.engine.Get(ctx, st.target)
-			if gerr != nil {
-				return OutcomeFailed, gerr.Error()
-			}
-			if live == nil || live.GetResourceVersion() == rv {
-				return OutcomeConflict, "other managers own fields the plan does not change: " + strings.Join(outside, ", ")
-			}
-		case !errors.Is(err, drift.ErrChanged):
-			return OutcomeFailed, err.Error()
 		}
 		// Changed since planned: compare again; go on only if the plan
 		// still says exactly what to do.
-		live, err := p.engine.Get(ctx, st.target)
+		f, err := p.engine.CompareLive(ctx, st.target, before, nil)
 		if err != nil {
-			return OutcomeFailed, err.Error()
-		}
-		f, err := p.engine.CompareLive(ctx, st.target, live, nil)
-		if err != nil {
-			return OutcomeFailed, err.Error()
+			return failed(err)
 		}
 		if f == nil {
-			return OutcomeApplied, "already back in sync"
+			return Result{Outcome: OutcomeInSync, Message: "already back in sync"}
 		}
 		again, ok := p.step(*f, st.target)
 		if !ok || !sameChanges(again.Changes, st.Changes) {
-			return OutcomeChanged, "the object changed since it was planned; run plumb fix again to see the new plan"
+			return changed("the object changed since it was planned; run plumb fix again to see the new plan")
 		}
 		rv = again.ResourceVersion
 	}
-	return OutcomeChanged, "the object kept changing while it was being put back"
+	return changed("the object kept changing while it was being put back")
+}
+
+// outsideConflicts: other managers own fields the step does not change.
+type outsideConflicts struct{ fields []string }
+
+func (o *outsideConflicts) Error() string {
+	return "other managers own fields the plan does not change: " + strings.Join(o.fields, ", ")
+}
+
+// serverSideApply applies as the step's manager at rv, first without force;
+// with force only when every conflict is a field the step puts back.
+func (p *Planner) serverSideApply(ctx context.Context, st Step, rv string, opts ApplyOptions) (*unstructured.Unstructured, string, error) {
+	ao := drift.ApplyOptions{Manager: st.Manager, ResourceVersion: rv, DryRun: opts.DryRun}
+	after, err := p.engine.Apply(ctx, st.target, ao)
+	var conflicts *drift.Conflicts
+	if !errors.As(err, &conflicts) {
+		return after, "", err
+	}
+	if outside := outsidePlan(conflicts.Fields, st); len(outside) > 0 {
+		return nil, "", &outsideConflicts{fields: outside}
+	}
+	ao.Force = true
+	after, err = p.engine.Apply(ctx, st.target, ao)
+	if err != nil {
+		return nil, "", err
+	}
+	return after, "took over " + strings.Join(conflicts.Fields, ", "), nil
+}
+
+// removeAdded takes out the added fields a step plans to remove, with a
+// JSON patch that first tests the object is still as just applied.
+func (p *Planner) removeAdded(ctx context.Context, st Step, r Result, opts ApplyOptions) Result {
+	var ptrs []string
+	for _, c := range st.Changes {
+		if c.Type != drift.ChangeAdded {
+			continue
+		}
+		if ptr, ok := drift.JSONPointer(r.After.Object, c.Path); ok {
+			ptrs = append(ptrs, ptr)
+		}
+	}
+	if len(ptrs) == 0 {
+		return r
+	}
+	// Later list elements first, so that earlier positions still hold.
+	sort.Slice(ptrs, func(i, j int) bool { return pointerAfter(ptrs[i], ptrs[j]) })
+	ops := []map[string]any{{"op": "test", "path": "/metadata/resourceVersion", "value": r.After.GetResourceVersion()}}
+	for _, ptr := range ptrs {
+		ops = append(ops, map[string]any{"op": "remove", "path": ptr})
+	}
+	body, err := json.Marshal(ops)
+	if err != nil {
+		return failed(err)
+	}
+	res, err := p.resource(st)
+	if err != nil {
+		return failed(err)
+	}
+	po := metav1.PatchOptions{FieldManager: drift.DefaultManager}
+	if opts.DryRun {
+		po.DryRun = []string{metav1.DryRunAll}
+	}
+	after, err := res.Patch(ctx, st.Name, types.JSONPatchType, body, po)
+	if err != nil {
+		r.Outcome = OutcomeChanged
+		r.Message = strings.TrimPrefix(r.Message+"; ", "; ") + "declared fields put back, but added fields not removed: " + err.Error()
+		return r
+	}
+	r.After = after
+	return r
+}
+
+// pointerAfter orders JSON pointers so that, within one list, higher
+// positions come first.
+func pointerAfter(a, b string) bool {
+	as, bs := strings.Split(a, "/"), strings.Split(b, "/")
+	for i := 0; i < len(as) && i < len(bs); i++ {
+		if as[i] == bs[i] {
+			continue
+		}
+		ai, aerr := strconv.Atoi(as[i])
+		bi, berr := strconv.Atoi(bs[i])
+		if aerr == nil && berr == nil {
+			return ai > bi
+		}
+		return as[i] > bs[i]
+	}
+	return len(as) > len(bs)
+}
+
+// create server-side applies a missing object.
+func (p *Planner) create(ctx context.Context, st Step, opts ApplyOptions) Result {
+	before, err := p.engine.Get(ctx, st.target)
+	if err != nil {
+		return failed(err)
+	}
+	if before != nil {
+		return changed("the object was created by someone else since it was planned")
+	}
+	after, err := p.engine.Apply(ctx, st.target, drift.ApplyOptions{Manager: st.Manager, DryRun: opts.DryRun})
+	if err != nil {
+		return failed(err)
+	}
+	return Result{Outcome: OutcomeApplied, After: after}
+}
+
+// delete deletes an object, only if it is still the one planned, at the
+// planned version.
+func (p *Planner) delete(ctx context.Context, st Step, opts ApplyOptions) Result {
+	res, before, err := p.current(ctx, st)
+	if err != nil {
+		return failed(err)
+	}
+	if before == nil {
+		return Result{Outcome: OutcomeInSync, Message: "already gone"}
+	}
+	if string(before.GetUID()) != st.UID || before.GetResourceVersion() != st.ResourceVersion {
+		return changed("the object changed since it was planned; it was not deleted")
+	}
+	uid, rv := types.UID(st.UID), st.ResourceVersion
+	bg := metav1.DeletePropagationBackground
+	do := metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid, ResourceVersion: &rv}, PropagationPolicy: &bg}
+	if opts.DryRun {
+		do.DryRun = []string{metav1.DryRunAll}
+	}
+	if err := res.Delete(ctx, st.Name, do); err != nil {
+		if apierrors.IsConflict(err) {
+			return changed("the object changed since it was planned; it was not deleted")
+		}
+		return failed(err)
+	}
+	return Result{Outcome: OutcomeApplied, Before: before}
+}
+
+// restore writes an object back to a recorded state, only if it is still
+// as the recorded run left it.
+func (p *Planner) restore(ctx context.Context, st Step, opts ApplyOptions) Result {
+	res, before, err := p.current(ctx, st)
+	if err != nil {
+		return failed(err)
+	}
+	if before == nil {
+		return changed("the object was deleted since the run; it was not restored")
+	}
+	if string(before.GetUID()) != st.UID || before.GetResourceVersion() != st.ResourceVersion {
+		return changed("the object changed since the run; it was not restored")
+	}
+	obj := st.object.DeepCopy()
+	obj.SetResourceVersion(before.GetResourceVersion())
+	uo := metav1.UpdateOptions{FieldManager: UndoManager}
+	if opts.DryRun {
+		uo.DryRun = []string{metav1.DryRunAll}
+	}
+	after, err := res.Update(ctx, obj, uo)
+	if err != nil {
+		if apierrors.IsConflict(err) {
+			return changed("the object changed since the run; it was not restored")
+		}
+		return failed(err)
+	}
+	return Result{Outcome: OutcomeApplied, Before: before, After: after}
+}
+
+// recreate creates a deleted object again from its recorded state.
+func (p *Planner) recreate(ctx context.Context, st Step, opts ApplyOptions) Result {
+	res, before, err := p.current(ctx, st)
+	if err != nil {
+		return failed(err)
+	}
+	if before != nil {
+		return changed("the object exists again; it was not recreated")
+	}
+	obj := st.object.DeepCopy()
+	for _, f := range []string{"uid", "resourceVersion", "creationTimestamp", "generation", "managedFields", "deletionTimestamp", "deletionGracePeriodSeconds", "selfLink"} {
+		unstructured.RemoveNestedField(obj.Object, "metadata", f)
+	}
+	unstructured.RemoveNestedField(obj.Object, "status")
+	co := metav1.CreateOptions{FieldManager: UndoManager}
+	if opts.DryRun {
+		co.DryRun = []string{metav1.DryRunAll}
+	}
+	after, err := res.Create(ctx, obj, co)
+	if err != nil {
+		if apierrors.IsAlreadyExists(err) {
+			return changed("the object exists again; it was not recreated")
+		}
+		return failed(err)
+	}
+	return Result{Outcome: OutcomeApplied, After: after}
+}
+
+// resource is the dynamic client for the step's object.
+func (p *Planner) resource(st Step) (dynamic.ResourceInterface, error) {
+	c := p.engine.Cluster()
+	m, err := c.Mapping(schema.FromAPIVersionAndKind(st.APIVersion, st.Kind))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", st.Object(), err)
+	}
+	if st.Namespace == "" {
+		return c.Dynamic.Resource(m.Resource), nil
+	}
+	return c.Dynamic.Resource(m.Resource).Namespace(st.Namespace), nil
+}
+
+// current reads the step's object as it is now; nil when absent.
+func (p *Planner) current(ctx context.Context, st Step) (dynamic.ResourceInterface, *unstructured.Unstructured, error) {
+	res, err := p.resource(st)
+	if err != nil {
+		return nil, nil, err
+	}
+	u, err := res.Get(ctx, st.Name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return res, nil, nil
+	}
+	return res, u, err
 }
 
 // outsidePlan returns the conflicting fields the step does not change.

@@ -27,7 +27,7 @@ func planner(t *testing.T, ns string) (*Planner, []source.Object) {
 		t.Fatal(err)
 	}
 	set := source.Load(context.Background(), []string{shop}, source.Options{Namespace: ns})
-	return NewPlanner(e, DefaultGuardrails()), set.Objects
+	return NewPlanner(e, DefaultGuardrails(), Options{}), set.Objects
 }
 
 // TestConcurrentChangeIsNotClobbered plans putting web's replicas back,

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
 	"plumb.dev/plumb/internal/drift"
 	"plumb.dev/plumb/internal/source"
 )
@@ -13,10 +15,18 @@ import (
 type Action string
 
 const (
-	// ActionApply re-applies the declaration over drifted fields.
+	// ActionApply re-applies the declaration over drifted fields (and,
+	// when asked, removes fields added out of band).
 	ActionApply Action = "apply"
 	// ActionCreate creates a missing object.
 	ActionCreate Action = "create"
+	// ActionDelete deletes an object: an unmanaged one (--prune), or one
+	// an undone run created.
+	ActionDelete Action = "delete"
+	// ActionRestore writes an object back to how a run found it (undo).
+	ActionRestore Action = "restore"
+	// ActionRecreate creates again an object a run deleted (undo).
+	ActionRecreate Action = "recreate"
 )
 
 // Change is one field a step puts back, with its risk.
@@ -35,13 +45,27 @@ type Step struct {
 	Action     Action   `json:"action"`
 	Risk       Risk     `json:"risk"`
 	Changes    []Change `json:"changes,omitempty"`
-	// ResourceVersion is the version the step was planned at.
+	// ResourceVersion and UID are the object's as planned; the step
+	// writes only if the object is still at them.
 	ResourceVersion string `json:"resourceVersion,omitempty"`
-	// Manager is the field manager the step applies as.
-	Manager string `json:"manager"`
+	UID             string `json:"uid,omitempty"`
+	// Manager is the field manager the step writes as.
+	Manager string `json:"manager,omitempty"`
+	// Note says something the person approving should know.
+	Note string `json:"note,omitempty"`
 
 	key    drift.ObjectKey
 	target drift.Target
+	// object is what restore and recreate write.
+	object *unstructured.Unstructured
+}
+
+// Object names the step's object as kubectl does: Kind namespace/name.
+func (s Step) Object() string {
+	if s.Namespace == "" {
+		return s.Kind + " " + s.Name
+	}
+	return s.Kind + " " + s.Namespace + "/" + s.Name
 }
 
 // Refusal is a guardrail saying no.
@@ -51,12 +75,20 @@ type Refusal struct {
 	Reason    string `json:"reason"`
 }
 
+// Skip is an object a plan leaves alone, and why.
+type Skip struct {
+	Object string `json:"object"`
+	Reason string `json:"reason"`
+}
+
 // Plan is every step a run would take, and whether it may.
 type Plan struct {
 	APIVersion string    `json:"apiVersion"`
 	Kind       string    `json:"kind"`
 	Steps      []Step    `json:"steps"`
 	Refusals   []Refusal `json:"refusals"`
+	// Skipped are objects the plan cannot change (an undo of a Secret).
+	Skipped []Skip `json:"skipped,omitempty"`
 	// Errors are objects that could not be compared; the plan leaves them.
 	Errors []source.Error `json:"errors"`
 }
@@ -65,12 +97,25 @@ type Plan struct {
 // applied.
 func (p Plan) Refused() bool { return len(p.Refusals) > 0 }
 
+func newPlan() Plan {
+	return Plan{APIVersion: "plumb.dev/v1alpha1", Kind: "Plan", Steps: []Step{}, Refusals: []Refusal{}, Errors: []source.Error{}}
+}
+
+// DefaultProtectedKinds are never deleted without a per-kind allowance:
+// deleting one takes everything in it or on it along.
+var DefaultProtectedKinds = []string{"Namespace", "CustomResourceDefinition", "PersistentVolume", "PersistentVolumeClaim"}
+
 // Guardrails bound what a run may change.
 type Guardrails struct {
 	// MaxObjects refuses a plan that changes more objects. Default 20.
 	MaxObjects int
 	// ProtectedNamespaces are never changed. Default [kube-system].
 	ProtectedNamespaces []string
+	// ProtectedKinds are never deleted unless AllowDelete names them.
+	// Default DefaultProtectedKinds.
+	ProtectedKinds []string
+	// AllowDelete lifts ProtectedKinds, kind by kind.
+	AllowDelete []string
 	// MaxRisk refuses steps above it unless AllowRisk. Default high.
 	MaxRisk Risk
 	// AllowRisk lifts MaxRisk.
@@ -79,17 +124,28 @@ type Guardrails struct {
 
 // DefaultGuardrails returns the defaults documented on Guardrails.
 func DefaultGuardrails() Guardrails {
-	return Guardrails{MaxObjects: 20, ProtectedNamespaces: []string{"kube-system"}, MaxRisk: RiskHigh}
+	return Guardrails{MaxObjects: 20, ProtectedNamespaces: []string{"kube-system"}, ProtectedKinds: DefaultProtectedKinds, MaxRisk: RiskHigh}
+}
+
+// Options say what a plan may do beyond putting declared fields back.
+type Options struct {
+	// RemoveAdded also removes fields set out of band that the sources do
+	// not declare.
+	RemoveAdded bool
+	// Prune deletes unmanaged objects. It needs an engine that looks for
+	// them (drift.Options.Unmanaged).
+	Prune bool
 }
 
 // Planner plans remediation for one cluster.
 type Planner struct {
 	engine *drift.Engine
 	guard  Guardrails
+	opts   Options
 }
 
 // NewPlanner returns a planner that uses engine to compare.
-func NewPlanner(engine *drift.Engine, guard Guardrails) *Planner {
+func NewPlanner(engine *drift.Engine, guard Guardrails, opts Options) *Planner {
 	def := DefaultGuardrails()
 	if guard.MaxObjects <= 0 {
 		guard.MaxObjects = def.MaxObjects
@@ -97,16 +153,22 @@ func NewPlanner(engine *drift.Engine, guard Guardrails) *Planner {
 	if guard.ProtectedNamespaces == nil {
 		guard.ProtectedNamespaces = def.ProtectedNamespaces
 	}
+	if guard.ProtectedKinds == nil {
+		guard.ProtectedKinds = def.ProtectedKinds
+	}
 	if guard.MaxRisk == "" {
 		guard.MaxRisk = def.MaxRisk
 	}
-	return &Planner{engine: engine, guard: guard}
+	return &Planner{engine: engine, guard: guard, opts: opts}
 }
+
+// Cluster names the planner's cluster.
+func (p *Planner) Cluster() string { return p.engine.Cluster().Name }
 
 // Plan compares objs with the cluster and plans putting every drifted and
 // missing object back.
 func (p *Planner) Plan(ctx context.Context, objs []source.Object) (Plan, error) {
-	plan := Plan{APIVersion: "plumb.dev/v1alpha1", Kind: "Plan", Steps: []Step{}, Refusals: []Refusal{}, Errors: []source.Error{}}
+	plan := newPlan()
 	res, err := p.engine.Scan(ctx, objs)
 	if err != nil {
 		return plan, err
@@ -121,6 +183,12 @@ func (p *Planner) Plan(ctx context.Context, objs []source.Object) (Plan, error) 
 		byKey[t.Key()] = t
 	}
 	for _, f := range res.Findings {
+		if f.State == drift.StateUnmanaged {
+			if st, ok := p.pruneStep(f); ok {
+				plan.Steps = append(plan.Steps, st)
+			}
+			continue
+		}
 		t, ok := byKey[f.Key()]
 		if !ok {
 			continue
@@ -129,11 +197,11 @@ func (p *Planner) Plan(ctx context.Context, objs []source.Object) (Plan, error) 
 			plan.Steps = append(plan.Steps, st)
 		}
 	}
-	plan.Refusals = p.check(plan.Steps)
+	plan.Refusals = p.Check(plan.Steps)
 	return plan, nil
 }
 
-// step plans one finding.
+// step plans one drifted or missing object.
 func (p *Planner) step(f drift.Finding, t drift.Target) (Step, bool) {
 	st := Step{Cluster: f.Cluster, APIVersion: f.APIVersion, Kind: f.Kind, Namespace: f.Namespace, Name: f.Name,
 		Risk: RiskLow, key: f.Key(), target: t}
@@ -148,11 +216,12 @@ func (p *Planner) step(f drift.Finding, t drift.Target) (Step, bool) {
 		st.Action, st.Manager = ActionApply, f.Deployer
 		if f.Live != nil {
 			st.ResourceVersion = f.Live.GetResourceVersion()
+			st.UID = string(f.Live.GetUID())
 		}
 		for _, c := range f.Changes {
-			if c.Type == drift.ChangeAdded {
-				// Server-side apply keeps fields other managers own; taking
-				// them out is --remove-added's job, not planned here.
+			if c.Type == drift.ChangeAdded && !p.opts.RemoveAdded {
+				// Server-side apply keeps fields other managers own;
+				// taking them out is --remove-added's job.
 				continue
 			}
 			r := changeRisk(f.Kind, c)
@@ -164,21 +233,40 @@ func (p *Planner) step(f drift.Finding, t drift.Target) (Step, bool) {
 	return st, false
 }
 
-// check runs the guardrails over the steps.
-func (p *Planner) check(steps []Step) []Refusal {
+// pruneStep plans deleting an unmanaged object, when asked to prune.
+func (p *Planner) pruneStep(f drift.Finding) (Step, bool) {
+	if !p.opts.Prune || f.Live == nil {
+		return Step{}, false
+	}
+	st := Step{Cluster: f.Cluster, APIVersion: f.APIVersion, Kind: f.Kind, Namespace: f.Namespace, Name: f.Name,
+		Action: ActionDelete, Risk: RiskCritical, key: f.Key(),
+		ResourceVersion: f.Live.GetResourceVersion(), UID: string(f.Live.GetUID())}
+	if f.Kind == "Secret" && f.Key().Group == "" {
+		st.Note = "cannot be undone: Secret values are never recorded"
+	}
+	return st, true
+}
+
+// Check runs the guardrails over steps.
+func (p *Planner) Check(steps []Step) []Refusal {
 	out := []Refusal{}
 	if len(steps) > p.guard.MaxObjects {
 		out = append(out, Refusal{Guardrail: "max-objects",
 			Reason: fmt.Sprintf("the plan changes %d objects, more than %d; nothing is applied", len(steps), p.guard.MaxObjects)})
 	}
 	for _, s := range steps {
-		obj := s.Kind + " " + s.Name
-		if s.Namespace != "" {
-			obj = s.Kind + " " + s.Namespace + "/" + s.Name
+		obj := s.Object()
+		ns := s.Namespace
+		if s.Kind == "Namespace" && s.APIVersion == "v1" {
+			ns = s.Name
 		}
-		if slices.Contains(p.guard.ProtectedNamespaces, s.Namespace) {
+		if slices.Contains(p.guard.ProtectedNamespaces, ns) {
 			out = append(out, Refusal{Guardrail: "protected-namespace", Object: obj,
-				Reason: fmt.Sprintf("namespace %s is protected", s.Namespace)})
+				Reason: fmt.Sprintf("namespace %s is protected", ns)})
+		}
+		if s.Action == ActionDelete && slices.Contains(p.guard.ProtectedKinds, s.Kind) && !slices.Contains(p.guard.AllowDelete, s.Kind) {
+			out = append(out, Refusal{Guardrail: "protected-kind", Object: obj,
+				Reason: fmt.Sprintf("a %s is never deleted without --allow-delete=%s", s.Kind, s.Kind)})
 		}
 		if s.Risk.Above(p.guard.MaxRisk) && !p.guard.AllowRisk {
 			out = append(out, Refusal{Guardrail: "max-risk", Object: obj,

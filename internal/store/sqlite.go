@@ -277,7 +277,7 @@ func (s *SQLite) Events(ctx context.Context, f EventFilter) ([]Event, error) {
 		if err := json.Unmarshal([]byte(changes), &e.Changes); err != nil {
 			return nil, err
 		}
-		e.Managers = splitManagers(managers)
+		e.Managers = splitList(managers)
 		e.OpenedAt, e.UpdatedAt = time.UnixMilli(opened).UTC(), time.UnixMilli(updated).UTC()
 		if resolved.Valid {
 			t := time.UnixMilli(resolved.Int64).UTC()
@@ -338,7 +338,7 @@ func managersOf(cs []drift.Change) string {
 	return strings.Join(ms, ",")
 }
 
-func splitManagers(s string) []string {
+func splitList(s string) []string {
 	if s == "" {
 		return []string{}
 	}

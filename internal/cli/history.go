@@ -1,0 +1,138 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"plumb.dev/plumb/internal/config"
+	"plumb.dev/plumb/internal/output"
+	"plumb.dev/plumb/internal/store"
+)
+
+type historyOptions struct {
+	*globalOptions
+	storePath  string
+	configFile string
+	limit      int
+	before     int64
+}
+
+func newHistoryCommand(g *globalOptions) *cobra.Command {
+	o := &historyOptions{globalOptions: g}
+	cmd := &cobra.Command{
+		Use:   "history [RUN]",
+		Short: "List remediation runs, or show one",
+		Long: `List the remediation runs recorded in the store, newest first: when, who
+(the Kubernetes identity), what (fix, undo, serve), how many objects, and the
+outcome (applied, partial, refused, declined, failed). With a run's id, show
+what it did to each object; -o json then includes the plan and every object
+before and after (Secret values are never recorded). plumb fix --undo RUN
+puts a run's objects back.`,
+		Example: `  plumb history
+  plumb history -o json
+  plumb history 12`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			switch o.output {
+			case "", "json", "yaml":
+			default:
+				return fmt.Errorf("--output %q is not supported by history; use json or yaml", o.output)
+			}
+			if len(args) == 1 {
+				id, err := strconv.ParseInt(args[0], 10, 64)
+				if err != nil || id < 1 {
+					return fmt.Errorf("RUN %q: want a run id, as plumb history lists them", args[0])
+				}
+				return o.show(cmd.Context(), id)
+			}
+			return o.list(cmd.Context())
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&o.storePath, "store", "", storeFlagHelp)
+	fs.StringVarP(&o.configFile, "config", "c", "", "plumb configuration file, for its store")
+	fs.IntVar(&o.limit, "limit", 50, "List at most this many runs")
+	fs.Int64Var(&o.before, "before", 0, "List only runs older than this run id (paging)")
+	return cmd
+}
+
+func (o *historyOptions) open(ctx context.Context) (*store.SQLite, error) {
+	var cfg *config.File
+	if o.configFile != "" {
+		var err error
+		if cfg, err = config.Load(o.configFile); err != nil {
+			return nil, err
+		}
+	}
+	st, _, err := openStore(ctx, o.storePath, cfg)
+	return st, err
+}
+
+func (o *historyOptions) list(ctx context.Context) error {
+	st, err := o.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	runs, err := st.Runs(ctx, store.RunFilter{Limit: o.limit, Before: o.before})
+	if err != nil {
+		return err
+	}
+	if done, err := output.Data(o.streams.Out, runs, o.output); done {
+		return err
+	}
+	if len(runs) == 0 {
+		fmt.Fprintln(o.streams.Out, "No runs recorded.")
+		return nil
+	}
+	w := tabwriter.NewWriter(o.streams.Out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "RUN\tTIME\tUSER\tCOMMAND\tOBJECTS\tOUTCOME\tCLUSTERS")
+	for _, r := range runs {
+		command := r.Command
+		if r.UndoOf > 0 {
+			command = fmt.Sprintf("undo %d", r.UndoOf)
+		}
+		fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%d\t%s\t%s\n", r.ID, r.StartedAt.Local().Format(time.DateTime), r.User, command, r.Objects, r.Outcome, strings.Join(r.Clusters, ","))
+	}
+	return w.Flush()
+}
+
+func (o *historyOptions) show(ctx context.Context, id int64) error {
+	st, err := o.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	r, err := st.Run(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("run %d is not in the store", id)
+	}
+	if err != nil {
+		return err
+	}
+	if done, err := output.Data(o.streams.Out, r, o.output); done {
+		return err
+	}
+	command := r.Command
+	if r.UndoOf > 0 {
+		command = fmt.Sprintf("undo of run %d", r.UndoOf)
+	}
+	fmt.Fprintf(o.streams.Out, "Run %d: %s by %s at %s, %s\n\n", r.ID, command, r.User, r.StartedAt.Local().Format(time.DateTime), r.Outcome)
+	w := tabwriter.NewWriter(o.streams.Out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "CLUSTER\tOBJECT\tACTION\tOUTCOME\tMESSAGE")
+	for _, s := range r.Steps {
+		obj := s.Kind + " " + s.Name
+		if s.Namespace != "" {
+			obj = s.Kind + " " + s.Namespace + "/" + s.Name
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", s.Cluster, obj, s.Action, s.Outcome, s.Message)
+	}
+	return w.Flush()
+}

@@ -1,0 +1,208 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"strings"
+	"time"
+)
+
+// Run is one remediation run: its plan, who ran it, and what happened to
+// every object. Before and after are whole objects as the API server
+// returned them, except that Secret values are never recorded.
+type Run struct {
+	ID         int64     `json:"id"`
+	StartedAt  time.Time `json:"time"`
+	FinishedAt time.Time `json:"finishedAt"`
+	// User is the Kubernetes identity the run acted as.
+	User string `json:"user"`
+	// Command is fix, undo, or serve (remediation by plumb serve).
+	Command string `json:"command"`
+	// UndoOf is the run an undo reverted.
+	UndoOf int64 `json:"undoOf,omitempty"`
+	// Outcome is applied, partial, refused, declined or failed.
+	Outcome  string   `json:"outcome"`
+	Clusters []string `json:"clusters"`
+	// Objects is how many objects the plan changes.
+	Objects int `json:"objects"`
+	// Plan is the plan as printed by plumb fix -o json. Only Run fills
+	// Plan and Steps; Runs leaves them out.
+	Plan  json.RawMessage `json:"plan,omitempty"`
+	Steps []RunStep       `json:"steps,omitempty"`
+}
+
+// RunStep is what a run did to one object.
+type RunStep struct {
+	Cluster    string `json:"cluster"`
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	Namespace  string `json:"namespace,omitempty"`
+	Name       string `json:"name"`
+	Action     string `json:"action"`
+	Outcome    string `json:"outcome"`
+	Message    string `json:"message,omitempty"`
+	// Before and After are the whole object before and after; absent when
+	// the object did not exist.
+	Before json.RawMessage `json:"before,omitempty"`
+	After  json.RawMessage `json:"after,omitempty"`
+}
+
+// RunFilter pages Runs.
+type RunFilter struct {
+	// Before pages: only runs with an id below it. 0 starts at the newest.
+	Before int64
+	// Limit bounds the page. Default 100, at most 1000.
+	Limit int
+}
+
+// RunWriter records remediation runs.
+type RunWriter interface {
+	// RecordRun stores r and returns its id.
+	RecordRun(ctx context.Context, r *Run) (int64, error)
+}
+
+// RunReader reads remediation runs.
+type RunReader interface {
+	// Runs lists runs, newest first, without their plans and steps.
+	Runs(ctx context.Context, f RunFilter) ([]Run, error)
+	// Run returns one run whole, or ErrNotFound.
+	Run(ctx context.Context, id int64) (*Run, error)
+}
+
+var (
+	_ RunReader = (*SQLite)(nil)
+	_ RunWriter = (*SQLite)(nil)
+)
+
+// RecordRun implements RunWriter.
+func (s *SQLite) RecordRun(ctx context.Context, r *Run) (int64, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	plan := r.Plan
+	if len(plan) == 0 {
+		plan = json.RawMessage("{}")
+	}
+	var undoOf sql.NullInt64
+	if r.UndoOf > 0 {
+		undoOf = sql.NullInt64{Int64: r.UndoOf, Valid: true}
+	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO runs (started_at, finished_at, user, command, undo_of, outcome, clusters, objects, plan)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		r.StartedAt.UnixMilli(), r.FinishedAt.UnixMilli(), r.User, r.Command, undoOf, r.Outcome, strings.Join(r.Clusters, ","), r.Objects, string(plan))
+	if err != nil {
+		return 0, err
+	}
+	id, err := res.LastInsertId()
+	if err != nil {
+		return 0, err
+	}
+	for i, st := range r.Steps {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO run_objects (run_id, seq, cluster, api_version, kind, namespace, name, action, outcome, message, before, after)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			id, i, st.Cluster, st.APIVersion, st.Kind, st.Namespace, st.Name, st.Action, st.Outcome, st.Message, nullJSON(st.Before), nullJSON(st.After)); err != nil {
+			return 0, err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, err
+	}
+	r.ID = id
+	return id, nil
+}
+
+const runColumns = `id, started_at, finished_at, user, command, undo_of, outcome, clusters, objects`
+
+// Runs implements RunReader.
+func (s *SQLite) Runs(ctx context.Context, f RunFilter) ([]Run, error) {
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	limit = min(limit, 1000)
+	where, args := "", []any{}
+	if f.Before > 0 {
+		where, args = " WHERE id < ?", append(args, f.Before)
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT `+runColumns+` FROM runs`+where+` ORDER BY id DESC LIMIT ?`, append(args, limit)...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []Run{}
+	for rows.Next() {
+		r, err := scanRun(rows, false)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *r)
+	}
+	return out, rows.Err()
+}
+
+// Run implements RunReader.
+func (s *SQLite) Run(ctx context.Context, id int64) (*Run, error) {
+	r, err := scanRun(s.db.QueryRowContext(ctx, `SELECT `+runColumns+`, plan FROM runs WHERE id = ?`, id), true)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT cluster, api_version, kind, namespace, name, action, outcome, message, before, after
+		FROM run_objects WHERE run_id = ? ORDER BY seq`, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	r.Steps = []RunStep{}
+	for rows.Next() {
+		var st RunStep
+		var before, after sql.NullString
+		if err := rows.Scan(&st.Cluster, &st.APIVersion, &st.Kind, &st.Namespace, &st.Name, &st.Action, &st.Outcome, &st.Message, &before, &after); err != nil {
+			return nil, err
+		}
+		if before.Valid {
+			st.Before = json.RawMessage(before.String)
+		}
+		if after.Valid {
+			st.After = json.RawMessage(after.String)
+		}
+		r.Steps = append(r.Steps, st)
+	}
+	return r, rows.Err()
+}
+
+// scanRun reads runColumns, then the plan if withPlan.
+func scanRun(r scanner, withPlan bool) (*Run, error) {
+	var run Run
+	var started, finished int64
+	var undoOf sql.NullInt64
+	var clusters string
+	var plan sql.NullString
+	dest := []any{&run.ID, &started, &finished, &run.User, &run.Command, &undoOf, &run.Outcome, &clusters, &run.Objects}
+	if withPlan {
+		dest = append(dest, &plan)
+	}
+	if err := r.Scan(dest...); err != nil {
+		return nil, err
+	}
+	run.StartedAt, run.FinishedAt = time.UnixMilli(started).UTC(), time.UnixMilli(finished).UTC()
+	run.UndoOf = undoOf.Int64
+	run.Clusters = splitList(clusters)
+	if plan.Valid {
+		run.Plan = json.RawMessage(plan.String)
+	}
+	return &run, nil
+}
+
+func nullJSON(b json.RawMessage) any {
+	if len(b) == 0 || string(b) == "null" {
+		return nil
+	}
+	return string(b)
+}

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -16,7 +17,7 @@ type fixDoc struct {
 		Changes                           []struct{ Path, Risk string }
 	}
 	Refusals []struct{ Guardrail, Object, Reason string }
-	Results []struct {
+	Results  []struct {
 		Outcome string
 		Message string
 	}
@@ -149,4 +150,144 @@ func writeTemp(t *testing.T, content string) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// TestFixRemoveAdded: fields set out of band stay unless --remove-added;
+// with it they go, an added container only with --allow-risk (removing a
+// container is critical).
+func TestFixRemoveAdded(t *testing.T) {
+	ns := env.Namespace(t)
+	k := func(args ...string) string { return env.Kubectl(t, "", append([]string{"-n", ns}, args...)...) }
+	k("apply", "--server-side", "-f", shop)
+	k("set", "env", "deployment/web", "DEBUG=1")
+	k("label", "configmap/settings", "hand-made=yes")
+	k("patch", "deployment/api", "--type=json", "-p", `[{"op":"add","path":"/spec/template/spec/containers/-","value":{"name":"debug","image":"busybox"}}]`)
+	k("set", "resources", "deployment/api", "-c", "api", "--limits=cpu=2")
+
+	// Added fields stay: only the limit is put back.
+	if code, d, _ := fix(t, ns, "--source", shop, "--yes"); code != ExitInSync || len(d.Steps) != 1 || len(d.Steps[0].Changes) != 1 {
+		t.Fatalf("without --remove-added: exit %d, steps %+v", code, d.Steps)
+	}
+	code, d, _ := fix(t, ns, "--source", shop, "--yes", "--remove-added")
+	if code != ExitDrift || len(d.Refusals) != 1 || d.Refusals[0].Object != "Deployment "+ns+"/api" || d.Refusals[0].Guardrail != "max-risk" {
+		t.Fatalf("--remove-added: exit %d, refusals %+v; want the container removal refused", code, d.Refusals)
+	}
+	code, d, stderr := fix(t, ns, "--source", shop, "--yes", "--remove-added", "--allow-risk")
+	if code != ExitInSync || len(d.Results) != 3 {
+		t.Fatalf("--remove-added --allow-risk: exit %d, results %+v: %s", code, d.Results, stderr)
+	}
+	requireInSync(t, ns, "--source", shop)
+	if got := k("get", "deployment/api", "-o", "jsonpath={.spec.template.spec.containers[*].name}"); got != "api" {
+		t.Errorf("api containers = %q, want the added one gone", got)
+	}
+	if got := k("get", "configmap/settings", "-o", "jsonpath={.metadata.labels}"); strings.Contains(got, "hand-made") {
+		t.Errorf("settings labels = %s, want hand-made gone", got)
+	}
+}
+
+// TestFixPrune: unmanaged objects are deleted only with --prune, deleting
+// is critical, and a protected kind needs its own allowance.
+func TestFixPrune(t *testing.T) {
+	ns := env.Namespace(t)
+	k := func(args ...string) string { return env.Kubectl(t, "", append([]string{"-n", ns}, args...)...) }
+	pvc := func(name string) string {
+		return "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: " + name + "}\n" +
+			"spec:\n  accessModes: [ReadWriteOnce]\n  resources: {requests: {storage: 1Gi}}\n"
+	}
+	// The sources declare one claim, so claims are in scope of --prune.
+	keep := writeTemp(t, pvc("keep"))
+	k("apply", "--server-side", "-f", shop, "-f", keep)
+	k("create", "configmap", "stray", "--from-literal=a=b")
+	env.Kubectl(t, pvc("data"), "-n", ns, "create", "-f", "-")
+
+	if code, d, _ := fix(t, ns, "--source", shop, "--source", keep, "--yes"); code != ExitInSync || len(d.Steps) != 0 {
+		t.Fatalf("without --prune: exit %d, steps %+v", code, d.Steps)
+	}
+	refusals := func(d fixDoc) string {
+		var g []string
+		for _, r := range d.Refusals {
+			g = append(g, r.Guardrail+":"+r.Object)
+		}
+		sort.Strings(g)
+		return strings.Join(g, ",")
+	}
+	code, d, _ := fix(t, ns, "--source", shop, "--source", keep, "--yes", "--prune")
+	want := "max-risk:ConfigMap " + ns + "/stray,max-risk:PersistentVolumeClaim " + ns + "/data,protected-kind:PersistentVolumeClaim " + ns + "/data"
+	if code != ExitDrift || refusals(d) != want {
+		t.Fatalf("--prune: exit %d, refusals %q, want %q", code, refusals(d), want)
+	}
+	if code, d, _ := fix(t, ns, "--source", shop, "--source", keep, "--yes", "--prune", "--allow-risk"); code != ExitDrift || refusals(d) != "protected-kind:PersistentVolumeClaim "+ns+"/data" {
+		t.Fatalf("--prune --allow-risk: exit %d, refusals %q", code, refusals(d))
+	}
+	k("get", "configmap/stray") // refused plans delete nothing
+
+	code, d, stderr := fix(t, ns, "--source", shop, "--source", keep, "--yes", "--prune", "--allow-risk", "--allow-delete", "PersistentVolumeClaim")
+	if code != ExitInSync || len(d.Results) != 2 {
+		t.Fatalf("--prune allowed: exit %d, results %+v: %s", code, d.Results, stderr)
+	}
+	if _, err := env.KubectlErr("", "-n", ns, "get", "configmap/stray"); err == nil {
+		t.Error("configmap/stray survived --prune")
+	}
+	// No controller-manager runs here to drop the PVC's protection
+	// finalizer; do its part.
+	k("patch", "pvc/data", "--type=merge", "-p", `{"metadata":{"finalizers":null}}`)
+	requireInSync(t, ns, "--source", shop, "--source", keep, "--unmanaged")
+
+	// Undoing the prune recreates both, as they were.
+	if code, _, stderr := fix(t, ns, "--undo", strconv.FormatInt(d.Run, 10), "--yes"); code != ExitInSync {
+		t.Fatalf("undo of the prune: exit %d: %s", code, stderr)
+	}
+	if got := k("get", "configmap/stray", "-o", "jsonpath={.data.a}"); got != "b" {
+		t.Errorf("stray recreated with a=%q, want b", got)
+	}
+	k("get", "pvc/data")
+}
+
+// TestFixGuardrailsFromConfig: plumb.yaml's guardrails apply; a flag
+// given explicitly wins.
+func TestFixGuardrailsFromConfig(t *testing.T) {
+	ns := env.Namespace(t)
+	k := func(args ...string) string { return env.Kubectl(t, "", append([]string{"-n", ns}, args...)...) }
+	k("apply", "--server-side", "-f", shop)
+	k("scale", "deployment/web", "--replicas=5")
+	k("patch", "configmap/settings", "--type=merge", "-p", `{"data":{"mode":"slow"}}`)
+	cfg := filepath.Join(t.TempDir(), "plumb.yaml")
+	if err := os.WriteFile(cfg, []byte("apiVersion: plumb.dev/v1alpha1\nkind: Config\nguardrails:\n  maxObjectsPerRun: 1\n  maxRisk: low\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, d, _ := fix(t, ns, "--source", shop, "-c", cfg, "--yes")
+	var got []string
+	for _, r := range d.Refusals {
+		got = append(got, r.Guardrail)
+	}
+	sort.Strings(got)
+	if code != ExitDrift || strings.Join(got, ",") != "max-objects,max-risk,max-risk" {
+		t.Fatalf("config guardrails: exit %d, refusals %v", code, got)
+	}
+	if code, _, stderr := fix(t, ns, "--source", shop, "-c", cfg, "--yes", "--max-objects", "5", "--max-risk", "medium"); code != ExitInSync {
+		t.Errorf("flags over config: exit %d: %s", code, stderr)
+	}
+}
+
+// TestFixClientSideApplied: objects deployed with kubectl's client-side
+// apply are put back as its manager, and a field dropped from the source
+// since the last apply is removed.
+func TestFixClientSideApplied(t *testing.T) {
+	ns := env.Namespace(t)
+	k := func(args ...string) string { return env.Kubectl(t, "", append([]string{"-n", ns}, args...)...) }
+	old := writeTemp(t, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cfg}\ndata: {mode: fast, legacy: \"yes\"}\n")
+	k("apply", "-f", shop)
+	k("apply", "-f", old)
+	k("scale", "deployment/web", "--replicas=0")
+	k("patch", "configmap/settings", "--type=merge", "-p", `{"data":{"mode":"slow"}}`)
+	src := writeTemp(t, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cfg}\ndata: {mode: fast}\n")
+
+	code, d, stderr := fix(t, ns, "--source", shop, "--source", src, "--yes")
+	if code != ExitInSync || len(d.Results) != 3 {
+		t.Fatalf("fix: exit %d, results %+v: %s", code, d.Results, stderr)
+	}
+	requireInSync(t, ns, "--source", shop, "--source", src)
+	if got := k("get", "configmap/cfg", "-o", "jsonpath={.data}"); strings.Contains(got, "legacy") {
+		t.Errorf("cfg data = %s, want legacy (dropped from the source) removed", got)
+	}
 }

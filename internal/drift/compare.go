@@ -73,7 +73,7 @@ func (e *Engine) compareAt(ctx context.Context, t *target, desired, live *unstru
 			}
 		}
 	}
-	if deployer.Operation == metav1.ManagedFieldsOperationUpdate {
+	if updates(entries, deployer.Manager) {
 		dropped, err := e.droppedSinceLastApply(t, d, live, entries, changes)
 		if err != nil {
 			return cmp, err
@@ -84,6 +84,18 @@ func (e *Engine) compareAt(ctx context.Context, t *target, desired, live *unstru
 	sortChanges(changes)
 	cmp.changes = changes
 	return cmp, nil
+}
+
+// updates reports whether manager writes the object with Update, as
+// kubectl's client-side apply does; its last-applied record then says which
+// fields the source dropped.
+func updates(entries []managedEntry, manager string) bool {
+	for _, e := range entries {
+		if e.Manager == manager && e.Subresource == "" && e.Operation == metav1.ManagedFieldsOperationUpdate {
+			return true
+		}
+	}
+	return false
 }
 
 // locallyInSync is the cheap check: every declared field has its declared
@@ -323,7 +335,10 @@ func addedOutOfBand(entries []managedEntry, desired, live map[string]any, deploy
 	var out []rawChange
 	for i := range entries {
 		e := &entries[i]
-		if e.Subresource == "status" || (e.Manager == deployer.Manager && e.Operation == deployer.Operation) || !matchesAny(e.Manager, outOfBand) {
+		// The deployer's own entries are never out of band, whatever the
+		// operation: kubectl's client-side apply records Update, and a
+		// fix put back as the same manager adds an Apply entry beside it.
+		if e.Subresource == "status" || e.Manager == deployer.Manager || !matchesAny(e.Manager, outOfBand) {
 			continue
 		}
 		var undeclared []fieldpath.Path

@@ -219,9 +219,10 @@ func (p *Planner) step(f drift.Finding, t drift.Target) (Step, bool) {
 			st.UID = string(f.Live.GetUID())
 		}
 		for _, c := range f.Changes {
-			if c.Type == drift.ChangeAdded && !p.opts.RemoveAdded {
-				// Server-side apply keeps fields other managers own;
-				// taking them out is --remove-added's job.
+			if c.Type == drift.ChangeAdded && !p.opts.RemoveAdded && (c.Manager == "" || c.Manager != f.Deployer) {
+				// Fields other managers set stay unless --remove-added.
+				// Fields the deployer set that the source no longer
+				// declares are part of putting the declaration back.
 				continue
 			}
 			r := changeRisk(f.Kind, c)

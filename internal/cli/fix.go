@@ -136,25 +136,33 @@ func (o *fixOptions) Validate() error {
 	return o.scanFlags.validate()
 }
 
+// configGuardrails are the configuration's guardrails (cfg may be nil),
+// defaulted.
+func configGuardrails(cfg *config.File) remediate.Guardrails {
+	g := remediate.DefaultGuardrails()
+	if cfg == nil {
+		return g
+	}
+	c := cfg.Guardrails
+	if c.MaxObjectsPerRun > 0 {
+		g.MaxObjects = c.MaxObjectsPerRun
+	}
+	if c.ProtectedNamespaces != nil {
+		g.ProtectedNamespaces = c.ProtectedNamespaces
+	}
+	if c.ProtectedKinds != nil {
+		g.ProtectedKinds = c.ProtectedKinds
+	}
+	g.AllowDelete = c.AllowDelete
+	if r, ok := remediate.ParseRisk(c.MaxRisk); ok {
+		g.MaxRisk = r
+	}
+	return g
+}
+
 // guardrails are the configuration's, with the flags given on top.
 func (o *fixOptions) guardrails(cfg *config.File) remediate.Guardrails {
-	g := remediate.DefaultGuardrails()
-	if cfg != nil {
-		c := cfg.Guardrails
-		if c.MaxObjectsPerRun > 0 {
-			g.MaxObjects = c.MaxObjectsPerRun
-		}
-		if c.ProtectedNamespaces != nil {
-			g.ProtectedNamespaces = c.ProtectedNamespaces
-		}
-		if c.ProtectedKinds != nil {
-			g.ProtectedKinds = c.ProtectedKinds
-		}
-		g.AllowDelete = c.AllowDelete
-		if r, ok := remediate.ParseRisk(c.MaxRisk); ok {
-			g.MaxRisk = r
-		}
-	}
+	g := configGuardrails(cfg)
 	if cfg == nil || o.flags.Changed("max-objects") {
 		g.MaxObjects = o.maxObjects
 	}

@@ -12,14 +12,17 @@ import (
 
 	"github.com/fsnotify/fsnotify"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"k8s.io/apimachinery/pkg/labels"
 
 	"plumb.dev/plumb/internal/cluster"
 	"plumb.dev/plumb/internal/config"
 	"plumb.dev/plumb/internal/drift"
+	"plumb.dev/plumb/internal/fixer"
 	"plumb.dev/plumb/internal/fleet"
 	"plumb.dev/plumb/internal/metrics"
 	"plumb.dev/plumb/internal/notify"
+	"plumb.dev/plumb/internal/remediate"
 	"plumb.dev/plumb/internal/server"
 	"plumb.dev/plumb/internal/source"
 	"plumb.dev/plumb/internal/store"
@@ -37,6 +40,12 @@ type serveOptions struct {
 	workers   int
 	webhooks  []string
 	slack     []string
+	// remediation is the mode of the --source sources.
+	remediation string
+	autoMaxRisk string
+	fightRounds int
+	fightWindow time.Duration
+	flags       *pflag.FlagSet
 }
 
 func newServeCommand(g *globalOptions) *cobra.Command {
@@ -51,8 +60,21 @@ and reverting it resolves the finding. Findings and their history go to a
 SQLite store; a JSON API (/api/v1, with its OpenAPI document at
 /api/v1/openapi.json and a Server-Sent Events stream at /api/v1/stream),
 Prometheus metrics (/metrics) and probes (/healthz, /readyz) are served on
---listen. It stops cleanly on SIGTERM or Ctrl-C.`,
+--listen. It stops cleanly on SIGTERM or Ctrl-C.
+
+Remediation is off unless asked for: --remediation for the --source
+sources, or each binding's remediation in the configuration. In approve
+mode a drifted or missing object gets a plan that waits for approval
+(GET /api/v1/remediations, POST /api/v1/remediations/ID/approve or
+/reject). In auto mode it is put back at once, as plumb fix would, under
+the configuration's guardrails; a plan riskier than --auto-max-risk, or
+beyond maxObjectsPerRun objects fixed on a cluster in one minute, waits
+for approval instead. An object that drifts again --fight-rounds times
+within --fight-window of being fixed is left alone, its finding open,
+with the managers that keep changing it. Every plan applied is a run in
+plumb history.`,
 		Example: `  plumb serve --source deploy/
+  plumb serve --source deploy/ --remediation auto
   plumb serve -c plumb.yaml --listen 0.0.0.0:8080 --token-file /var/run/secrets/plumb/token`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -72,6 +94,11 @@ Prometheus metrics (/metrics) and probes (/healthz, /readyz) are served on
 	fs.IntVar(&o.workers, "workers", 4, "Objects compared in parallel per cluster")
 	fs.StringArrayVar(&o.webhooks, "notify-webhook", nil, "POST a JSON notification here when a finding opens or resolves (repeatable)")
 	fs.StringArrayVar(&o.slack, "notify-slack", nil, "Slack incoming-webhook URL to notify when a finding opens or resolves (repeatable)")
+	fs.StringVar(&o.remediation, "remediation", "off", "What to do about drift from the --source sources: off, approve (plans wait for approval through the API) or auto")
+	fs.StringVar(&o.autoMaxRisk, "auto-max-risk", "medium", "In auto mode, plans riskier than this (low, medium, high, critical) wait for approval; the configuration's guardrails.autoMaxRisk unless given")
+	fs.IntVar(&o.fightRounds, "fight-rounds", 3, "In auto mode, stop fixing an object that drifted again this many times within --fight-window of being fixed")
+	fs.DurationVar(&o.fightWindow, "fight-window", 10*time.Minute, "See --fight-rounds")
+	o.flags = fs
 	return cmd
 }
 
@@ -79,8 +106,14 @@ func (o *serveOptions) Validate() error {
 	if o.output != "" {
 		return fmt.Errorf("serve does not print reports; use the API or plumb scan -o %s", o.output)
 	}
-	if o.workers < 1 || o.resync <= 0 || o.retention <= 0 {
-		return fmt.Errorf("--workers, --resync and --retention must be positive")
+	if o.workers < 1 || o.resync <= 0 || o.retention <= 0 || o.fightRounds < 1 || o.fightWindow <= 0 {
+		return fmt.Errorf("--workers, --resync, --retention, --fight-rounds and --fight-window must be positive")
+	}
+	if _, ok := fixer.ParseMode(o.remediation); !ok {
+		return fmt.Errorf("--remediation %q: want off, approve or auto", o.remediation)
+	}
+	if _, ok := remediate.ParseRisk(o.autoMaxRisk); !ok {
+		return fmt.Errorf("--auto-max-risk %q: want low, medium, high or critical", o.autoMaxRisk)
 	}
 	return o.scanFlags.validate()
 }
@@ -94,6 +127,10 @@ type clusterSetup struct {
 	reload func(context.Context) ([]source.Object, []source.Error)
 	// paths are the files and folders its sources are read from.
 	paths []string
+	// mode says what may be done about an object's drift.
+	mode func(drift.Target) fixer.Mode
+	// remediates: some source's mode is not off.
+	remediates bool
 }
 
 func (o *serveOptions) Run(ctx context.Context) error {
@@ -136,9 +173,14 @@ func (o *serveOptions) Run(ctx context.Context) error {
 		sinks = append(sinks, notify.Sink{Kind: notify.Slack, URL: u})
 	}
 	notifier := notify.New(sinks, notify.Options{Logger: o.logger, Metrics: m})
+	var fixers []*fixer.Cluster
+	// fix needs the watchers and they publish to it: it is made right
+	// after them, before any of them starts.
+	var fix *fixer.Fixer
 	publish := func(e watch.Event) {
 		hub.Publish(e)
 		notifier.Publish(e)
+		fix.Publish(e)
 	}
 	var watchers []*watch.Watcher
 	for i, s := range setups {
@@ -147,10 +189,17 @@ func (o *serveOptions) Run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		watchers = append(watchers, watch.New(s.name, s.cluster, e, s.objs, st, publish,
-			watch.Options{Workers: o.workers, Resync: o.resync, Logger: o.logger, Metrics: m, Unmanaged: o.unmanaged}))
+		w := watch.New(s.name, s.cluster, e, s.objs, st, publish,
+			watch.Options{Workers: o.workers, Resync: o.resync, Logger: o.logger, Metrics: m, Unmanaged: o.unmanaged,
+				Unchanged: func(e watch.Event) { fix.Publish(e) }})
+		watchers = append(watchers, w)
 		setups[i].objs = nil // the watcher keeps compact copies
+		if s.remediates {
+			fixers = append(fixers, &fixer.Cluster{Name: s.name, Planner: remediate.NewPlanner(e, configGuardrails(cfg), remediate.Options{}),
+				Target: w.Target, Mode: s.mode, User: s.cluster.Identity(ctx)})
+		}
 	}
+	fix = fixer.New(fixers, st, o.fixerOptions(cfg, m))
 	srv, err := server.New(server.Backend{
 		Store: st,
 		Clusters: func() []watch.Status {
@@ -168,8 +217,10 @@ func (o *serveOptions) Run(ctx context.Context) error {
 			}
 			return true
 		},
-		Hub:     hub,
-		Metrics: m,
+		Hub:          hub,
+		Metrics:      m,
+		Runs:         st,
+		Remediations: fix,
 	}, server.Options{Listen: o.listen, Token: token, Logger: o.logger})
 	if err != nil {
 		return err
@@ -180,12 +231,13 @@ func (o *serveOptions) Run(ctx context.Context) error {
 		wg.Add(1)
 		go func() { defer wg.Done(); _ = w.Start(ctx) }()
 	}
-	wg.Add(4)
+	wg.Add(5)
+	go func() { defer wg.Done(); fix.Start(ctx) }()
 	go func() { defer wg.Done(); releaseStartupMemory(ctx, watchers) }()
 	go func() { defer wg.Done(); o.prune(ctx, st) }()
 	go func() { defer wg.Done(); notifier.Start(ctx) }()
 	go func() { defer wg.Done(); o.watchSources(ctx, setups, watchers) }()
-	o.logger.Warn("serving", "listen", o.listen, "clusters", len(watchers), "store", path)
+	o.logger.Warn("serving", "listen", o.listen, "clusters", len(watchers), "remediating", len(fixers), "store", path)
 	err = srv.Start(ctx)
 	wg.Wait()
 	return err
@@ -215,7 +267,16 @@ func (o *serveOptions) clusters(ctx context.Context, cfg *config.File, m *metric
 		objs, errs := reload(ctx)
 		o.reportSourceErrors(errs)
 		paths := append(append([]string{}, o.sources...), o.values...)
-		return []clusterSetup{{name: c.Name, cluster: c, objs: objs, reload: reload, paths: paths}}, nil
+		mode, _ := fixer.ParseMode(o.remediation)
+		modes := map[string]fixer.Mode{}
+		for _, p := range o.sources {
+			modes[p] = mode
+		}
+		return []clusterSetup{{name: c.Name, cluster: c, objs: objs, reload: reload, paths: paths,
+			mode: fixer.ModeByPath(modes, fixer.Off), remediates: mode != fixer.Off}}, nil
+	}
+	if o.flags.Changed("remediation") {
+		return nil, fmt.Errorf("--remediation is for --source; with -c, set remediation on each binding in %s", cfg.Path)
 	}
 	var sel labels.Selector
 	if o.fleet.selector != "" {
@@ -238,14 +299,36 @@ func (o *serveOptions) clusters(ctx context.Context, cfg *config.File, m *metric
 		}
 		o.reportSourceErrors(errs)
 		var paths []string
+		modes := map[string]fixer.Mode{}
+		remediates := false
 		for _, b := range t.Sources {
 			paths = append(append(paths, b.Source.Path), b.Source.Values...)
+			mode, _ := fixer.ParseMode(string(b.Remediation))
+			modes[b.Source.Path] = mode
+			remediates = remediates || mode != fixer.Off
 		}
 		ns := c.Namespace
 		reload := func(ctx context.Context) ([]source.Object, []source.Error) { return fleet.Load(ctx, t, ns) }
-		out = append(out, clusterSetup{name: t.Cluster.Name, cluster: c, objs: objs, reload: reload, paths: paths})
+		out = append(out, clusterSetup{name: t.Cluster.Name, cluster: c, objs: objs, reload: reload, paths: paths,
+			mode: fixer.ModeByPath(modes, fixer.Off), remediates: remediates})
 	}
 	return out, nil
+}
+
+// fixerOptions are the remediation limits: the configuration's, with the
+// flags given on top.
+func (o *serveOptions) fixerOptions(cfg *config.File, m *metrics.Metrics) fixer.Options {
+	opts := fixer.DefaultOptions()
+	opts.Logger, opts.Metrics = o.logger, m
+	opts.AutoBudget = configGuardrails(cfg).MaxObjects
+	opts.FightRounds, opts.FightWindow = o.fightRounds, o.fightWindow
+	opts.AutoMaxRisk, _ = remediate.ParseRisk(o.autoMaxRisk)
+	if cfg != nil && !o.flags.Changed("auto-max-risk") {
+		if r, ok := remediate.ParseRisk(cfg.Guardrails.AutoMaxRisk); ok {
+			opts.AutoMaxRisk = r
+		}
+	}
+	return opts
 }
 
 func (o *serveOptions) reportSourceErrors(errs []source.Error) {

@@ -138,6 +138,10 @@ type Guardrails struct {
 	// MaxRisk refuses steps riskier than this (low, medium, high,
 	// critical) unless plumb fix is given --allow-risk. Default high.
 	MaxRisk string `yaml:"maxRisk"`
+	// AutoMaxRisk: plumb serve applies automatically (remediation: auto)
+	// only plans no riskier than this; riskier ones wait for approval.
+	// Default medium.
+	AutoMaxRisk string `yaml:"autoMaxRisk"`
 }
 
 // Store is where serve and fix keep history.
@@ -323,10 +327,13 @@ func (f *File) Validate() error {
 	if f.Guardrails.MaxObjectsPerRun < 0 {
 		errs = append(errs, errors.New("guardrails.maxObjectsPerRun must not be negative"))
 	}
-	switch f.Guardrails.MaxRisk {
-	case "", "low", "medium", "high", "critical":
-	default:
-		errs = append(errs, fmt.Errorf("guardrails.maxRisk %q: want low, medium, high or critical", f.Guardrails.MaxRisk))
+	for _, r := range [][2]string{{"maxRisk", f.Guardrails.MaxRisk}, {"autoMaxRisk", f.Guardrails.AutoMaxRisk}} {
+		name, risk := r[0], r[1]
+		switch risk {
+		case "", "low", "medium", "high", "critical":
+		default:
+			errs = append(errs, fmt.Errorf("guardrails.%s %q: want low, medium, high or critical", name, risk))
+		}
 	}
 	switch f.Store.Driver {
 	case "sqlite":

@@ -143,6 +143,10 @@ func TestLoadReportsEveryProblemWithItsLine(t *testing.T) {
 			return strings.Replace(s, "paths: [.spec.replicas]", "paths: [spec.replicas]", 1)
 		},
 			[]string{"line 27", "spec.replicas"}},
+		{"bad automatic risk", func(s string) string {
+			return strings.Replace(s, "guardrails: {maxObjectsPerRun: 10}", "guardrails: {maxObjectsPerRun: 10, autoMaxRisk: severe}", 1)
+		},
+			[]string{"guardrails.autoMaxRisk", `"severe"`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

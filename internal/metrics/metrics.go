@@ -32,6 +32,12 @@ type Metrics struct {
 	DryRuns, CacheHits *prometheus.GaugeVec
 	// Notifications counts notifications by outcome (sent, failed, dropped).
 	Notifications *prometheus.CounterVec
+	// Remediations counts serve's remediation attempts by cluster, mode
+	// (auto, approve) and outcome.
+	Remediations *prometheus.CounterVec
+	// Fighting is the number of objects automatic remediation stopped
+	// fixing because something keeps changing them back.
+	Fighting *prometheus.GaugeVec
 }
 
 // New registers plumb's metrics, plus the Go runtime and process ones.
@@ -55,8 +61,12 @@ func New() *Metrics {
 			Help: "Comparisons reused from the cache since start, by cluster."}, []string{"cluster"}),
 		Notifications: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "plumb_notifications_total",
 			Help: "Notifications by sink and outcome."}, []string{"sink", "outcome"}),
+		Remediations: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "plumb_remediations_total",
+			Help: "Objects plumb serve put back or tried to, by cluster, mode and outcome."}, []string{"cluster", "mode", "outcome"}),
+		Fighting: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "plumb_remediation_fighting",
+			Help: "Objects automatic remediation stopped fixing because another manager keeps changing them, by cluster."}, []string{"cluster"}),
 	}
-	m.Registry.MustRegister(m.Findings, m.Detection, m.WatchStarts, m.APIRequests, m.StoreWrite, m.DryRuns, m.CacheHits, m.Notifications,
+	m.Registry.MustRegister(m.Findings, m.Detection, m.WatchStarts, m.APIRequests, m.StoreWrite, m.DryRuns, m.CacheHits, m.Notifications, m.Remediations, m.Fighting,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

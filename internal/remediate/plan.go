@@ -201,6 +201,18 @@ func (p *Planner) Plan(ctx context.Context, objs []source.Object) (Plan, error) 
 	return plan, nil
 }
 
+// PlanFinding plans putting one object back from a finding already made
+// (by a watcher) for target t, without asking the cluster again. The
+// guardrails are checked as for any plan.
+func (p *Planner) PlanFinding(f drift.Finding, t drift.Target) Plan {
+	plan := newPlan()
+	if st, ok := p.step(f, t); ok {
+		plan.Steps = append(plan.Steps, st)
+	}
+	plan.Refusals = p.Check(plan.Steps)
+	return plan
+}
+
 // step plans one drifted or missing object.
 func (p *Planner) step(f drift.Finding, t drift.Target) (Step, bool) {
 	st := Step{Cluster: f.Cluster, APIVersion: f.APIVersion, Kind: f.Kind, Namespace: f.Namespace, Name: f.Name,

@@ -43,6 +43,10 @@ type Backend struct {
 	Ready    func() bool
 	Hub      *Hub
 	Metrics  *metrics.Metrics
+	// Runs are the remediation runs (plumb fix, undo, serve).
+	Runs store.RunReader
+	// Remediations are serve's plans that wait or were held back.
+	Remediations Remediator
 }
 
 // Server serves the API.
@@ -91,6 +95,12 @@ func (s *Server) Handler() http.Handler {
 	api.HandleFunc("GET /api/v1/findings/{id...}", s.finding)
 	api.HandleFunc("GET /api/v1/events", s.events)
 	api.HandleFunc("GET /api/v1/stream", s.stream)
+	api.HandleFunc("GET /api/v1/remediations", s.remediations)
+	api.HandleFunc("GET /api/v1/remediations/{id}", s.remediation)
+	api.HandleFunc("POST /api/v1/remediations/{id}/approve", s.approve)
+	api.HandleFunc("POST /api/v1/remediations/{id}/reject", s.reject)
+	api.HandleFunc("GET /api/v1/runs", s.runs)
+	api.HandleFunc("GET /api/v1/runs/{id}", s.run)
 	api.HandleFunc("GET /api/v1/openapi.json", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(openapiDoc)
@@ -307,6 +317,8 @@ func reason(code int) string {
 		return "Unauthorized"
 	case http.StatusNotFound:
 		return "NotFound"
+	case http.StatusConflict:
+		return "Conflict"
 	case http.StatusServiceUnavailable:
 		return "ServiceUnavailable"
 	}

@@ -38,6 +38,11 @@ type Options struct {
 	// watched kinds in the watched namespaces, as plumb scan --unmanaged
 	// does. They come from the same watches: no extra requests.
 	Unmanaged bool
+	// Unchanged, if set, receives the comparisons that found a finding as
+	// it was already recorded (the first list after a restart, resyncs),
+	// which publish does not. Remediation acts on them: a finding from
+	// before a restart still gets its plan.
+	Unchanged func(Event)
 }
 
 // DefaultOptions returns the defaults documented on Options.
@@ -336,6 +341,10 @@ func compact(ts []drift.Target) ([]drift.Target, error) {
 	return ts, nil
 }
 
+// Target returns the declaration the watcher compares the object of key
+// with, for those that act on its findings (serve's remediation).
+func (w *Watcher) Target(key drift.ObjectKey) (drift.Target, bool) { return w.target(key) }
+
 // target returns the declared target for key.
 func (w *Watcher) target(key drift.ObjectKey) (drift.Target, bool) {
 	w.mu.Lock()
@@ -578,9 +587,13 @@ func (w *Watcher) process(ctx context.Context, key drift.ObjectKey, p pendingObj
 		m.DryRuns.WithLabelValues(w.name).Set(float64(st.DryRuns))
 		m.CacheHits.WithLabelValues(w.name).Set(float64(st.CacheHits))
 	}
-	if tr != store.Unchanged {
+	ev := Event{Cluster: w.name, FindingID: store.FindingID(w.name, key), Transition: tr, Finding: f, At: start}
+	switch {
+	case tr != store.Unchanged:
 		w.opts.Logger.Info("finding "+string(tr), "cluster", w.name, "object", key)
-		w.publish(Event{Cluster: w.name, FindingID: store.FindingID(w.name, key), Transition: tr, Finding: f, At: start})
+		w.publish(ev)
+	case f != nil && w.opts.Unchanged != nil:
+		w.opts.Unchanged(ev)
 	}
 	return nil
 }

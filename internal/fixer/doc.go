@@ -1,0 +1,32 @@
+// Package fixer is plumb serve's remediation. Each declared object has a
+// mode from the source (in a fleet, the binding) that declares it:
+//
+//   - off (the default): findings are only reported;
+//   - approve: a finding gets a plan that waits, through the API, for a
+//     person to approve or reject it;
+//   - auto: a finding is put back at once, under the guardrails.
+//
+// Plans are made from the watcher's finding, without asking the cluster
+// again, and applied by package remediate, conflict-safe as plumb fix is:
+// an object is written only at the version that was compared, or after it
+// is compared again and the plan still holds. Every plan that changed
+// something, or tried to, is recorded in the store as a run.
+//
+// The guardrails decide, per plan, what is applied automatically, what
+// waits for approval and what is refused. A plan the planner's guardrails
+// refuse (a protected namespace, a risk above the approval limit) is
+// refused in every mode. In auto mode a plan riskier than AutoMaxRisk
+// (medium by default), or one beyond AutoBudget objects fixed on the
+// cluster in the last minute (a mass change), waits for approval instead
+// of being applied.
+//
+// Auto mode detects fighting: when an object drifts again after being
+// fixed, FightRounds times within FightWindow (by default 3 times in 10
+// minutes), something keeps changing it back, a controller or a person.
+// plumb stops fixing it, keeps its finding open, and reports which
+// managers made the changes. It fixes the object again only once it has
+// been back in sync.
+//
+// Remediations that wait (pending, refused, fighting, failed) are kept in
+// memory: after a restart they are made again from the first comparisons.
+package fixer

@@ -1,0 +1,172 @@
+package server
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"plumb.dev/plumb/internal/fixer"
+	"plumb.dev/plumb/internal/store"
+)
+
+// Remediator is what the server needs of serve's remediation.
+type Remediator interface {
+	List() []fixer.Remediation
+	Get(id int64) (fixer.Remediation, bool)
+	Approve(ctx context.Context, id int64) (fixer.Approval, error)
+	Reject(id int64) (fixer.Remediation, error)
+}
+
+var _ Remediator = (*fixer.Fixer)(nil)
+
+func (s *Server) remediations(w http.ResponseWriter, r *http.Request) {
+	items := s.b.Remediations.List()
+	if st := r.URL.Query().Get("state"); st != "" {
+		switch fixer.State(st) {
+		case fixer.Pending, fixer.Refused, fixer.Fighting, fixer.Failed:
+		default:
+			writeError(w, http.StatusBadRequest, "state "+strconv.Quote(st)+": want pending, refused, fighting or failed")
+			return
+		}
+		kept := items[:0]
+		for _, it := range items {
+			if string(it.State) == st {
+				kept = append(kept, it)
+			}
+		}
+		items = kept
+	}
+	if c := r.URL.Query().Get("cluster"); c != "" {
+		kept := items[:0]
+		for _, it := range items {
+			if it.Cluster == c {
+				kept = append(kept, it)
+			}
+		}
+		items = kept
+	}
+	writeJSON(w, map[string]any{"items": items})
+}
+
+// remediationID reads the {id} path value; it writes the error itself.
+func remediationID(w http.ResponseWriter, r *http.Request) (int64, bool) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id < 1 {
+		writeError(w, http.StatusBadRequest, "remediation id "+strconv.Quote(r.PathValue("id"))+": want a positive integer")
+		return 0, false
+	}
+	return id, true
+}
+
+func (s *Server) remediation(w http.ResponseWriter, r *http.Request) {
+	id, ok := remediationID(w, r)
+	if !ok {
+		return
+	}
+	it, ok := s.b.Remediations.Get(id)
+	if !ok {
+		writeError(w, http.StatusNotFound, "no remediation "+strconv.FormatInt(id, 10))
+		return
+	}
+	writeJSON(w, it)
+}
+
+func (s *Server) approve(w http.ResponseWriter, r *http.Request) {
+	id, ok := remediationID(w, r)
+	if !ok {
+		return
+	}
+	a, err := s.b.Remediations.Approve(r.Context(), id)
+	if s.remediationError(w, id, err) {
+		return
+	}
+	s.opts.Logger.Info("remediation approved", "id", id, "cluster", a.Remediation.Cluster, "finding", a.Remediation.FindingID)
+	writeJSON(w, a)
+}
+
+func (s *Server) reject(w http.ResponseWriter, r *http.Request) {
+	id, ok := remediationID(w, r)
+	if !ok {
+		return
+	}
+	it, err := s.b.Remediations.Reject(id)
+	if s.remediationError(w, id, err) {
+		return
+	}
+	s.opts.Logger.Info("remediation rejected", "id", id, "cluster", it.Cluster, "finding", it.FindingID)
+	writeJSON(w, it)
+}
+
+// remediationError writes err, if any, and says whether it did.
+func (s *Server) remediationError(w http.ResponseWriter, id int64, err error) bool {
+	switch {
+	case err == nil:
+		return false
+	case errors.Is(err, fixer.ErrNotFound):
+		writeError(w, http.StatusNotFound, "no remediation "+strconv.FormatInt(id, 10))
+	case errors.Is(err, fixer.ErrNotPending):
+		writeError(w, http.StatusConflict, err.Error())
+	default:
+		s.internal(w, err)
+	}
+	return true
+}
+
+func (s *Server) runs(w http.ResponseWriter, r *http.Request) {
+	before, err := nonNegative(r.URL.Query(), "before")
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	limit, err := nonNegative(r.URL.Query(), "limit")
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	f := store.RunFilter{Before: before, Limit: int(limit)}
+	items, err := s.b.Runs.Runs(r.Context(), f)
+	if err != nil {
+		s.internal(w, err)
+		return
+	}
+	page := map[string]any{"items": items}
+	if len(items) > 0 && len(items) == min(cmp.Or(f.Limit, 100), 1000) {
+		page["next"] = fmt.Sprintf("before=%d", items[len(items)-1].ID)
+	}
+	writeJSON(w, page)
+}
+
+func (s *Server) run(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id < 1 {
+		writeError(w, http.StatusBadRequest, "run id "+strconv.Quote(r.PathValue("id"))+": want a positive integer")
+		return
+	}
+	run, err := s.b.Runs.Run(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		writeError(w, http.StatusNotFound, "no run "+strconv.FormatInt(id, 10))
+		return
+	}
+	if err != nil {
+		s.internal(w, err)
+		return
+	}
+	writeJSON(w, run)
+}
+
+// nonNegative reads an optional integer query parameter.
+func nonNegative(q url.Values, name string) (int64, error) {
+	v := q.Get(name)
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("%s %q: want a non-negative integer", name, v)
+	}
+	return n, nil
+}

@@ -25,6 +25,13 @@
 //
 //	go build -o bin/crcache ./bench/crcache
 //	go run ./bench/harness -plumb bin/plumb -serve -sizes 5000,20000
+//
+// With -fix it measures putting drift back: plumb fix --yes --remove-added
+// against kubectl apply --server-side --force-conflicts of the same file,
+// each run on freshly drifted objects, and checks after every plumb run
+// that plumb scan finds nothing left.
+//
+//	go run ./bench/harness -plumb bin/plumb -fix -sizes 500,2000 -runs 3
 package main
 
 import (
@@ -48,13 +55,16 @@ func main() {
 	sizes := flag.String("sizes", "500,2000", "comma-separated object counts")
 	runs := flag.Int("runs", 3, "timed runs of each command per size")
 	clusters := flag.Int("clusters", 0, "measure a fleet of this many API servers instead")
+	fix := flag.Bool("fix", false, "measure plumb fix against kubectl apply --server-side instead")
 	serve := flag.Bool("serve", false, "measure plumb serve instead: memory at each size, and at the first size detection latency and idle requests")
 	crcache := flag.String("crcache", "bin/crcache", "serve mode: the controller-runtime cache baseline (go build -o bin/crcache ./bench/crcache)")
 	changes := flag.Int("changes", 200, "serve mode: out-of-band changes to time")
 	idle := flag.Duration("idle", 5*time.Minute, "serve mode: idle time in which to count API requests")
 	flag.Parse()
 	var err error
-	if *serve {
+	if *fix {
+		err = runFix(*plumb, *sizes, *runs)
+	} else if *serve {
 		err = runServe(*plumb, *crcache, *sizes, *changes, *idle)
 	} else if *clusters > 0 {
 		err = runFleet(*plumb, *sizes, *clusters, *runs)
@@ -109,13 +119,9 @@ func run(plumb, sizes string, runs int) error {
 		if err := kc("apply", "--server-side", "-n", ns, "-f", file); err != nil {
 			return err
 		}
-		drifted := 0
-		// Every 100th object, shifted so that each kind drifts.
-		for k := 0; k*100 < n; k++ {
-			if err := kc(append([]string{"-n", ns}, driftCommand(k*100+k%4)...)...); err != nil {
-				return err
-			}
-			drifted++
+		drifted, err := drift(env, ns, n)
+		if err != nil {
+			return err
 		}
 
 		plumbCmd := []string{plumb, "scan", "--kubeconfig", env.Kubeconfig, "-n", ns, "--source", file, "-o", "json"}
@@ -166,6 +172,11 @@ func timed(argv []string) (sample, error) {
 
 // timedEnv is timed with extra environment variables.
 func timedEnv(argv []string, extraEnv []string) (sample, error) {
+	return timedExit(argv, extraEnv, 1)
+}
+
+// timedExit runs a command that must exit with code want and measures it.
+func timedExit(argv []string, extraEnv []string, want int) (sample, error) {
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = append(os.Environ(), extraEnv...)
 	var stderr bytes.Buffer
@@ -173,8 +184,14 @@ func timedEnv(argv []string, extraEnv []string) (sample, error) {
 	start := time.Now()
 	err := cmd.Run()
 	wall := time.Since(start)
-	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
-		return sample{}, fmt.Errorf("%s: want exit 1 (drift found), got %v: %s", filepath.Base(argv[0]), err, stderr.String())
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		return sample{}, fmt.Errorf("%s: %w", filepath.Base(argv[0]), err)
+	}
+	if code != want {
+		return sample{}, fmt.Errorf("%s %s: want exit %d, got %d: %s", filepath.Base(argv[0]), argv[1], want, code, stderr.String())
 	}
 	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
 	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
@@ -244,13 +261,26 @@ data:
 	return b.Bytes()
 }
 
+// drift changes 1 % of the n objects in ns, every 100th object shifted so
+// that each kind drifts, and returns how many it changed.
+func drift(env *testcluster.Env, ns string, n int) (int, error) {
+	drifted := 0
+	for k := 0; k*100 < n; k++ {
+		if err := runKubectl(env, append([]string{"-n", ns}, driftCommand(k*100+k%4)...)...); err != nil {
+			return drifted, err
+		}
+		drifted++
+	}
+	return drifted, nil
+}
+
 // driftCommand changes object i the way an engineer would.
 func driftCommand(i int) []string {
 	switch i % 4 {
 	case 1:
 		return []string{"scale", fmt.Sprintf("deployment/app-%d", i), "--replicas=3"}
 	case 3:
-		return []string{"label", fmt.Sprintf("service/svc-%d", i), "hotfix=true"}
+		return []string{"label", "--overwrite", fmt.Sprintf("service/svc-%d", i), "hotfix=true"}
 	}
 	return []string{"patch", fmt.Sprintf("configmap/cm-%d", i), "--type=merge", "-p", `{"data":{"mode":"slow"}}`}
 }

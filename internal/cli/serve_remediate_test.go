@@ -231,6 +231,14 @@ func TestServeApproveMode(t *testing.T) {
 	if got := k("get", "configmap/settings", "-o", "jsonpath={.data.mode}"); got != "fast" {
 		t.Errorf("settings mode = %q after approval, want the declared fast", got)
 	}
+
+	// Bad requests say what is wrong.
+	if code := getJSON(t, base+"/api/v1/remediations?state=waiting", &apiErr); code != 400 || !strings.Contains(apiErr.Message, "pending, refused, fighting or failed") {
+		t.Errorf("bad state: %d %+v", code, apiErr)
+	}
+	if code := post(t, base+"/api/v1/remediations/first/approve", &apiErr); code != 400 || !strings.Contains(apiErr.Message, "positive integer") {
+		t.Errorf("bad id: %d %+v", code, apiErr)
+	}
 }
 
 // TestServeStopsFighting runs a loop that keeps scaling a Deployment back
@@ -302,6 +310,99 @@ func TestServeStopsFighting(t *testing.T) {
 	}
 	k("scale", "deployment/web", "--replicas=7")
 	waitFor(t, 10*time.Second, "the next drift to be fixed", func() bool {
+		return k("get", "deployment/web", "-o", "jsonpath={.spec.replicas}") == "2"
+	})
+}
+
+// TestServeRemediatesPerBinding: in a fleet configuration each binding has
+// its own mode; drift from an auto binding is put back, drift from an
+// approve binding waits, drift from an off binding is only reported.
+func TestServeRemediatesPerBinding(t *testing.T) {
+	ns := env.Namespace(t)
+	k := func(args ...string) string { return env.Kubectl(t, "", append([]string{"-n", ns}, args...)...) }
+	k("apply", "--server-side", "-f", shop)
+	dir := mustAbs(t, shop)
+	cfg := writeTemp(t, `apiVersion: plumb.dev/v1alpha1
+kind: Config
+clusters:
+  - {name: envtest, kubeconfig: `+env.Kubeconfig+`}
+sources:
+  - {name: settings, path: `+filepath.Join(dir, "config.yaml")+`, namespace: `+ns+`}
+  - {name: web, path: `+filepath.Join(dir, "web.yaml")+`, namespace: `+ns+`}
+  - {name: api, path: `+filepath.Join(dir, "api.yaml")+`, namespace: `+ns+`}
+bindings:
+  - {source: settings, clusters: {}, remediation: auto}
+  - {source: web, clusters: {}, remediation: approve}
+  - {source: api, clusters: {}}
+`)
+	base, _ := startServe(t, "-c", cfg, "--store", filepath.Join(t.TempDir(), "plumb.db"))
+
+	k("patch", "configmap/settings", "--type=merge", "-p", `{"data":{"mode":"slow"}}`)
+	k("scale", "deployment/web", "--replicas=5")
+	k("scale", "deployment/api", "--replicas=5")
+	waitFor(t, 10*time.Second, "settings put back", func() bool { return k("get", "configmap/settings", "-o", "jsonpath={.data.mode}") == "fast" })
+	var pending []fixer.Remediation
+	waitFor(t, 10*time.Second, "web's plan to wait", func() bool {
+		pending = remediations(t, base, "pending")
+		return len(pending) == 1
+	})
+	if p := pending[0]; p.Mode != fixer.Approve || p.Plan.Steps[0].Name != "web" {
+		t.Errorf("pending = %+v, want web's plan in approve mode", p)
+	}
+	waitFor(t, 10*time.Second, "web and api reported", func() bool { return len(findingsOf(t, base)) == 2 })
+	if got := k("get", "deployment/api", "-o", "jsonpath={.spec.replicas}"); got != "5" {
+		t.Errorf("api replicas = %s; its binding's remediation is off", got)
+	}
+	if all := remediations(t, base, ""); len(all) != 1 {
+		t.Errorf("remediations = %+v, want only web's", all)
+	}
+}
+
+// TestServeAutoBudget: automatic remediation fixes at most
+// maxObjectsPerRun objects per cluster per minute; beyond, plans wait for
+// approval.
+func TestServeAutoBudget(t *testing.T) {
+	ns := env.Namespace(t)
+	k := func(args ...string) string { return env.Kubectl(t, "", append([]string{"-n", ns}, args...)...) }
+	k("apply", "--server-side", "-f", shop)
+	cfg := writeTemp(t, "apiVersion: plumb.dev/v1alpha1\nkind: Config\nguardrails: {maxObjectsPerRun: 1}\n")
+	base, _ := startServe(t, "-c", cfg, "-n", ns, "--source", shop, "--store", filepath.Join(t.TempDir(), "plumb.db"), "--remediation", "auto")
+
+	k("scale", "deployment/web", "--replicas=5")
+	waitFor(t, 10*time.Second, "web put back", func() bool { return k("get", "deployment/web", "-o", "jsonpath={.spec.replicas}") == "2" })
+	k("patch", "configmap/settings", "--type=merge", "-p", `{"data":{"mode":"slow"}}`)
+	var pending []fixer.Remediation
+	waitFor(t, 10*time.Second, "the second plan to wait", func() bool {
+		pending = remediations(t, base, "pending")
+		return len(pending) == 1
+	})
+	if p := pending[0]; p.Plan.Steps[0].Name != "settings" || !strings.Contains(p.Reason, "fixed 1 objects on cluster envtest in the last 1m0s") {
+		t.Errorf("pending = %+v", p)
+	}
+	if got := k("get", "configmap/settings", "-o", "jsonpath={.data.mode}"); got != "slow" {
+		t.Errorf("settings mode = %s; over the budget nothing is applied without approval", got)
+	}
+}
+
+// TestServeRemediatesAfterRestart: drift recorded before plumb restarts
+// (its finding unchanged, so no transition) still gets remediated.
+func TestServeRemediatesAfterRestart(t *testing.T) {
+	ns := env.Namespace(t)
+	k := func(args ...string) string { return env.Kubectl(t, "", append([]string{"-n", ns}, args...)...) }
+	k("apply", "--server-side", "-f", shop)
+	db := filepath.Join(t.TempDir(), "plumb.db")
+	base, stop := startServe(t, "-n", ns, "--source", shop, "--store", db)
+	k("scale", "deployment/web", "--replicas=5")
+	waitFor(t, 10*time.Second, "web reported", func() bool { return len(findingsOf(t, base)) == 1 })
+	if code := stop(); code != 0 {
+		t.Fatalf("serve exited %d", code)
+	}
+	if got := k("get", "deployment/web", "-o", "jsonpath={.spec.replicas}"); got != "5" {
+		t.Fatalf("web replicas = %s with remediation off", got)
+	}
+
+	startServe(t, "-n", ns, "--source", shop, "--store", db, "--remediation", "auto")
+	waitFor(t, 10*time.Second, "web put back after the restart", func() bool {
 		return k("get", "deployment/web", "-o", "jsonpath={.spec.replicas}") == "2"
 	})
 }

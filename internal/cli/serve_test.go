@@ -49,9 +49,15 @@ func startServe(t *testing.T, args ...string) (base string, stop func() int) {
 		}
 		if time.Now().After(deadline) {
 			cancel()
+			<-done
 			t.Fatalf("plumb serve never became ready; stderr:\n%s", errOut.String())
 		}
-		time.Sleep(50 * time.Millisecond)
+		select {
+		case code := <-done:
+			cancel()
+			t.Fatalf("plumb serve exited %d before it was ready; stdout:\n%s\nstderr:\n%s", code, out.String(), errOut.String())
+		case <-time.After(50 * time.Millisecond):
+		}
 	}
 	stopped := false
 	stop = func() int {

@@ -539,6 +539,12 @@ func refusals(p remediate.Plan) string {
 // takes the mode of the source whose path is its origin or a folder above
 // it, the longest first; def for any other.
 func ModeByPath(paths map[string]Mode, def Mode) func(drift.Target) Mode {
+	of := modeByOrigin(paths, def)
+	return func(t drift.Target) Mode { return of(t.Origin().Path) }
+}
+
+// modeByOrigin is ModeByPath on an origin's path.
+func modeByOrigin(paths map[string]Mode, def Mode) func(string) Mode {
 	clean := make(map[string]Mode, len(paths))
 	keys := make([]string, 0, len(paths))
 	for p, m := range paths {
@@ -547,16 +553,14 @@ func ModeByPath(paths map[string]Mode, def Mode) func(drift.Target) Mode {
 		keys = append(keys, p)
 	}
 	sort.Slice(keys, func(i, j int) bool { return len(keys[i]) > len(keys[j]) })
-	return func(t drift.Target) Mode {
-		return modeOf(keys, clean, filepath.Clean(t.Origin().Path), def)
-	}
-}
-
-func modeOf(keys []string, paths map[string]Mode, origin string, def Mode) Mode {
-	for _, p := range keys {
-		if origin == p || strings.HasPrefix(origin, strings.TrimSuffix(p, string(filepath.Separator))+string(filepath.Separator)) {
-			return paths[p]
+	sep := string(filepath.Separator)
+	return func(origin string) Mode {
+		origin = filepath.Clean(origin)
+		for _, p := range keys {
+			if origin == p || strings.HasPrefix(origin, strings.TrimSuffix(p, sep)+sep) {
+				return clean[p]
+			}
 		}
+		return def
 	}
-	return def
 }

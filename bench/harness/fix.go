@@ -1,0 +1,90 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"plumb.dev/plumb/internal/testcluster"
+)
+
+// runFix times putting 1 % drift back on N objects: plumb fix against
+// kubectl apply --server-side --force-conflicts on the same file. Before
+// each timed command the objects are drifted again (untimed). After each
+// plumb run, plumb scan must find the namespace in sync.
+func runFix(plumb, sizes string, runs int) error {
+	plumb, err := filepath.Abs(plumb)
+	if err != nil {
+		return err
+	}
+	env, err := testcluster.Start()
+	if err != nil {
+		return err
+	}
+	defer env.Stop()
+	kubectl := filepath.Join(env.AssetsDir, "kubectl")
+	work, err := os.MkdirTemp("", "plumb-bench-fix-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+
+	fmt.Println("| objects | drifted | plumb fix --yes (median) | kubectl apply --server-side (median) | speed-up | plumb CPU | kubectl CPU | plumb peak RSS | kubectl peak RSS |")
+	fmt.Println("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	for _, s := range strings.Split(sizes, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil {
+			return fmt.Errorf("size %q: %w", s, err)
+		}
+		ns := fmt.Sprintf("bench-fix-%d", n)
+		file := filepath.Join(work, ns+".yaml")
+		if err := os.WriteFile(file, generate(n), 0o644); err != nil {
+			return err
+		}
+		if err := runKubectl(env, "create", "namespace", ns); err != nil {
+			return err
+		}
+		if err := runKubectl(env, "apply", "--server-side", "-n", ns, "-f", file); err != nil {
+			return err
+		}
+		store := filepath.Join(work, ns+".db")
+		plumbCmd := []string{plumb, "fix", "--kubeconfig", env.Kubeconfig, "-n", ns, "--source", file, "--yes", "--remove-added",
+			"--max-objects", strconv.Itoa(n), "--store", store, "-o", "json"}
+		scanCmd := []string{plumb, "scan", "--kubeconfig", env.Kubeconfig, "-n", ns, "--source", file, "-o", "json"}
+		kubectlCmd := []string{kubectl, "apply", "--kubeconfig", env.Kubeconfig, "-n", ns, "--server-side", "--force-conflicts", "-f", file}
+		var drifted int
+		// The first round of each is untimed: it warms the discovery caches
+		// both keep on disk.
+		var ps, ks []sample
+		for i := range runs + 1 {
+			if drifted, err = drift(env, ns, n); err != nil {
+				return err
+			}
+			p, err := timedExit(plumbCmd, nil, 0)
+			if err != nil {
+				return err
+			}
+			if _, err := timedExit(scanCmd, nil, 0); err != nil {
+				return fmt.Errorf("after plumb fix: %w", err)
+			}
+			if _, err := drift(env, ns, n); err != nil {
+				return err
+			}
+			k, err := timedExit(kubectlCmd, nil, 0)
+			if err != nil {
+				return err
+			}
+			if i > 0 {
+				ps, ks = append(ps, p), append(ks, k)
+			}
+		}
+		p, k := median(ps), median(ks)
+		fmt.Printf("| %d | %d | %s | %s | %.1f× | %s | %s | %d MiB | %d MiB |\n", n, drifted,
+			p.wall.Round(time.Millisecond), k.wall.Round(time.Millisecond), float64(k.wall)/float64(p.wall),
+			p.cpu.Round(time.Millisecond), k.cpu.Round(time.Millisecond), p.maxRSSKB/1024, k.maxRSSKB/1024)
+	}
+	return nil
+}

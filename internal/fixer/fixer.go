@@ -313,21 +313,18 @@ func (f *Fixer) handle(ctx context.Context, e watch.Event) {
 	results, err := f.apply(ctx, c, Auto, plan, now)
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err == nil && !anyOutcome(results, remediate.OutcomeApplied) {
-		if msg := failure(results); msg != "" {
-			item.State, item.Reason, item.UpdatedAt = Failed, msg, f.opts.Now()
-			f.set(item)
-			return
-		}
-	}
 	if anyOutcome(results, remediate.OutcomeApplied) {
 		f.fixes[e.FindingID] = append(f.fixes[e.FindingID], now)
 		f.budget[c.Name] = append(f.budget[c.Name], now)
 	}
+	msg := failure(results)
 	if err != nil {
-		item.State, item.Reason, item.UpdatedAt = Failed, err.Error(), f.opts.Now()
+		msg = err.Error()
+	}
+	if msg != "" {
+		item.State, item.Reason, item.UpdatedAt = Failed, msg, f.opts.Now()
 		f.set(item)
-		f.opts.Logger.Warn("remediation failed", "cluster", c.Name, "object", e.Finding.Key(), "err", err)
+		f.opts.Logger.Warn("remediation failed", "cluster", c.Name, "object", e.Finding.Key(), "reason", msg)
 		return
 	}
 	f.drop(e.FindingID)

@@ -40,14 +40,8 @@ func runFix(plumb, sizes string, runs int) error {
 			return fmt.Errorf("size %q: %w", s, err)
 		}
 		ns := fmt.Sprintf("bench-fix-%d", n)
-		file := filepath.Join(work, ns+".yaml")
-		if err := os.WriteFile(file, generate(n), 0o644); err != nil {
-			return err
-		}
-		if err := runKubectl(env, "create", "namespace", ns); err != nil {
-			return err
-		}
-		if err := runKubectl(env, "apply", "--server-side", "-n", ns, "-f", file); err != nil {
+		file, err := seed(env, work, ns, n)
+		if err != nil {
 			return err
 		}
 		store := filepath.Join(work, ns+".db")

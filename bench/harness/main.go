@@ -108,15 +108,8 @@ func run(plumb, sizes string, runs int) error {
 			return fmt.Errorf("size %q: %w", s, err)
 		}
 		ns := fmt.Sprintf("bench-%d", n)
-		file := filepath.Join(work, ns+".yaml")
-		if err := os.WriteFile(file, generate(n), 0o644); err != nil {
-			return err
-		}
-		kc := func(args ...string) error { return runKubectl(env, args...) }
-		if err := kc("create", "namespace", ns); err != nil {
-			return err
-		}
-		if err := kc("apply", "--server-side", "-n", ns, "-f", file); err != nil {
+		file, err := seed(env, work, ns, n)
+		if err != nil {
 			return err
 		}
 		drifted, err := drift(env, ns, n)
@@ -259,6 +252,19 @@ data:
 		}
 	}
 	return b.Bytes()
+}
+
+// seed writes n generated objects to work/NS.yaml, creates namespace ns
+// and server-side applies them there; it returns the file.
+func seed(env *testcluster.Env, work, ns string, n int) (string, error) {
+	file := filepath.Join(work, ns+".yaml")
+	if err := os.WriteFile(file, generate(n), 0o644); err != nil {
+		return "", err
+	}
+	if err := runKubectl(env, "create", "namespace", ns); err != nil {
+		return "", err
+	}
+	return file, runKubectl(env, "apply", "--server-side", "-n", ns, "-f", file)
 }
 
 // drift changes 1 % of the n objects in ns, every 100th object shifted so

@@ -67,14 +67,9 @@ func runServe(plumb, crcache, sizes string, changes int, idle time.Duration) err
 			return err
 		}
 		ns := fmt.Sprintf("serve-%d", n)
-		file := filepath.Join(work, ns+".yaml")
-		if err := os.WriteFile(file, generate(n), 0o644); err != nil {
+		file, err := seed(env, work, ns, n)
+		if err != nil {
 			return err
-		}
-		for _, args := range [][]string{{"create", "namespace", ns}, {"apply", "--server-side", "-n", ns, "-f", file}} {
-			if err := runKubectl(env, args...); err != nil {
-				return err
-			}
 		}
 
 		addr, err := freeAddr()

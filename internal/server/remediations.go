@@ -24,46 +24,36 @@ type Remediator interface {
 var _ Remediator = (*fixer.Fixer)(nil)
 
 func (s *Server) remediations(w http.ResponseWriter, r *http.Request) {
+	state, cluster := r.URL.Query().Get("state"), r.URL.Query().Get("cluster")
+	switch fixer.State(state) {
+	case "", fixer.Pending, fixer.Refused, fixer.Fighting, fixer.Failed:
+	default:
+		writeError(w, http.StatusBadRequest, "state "+strconv.Quote(state)+": want pending, refused, fighting or failed")
+		return
+	}
 	items := s.b.Remediations.List()
-	if st := r.URL.Query().Get("state"); st != "" {
-		switch fixer.State(st) {
-		case fixer.Pending, fixer.Refused, fixer.Fighting, fixer.Failed:
-		default:
-			writeError(w, http.StatusBadRequest, "state "+strconv.Quote(st)+": want pending, refused, fighting or failed")
-			return
+	kept := items[:0]
+	for _, it := range items {
+		if (state == "" || string(it.State) == state) && (cluster == "" || it.Cluster == cluster) {
+			kept = append(kept, it)
 		}
-		kept := items[:0]
-		for _, it := range items {
-			if string(it.State) == st {
-				kept = append(kept, it)
-			}
-		}
-		items = kept
 	}
-	if c := r.URL.Query().Get("cluster"); c != "" {
-		kept := items[:0]
-		for _, it := range items {
-			if it.Cluster == c {
-				kept = append(kept, it)
-			}
-		}
-		items = kept
-	}
-	writeJSON(w, map[string]any{"items": items})
+	writeJSON(w, map[string]any{"items": kept})
 }
 
-// remediationID reads the {id} path value; it writes the error itself.
-func remediationID(w http.ResponseWriter, r *http.Request) (int64, bool) {
+// pathID reads the {id} path value of a remediation or a run; it writes
+// the error itself.
+func pathID(w http.ResponseWriter, r *http.Request, what string) (int64, bool) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil || id < 1 {
-		writeError(w, http.StatusBadRequest, "remediation id "+strconv.Quote(r.PathValue("id"))+": want a positive integer")
+		writeError(w, http.StatusBadRequest, what+" id "+strconv.Quote(r.PathValue("id"))+": want a positive integer")
 		return 0, false
 	}
 	return id, true
 }
 
 func (s *Server) remediation(w http.ResponseWriter, r *http.Request) {
-	id, ok := remediationID(w, r)
+	id, ok := pathID(w, r, "remediation")
 	if !ok {
 		return
 	}
@@ -76,7 +66,7 @@ func (s *Server) remediation(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) approve(w http.ResponseWriter, r *http.Request) {
-	id, ok := remediationID(w, r)
+	id, ok := pathID(w, r, "remediation")
 	if !ok {
 		return
 	}
@@ -89,7 +79,7 @@ func (s *Server) approve(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) reject(w http.ResponseWriter, r *http.Request) {
-	id, ok := remediationID(w, r)
+	id, ok := pathID(w, r, "remediation")
 	if !ok {
 		return
 	}
@@ -141,9 +131,8 @@ func (s *Server) runs(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) run(w http.ResponseWriter, r *http.Request) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil || id < 1 {
-		writeError(w, http.StatusBadRequest, "run id "+strconv.Quote(r.PathValue("id"))+": want a positive integer")
+	id, ok := pathID(w, r, "run")
+	if !ok {
 		return
 	}
 	run, err := s.b.Runs.Run(r.Context(), id)

@@ -217,14 +217,11 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		return t
 	}
 	parseInt := func(name string) int64 {
-		v := q.Get(name)
-		if v == "" || err != nil {
+		if err != nil {
 			return 0
 		}
-		n, perr := strconv.ParseInt(v, 10, 64)
-		if perr != nil || n < 0 {
-			err = fmt.Errorf("%s %q: want a non-negative integer", name, v)
-		}
+		n, perr := nonNegative(q, name)
+		err = perr
 		return n
 	}
 	f.Since, f.Until = parseTime("since"), parseTime("until")

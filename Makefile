@@ -9,6 +9,12 @@ BIN       := bin
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
 COMMIT    ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 LDFLAGS   := -X plumb.dev/plumb/internal/buildinfo.version=$(VERSION) -X plumb.dev/plumb/internal/buildinfo.commit=$(COMMIT)
+# Release builds are static and leave out kustomize's Go plugin loader: linking
+# Go's plugin package exports every symbol and keeps dead methods, which made
+# the binary 18 MiB larger and plumb serve's resident memory 30 % higher.
+# Tests and vet use the same tags, so they check the code that ships.
+TAGS      := kustomize_disable_go_plugin_support
+export CGO_ENABLED ?= 0
 STATICCHECK_VERSION := v0.8.2
 TEST_TIMEOUT ?= 30m
 
@@ -18,7 +24,7 @@ all: build
 
 ## build: compile bin/plumb
 build:
-	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/plumb ./cmd/plumb
+	$(GO) build -tags $(TAGS) -ldflags '$(LDFLAGS)' -o $(BIN)/plumb ./cmd/plumb
 
 ## assets: install etcd if missing and build the test control plane once (cached per Kubernetes version)
 assets:
@@ -27,18 +33,18 @@ assets:
 
 ## test: everything CI runs: gofmt check, go vet, and all tests against a real kube-apiserver
 test: assets fmt-check vet
-	KUBEBUILDER_ASSETS="$$(hack/k8s/assets.sh)" $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+	KUBEBUILDER_ASSETS="$$(hack/k8s/assets.sh)" $(GO) test -tags $(TAGS) -count=1 -timeout $(TEST_TIMEOUT) ./...
 
 fmt-check:
 	@unformatted=$$(gofmt -l $$(find . -name '*.go' -not -path './_build/*')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed on:"; echo "$$unformatted"; exit 1; fi
 
 vet:
-	$(GO) vet ./...
+	$(GO) vet -tags $(TAGS) ./...
 
 ## lint: go vet and staticcheck (pinned)
 lint: vet
-	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) -tags $(TAGS) ./...
 
 ## demo: start a local control plane, apply examples/shop, drift it with kubectl, and run plumb on it
 demo: assets build

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"errors"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -50,5 +51,34 @@ func TestBuiltBinary(t *testing.T) {
 	var exitErr *exec.ExitError
 	if !errors.As(err, &exitErr) || exitErr.ExitCode() != 2 {
 		t.Errorf("plumb --no-such-flag: %v, want exit status 2", err)
+	}
+}
+
+// TestReleaseBuildLeavesOutGoPlugins checks the Makefile's build tags: with
+// them, no dependency links Go's plugin package, which exports every symbol
+// and keeps methods the linker would drop (kustomize's plugin loader did, and
+// a new dependency could again).
+func TestReleaseBuildLeavesOutGoPlugins(t *testing.T) {
+	makefile, err := os.ReadFile("../../Makefile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tags := ""
+	for _, line := range strings.Split(string(makefile), "\n") {
+		if name, value, ok := strings.Cut(line, ":="); ok && strings.TrimSpace(name) == "TAGS" {
+			tags = strings.TrimSpace(value)
+		}
+	}
+	if tags == "" {
+		t.Fatal("Makefile sets no TAGS")
+	}
+	out, err := exec.Command("go", "list", "-deps", "-tags", tags, ".").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	for _, pkg := range strings.Fields(string(out)) {
+		if pkg == "plugin" {
+			t.Fatalf("the release build links Go's plugin package (tags %q); find the importer with go list -deps -f '{{.ImportPath}}: {{.Imports}}'", tags)
+		}
 	}
 }

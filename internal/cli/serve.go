@@ -4,13 +4,11 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/fsnotify/fsnotify"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"k8s.io/apimachinery/pkg/labels"
@@ -25,6 +23,7 @@ import (
 	"plumb.dev/plumb/internal/remediate"
 	"plumb.dev/plumb/internal/server"
 	"plumb.dev/plumb/internal/source"
+	"plumb.dev/plumb/internal/sourcewatch"
 	"plumb.dev/plumb/internal/store"
 	"plumb.dev/plumb/internal/watch"
 )
@@ -236,7 +235,7 @@ func (o *serveOptions) Run(ctx context.Context) error {
 	go func() { defer wg.Done(); releaseStartupMemory(ctx, watchers) }()
 	go func() { defer wg.Done(); o.prune(ctx, st) }()
 	go func() { defer wg.Done(); notifier.Start(ctx) }()
-	go func() { defer wg.Done(); o.watchSources(ctx, setups, watchers) }()
+	go func() { defer wg.Done(); o.watchSources(ctx, setups, watchers, path) }()
 	o.logger.Warn("serving", "listen", o.listen, "clusters", len(watchers), "remediating", len(fixers), "store", path)
 	err = srv.Start(ctx)
 	wg.Wait()
@@ -355,85 +354,26 @@ func (o *serveOptions) prune(ctx context.Context, st store.Writer) {
 	}
 }
 
-// watchSources reloads a cluster's sources when their files change, after
-// a short quiet period so that an editor's save or a git checkout is one
-// reload. Only objects whose declaration changed are compared again.
-func (o *serveOptions) watchSources(ctx context.Context, setups []clusterSetup, watchers []*watch.Watcher) {
-	fw, err := fsnotify.NewWatcher()
+// watchSources reloads a cluster's sources when their files change. Only
+// objects whose declaration changed are compared again.
+func (o *serveOptions) watchSources(ctx context.Context, setups []clusterSetup, watchers []*watch.Watcher, storePath string) {
+	w := sourcewatch.Watch{
+		Ignore: []string{storePath, storePath + "-wal", storePath + "-shm", storePath + "-journal"},
+		Warn:   func(msg string, err error) { o.logger.Warn(msg, "err", err) },
+	}
+	for _, s := range setups {
+		w.Groups = append(w.Groups, s.paths)
+	}
+	err := w.Run(ctx, func(i int) {
+		objs, errs := setups[i].reload(ctx)
+		o.reportSourceErrors(errs)
+		if err := watchers[i].Reload(objs); err != nil {
+			o.logger.Warn("reload sources", "cluster", setups[i].name, "err", err)
+		}
+	})
 	if err != nil {
 		o.logger.Warn("cannot watch sources; restart plumb serve to pick up changes", "err", err)
-		return
 	}
-	defer fw.Close()
-	owners := map[string][]int{} // watched path -> setups it feeds
-	for i, s := range setups {
-		for _, p := range s.paths {
-			for _, dir := range watchPaths(p) {
-				if len(owners[dir]) == 0 {
-					if err := fw.Add(dir); err != nil {
-						o.logger.Warn("cannot watch source path", "path", dir, "err", err)
-						continue
-					}
-				}
-				owners[dir] = append(owners[dir], i)
-			}
-		}
-	}
-	const quiet = 300 * time.Millisecond
-	dirty := map[int]bool{}
-	timer := time.NewTimer(time.Hour)
-	timer.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case err := <-fw.Errors:
-			o.logger.Warn("watching sources", "err", err)
-		case ev := <-fw.Events:
-			for dir, idx := range owners {
-				if ev.Name == dir || strings.HasPrefix(ev.Name, dir+string(os.PathSeparator)) {
-					for _, i := range idx {
-						dirty[i] = true
-					}
-				}
-			}
-			if ev.Has(fsnotify.Create) {
-				if st, err := os.Stat(ev.Name); err == nil && st.IsDir() {
-					_ = fw.Add(ev.Name) // a new folder inside a source
-				}
-			}
-			timer.Reset(quiet)
-		case <-timer.C:
-			for i := range dirty {
-				objs, errs := setups[i].reload(ctx)
-				o.reportSourceErrors(errs)
-				if err := watchers[i].Reload(objs); err != nil {
-					o.logger.Warn("reload sources", "cluster", setups[i].name, "err", err)
-				}
-			}
-			clear(dirty)
-		}
-	}
-}
-
-// watchPaths lists what to watch for path: a file's folder (editors replace
-// files by renaming), or a folder and every folder below it.
-func watchPaths(path string) []string {
-	st, err := os.Stat(path)
-	if err != nil {
-		return nil
-	}
-	if !st.IsDir() {
-		return []string{filepath.Dir(filepath.Clean(path))}
-	}
-	var out []string
-	_ = filepath.WalkDir(path, func(p string, d os.DirEntry, err error) error {
-		if err == nil && d.IsDir() {
-			out = append(out, filepath.Clean(p))
-		}
-		return nil
-	})
-	return out
 }
 
 // releaseStartupMemory returns the initial sync's garbage to the operating

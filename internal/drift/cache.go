@@ -2,7 +2,10 @@ package drift
 
 import (
 	"crypto/sha256"
+	"strconv"
 	"sync"
+
+	"github.com/google/uuid"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
@@ -15,15 +18,60 @@ import (
 type Cache struct {
 	mu sync.Mutex
 	// entries guarded by mu.
-	entries map[types.UID]cacheEntry
+	entries map[uidKey]cacheEntry
 	hits    int64
 	misses  int64
 }
 
+// A watcher keeps one entry per tracked object for as long as it runs, so
+// entries are small: the UID as 16 bytes rather than a 36-character string
+// (which would also keep the decoded object's buffer alive), and the result
+// by pointer, shared by every object found in sync.
 type cacheEntry struct {
-	resourceVersion string
+	resourceVersion version
 	desiredHash     [sha256.Size]byte
-	result          comparison
+	result          *comparison
+}
+
+// version is a resourceVersion: a number, as etcd's are, or else the
+// string itself (the API says they are opaque).
+type version struct {
+	n uint64
+	s string
+}
+
+func versionOf(rv string) version {
+	if n, err := strconv.ParseUint(rv, 10, 64); err == nil && strconv.FormatUint(n, 10) == rv {
+		return version{n: n}
+	}
+	return version{s: rv}
+}
+
+// uidKey is a UID's 16 bytes when it is a UUID, as the API server makes
+// them, or else the first 16 bytes of its SHA-256.
+type uidKey [16]byte
+
+func keyOf(uid types.UID) uidKey {
+	if u, err := uuid.Parse(string(uid)); err == nil {
+		return uidKey(u)
+	}
+	sum := sha256.Sum256([]byte(uid))
+	return uidKey(sum[:16])
+}
+
+// inSync are the results of comparisons that found nothing, without and
+// with a dry-run; entries share them.
+var inSync = [2]comparison{{}, {dryRun: true}}
+
+// shared returns r itself, or the shared copy when r found nothing.
+func shared(r comparison) *comparison {
+	if r.changes == nil && r.desired == nil && r.deployer == "" && !r.unconfirmed {
+		if r.dryRun {
+			return &inSync[1]
+		}
+		return &inSync[0]
+	}
+	return &r
 }
 
 // comparison is what the cache keeps: the changes before ignore rules
@@ -39,31 +87,31 @@ type comparison struct {
 }
 
 // NewCache returns an empty cache.
-func NewCache() *Cache { return &Cache{entries: map[types.UID]cacheEntry{}} }
+func NewCache() *Cache { return &Cache{entries: map[uidKey]cacheEntry{}} }
 
 func (c *Cache) get(uid types.UID, rv string, h [sha256.Size]byte) (comparison, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	e, ok := c.entries[uid]
-	if !ok || e.resourceVersion != rv || e.desiredHash != h {
+	e, ok := c.entries[keyOf(uid)]
+	if !ok || e.resourceVersion != versionOf(rv) || e.desiredHash != h {
 		c.misses++
 		return comparison{}, false
 	}
 	c.hits++
-	return e.result, true
+	return *e.result, true
 }
 
 func (c *Cache) put(uid types.UID, rv string, h [sha256.Size]byte, r comparison) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.entries[uid] = cacheEntry{resourceVersion: rv, desiredHash: h, result: r}
+	c.entries[keyOf(uid)] = cacheEntry{resourceVersion: versionOf(rv), desiredHash: h, result: shared(r)}
 }
 
 // Forget drops the entry of a deleted object.
 func (c *Cache) Forget(uid types.UID) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	delete(c.entries, uid)
+	delete(c.entries, keyOf(uid))
 }
 
 // Stats returns how many lookups hit and missed.

@@ -124,7 +124,7 @@ type target struct {
 }
 
 type compactDesired struct {
-	json []byte
+	json string
 	hash [sha256.Size]byte
 }
 
@@ -324,13 +324,24 @@ func (e *Engine) compare(ctx context.Context, t *target, hpaScaled bool) (*Findi
 		return f, nil
 	}
 
-	desired, h, err := t.desired()
-	if err != nil {
+	// A compact target knows its hash: the declaration is decoded only
+	// when the cache cannot answer.
+	var desired *unstructured.Unstructured
+	var h [sha256.Size]byte
+	var err error
+	if t.compact != nil {
+		h = t.compact.hash
+	} else if desired, h, err = t.desired(); err != nil {
 		return nil, err
 	}
 	live := t.live
 	cmp, ok := e.opts.Cache.get(live.GetUID(), live.GetResourceVersion(), h)
 	if !ok {
+		if desired == nil {
+			if desired, _, err = t.desired(); err != nil {
+				return nil, err
+			}
+		}
 		cmp, live, err = e.compareFresh(ctx, t, desired, live)
 		if err != nil {
 			return nil, err
@@ -408,10 +419,19 @@ func (t *target) desired() (*unstructured.Unstructured, [sha256.Size]byte, error
 		return d, h, err
 	}
 	d := &unstructured.Unstructured{}
-	if err := d.UnmarshalJSON(t.compact.json); err != nil {
+	if err := d.UnmarshalJSON([]byte(t.compact.json)); err != nil {
 		return nil, t.compact.hash, err
 	}
 	return d, t.compact.hash, nil
+}
+
+// hash returns the hash of the declaration as it is sent to the server.
+func (t *target) hash() ([sha256.Size]byte, error) {
+	if t.compact != nil {
+		return t.compact.hash, nil
+	}
+	_, h, err := t.desired()
+	return h, err
 }
 
 // cleanDesired returns the object as it is sent to the server: namespace

@@ -103,10 +103,12 @@ type Watcher struct {
 	queue   workqueue.TypedRateLimitingInterface[drift.ObjectKey]
 	// busy counts keys a worker has taken and not finished.
 	busy atomic.Int64
+	// working counts the worker goroutines running.
+	working atomic.Int64
 
 	mu sync.Mutex
-	// pending, resolved, status, synced, findings, targets, groups and
-	// cancels are guarded by mu. findings
+	// queue, pending, resolved, status, synced, findings, targets, groups
+	// and cancels are guarded by mu. findings
 	// holds the state of each open finding ("" when restored from the store
 	// and not yet re-checked).
 	pending map[drift.ObjectKey]pendingObject
@@ -117,6 +119,8 @@ type Watcher struct {
 	status    Status
 	synced    map[groupKey]bool
 	findings  map[drift.ObjectKey]drift.State
+	// pendingPeak is pending's largest size since the last shrink.
+	pendingPeak int
 }
 
 // groupKey is one watch: a resource in a namespace ("" cluster-scoped).
@@ -154,9 +158,45 @@ func New(name string, c *cluster.Cluster, engine *drift.Engine, objs []source.Ob
 		pending: map[drift.ObjectKey]pendingObject{}, synced: map[groupKey]bool{}, findings: map[drift.ObjectKey]drift.State{},
 		cancels: map[groupKey]context.CancelFunc{}, unmanaged: map[groupKey]map[string]bool{},
 		status: Status{Name: name, State: StateSyncing},
-		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[drift.ObjectKey](),
-			workqueue.TypedRateLimitingQueueConfig[drift.ObjectKey]{Name: "plumb-" + name}),
+		queue:  newQueue(name),
 	}
+}
+
+func newQueue(cluster string) workqueue.TypedRateLimitingInterface[drift.ObjectKey] {
+	return workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[drift.ObjectKey](),
+		workqueue.TypedRateLimitingQueueConfig[drift.ObjectKey]{Name: "plumb-" + cluster})
+}
+
+// shrinkAbove is the number of pending objects after which a drained
+// queue is replaced (see shrink).
+const shrinkAbove = 1024
+
+// notePending records the pending map's largest size. Callers hold mu.
+func (w *Watcher) notePending() {
+	w.pendingPeak = max(w.pendingPeak, len(w.pending))
+}
+
+// shrink gives back what a burst (the first list, a resync, a reload)
+// left behind once the queue has drained: every object passed through the
+// pending map and the work queue, and Go maps (the queue's sets too) keep
+// their largest size. Both are replaced by empty ones. Workers call it.
+func (w *Watcher) shrink(q workqueue.TypedRateLimitingInterface[drift.ObjectKey]) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.pendingPeak < shrinkAbove || w.queue != q || q.Len() != 0 || len(w.pending) != 0 || w.busy.Load() != 0 {
+		return
+	}
+	w.pendingPeak = 0
+	w.pending = map[drift.ObjectKey]pendingObject{}
+	w.queue = newQueue(w.name)
+	q.ShutDown() // its workers move to the new queue
+}
+
+// currentQueue returns the work queue (Shrink replaces it).
+func (w *Watcher) currentQueue() workqueue.TypedRateLimitingInterface[drift.ObjectKey] {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.queue
 }
 
 // resolve maps the declared objects to resources, retrying with backoff
@@ -168,7 +208,7 @@ func (w *Watcher) resolve(ctx context.Context) error {
 	for {
 		targets, errs, err := w.engine.Resolve(w.objs)
 		if err == nil {
-			if targets, err = compact(targets); err != nil {
+			if targets, err = drift.Compact(targets); err != nil {
 				return err
 			}
 			w.objs = nil // the compact targets are all that is kept
@@ -210,7 +250,7 @@ func (w *Watcher) Status() Status {
 // Ready reports whether every watch has listed once and its objects have
 // been compared and recorded: nothing queued, nothing a worker holds.
 func (w *Watcher) Ready() bool {
-	return w.Status().Ready && w.queue.Len() == 0 && w.busy.Load() == 0
+	return w.Status().Ready && w.currentQueue().Len() == 0 && w.busy.Load() == 0
 }
 
 // Start watches until ctx ends.
@@ -234,7 +274,7 @@ func (w *Watcher) Start(ctx context.Context) error {
 	}
 	go w.resyncLoop(ctx)
 	<-ctx.Done()
-	w.queue.ShutDown()
+	w.currentQueue().ShutDown()
 	w.wg.Wait()
 	return nil
 }
@@ -258,7 +298,7 @@ func (w *Watcher) Reload(objs []source.Object) error {
 	if err != nil {
 		return err
 	}
-	if targets, err = compact(targets); err != nil {
+	if targets, err = drift.Compact(targets); err != nil {
 		return err
 	}
 	for _, e := range errs {
@@ -310,12 +350,11 @@ func (w *Watcher) Reload(objs []source.Object) error {
 	now := time.Now()
 	for _, k := range changed {
 		w.pending[k] = pendingObject{fetch: true, received: now}
-	}
-	w.mu.Unlock()
-
-	for _, k := range changed {
 		w.queue.Add(k)
 	}
+	w.notePending()
+	w.mu.Unlock()
+
 	for _, k := range removed {
 		tr, err := w.store.Observe(w.runCtx, w.name, k, nil, "no longer declared", now)
 		if err != nil {
@@ -327,18 +366,6 @@ func (w *Watcher) Reload(objs []source.Object) error {
 	}
 	w.opts.Logger.Info("sources reloaded", "cluster", w.name, "objects", len(targets), "changed", len(changed), "removed", len(removed))
 	return nil
-}
-
-// compact turns targets into their compact form (see drift.Target.Compact).
-func compact(ts []drift.Target) ([]drift.Target, error) {
-	for i, t := range ts {
-		c, err := t.Compact()
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", t.Key(), err)
-		}
-		ts[i] = c
-	}
-	return ts, nil
 }
 
 // Target returns the declaration the watcher compares the object of key
@@ -484,8 +511,9 @@ func (w *Watcher) enqueueUnmanaged(g groupKey, key drift.ObjectKey, obj *unstruc
 	}
 	w.noteUnmanaged(g, key.Name, obj != nil)
 	w.pending[key] = pendingObject{obj: obj, unmanaged: true, received: time.Now()}
-	w.mu.Unlock()
+	w.notePending()
 	w.queue.Add(key)
+	w.mu.Unlock()
 }
 
 // enqueue records the newest version of a declared object for a worker.
@@ -496,15 +524,22 @@ func (w *Watcher) enqueue(key drift.ObjectKey, obj *unstructured.Unstructured) {
 		return
 	}
 	w.pending[key] = pendingObject{obj: obj, received: time.Now()}
-	w.mu.Unlock()
+	w.notePending()
 	w.queue.Add(key)
+	w.mu.Unlock()
 }
 
 func (w *Watcher) work(ctx context.Context) {
+	w.working.Add(1)
+	defer w.working.Add(-1)
 	for {
-		key, shutdown := w.queue.Get()
+		q := w.currentQueue()
+		key, shutdown := q.Get()
 		if shutdown {
-			return
+			if ctx.Err() != nil || w.currentQueue() == q {
+				return
+			}
+			continue // Shrink replaced the queue
 		}
 		w.busy.Add(1)
 		w.mu.Lock()
@@ -519,15 +554,16 @@ func (w *Watcher) work(ctx context.Context) {
 					w.pending[key] = p
 				}
 				w.mu.Unlock()
-				w.queue.AddRateLimited(key)
-				w.queue.Done(key)
+				w.currentQueue().AddRateLimited(key)
+				q.Done(key)
 				w.busy.Add(-1)
 				continue
 			}
 		}
-		w.queue.Forget(key)
-		w.queue.Done(key)
+		q.Forget(key)
+		q.Done(key)
 		w.busy.Add(-1)
+		w.shrink(q)
 	}
 }
 

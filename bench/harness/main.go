@@ -23,7 +23,7 @@
 // the patch's response to the finding on the API's event stream) and the
 // API requests plumb makes, beyond its watches, in -idle time.
 //
-//	go build -o bin/crcache ./bench/crcache
+//	CGO_ENABLED=0 go build -o bin/crcache ./bench/crcache   # static, as make build makes plumb
 //	go run ./bench/harness -plumb bin/plumb -serve -sizes 5000,20000
 //
 // With -fix it measures putting drift back: plumb fix --yes --remove-added
@@ -57,7 +57,7 @@ func main() {
 	clusters := flag.Int("clusters", 0, "measure a fleet of this many API servers instead")
 	fix := flag.Bool("fix", false, "measure plumb fix against kubectl apply --server-side instead")
 	serve := flag.Bool("serve", false, "measure plumb serve instead: memory at each size, and at the first size detection latency and idle requests")
-	crcache := flag.String("crcache", "bin/crcache", "serve mode: the controller-runtime cache baseline (go build -o bin/crcache ./bench/crcache)")
+	crcache := flag.String("crcache", "bin/crcache", "serve mode: the controller-runtime cache baseline (CGO_ENABLED=0 go build -o bin/crcache ./bench/crcache)")
 	changes := flag.Int("changes", 200, "serve mode: out-of-band changes to time")
 	idle := flag.Duration("idle", 5*time.Minute, "serve mode: idle time in which to count API requests")
 	flag.Parse()

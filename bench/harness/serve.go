@@ -57,10 +57,11 @@ func runServe(plumb, crcache, sizes string, changes int, idle time.Duration) err
 	if err != nil {
 		return err
 	}
-	fmt.Printf("Floors: plumb serve tracking 1 object %d MiB, controller-runtime cache of an empty namespace %d MiB.\n\n", plumbFloor/1024, crFloor/1024)
+	fmt.Printf("Floors: plumb serve tracking 1 object %d MiB (%d MiB anonymous), controller-runtime cache of an empty namespace %d MiB (%d MiB anonymous).\n\n",
+		plumbFloor.total/1024, plumbFloor.anon/1024, crFloor.total/1024, crFloor.anon/1024)
 
-	fmt.Println("| tracked objects | plumb serve RSS | controller-runtime cache RSS | ratio | plumb above floor | cache above floor | ratio above floors | detection p50 | detection p99 | changes | API requests in idle time (beyond watches) |")
-	fmt.Println("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+	fmt.Println("| tracked objects | plumb serve RSS | controller-runtime cache RSS | ratio | plumb anonymous | cache anonymous | ratio | plumb above floor | cache above floor | ratio above floors | plumb RSS after the changes and idle time | detection p50 | detection p99 | changes | API requests in idle time (beyond watches) |")
+	fmt.Println("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
 	for i, s := range strings.Split(sizes, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil {
@@ -94,7 +95,7 @@ func runServe(plumb, crcache, sizes string, changes int, idle time.Duration) err
 			return err
 		}
 
-		latency := "-"
+		latency, later := "-", "-"
 		p50, p99, requests := "-", "-", "-"
 		if i == 0 {
 			lat, err := detection(env, base, ns, n, changes)
@@ -114,30 +115,35 @@ func runServe(plumb, crcache, sizes string, changes int, idle time.Duration) err
 				return err
 			}
 			requests = fmt.Sprintf("%.0f in %s", after-before, idle)
+			later = fmt.Sprintf("%d MiB", rss(serve.Process.Pid).total/1024)
 		}
 		serve.Process.Signal(os.Interrupt)
 		_ = serve.Wait()
-		fmt.Printf("| %d | %d MiB | %d MiB | %.2f | %d MiB | %d MiB | %.2f | %s | %s | %s | %s |\n", n, plumbRSS/1024, crRSS/1024, float64(plumbRSS)/float64(crRSS),
-			(plumbRSS-plumbFloor)/1024, (crRSS-crFloor)/1024, float64(plumbRSS-plumbFloor)/float64(crRSS-crFloor), p50, p99, latency, requests)
+		p, c := plumbRSS, crRSS
+		fmt.Printf("| %d | %d MiB | %d MiB | %.2f | %d MiB | %d MiB | %.2f | %d MiB | %d MiB | %.2f | %s | %s | %s | %s | %s |\n", n,
+			p.total/1024, c.total/1024, float64(p.total)/float64(c.total),
+			p.anon/1024, c.anon/1024, float64(p.anon)/float64(c.anon),
+			(p.total-plumbFloor.total)/1024, (c.total-crFloor.total)/1024, float64(p.total-plumbFloor.total)/float64(c.total-crFloor.total),
+			later, p50, p99, latency, requests)
 	}
 	return nil
 }
 
 // serveRSS starts plumb serve on a source, waits until it is ready and
 // settled, and returns its RSS in KiB.
-func serveRSS(plumb, kubeconfig, ns, file, work string) (int64, error) {
+func serveRSS(plumb, kubeconfig, ns, file, work string) (resident, error) {
 	addr, err := freeAddr()
 	if err != nil {
-		return 0, err
+		return resident{}, err
 	}
 	serve := exec.Command(plumb, "serve", "--kubeconfig", kubeconfig, "-n", ns, "--source", file,
 		"--store", filepath.Join(work, ns+"-rss.db"), "--listen", addr)
 	if err := serve.Start(); err != nil {
-		return 0, err
+		return resident{}, err
 	}
 	defer func() { serve.Process.Signal(os.Interrupt); _ = serve.Wait() }()
 	if err := waitReady("http://"+addr, 5*time.Minute); err != nil {
-		return 0, err
+		return resident{}, err
 	}
 	time.Sleep(5 * time.Second)
 	return rss(serve.Process.Pid), nil
@@ -145,18 +151,18 @@ func serveRSS(plumb, kubeconfig, ns, file, work string) (int64, error) {
 
 // cacheRSS starts the controller-runtime cache baseline on a namespace,
 // waits for its sync, and returns its RSS in KiB.
-func cacheRSS(crcache, kubeconfig, ns string) (int64, error) {
+func cacheRSS(crcache, kubeconfig, ns string) (resident, error) {
 	cr := exec.Command(crcache, "--kubeconfig", kubeconfig, "--namespace", ns)
 	out, err := cr.StdoutPipe()
 	if err != nil {
-		return 0, err
+		return resident{}, err
 	}
 	if err := cr.Start(); err != nil {
-		return 0, err
+		return resident{}, err
 	}
 	defer func() { cr.Process.Kill(); _ = cr.Wait() }()
 	if line, err := bufio.NewReader(out).ReadString('\n'); err != nil || strings.TrimSpace(line) != "synced" {
-		return 0, fmt.Errorf("crcache: %q %v", line, err)
+		return resident{}, fmt.Errorf("crcache: %q %v", line, err)
 	}
 	time.Sleep(5 * time.Second)
 	return rss(cr.Process.Pid), nil
@@ -243,20 +249,32 @@ func nonWatchRequests(base string) (float64, error) {
 	return total, nil
 }
 
-// rss reads a process's resident set size in KiB.
-func rss(pid int) int64 {
+// resident is a process's resident memory in KiB: all of it (VmRSS), and
+// its anonymous part (RssAnon: heap, stacks, runtime), without the pages
+// of the binary and libraries mapped from files.
+type resident struct{ total, anon int64 }
+
+// rss reads a process's resident memory.
+func rss(pid int) resident {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		return 0
+		return resident{}
 	}
+	var r resident
 	for _, line := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(line, "VmRSS:") {
-			f := strings.Fields(line)
-			n, _ := strconv.ParseInt(f[1], 10, 64)
-			return n
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		n, _ := strconv.ParseInt(f[1], 10, 64)
+		switch f[0] {
+		case "VmRSS:":
+			r.total = n
+		case "RssAnon:":
+			r.anon = n
 		}
 	}
-	return 0
+	return r
 }
 
 func freeAddr() (string, error) {

@@ -101,27 +101,33 @@ func (t Target) SameDeclaration(o Target) bool {
 // allocated one by one among the garbage of decoding the sources, they
 // would keep most of the heap's pages from being returned.
 func Compact(ts []Target) ([]Target, error) {
+	docs := make([][]byte, len(ts))
+	size := 0
+	for i, t := range ts {
+		if t.t.compact != nil {
+			docs[i] = []byte(t.t.compact.json)
+		} else {
+			b, err := json.Marshal(cleanDesired(t.t.obj.Object, t.t.ns).Object)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", t.Key(), err)
+			}
+			docs[i] = b
+		}
+		size += len(t.t.name) + len(t.t.ns) + len(docs[i])
+	}
 	type span struct{ name, ns, json [2]int }
 	spans := make([]span, len(ts))
 	descs := make([]compactDesired, len(ts))
 	var text strings.Builder
+	text.Grow(size) // exactly: no slack from doubling
 	add := func(s string) [2]int {
 		start := text.Len()
 		text.WriteString(s)
 		return [2]int{start, text.Len()}
 	}
 	for i, t := range ts {
-		b := []byte(nil)
-		if t.t.compact != nil {
-			b = []byte(t.t.compact.json)
-		} else {
-			var err error
-			if b, err = json.Marshal(cleanDesired(t.t.obj.Object, t.t.ns).Object); err != nil {
-				return nil, fmt.Errorf("%s: %w", t.Key(), err)
-			}
-		}
-		spans[i] = span{name: add(t.t.name), ns: add(t.t.ns), json: add(string(b))}
-		descs[i].hash = sha256.Sum256(b)
+		spans[i] = span{name: add(t.t.name), ns: add(t.t.ns), json: add(string(docs[i]))}
+		descs[i].hash = sha256.Sum256(docs[i])
 	}
 	all := text.String()
 	at := func(r [2]int) string { return all[r[0]:r[1]] }

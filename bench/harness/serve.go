@@ -60,8 +60,8 @@ func runServe(plumb, crcache, sizes string, changes int, idle time.Duration) err
 	fmt.Printf("Floors: plumb serve tracking 1 object %d MiB (%d MiB anonymous), controller-runtime cache of an empty namespace %d MiB (%d MiB anonymous).\n\n",
 		plumbFloor.total/1024, plumbFloor.anon/1024, crFloor.total/1024, crFloor.anon/1024)
 
-	fmt.Println("| tracked objects | plumb serve RSS | controller-runtime cache RSS | ratio | plumb anonymous | cache anonymous | ratio | plumb above floor | cache above floor | ratio above floors | plumb RSS after the changes and idle time | detection p50 | detection p99 | changes | API requests in idle time (beyond watches) |")
-	fmt.Println("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+	fmt.Println("| tracked objects | plumb serve RSS | controller-runtime cache RSS | ratio | plumb anonymous | cache anonymous | ratio | plumb above floor | cache above floor | ratio above floors | peak RSS, plumb / cache | plumb RSS after the changes and idle time | detection p50 | detection p99 | changes | API requests in idle time (beyond watches) |")
+	fmt.Println("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
 	for i, s := range strings.Split(sizes, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil {
@@ -120,11 +120,11 @@ func runServe(plumb, crcache, sizes string, changes int, idle time.Duration) err
 		serve.Process.Signal(os.Interrupt)
 		_ = serve.Wait()
 		p, c := plumbRSS, crRSS
-		fmt.Printf("| %d | %d MiB | %d MiB | %.2f | %d MiB | %d MiB | %.2f | %d MiB | %d MiB | %.2f | %s | %s | %s | %s | %s |\n", n,
+		fmt.Printf("| %d | %d MiB | %d MiB | %.2f | %d MiB | %d MiB | %.2f | %d MiB | %d MiB | %.2f | %d / %d MiB | %s | %s | %s | %s | %s |\n", n,
 			p.total/1024, c.total/1024, float64(p.total)/float64(c.total),
 			p.anon/1024, c.anon/1024, float64(p.anon)/float64(c.anon),
 			(p.total-plumbFloor.total)/1024, (c.total-crFloor.total)/1024, float64(p.total-plumbFloor.total)/float64(c.total-crFloor.total),
-			later, p50, p99, latency, requests)
+			p.peak/1024, c.peak/1024, later, p50, p99, latency, requests)
 	}
 	return nil
 }
@@ -251,8 +251,8 @@ func nonWatchRequests(base string) (float64, error) {
 
 // resident is a process's resident memory in KiB: all of it (VmRSS), and
 // its anonymous part (RssAnon: heap, stacks, runtime), without the pages
-// of the binary and libraries mapped from files.
-type resident struct{ total, anon int64 }
+// of the binary and libraries mapped from files, and the peak (VmHWM).
+type resident struct{ total, anon, peak int64 }
 
 // rss reads a process's resident memory.
 func rss(pid int) resident {
@@ -272,6 +272,8 @@ func rss(pid int) resident {
 			r.total = n
 		case "RssAnon:":
 			r.anon = n
+		case "VmHWM:":
+			r.peak = n
 		}
 	}
 	return r

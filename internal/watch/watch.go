@@ -186,13 +186,18 @@ func (w *Watcher) shrink(q workqueue.TypedRateLimitingInterface[drift.ObjectKey]
 	if w.pendingPeak < shrinkAbove || w.queue != q || q.Len() != 0 || len(w.pending) != 0 || w.busy.Load() != 0 {
 		return
 	}
+	// Start shuts the current queue down once its context is done; a queue
+	// made after that would never be.
+	if w.runCtx == nil || w.runCtx.Err() != nil {
+		return
+	}
 	w.pendingPeak = 0
 	w.pending = map[drift.ObjectKey]pendingObject{}
 	w.queue = newQueue(w.name)
 	q.ShutDown() // its workers move to the new queue
 }
 
-// currentQueue returns the work queue (Shrink replaces it).
+// currentQueue returns the work queue (shrink replaces it).
 func (w *Watcher) currentQueue() workqueue.TypedRateLimitingInterface[drift.ObjectKey] {
 	w.mu.Lock()
 	defer w.mu.Unlock()

@@ -168,16 +168,18 @@ func newQueue(cluster string) workqueue.TypedRateLimitingInterface[drift.ObjectK
 }
 
 // shrinkAbove is the number of pending objects after which a drained
-// queue is replaced (see shrink).
-const shrinkAbove = 1024
+// queue is replaced (see shrink). Full lists stay below it (they wait for
+// the backlog to drain); a reload that changes thousands of declarations
+// does not.
+const shrinkAbove = 2 * (listBacklog + listPage)
 
 // notePending records the pending map's largest size. Callers hold mu.
 func (w *Watcher) notePending() {
 	w.pendingPeak = max(w.pendingPeak, len(w.pending))
 }
 
-// shrink gives back what a burst (the first list, a resync, a reload)
-// left behind once the queue has drained: every object passed through the
+// shrink gives back what a burst (a reload) left behind once the queue
+// has drained: every object passed through the
 // pending map and the work queue, and Go maps (the queue's sets too) keep
 // their largest size. Both are replaced by empty ones. Workers call it.
 func (w *Watcher) shrink(q workqueue.TypedRateLimitingInterface[drift.ObjectKey]) {
@@ -288,7 +290,8 @@ func (w *Watcher) Start(ctx context.Context) error {
 func (w *Watcher) startGroup(g groupKey) {
 	ctx, cancel := context.WithCancel(w.runCtx)
 	w.cancels[g] = cancel
-	r := cache.NewReflectorWithOptions(w.listWatch(g), &unstructured.Unstructured{}, &eventStore{w: w, group: g},
+	s := &eventStore{w: w, group: g}
+	r := cache.NewReflectorWithOptions(w.listWatch(g, s), &unstructured.Unstructured{}, s,
 		cache.ReflectorOptions{Name: fmt.Sprintf("%s %s %s", w.name, g.gvr, g.ns)})
 	w.wg.Add(1)
 	go func() { defer w.wg.Done(); r.RunWithContext(ctx) }()
@@ -441,13 +444,20 @@ const unreachableAfter = 3 * time.Second
 // listWatch lists and watches one group, noting failures as the cluster's
 // state: a failing list means the API server cannot be reached (or refuses),
 // a successful one that it is back.
-func (w *Watcher) listWatch(g groupKey) *cache.ListWatch {
+func (w *Watcher) listWatch(g groupKey, s *eventStore) cache.ListerWatcher {
 	res := w.cluster.Dynamic.Resource(g.gvr).Namespace(g.ns)
-	return &cache.ListWatch{
-		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			l, err := res.List(ctx, o)
-			w.noteList(err)
-			return l, err
+	lw := &cache.ListWatch{
+		// Full lists go page by page to the queue (see eventStore.list);
+		// the reflector gets an empty list with the resourceVersion to
+		// watch from.
+		ListWithContextFunc: func(ctx context.Context, _ metav1.ListOptions) (runtime.Object, error) {
+			rv, err := s.list(ctx, res)
+			if err != nil {
+				return nil, err
+			}
+			l := &unstructured.UnstructuredList{}
+			l.SetResourceVersion(rv)
+			return l, nil
 		},
 		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (apiwatch.Interface, error) {
 			// client-go retries a failing watch request for a while before
@@ -465,7 +475,15 @@ func (w *Watcher) listWatch(g groupKey) *cache.ListWatch {
 			return wi, err
 		},
 	}
+	// A WatchList stream would hold every object until the last arrived.
+	return cache.ToListWatcherWithWatchListSemantics(lw, noWatchList{})
 }
+
+// noWatchList tells the reflector to list rather than stream the initial
+// objects with WatchList (see listWatch).
+type noWatchList struct{}
+
+func (noWatchList) IsWatchListSemanticsUnSupported() bool { return true }
 
 func (w *Watcher) noteList(err error) {
 	w.mu.Lock()
@@ -650,24 +668,20 @@ func (w *Watcher) resyncLoop(ctx context.Context) {
 		case <-t.C:
 			w.hpa = w.engine.HPATargets(ctx, w.targetList())
 			w.mu.Lock()
-			groups := make(map[groupKey][]drift.Target, len(w.groups))
-			for g, ts := range w.groups {
-				groups[g] = ts
+			groups := make([]groupKey, 0, len(w.groups))
+			for g := range w.groups {
+				groups = append(groups, g)
 			}
 			w.mu.Unlock()
-			for g, ts := range groups {
-				items, err := w.cluster.List(ctx, g.gvr, g.ns)
-				w.noteList(err)
-				if err != nil {
+			for _, g := range groups {
+				// The same paged list as a reflector's, on a store of its
+				// own: every object is compared (through the cache), and
+				// the declared ones the list lacks are missing.
+				s := &eventStore{w: w, group: g}
+				if _, err := s.list(ctx, w.cluster.Dynamic.Resource(g.gvr).Namespace(g.ns)); err != nil {
 					continue
 				}
-				byName := map[string]*unstructured.Unstructured{}
-				for i := range items {
-					byName[items[i].GetName()] = &items[i]
-				}
-				for _, t := range ts {
-					w.enqueue(t.Key(), byName[t.Name()])
-				}
+				_ = s.Replace(nil, "")
 			}
 		}
 	}

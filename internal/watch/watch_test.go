@@ -23,28 +23,40 @@ var env *testcluster.Env
 
 func TestMain(m *testing.M) { testcluster.Main(m, &env) }
 
-// TestShrinkAfterBurstKeepsWatching lists more objects than shrinkAbove,
-// so that the first sync's burst makes the watcher replace its work queue
-// and pending map once drained. Changes made afterwards are still found:
-// the workers moved to the new queue.
-func TestShrinkAfterBurstKeepsWatching(t *testing.T) {
+// TestBoundedListAndShrink lists more objects than a full list may leave
+// pending: the first sync hands them to the workers page by page, so the
+// backlog stays bounded. A reload that changes every declaration is a
+// burst beyond that bound: once it has drained, the watcher replaces its
+// work queue and pending map, all its workers move to the new queue, and a
+// change made afterwards is still found.
+func TestBoundedListAndShrink(t *testing.T) {
 	ns := env.Namespace(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	n := shrinkAbove + 100
-	var objs []source.Object
+	// Both declarations are in sync with the live objects, which carry the
+	// label: the second declares it too, so every hash changes.
+	declare := func(labels map[string]any) []source.Object {
+		var objs []source.Object
+		for i := range n {
+			meta := map[string]any{"name": fmt.Sprintf("cm-%d", i)}
+			if labels != nil {
+				meta["labels"] = labels
+			}
+			u := &unstructured.Unstructured{Object: map[string]any{
+				"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta,
+				"data": map[string]any{"mode": "fast"},
+			}}
+			objs = append(objs, source.Object{Object: u, Origin: source.Origin{Path: "cms.yaml", Line: 1 + 6*i}})
+		}
+		return objs
+	}
 	for i := range n {
-		name := fmt.Sprintf("cm-%d", i)
-		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}, Data: map[string]string{"mode": "fast"}}
+		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("cm-%d", i), Namespace: ns, Labels: map[string]string{"tier": "bench"}},
+			Data: map[string]string{"mode": "fast"}}
 		if _, err := env.Clientset.CoreV1().ConfigMaps(ns).Create(ctx, cm, metav1.CreateOptions{FieldManager: "plumb-test"}); err != nil {
 			t.Fatal(err)
 		}
-		u := &unstructured.Unstructured{Object: map[string]any{
-			"apiVersion": "v1", "kind": "ConfigMap",
-			"metadata": map[string]any{"name": name},
-			"data":     map[string]any{"mode": "fast"},
-		}}
-		objs = append(objs, source.Object{Object: u, Origin: source.Origin{Path: "cms.yaml", Line: 1 + 6*i}})
 	}
 
 	c, err := cluster.NewForConfig("envtest", ns, env.Config, nil, cluster.DefaultOptions())
@@ -61,30 +73,41 @@ func TestShrinkAfterBurstKeepsWatching(t *testing.T) {
 	}
 	defer st.Close()
 	events := make(chan Event, 64)
-	w := New("envtest", c, e, objs, st, func(ev Event) { events <- ev }, DefaultOptions())
+	w := New("envtest", c, e, declare(nil), st, func(ev Event) { events <- ev }, DefaultOptions())
 	first := w.currentQueue()
 	done := make(chan struct{})
 	go func() { defer close(done); _ = w.Start(ctx) }()
 	defer func() { cancel(); <-done }()
 
-	deadline := time.Now().Add(60 * time.Second)
-	for !w.Ready() || w.currentQueue() == first {
-		if time.Now().After(deadline) {
-			w.mu.Lock()
-			peak := w.pendingPeak
-			w.mu.Unlock()
-			t.Fatalf("after 60s: ready %v, queue replaced %v, pending peak %d", w.Ready(), w.currentQueue() != first, peak)
-		}
-		time.Sleep(50 * time.Millisecond)
+	waitFor(t, "the first sync", func() bool { return w.Ready() })
+	w.mu.Lock()
+	peak := w.pendingPeak
+	w.mu.Unlock()
+	if peak > listBacklog+listPage || peak == 0 {
+		t.Fatalf("first sync of %d objects left up to %d pending, want between 1 and %d", n, peak, listBacklog+listPage)
+	}
+	if w.currentQueue() != first {
+		t.Fatal("the queue was replaced after a bounded list")
 	}
 	select {
 	case ev := <-events:
 		t.Fatalf("event before any change: %+v", ev)
 	default:
 	}
+
+	// Every declaration changes: n objects are compared again at once.
+	if err := w.Reload(declare(map[string]any{"tier": "bench"})); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the reload's burst to drain and the queue to be replaced", func() bool { return w.Ready() && w.currentQueue() != first })
 	time.Sleep(100 * time.Millisecond) // workers that left the old queue have reached the new one
 	if got, want := w.working.Load(), int64(DefaultOptions().Workers); got != want {
 		t.Fatalf("%d workers running after the queue was replaced, want %d", got, want)
+	}
+	select {
+	case ev := <-events:
+		t.Fatalf("event after a reload that left everything in sync: %+v", ev)
+	default:
 	}
 
 	patch := []byte(`{"data":{"mode":"slow"}}`)
@@ -98,5 +121,17 @@ func TestShrinkAfterBurstKeepsWatching(t *testing.T) {
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("the change after the queue was replaced was not found within 30s")
+	}
+}
+
+// waitFor polls cond for up to 60 seconds.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited 60s for %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

@@ -102,42 +102,43 @@ func (t Target) SameDeclaration(o Target) bool {
 // would keep most of the heap's pages from being returned.
 func Compact(ts []Target) ([]Target, error) {
 	docs := make([][]byte, len(ts))
+	descs := make([]compactDesired, len(ts))
 	size := 0
 	for i, t := range ts {
-		if t.t.compact != nil {
-			docs[i] = []byte(t.t.compact.json)
+		if c := t.t.compact; c != nil {
+			docs[i], descs[i].hash = []byte(c.json), c.hash
 		} else {
 			b, err := json.Marshal(cleanDesired(t.t.obj.Object, t.t.ns).Object)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", t.Key(), err)
 			}
-			docs[i] = b
+			docs[i], descs[i].hash = b, sha256.Sum256(b)
 		}
 		size += len(t.t.name) + len(t.t.ns) + len(docs[i])
 	}
-	type span struct{ name, ns, json [2]int }
-	spans := make([]span, len(ts))
-	descs := make([]compactDesired, len(ts))
+	// Each target's name, namespace and JSON, one after the other: bounds
+	// holds where each starts, and where its JSON ends.
 	var text strings.Builder
 	text.Grow(size) // exactly: no slack from doubling
-	add := func(s string) [2]int {
-		start := text.Len()
-		text.WriteString(s)
-		return [2]int{start, text.Len()}
-	}
+	bounds := make([][4]int, len(ts))
 	for i, t := range ts {
-		spans[i] = span{name: add(t.t.name), ns: add(t.t.ns), json: add(string(docs[i]))}
-		descs[i].hash = sha256.Sum256(docs[i])
+		bounds[i][0] = text.Len()
+		text.WriteString(t.t.name)
+		bounds[i][1] = text.Len()
+		text.WriteString(t.t.ns)
+		bounds[i][2] = text.Len()
+		text.Write(docs[i])
+		bounds[i][3] = text.Len()
 	}
 	all := text.String()
-	at := func(r [2]int) string { return all[r[0]:r[1]] }
 	structs := make([]target, len(ts))
 	out := make([]Target, len(ts))
 	for i, t := range ts {
+		b := bounds[i]
 		structs[i] = *t.t
 		structs[i].obj.Object = nil
-		structs[i].name, structs[i].ns = at(spans[i].name), at(spans[i].ns)
-		descs[i].json = at(spans[i].json)
+		structs[i].name, structs[i].ns = all[b[0]:b[1]], all[b[1]:b[2]]
+		descs[i].json = all[b[2]:b[3]]
 		structs[i].compact = &descs[i]
 		out[i] = Target{t: &structs[i]}
 	}

@@ -104,40 +104,33 @@ func (s *eventStore) undeclared(u *unstructured.Unstructured, deleted bool) {
 	s.w.enqueueUnmanaged(s.group, key, u)
 }
 
-// Replace is a full list (the first one, or a relist after 410 Gone or a
-// lost connection): every declared object is compared, and those the list
-// lacks are missing.
-//
-// After list, the objects were handed over already and items is empty: only
-// the declared objects the list lacked are queued, as missing.
+// Replace ends a full list (the first one, or a relist after 410 Gone or a
+// lost connection): the declared objects the list lacked are missing, and
+// unmanaged objects it lacked are gone. list has handed the listed objects
+// over already and items is empty; any items are handed over the same way.
 func (s *eventStore) Replace(items []any, _ string) error {
 	listed := s.listed
 	s.listed = nil
-	seen := map[string]*unstructured.Unstructured{}
+	if listed == nil {
+		listed = map[string]bool{}
+	}
 	for _, it := range items {
 		if u, ok := it.(*unstructured.Unstructured); ok {
-			seen[u.GetName()] = u
+			listed[u.GetName()] = true
+			s.changed(u, false)
 		}
 	}
-	has := func(name string) bool { _, ok := seen[name]; return ok || listed[name] }
-	declared := map[string]bool{}
 	for _, t := range s.w.groupTargets(s.group) {
-		declared[t.Name()] = true
-		if u, ok := seen[t.Name()]; ok || !has(t.Name()) {
-			s.w.enqueue(t.Key(), u)
+		if !listed[t.Name()] {
+			s.w.enqueue(t.Key(), nil)
 		}
 	}
 	if s.w.opts.Unmanaged && s.group.ns != "" {
-		for name, u := range seen {
-			if !declared[name] {
-				s.undeclared(u, false)
-			}
-		}
 		// Unmanaged objects that are gone (deleted while not watched).
 		s.w.mu.Lock()
 		var gone []string
 		for name := range s.w.unmanaged[s.group] {
-			if !has(name) {
+			if !listed[name] {
 				gone = append(gone, name)
 			}
 		}

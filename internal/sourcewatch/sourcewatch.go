@@ -63,7 +63,7 @@ func (w Watch) Run(ctx context.Context, changed func(group int)) error {
 	owners := map[string][]int{} // watched folder -> groups it feeds
 	prints := make([]string, len(w.Groups))
 	for i, paths := range w.Groups {
-		prints[i] = Fingerprint(paths, ignore)
+		prints[i] = fingerprint(paths, ignore)
 		for _, p := range paths {
 			for _, dir := range folders(p) {
 				if len(owners[dir]) == 0 {
@@ -108,7 +108,7 @@ func (w Watch) Run(ctx context.Context, changed func(group int)) error {
 			timer.Reset(quiet)
 		case <-timer.C:
 			for i := range dirty {
-				if p := Fingerprint(w.Groups[i], ignore); p != prints[i] {
+				if p := fingerprint(w.Groups[i], ignore); p != prints[i] {
 					prints[i] = p
 					changed(i)
 				}
@@ -118,10 +118,10 @@ func (w Watch) Run(ctx context.Context, changed func(group int)) error {
 	}
 }
 
-// Fingerprint sums, for every file below paths except those in ignore
+// fingerprint sums, for every file below paths except those in ignore
 // (absolute paths), the file's name, the path it resolves to, its size and
 // its modification time. A path that does not exist counts as absent.
-func Fingerprint(paths []string, ignore map[string]bool) string {
+func fingerprint(paths []string, ignore map[string]bool) string {
 	h := sha256.New()
 	for _, root := range paths {
 		root, err := filepath.Abs(root)

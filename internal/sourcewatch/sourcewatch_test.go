@@ -176,16 +176,16 @@ func TestFingerprint(t *testing.T) {
 	db := filepath.Join(dir, "plumb.db")
 	write(t, f, "a: 1\n")
 	ignore := map[string]bool{db: true}
-	before := Fingerprint([]string{dir}, ignore)
+	before := fingerprint([]string{dir}, ignore)
 	write(t, db, "rows")
-	if got := Fingerprint([]string{dir}, ignore); got != before {
+	if got := fingerprint([]string{dir}, ignore); got != before {
 		t.Error("an ignored file changed the fingerprint")
 	}
 	write(t, f, "a: 22\n")
-	if got := Fingerprint([]string{dir}, ignore); got == before {
+	if got := fingerprint([]string{dir}, ignore); got == before {
 		t.Error("a changed file left the fingerprint as it was")
 	}
-	if Fingerprint([]string{filepath.Join(dir, "missing")}, nil) == before {
+	if fingerprint([]string{filepath.Join(dir, "missing")}, nil) == before {
 		t.Error("a missing path has the folder's fingerprint")
 	}
 }

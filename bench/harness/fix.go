@@ -2,13 +2,9 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"time"
-
-	"plumb.dev/plumb/internal/testcluster"
 )
 
 // runFix times putting 1 % drift back on N objects: plumb fix against
@@ -16,29 +12,21 @@ import (
 // each timed command the objects are drifted again (untimed). After each
 // plumb run, plumb scan must find the namespace in sync.
 func runFix(plumb, sizes string, runs int) error {
-	plumb, err := filepath.Abs(plumb)
+	counts, err := sizeList(sizes)
 	if err != nil {
 		return err
 	}
-	env, err := testcluster.Start()
+	b, err := start(plumb, "fix")
 	if err != nil {
 		return err
 	}
-	defer env.Stop()
+	defer b.stop()
+	plumb, env, work := b.plumb, b.env, b.work
 	kubectl := filepath.Join(env.AssetsDir, "kubectl")
-	work, err := os.MkdirTemp("", "plumb-bench-fix-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(work)
 
 	fmt.Println("| objects | drifted | plumb fix --yes (median) | kubectl apply --server-side (median) | speed-up | plumb CPU | kubectl CPU | plumb peak RSS | kubectl peak RSS |")
 	fmt.Println("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-	for _, s := range strings.Split(sizes, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(s))
-		if err != nil {
-			return fmt.Errorf("size %q: %w", s, err)
-		}
+	for _, n := range counts {
 		ns := fmt.Sprintf("bench-fix-%d", n)
 		file, err := seed(env, work, ns, n)
 		if err != nil {

@@ -83,30 +83,66 @@ type sample struct {
 	maxRSSKB  int64
 }
 
-func run(plumb, sizes string, runs int) error {
+// bench is what a mode runs on: plumb's absolute path, a control plane
+// and a scratch folder.
+type bench struct {
+	plumb string
+	env   *testcluster.Env
+	work  string
+}
+
+// start prepares a mode's bench; stop undoes it.
+func start(plumb, mode string) (*bench, error) {
 	plumb, err := filepath.Abs(plumb)
 	if err != nil {
-		return err
+		return nil, err
+	}
+	work, err := os.MkdirTemp("", "plumb-bench-"+mode+"-")
+	if err != nil {
+		return nil, err
 	}
 	env, err := testcluster.Start()
 	if err != nil {
-		return err
+		os.RemoveAll(work)
+		return nil, err
 	}
-	defer env.Stop()
-	kubectl := filepath.Join(env.AssetsDir, "kubectl")
-	work, err := os.MkdirTemp("", "plumb-bench-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(work)
+	return &bench{plumb: plumb, env: env, work: work}, nil
+}
 
-	fmt.Println("| objects | drifted | plumb scan (median) | kubectl diff --server-side (median) | speed-up | plumb CPU | kubectl CPU | plumb peak RSS | kubectl peak RSS |")
-	fmt.Println("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+func (b *bench) stop() {
+	b.env.Stop()
+	os.RemoveAll(b.work)
+}
+
+// sizeList parses -sizes.
+func sizeList(sizes string) ([]int, error) {
+	var out []int
 	for _, s := range strings.Split(sizes, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil {
-			return fmt.Errorf("size %q: %w", s, err)
+			return nil, fmt.Errorf("size %q: %w", s, err)
 		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+func run(plumb, sizes string, runs int) error {
+	counts, err := sizeList(sizes)
+	if err != nil {
+		return err
+	}
+	b, err := start(plumb, "scan")
+	if err != nil {
+		return err
+	}
+	defer b.stop()
+	plumb, env, work := b.plumb, b.env, b.work
+	kubectl := filepath.Join(env.AssetsDir, "kubectl")
+
+	fmt.Println("| objects | drifted | plumb scan (median) | kubectl diff --server-side (median) | speed-up | plumb CPU | kubectl CPU | plumb peak RSS | kubectl peak RSS |")
+	fmt.Println("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	for _, n := range counts {
 		ns := fmt.Sprintf("bench-%d", n)
 		file, err := seed(env, work, ns, n)
 		if err != nil {

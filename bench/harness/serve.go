@@ -25,20 +25,16 @@ import (
 // runServe measures plumb serve: detection latency, idle API requests and
 // memory against a controller-runtime cache of the same objects.
 func runServe(plumb, crcache, sizes string, changes int, idle time.Duration) error {
-	plumb, err := filepath.Abs(plumb)
+	counts, err := sizeList(sizes)
 	if err != nil {
 		return err
 	}
-	env, err := testcluster.Start()
+	b, err := start(plumb, "serve")
 	if err != nil {
 		return err
 	}
-	defer env.Stop()
-	work, err := os.MkdirTemp("", "plumb-bench-serve-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(work)
+	defer b.stop()
+	plumb, env, work := b.plumb, b.env, b.work
 
 	// Floors: each process tracking (almost) nothing, so that memory per
 	// tracked object can be compared apart from binary size.
@@ -62,11 +58,7 @@ func runServe(plumb, crcache, sizes string, changes int, idle time.Duration) err
 
 	fmt.Println("| tracked objects | plumb serve RSS | controller-runtime cache RSS | ratio | plumb anonymous | cache anonymous | ratio | plumb above floor | cache above floor | ratio above floors | peak RSS, plumb / cache | plumb RSS after the changes and idle time | detection p50 | detection p99 | changes | API requests in idle time (beyond watches) |")
 	fmt.Println("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
-	for i, s := range strings.Split(sizes, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(s))
-		if err != nil {
-			return err
-		}
+	for i, n := range counts {
 		ns := fmt.Sprintf("serve-%d", n)
 		file, err := seed(env, work, ns, n)
 		if err != nil {

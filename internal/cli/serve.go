@@ -363,7 +363,7 @@ func (o *serveOptions) prune(ctx context.Context, st store.Writer) {
 // objects whose declaration changed are compared again.
 func (o *serveOptions) watchSources(ctx context.Context, setups []clusterSetup, watchers []*watch.Watcher, storePath string) {
 	w := sourcewatch.Watch{
-		Ignore: []string{storePath, storePath + "-wal", storePath + "-shm", storePath + "-journal"},
+		Ignore: store.SQLiteFiles(storePath),
 		Warn:   func(msg string, err error) { o.logger.Warn(msg, "err", err) },
 	}
 	for _, s := range setups {

@@ -36,6 +36,12 @@ var (
 	_ Writer = (*SQLite)(nil)
 )
 
+// SQLiteFiles lists the files a SQLite store at path writes: the database
+// and the journals SQLite keeps beside it.
+func SQLiteFiles(path string) []string {
+	return []string{path, path + "-wal", path + "-shm", path + "-journal"}
+}
+
 // OpenSQLite opens (creating if needed) the database file at path, in WAL
 // mode, and applies pending migrations.
 func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {

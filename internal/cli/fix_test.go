@@ -199,6 +199,9 @@ func TestFixPrune(t *testing.T) {
 	k("apply", "--server-side", "-f", shop, "-f", keep)
 	k("create", "configmap", "stray", "--from-literal=a=b")
 	env.Kubectl(t, pvc("data"), "-n", ns, "create", "-f", "-")
+	// A kind no source uses is out of --prune's scope, though scan
+	// --unmanaged reports it.
+	k("create", "role", "debugger", "--verb=get", "--resource=pods")
 
 	if code, d, _ := fix(t, ns, "--source", shop, "--source", keep, "--yes"); code != ExitInSync || len(d.Steps) != 0 {
 		t.Fatalf("without --prune: exit %d, steps %+v", code, d.Steps)
@@ -228,6 +231,8 @@ func TestFixPrune(t *testing.T) {
 	if _, err := env.KubectlErr("", "-n", ns, "get", "configmap/stray"); err == nil {
 		t.Error("configmap/stray survived --prune")
 	}
+	k("get", "role/debugger") // not pruned
+	k("delete", "role/debugger")
 	// No controller-manager runs here to drop the PVC's protection
 	// finalizer; do its part.
 	k("patch", "pvc/data", "--type=merge", "-p", `{"metadata":{"finalizers":null}}`)

@@ -45,7 +45,7 @@ func (f *scanFlags) add(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&f.values, "values", nil, "Helm values file for chart sources (repeatable, applied in order)")
 	fs.StringArrayVar(&f.set, "set", nil, "Helm value for chart sources, key=value (repeatable)")
 	fs.StringVar(&f.releaseName, "release-name", "", "Helm release name for chart sources (default: the chart's name)")
-	fs.BoolVar(&f.unmanaged, "unmanaged", false, "Also report live objects no source declares, of the kinds the sources use, in the namespaces they touch")
+	fs.BoolVar(&f.unmanaged, "unmanaged", false, "Also report live objects no source declares, of any namespaced kind, in the namespaces the sources touch")
 	fs.StringArrayVar(&f.ignorePaths, "ignore-path", nil, "Ignore a field, KIND:PATH, e.g. apps/Deployment:.spec.replicas or *:/metadata/labels/team (repeatable)")
 	fs.IntVar(&f.concurrency, "concurrency", 8, "Parallel list and dry-run requests per cluster")
 	f.addConfig(fs)
@@ -99,6 +99,7 @@ func (f *scanFlags) driftOptions(g *globalOptions, rules []drift.IgnoreRule) dri
 	opts := drift.DefaultOptions()
 	opts.Concurrency = f.concurrency
 	opts.Unmanaged = f.unmanaged
+	opts.UnmanagedAllKinds = f.unmanaged
 	opts.Ignore = rules
 	opts.Logger = g.logger
 	return opts

@@ -74,7 +74,12 @@ func startServe(t *testing.T, args ...string) (base string, stop func() int) {
 			return -1
 		}
 	}
-	t.Cleanup(func() { stop() })
+	t.Cleanup(func() {
+		stop()
+		if t.Failed() {
+			t.Logf("plumb serve's log:\n%s", errOut.String())
+		}
+	})
 	return base, stop
 }
 

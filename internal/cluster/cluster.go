@@ -17,6 +17,7 @@ import (
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/openapi"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
@@ -49,6 +50,10 @@ type Cluster struct {
 	Config *rest.Config
 	// Dynamic reads and dry-runs objects of any kind.
 	Dynamic dynamic.Interface
+	// Metadata reads and watches only the metadata of objects of any kind,
+	// for kinds plumb needs no more of (unmanaged objects of undeclared
+	// kinds): the server sends no spec, data or status.
+	Metadata metadata.Interface
 	// Mapper maps kinds to resources, from cached discovery.
 	Mapper meta.ResettableRESTMapper
 
@@ -135,6 +140,9 @@ func NewForConfig(name, namespace string, cfg *rest.Config, getter genericcliopt
 	c := &Cluster{Name: name, Namespace: namespace, Config: cfg, converters: map[schema.GroupVersion]*converterEntry{}}
 	var err error
 	if c.Dynamic, err = dynamic.NewForConfig(cfg); err != nil {
+		return nil, fmt.Errorf("context %s: %w", name, err)
+	}
+	if c.Metadata, err = metadata.NewForConfig(cfg); err != nil {
 		return nil, fmt.Errorf("context %s: %w", name, err)
 	}
 	if getter != nil {

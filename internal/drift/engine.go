@@ -27,8 +27,15 @@ type Options struct {
 	// Concurrency bounds parallel lists and dry-runs. Default 8.
 	Concurrency int
 	// Unmanaged also reports live objects that no source declares, of the
-	// kinds the sources use, in the namespaces they touch. Default false.
+	// kinds the sources use, in the namespaces they touch, from the lists
+	// the scan makes anyway. Default false.
 	Unmanaged bool
+	// UnmanagedAllKinds, with Unmanaged, also looks in every other
+	// namespaced kind the cluster serves, in the same namespaces, from
+	// metadata-only lists (see UnmanagedResources). plumb scan --unmanaged
+	// sets it; fix --prune does not: it deletes only kinds the sources
+	// use. Default false.
+	UnmanagedAllKinds bool
 	// Ignore rules are applied on top of DefaultIgnoreRules.
 	Ignore []IgnoreRule
 	// OutOfBandManagers name the managers whose undeclared fields are
@@ -206,7 +213,15 @@ func (e *Engine) Scan(ctx context.Context, objs []source.Object) (Result, error)
 	}
 	if e.opts.Unmanaged {
 		res.UnmanagedChecked = true
-		for _, f := range e.unmanaged(lists, declared) {
+		found := e.unmanaged(lists, declared)
+		if e.opts.UnmanagedAllKinds {
+			other, err := e.unmanagedOther(ctx, lists, namespacesOf(targets))
+			if err != nil {
+				return res, &ClusterError{Cluster: e.cluster.Name, Err: fmt.Errorf("unmanaged objects: %w", err)}
+			}
+			found = append(found, other...)
+		}
+		for _, f := range found {
 			res.Findings = append(res.Findings, f)
 			res.Unmanaged++
 		}
@@ -216,6 +231,20 @@ func (e *Engine) Scan(ctx context.Context, objs []source.Object) (Result, error)
 	log.Info("scan done", "objects", res.Objects, "findings", len(res.Findings), "errors", len(res.Errors),
 		"dryRuns", st.DryRuns, "cacheHits", st.CacheHits, "cacheMisses", st.CacheMisses)
 	return res, nil
+}
+
+// namespacesOf returns the namespaces the targets live in, sorted.
+func namespacesOf(targets []*target) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, t := range targets {
+		if t.ns != "" && !seen[t.ns] {
+			seen[t.ns] = true
+			out = append(out, t.ns)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // resolve maps each object to its resource, defaults its namespace like
@@ -287,7 +316,7 @@ func (e *Engine) listAll(ctx context.Context, targets []*target) (map[listKey]*l
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
-				if apierrors.IsForbidden(err) || apierrors.IsNotFound(err) || apierrors.IsMethodNotSupported(err) {
+				if cluster.IsRefused(err) {
 					listErrs[k] = fmt.Errorf("list %s: %w", k.gvr.GroupResource(), err)
 					return nil
 				}

@@ -1,9 +1,18 @@
 package drift
 
 import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+
+	"golang.org/x/sync/errgroup"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"plumb.dev/plumb/internal/cluster"
 )
 
 // unmanaged returns the live objects in the listed namespaces that no
@@ -87,14 +96,20 @@ func LastWriter(u *unstructured.Unstructured) string {
 
 // systemObject reports objects the cluster creates by itself, which no
 // source is expected to declare: anything a controller owns (ReplicaSets,
-// Pods, EndpointSlices), the CA bundle ConfigMap and default ServiceAccount
-// of every namespace, service account token Secrets, and Helm's release
-// records.
+// Pods, EndpointSlices), what the kube-controller-manager creates without
+// an owner (the CA bundle ConfigMap and default ServiceAccount of every
+// namespace, a StatefulSet's PersistentVolumeClaims), service account
+// token Secrets, Helm's release records, and the kinds of skippedKinds.
+// It needs only the object's metadata, except for a Secret's type, which
+// metadata-only reads do without.
 func systemObject(u *unstructured.Unstructured, gk schema.GroupKind) bool {
 	for _, ref := range u.GetOwnerReferences() {
 		if ref.Controller != nil && *ref.Controller {
 			return true
 		}
+	}
+	if skippedKinds[gk] || createdByControllerManager(u) {
+		return true
 	}
 	switch {
 	case gk.Group == "" && gk.Kind == "ConfigMap":
@@ -102,11 +117,135 @@ func systemObject(u *unstructured.Unstructured, gk schema.GroupKind) bool {
 	case gk.Group == "" && gk.Kind == "ServiceAccount":
 		return u.GetName() == "default"
 	case gk.Group == "" && gk.Kind == "Secret":
+		if _, ok := u.GetAnnotations()["kubernetes.io/service-account.name"]; ok {
+			return true // a service account token, with or without its type
+		}
+		if u.GetLabels()["owner"] == "helm" && strings.HasPrefix(u.GetName(), "sh.helm.release.v1.") {
+			return true
+		}
 		t, _, _ := unstructured.NestedString(u.Object, "type")
 		return t == "kubernetes.io/service-account-token" || t == "helm.sh/release.v1"
-	case gk.Group == "" && gk.Kind == "Endpoints", gk.Group == "discovery.k8s.io" && gk.Kind == "EndpointSlice":
-		// Made by the endpoints controllers for each Service.
-		return true
 	}
 	return false
+}
+
+// controllerManager is the field manager of the kube-controller-manager.
+const controllerManager = "kube-controller-manager"
+
+// createdByControllerManager reports an object the kube-controller-manager
+// wrote when it was created: its managedFields have an entry of that
+// manager (not of a subresource) timed at the creation, to the second.
+// The PersistentVolumeClaims of a StatefulSet's volumeClaimTemplates are
+// such objects: they have no owner unless a retention policy sets one.
+func createdByControllerManager(u *unstructured.Unstructured) bool {
+	created := u.GetCreationTimestamp()
+	for _, e := range u.GetManagedFields() {
+		if e.Manager == controllerManager && e.Subresource == "" && e.Time != nil && e.Time.Unix() == created.Unix() {
+			return true
+		}
+	}
+	return false
+}
+
+// skippedKinds are never reported as unmanaged, nor watched or listed to
+// look for unmanaged objects: the cluster and its add-ons make and replace
+// them all the time, and nobody declares them. Argo CD's default resource
+// exclusions leave out the same kinds.
+var skippedKinds = map[schema.GroupKind]bool{
+	{Group: "", Kind: "Event"}:                             true,
+	{Group: "events.k8s.io", Kind: "Event"}:                true,
+	{Group: "", Kind: "Endpoints"}:                         true, // made by the endpoints controller for each Service
+	{Group: "discovery.k8s.io", Kind: "EndpointSlice"}:     true,
+	{Group: "coordination.k8s.io", Kind: "Lease"}:          true, // leader election and node heartbeats
+	{Group: "wgpolicyk8s.io", Kind: "PolicyReport"}:        true, // policy engines' reports (Kyverno)
+	{Group: "reports.kyverno.io", Kind: "EphemeralReport"}: true,
+	{Group: "cilium.io", Kind: "CiliumEndpoint"}:           true, // one per Pod
+}
+
+// UnmanagedResources returns the served resources in which to look for
+// unmanaged objects, less skippedKinds.
+func UnmanagedResources(served []cluster.Resource) []cluster.Resource {
+	var out []cluster.Resource
+	for _, r := range served {
+		if !skippedKinds[r.GroupKind()] {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// FromMetadata returns the object a metadata-only read describes, as an
+// unstructured object of kind gvk with only its metadata: what
+// UnmanagedFinding needs.
+func FromMetadata(m *metav1.PartialObjectMetadata, gvk schema.GroupVersionKind) (*unstructured.Unstructured, error) {
+	meta, err := runtime.DefaultUnstructuredConverter.ToUnstructured(&m.ObjectMeta)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s/%s: %w", gvk.Kind, m.Namespace, m.Name, err)
+	}
+	u := &unstructured.Unstructured{Object: map[string]any{"metadata": meta}}
+	u.SetGroupVersionKind(gvk)
+	return u, nil
+}
+
+// unmanagedOther looks for unmanaged objects of the kinds no source
+// declares in a namespace, in the namespaces the sources touch, reading
+// only metadata: one paged list per resource and namespace. lists are the
+// lists the scan made of declared kinds. A kind the identity may not list is logged
+// and skipped.
+func (e *Engine) unmanagedOther(ctx context.Context, lists map[listKey]*liveList, namespaces []string) ([]Finding, error) {
+	served, err := e.cluster.WatchableNamespaced()
+	if err != nil {
+		if served == nil {
+			return nil, err
+		}
+		e.opts.Logger.Warn("some API groups not searched for unmanaged objects", "cluster", e.cluster.Name, "err", err)
+	}
+	// A resource the scan listed whole in a namespace (its kind is
+	// declared there) was searched already.
+	type listed struct {
+		gr schema.GroupResource
+		ns string
+	}
+	covered := map[listed]bool{}
+	for k := range lists {
+		covered[listed{k.gvr.GroupResource(), k.ns}] = true
+	}
+	var mu sync.Mutex
+	var out []Finding
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(e.opts.Concurrency)
+	for _, r := range UnmanagedResources(served) {
+		for _, ns := range namespaces {
+			if covered[listed{r.GVR.GroupResource(), ns}] {
+				continue
+			}
+			g.Go(func() error {
+				items, err := e.cluster.ListMetadata(gctx, r.GVR, ns)
+				if err != nil {
+					if cluster.IsRefused(err) {
+						e.opts.Logger.Warn("not searched for unmanaged objects", "cluster", e.cluster.Name, "resource", r.GVR.GroupResource().String(), "namespace", ns, "err", err)
+						return nil
+					}
+					return fmt.Errorf("list %s in %q: %w", r.GVR.GroupResource(), ns, err)
+				}
+				gvk := r.GVR.GroupVersion().WithKind(r.Kind)
+				mu.Lock()
+				defer mu.Unlock()
+				for i := range items {
+					u, err := FromMetadata(&items[i], gvk)
+					if err != nil {
+						return err
+					}
+					if f := UnmanagedFinding(e.cluster.Name, u); f != nil {
+						out = append(out, *f)
+					}
+				}
+				return nil
+			})
+		}
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return out, nil
 }

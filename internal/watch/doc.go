@@ -10,6 +10,11 @@
 // the outcome goes to the history store and to subscribers. Memory per
 // tracked object is a key and a resourceVersion, not the object.
 //
+// With Options.Unmanaged, every other namespaced kind the cluster serves
+// is watched metadata-only in the same namespaces, for objects no source
+// declares; discovery is read again at each resync, so a CRD installed
+// meanwhile is covered from then on.
+//
 // A periodic resync (default 10 minutes) rescans everything through the
 // engine's cache as a safety net; it costs the LIST requests and no
 // dry-runs for objects that did not change.

@@ -6,9 +6,9 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/tools/cache"
 
+	"plumb.dev/plumb/internal/cluster"
 	"plumb.dev/plumb/internal/drift"
 )
 
@@ -17,6 +17,10 @@ import (
 type eventStore struct {
 	w     *Watcher
 	group groupKey
+	// kind is set for a metadata-only watch (unmanaged objects of a kind no
+	// source declares there): its objects are PartialObjectMetadata, which
+	// carry no kind.
+	kind string
 	// listed, when set, holds the names the last list handed over page by
 	// page (see list); Replace then only finds what the list lacked.
 	listed map[string]bool
@@ -37,27 +41,78 @@ const (
 // the last one arrives: at 20,000 objects that was most of plumb serve's
 // startup peak. It returns the list's resourceVersion, for the watch that
 // follows.
-func (s *eventStore) list(ctx context.Context, res dynamic.ResourceInterface) (string, error) {
+func (s *eventStore) list(ctx context.Context) (string, error) {
 	seen := map[string]bool{}
 	opts := metav1.ListOptions{Limit: listPage}
 	for {
 		s.w.waitBacklog(ctx, listBacklog)
-		page, err := res.List(ctx, opts)
-		s.w.noteList(err)
+		page, err := s.page(ctx, opts)
 		if err != nil {
 			return "", err
 		}
-		for i := range page.Items {
-			u := &page.Items[i]
+		for _, u := range page.items {
 			seen[u.GetName()] = true
 			s.changed(u, false)
 		}
-		if page.GetContinue() == "" {
+		if page.cont == "" {
 			s.listed = seen
-			return page.GetResourceVersion(), nil
+			return page.rv, nil
 		}
-		opts.Continue = page.GetContinue()
+		opts.Continue = page.cont
 	}
+}
+
+// listedPage is one page of a list.
+type listedPage struct {
+	items    []*unstructured.Unstructured
+	cont, rv string
+}
+
+// page reads one page of the group: whole objects, or only their metadata
+// for a metadata-only watch. A failure means the API server cannot be
+// reached, except a metadata-only watch's kind that the cluster refuses,
+// which is skipped (see Watcher.skipMeta).
+func (s *eventStore) page(ctx context.Context, opts metav1.ListOptions) (listedPage, error) {
+	g := s.group
+	if s.kind == "" {
+		l, err := s.w.cluster.Dynamic.Resource(g.gvr).Namespace(g.ns).List(ctx, opts)
+		s.w.noteList(err)
+		if err != nil {
+			return listedPage{}, err
+		}
+		p := listedPage{items: make([]*unstructured.Unstructured, len(l.Items)), cont: l.GetContinue(), rv: l.GetResourceVersion()}
+		for i := range l.Items {
+			p.items[i] = &l.Items[i]
+		}
+		return p, nil
+	}
+	l, err := s.w.cluster.Metadata.Resource(g.gvr).Namespace(g.ns).List(ctx, opts)
+	if cluster.IsRefused(err) {
+		s.w.skipMeta(g, err)
+		return listedPage{}, err
+	}
+	s.w.noteList(err)
+	if err != nil {
+		return listedPage{}, err
+	}
+	p := listedPage{items: make([]*unstructured.Unstructured, 0, len(l.Items)), cont: l.GetContinue(), rv: l.GetResourceVersion()}
+	for i := range l.Items {
+		if u := s.fromMetadata(&l.Items[i]); u != nil {
+			p.items = append(p.items, u)
+		}
+	}
+	return p, nil
+}
+
+// fromMetadata turns a metadata-only object into one with the group's
+// kind, or nil if it cannot be (logged).
+func (s *eventStore) fromMetadata(m *metav1.PartialObjectMetadata) *unstructured.Unstructured {
+	u, err := drift.FromMetadata(m, s.group.gvr.GroupVersion().WithKind(s.kind))
+	if err != nil {
+		s.w.opts.Logger.Warn("object skipped", "cluster", s.w.name, "err", err.Error())
+		return nil
+	}
+	return u
 }
 
 var _ cache.ReflectorStore = (*eventStore)(nil)
@@ -76,8 +131,15 @@ func (s *eventStore) changed(obj any, deleted bool) {
 	if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 		obj, deleted = d.Obj, true
 	}
-	u, ok := obj.(*unstructured.Unstructured)
-	if !ok {
+	var u *unstructured.Unstructured
+	switch o := obj.(type) {
+	case *unstructured.Unstructured:
+		u = o
+	case *metav1.PartialObjectMetadata:
+		if u = s.fromMetadata(o); u == nil {
+			return
+		}
+	default:
 		return
 	}
 	key := s.key(u)
@@ -134,8 +196,8 @@ func (s *eventStore) Replace(items []any, _ string) error {
 				gone = append(gone, name)
 			}
 		}
-		kind := ""
-		if ts := s.w.groups[s.group]; len(ts) > 0 {
+		kind := s.kind
+		if ts := s.w.groups[s.group]; kind == "" && len(ts) > 0 {
 			kind = ts[0].Key().Kind
 		}
 		s.w.mu.Unlock()

@@ -34,9 +34,11 @@ type Options struct {
 	Logger *slog.Logger
 	// Metrics, if set, are updated as the watcher works.
 	Metrics *metrics.Metrics
-	// Unmanaged also reports live objects no source declares, of the
-	// watched kinds in the watched namespaces, as plumb scan --unmanaged
-	// does. They come from the same watches: no extra requests.
+	// Unmanaged also reports live objects no source declares, in the
+	// namespaces the sources touch, as plumb scan --unmanaged does. Kinds
+	// some source declares in a namespace come from the same watches as
+	// the declared objects; every other watchable kind the cluster serves
+	// (but drift.UnmanagedResources' skipped ones) is watched metadata-only.
 	Unmanaged bool
 	// Unchanged, if set, receives the comparisons that found a finding as
 	// it was already recorded (the first list after a restart, resyncs),
@@ -96,19 +98,26 @@ type Watcher struct {
 	objs    []source.Object
 	runCtx  context.Context // the context of Start, for watches started by Reload
 	cancels map[groupKey]context.CancelFunc
-	wg      sync.WaitGroup
-	targets map[drift.ObjectKey]drift.Target
-	groups  map[groupKey][]drift.Target
-	hpa     map[drift.ObjectKey]bool
-	queue   workqueue.TypedRateLimitingInterface[drift.ObjectKey]
+	// served are the resources searched for unmanaged objects (Unmanaged),
+	// from the last discovery.
+	served []cluster.Resource
+	// meta holds the metadata-only watches (Unmanaged), with each one's
+	// kind, and metaCancels stops them.
+	meta        map[groupKey]string
+	metaCancels map[groupKey]context.CancelFunc
+	wg          sync.WaitGroup
+	targets     map[drift.ObjectKey]drift.Target
+	groups      map[groupKey][]drift.Target
+	hpa         map[drift.ObjectKey]bool
+	queue       workqueue.TypedRateLimitingInterface[drift.ObjectKey]
 	// busy counts keys a worker has taken and not finished.
 	busy atomic.Int64
 	// working counts the worker goroutines running.
 	working atomic.Int64
 
 	mu sync.Mutex
-	// queue, pending, resolved, status, synced, findings, targets, groups
-	// and cancels are guarded by mu. findings
+	// queue, pending, resolved, status, synced, findings, targets, groups,
+	// cancels, served, meta and metaCancels are guarded by mu. findings
 	// holds the state of each open finding ("" when restored from the store
 	// and not yet re-checked).
 	pending map[drift.ObjectKey]pendingObject
@@ -157,6 +166,7 @@ func New(name string, c *cluster.Cluster, engine *drift.Engine, objs []source.Ob
 		targets: map[drift.ObjectKey]drift.Target{}, groups: map[groupKey][]drift.Target{},
 		pending: map[drift.ObjectKey]pendingObject{}, synced: map[groupKey]bool{}, findings: map[drift.ObjectKey]drift.State{},
 		cancels: map[groupKey]context.CancelFunc{}, unmanaged: map[groupKey]map[string]bool{},
+		meta: map[groupKey]string{}, metaCancels: map[groupKey]context.CancelFunc{},
 		status: Status{Name: name, State: StateSyncing},
 		queue:  newQueue(name),
 	}
@@ -249,7 +259,7 @@ func (w *Watcher) Status() Status {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	s := w.status
-	s.Ready = w.resolved && len(w.synced) == len(w.groups)
+	s.Ready = w.resolved && len(w.synced) == len(w.groups)+len(w.meta)
 	s.Findings = len(w.findings)
 	return s
 }
@@ -266,11 +276,13 @@ func (w *Watcher) Start(ctx context.Context) error {
 		return nil // ctx ended before the cluster answered
 	}
 	w.hpa = w.engine.HPATargets(ctx, w.targetList())
+	w.discover()
 	if err := w.reconcileStore(ctx); err != nil {
 		return err
 	}
 	w.mu.Lock()
 	w.runCtx = ctx
+	w.setMeta(w.metaGroupsFor(w.groups))
 	for g := range w.groups {
 		w.startGroup(g)
 	}
@@ -286,15 +298,134 @@ func (w *Watcher) Start(ctx context.Context) error {
 	return nil
 }
 
-// startGroup starts the watch of one group. Callers hold mu.
+// startGroup starts the watch of one group of declared objects. Callers
+// hold mu.
 func (w *Watcher) startGroup(g groupKey) {
 	ctx, cancel := context.WithCancel(w.runCtx)
 	w.cancels[g] = cancel
-	s := &eventStore{w: w, group: g}
-	r := cache.NewReflectorWithOptions(w.listWatch(g, s), &unstructured.Unstructured{}, s,
-		cache.ReflectorOptions{Name: fmt.Sprintf("%s %s %s", w.name, g.gvr, g.ns)})
+	w.runReflector(ctx, &eventStore{w: w, group: g}, &unstructured.Unstructured{})
+}
+
+// startMeta starts the metadata-only watch of one group of kind kind, for
+// unmanaged objects. Callers hold mu.
+func (w *Watcher) startMeta(g groupKey, kind string) {
+	ctx, cancel := context.WithCancel(w.runCtx)
+	w.metaCancels[g] = cancel
+	w.runReflector(ctx, &eventStore{w: w, group: g, kind: kind}, &metav1.PartialObjectMetadata{})
+}
+
+func (w *Watcher) runReflector(ctx context.Context, s *eventStore, expected runtime.Object) {
+	r := cache.NewReflectorWithOptions(w.listWatch(s), expected, s,
+		cache.ReflectorOptions{Name: fmt.Sprintf("%s %s %s", w.name, s.group.gvr, s.group.ns)})
 	w.wg.Add(1)
 	go func() { defer w.wg.Done(); r.RunWithContext(ctx) }()
+}
+
+// discover reads which resources the cluster serves, for Unmanaged. A
+// failure is logged: the resources found so far are kept, and the next
+// resync tries again.
+func (w *Watcher) discover() {
+	if !w.opts.Unmanaged {
+		return
+	}
+	served, err := w.cluster.WatchableNamespaced()
+	if err != nil {
+		w.opts.Logger.Warn("some kinds not watched for unmanaged objects; retrying at the next resync", "cluster", w.name, "err", err)
+		if served == nil {
+			return
+		}
+	}
+	w.mu.Lock()
+	w.served = drift.UnmanagedResources(served)
+	w.mu.Unlock()
+}
+
+// metaGroupsFor returns the metadata-only watches that go with groups (the
+// watches of declared objects): every served resource in every namespace
+// the groups touch, less the resources groups watch in that namespace.
+// Callers hold mu.
+func (w *Watcher) metaGroupsFor(groups map[groupKey][]drift.Target) map[groupKey]string {
+	out := map[groupKey]string{}
+	if !w.opts.Unmanaged {
+		return out
+	}
+	type watched struct {
+		gr schema.GroupResource
+		ns string
+	}
+	full := map[watched]bool{}
+	namespaces := map[string]bool{}
+	for g := range groups {
+		if g.ns != "" {
+			full[watched{g.gvr.GroupResource(), g.ns}] = true
+			namespaces[g.ns] = true
+		}
+	}
+	for _, r := range w.served {
+		for ns := range namespaces {
+			if !full[watched{r.GVR.GroupResource(), ns}] {
+				out[groupKey{gvr: r.GVR, ns: ns}] = r.Kind
+			}
+		}
+	}
+	return out
+}
+
+// setMeta runs the metadata-only watches of next and stops the others.
+// The unmanaged findings of a stopped watch are resolved, unless a watch
+// of declared objects takes the same group over. Callers hold mu.
+func (w *Watcher) setMeta(next map[groupKey]string) {
+	for g, cancel := range w.metaCancels {
+		if _, keep := next[g]; keep {
+			continue
+		}
+		cancel()
+		delete(w.metaCancels, g)
+		delete(w.synced, g)
+		if _, full := w.groups[g]; !full {
+			w.dropUnmanaged(g, w.meta[g])
+		}
+	}
+	w.meta = next
+	for g, kind := range next {
+		if _, running := w.metaCancels[g]; !running {
+			w.startMeta(g, kind)
+		}
+	}
+}
+
+// skipMeta stops a metadata-only watch the cluster refuses (the identity
+// may not list the kind, or the kind is gone); the next resync tries it
+// again.
+func (w *Watcher) skipMeta(g groupKey, err error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	cancel, ok := w.metaCancels[g]
+	if !ok {
+		return
+	}
+	cancel()
+	delete(w.metaCancels, g)
+	delete(w.meta, g)
+	delete(w.synced, g)
+	w.opts.Logger.Warn("not watched for unmanaged objects; retrying at the next resync", "cluster", w.name,
+		"resource", g.gvr.GroupResource().String(), "namespace", g.ns, "err", err.Error())
+}
+
+// dropUnmanaged resolves the unmanaged findings of a group no longer
+// watched (its namespace or kind is out of scope now). Callers hold mu.
+func (w *Watcher) dropUnmanaged(g groupKey, kind string) {
+	now := time.Now()
+	for name := range w.unmanaged[g] {
+		key := drift.ObjectKey{Group: g.gvr.Group, Kind: kind, Namespace: g.ns, Name: name}
+		if _, declared := w.targets[key]; declared {
+			continue
+		}
+		w.pending[key] = pendingObject{unmanaged: true, received: now}
+		w.queue.Add(key)
+	}
+	delete(w.unmanaged, g)
+	w.notePending()
 }
 
 // Reload replaces the declared objects (the sources changed on disk).
@@ -337,16 +468,23 @@ func (w *Watcher) Reload(objs []source.Object) error {
 			removed = append(removed, k)
 		}
 	}
+	nextMeta := w.metaGroupsFor(groups)
 	for g, cancel := range w.cancels {
 		if _, ok := groups[g]; !ok {
 			cancel()
 			delete(w.cancels, g)
 			delete(w.synced, g)
+			if _, meta := nextMeta[g]; !meta && len(w.groups[g]) > 0 {
+				w.dropUnmanaged(g, w.groups[g][0].Key().Kind)
+			}
 		}
 	}
 	w.targets, w.status.Objects = next, len(targets)
 	old := w.groups
 	w.groups = groups
+	// Metadata-only watches first: one that a watch of declared objects
+	// takes over is stopped before that watch starts.
+	w.setMeta(nextMeta)
 	for g := range groups {
 		if _, running := old[g]; !running {
 			w.startGroup(g) // its first list compares all its objects
@@ -444,16 +582,19 @@ const unreachableAfter = 3 * time.Second
 // listWatch lists and watches one group, noting failures as the cluster's
 // state: a failing list means the API server cannot be reached (or refuses),
 // a successful one that it is back.
-func (w *Watcher) listWatch(g groupKey, s *eventStore) cache.ListerWatcher {
-	res := w.cluster.Dynamic.Resource(g.gvr).Namespace(g.ns)
+func (w *Watcher) listWatch(s *eventStore) cache.ListerWatcher {
+	g := s.group
 	lw := &cache.ListWatch{
 		// Full lists go page by page to the queue (see eventStore.list);
 		// the reflector gets an empty list with the resourceVersion to
 		// watch from.
 		ListWithContextFunc: func(ctx context.Context, _ metav1.ListOptions) (runtime.Object, error) {
-			rv, err := s.list(ctx, res)
+			rv, err := s.list(ctx)
 			if err != nil {
 				return nil, err
+			}
+			if s.kind != "" {
+				return &metav1.PartialObjectMetadataList{ListMeta: metav1.ListMeta{ResourceVersion: rv}}, nil
 			}
 			l := &unstructured.UnstructuredList{}
 			l.SetResourceVersion(rv)
@@ -466,8 +607,18 @@ func (w *Watcher) listWatch(g groupKey, s *eventStore) cache.ListerWatcher {
 			slow := time.AfterFunc(unreachableAfter, func() {
 				w.noteList(fmt.Errorf("no answer from the API server for %s while re-establishing the %s watch", unreachableAfter, g.gvr.Resource))
 			})
-			wi, err := res.Watch(ctx, o)
+			var wi apiwatch.Interface
+			var err error
+			if s.kind != "" {
+				wi, err = w.cluster.Metadata.Resource(g.gvr).Namespace(g.ns).Watch(ctx, o)
+			} else {
+				wi, err = w.cluster.Dynamic.Resource(g.gvr).Namespace(g.ns).Watch(ctx, o)
+			}
 			slow.Stop()
+			if s.kind != "" && cluster.IsRefused(err) {
+				w.skipMeta(g, err)
+				return nil, err
+			}
 			if w.opts.Metrics != nil {
 				w.opts.Metrics.WatchStarts.WithLabelValues(w.name).Inc()
 			}
@@ -502,6 +653,11 @@ func (w *Watcher) noteList(err error) {
 func (w *Watcher) groupOf(k drift.ObjectKey) (groupKey, bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	for g, kind := range w.metaGroupsFor(w.groups) {
+		if g.ns == k.Namespace && g.gvr.Group == k.Group && kind == k.Kind {
+			return g, true
+		}
+	}
 	for g, ts := range w.groups {
 		if g.ns == "" || g.ns != k.Namespace || len(ts) == 0 {
 			continue
@@ -667,18 +823,22 @@ func (w *Watcher) resyncLoop(ctx context.Context) {
 			return
 		case <-t.C:
 			w.hpa = w.engine.HPATargets(ctx, w.targetList())
+			w.discover() // CRDs installed since
 			w.mu.Lock()
-			groups := make([]groupKey, 0, len(w.groups))
+			w.setMeta(w.metaGroupsFor(w.groups))
+			stores := make([]*eventStore, 0, len(w.groups)+len(w.meta))
 			for g := range w.groups {
-				groups = append(groups, g)
+				stores = append(stores, &eventStore{w: w, group: g})
+			}
+			for g, kind := range w.meta {
+				stores = append(stores, &eventStore{w: w, group: g, kind: kind})
 			}
 			w.mu.Unlock()
-			for _, g := range groups {
+			for _, s := range stores {
 				// The same paged list as a reflector's, on a store of its
 				// own: every object is compared (through the cache), and
 				// the declared ones the list lacks are missing.
-				s := &eventStore{w: w, group: g}
-				if _, err := s.list(ctx, w.cluster.Dynamic.Resource(g.gvr).Namespace(g.ns)); err != nil {
+				if _, err := s.list(ctx); err != nil {
 					continue
 				}
 				_ = s.Replace(nil, "")

@@ -195,7 +195,9 @@ func TestServeUnmanagedForbiddenKinds(t *testing.T) {
 	if diff := cmp.Diff([]string{"Secret/db-password", "ServiceAccount/ci-bot"}, got); diff != "" {
 		t.Errorf("findings (-want +got):\n%s", diff)
 	}
-	var clusters struct{ Items []struct{ Status, Error string } }
+	var clusters struct {
+		Items []struct{ Status, Error string }
+	}
 	getJSON(t, base+"/api/v1/clusters", &clusters)
 	if len(clusters.Items) != 1 || clusters.Items[0].Status != "ok" {
 		t.Errorf("clusters = %+v, want one, ok", clusters.Items)

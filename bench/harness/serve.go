@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -58,6 +59,12 @@ func runServe(plumb, crcache, sizes string, changes int, idle time.Duration) err
 
 	fmt.Println("| tracked objects | plumb serve RSS | controller-runtime cache RSS | ratio | plumb anonymous | cache anonymous | ratio | plumb above floor | cache above floor | ratio above floors | peak RSS, plumb / cache | plumb RSS after the changes and idle time | detection p50 | detection p99 | changes | API requests in idle time (beyond watches) |")
 	fmt.Println("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+	// The first size is measured again with --unmanaged, after the table.
+	var first struct {
+		ns  string
+		n   int
+		rss resident
+	}
 	for i, n := range counts {
 		ns := fmt.Sprintf("serve-%d", n)
 		file, err := seed(env, work, ns, n)
@@ -111,6 +118,9 @@ func runServe(plumb, crcache, sizes string, changes int, idle time.Duration) err
 		}
 		serve.Process.Signal(os.Interrupt)
 		_ = serve.Wait()
+		if i == 0 {
+			first.ns, first.n, first.rss = ns, n, plumbRSS
+		}
 		p, c := plumbRSS, crRSS
 		fmt.Printf("| %d | %d MiB | %d MiB | %.2f | %d MiB | %d MiB | %.2f | %d MiB | %d MiB | %.2f | %d / %d MiB | %s | %s | %s | %s | %s |\n", n,
 			p.total/1024, c.total/1024, float64(p.total)/float64(c.total),
@@ -118,7 +128,7 @@ func runServe(plumb, crcache, sizes string, changes int, idle time.Duration) err
 			(p.total-plumbFloor.total)/1024, (c.total-crFloor.total)/1024, float64(p.total-plumbFloor.total)/float64(c.total-crFloor.total),
 			p.peak/1024, c.peak/1024, later, p50, p99, latency, requests)
 	}
-	return nil
+	return unmanagedCost(env, plumb, work, first.ns, first.n, first.rss, idle)
 }
 
 // serveRSS starts plumb serve on a source, waits until it is ready and
@@ -164,6 +174,19 @@ func cacheRSS(crcache, kubeconfig, ns string) (resident, error) {
 // measures from the patch's response to the finding's arrival on the API's
 // event stream.
 func detection(env *testcluster.Env, base, ns string, n, changes int) ([]time.Duration, error) {
+	cms := env.Clientset.CoreV1().ConfigMaps(ns)
+	patch := []byte(`{"data":{"mode":"slow"}}`)
+	return timeOpened(base, min(changes, (n+1)/2), func(ctx context.Context, k int) (string, error) {
+		name := fmt.Sprintf("cm-%d", 2*k) // even indexes are ConfigMaps
+		_, err := cms.Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: "kubectl-patch"})
+		return `/ConfigMap/` + ns + `/` + name + `"`, err
+	})
+}
+
+// timeOpened makes n changes, one at a time, and measures each from
+// change's return to the arrival on the API's event stream of an opened
+// finding whose data contains the string change returned.
+func timeOpened(base string, n int, change func(ctx context.Context, k int) (string, error)) ([]time.Duration, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/api/v1/stream", nil)
@@ -187,12 +210,10 @@ func detection(env *testcluster.Env, base, ns string, n, changes int) ([]time.Du
 			}
 		}
 	}()
-	cms := env.Clientset.CoreV1().ConfigMaps(ns)
 	var lat []time.Duration
-	for k := 0; len(lat) < changes && k < n; k += 2 { // even indexes are ConfigMaps
-		name := fmt.Sprintf("cm-%d", k)
-		patch := []byte(`{"data":{"mode":"slow"}}`)
-		if _, err := cms.Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: "kubectl-patch"}); err != nil {
+	for k := range n {
+		match, err := change(ctx, k)
+		if err != nil {
 			return nil, err
 		}
 		start := time.Now()
@@ -201,12 +222,12 @@ func detection(env *testcluster.Env, base, ns string, n, changes int) ([]time.Du
 		for {
 			select {
 			case line := <-opened:
-				if strings.Contains(line, `/ConfigMap/`+ns+`/`+name+`"`) {
+				if strings.Contains(line, match) {
 					lat = append(lat, time.Since(start))
 					break wait
 				}
 			case <-deadline:
-				return nil, fmt.Errorf("no finding for %s within 30s", name)
+				return nil, fmt.Errorf("no finding matching %s within 30s", match)
 			}
 		}
 	}
@@ -216,13 +237,7 @@ func detection(env *testcluster.Env, base, ns string, n, changes int) ([]time.Du
 
 // nonWatchRequests sums plumb_api_requests_total for every verb but WATCH.
 func nonWatchRequests(base string) (float64, error) {
-	resp, err := http.Get(base + "/metrics")
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	parser := expfmt.NewTextParser(model.LegacyValidation)
-	fams, err := parser.TextToMetricFamilies(resp.Body)
+	fams, err := metricFamilies(base)
 	if err != nil {
 		return 0, err
 	}
@@ -239,6 +254,17 @@ func nonWatchRequests(base string) (float64, error) {
 		}
 	}
 	return total, nil
+}
+
+// metricFamilies reads plumb's /metrics.
+func metricFamilies(base string) (map[string]*dto.MetricFamily, error) {
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	parser := expfmt.NewTextParser(model.LegacyValidation)
+	return parser.TextToMetricFamilies(resp.Body)
 }
 
 // resident is a process's resident memory in KiB: all of it (VmRSS), and

@@ -121,9 +121,11 @@ func (o *serveOptions) Validate() error {
 type clusterSetup struct {
 	name    string
 	cluster *cluster.Cluster
-	objs    []source.Object
+	// objs are the declared objects, kept as JSON until the watcher has
+	// resolved and compacted them.
+	objs []source.Encoded
 	// reload loads the cluster's sources again.
-	reload func(context.Context) ([]source.Object, []source.Error)
+	reload func(context.Context) ([]source.Encoded, []source.Error)
 	// paths are the files and folders its sources are read from.
 	paths []string
 	// mode says what may be done about an object's drift.
@@ -264,9 +266,8 @@ func (o *serveOptions) clusters(ctx context.Context, cfg *config.File, m *metric
 			return nil, err
 		}
 		opts := o.sourceOptions(c.Namespace)
-		reload := func(ctx context.Context) ([]source.Object, []source.Error) {
-			set := source.Load(ctx, o.sources, opts)
-			return set.Objects, set.Errors
+		reload := func(ctx context.Context) ([]source.Encoded, []source.Error) {
+			return source.LoadEncoded(ctx, o.sources, opts)
 		}
 		objs, errs := reload(ctx)
 		o.reportSourceErrors(errs)
@@ -297,11 +298,12 @@ func (o *serveOptions) clusters(ctx context.Context, cfg *config.File, m *metric
 	for _, t := range targets {
 		copts := cluster.DefaultOptions()
 		copts.WrapTransport = m.Transport(t.Cluster.Name)
-		c, objs, errs, err := fleet.Connect(ctx, t, "", 0, copts)
+		c, decoded, errs, err := fleet.Connect(ctx, t, "", 0, copts)
 		if err != nil {
 			return nil, fmt.Errorf("cluster %s: %w", t.Cluster.Name, err)
 		}
-		o.reportSourceErrors(errs)
+		objs, encErrs := source.EncodeAll(decoded)
+		o.reportSourceErrors(append(errs, encErrs...))
 		var paths []string
 		modes := map[string]fixer.Mode{}
 		remediates := false
@@ -312,7 +314,11 @@ func (o *serveOptions) clusters(ctx context.Context, cfg *config.File, m *metric
 			remediates = remediates || mode != fixer.Off
 		}
 		ns := c.Namespace
-		reload := func(ctx context.Context) ([]source.Object, []source.Error) { return fleet.Load(ctx, t, ns) }
+		reload := func(ctx context.Context) ([]source.Encoded, []source.Error) {
+			decoded, errs := fleet.Load(ctx, t, ns)
+			objs, encErrs := source.EncodeAll(decoded)
+			return objs, append(errs, encErrs...)
+		}
 		out = append(out, clusterSetup{name: t.Cluster.Name, cluster: c, objs: objs, reload: reload, paths: paths,
 			mode: fixer.ModeByPath(modes, fixer.Off), remediates: remediates})
 	}

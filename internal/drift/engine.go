@@ -251,10 +251,27 @@ func namespacesOf(targets []*target) []string {
 // kubectl, and drops duplicates. Objects of unknown kinds become errors;
 // a discovery failure that is not about one kind fails the whole scan.
 func (e *Engine) resolve(objs []source.Object) ([]*target, []source.Error, error) {
+	return e.newResolver().resolve(objs)
+}
+
+// resolver resolves declared objects, possibly in several batches: a
+// duplicate is found across all of them.
+type resolver struct {
+	e *Engine
+	// seen holds where each object was first declared (not the target,
+	// which would keep every decoded object of every batch alive).
+	seen     map[string]source.Origin
+	mappings map[schema.GroupVersionKind]*meta.RESTMapping // one per kind, shared by its objects
+}
+
+func (e *Engine) newResolver() *resolver {
+	return &resolver{e: e, seen: map[string]source.Origin{}, mappings: map[schema.GroupVersionKind]*meta.RESTMapping{}}
+}
+
+func (r *resolver) resolve(objs []source.Object) ([]*target, []source.Error, error) {
+	e, seen, mappings := r.e, r.seen, r.mappings
 	var targets []*target
 	var errs []source.Error
-	seen := map[string]*target{}
-	mappings := map[schema.GroupVersionKind]*meta.RESTMapping{} // one per kind, shared by its objects
 	for _, o := range objs {
 		gvk := o.Object.GroupVersionKind()
 		m, err := mappings[gvk], error(nil)
@@ -277,10 +294,10 @@ func (e *Engine) resolve(objs []source.Object) ([]*target, []source.Error, error
 			}
 		}
 		if prev, dup := seen[t.id()]; dup {
-			errs = append(errs, originError(o, fmt.Sprintf("duplicate of the object declared at %s; the first declaration is used", prev.obj.Origin)))
+			errs = append(errs, originError(o, fmt.Sprintf("duplicate of the object declared at %s; the first declaration is used", prev)))
 			continue
 		}
-		seen[t.id()] = t
+		seen[t.id()] = o.Origin
 		targets = append(targets, t)
 	}
 	return targets, errs, nil

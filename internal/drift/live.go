@@ -57,6 +57,46 @@ func (e *Engine) Resolve(objs []source.Object) ([]Target, []source.Error, error)
 	return out, errs, err
 }
 
+// resolveBatch is how many objects ResolveEncoded holds decoded at once.
+const resolveBatch = 500
+
+// ResolveEncoded is Resolve followed by Compact, for objects kept as JSON:
+// it decodes, resolves and compacts them a batch at a time, so that no
+// more than a batch is ever decoded at once. Duplicates are found across
+// all of them, as Resolve finds them.
+func (e *Engine) ResolveEncoded(objs []source.Encoded) ([]Target, []source.Error, error) {
+	r := e.newResolver()
+	out := make([]Target, 0, len(objs))
+	var errs []source.Error
+	for start := 0; start < len(objs); start += resolveBatch {
+		batch := objs[start:min(start+resolveBatch, len(objs))]
+		decoded := make([]source.Object, 0, len(batch))
+		for _, o := range batch {
+			d, err := o.Decode()
+			if err != nil {
+				errs = append(errs, source.Error{Path: o.Origin.Path, Line: o.Origin.Line, Message: err.Error()})
+				continue
+			}
+			decoded = append(decoded, d)
+		}
+		ts, es, err := r.resolve(decoded)
+		errs = append(errs, es...)
+		if err != nil {
+			return nil, errs, err
+		}
+		targets := make([]Target, len(ts))
+		for i, t := range ts {
+			targets[i] = Target{t: t}
+		}
+		compact, err := Compact(targets)
+		if err != nil {
+			return nil, errs, err
+		}
+		out = append(out, compact...)
+	}
+	return out, errs, nil
+}
+
 // CompareLive compares one target with its live object (nil when it does
 // not exist) and returns its finding, or nil when it is in sync. hpa holds
 // the targets a HorizontalPodAutoscaler scales (see HPATargets). Results

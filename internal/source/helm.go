@@ -122,17 +122,13 @@ func (l *loader) loadChart(ctx context.Context, dir string) {
 			continue
 		}
 		p := filepath.Join(dir, filepath.FromSlash(strings.TrimPrefix(n, ch.Name()+"/")))
-		docs, errs := decodeYAMLStream(p, []byte(content), splitHelm)
-		for _, d := range docs {
+		errs := decodeYAMLStream(p, []byte(content), splitHelm, func(d document) {
 			if isHook(d.object) {
-				continue
+				return
 			}
 			setReleaseMetadata(d.object, name, l.opts.Namespace)
-			l.set.Objects = append(l.set.Objects, Object{
-				Object: d.object,
-				Origin: Origin{Path: p, Line: d.line, Chart: id},
-			})
-		}
+			l.add(Object{Object: d.object, Origin: Origin{Path: p, Line: d.line, Chart: id}})
+		})
 		l.set.Errors = append(l.set.Errors, errs...)
 	}
 }

@@ -8,13 +8,11 @@ import (
 )
 
 // decodeJSONStream decodes a .json file: one JSON value, or several one
-// after another, as kubectl's YAMLOrJSONDecoder accepts. A JSON syntax error
-// ends the file, since a JSON stream cannot be resynchronised after one.
-func decodeJSONStream(path string, data []byte) ([]document, []Error) {
-	var (
-		docs []document
-		errs []Error
-	)
+// after another, as kubectl's YAMLOrJSONDecoder accepts, and hands each
+// object to add. A JSON syntax error ends the file, since a JSON stream
+// cannot be resynchronised after one.
+func decodeJSONStream(path string, data []byte, add func(document)) []Error {
+	var errs []Error
 	data = bytes.TrimPrefix(data, utf8BOM)
 	dec := json.NewDecoder(bytes.NewReader(data))
 	for {
@@ -35,10 +33,12 @@ func decodeJSONStream(path string, data []byte) ([]document, []Error) {
 		// The value starts after the blanks that precede it.
 		start := off + len(data[off:]) - len(bytes.TrimLeft(data[off:], " \t\r\n"))
 		d, e := decodeJSONDocument(path, lineAt(data, start), raw)
-		docs = append(docs, d...)
+		for _, doc := range d {
+			add(doc)
+		}
 		errs = append(errs, e...)
 	}
-	return docs, errs
+	return errs
 }
 
 // lineAt returns the 1-based line of data that holds byte offset off.

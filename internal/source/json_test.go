@@ -76,7 +76,8 @@ func TestDecodeJSONStream(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			docs, errs := decodeJSONStream(path, []byte(tt.in))
+			var docs []document
+			errs := decodeJSONStream(path, []byte(tt.in), func(d document) { docs = append(docs, d) })
 			if diff := cmp.Diff(tt.wantDocs, summarize(docs)); diff != "" {
 				t.Errorf("documents (-want +got):\n%s", diff)
 			}

@@ -40,10 +40,7 @@ func (l *loader) loadKustomization(root, file string) {
 		}
 		docs, errs := decodeJSONDocument(path, 0, j)
 		for _, d := range docs {
-			l.set.Objects = append(l.set.Objects, Object{
-				Object: d.object,
-				Origin: Origin{Path: path, Kustomization: root},
-			})
+			l.add(Object{Object: d.object, Origin: Origin{Path: path, Kustomization: root}})
 		}
 		l.set.Errors = append(l.set.Errors, errs...)
 	}

@@ -111,22 +111,34 @@ type Set struct {
 // done Load stops and returns what it loaded so far; the caller tells a
 // partial load from a complete one by checking ctx.Err().
 func Load(ctx context.Context, paths []string, opts Options) Set {
+	var objs []Object
+	errs := Each(ctx, paths, opts, func(o Object) { objs = append(objs, o) })
+	return Set{Objects: objs, Errors: errs}
+}
+
+// Each loads like Load, but hands each object to fn as soon as it is
+// decoded instead of collecting them, and returns the errors. A caller that
+// keeps objects in a smaller form than decoded maps (plumb serve keeps
+// them as JSON, see Encode) never holds a large source decoded all at once.
+func Each(ctx context.Context, paths []string, opts Options, fn func(Object)) []Error {
 	if opts.Namespace == "" {
 		opts.Namespace = DefaultNamespace
 	}
-	l := &loader{opts: opts}
+	l := &loader{opts: opts, each: fn}
 	for _, p := range paths {
 		if ctx.Err() != nil {
 			break
 		}
 		l.loadPath(ctx, p)
 	}
-	return l.set
+	return l.set.Errors
 }
 
-// loader accumulates one Load's result. It is used by one goroutine.
+// loader accumulates one load's errors and hands its objects to each. It
+// is used by one goroutine.
 type loader struct {
 	opts Options
+	each func(Object)
 	set  Set
 	// valuesReported is set once errors in the Helm values are in set, so
 	// that they are reported once, not once per chart.
@@ -134,6 +146,8 @@ type loader struct {
 }
 
 func (l *loader) addError(e Error) { l.set.Errors = append(l.set.Errors, e) }
+
+func (l *loader) add(o Object) { l.each(o) }
 
 // loadPath loads one path given by the caller.
 func (l *loader) loadPath(ctx context.Context, path string) {
@@ -205,15 +219,12 @@ func (l *loader) loadFile(path string) {
 		l.addError(Error{Path: path, Message: pathErrorMessage(err)})
 		return
 	}
-	var docs []document
+	add := func(d document) { l.add(Object{Object: d.object, Origin: Origin{Path: path, Line: d.line}}) }
 	var errs []Error
 	if strings.EqualFold(filepath.Ext(path), ".json") {
-		docs, errs = decodeJSONStream(path, data)
+		errs = decodeJSONStream(path, data, add)
 	} else {
-		docs, errs = decodeYAMLStream(path, data, splitKubectl)
-	}
-	for _, d := range docs {
-		l.set.Objects = append(l.set.Objects, Object{Object: d.object, Origin: Origin{Path: path, Line: d.line}})
+		errs = decodeYAMLStream(path, data, splitKubectl, add)
 	}
 	l.set.Errors = append(l.set.Errors, errs...)
 }

@@ -271,3 +271,38 @@ func checkLinesStartDocuments(t *testing.T, path string, objs []Object) {
 		}
 	}
 }
+
+// TestEachAndEncoded: Each hands over what Load collects, in the same
+// order, and LoadEncoded's objects decode to the same (integers stay
+// int64, as decoded from a file).
+func TestEachAndEncoded(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{
+		"a.yaml":   "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {k: v}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec: {replicas: 3}\n",
+		"b.json":   `{"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"}, "spec": {"ports": [{"port": 80}]}}`,
+		"bad.yaml": "kind: ConfigMap\n",
+	})
+	ctx := context.Background()
+	set := Load(ctx, []string{dir}, Options{})
+	var each []Object
+	errs := Each(ctx, []string{dir}, Options{}, func(o Object) { each = append(each, o) })
+	if diff := cmp.Diff(set.Objects, each); diff != "" {
+		t.Errorf("Each (-Load +Each):\n%s", diff)
+	}
+	if diff := cmp.Diff(set.Errors, errs); diff != "" || len(errs) != 1 {
+		t.Errorf("Each's errors (-Load +Each):\n%s", diff)
+	}
+	enc, encErrs := LoadEncoded(ctx, []string{dir}, Options{})
+	if diff := cmp.Diff(set.Errors, encErrs); diff != "" || len(enc) != len(set.Objects) {
+		t.Fatalf("LoadEncoded: %d of %d objects, errors (-Load +LoadEncoded):\n%s", len(enc), len(set.Objects), diff)
+	}
+	for i, e := range enc {
+		got, err := e.Decode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(set.Objects[i], got); diff != "" {
+			t.Errorf("object %d after Encode and Decode (-want +got):\n%s", i, diff)
+		}
+	}
+}

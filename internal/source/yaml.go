@@ -28,12 +28,12 @@ const (
 // utf8BOM is the byte order mark some editors put at the start of a file.
 var utf8BOM = []byte("\ufeff")
 
-// decodeYAMLStream splits data into YAML documents and decodes each one.
-// Empty documents (only blanks and comments) are skipped. A bad document is
-// reported as an Error and decoding goes on with the next one.
-func decodeYAMLStream(path string, data []byte, mode splitMode) ([]document, []Error) {
+// decodeYAMLStream splits data into YAML documents, decodes each one and
+// hands its objects to add as it goes. Empty documents (only blanks and
+// comments) are skipped. A bad document is reported as an Error and
+// decoding goes on with the next one.
+func decodeYAMLStream(path string, data []byte, mode splitMode, add func(document)) []Error {
 	var (
-		docs  []document
 		errs  []Error
 		body  []byte
 		start = 1     // line number of body's first line
@@ -42,7 +42,9 @@ func decodeYAMLStream(path string, data []byte, mode splitMode) ([]document, []E
 	flush := func() {
 		if !skip {
 			d, e := decodeYAMLDocument(path, start, body)
-			docs = append(docs, d...)
+			for _, doc := range d {
+				add(doc)
+			}
 			errs = append(errs, e...)
 		}
 		body, skip = nil, false
@@ -77,7 +79,7 @@ func decodeYAMLStream(path string, data []byte, mode splitMode) ([]document, []E
 		}
 	}
 	flush()
-	return docs, errs
+	return errs
 }
 
 // decodeYAMLDocument decodes one YAML document whose first line is line

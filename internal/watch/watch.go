@@ -95,7 +95,8 @@ type Watcher struct {
 	opts    Options
 	publish func(Event)
 
-	objs    []source.Object
+	// objs are the declared objects until they are resolved (Start).
+	objs    []source.Encoded
 	runCtx  context.Context // the context of Start, for watches started by Reload
 	cancels map[groupKey]context.CancelFunc
 	// served are the resources searched for unmanaged objects (Unmanaged),
@@ -150,7 +151,7 @@ type pendingObject struct {
 
 // New prepares a watcher for the declared objects on c. publish receives
 // every transition (it must not block). Nothing is contacted until Start.
-func New(name string, c *cluster.Cluster, engine *drift.Engine, objs []source.Object, st Store, publish func(Event), opts Options) *Watcher {
+func New(name string, c *cluster.Cluster, engine *drift.Engine, objs []source.Encoded, st Store, publish func(Event), opts Options) *Watcher {
 	def := DefaultOptions()
 	if opts.Workers <= 0 {
 		opts.Workers = def.Workers
@@ -223,11 +224,8 @@ func (w *Watcher) currentQueue() workqueue.TypedRateLimitingInterface[drift.Obje
 func (w *Watcher) resolve(ctx context.Context) error {
 	backoff := time.Second
 	for {
-		targets, errs, err := w.engine.Resolve(w.objs)
+		targets, errs, err := w.engine.ResolveEncoded(w.objs)
 		if err == nil {
-			if targets, err = drift.Compact(targets); err != nil {
-				return err
-			}
 			w.objs = nil // the compact targets are all that is kept
 			for _, e := range errs {
 				w.opts.Logger.Warn("object not watched", "cluster", w.name, "err", e.Error())
@@ -432,12 +430,9 @@ func (w *Watcher) dropUnmanaged(g groupKey, kind string) {
 // Only what changed is compared again: objects whose declaration changed or
 // that are new are read and compared; objects no longer declared have their
 // findings resolved; watches start and stop as groups come and go.
-func (w *Watcher) Reload(objs []source.Object) error {
-	targets, errs, err := w.engine.Resolve(objs)
+func (w *Watcher) Reload(objs []source.Encoded) error {
+	targets, errs, err := w.engine.ResolveEncoded(objs)
 	if err != nil {
-		return err
-	}
-	if targets, err = drift.Compact(targets); err != nil {
 		return err
 	}
 	for _, e := range errs {

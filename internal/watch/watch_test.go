@@ -36,7 +36,7 @@ func TestBoundedListAndShrink(t *testing.T) {
 	n := shrinkAbove + 100
 	// Both declarations are in sync with the live objects, which carry the
 	// label: the second declares it too, so every hash changes.
-	declare := func(labels map[string]any) []source.Object {
+	declare := func(labels map[string]any) []source.Encoded {
 		var objs []source.Object
 		for i := range n {
 			meta := map[string]any{"name": fmt.Sprintf("cm-%d", i)}
@@ -49,7 +49,11 @@ func TestBoundedListAndShrink(t *testing.T) {
 			}}
 			objs = append(objs, source.Object{Object: u, Origin: source.Origin{Path: "cms.yaml", Line: 1 + 6*i}})
 		}
-		return objs
+		enc, errs := source.EncodeAll(objs)
+		if len(errs) > 0 {
+			t.Fatal(errs)
+		}
+		return enc
 	}
 	for i := range n {
 		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("cm-%d", i), Namespace: ns, Labels: map[string]string{"tier": "bench"}},

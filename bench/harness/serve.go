@@ -104,16 +104,11 @@ func runServe(plumb, crcache, sizes string, changes int, idle time.Duration) err
 			}
 			p50, p99 = lat[len(lat)/2].Round(time.Millisecond).String(), lat[len(lat)*99/100].Round(time.Millisecond).String()
 			latency = strconv.Itoa(len(lat))
-			before, err := nonWatchRequests(base)
+			idleRequests, err := requestsWhileIdle(base, idle)
 			if err != nil {
 				return err
 			}
-			time.Sleep(idle)
-			after, err := nonWatchRequests(base)
-			if err != nil {
-				return err
-			}
-			requests = fmt.Sprintf("%.0f in %s", after-before, idle)
+			requests = fmt.Sprintf("%.0f in %s", idleRequests, idle)
 			later = fmt.Sprintf("%d MiB", rss(serve.Process.Pid).total/1024)
 		}
 		serve.Process.Signal(os.Interrupt)
@@ -254,6 +249,17 @@ func nonWatchRequests(base string) (float64, error) {
 		}
 	}
 	return total, nil
+}
+
+// requestsWhileIdle counts the requests beyond watches plumb makes in d.
+func requestsWhileIdle(base string, d time.Duration) (float64, error) {
+	before, err := nonWatchRequests(base)
+	if err != nil {
+		return 0, err
+	}
+	time.Sleep(d)
+	after, err := nonWatchRequests(base)
+	return after - before, err
 }
 
 // metricFamilies reads plumb's /metrics.

@@ -40,6 +40,12 @@ func (e *Engine) unmanaged(lists map[listKey]*liveList, declared map[string]bool
 	return out
 }
 
+// MadeByCluster reports a live object that is never unmanaged because the
+// cluster made it (see systemObject). It needs only the object's metadata.
+func MadeByCluster(u *unstructured.Unstructured) bool {
+	return systemObject(u, u.GroupVersionKind().GroupKind())
+}
+
 // UnmanagedFinding returns the finding for a live object no source
 // declares, or nil for an object the cluster makes itself (see
 // systemObject). Its one change, at path ".", names who created or last

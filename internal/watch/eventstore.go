@@ -16,6 +16,7 @@ import (
 // hands each to the watcher's queue. It implements cache.ReflectorStore.
 type eventStore struct {
 	w     *Watcher
+	ctx   context.Context // ends when the watch is stopped
 	group groupKey
 	// kind is set for a metadata-only watch (unmanaged objects of a kind no
 	// source declares there): its objects are PartialObjectMetadata, which
@@ -158,14 +159,19 @@ func (s *eventStore) changed(obj any, deleted bool) {
 }
 
 // undeclared handles an object no source declares: with Unmanaged, in a
-// namespaced group, it is reported (or, deleted, resolved).
+// namespaced group, it is reported (or, deleted, resolved). Objects the
+// cluster made (Pods, ReplicaSets, ...) cost nothing: they are neither
+// queued nor remembered, unless one was reported before and is resolved.
 func (s *eventStore) undeclared(u *unstructured.Unstructured, deleted bool) {
 	if !s.w.opts.Unmanaged || s.group.ns == "" {
 		return
 	}
 	key := s.key(u)
-	if deleted {
-		u = nil
+	if deleted || drift.MadeByCluster(u) {
+		if s.w.reportedUnmanaged(s.group, key.Name) {
+			s.w.enqueueUnmanaged(s.group, key, nil)
+		}
+		return
 	}
 	s.w.enqueueUnmanaged(s.group, key, u)
 }
@@ -211,7 +217,9 @@ func (s *eventStore) Replace(items []any, _ string) error {
 		}
 	}
 	s.w.mu.Lock()
-	s.w.synced[s.group] = true
+	if s.ctx.Err() == nil { // a stopped watch's group may be another's now
+		s.w.synced[s.group] = true
+	}
 	s.w.mu.Unlock()
 	return nil
 }

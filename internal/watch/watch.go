@@ -257,9 +257,25 @@ func (w *Watcher) Status() Status {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	s := w.status
-	s.Ready = w.resolved && len(w.synced) == len(w.groups)+len(w.meta)
+	s.Ready = w.resolved && w.allSynced()
 	s.Findings = len(w.findings)
 	return s
+}
+
+// allSynced reports whether every running watch has listed once. Callers
+// hold mu.
+func (w *Watcher) allSynced() bool {
+	for g := range w.groups {
+		if !w.synced[g] {
+			return false
+		}
+	}
+	for g := range w.meta {
+		if !w.synced[g] {
+			return false
+		}
+	}
+	return true
 }
 
 // Ready reports whether every watch has listed once and its objects have
@@ -301,7 +317,7 @@ func (w *Watcher) Start(ctx context.Context) error {
 func (w *Watcher) startGroup(g groupKey) {
 	ctx, cancel := context.WithCancel(w.runCtx)
 	w.cancels[g] = cancel
-	w.runReflector(ctx, &eventStore{w: w, group: g}, &unstructured.Unstructured{})
+	w.runReflector(ctx, &eventStore{w: w, ctx: ctx, group: g}, &unstructured.Unstructured{})
 }
 
 // startMeta starts the metadata-only watch of one group of kind kind, for
@@ -309,7 +325,7 @@ func (w *Watcher) startGroup(g groupKey) {
 func (w *Watcher) startMeta(g groupKey, kind string) {
 	ctx, cancel := context.WithCancel(w.runCtx)
 	w.metaCancels[g] = cancel
-	w.runReflector(ctx, &eventStore{w: w, group: g, kind: kind}, &metav1.PartialObjectMetadata{})
+	w.runReflector(ctx, &eventStore{w: w, ctx: ctx, group: g, kind: kind}, &metav1.PartialObjectMetadata{})
 }
 
 func (w *Watcher) runReflector(ctx context.Context, s *eventStore, expected runtime.Object) {
@@ -664,6 +680,14 @@ func (w *Watcher) groupOf(k drift.ObjectKey) (groupKey, bool) {
 	return groupKey{}, false
 }
 
+// reportedUnmanaged reports whether the object name of group g is reported
+// as unmanaged.
+func (w *Watcher) reportedUnmanaged(g groupKey, name string) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.unmanaged[g][name]
+}
+
 // noteUnmanaged records (or forgets) an unmanaged name. Callers hold mu.
 func (w *Watcher) noteUnmanaged(g groupKey, name string, present bool) {
 	if present {
@@ -823,10 +847,10 @@ func (w *Watcher) resyncLoop(ctx context.Context) {
 			w.setMeta(w.metaGroupsFor(w.groups))
 			stores := make([]*eventStore, 0, len(w.groups)+len(w.meta))
 			for g := range w.groups {
-				stores = append(stores, &eventStore{w: w, group: g})
+				stores = append(stores, &eventStore{w: w, ctx: ctx, group: g})
 			}
 			for g, kind := range w.meta {
-				stores = append(stores, &eventStore{w: w, group: g, kind: kind})
+				stores = append(stores, &eventStore{w: w, ctx: ctx, group: g, kind: kind})
 			}
 			w.mu.Unlock()
 			for _, s := range stores {

@@ -59,14 +59,8 @@ func runServe(plumb, crcache, sizes string, changes int, idle time.Duration) err
 
 	fmt.Println("| tracked objects | plumb serve RSS | controller-runtime cache RSS | ratio | plumb anonymous | cache anonymous | ratio | plumb above floor | cache above floor | ratio above floors | peak RSS, plumb / cache | plumb RSS after the changes and idle time | detection p50 | detection p99 | changes | API requests in idle time (beyond watches) |")
 	fmt.Println("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
-	// The first size is measured again with --unmanaged, after the table.
-	var first struct {
-		ns  string
-		n   int
-		rss resident
-	}
 	for i, n := range counts {
-		ns := fmt.Sprintf("serve-%d", n)
+		ns := serveNamespace(n)
 		file, err := seed(env, work, ns, n)
 		if err != nil {
 			return err
@@ -113,9 +107,6 @@ func runServe(plumb, crcache, sizes string, changes int, idle time.Duration) err
 		}
 		serve.Process.Signal(os.Interrupt)
 		_ = serve.Wait()
-		if i == 0 {
-			first.ns, first.n, first.rss = ns, n, plumbRSS
-		}
 		p, c := plumbRSS, crRSS
 		fmt.Printf("| %d | %d MiB | %d MiB | %.2f | %d MiB | %d MiB | %.2f | %d MiB | %d MiB | %.2f | %d / %d MiB | %s | %s | %s | %s | %s |\n", n,
 			p.total/1024, c.total/1024, float64(p.total)/float64(c.total),
@@ -123,8 +114,12 @@ func runServe(plumb, crcache, sizes string, changes int, idle time.Duration) err
 			(p.total-plumbFloor.total)/1024, (c.total-crFloor.total)/1024, float64(p.total-plumbFloor.total)/float64(c.total-crFloor.total),
 			p.peak/1024, c.peak/1024, later, p50, p99, latency, requests)
 	}
-	return unmanagedCost(env, plumb, work, first.ns, first.n, first.rss, idle)
+	// The first size again, with --unmanaged.
+	return unmanagedCost(env, plumb, work, serveNamespace(counts[0]), counts[0], idle)
 }
+
+// serveNamespace is where the serve mode puts n objects.
+func serveNamespace(n int) string { return fmt.Sprintf("serve-%d", n) }
 
 // serveRSS starts plumb serve on a source, waits until it is ready and
 // settled, and returns its RSS in KiB.

@@ -289,17 +289,8 @@ func elementIndex(obj map[string]any, p fieldpath.Path) int {
 	return -1
 }
 
-// element finds the list element s names: by key fields, by value or by
-// position.
-func (s segment) element(l []any) (any, bool) {
-	i := s.elementIndex(l)
-	if i < 0 {
-		return nil, false
-	}
-	return l[i], true
-}
-
-// elementIndex is element's position in l, or -1.
+// elementIndex is the position in l of the element s names (by key
+// fields, by value or by position), or -1.
 func (s segment) elementIndex(l []any) int {
 	switch {
 	case s.keys != nil:

@@ -124,12 +124,12 @@ func TestScanUnmanagedAcrossKinds(t *testing.T) {
 
 // TestServeUnmanagedAcrossKinds watches the kinds no source declares
 // metadata-only and reports what scan reports; objects created and deleted
-// while it runs open and resolve findings, and a CustomResourceDefinition
-// installed meanwhile is watched from the next resync on.
+// while it runs open and resolve findings, and the kind of a
+// CustomResourceDefinition installed meanwhile is watched at once.
 func TestServeUnmanagedAcrossKinds(t *testing.T) {
 	ns := env.Namespace(t)
 	src := seedUndeclaredKinds(t, ns)
-	base, _ := startServe(t, "-n", ns, "--source", src, "--unmanaged", "--resync", "2s", "--store", filepath.Join(t.TempDir(), "plumb.db"))
+	base, _ := startServe(t, "-n", ns, "--source", src, "--unmanaged", "--store", filepath.Join(t.TempDir(), "plumb.db"))
 	names := func() []string {
 		var out []string
 		for _, f := range findingsOf(t, base) {
@@ -173,7 +173,9 @@ spec:
 	env.Kubectl(t, "", "wait", "--for=condition=Established", "crd/widgets."+group)
 	env.Kubectl(t, fmt.Sprintf("apiVersion: %s/v1\nkind: Widget\nmetadata:\n  name: hand-made\nspec:\n  size: 3\n", group), "-n", ns, "create", "-f", "-")
 	want = append(want, "Widget/hand-made:kubectl-create")
-	waitFor(t, 15*time.Second, "the Widget of the new CRD reported", func() bool { return cmp.Equal(want, names()) })
+	// The CRD's events read discovery again: no resync is needed (the
+	// default is 10 minutes).
+	waitFor(t, 5*time.Second, "the Widget of the new CRD reported", func() bool { return cmp.Equal(want, names()) })
 }
 
 // TestServeUnmanagedForbiddenKinds serves as a user who may read only some

@@ -12,8 +12,9 @@
 //
 // With Options.Unmanaged, every other namespaced kind the cluster serves
 // is watched metadata-only in the same namespaces, for objects no source
-// declares; discovery is read again at each resync, so a CRD installed
-// meanwhile is covered from then on.
+// declares. Discovery is read again whenever a CustomResourceDefinition
+// changes (a metadata-only watch of them) and at each resync, so a kind
+// installed meanwhile is covered at once.
 //
 // A periodic resync (default 10 minutes) rescans everything through the
 // engine's cache as a safety net; it costs the LIST requests and no

@@ -38,7 +38,8 @@ type Options struct {
 	// namespaces the sources touch, as plumb scan --unmanaged does. Kinds
 	// some source declares in a namespace come from the same watches as
 	// the declared objects; every other watchable kind the cluster serves
-	// (but drift.UnmanagedResources' skipped ones) is watched metadata-only.
+	// (but drift.UnmanagedResources' skipped ones) is watched metadata-only,
+	// and CustomResourceDefinitions are watched for new kinds.
 	Unmanaged bool
 	// Unchanged, if set, receives the comparisons that found a finding as
 	// it was already recorded (the first list after a restart, resyncs),
@@ -306,6 +307,10 @@ func (w *Watcher) Start(ctx context.Context) error {
 		go func() { defer w.wg.Done(); w.work(ctx) }()
 	}
 	go w.resyncLoop(ctx)
+	if w.opts.Unmanaged {
+		w.wg.Add(1)
+		go func() { defer w.wg.Done(); w.watchKinds(ctx) }()
+	}
 	<-ctx.Done()
 	w.currentQueue().ShutDown()
 	w.wg.Wait()

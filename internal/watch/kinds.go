@@ -52,6 +52,9 @@ func (w *Watcher) watchKinds(ctx context.Context) {
 			if err != nil {
 				refused(err)
 			}
+			if w.opts.Metrics != nil {
+				w.opts.Metrics.WatchStarts.WithLabelValues(w.name).Inc()
+			}
 			return wi, err
 		},
 	}

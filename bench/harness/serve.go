@@ -66,21 +66,10 @@ func runServe(plumb, crcache, sizes string, changes int, idle time.Duration) err
 			return err
 		}
 
-		addr, err := freeAddr()
+		serve, base, err := startServe(plumb, env.Kubeconfig, ns, file, filepath.Join(work, ns+".db"))
 		if err != nil {
 			return err
 		}
-		serve := exec.Command(plumb, "serve", "--kubeconfig", env.Kubeconfig, "-n", ns, "--source", file,
-			"--store", filepath.Join(work, ns+".db"), "--listen", addr)
-		if err := serve.Start(); err != nil {
-			return err
-		}
-		base := "http://" + addr
-		if err := waitReady(base, 5*time.Minute); err != nil {
-			serve.Process.Kill()
-			return err
-		}
-		time.Sleep(5 * time.Second) // let the store and caches settle
 		plumbRSS := rss(serve.Process.Pid)
 
 		crRSS, err := cacheRSS(crcache, env.Kubeconfig, ns)
@@ -93,20 +82,20 @@ func runServe(plumb, crcache, sizes string, changes int, idle time.Duration) err
 		if i == 0 {
 			lat, err := detection(env, base, ns, n, changes)
 			if err != nil {
-				serve.Process.Kill()
+				stopServe(serve)
 				return err
 			}
 			p50, p99 = lat[len(lat)/2].Round(time.Millisecond).String(), lat[len(lat)*99/100].Round(time.Millisecond).String()
 			latency = strconv.Itoa(len(lat))
 			idleRequests, err := requestsWhileIdle(base, idle)
 			if err != nil {
+				stopServe(serve)
 				return err
 			}
 			requests = fmt.Sprintf("%.0f in %s", idleRequests, idle)
 			later = fmt.Sprintf("%d MiB", rss(serve.Process.Pid).total/1024)
 		}
-		serve.Process.Signal(os.Interrupt)
-		_ = serve.Wait()
+		stopServe(serve)
 		p, c := plumbRSS, crRSS
 		fmt.Printf("| %d | %d MiB | %d MiB | %.2f | %d MiB | %d MiB | %.2f | %d MiB | %d MiB | %.2f | %d / %d MiB | %s | %s | %s | %s | %s |\n", n,
 			p.total/1024, c.total/1024, float64(p.total)/float64(c.total),
@@ -124,21 +113,41 @@ func serveNamespace(n int) string { return fmt.Sprintf("serve-%d", n) }
 // serveRSS starts plumb serve on a source, waits until it is ready and
 // settled, and returns its RSS in KiB.
 func serveRSS(plumb, kubeconfig, ns, file, work string) (resident, error) {
-	addr, err := freeAddr()
+	serve, _, err := startServe(plumb, kubeconfig, ns, file, filepath.Join(work, ns+"-rss.db"))
 	if err != nil {
 		return resident{}, err
 	}
-	serve := exec.Command(plumb, "serve", "--kubeconfig", kubeconfig, "-n", ns, "--source", file,
-		"--store", filepath.Join(work, ns+"-rss.db"), "--listen", addr)
-	if err := serve.Start(); err != nil {
-		return resident{}, err
-	}
-	defer func() { serve.Process.Signal(os.Interrupt); _ = serve.Wait() }()
-	if err := waitReady("http://"+addr, 5*time.Minute); err != nil {
-		return resident{}, err
-	}
-	time.Sleep(5 * time.Second)
+	defer stopServe(serve)
 	return rss(serve.Process.Pid), nil
+}
+
+// startServe starts plumb serve on a source and a store, with any extra
+// flags, on a free loopback port; it returns once plumb is ready and has
+// settled for 5 s, with the API's base URL. stopServe ends it.
+func startServe(plumb, kubeconfig, ns, file, store string, extra ...string) (*exec.Cmd, string, error) {
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, "", err
+	}
+	args := append([]string{"serve", "--kubeconfig", kubeconfig, "-n", ns, "--source", file,
+		"--store", store, "--listen", addr}, extra...)
+	serve := exec.Command(plumb, args...)
+	if err := serve.Start(); err != nil {
+		return nil, "", err
+	}
+	base := "http://" + addr
+	if err := waitReady(base, 5*time.Minute); err != nil {
+		stopServe(serve)
+		return nil, "", err
+	}
+	time.Sleep(5 * time.Second) // let the store and caches settle
+	return serve, base, nil
+}
+
+// stopServe stops plumb serve the way a user would, and waits for it.
+func stopServe(serve *exec.Cmd) {
+	serve.Process.Signal(os.Interrupt)
+	_ = serve.Wait()
 }
 
 // cacheRSS starts the controller-runtime cache baseline on a namespace,

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"time"
 
@@ -64,21 +62,11 @@ func unmanagedCost(env *testcluster.Env, plumb, work, ns string, objects int, id
 	if err != nil {
 		return err
 	}
-	addr, err := freeAddr()
+	serve, base, err := startServe(plumb, env.Kubeconfig, ns, file, filepath.Join(work, ns+"-unmanaged.db"), "--unmanaged")
 	if err != nil {
 		return err
 	}
-	serve := exec.Command(plumb, "serve", "--kubeconfig", env.Kubeconfig, "-n", ns, "--source", file,
-		"--unmanaged", "--store", filepath.Join(work, ns+"-unmanaged.db"), "--listen", addr)
-	if err := serve.Start(); err != nil {
-		return err
-	}
-	defer func() { serve.Process.Signal(os.Interrupt); _ = serve.Wait() }()
-	base := "http://" + addr
-	if err := waitReady(base, 5*time.Minute); err != nil {
-		return err
-	}
-	time.Sleep(5 * time.Second)
+	defer stopServe(serve)
 	mem := rss(serve.Process.Pid)
 	found, err := unmanagedFindings(base)
 	if err != nil {

@@ -14,6 +14,10 @@
 // under test are driven exactly as a user drives them, and runs the pinned
 // kubectl for changes made "the way an engineer would".
 //
+// kube-apiserver and etcd die with the process that started them (through
+// util-linux's setpriv), so a test binary killed by its timeout leaves no
+// control plane running.
+//
 // The binaries are found through KUBEBUILDER_ASSETS, or else in the cache
 // folder assets.sh fills (${XDG_CACHE_HOME:-~/.cache}/plumb/k8s-VERSION).
 // When neither has them, the package fails loudly: a test that needs a

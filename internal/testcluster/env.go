@@ -79,6 +79,14 @@ func Start() (*Env, error) {
 		ControlPlaneStartTimeout: 2 * time.Minute,
 		ControlPlaneStopTimeout:  time.Minute,
 	}
+	te.ControlPlane.APIServer = &envtest.APIServer{}
+	te.ControlPlane.Etcd = &envtest.Etcd{}
+	for path, name := range map[*string]string{&te.ControlPlane.APIServer.Path: "kube-apiserver", &te.ControlPlane.Etcd.Path: "etcd"} {
+		if *path, err = diesWithParent(tempDir, filepath.Join(assets, name)); err != nil {
+			_ = os.RemoveAll(tempDir)
+			return nil, err
+		}
+	}
 	cfg, err := te.Start()
 	if err != nil {
 		_ = os.RemoveAll(tempDir)
@@ -98,6 +106,25 @@ func Start() (*Env, error) {
 		return nil, err
 	}
 	return e, nil
+}
+
+// diesWithParent returns the path of a script, written into dir, that runs
+// binary with SIGKILL as its parent-death signal (util-linux's setpriv), so
+// a process killed from outside (a test binary by its timeout, the demo by
+// kill -9) takes its kube-apiserver and etcd with it instead of leaving them
+// running. SIGKILL, because an orphaned kube-apiserver's graceful shutdown
+// did not end within a minute of SIGTERM, and an orphan's data is scratch.
+// The script execs, so the process envtest starts and stops is the binary
+// itself. Without setpriv, binary is returned as it is.
+func diesWithParent(dir, binary string) (string, error) {
+	setpriv, err := exec.LookPath("setpriv")
+	if err != nil {
+		return binary, nil
+	}
+	script := filepath.Join(dir, filepath.Base(binary))
+	quote := func(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+	body := "#!/bin/sh\nexec " + quote(setpriv) + " --pdeathsig KILL " + quote(binary) + " \"$@\"\n"
+	return script, os.WriteFile(script, []byte(body), 0o755)
 }
 
 // Stop stops the control plane and removes the environment's files.

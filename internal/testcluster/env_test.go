@@ -1,9 +1,17 @@
 package testcluster
 
 import (
+	"bufio"
 	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"slices"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -15,7 +23,124 @@ import (
 
 var env *Env
 
-func TestMain(m *testing.M) { Main(m, &env) }
+func TestMain(m *testing.M) {
+	if os.Getenv(orphanChild) != "" {
+		startAndHang()
+	}
+	Main(m, &env)
+}
+
+// orphanChild makes the test binary start a control plane, print "ready"
+// and wait to be killed: TestControlPlaneDiesWithItsParent kills it.
+const orphanChild = "PLUMB_TESTCLUSTER_ORPHAN_CHILD"
+
+func startAndHang() {
+	if _, err := Start(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	fmt.Println("ready")
+	select {}
+}
+
+// TestControlPlaneDiesWithItsParent kills, with SIGKILL, a process that
+// started a control plane, and checks that its kube-apiserver and etcd end
+// too rather than run on with nobody to stop them.
+func TestControlPlaneDiesWithItsParent(t *testing.T) {
+	if _, err := exec.LookPath("setpriv"); err != nil {
+		t.Fatalf("setpriv (util-linux) is needed: %v", err)
+	}
+	child := exec.Command(os.Args[0], "-test.run=^$")
+	// The child's files (kubeconfig, etcd's data, certificates) go where
+	// the test removes them; nobody else can after a SIGKILL.
+	child.Env = append(os.Environ(), orphanChild+"=1", "TMPDIR="+t.TempDir())
+	child.Stderr = os.Stderr
+	out, err := child.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil || line != "ready\n" {
+		_ = child.Process.Kill()
+		t.Fatalf("child: %q, %v", line, err)
+	}
+	plane := childrenOf(t, child.Process.Pid)
+	t.Cleanup(func() {
+		for _, pid := range plane {
+			if running(pid) {
+				_ = syscall.Kill(pid, syscall.SIGKILL)
+			}
+		}
+	})
+	names := make([]string, 0, len(plane))
+	for _, pid := range plane {
+		names = append(names, processName(pid))
+	}
+	slices.Sort(names)
+	if !slices.Equal(names, []string{"etcd", "kube-apiserver"}) {
+		_ = child.Process.Kill()
+		t.Fatalf("the child runs %v, want etcd and kube-apiserver", names)
+	}
+
+	if err := child.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = child.Wait()
+	deadline := time.Now().Add(time.Minute)
+	for _, pid := range plane {
+		for running(pid) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s (pid %d) still runs a minute after its parent was killed", processName(pid), pid)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+}
+
+// childrenOf lists the processes whose parent is pid, from /proc.
+func childrenOf(t *testing.T, pid int) []int {
+	t.Helper()
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kids []int
+	for _, e := range entries {
+		p, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if fields := procStat(p); len(fields) > 1 && fields[1] == strconv.Itoa(pid) {
+			kids = append(kids, p)
+		}
+	}
+	return kids
+}
+
+// procStat returns the fields of /proc/PID/stat after the command name:
+// state, parent pid, and so on.
+func procStat(pid int) []string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return nil
+	}
+	_, rest, _ := strings.Cut(string(b), ") ")
+	return strings.Fields(rest)
+}
+
+// running tells whether pid exists and is not a zombie waiting to be reaped.
+func running(pid int) bool {
+	fields := procStat(pid)
+	return len(fields) > 0 && fields[0] != "Z" && fields[0] != "X"
+}
+
+func processName(pid int) string {
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+	return strings.TrimSpace(string(b))
+}
 
 // TestServerSideApplyRecordsManagedFields proves the control plane is real:
 // a server-side apply through client-go is defaulted by the server and

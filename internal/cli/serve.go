@@ -205,7 +205,9 @@ func (o *serveOptions) Run(ctx context.Context) error {
 				Target: w.Target, Mode: s.mode, User: s.cluster.Identity(ctx)})
 		}
 	}
-	fix = fixer.New(fixers, st, o.fixerOptions(cfg, m))
+	fixOpts := o.fixerOptions(cfg, m)
+	fixOpts.Notify = notifier.PublishRemediation
+	fix = fixer.New(fixers, st, fixOpts)
 	srv, err := server.New(server.Backend{
 		Store: st,
 		Clusters: func() []watch.Status {

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"plumb.dev/plumb/internal/fixer"
+	"plumb.dev/plumb/internal/notify"
 	"plumb.dev/plumb/internal/store"
 )
 
@@ -164,6 +165,17 @@ func TestServeAutoRemediation(t *testing.T) {
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
+// remediationHooks keeps the webhook payloads that are about remediations.
+func remediationHooks(all []notify.Payload) []notify.Payload {
+	var out []notify.Payload
+	for _, p := range all {
+		if p.Remediation != nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 // TestServeApproveMode: plans wait for a person; a rejected one is
 // dropped and the finding stays open; one a guardrail refused cannot be
 // approved.
@@ -172,7 +184,9 @@ func TestServeApproveMode(t *testing.T) {
 	k := func(args ...string) string { return env.Kubectl(t, "", append([]string{"-n", ns}, args...)...) }
 	k("apply", "--server-side", "-f", shop)
 	cfg := writeTemp(t, "apiVersion: plumb.dev/v1alpha1\nkind: Config\nguardrails: {maxRisk: medium}\n")
-	base, _ := startServe(t, "-c", cfg, "-n", ns, "--source", shop, "--store", filepath.Join(t.TempDir(), "plumb.db"), "--remediation", "approve")
+	hook, hooks := webhookReceiver(t)
+	base, _ := startServe(t, "-c", cfg, "-n", ns, "--source", shop, "--store", filepath.Join(t.TempDir(), "plumb.db"), "--remediation", "approve",
+		"--notify-webhook", hook)
 
 	k("patch", "configmap/settings", "--type=merge", "-p", `{"data":{"mode":"slow"}}`)
 	var pending []fixer.Remediation
@@ -182,6 +196,12 @@ func TestServeApproveMode(t *testing.T) {
 	})
 	if p := pending[0]; p.Mode != fixer.Approve || p.Plan.Steps[0].Kind != "ConfigMap" || p.Plan.Steps[0].Risk != "medium" {
 		t.Fatalf("pending = %+v", p)
+	}
+	// The person who approves hears of it, once.
+	waitFor(t, 10*time.Second, "a notification of the pending remediation", func() bool { return len(remediationHooks(hooks())) == 1 })
+	if n := remediationHooks(hooks())[0]; n.Remediation.ID != pending[0].ID || n.Remediation.State != fixer.Pending ||
+		!strings.Contains(n.Summary, "ConfigMap "+ns+"/settings") || !strings.Contains(n.Summary, "/api/v1/remediations/"+itoa(pending[0].ID)+"/approve") {
+		t.Errorf("pending notification = %s: %+v", n.Summary, n.Remediation)
 	}
 	var rejected fixer.Remediation
 	if code := post(t, base+"/api/v1/remediations/"+itoa(pending[0].ID)+"/reject", &rejected); code != 200 || rejected.ID != pending[0].ID {
@@ -204,6 +224,10 @@ func TestServeApproveMode(t *testing.T) {
 	})
 	if r := refused[0]; !strings.Contains(r.Reason, "refused by max-risk") || len(r.Plan.Refusals) != 1 {
 		t.Errorf("refused = %+v", r)
+	}
+	waitFor(t, 10*time.Second, "a notification of the refused remediation", func() bool { return len(remediationHooks(hooks())) == 2 })
+	if n := remediationHooks(hooks())[1]; n.Remediation.ID != refused[0].ID || n.Remediation.State != fixer.Refused || !strings.Contains(n.Summary, "refused by max-risk") {
+		t.Errorf("refused notification = %s: %+v", n.Summary, n.Remediation)
 	}
 	var apiErr struct {
 		Code    int
@@ -249,7 +273,9 @@ func TestServeStopsFighting(t *testing.T) {
 	ns := env.Namespace(t)
 	k := func(args ...string) string { return env.Kubectl(t, "", append([]string{"-n", ns}, args...)...) }
 	k("apply", "--server-side", "-f", shop)
-	base, _ := startServe(t, "-n", ns, "--source", shop, "--store", filepath.Join(t.TempDir(), "plumb.db"), "--remediation", "auto")
+	hook, hooks := webhookReceiver(t)
+	base, _ := startServe(t, "-n", ns, "--source", shop, "--store", filepath.Join(t.TempDir(), "plumb.db"), "--remediation", "auto",
+		"--notify-webhook", hook)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
@@ -279,6 +305,10 @@ func TestServeStopsFighting(t *testing.T) {
 	f := fighting[0]
 	if len(f.Managers) == 0 || !strings.HasPrefix(f.Managers[0], "kubectl") || !strings.Contains(f.Reason, "3 times within 10m0s") {
 		t.Errorf("fighting = %+v, want the kubectl manager named and 3 rounds in the reason", f)
+	}
+	waitFor(t, 10*time.Second, "a notification that remediation stopped", func() bool { return len(remediationHooks(hooks())) == 1 })
+	if n := remediationHooks(hooks())[0]; n.Remediation.State != fixer.Fighting || !strings.Contains(n.Summary, "changed back by kubectl") {
+		t.Errorf("fighting notification = %s: %+v", n.Summary, n.Remediation)
 	}
 	if rounds != 4 {
 		t.Errorf("the fighter changed the object %d times, want 4: plumb fixed it 3 times and then let it be", rounds)

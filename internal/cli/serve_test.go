@@ -5,11 +5,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"plumb.dev/plumb/internal/notify"
 	"plumb.dev/plumb/internal/store"
 )
 
@@ -143,16 +144,8 @@ func TestServe(t *testing.T) {
 	ns := env.Namespace(t)
 	env.Kubectl(t, "", "-n", ns, "apply", "--server-side", "-f", shop)
 	db := filepath.Join(t.TempDir(), "plumb.db")
-	var hookMu sync.Mutex
-	var hooks []string
-	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		hookMu.Lock()
-		hooks = append(hooks, string(b))
-		hookMu.Unlock()
-	}))
-	defer receiver.Close()
-	base, stop := startServe(t, "-n", ns, "--source", shop, "--store", db, "--notify-webhook", receiver.URL)
+	hook, hooks := webhookReceiver(t)
+	base, stop := startServe(t, "-n", ns, "--source", shop, "--store", db, "--notify-webhook", hook)
 
 	var clusters struct {
 		Items []struct {
@@ -192,13 +185,10 @@ func TestServe(t *testing.T) {
 	}
 
 	// The webhook heard of both.
-	waitFor(t, 10*time.Second, "two webhook notifications", func() bool {
-		hookMu.Lock()
-		defer hookMu.Unlock()
-		return len(hooks) == 2
-	})
-	if !strings.Contains(hooks[0], `"transition":"opened"`) || !strings.Contains(hooks[1], `"transition":"resolved"`) {
-		t.Errorf("webhook bodies = %q", hooks)
+	var bodies []notify.Payload
+	waitFor(t, 10*time.Second, "two webhook notifications", func() bool { bodies = hooks(); return len(bodies) == 2 })
+	if bodies[0].Event == nil || bodies[0].Event.Transition != store.Opened || bodies[1].Event == nil || bodies[1].Event.Transition != store.Resolved {
+		t.Errorf("webhook bodies = %+v", bodies)
 	}
 
 	// Errors are JSON with a code.
@@ -254,3 +244,26 @@ func TestServe(t *testing.T) {
 }
 
 func testclusterContext() string { return "envtest" }
+
+// webhookReceiver is a real HTTP endpoint for --notify-webhook; hooks
+// returns the payloads it received so far, in order.
+func webhookReceiver(t *testing.T) (url string, hooks func() []notify.Payload) {
+	t.Helper()
+	var mu sync.Mutex
+	var got []notify.Payload
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var p notify.Payload
+		if err := json.NewDecoder(r.Body).Decode(&p); err != nil {
+			t.Errorf("webhook body: %v", err)
+		}
+		mu.Lock()
+		got = append(got, p)
+		mu.Unlock()
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL, func() []notify.Payload {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(got)
+	}
+}

@@ -29,4 +29,6 @@
 //
 // Remediations that wait (pending, refused, fighting, failed) are kept in
 // memory: after a restart they are made again from the first comparisons.
+// Each time one enters such a state, Options.Notify hears of it, so a
+// person can be told (package notify) instead of polling the API.
 package fixer

@@ -72,6 +72,11 @@ type Options struct {
 	Logger *slog.Logger
 	// Metrics, if set, count remediations and fights.
 	Metrics *metrics.Metrics
+	// Notify, if set, is called each time a remediation enters a state a
+	// person should hear of: pending, refused, fighting or failed. It is
+	// called with the fixer's lock held, so it must not block
+	// (notify.Notifier.PublishRemediation only queues). Default: none.
+	Notify func(Remediation)
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 }
@@ -331,10 +336,15 @@ func (f *Fixer) handle(ctx context.Context, e watch.Event) {
 	f.sweep(now)
 }
 
-// set stores item, keeping the fighting gauge right. Callers hold mu.
+// set stores item, keeping the fighting gauge right, and tells Notify
+// when its state is new. Callers hold mu.
 func (f *Fixer) set(item *Remediation) {
-	wasFighting := f.items[item.FindingID] != nil && f.items[item.FindingID].State == Fighting
+	prev := f.items[item.FindingID]
+	wasFighting := prev != nil && prev.State == Fighting
 	f.items[item.FindingID] = item
+	if f.opts.Notify != nil && (prev == nil || prev.State != item.State) {
+		f.opts.Notify(*item)
+	}
 	if item.State == Fighting && !wasFighting {
 		f.fightingGauge(item.Cluster, 1)
 	}

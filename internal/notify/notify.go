@@ -1,8 +1,10 @@
 // Package notify tells people about drift: a generic JSON webhook and a
 // Slack-compatible incoming webhook, sent when a finding opens and when it
-// resolves. Notifications are deduplicated per finding, rate-limited per
-// sink, and retried with exponential backoff; a failure is logged and
-// counted and never slows detection down, because Publish only queues.
+// resolves, and when a remediation needs a person (it waits for approval,
+// was refused, failed, or stopped because something fights it).
+// Notifications are deduplicated, rate-limited per sink, and retried with
+// exponential backoff; a failure is logged and counted and never slows
+// detection or remediation down, because publishing only queues.
 package notify
 
 import (
@@ -19,6 +21,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"plumb.dev/plumb/internal/fixer"
 	"plumb.dev/plumb/internal/metrics"
 	"plumb.dev/plumb/internal/store"
 	"plumb.dev/plumb/internal/watch"
@@ -58,19 +61,35 @@ type Options struct {
 	Metrics *metrics.Metrics
 }
 
-// Payload is what the generic webhook receives.
+// Payload is what the generic webhook receives: either a finding's event
+// or a remediation, with a line for people.
 type Payload struct {
-	APIVersion string      `json:"apiVersion"`
-	Kind       string      `json:"kind"`
-	Event      watch.Event `json:"event"`
-	Summary    string      `json:"summary"`
+	APIVersion  string             `json:"apiVersion"`
+	Kind        string             `json:"kind"`
+	Event       *watch.Event       `json:"event,omitempty"`
+	Remediation *fixer.Remediation `json:"remediation,omitempty"`
+	Summary     string             `json:"summary"`
+}
+
+// message is one notification to send: exactly one field is set.
+type message struct {
+	event       *watch.Event
+	remediation *fixer.Remediation
+}
+
+// about names what a message is about, for logs.
+func (m message) about() string {
+	if m.event != nil {
+		return m.event.FindingID
+	}
+	return fmt.Sprintf("remediation %d of %s", m.remediation.ID, m.remediation.FindingID)
 }
 
 // Notifier queues and sends notifications.
 type Notifier struct {
 	sinks []Sink
 	opts  Options
-	queue chan watch.Event
+	queue chan message
 
 	mu sync.Mutex
 	// last guarded by mu: the last transition notified per finding.
@@ -99,7 +118,7 @@ func New(sinks []Sink, opts Options) *Notifier {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Notifier{sinks: sinks, opts: opts, queue: make(chan watch.Event, opts.Queue), last: map[string]store.Transition{}}
+	return &Notifier{sinks: sinks, opts: opts, queue: make(chan message, opts.Queue), last: map[string]store.Transition{}}
 }
 
 // Publish queues e if it is worth a notification; it never blocks.
@@ -114,30 +133,45 @@ func (n *Notifier) Publish(e watch.Event) {
 	if dup {
 		return
 	}
+	n.enqueue(message{event: &e})
+}
+
+// PublishRemediation queues a notification that r needs a person; it
+// never blocks. The fixer calls it once each time a remediation enters
+// the pending, refused, fighting or failed state, so it is not
+// deduplicated again here.
+func (n *Notifier) PublishRemediation(r fixer.Remediation) {
+	if len(n.sinks) == 0 {
+		return
+	}
+	n.enqueue(message{remediation: &r})
+}
+
+func (n *Notifier) enqueue(m message) {
 	select {
-	case n.queue <- e:
+	case n.queue <- m:
 	default:
 		n.count("all", "dropped")
-		n.opts.Logger.Warn("notification queue full; dropped", "finding", e.FindingID)
+		n.opts.Logger.Warn("notification queue full; dropped", "about", m.about())
 	}
 }
 
 // Start sends queued notifications until ctx ends, one worker per sink so
 // a slow sink does not hold the others.
 func (n *Notifier) Start(ctx context.Context) {
-	chans := make([]chan watch.Event, len(n.sinks))
+	chans := make([]chan message, len(n.sinks))
 	var wg sync.WaitGroup
 	for i, s := range n.sinks {
-		chans[i] = make(chan watch.Event, n.opts.Queue)
+		chans[i] = make(chan message, n.opts.Queue)
 		limiter := rate.NewLimiter(rate.Every(time.Minute/time.Duration(n.opts.PerMinute)), n.opts.PerMinute)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for e := range chans[i] {
+			for m := range chans[i] {
 				if err := limiter.Wait(ctx); err != nil {
 					return
 				}
-				n.deliver(ctx, s, e)
+				n.deliver(ctx, s, m)
 			}
 		}()
 	}
@@ -151,10 +185,10 @@ func (n *Notifier) Start(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case e := <-n.queue:
+		case m := <-n.queue:
 			for i := range n.sinks {
 				select {
-				case chans[i] <- e:
+				case chans[i] <- m:
 				default:
 					n.count(string(n.sinks[i].Kind), "dropped")
 				}
@@ -164,8 +198,8 @@ func (n *Notifier) Start(ctx context.Context) {
 }
 
 // deliver sends one notification with retries.
-func (n *Notifier) deliver(ctx context.Context, s Sink, e watch.Event) {
-	body, err := payload(s.Kind, e)
+func (n *Notifier) deliver(ctx context.Context, s Sink, m message) {
+	body, err := payload(s.Kind, m)
 	if err != nil {
 		n.count(string(s.Kind), "failed")
 		return
@@ -180,7 +214,7 @@ func (n *Notifier) deliver(ctx context.Context, s Sink, e watch.Event) {
 		var perm permanentError
 		if attempt == n.opts.Retries || errors.As(err, &perm) {
 			n.count(string(s.Kind), "failed")
-			n.opts.Logger.Warn("notification failed", "sink", s.Kind, "finding", e.FindingID, "attempts", attempt+1, "err", err)
+			n.opts.Logger.Warn("notification failed", "sink", s.Kind, "about", m.about(), "attempts", attempt+1, "err", err)
 			return
 		}
 		select {
@@ -224,12 +258,38 @@ func (n *Notifier) count(sink, outcome string) {
 	}
 }
 
-// payload renders e for a sink.
-func payload(k Kind, e watch.Event) ([]byte, error) {
-	if k == Slack {
-		return json.Marshal(map[string]string{"text": Summary(e)})
+// payload renders m for a sink.
+func payload(k Kind, m message) ([]byte, error) {
+	var text string
+	if m.event != nil {
+		text = Summary(*m.event)
+	} else {
+		text = RemediationSummary(*m.remediation)
 	}
-	return json.Marshal(Payload{APIVersion: "plumb.dev/v1alpha1", Kind: "Notification", Event: e, Summary: Summary(e)})
+	if k == Slack {
+		return json.Marshal(map[string]string{"text": text})
+	}
+	return json.Marshal(Payload{APIVersion: "plumb.dev/v1alpha1", Kind: "Notification", Event: m.event, Remediation: m.remediation, Summary: text})
+}
+
+// RemediationSummary is one line about a remediation that needs a person.
+func RemediationSummary(r fixer.Remediation) string {
+	obj := strings.TrimPrefix(r.FindingID, r.Cluster+"/")
+	if len(r.Plan.Steps) > 0 {
+		obj = r.Plan.Steps[0].Object()
+	}
+	head := fmt.Sprintf("plumb: %s on %s: remediation %d", obj, r.Cluster, r.ID)
+	switch r.State {
+	case fixer.Pending:
+		return fmt.Sprintf("%s waits for approval (%s); approve it with POST /api/v1/remediations/%d/approve", head, r.Reason, r.ID)
+	case fixer.Fighting:
+		msg := head + " stopped: the object keeps being changed back"
+		if len(r.Managers) > 0 {
+			msg += " by " + strings.Join(r.Managers, ", ")
+		}
+		return fmt.Sprintf("%s (%s)", msg, r.Reason)
+	}
+	return fmt.Sprintf("%s %s: %s", head, r.State, r.Reason)
 }
 
 // Summary is one line about an event, for people.

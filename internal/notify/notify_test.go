@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"plumb.dev/plumb/internal/drift"
+	"plumb.dev/plumb/internal/fixer"
+	"plumb.dev/plumb/internal/remediate"
 	"plumb.dev/plumb/internal/store"
 	"plumb.dev/plumb/internal/watch"
 )
@@ -55,6 +57,25 @@ func event(tr store.Transition) watch.Event {
 	return watch.Event{Cluster: "prod-eu", FindingID: "prod-eu/apps/Deployment/shop/web", Transition: tr, Finding: f, At: time.Now()}
 }
 
+// url serves r on loopback until the test ends.
+func url(t *testing.T, r *receiver) string {
+	t.Helper()
+	s := httptest.NewServer(r)
+	t.Cleanup(s.Close)
+	return s.URL
+}
+
+// started returns a notifier for sinks, sending until the test ends, with
+// retries 10 ms apart.
+func started(t *testing.T, sinks []Sink) *Notifier {
+	t.Helper()
+	n := New(sinks, Options{Backoff: 10 * time.Millisecond})
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	go n.Start(ctx)
+	return n
+}
+
 func waitCalls(t *testing.T, r *receiver, n int) []string {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
@@ -72,13 +93,7 @@ func waitCalls(t *testing.T, r *receiver, n int) []string {
 
 func TestWebhookAndSlack(t *testing.T) {
 	hook, slack := &receiver{}, &receiver{codes: []int{500, 503}} // Slack fails twice, then accepts
-	hs, ss := httptest.NewServer(hook), httptest.NewServer(slack)
-	defer hs.Close()
-	defer ss.Close()
-	n := New([]Sink{{Webhook, hs.URL}, {Slack, ss.URL}}, Options{Backoff: 10 * time.Millisecond})
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go n.Start(ctx)
+	n := started(t, []Sink{{Webhook, url(t, hook)}, {Slack, url(t, slack)}})
 
 	n.Publish(event(store.Opened))
 	n.Publish(event(store.Opened))  // a duplicate: not sent again
@@ -108,12 +123,7 @@ func TestWebhookAndSlack(t *testing.T) {
 
 func TestClientErrorsAreNotRetried(t *testing.T) {
 	bad := &receiver{codes: []int{400, 400, 400}}
-	s := httptest.NewServer(bad)
-	defer s.Close()
-	n := New([]Sink{{Webhook, s.URL}}, Options{Backoff: 10 * time.Millisecond})
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go n.Start(ctx)
+	n := started(t, []Sink{{Webhook, url(t, bad)}})
 	n.Publish(event(store.Opened))
 	waitCalls(t, bad, 1)
 	time.Sleep(100 * time.Millisecond)
@@ -138,5 +148,42 @@ func TestPublishNeverBlocks(t *testing.T) {
 	case <-done:
 	case <-time.After(2 * time.Second):
 		t.Fatal("Publish blocked on a full queue")
+	}
+}
+
+// TestRemediationNotifications: a remediation that needs a person reaches
+// both sinks, the webhook with the remediation itself and no event, Slack
+// with a line that says what to do.
+func TestRemediationNotifications(t *testing.T) {
+	hook, slack := &receiver{}, &receiver{}
+	n := started(t, []Sink{{Webhook, url(t, hook)}, {Slack, url(t, slack)}})
+
+	step := remediate.Step{Cluster: "prod-eu", APIVersion: "apps/v1", Kind: "Deployment", Namespace: "shop", Name: "web", Risk: remediate.RiskHigh}
+	pending := fixer.Remediation{ID: 7, FindingID: "prod-eu/apps/Deployment/shop/web", Cluster: "prod-eu", Mode: fixer.Auto, State: fixer.Pending,
+		Reason: "risk high is above automatic remediation's limit medium: waiting for approval", Plan: remediate.Plan{Steps: []remediate.Step{step}}}
+	fighting := pending
+	fighting.ID, fighting.State, fighting.Managers, fighting.Reason = 8, fixer.Fighting, []string{"kubectl-scale", "hpa"}, "drifted again 3 times within 10m0s"
+	n.PublishRemediation(pending)
+	n.PublishRemediation(fighting)
+
+	bodies := waitCalls(t, hook, 2)
+	var p Payload
+	if err := json.Unmarshal([]byte(bodies[0]), &p); err != nil {
+		t.Fatal(err)
+	}
+	if p.Event != nil || p.Remediation == nil || p.Remediation.ID != 7 || p.Remediation.State != fixer.Pending || len(p.Remediation.Plan.Steps) != 1 {
+		t.Errorf("webhook payload = %s", bodies[0])
+	}
+	wantPending := "plumb: Deployment shop/web on prod-eu: remediation 7 waits for approval (risk high is above automatic remediation's limit medium: waiting for approval); approve it with POST /api/v1/remediations/7/approve"
+	if p.Summary != wantPending {
+		t.Errorf("summary = %q\nwant %q", p.Summary, wantPending)
+	}
+	texts := waitCalls(t, slack, 2)
+	var fight struct{ Text string }
+	if err := json.Unmarshal([]byte(texts[1]), &fight); err != nil {
+		t.Fatal(err)
+	}
+	if want := "plumb: Deployment shop/web on prod-eu: remediation 8 stopped: the object keeps being changed back by kubectl-scale, hpa (drifted again 3 times within 10m0s)"; fight.Text != want {
+		t.Errorf("slack text = %q\nwant %q", fight.Text, want)
 	}
 }

@@ -71,9 +71,14 @@ beyond maxObjectsPerRun objects fixed on a cluster in one minute, waits
 for approval instead. An object that drifts again --fight-rounds times
 within --fight-window of being fixed is left alone, its finding open,
 with the managers that keep changing it. Every plan applied is a run in
-plumb history.`,
+plumb history.
+
+--notify-webhook and --notify-slack tell people when a finding opens or
+resolves, and when a remediation needs them: it waits for approval, was
+refused, failed, or stopped because something fights it.`,
 		Example: `  plumb serve --source deploy/
   plumb serve --source deploy/ --remediation auto
+  plumb serve --source deploy/ --remediation approve --notify-slack https://hooks.slack.com/services/...
   plumb serve -c plumb.yaml --listen 0.0.0.0:8080 --token-file /var/run/secrets/plumb/token`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -91,8 +96,8 @@ plumb history.`,
 	fs.DurationVar(&o.resync, "resync", 10*time.Minute, "Rescan everything this often, as a safety net")
 	fs.DurationVar(&o.retention, "retention", 30*24*time.Hour, "Delete resolved events older than this")
 	fs.IntVar(&o.workers, "workers", 4, "Objects compared in parallel per cluster")
-	fs.StringArrayVar(&o.webhooks, "notify-webhook", nil, "POST a JSON notification here when a finding opens or resolves (repeatable)")
-	fs.StringArrayVar(&o.slack, "notify-slack", nil, "Slack incoming-webhook URL to notify when a finding opens or resolves (repeatable)")
+	fs.StringArrayVar(&o.webhooks, "notify-webhook", nil, "POST a JSON notification here when a finding opens or resolves and when a remediation needs a person (repeatable)")
+	fs.StringArrayVar(&o.slack, "notify-slack", nil, "Slack incoming-webhook URL to notify when a finding opens or resolves and when a remediation needs a person (repeatable)")
 	fs.StringVar(&o.remediation, "remediation", "off", "What to do about drift from the --source sources: off, approve (plans wait for approval through the API) or auto")
 	fs.StringVar(&o.autoMaxRisk, "auto-max-risk", "medium", "In auto mode, plans riskier than this (low, medium, high, critical) wait for approval; the configuration's guardrails.autoMaxRisk unless given")
 	fs.IntVar(&o.fightRounds, "fight-rounds", 3, "In auto mode, stop fixing an object that drifted again this many times within --fight-window of being fixed")

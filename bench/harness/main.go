@@ -21,7 +21,9 @@
 // controller-runtime cache of the same objects (bench/crcache), and at the
 // first size the detection latency of -changes out-of-band changes (from
 // the patch's response to the finding on the API's event stream) and the
-// API requests plumb makes, beyond its watches, in -idle time.
+// API requests plumb makes, beyond its watches, in -idle time. It then
+// measures --unmanaged at the first size, and over sources spread across
+// each of -spread namespace counts (watches, time to ready, RSS).
 //
 //	CGO_ENABLED=0 go build -o bin/crcache ./bench/crcache   # static, as make build makes plumb
 //	go run ./bench/harness -plumb bin/plumb -serve -sizes 5000,20000
@@ -60,12 +62,13 @@ func main() {
 	crcache := flag.String("crcache", "bin/crcache", "serve mode: the controller-runtime cache baseline (CGO_ENABLED=0 go build -o bin/crcache ./bench/crcache)")
 	changes := flag.Int("changes", 200, "serve mode: out-of-band changes to time")
 	idle := flag.Duration("idle", 5*time.Minute, "serve mode: idle time in which to count API requests")
+	spread := flag.String("spread", "1,10,30", "serve mode: namespace counts over which to measure --unmanaged's watches (empty: skip)")
 	flag.Parse()
 	var err error
 	if *fix {
 		err = runFix(*plumb, *sizes, *runs)
 	} else if *serve {
-		err = runServe(*plumb, *crcache, *sizes, *changes, *idle)
+		err = runServe(*plumb, *crcache, *sizes, *changes, *idle, *spread)
 	} else if *clusters > 0 {
 		err = runFleet(*plumb, *sizes, *clusters, *runs)
 	} else {

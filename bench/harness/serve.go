@@ -25,10 +25,16 @@ import (
 
 // runServe measures plumb serve: detection latency, idle API requests and
 // memory against a controller-runtime cache of the same objects.
-func runServe(plumb, crcache, sizes string, changes int, idle time.Duration) error {
+func runServe(plumb, crcache, sizes string, changes int, idle time.Duration, spread string) error {
 	counts, err := sizeList(sizes)
 	if err != nil {
 		return err
+	}
+	var spreads []int
+	if spread != "" {
+		if spreads, err = sizeList(spread); err != nil {
+			return err
+		}
 	}
 	b, err := start(plumb, "serve")
 	if err != nil {
@@ -66,11 +72,12 @@ func runServe(plumb, crcache, sizes string, changes int, idle time.Duration) err
 			return err
 		}
 
-		serve, base, err := startServe(plumb, env.Kubeconfig, ns, file, filepath.Join(work, ns+".db"))
+		serve, err := startServe(plumb, env.Kubeconfig, ns, file, filepath.Join(work, ns+".db"))
 		if err != nil {
 			return err
 		}
-		plumbRSS := rss(serve.Process.Pid)
+		base := serve.base
+		plumbRSS := rss(serve.pid())
 
 		crRSS, err := cacheRSS(crcache, env.Kubeconfig, ns)
 		if err != nil {
@@ -82,20 +89,20 @@ func runServe(plumb, crcache, sizes string, changes int, idle time.Duration) err
 		if i == 0 {
 			lat, err := detection(env, base, ns, n, changes)
 			if err != nil {
-				stopServe(serve)
+				serve.stop()
 				return err
 			}
 			p50, p99 = lat[len(lat)/2].Round(time.Millisecond).String(), lat[len(lat)*99/100].Round(time.Millisecond).String()
 			latency = strconv.Itoa(len(lat))
 			idleRequests, err := requestsWhileIdle(base, idle)
 			if err != nil {
-				stopServe(serve)
+				serve.stop()
 				return err
 			}
 			requests = fmt.Sprintf("%.0f in %s", idleRequests, idle)
-			later = fmt.Sprintf("%d MiB", rss(serve.Process.Pid).total/1024)
+			later = fmt.Sprintf("%d MiB", rss(serve.pid()).total/1024)
 		}
-		stopServe(serve)
+		serve.stop()
 		p, c := plumbRSS, crRSS
 		fmt.Printf("| %d | %d MiB | %d MiB | %.2f | %d MiB | %d MiB | %.2f | %d MiB | %d MiB | %.2f | %d / %d MiB | %s | %s | %s | %s | %s |\n", n,
 			p.total/1024, c.total/1024, float64(p.total)/float64(c.total),
@@ -104,7 +111,10 @@ func runServe(plumb, crcache, sizes string, changes int, idle time.Duration) err
 			p.peak/1024, c.peak/1024, later, p50, p99, latency, requests)
 	}
 	// The first size again, with --unmanaged.
-	return unmanagedCost(env, plumb, work, serveNamespace(counts[0]), counts[0], idle)
+	if err := unmanagedCost(env, plumb, work, serveNamespace(counts[0]), counts[0], idle); err != nil {
+		return err
+	}
+	return unmanagedSpread(env, plumb, work, spreads)
 }
 
 // serveNamespace is where the serve mode puts n objects.
@@ -113,41 +123,55 @@ func serveNamespace(n int) string { return fmt.Sprintf("serve-%d", n) }
 // serveRSS starts plumb serve on a source, waits until it is ready and
 // settled, and returns its RSS in KiB.
 func serveRSS(plumb, kubeconfig, ns, file, work string) (resident, error) {
-	serve, _, err := startServe(plumb, kubeconfig, ns, file, filepath.Join(work, ns+"-rss.db"))
+	serve, err := startServe(plumb, kubeconfig, ns, file, filepath.Join(work, ns+"-rss.db"))
 	if err != nil {
 		return resident{}, err
 	}
-	defer stopServe(serve)
-	return rss(serve.Process.Pid), nil
+	defer serve.stop()
+	return rss(serve.pid()), nil
+}
+
+// served is a running plumb serve.
+type served struct {
+	cmd *exec.Cmd
+	// base is the API's base URL.
+	base string
+	// ready is how long it took from start to /readyz answering 200.
+	ready time.Duration
+}
+
+func (s *served) pid() int { return s.cmd.Process.Pid }
+
+// stop stops plumb serve the way a user would, and waits for it.
+func (s *served) stop() {
+	s.cmd.Process.Signal(os.Interrupt)
+	_ = s.cmd.Wait()
 }
 
 // startServe starts plumb serve on a source and a store, with any extra
-// flags, on a free loopback port; it returns once plumb is ready and has
-// settled for 5 s, with the API's base URL. stopServe ends it.
-func startServe(plumb, kubeconfig, ns, file, store string, extra ...string) (*exec.Cmd, string, error) {
+// flags, on a free loopback port (in namespace ns unless it is ""); it
+// returns once plumb is ready and has settled for 5 s.
+func startServe(plumb, kubeconfig, ns, file, store string, extra ...string) (*served, error) {
 	addr, err := freeAddr()
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
-	args := append([]string{"serve", "--kubeconfig", kubeconfig, "-n", ns, "--source", file,
-		"--store", store, "--listen", addr}, extra...)
-	serve := exec.Command(plumb, args...)
-	if err := serve.Start(); err != nil {
-		return nil, "", err
+	args := []string{"serve", "--kubeconfig", kubeconfig, "--source", file, "--store", store, "--listen", addr}
+	if ns != "" {
+		args = append(args, "-n", ns)
 	}
-	base := "http://" + addr
-	if err := waitReady(base, 5*time.Minute); err != nil {
-		stopServe(serve)
-		return nil, "", err
+	s := &served{cmd: exec.Command(plumb, append(args, extra...)...), base: "http://" + addr}
+	began := time.Now()
+	if err := s.cmd.Start(); err != nil {
+		return nil, err
 	}
+	if err := waitReady(s.base, 5*time.Minute); err != nil {
+		s.stop()
+		return nil, err
+	}
+	s.ready = time.Since(began)
 	time.Sleep(5 * time.Second) // let the store and caches settle
-	return serve, base, nil
-}
-
-// stopServe stops plumb serve the way a user would, and waits for it.
-func stopServe(serve *exec.Cmd) {
-	serve.Process.Signal(os.Interrupt)
-	_ = serve.Wait()
+	return s, nil
 }
 
 // cacheRSS starts the controller-runtime cache baseline on a namespace,

@@ -62,12 +62,13 @@ func unmanagedCost(env *testcluster.Env, plumb, work, ns string, objects int, id
 	if err != nil {
 		return err
 	}
-	serve, base, err := startServe(plumb, env.Kubeconfig, ns, file, filepath.Join(work, ns+"-unmanaged.db"), "--unmanaged")
+	serve, err := startServe(plumb, env.Kubeconfig, ns, file, filepath.Join(work, ns+"-unmanaged.db"), "--unmanaged")
 	if err != nil {
 		return err
 	}
-	defer stopServe(serve)
-	mem := rss(serve.Process.Pid)
+	defer serve.stop()
+	base := serve.base
+	mem := rss(serve.pid())
 	found, err := unmanagedFindings(base)
 	if err != nil {
 		return err

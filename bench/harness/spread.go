@@ -1,0 +1,88 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"plumb.dev/plumb/internal/testcluster"
+)
+
+// spreadPerNamespace is how many declared ConfigMaps each namespace of the
+// spread measurement holds; each also holds one stray Role.
+const spreadPerNamespace = 20
+
+// unmanagedSpread measures what --unmanaged costs as the sources spread
+// over more namespaces: its metadata-only watches are per namespace and
+// kind. For each count it declares spreadPerNamespace ConfigMaps in each of
+// that many namespaces, adds a Role nobody declared to each, and starts
+// plumb serve with and without --unmanaged on the same source, reporting
+// watches, time to ready and RSS, and checking that exactly the Roles are
+// reported.
+func unmanagedSpread(env *testcluster.Env, plumb, work string, counts []int) error {
+	fmt.Println()
+	fmt.Println("| namespaces | declared objects | watches | ready | RSS | watches with --unmanaged | ready | RSS | unmanaged findings |")
+	fmt.Println("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	for _, n := range counts {
+		file, err := seedSpread(env, work, n)
+		if err != nil {
+			return err
+		}
+		var row []string
+		for _, extra := range [][]string{nil, {"--unmanaged"}} {
+			serve, err := startServe(plumb, env.Kubeconfig, "", file, filepath.Join(work, fmt.Sprintf("spread-%d-%d.db", n, len(extra))), extra...)
+			if err != nil {
+				return err
+			}
+			mem := rss(serve.pid())
+			watches, err := metricSum(serve.base, "plumb_watch_starts_total")
+			if err == nil && len(extra) > 0 {
+				var found int
+				if found, err = unmanagedFindings(serve.base); err == nil && found != n {
+					err = fmt.Errorf("plumb serve --unmanaged over %d namespaces reports %d unmanaged objects, want the %d stray Roles", n, found, n)
+				}
+			}
+			serve.stop()
+			if err != nil {
+				return err
+			}
+			row = append(row, fmt.Sprintf("%.0f | %.1fs | %d MiB", watches, serve.ready.Seconds(), mem.total/1024))
+		}
+		fmt.Printf("| %d | %d | %s | %d |\n", n, n*spreadPerNamespace, strings.Join(row, " | "), n)
+	}
+	return nil
+}
+
+// seedSpread creates n namespaces, each with spreadPerNamespace ConfigMaps
+// applied from one source file (returned) and one Role that no source
+// declares.
+func seedSpread(env *testcluster.Env, work string, n int) (string, error) {
+	ctx := context.Background()
+	var src strings.Builder
+	for i := range n {
+		ns := fmt.Sprintf("spread-%d-%d", n, i)
+		if _, err := env.Clientset.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+			return "", err
+		}
+		for j := range spreadPerNamespace {
+			fmt.Fprintf(&src, "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-%d\n  namespace: %s\ndata:\n  mode: fast\n", j, ns)
+		}
+		_, err := env.Clientset.RbacV1().Roles(ns).Create(ctx, &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "stray"}, Rules: []rbacv1.PolicyRule{{
+			APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"get"},
+		}}}, metav1.CreateOptions{FieldManager: "kubectl-create"})
+		if err != nil {
+			return "", err
+		}
+	}
+	file := filepath.Join(work, fmt.Sprintf("spread-%d.yaml", n))
+	if err := os.WriteFile(file, []byte(src.String()), 0o644); err != nil {
+		return "", err
+	}
+	return file, runKubectl(env, "apply", "--server-side", "-f", file)
+}

@@ -80,3 +80,22 @@ func TestForbiddenKindIsReportedNotFatal(t *testing.T) {
 		t.Errorf("summary %+v, clusters %+v: want the 8 other objects scanned and in sync", r.Summary, r.Clusters)
 	}
 }
+
+// TestReadOnlyEmptyListsAreNotDrift: a declared empty list that the server
+// stores as null (a Role's rules: []) is no drift in the local comparison
+// a read-only identity gets, as it is none in the server's dry-run.
+func TestReadOnlyEmptyListsAreNotDrift(t *testing.T) {
+	ns := env.Namespace(t)
+	src := writeTemp(t, "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata:\n  name: nothing-yet\nrules: []\n")
+	env.Kubectl(t, "", "-n", ns, "apply", "--server-side", "-f", src)
+	if got := env.Kubectl(t, "", "-n", ns, "get", "role", "nothing-yet", "-o", "jsonpath={.rules}"); got != "" && got != "null" {
+		t.Fatalf("the server stored rules %q; this test needs them stored as null", got)
+	}
+	env.Kubectl(t, "", "apply", "-f", "../../docs/rbac/scan.yaml")
+	user := "reader-" + ns
+	env.Kubectl(t, "", "create", "clusterrolebinding", user, "--clusterrole=plumb-scan", "--user="+user)
+	kubeconfig := env.User(t, user)
+	if code, out, stderr := run(t, "scan", "--kubeconfig", kubeconfig, "-n", ns, "--source", src, "-o", "json"); code != ExitInSync {
+		t.Errorf("scan as a reader: exit %d, want in sync\n%s\n%s", code, out, stderr)
+	}
+}

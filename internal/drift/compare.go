@@ -197,6 +197,9 @@ func (e *Engine) localDiff(t *target, desired map[string]any, live *unstructured
 	for _, p := range leaves(c.Modified) {
 		dv, _ := resolve(desired, p)
 		lv, _ := resolve(live.Object, p)
+		if empty(dv) && empty(lv) {
+			continue // [] declared, null stored (a Role's rules): the same to the server
+		}
 		if n := len(p); n >= 3 && p[n-3].FieldName != nil && p[n-2].FieldName != nil &&
 			quantityField(*p[n-3].FieldName, *p[n-2].FieldName) && equalQuantities(dv, lv) {
 			continue

@@ -5,12 +5,15 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"plumb.dev/plumb/internal/store"
 )
 
 // secretValue is the value of the Secret seedUndeclaredKinds creates; no
@@ -52,18 +55,7 @@ spec:
   accessModes: [ReadWriteOnce]
   resources: {requests: {storage: 1Gi}}
 `, "create", "--field-manager=kube-controller-manager", "-f", "-")
-	k(`apiVersion: apps/v1
-kind: ReplicaSet
-metadata:
-  name: web-5d8f
-  ownerReferences:
-  - {apiVersion: apps/v1, kind: Deployment, name: web, uid: 0b7c1a9e-3f61-4a44-9f0e-2b1f6d7c8e90, controller: true}
-spec:
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec: {containers: [{name: web, image: nginx}]}
-`, "create", "-f", "-")
+	k(ownedReplicaSet, "create", "-f", "-")
 	k(`apiVersion: v1
 kind: Event
 metadata:
@@ -76,6 +68,21 @@ message: started
 	env.Kubectl(t, "", "-n", other, "create", "role", "elsewhere", "--verb=get", "--resource=pods")
 	return dir
 }
+
+// ownedReplicaSet is a ReplicaSet a Deployment controls: the cluster's,
+// never reported as unmanaged.
+const ownedReplicaSet = `apiVersion: apps/v1
+kind: ReplicaSet
+metadata:
+  name: web-5d8f
+  ownerReferences:
+  - {apiVersion: apps/v1, kind: Deployment, name: web, uid: 0b7c1a9e-3f61-4a44-9f0e-2b1f6d7c8e90, controller: true}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: web, image: nginx}]}
+`
 
 // wantUndeclared is what scan and serve report of seedUndeclaredKinds:
 // kind/name and the manager that created the object. kubectl create
@@ -198,6 +205,173 @@ func TestServeUnmanagedForbiddenKinds(t *testing.T) {
 	if diff := cmp.Diff([]string{"Secret/db-password", "ServiceAccount/ci-bot"}, got); diff != "" {
 		t.Errorf("findings (-want +got):\n%s", diff)
 	}
+	requireOneClusterOK(t, base)
+}
+
+// spreadSource declares a ConfigMap in each of namespaces, and in the
+// first one also the Role "declared".
+func spreadSource(namespaces []string) string {
+	var b strings.Builder
+	for _, ns := range namespaces {
+		fmt.Fprintf(&b, "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: %s\ndata:\n  mode: fast\n", ns)
+	}
+	fmt.Fprintf(&b, "---\napiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata:\n  name: declared\n  namespace: %s\nrules: []\n", namespaces[0])
+	return b.String()
+}
+
+// seedSpread applies spreadSource over n new namespaces and creates, in
+// each but the first, a Role "stray" nobody declared; in the first an
+// undeclared Role "extra" beside the declared one; a Secret in the third; a
+// ReplicaSet a Deployment controls in the second (never reported); and a
+// Role in a namespace no source touches (out of scope). It returns the
+// namespaces and the source file.
+func seedSpread(t *testing.T, n int) ([]string, string) {
+	t.Helper()
+	namespaces := make([]string, n)
+	for i := range namespaces {
+		namespaces[i] = env.Namespace(t)
+	}
+	src := writeTemp(t, spreadSource(namespaces))
+	env.Kubectl(t, "", "apply", "--server-side", "-f", src)
+	for _, ns := range namespaces[1:] {
+		env.Kubectl(t, "", "-n", ns, "create", "role", "stray", "--verb=get", "--resource=pods")
+	}
+	env.Kubectl(t, "", "-n", namespaces[0], "create", "role", "extra", "--verb=get", "--resource=pods")
+	env.Kubectl(t, "", "-n", namespaces[2], "create", "secret", "generic", "token", "--from-literal=token="+secretValue)
+	env.Kubectl(t, ownedReplicaSet, "-n", namespaces[1], "create", "-f", "-")
+	env.Kubectl(t, "", "-n", env.Namespace(t), "create", "role", "elsewhere", "--verb=get", "--resource=pods")
+	return namespaces, src
+}
+
+// wantSpread is what serve reports of seedSpread over namespaces: each
+// finding as Kind namespace/name.
+func wantSpread(namespaces []string) []string {
+	want := []string{"Role " + namespaces[0] + "/extra", "Secret " + namespaces[2] + "/token"}
+	for _, ns := range namespaces[1:] {
+		want = append(want, "Role "+ns+"/stray")
+	}
+	sort.Strings(want)
+	return want
+}
+
+func findingNames(t *testing.T, base string) []string {
+	t.Helper()
+	var out []string
+	for _, f := range findingsOf(t, base) {
+		s := f.Kind + " " + f.Namespace + "/" + f.Name
+		if f.State != "unmanaged" {
+			s += " " + string(f.State)
+		}
+		out = append(out, s)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// TestServeUnmanagedClusterWide: sources over more than 5 namespaces get
+// one metadata-only watch per kind for the whole cluster instead of one
+// per namespace and kind. It reports exactly what per-namespace watches
+// would: nothing outside the sources' namespaces, nothing a watch of
+// declared objects already reports, nothing the cluster made. When a
+// reload brings the sources back to 5 namespaces, the watches go back to
+// per namespace without resolving and reopening what stays. A restart in
+// between finds the open findings as they were.
+func TestServeUnmanagedClusterWide(t *testing.T) {
+	namespaces, src := seedSpread(t, 6)
+	db := filepath.Join(t.TempDir(), "plumb.db")
+	base, stop := startServe(t, "--source", src, "--unmanaged", "--store", db)
+	if diff := cmp.Diff(wantSpread(namespaces), findingNames(t, base)); diff != "" {
+		t.Fatalf("findings once ready (-want +got):\n%s", diff)
+	}
+	// Per namespace, each of the 6 would have a watch for every kind the
+	// server serves (24 here); cluster-wide there is one per kind, beside
+	// the 7 watches of declared objects and the CRD watch.
+	wide := metricValue(t, base, "plumb_watch_starts_total", nil)
+	if wide > 40 {
+		t.Errorf("%v watches, want about 32: one per kind for the whole cluster", wide)
+	}
+
+	// Changes while it runs: one out of scope, then one in scope; a
+	// deletion.
+	other := env.Namespace(t)
+	env.Kubectl(t, "", "-n", other, "create", "role", "late-elsewhere", "--verb=get", "--resource=pods")
+	env.Kubectl(t, "", "-n", namespaces[4], "create", "role", "late", "--verb=get", "--resource=pods")
+	env.Kubectl(t, "", "-n", namespaces[1], "delete", "role", "stray")
+	want := append(wantSpread(namespaces), "Role "+namespaces[4]+"/late")
+	want = slices.DeleteFunc(want, func(s string) bool { return s == "Role "+namespaces[1]+"/stray" })
+	sort.Strings(want)
+	waitFor(t, 5*time.Second, "the new Role reported and the deleted one resolved", func() bool { return cmp.Equal(want, findingNames(t, base)) })
+	events := func() (all, resolved int) {
+		var ev struct{ Items []store.Event }
+		getJSON(t, base+"/api/v1/events", &ev)
+		for _, e := range ev.Items {
+			if e.ResolvedAt != nil {
+				resolved++
+			}
+		}
+		return len(ev.Items), resolved
+	}
+	before, _ := events()
+
+	// A restart finds the open findings where it left them.
+	if code := stop(); code != 0 {
+		t.Fatalf("serve exited %d", code)
+	}
+	base, _ = startServe(t, "--source", src, "--unmanaged", "--store", db)
+	if diff := cmp.Diff(want, findingNames(t, base)); diff != "" {
+		t.Errorf("findings after a restart (-want +got):\n%s", diff)
+	}
+	if after, _ := events(); after != before {
+		t.Errorf("%d events after a restart, want the %d from before", after, before)
+	}
+	wide = metricValue(t, base, "plumb_watch_starts_total", nil)
+
+	// The last namespace leaves the sources: 5 remain, watched per
+	// namespace again. Its Role is resolved; nothing else moves.
+	if err := os.WriteFile(src, []byte(spreadSource(namespaces[:5])), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	want = slices.DeleteFunc(want, func(s string) bool { return s == "Role "+namespaces[5]+"/stray" })
+	waitFor(t, 10*time.Second, "the Role of the namespace that left resolved", func() bool { return cmp.Equal(want, findingNames(t, base)) })
+	time.Sleep(2 * time.Second) // the per-namespace watches list what the cluster-wide ones had reported
+	if diff := cmp.Diff(want, findingNames(t, base)); diff != "" {
+		t.Errorf("findings after going back to per-namespace watches (-want +got):\n%s", diff)
+	}
+	if got := metricValue(t, base, "plumb_watch_starts_total", nil) - wide; got < 5*20 {
+		t.Errorf("%v watches started after the reload, want one per kind in each of the 5 namespaces", got)
+	}
+	if all, resolved := events(); all != len(want)+2 || resolved != 2 {
+		t.Errorf("%d events, %d resolved; want %d, 2 resolved (the deleted Role and the one out of scope): the switch must not resolve and reopen", all, resolved, len(want)+2)
+	}
+}
+
+// TestServeUnmanagedClusterWideRefused serves as a user who may read only
+// in the sources' namespaces: the cluster-wide watches are refused, and
+// plumb watches each namespace instead and reports the same.
+func TestServeUnmanagedClusterWideRefused(t *testing.T) {
+	namespaces, src := seedSpread(t, 6)
+	user := "namespaced-" + namespaces[0]
+	env.Kubectl(t, "", "create", "clusterrole", user, "--verb=get,list,watch", "--resource=configmaps,roles,secrets,replicasets")
+	t.Cleanup(func() { _, _ = env.KubectlErr("", "delete", "clusterrole", user) })
+	for _, ns := range namespaces {
+		env.Kubectl(t, "", "-n", ns, "create", "rolebinding", user, "--clusterrole="+user, "--user="+user)
+	}
+	kubeconfig := env.User(t, user)
+	base, _ := startServe(t, "--kubeconfig", kubeconfig, "--source", src, "--unmanaged", "--store", filepath.Join(t.TempDir(), "plumb.db"))
+	if diff := cmp.Diff(wantSpread(namespaces), findingNames(t, base)); diff != "" {
+		t.Errorf("findings (-want +got):\n%s", diff)
+	}
+	requireOneClusterOK(t, base)
+	env.Kubectl(t, "", "-n", namespaces[3], "create", "role", "late", "--verb=get", "--resource=pods")
+	want := append(wantSpread(namespaces), "Role "+namespaces[3]+"/late")
+	sort.Strings(want)
+	waitFor(t, 5*time.Second, "the new Role reported", func() bool { return cmp.Equal(want, findingNames(t, base)) })
+}
+
+// requireOneClusterOK checks that serve at base shows one cluster, ok: a
+// refused kind is no unreachable cluster.
+func requireOneClusterOK(t *testing.T, base string) {
+	t.Helper()
 	var clusters struct {
 		Items []struct{ Status, Error string }
 	}

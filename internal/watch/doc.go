@@ -12,7 +12,11 @@
 //
 // With Options.Unmanaged, every other namespaced kind the cluster serves
 // is watched metadata-only in the same namespaces, for objects no source
-// declares. Discovery is read again whenever a CustomResourceDefinition
+// declares: one watch per namespace and kind, or, beyond
+// Options.UnmanagedClusterWideAfter namespaces, one per kind for the whole
+// cluster whose objects outside those namespaces are dropped on arrival.
+// Reported objects are remembered by resource and namespace, whichever
+// watch saw them, so switching between the two resolves nothing. Discovery is read again whenever a CustomResourceDefinition
 // changes (a metadata-only watch of them) and at each resync, so a kind
 // installed meanwhile is covered at once.
 //

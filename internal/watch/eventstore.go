@@ -20,7 +20,8 @@ type eventStore struct {
 	group groupKey
 	// kind is set for a metadata-only watch (unmanaged objects of a kind no
 	// source declares there): its objects are PartialObjectMetadata, which
-	// carry no kind.
+	// carry no kind. With a group of no namespace, the watch is
+	// cluster-wide and keeps only the objects in the watcher's scope.
 	kind string
 	// listed, when set, holds the names the last list handed over page by
 	// page (see list); Replace then only finds what the list lacked.
@@ -56,7 +57,7 @@ func (s *eventStore) list(ctx context.Context) (string, error) {
 			return "", err
 		}
 		for _, u := range page.items {
-			seen[u.GetName()] = true
+			seen[s.listName(u.GetNamespace(), u.GetName())] = true
 			s.changed(u, false)
 		}
 		if page.cont == "" {
@@ -109,9 +110,26 @@ func (s *eventStore) page(ctx context.Context, opts metav1.ListOptions) (listedP
 	return p, nil
 }
 
+// wide reports whether the store's watch is a cluster-wide metadata-only
+// one.
+func (s *eventStore) wide() bool { return s.kind != "" && s.group.ns == "" }
+
+// listName is what a full list remembers an object by: its name, with its
+// namespace in a cluster-wide watch.
+func (s *eventStore) listName(ns, name string) string {
+	if s.wide() {
+		return ns + "/" + name
+	}
+	return name
+}
+
 // fromMetadata turns a metadata-only object into one with the group's
-// kind, or nil if it cannot be (logged).
+// kind, or nil if it cannot be (logged) or, in a cluster-wide watch, is
+// outside the scope.
 func (s *eventStore) fromMetadata(m *metav1.PartialObjectMetadata) *unstructured.Unstructured {
+	if s.wide() && !s.w.wantsMeta(s.group.gvr.GroupResource(), m.Namespace) {
+		return nil
+	}
 	u, err := drift.FromMetadata(m, s.group.gvr.GroupVersion().WithKind(s.kind))
 	if err != nil {
 		s.w.opts.Logger.Warn("object skipped", "cluster", s.w.name, "err", err.Error())
@@ -125,7 +143,11 @@ var _ cache.ReflectorStore = (*eventStore)(nil)
 // key is the object's key, built from the event's object (whose kind the
 // API server always sets) and the group, as targets' keys are.
 func (s *eventStore) key(u *unstructured.Unstructured) drift.ObjectKey {
-	return drift.ObjectKey{Group: s.group.gvr.Group, Kind: u.GetKind(), Namespace: s.group.ns, Name: u.GetName()}
+	ns := s.group.ns
+	if s.wide() {
+		ns = u.GetNamespace()
+	}
+	return drift.ObjectKey{Group: s.group.gvr.Group, Kind: u.GetKind(), Namespace: ns, Name: u.GetName()}
 }
 
 func (s *eventStore) Add(obj any) error    { return s.Update(obj) }
@@ -163,17 +185,18 @@ func (s *eventStore) changed(obj any, deleted bool) {
 // cluster made (Pods, ReplicaSets, ...) cost nothing: they are neither
 // queued nor remembered, unless one was reported before and is resolved.
 func (s *eventStore) undeclared(u *unstructured.Unstructured, deleted bool) {
-	if !s.w.opts.Unmanaged || s.group.ns == "" {
+	if !s.w.opts.Unmanaged || s.group.ns == "" && !s.wide() {
 		return
 	}
 	key := s.key(u)
+	r := resourceIn{s.group.gvr.GroupResource(), key.Namespace}
 	if deleted || drift.MadeByCluster(u) {
-		if s.w.reportedUnmanaged(s.group, key.Name) {
-			s.w.enqueueUnmanaged(s.group, key, nil)
+		if s.w.reportedUnmanaged(r, key) {
+			s.w.enqueueUnmanaged(r, key, nil)
 		}
 		return
 	}
-	s.w.enqueueUnmanaged(s.group, key, u)
+	s.w.enqueueUnmanaged(r, key, u)
 }
 
 // Replace ends a full list (the first one, or a relist after 410 Gone or a
@@ -188,7 +211,7 @@ func (s *eventStore) Replace(items []any, _ string) error {
 	}
 	for _, it := range items {
 		if u, ok := it.(*unstructured.Unstructured); ok {
-			listed[u.GetName()] = true
+			listed[s.listName(u.GetNamespace(), u.GetName())] = true
 			s.changed(u, false)
 		}
 	}
@@ -197,23 +220,24 @@ func (s *eventStore) Replace(items []any, _ string) error {
 			s.w.enqueue(t.Key(), nil)
 		}
 	}
-	if s.w.opts.Unmanaged && s.group.ns != "" {
+	if s.w.opts.Unmanaged && (s.group.ns != "" || s.wide()) {
 		// Unmanaged objects that are gone (deleted while not watched).
+		gr := s.group.gvr.GroupResource()
 		s.w.mu.Lock()
-		var gone []string
-		for name := range s.w.unmanaged[s.group] {
-			if !listed[name] {
-				gone = append(gone, name)
+		var gone []drift.ObjectKey
+		for r, keys := range s.w.unmanaged {
+			if r.gr != gr || (s.wide() && !s.w.scope.wants(gr, r.ns)) || (!s.wide() && r.ns != s.group.ns) {
+				continue
+			}
+			for name, key := range keys {
+				if !listed[s.listName(r.ns, name)] {
+					gone = append(gone, key)
+				}
 			}
 		}
-		kind := s.kind
-		if ts := s.w.groups[s.group]; kind == "" && len(ts) > 0 {
-			kind = ts[0].Key().Kind
-		}
 		s.w.mu.Unlock()
-		for _, name := range gone {
-			key := drift.ObjectKey{Group: s.group.gvr.Group, Kind: kind, Namespace: s.group.ns, Name: name}
-			s.w.enqueueUnmanaged(s.group, key, nil)
+		for _, key := range gone {
+			s.w.enqueueUnmanaged(resourceIn{gr, key.Namespace}, key, nil)
 		}
 	}
 	s.w.mu.Lock()

@@ -41,6 +41,14 @@ type Options struct {
 	// (but drift.UnmanagedResources' skipped ones) is watched metadata-only,
 	// and CustomResourceDefinitions are watched for new kinds.
 	Unmanaged bool
+	// UnmanagedClusterWideAfter: with Unmanaged, once the sources touch
+	// more than this many namespaces, each kind is watched metadata-only
+	// once for the whole cluster, and its objects outside those namespaces
+	// are dropped on arrival, instead of once per namespace. An identity
+	// that may not list a kind cluster-wide keeps one watch per namespace.
+	// DefaultOptions sets 5; 0 means cluster-wide whenever any namespace
+	// is touched, negative always per namespace.
+	UnmanagedClusterWideAfter int
 	// Unchanged, if set, receives the comparisons that found a finding as
 	// it was already recorded (the first list after a restart, resyncs),
 	// which publish does not. Remediation acts on them: a finding from
@@ -50,7 +58,7 @@ type Options struct {
 
 // DefaultOptions returns the defaults documented on Options.
 func DefaultOptions() Options {
-	return Options{Workers: 4, Resync: 10 * time.Minute, Logger: slog.New(slog.DiscardHandler)}
+	return Options{Workers: 4, Resync: 10 * time.Minute, Logger: slog.New(slog.DiscardHandler), UnmanagedClusterWideAfter: 5}
 }
 
 // Event is a change of a finding, as subscribers see it.
@@ -104,14 +112,20 @@ type Watcher struct {
 	// from the last discovery.
 	served []cluster.Resource
 	// meta holds the metadata-only watches (Unmanaged), with each one's
-	// kind, and metaCancels stops them.
+	// kind, and metaCancels stops them. A group with no namespace is a
+	// cluster-wide watch whose objects are kept to scope.
 	meta        map[groupKey]string
 	metaCancels map[groupKey]context.CancelFunc
-	wg          sync.WaitGroup
-	targets     map[drift.ObjectKey]drift.Target
-	groups      map[groupKey][]drift.Target
-	hpa         map[drift.ObjectKey]bool
-	queue       workqueue.TypedRateLimitingInterface[drift.ObjectKey]
+	// scope is where the metadata-only watches report objects, as of the
+	// last setMeta; narrow are the resources the cluster refused to list
+	// cluster-wide, watched per namespace instead.
+	scope   metaScope
+	narrow  map[schema.GroupResource]bool
+	wg      sync.WaitGroup
+	targets map[drift.ObjectKey]drift.Target
+	groups  map[groupKey][]drift.Target
+	hpa     map[drift.ObjectKey]bool
+	queue   workqueue.TypedRateLimitingInterface[drift.ObjectKey]
 	// busy counts keys a worker has taken and not finished.
 	busy atomic.Int64
 	// working counts the worker goroutines running.
@@ -119,13 +133,14 @@ type Watcher struct {
 
 	mu sync.Mutex
 	// queue, pending, resolved, status, synced, findings, targets, groups,
-	// cancels, served, meta and metaCancels are guarded by mu. findings
+	// cancels, served, meta, metaCancels, scope, narrow and unmanaged are
+	// guarded by mu. findings
 	// holds the state of each open finding ("" when restored from the store
 	// and not yet re-checked).
 	pending map[drift.ObjectKey]pendingObject
-	// unmanaged holds, per namespaced group, the names of live objects
-	// reported as unmanaged.
-	unmanaged map[groupKey]map[string]bool
+	// unmanaged holds, per resource and namespace, the live objects
+	// reported as unmanaged, by name.
+	unmanaged map[resourceIn]map[string]drift.ObjectKey
 	resolved  bool
 	status    Status
 	synced    map[groupKey]bool
@@ -167,8 +182,8 @@ func New(name string, c *cluster.Cluster, engine *drift.Engine, objs []source.En
 		name: name, cluster: c, engine: engine, store: st, opts: opts, publish: publish, objs: objs,
 		targets: map[drift.ObjectKey]drift.Target{}, groups: map[groupKey][]drift.Target{},
 		pending: map[drift.ObjectKey]pendingObject{}, synced: map[groupKey]bool{}, findings: map[drift.ObjectKey]drift.State{},
-		cancels: map[groupKey]context.CancelFunc{}, unmanaged: map[groupKey]map[string]bool{},
-		meta: map[groupKey]string{}, metaCancels: map[groupKey]context.CancelFunc{},
+		cancels: map[groupKey]context.CancelFunc{}, unmanaged: map[resourceIn]map[string]drift.ObjectKey{},
+		meta: map[groupKey]string{}, metaCancels: map[groupKey]context.CancelFunc{}, narrow: map[schema.GroupResource]bool{},
 		status: Status{Name: name, State: StateSyncing},
 		queue:  newQueue(name),
 	}
@@ -359,94 +374,6 @@ func (w *Watcher) discover() {
 	w.mu.Unlock()
 }
 
-// metaGroupsFor returns the metadata-only watches that go with groups (the
-// watches of declared objects): every served resource in every namespace
-// the groups touch, less the resources groups watch in that namespace.
-// Callers hold mu.
-func (w *Watcher) metaGroupsFor(groups map[groupKey][]drift.Target) map[groupKey]string {
-	out := map[groupKey]string{}
-	if !w.opts.Unmanaged {
-		return out
-	}
-	type watched struct {
-		gr schema.GroupResource
-		ns string
-	}
-	full := map[watched]bool{}
-	namespaces := map[string]bool{}
-	for g := range groups {
-		if g.ns != "" {
-			full[watched{g.gvr.GroupResource(), g.ns}] = true
-			namespaces[g.ns] = true
-		}
-	}
-	for _, r := range w.served {
-		for ns := range namespaces {
-			if !full[watched{r.GVR.GroupResource(), ns}] {
-				out[groupKey{gvr: r.GVR, ns: ns}] = r.Kind
-			}
-		}
-	}
-	return out
-}
-
-// setMeta runs the metadata-only watches of next and stops the others.
-// The unmanaged findings of a stopped watch are resolved, unless a watch
-// of declared objects takes the same group over. Callers hold mu.
-func (w *Watcher) setMeta(next map[groupKey]string) {
-	for g, cancel := range w.metaCancels {
-		if _, keep := next[g]; keep {
-			continue
-		}
-		cancel()
-		delete(w.metaCancels, g)
-		delete(w.synced, g)
-		if _, full := w.groups[g]; !full {
-			w.dropUnmanaged(g, w.meta[g])
-		}
-	}
-	w.meta = next
-	for g, kind := range next {
-		if _, running := w.metaCancels[g]; !running {
-			w.startMeta(g, kind)
-		}
-	}
-}
-
-// skipMeta stops a metadata-only watch the cluster refuses (the identity
-// may not list the kind, or the kind is gone); the next resync tries it
-// again.
-func (w *Watcher) skipMeta(g groupKey, err error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	cancel, ok := w.metaCancels[g]
-	if !ok {
-		return
-	}
-	cancel()
-	delete(w.metaCancels, g)
-	delete(w.meta, g)
-	delete(w.synced, g)
-	w.opts.Logger.Warn("not watched for unmanaged objects; retrying at the next resync", "cluster", w.name,
-		"resource", g.gvr.GroupResource().String(), "namespace", g.ns, "err", err.Error())
-}
-
-// dropUnmanaged resolves the unmanaged findings of a group no longer
-// watched (its namespace or kind is out of scope now). Callers hold mu.
-func (w *Watcher) dropUnmanaged(g groupKey, kind string) {
-	now := time.Now()
-	for name := range w.unmanaged[g] {
-		key := drift.ObjectKey{Group: g.gvr.Group, Kind: kind, Namespace: g.ns, Name: name}
-		if _, declared := w.targets[key]; declared {
-			continue
-		}
-		w.pending[key] = pendingObject{unmanaged: true, received: now}
-		w.queue.Add(key)
-	}
-	delete(w.unmanaged, g)
-	w.notePending()
-}
-
 // Reload replaces the declared objects (the sources changed on disk).
 // Only what changed is compared again: objects whose declaration changed or
 // that are new are read and compared; objects no longer declared have their
@@ -490,16 +417,15 @@ func (w *Watcher) Reload(objs []source.Encoded) error {
 			cancel()
 			delete(w.cancels, g)
 			delete(w.synced, g)
-			if _, meta := nextMeta[g]; !meta && len(w.groups[g]) > 0 {
-				w.dropUnmanaged(g, w.groups[g][0].Key().Kind)
-			}
 		}
 	}
 	w.targets, w.status.Objects = next, len(targets)
 	old := w.groups
 	w.groups = groups
 	// Metadata-only watches first: one that a watch of declared objects
-	// takes over is stopped before that watch starts.
+	// takes over is stopped before that watch starts, and the unmanaged
+	// findings of the watches stopped here that nothing covers now are
+	// resolved.
 	w.setMeta(nextMeta)
 	for g := range groups {
 		if _, running := old[g]; !running {
@@ -574,11 +500,11 @@ func (w *Watcher) reconcileStore(ctx context.Context) error {
 			w.mu.Unlock()
 			continue
 		}
-		if g, ok := w.groupOf(k); ok && w.opts.Unmanaged {
+		if r, ok := w.groupOf(k); ok && w.opts.Unmanaged {
 			// An unmanaged object from before the restart: the first list
 			// says whether it is still there.
 			w.mu.Lock()
-			w.noteUnmanaged(g, k.Name, true)
+			w.noteUnmanaged(r, k, true)
 			w.findings[k] = drift.StateUnmanaged
 			w.mu.Unlock()
 			continue
@@ -662,61 +588,6 @@ func (w *Watcher) noteList(err error) {
 		return
 	}
 	w.status.State, w.status.Error = StateOK, ""
-}
-
-// groupOf finds the watched namespaced group an object of key's kind and
-// namespace belongs to.
-func (w *Watcher) groupOf(k drift.ObjectKey) (groupKey, bool) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	for g, kind := range w.metaGroupsFor(w.groups) {
-		if g.ns == k.Namespace && g.gvr.Group == k.Group && kind == k.Kind {
-			return g, true
-		}
-	}
-	for g, ts := range w.groups {
-		if g.ns == "" || g.ns != k.Namespace || len(ts) == 0 {
-			continue
-		}
-		if tk := ts[0].Key(); tk.Group == k.Group && tk.Kind == k.Kind {
-			return g, true
-		}
-	}
-	return groupKey{}, false
-}
-
-// reportedUnmanaged reports whether the object name of group g is reported
-// as unmanaged.
-func (w *Watcher) reportedUnmanaged(g groupKey, name string) bool {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.unmanaged[g][name]
-}
-
-// noteUnmanaged records (or forgets) an unmanaged name. Callers hold mu.
-func (w *Watcher) noteUnmanaged(g groupKey, name string, present bool) {
-	if present {
-		if w.unmanaged[g] == nil {
-			w.unmanaged[g] = map[string]bool{}
-		}
-		w.unmanaged[g][name] = true
-		return
-	}
-	delete(w.unmanaged[g], name)
-}
-
-// enqueueUnmanaged queues an undeclared object (nil: it is gone).
-func (w *Watcher) enqueueUnmanaged(g groupKey, key drift.ObjectKey, obj *unstructured.Unstructured) {
-	w.mu.Lock()
-	if _, declared := w.targets[key]; declared {
-		w.mu.Unlock()
-		return
-	}
-	w.noteUnmanaged(g, key.Name, obj != nil)
-	w.pending[key] = pendingObject{obj: obj, unmanaged: true, received: time.Now()}
-	w.notePending()
-	w.queue.Add(key)
-	w.mu.Unlock()
 }
 
 // enqueue records the newest version of a declared object for a worker.

@@ -16,7 +16,9 @@ func newLogger(w io.Writer, verbosity int) *slog.Logger {
 	level := slog.LevelWarn
 	switch {
 	case verbosity >= 2:
-		level = slog.LevelDebug
+		// klog's V(n) arrives as slog level -n: -v 6 must let V(6), where
+		// client-go logs requests, through.
+		level = min(slog.LevelDebug, slog.Level(-verbosity))
 	case verbosity == 1:
 		level = slog.LevelInfo
 	}

@@ -25,6 +25,8 @@ type scanFlags struct {
 	set         []string
 	releaseName string
 	unmanaged   bool
+	// wideAfter is drift.Options.UnmanagedClusterWideAfter.
+	wideAfter   int
 	ignorePaths []string
 	configFile  string
 	concurrency int
@@ -46,6 +48,8 @@ func (f *scanFlags) add(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&f.set, "set", nil, "Helm value for chart sources, key=value (repeatable)")
 	fs.StringVar(&f.releaseName, "release-name", "", "Helm release name for chart sources (default: the chart's name)")
 	fs.BoolVar(&f.unmanaged, "unmanaged", false, "Also report live objects no source declares, of any namespaced kind, in the namespaces the sources touch")
+	fs.IntVar(&f.wideAfter, "unmanaged-cluster-wide-after", drift.DefaultOptions().UnmanagedClusterWideAfter,
+		"With --unmanaged, when the sources touch more than this many namespaces, read each other kind once for the whole cluster instead of once per namespace (-1: always per namespace)")
 	fs.StringArrayVar(&f.ignorePaths, "ignore-path", nil, "Ignore a field, KIND:PATH, e.g. apps/Deployment:.spec.replicas or *:/metadata/labels/team (repeatable)")
 	fs.IntVar(&f.concurrency, "concurrency", 8, "Parallel list and dry-run requests per cluster")
 	f.addConfig(fs)
@@ -100,6 +104,7 @@ func (f *scanFlags) driftOptions(g *globalOptions, rules []drift.IgnoreRule) dri
 	opts.Concurrency = f.concurrency
 	opts.Unmanaged = f.unmanaged
 	opts.UnmanagedAllKinds = f.unmanaged
+	opts.UnmanagedClusterWideAfter = f.wideAfter
 	opts.Ignore = rules
 	opts.Logger = g.logger
 	return opts

@@ -37,8 +37,6 @@ type serveOptions struct {
 	resync    time.Duration
 	retention time.Duration
 	workers   int
-	// wideAfter is watch.Options.UnmanagedClusterWideAfter.
-	wideAfter int
 	webhooks  []string
 	slack     []string
 	// remediation is the mode of the --source sources.
@@ -98,8 +96,6 @@ refused, failed, or stopped because something fights it.`,
 	fs.DurationVar(&o.resync, "resync", 10*time.Minute, "Rescan everything this often, as a safety net")
 	fs.DurationVar(&o.retention, "retention", 30*24*time.Hour, "Delete resolved events older than this")
 	fs.IntVar(&o.workers, "workers", 4, "Objects compared in parallel per cluster")
-	fs.IntVar(&o.wideAfter, "unmanaged-cluster-wide-after", watch.DefaultOptions().UnmanagedClusterWideAfter,
-		"With --unmanaged, when the sources touch more than this many namespaces, watch each kind once for the whole cluster instead of once per namespace (-1: always per namespace)")
 	fs.StringArrayVar(&o.webhooks, "notify-webhook", nil, "POST a JSON notification here when a finding opens or resolves and when a remediation needs a person (repeatable)")
 	fs.StringArrayVar(&o.slack, "notify-slack", nil, "Slack incoming-webhook URL to notify when a finding opens or resolves and when a remediation needs a person (repeatable)")
 	fs.StringVar(&o.remediation, "remediation", "off", "What to do about drift from the --source sources: off, approve (plans wait for approval through the API) or auto")

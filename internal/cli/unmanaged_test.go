@@ -350,13 +350,7 @@ func TestServeUnmanagedClusterWide(t *testing.T) {
 // plumb watches each namespace instead and reports the same.
 func TestServeUnmanagedClusterWideRefused(t *testing.T) {
 	namespaces, src := seedSpread(t, 6)
-	user := "namespaced-" + namespaces[0]
-	env.Kubectl(t, "", "create", "clusterrole", user, "--verb=get,list,watch", "--resource=configmaps,roles,secrets,replicasets")
-	t.Cleanup(func() { _, _ = env.KubectlErr("", "delete", "clusterrole", user) })
-	for _, ns := range namespaces {
-		env.Kubectl(t, "", "-n", ns, "create", "rolebinding", user, "--clusterrole="+user, "--user="+user)
-	}
-	kubeconfig := env.User(t, user)
+	kubeconfig := namespacedUser(t, namespaces)
 	base, _ := startServe(t, "--kubeconfig", kubeconfig, "--source", src, "--unmanaged", "--store", filepath.Join(t.TempDir(), "plumb.db"))
 	if diff := cmp.Diff(wantSpread(namespaces), findingNames(t, base)); diff != "" {
 		t.Errorf("findings (-want +got):\n%s", diff)
@@ -379,4 +373,69 @@ func requireOneClusterOK(t *testing.T, base string) {
 	if len(clusters.Items) != 1 || clusters.Items[0].Status != "ok" {
 		t.Errorf("clusters = %+v, want one, ok", clusters.Items)
 	}
+}
+
+// scanFindingNames runs plumb scan --unmanaged -o json with args and
+// returns its findings as findingNames does, with its stderr.
+func scanFindingNames(t *testing.T, ns string, args ...string) ([]string, string) {
+	t.Helper()
+	code, r, stderr := scanJSON(t, ns, append([]string{"--unmanaged"}, args...)...)
+	if code != ExitDrift {
+		t.Fatalf("plumb scan --unmanaged: exit %d, want %d\n%s", code, ExitDrift, stderr)
+	}
+	var out []string
+	for _, f := range r.Findings {
+		s := f.Kind + " " + f.Namespace + "/" + f.Name
+		if f.State != "unmanaged" {
+			s += " " + string(f.State)
+		}
+		out = append(out, s)
+	}
+	sort.Strings(out)
+	return out, stderr
+}
+
+// TestScanUnmanagedClusterWide: over more than 5 namespaces, plumb scan
+// --unmanaged lists each other kind once for the whole cluster and reports
+// what it reports listing each namespace; an identity bound only in the
+// sources' namespaces is refused the cluster-wide lists, and plumb lists
+// each namespace instead, with the same result.
+func TestScanUnmanagedClusterWide(t *testing.T) {
+	namespaces, src := seedSpread(t, 6)
+	want := wantSpread(namespaces)
+	// -v 6 logs every request, as in kubectl.
+	got, stderr := scanFindingNames(t, namespaces[0], "--source", src, "-v", "6")
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("findings (-want +got):\n%s", diff)
+	}
+	if !strings.Contains(stderr, `/apis/rbac.authorization.k8s.io/v1/roles?limit=500"`) || strings.Contains(stderr, "/namespaces/"+namespaces[1]+"/roles") {
+		t.Errorf("Roles were not listed once for the whole cluster:\n%s", stderr)
+	}
+	got, _ = scanFindingNames(t, namespaces[0], "--source", src, "--unmanaged-cluster-wide-after=-1")
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("findings listing each namespace (-want +got):\n%s", diff)
+	}
+
+	kubeconfig := namespacedUser(t, namespaces)
+	got, stderr = scanFindingNames(t, namespaces[0], "--kubeconfig", kubeconfig, "--source", src, "-v", "1")
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("findings as a namespaced user (-want +got):\n%s", diff)
+	}
+	if !strings.Contains(stderr, "not listed cluster-wide for unmanaged objects; listing each namespace instead") {
+		t.Errorf("the namespaced user's scan did not try the cluster-wide list first:\n%s", stderr)
+	}
+}
+
+// namespacedUser returns the kubeconfig of a user who may read ConfigMaps,
+// Roles, Secrets and ReplicaSets in namespaces only, through a RoleBinding
+// in each.
+func namespacedUser(t *testing.T, namespaces []string) string {
+	t.Helper()
+	user := "namespaced-" + namespaces[0]
+	env.Kubectl(t, "", "create", "clusterrole", user, "--verb=get,list,watch", "--resource=configmaps,roles,secrets,replicasets")
+	t.Cleanup(func() { _, _ = env.KubectlErr("", "delete", "clusterrole", user) })
+	for _, ns := range namespaces {
+		env.Kubectl(t, "", "-n", ns, "create", "rolebinding", user, "--clusterrole="+user, "--user="+user)
+	}
+	return env.User(t, user)
 }

@@ -57,9 +57,11 @@ func (c *Cluster) WatchableNamespaced() ([]Resource, error) {
 	return out, nil
 }
 
-// ListMetadata returns the metadata of every object of resource gvr in
-// namespace ns, reading in pages of 500.
-func (c *Cluster) ListMetadata(ctx context.Context, gvr schema.GroupVersionResource, ns string) ([]metav1.PartialObjectMetadata, error) {
+// ListMetadata returns the metadata of the objects of resource gvr in
+// namespace ns ("" for every namespace) that keep accepts (nil: all),
+// reading in pages of 500, so that a cluster-wide list holds only what is
+// kept.
+func (c *Cluster) ListMetadata(ctx context.Context, gvr schema.GroupVersionResource, ns string, keep func(*metav1.PartialObjectMetadata) bool) ([]metav1.PartialObjectMetadata, error) {
 	var all []metav1.PartialObjectMetadata
 	opts := metav1.ListOptions{Limit: 500}
 	for {
@@ -67,7 +69,11 @@ func (c *Cluster) ListMetadata(ctx context.Context, gvr schema.GroupVersionResou
 		if err != nil {
 			return nil, err
 		}
-		all = append(all, list.Items...)
+		for i := range list.Items {
+			if keep == nil || keep(&list.Items[i]) {
+				all = append(all, list.Items[i])
+			}
+		}
 		if list.GetContinue() == "" {
 			return all, nil
 		}

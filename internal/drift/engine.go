@@ -36,6 +36,13 @@ type Options struct {
 	// sets it; fix --prune does not: it deletes only kinds the sources
 	// use. Default false.
 	UnmanagedAllKinds bool
+	// UnmanagedClusterWideAfter: with UnmanagedAllKinds, when the sources
+	// touch more than this many namespaces, each other kind is listed once
+	// for the whole cluster and kept to those namespaces, instead of once
+	// per namespace; a kind the identity may not list cluster-wide is
+	// listed per namespace. DefaultOptions sets 5; 0 lists cluster-wide
+	// whenever there is a namespace, a negative value never.
+	UnmanagedClusterWideAfter int
 	// Ignore rules are applied on top of DefaultIgnoreRules.
 	Ignore []IgnoreRule
 	// OutOfBandManagers name the managers whose undeclared fields are
@@ -50,10 +57,11 @@ type Options struct {
 // DefaultOptions returns the defaults documented on Options.
 func DefaultOptions() Options {
 	return Options{
-		Concurrency:       8,
-		OutOfBandManagers: DefaultOutOfBandManagers,
-		Cache:             NewCache(),
-		Logger:            slog.New(slog.DiscardHandler),
+		Concurrency:               8,
+		UnmanagedClusterWideAfter: 5,
+		OutOfBandManagers:         DefaultOutOfBandManagers,
+		Cache:                     NewCache(),
+		Logger:                    slog.New(slog.DiscardHandler),
 	}
 }
 

@@ -195,9 +195,11 @@ func FromMetadata(m *metav1.PartialObjectMetadata, gvk schema.GroupVersionKind) 
 
 // unmanagedOther looks for unmanaged objects of the kinds no source
 // declares in a namespace, in the namespaces the sources touch, reading
-// only metadata: one paged list per resource and namespace. lists are the
-// lists the scan made of declared kinds. A kind the identity may not list is logged
-// and skipped.
+// only metadata: one paged list per resource and namespace or, beyond
+// Options.UnmanagedClusterWideAfter namespaces, per resource for the whole
+// cluster. lists are the lists the scan made of declared kinds. A kind the
+// identity may not list is logged and skipped; one it may not list
+// cluster-wide is listed per namespace.
 func (e *Engine) unmanagedOther(ctx context.Context, lists map[listKey]*liveList, namespaces []string) ([]Finding, error) {
 	served, err := e.cluster.WatchableNamespaced()
 	if err != nil {
@@ -216,39 +218,75 @@ func (e *Engine) unmanagedOther(ctx context.Context, lists map[listKey]*liveList
 	for k := range lists {
 		covered[listed{k.gvr.GroupResource(), k.ns}] = true
 	}
-	var mu sync.Mutex
-	var out []Finding
+	wide := e.opts.UnmanagedClusterWideAfter >= 0 && len(namespaces) > e.opts.UnmanagedClusterWideAfter
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(e.opts.Concurrency)
-	for _, r := range UnmanagedResources(served) {
-		for _, ns := range namespaces {
-			if covered[listed{r.GVR.GroupResource(), ns}] {
-				continue
+	var mu sync.Mutex
+	var out []Finding
+	search := func(r cluster.Resource, ns string, keep func(*metav1.PartialObjectMetadata) bool) error {
+		items, err := e.cluster.ListMetadata(gctx, r.GVR, ns, keep)
+		if err != nil {
+			return err
+		}
+		gvk := r.GVR.GroupVersion().WithKind(r.Kind)
+		mu.Lock()
+		defer mu.Unlock()
+		for i := range items {
+			u, err := FromMetadata(&items[i], gvk)
+			if err != nil {
+				return err
 			}
-			g.Go(func() error {
-				items, err := e.cluster.ListMetadata(gctx, r.GVR, ns)
+			if f := UnmanagedFinding(e.cluster.Name, u); f != nil {
+				out = append(out, *f)
+			}
+		}
+		return nil
+	}
+	inNamespace := func(r cluster.Resource, ns string) error {
+		err := search(r, ns, nil)
+		if cluster.IsRefused(err) {
+			e.opts.Logger.Warn("not searched for unmanaged objects", "cluster", e.cluster.Name, "resource", r.GVR.GroupResource().String(), "namespace", ns, "err", err)
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("list %s in %q: %w", r.GVR.GroupResource(), ns, err)
+		}
+		return nil
+	}
+	for _, r := range UnmanagedResources(served) {
+		gr := r.GVR.GroupResource()
+		todo := map[string]bool{}
+		for _, ns := range namespaces {
+			if !covered[listed{gr, ns}] {
+				todo[ns] = true
+			}
+		}
+		if !wide {
+			for ns := range todo {
+				g.Go(func() error { return inNamespace(r, ns) })
+			}
+			continue
+		}
+		if len(todo) == 0 {
+			continue
+		}
+		g.Go(func() error {
+			err := search(r, "", func(m *metav1.PartialObjectMetadata) bool { return todo[m.Namespace] })
+			if !cluster.IsRefused(err) {
 				if err != nil {
-					if cluster.IsRefused(err) {
-						e.opts.Logger.Warn("not searched for unmanaged objects", "cluster", e.cluster.Name, "resource", r.GVR.GroupResource().String(), "namespace", ns, "err", err)
-						return nil
-					}
-					return fmt.Errorf("list %s in %q: %w", r.GVR.GroupResource(), ns, err)
-				}
-				gvk := r.GVR.GroupVersion().WithKind(r.Kind)
-				mu.Lock()
-				defer mu.Unlock()
-				for i := range items {
-					u, err := FromMetadata(&items[i], gvk)
-					if err != nil {
-						return err
-					}
-					if f := UnmanagedFinding(e.cluster.Name, u); f != nil {
-						out = append(out, *f)
-					}
+					return fmt.Errorf("list %s: %w", gr, err)
 				}
 				return nil
-			})
-		}
+			}
+			e.opts.Logger.Info("not listed cluster-wide for unmanaged objects; listing each namespace instead", "cluster", e.cluster.Name,
+				"resource", gr.String(), "err", err)
+			for ns := range todo {
+				if err := inNamespace(r, ns); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
 	}
 	if err := g.Wait(); err != nil {
 		return nil, err

@@ -58,7 +58,7 @@ type Options struct {
 
 // DefaultOptions returns the defaults documented on Options.
 func DefaultOptions() Options {
-	return Options{Workers: 4, Resync: 10 * time.Minute, Logger: slog.New(slog.DiscardHandler), UnmanagedClusterWideAfter: 5}
+	return Options{Workers: 4, Resync: 10 * time.Minute, Logger: slog.New(slog.DiscardHandler), UnmanagedClusterWideAfter: drift.DefaultOptions().UnmanagedClusterWideAfter}
 }
 
 // Event is a change of a finding, as subscribers see it.

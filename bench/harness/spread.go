@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -26,10 +27,12 @@ const spreadPerNamespace = 20
 // (--unmanaged-cluster-wide-after=-1, the baseline), and with it as it
 // runs by default (cluster-wide beyond 5 namespaces). It reports watches,
 // time to ready and RSS, and checks that exactly the Roles are reported.
+// Then it times plumb scan --unmanaged on the same source, per namespace
+// and by default, alternating, the median of three each.
 func unmanagedSpread(env *testcluster.Env, plumb, work string, counts []int) error {
 	fmt.Println()
-	fmt.Println("| namespaces | declared objects | without --unmanaged: watches | ready | RSS | --unmanaged per namespace: watches | ready | RSS | --unmanaged (default): watches | ready | RSS | ready, default / per namespace | unmanaged findings |")
-	fmt.Println("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	fmt.Println("| namespaces | declared objects | without --unmanaged: watches | ready | RSS | --unmanaged per namespace: watches | ready | RSS | --unmanaged (default): watches | ready | RSS | ready, default / per namespace | unmanaged findings | scan --unmanaged per namespace | scan --unmanaged (default) | ratio |")
+	fmt.Println("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, n := range counts {
 		file, err := seedSpread(env, work, n)
 		if err != nil {
@@ -57,7 +60,24 @@ func unmanagedSpread(env *testcluster.Env, plumb, work string, counts []int) err
 			row = append(row, fmt.Sprintf("%.0f | %.1fs | %d MiB", watches, serve.ready.Seconds(), mem.total/1024))
 			ready = append(ready, serve.ready.Seconds())
 		}
-		fmt.Printf("| %d | %d | %s | %.2f | %d |\n", n, n*spreadPerNamespace, strings.Join(row, " | "), ready[2]/ready[1], n)
+		scan := []string{plumb, "scan", "--kubeconfig", env.Kubeconfig, "--source", file, "--unmanaged", "-o", "json"}
+		var narrow, wide []sample
+		for range 3 {
+			for i, extra := range [][]string{{"--unmanaged-cluster-wide-after=-1"}, nil} {
+				sm, err := timed(append(slices.Clone(scan), extra...))
+				if err != nil {
+					return err
+				}
+				if i == 0 {
+					narrow = append(narrow, sm)
+				} else {
+					wide = append(wide, sm)
+				}
+			}
+		}
+		pn, dw := median(narrow).wall, median(wide).wall
+		fmt.Printf("| %d | %d | %s | %.2f | %d | %.2fs | %.2fs | %.2f |\n", n, n*spreadPerNamespace, strings.Join(row, " | "), ready[2]/ready[1], n,
+			pn.Seconds(), dw.Seconds(), dw.Seconds()/pn.Seconds())
 	}
 	return nil
 }

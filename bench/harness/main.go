@@ -23,7 +23,8 @@
 // the patch's response to the finding on the API's event stream) and the
 // API requests plumb makes, beyond its watches, in -idle time. It then
 // measures --unmanaged at the first size, and over sources spread across
-// each of -spread namespace counts (watches, time to ready, RSS).
+// each of -spread namespace counts (serve's watches, time to ready and
+// RSS; scan's time), per namespace against cluster-wide.
 //
 //	CGO_ENABLED=0 go build -o bin/crcache ./bench/crcache   # static, as make build makes plumb
 //	go run ./bench/harness -plumb bin/plumb -serve -sizes 5000,20000
@@ -62,7 +63,7 @@ func main() {
 	crcache := flag.String("crcache", "bin/crcache", "serve mode: the controller-runtime cache baseline (CGO_ENABLED=0 go build -o bin/crcache ./bench/crcache)")
 	changes := flag.Int("changes", 200, "serve mode: out-of-band changes to time")
 	idle := flag.Duration("idle", 5*time.Minute, "serve mode: idle time in which to count API requests")
-	spread := flag.String("spread", "1,10,30", "serve mode: namespace counts over which to measure --unmanaged's watches (empty: skip)")
+	spread := flag.String("spread", "1,10,30", "serve mode: namespace counts over which to measure --unmanaged in serve and scan (empty: skip)")
 	flag.Parse()
 	var err error
 	if *fix {

@@ -40,6 +40,12 @@ func (e *Engine) unmanaged(lists map[listKey]*liveList, declared map[string]bool
 	return out
 }
 
+// ClusterWide reports whether the unmanaged objects of the other kinds in
+// namespaces many namespaces are read once per kind for the whole cluster
+// rather than once per namespace, under the threshold after (see
+// Options.UnmanagedClusterWideAfter). plumb scan and serve decide alike.
+func ClusterWide(after, namespaces int) bool { return after >= 0 && namespaces > after }
+
 // MadeByCluster reports a live object that is never unmanaged because the
 // cluster made it (see systemObject). It needs only the object's metadata.
 func MadeByCluster(u *unstructured.Unstructured) bool {
@@ -218,7 +224,7 @@ func (e *Engine) unmanagedOther(ctx context.Context, lists map[listKey]*liveList
 	for k := range lists {
 		covered[listed{k.gvr.GroupResource(), k.ns}] = true
 	}
-	wide := e.opts.UnmanagedClusterWideAfter >= 0 && len(namespaces) > e.opts.UnmanagedClusterWideAfter
+	wide := ClusterWide(e.opts.UnmanagedClusterWideAfter, len(namespaces))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(e.opts.Concurrency)
 	var mu sync.Mutex
@@ -268,7 +274,7 @@ func (e *Engine) unmanagedOther(ctx context.Context, lists map[listKey]*liveList
 			continue
 		}
 		if len(todo) == 0 {
-			continue
+			continue // every namespace has it listed whole already
 		}
 		g.Go(func() error {
 			err := search(r, "", func(m *metav1.PartialObjectMetadata) bool { return todo[m.Namespace] })

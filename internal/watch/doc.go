@@ -16,9 +16,10 @@
 // Options.UnmanagedClusterWideAfter namespaces, one per kind for the whole
 // cluster whose objects outside those namespaces are dropped on arrival.
 // Reported objects are remembered by resource and namespace, whichever
-// watch saw them, so switching between the two resolves nothing. Discovery is read again whenever a CustomResourceDefinition
-// changes (a metadata-only watch of them) and at each resync, so a kind
-// installed meanwhile is covered at once.
+// watch saw them, so switching between the two resolves nothing.
+// Discovery is read again whenever a CustomResourceDefinition changes (a
+// metadata-only watch of them) and at each resync, so a kind installed
+// meanwhile is covered at once.
 //
 // A periodic resync (default 10 minutes) rescans everything through the
 // engine's cache as a safety net; it costs the LIST requests and no

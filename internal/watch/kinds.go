@@ -76,7 +76,7 @@ func (w *Watcher) watchKinds(ctx context.Context) {
 		}
 		w.discover()
 		w.mu.Lock()
-		w.setMeta(w.metaGroupsFor(w.groups))
+		w.setMeta()
 		w.mu.Unlock()
 	}
 }

@@ -48,19 +48,17 @@ func (s metaScope) equal(o metaScope) bool {
 	return maps.Equal(s.namespaces, o.namespaces) && maps.Equal(s.full, o.full)
 }
 
-// metaGroupsFor returns the metadata-only watches that go with groups (the
-// watches of declared objects): every served resource in every namespace
-// the groups touch, less the resources groups watch in that namespace.
-// Beyond Options.UnmanagedClusterWideAfter namespaces, each resource is
-// watched once cluster-wide (groupKey's ns "") and its objects are kept to
-// that scope, unless the identity may not (narrow). Callers hold mu.
-func (w *Watcher) metaGroupsFor(groups map[groupKey][]drift.Target) map[groupKey]string {
+// metaGroupsFor returns the metadata-only watches for scope: every served
+// resource in every namespace of the scope that it wants. Beyond
+// Options.UnmanagedClusterWideAfter namespaces, each resource is watched
+// once cluster-wide (groupKey's ns "") and its objects are kept to the
+// scope, unless the identity may not (narrow). Callers hold mu.
+func (w *Watcher) metaGroupsFor(scope metaScope) map[groupKey]string {
 	out := map[groupKey]string{}
 	if !w.opts.Unmanaged {
 		return out
 	}
-	scope := scopeOf(groups)
-	wide := w.opts.UnmanagedClusterWideAfter >= 0 && len(scope.namespaces) > w.opts.UnmanagedClusterWideAfter
+	wide := drift.ClusterWide(w.opts.UnmanagedClusterWideAfter, len(scope.namespaces))
 	for _, r := range w.served {
 		gr := r.GVR.GroupResource()
 		for ns := range scope.namespaces {
@@ -77,12 +75,14 @@ func (w *Watcher) metaGroupsFor(groups map[groupKey][]drift.Target) map[groupKey
 	return out
 }
 
-// setMeta runs the metadata-only watches of next and stops the others. A
-// cluster-wide watch starts again when the scope changed, so that objects
-// in namespaces new to it are listed. Unmanaged findings no watch covers
-// any more are resolved. Callers hold mu.
-func (w *Watcher) setMeta(next map[groupKey]string) {
+// setMeta runs the metadata-only watches that go with the watches of
+// declared objects (groups) and stops the others. A cluster-wide watch
+// starts again when the scope changed, so that objects in namespaces new
+// to it are listed. Unmanaged findings no watch covers any more are
+// resolved. Callers hold mu.
+func (w *Watcher) setMeta() {
 	scope := scopeOf(w.groups)
+	next := w.metaGroupsFor(scope)
 	rescoped := !scope.equal(w.scope)
 	w.meta, w.scope = next, scope
 	for g, cancel := range w.metaCancels {
@@ -122,7 +122,7 @@ func (w *Watcher) skipMeta(g groupKey, err error) {
 		w.opts.Logger.Info("not watched cluster-wide for unmanaged objects; watching each namespace instead", "cluster", w.name,
 			"resource", gr.String(), "err", err.Error())
 		w.narrow[gr] = true
-		w.setMeta(w.metaGroupsFor(w.groups))
+		w.setMeta()
 		return
 	}
 	w.opts.Logger.Warn("not watched for unmanaged objects; retrying at the next resync", "cluster", w.name,
@@ -174,23 +174,29 @@ func (w *Watcher) wantsMeta(gr schema.GroupResource, ns string) bool {
 }
 
 // groupOf finds the watched resource an object of key's kind and namespace
-// belongs to, for an unmanaged finding restored from the store.
+// belongs to, for an unmanaged finding restored from the store: one the
+// watches of declared objects in that namespace see, or else a served
+// resource that a metadata-only watch sees there (every namespace a watch
+// of declared objects touches is in scope).
 func (w *Watcher) groupOf(k drift.ObjectKey) (resourceIn, bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	scope := scopeOf(w.groups)
-	for g, kind := range w.metaGroupsFor(w.groups) {
-		gr := g.gvr.GroupResource()
-		if g.gvr.Group == k.Group && kind == k.Kind && (g.ns == k.Namespace || g.ns == "" && scope.wants(gr, k.Namespace)) {
-			return resourceIn{gr, k.Namespace}, true
-		}
-	}
+	inScope := false
 	for g, ts := range w.groups {
 		if g.ns == "" || g.ns != k.Namespace || len(ts) == 0 {
 			continue
 		}
+		inScope = true
 		if tk := ts[0].Key(); tk.Group == k.Group && tk.Kind == k.Kind {
 			return resourceIn{g.gvr.GroupResource(), k.Namespace}, true
+		}
+	}
+	if !inScope {
+		return resourceIn{}, false
+	}
+	for _, r := range w.served {
+		if r.GVR.Group == k.Group && r.Kind == k.Kind {
+			return resourceIn{r.GVR.GroupResource(), k.Namespace}, true
 		}
 	}
 	return resourceIn{}, false

@@ -134,9 +134,8 @@ type Watcher struct {
 	mu sync.Mutex
 	// queue, pending, resolved, status, synced, findings, targets, groups,
 	// cancels, served, meta, metaCancels, scope, narrow and unmanaged are
-	// guarded by mu. findings
-	// holds the state of each open finding ("" when restored from the store
-	// and not yet re-checked).
+	// guarded by mu. findings holds the state of each open finding ("" when
+	// restored from the store and not yet re-checked).
 	pending map[drift.ObjectKey]pendingObject
 	// unmanaged holds, per resource and namespace, the live objects
 	// reported as unmanaged, by name.
@@ -312,7 +311,7 @@ func (w *Watcher) Start(ctx context.Context) error {
 	}
 	w.mu.Lock()
 	w.runCtx = ctx
-	w.setMeta(w.metaGroupsFor(w.groups))
+	w.setMeta()
 	for g := range w.groups {
 		w.startGroup(g)
 	}
@@ -411,7 +410,6 @@ func (w *Watcher) Reload(objs []source.Encoded) error {
 			removed = append(removed, k)
 		}
 	}
-	nextMeta := w.metaGroupsFor(groups)
 	for g, cancel := range w.cancels {
 		if _, ok := groups[g]; !ok {
 			cancel()
@@ -426,7 +424,7 @@ func (w *Watcher) Reload(objs []source.Encoded) error {
 	// takes over is stopped before that watch starts, and the unmanaged
 	// findings of the watches stopped here that nothing covers now are
 	// resolved.
-	w.setMeta(nextMeta)
+	w.setMeta()
 	for g := range groups {
 		if _, running := old[g]; !running {
 			w.startGroup(g) // its first list compares all its objects
@@ -720,7 +718,7 @@ func (w *Watcher) resyncLoop(ctx context.Context) {
 			w.hpa = w.engine.HPATargets(ctx, w.targetList())
 			w.discover() // CRDs installed since
 			w.mu.Lock()
-			w.setMeta(w.metaGroupsFor(w.groups))
+			w.setMeta()
 			stores := make([]*eventStore, 0, len(w.groups)+len(w.meta))
 			for g := range w.groups {
 				stores = append(stores, &eventStore{w: w, ctx: ctx, group: g})

@@ -34,11 +34,13 @@ type serveOptions struct {
 	listen    string
 	storePath string
 	tokenFile string
-	resync    time.Duration
-	retention time.Duration
-	workers   int
-	webhooks  []string
-	slack     []string
+	// allowedHosts are extra names the API answers to (--allowed-host).
+	allowedHosts []string
+	resync       time.Duration
+	retention    time.Duration
+	workers      int
+	webhooks     []string
+	slack        []string
 	// remediation is the mode of the --source sources.
 	remediation string
 	autoMaxRisk string
@@ -60,6 +62,12 @@ SQLite store; a JSON API (/api/v1, with its OpenAPI document at
 /api/v1/openapi.json and a Server-Sent Events stream at /api/v1/stream),
 Prometheus metrics (/metrics) and probes (/healthz, /readyz) are served on
 --listen. It stops cleanly on SIGTERM or Ctrl-C.
+
+The API answers only requests addressed to the --listen address, localhost
+or an --allowed-host name, so a web page cannot reach it through a name of
+its own. With --token-file every API request needs the bearer token;
+without one, writes (approve, reject) are accepted from scripts and from
+plumb's own origin, never from another site's page.
 
 Remediation is off unless asked for: --remediation for the --source
 sources, or each binding's remediation in the configuration. In approve
@@ -93,6 +101,7 @@ refused, failed, or stopped because something fights it.`,
 	fs.StringVar(&o.listen, "listen", "127.0.0.1:8080", "Address to serve the API, metrics and probes on; a non-loopback address needs --token-file")
 	fs.StringVar(&o.storePath, "store", "", storeFlagHelp)
 	fs.StringVar(&o.tokenFile, "token-file", "", "File holding the bearer token API clients must send")
+	fs.StringArrayVar(&o.allowedHosts, "allowed-host", nil, "A host name clients may reach the API by, besides the --listen address and localhost, e.g. plumb.example.com or *.example.com (repeatable); requests naming any other Host are refused")
 	fs.DurationVar(&o.resync, "resync", 10*time.Minute, "Rescan everything this often, as a safety net")
 	fs.DurationVar(&o.retention, "retention", 30*24*time.Hour, "Delete resolved events older than this")
 	fs.IntVar(&o.workers, "workers", 4, "Objects compared in parallel per cluster")
@@ -234,7 +243,7 @@ func (o *serveOptions) Run(ctx context.Context) error {
 		Metrics:      m,
 		Runs:         st,
 		Remediations: fix,
-	}, server.Options{Listen: o.listen, Token: token, Logger: o.logger})
+	}, server.Options{Listen: o.listen, Token: token, AllowedHosts: o.allowedHosts, Logger: o.logger})
 	if err != nil {
 		return err
 	}

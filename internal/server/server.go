@@ -32,6 +32,10 @@ type Options struct {
 	// Token is the bearer token requests must carry. Required when Listen
 	// is not a loopback address.
 	Token string
+	// AllowedHosts are host names, besides the listen address (and
+	// localhost on loopback), that requests may name in their Host header;
+	// "*.example.com" allows its subdomains. Default none.
+	AllowedHosts []string
 	// Logger receives request errors. Default: discard.
 	Logger *slog.Logger
 }
@@ -51,9 +55,10 @@ type Backend struct {
 
 // Server serves the API.
 type Server struct {
-	opts Options
-	b    Backend
-	http *http.Server
+	opts  Options
+	b     Backend
+	hosts *hostGuard
+	http  *http.Server
 }
 
 // New checks the options and builds the server.
@@ -64,21 +69,23 @@ func New(b Backend, opts Options) (*Server, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	host, _, err := net.SplitHostPort(opts.Listen)
+	hosts, err := newHostGuard(opts.Listen, opts.AllowedHosts)
 	if err != nil {
-		return nil, fmt.Errorf("--listen %q: %w", opts.Listen, err)
+		return nil, err
 	}
-	if ip := net.ParseIP(host); (ip == nil || !ip.IsLoopback()) && host != "localhost" && opts.Token == "" {
+	if !hosts.loopbackOnly && opts.Token == "" {
 		return nil, fmt.Errorf("--listen %s is not a loopback address: a bearer token (--token-file) is required", opts.Listen)
 	}
-	s := &Server{opts: opts, b: b}
+	s := &Server{opts: opts, b: b, hosts: hosts}
 	s.http = &http.Server{Addr: opts.Listen, Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	// Streams never end on their own; end them when shutting down.
 	s.http.RegisterOnShutdown(b.Hub.Close)
 	return s, nil
 }
 
-// Handler returns the server's routes.
+// Handler returns the server's routes. Every route refuses a Host header
+// the server does not answer for; the API's routes need the token when one
+// is set, and its write routes refuse cross-origin browser requests.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
@@ -114,8 +121,8 @@ func (s *Server) Handler() http.Handler {
 	api.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
 	api.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
 	api.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
-	mux.Handle("/", s.authenticate(api))
-	return mux
+	mux.Handle("/", authenticate(s.opts.Token, sameOrigin(api)))
+	return s.hosts.wrap(mux)
 }
 
 // Start serves until ctx ends, then shuts down gracefully.
@@ -145,21 +152,6 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		return err
 	}
 	return nil
-}
-
-func (s *Server) authenticate(next http.Handler) http.Handler {
-	if s.opts.Token == "" {
-		return next
-	}
-	want := "Bearer " + s.opts.Token
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Authorization") != want {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="plumb"`)
-			writeError(w, http.StatusUnauthorized, "a valid bearer token is required")
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
 }
 
 func (s *Server) clusters(w http.ResponseWriter, _ *http.Request) {
@@ -312,6 +304,8 @@ func reason(code int) string {
 		return "BadRequest"
 	case http.StatusUnauthorized:
 		return "Unauthorized"
+	case http.StatusForbidden:
+		return "Forbidden"
 	case http.StatusNotFound:
 		return "NotFound"
 	case http.StatusConflict:

@@ -11,7 +11,7 @@ import (
 // error stream, kubectl-style, one line each.
 func printProblems(w io.Writer, r report.Report) {
 	for _, c := range r.Clusters {
-		if c.Status != report.StatusOK {
+		if c.Status != report.StatusOK && c.Status != report.StatusUnbound {
 			fmt.Fprintf(w, "error: cluster %s %s: %s\n", c.Name, c.Status, c.Error)
 		}
 	}

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -180,6 +181,9 @@ func (f *scanFlags) runFleet(ctx context.Context, g *globalOptions, cfg *config.
 	if len(targets) == 0 {
 		return nil, fmt.Errorf("no cluster of %s matches the selection", cfg.Path)
 	}
+	if !slices.ContainsFunc(targets, fleet.Target.Bound) {
+		return nil, fmt.Errorf("no binding of %s selects any of the clusters chosen (%s): nothing is declared for them", cfg.Path, targetNames(targets))
+	}
 	opts := fleet.DefaultOptions()
 	opts.Concurrency = f.fleet.parallel
 	opts.Timeout = f.fleet.timeout
@@ -204,6 +208,11 @@ func fleetReport(results []fleet.Result) report.Report {
 	seen := map[source.Error]bool{}
 	for _, r := range results {
 		st := report.ClusterStatus{Name: r.Target.Cluster.Name, Status: report.StatusOK}
+		if r.Unbound {
+			st.Status = report.StatusUnbound
+			statuses = append(statuses, st)
+			continue
+		}
 		if r.Err != nil {
 			st.Status, st.Error = report.StatusOf(r.Err), r.Err.Error()
 		} else {
@@ -243,4 +252,13 @@ func (f *scanFlags) exitFor(r report.Report) int {
 		return ExitDrift
 	}
 	return ExitInSync
+}
+
+// targetNames lists the targets' cluster names for a message.
+func targetNames(ts []fleet.Target) string {
+	names := make([]string, len(ts))
+	for i, t := range ts {
+		names[i] = t.Cluster.Name
+	}
+	return strings.Join(names, ", ")
 }

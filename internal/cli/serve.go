@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -173,7 +174,7 @@ func (o *serveOptions) Run(ctx context.Context) error {
 		}
 	}
 	m := metrics.New()
-	setups, err := o.clusters(ctx, cfg, m)
+	setups, unbound, err := o.clusters(ctx, cfg, m)
 	if err != nil {
 		return err
 	}
@@ -225,9 +226,12 @@ func (o *serveOptions) Run(ctx context.Context) error {
 	srv, err := server.New(server.Backend{
 		Store: st,
 		Clusters: func() []watch.Status {
-			out := make([]watch.Status, len(watchers))
+			out := make([]watch.Status, len(watchers), len(watchers)+len(unbound))
 			for i, w := range watchers {
 				out[i] = w.Status()
+			}
+			for _, name := range unbound {
+				out = append(out, watch.Status{Name: name, State: watch.StateUnbound, Ready: true})
 			}
 			return out
 		},
@@ -265,21 +269,23 @@ func (o *serveOptions) Run(ctx context.Context) error {
 	return err
 }
 
-// clusters connects to the current context, or to the configuration's.
-func (o *serveOptions) clusters(ctx context.Context, cfg *config.File, m *metrics.Metrics) ([]clusterSetup, error) {
+// clusters connects to the current context, or to the configuration's
+// clusters that a binding selects; it names the others (unbound), which
+// are not contacted.
+func (o *serveOptions) clusters(ctx context.Context, cfg *config.File, m *metrics.Metrics) (setups []clusterSetup, unbound []string, err error) {
 	if !isFleet(cfg) {
 		if len(o.sources) == 0 {
-			return nil, fmt.Errorf("at least one --source is required (or -c with a configuration that lists clusters)")
+			return nil, nil, fmt.Errorf("at least one --source is required (or -c with a configuration that lists clusters)")
 		}
 		name, err := cluster.ContextName(o.kube)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		copts := cluster.DefaultOptions()
 		copts.WrapTransport = m.Transport(name)
 		c, err := cluster.New(o.kube, copts)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		opts := o.sourceOptions(c.Namespace)
 		reload := func(ctx context.Context) ([]source.Encoded, []source.Error) {
@@ -294,29 +300,35 @@ func (o *serveOptions) clusters(ctx context.Context, cfg *config.File, m *metric
 			modes[p] = mode
 		}
 		return []clusterSetup{{name: c.Name, cluster: c, objs: objs, reload: reload, paths: paths,
-			mode: fixer.ModeByPath(modes, fixer.Off), remediates: mode != fixer.Off}}, nil
+			mode: fixer.ModeByPath(modes, fixer.Off), remediates: mode != fixer.Off}}, nil, nil
 	}
 	if o.flags.Changed("remediation") {
-		return nil, fmt.Errorf("--remediation is for --source; with -c, set remediation on each binding in %s", cfg.Path)
+		return nil, nil, fmt.Errorf("--remediation is for --source; with -c, set remediation on each binding in %s", cfg.Path)
 	}
 	var sel labels.Selector
 	if o.fleet.selector != "" {
 		var err error
 		if sel, err = labels.Parse(o.fleet.selector); err != nil {
-			return nil, fmt.Errorf("-l %q: %w", o.fleet.selector, err)
+			return nil, nil, fmt.Errorf("-l %q: %w", o.fleet.selector, err)
 		}
 	}
 	targets, err := fleet.Plan(cfg, o.fleet.clusters, sel)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	var out []clusterSetup
+	if !slices.ContainsFunc(targets, fleet.Target.Bound) {
+		return nil, nil, fmt.Errorf("no binding of %s selects any of the clusters chosen (%s): nothing is declared for them", cfg.Path, targetNames(targets))
+	}
 	for _, t := range targets {
+		if !t.Bound() {
+			unbound = append(unbound, t.Cluster.Name)
+			continue
+		}
 		copts := cluster.DefaultOptions()
 		copts.WrapTransport = m.Transport(t.Cluster.Name)
 		c, decoded, errs, err := fleet.Connect(ctx, t, "", 0, copts)
 		if err != nil {
-			return nil, fmt.Errorf("cluster %s: %w", t.Cluster.Name, err)
+			return nil, nil, fmt.Errorf("cluster %s: %w", t.Cluster.Name, err)
 		}
 		objs, encErrs := source.EncodeAll(decoded)
 		o.reportSourceErrors(append(errs, encErrs...))
@@ -335,10 +347,10 @@ func (o *serveOptions) clusters(ctx context.Context, cfg *config.File, m *metric
 			objs, encErrs := source.EncodeAll(decoded)
 			return objs, append(errs, encErrs...)
 		}
-		out = append(out, clusterSetup{name: t.Cluster.Name, cluster: c, objs: objs, reload: reload, paths: paths,
+		setups = append(setups, clusterSetup{name: t.Cluster.Name, cluster: c, objs: objs, reload: reload, paths: paths,
 			mode: fixer.ModeByPath(modes, fixer.Off), remediates: remediates})
 	}
-	return out, nil
+	return setups, unbound, nil
 }
 
 // fixerOptions are the remediation limits: the configuration's, with the

@@ -189,3 +189,42 @@ func TestServeTokenGuardsWrites(t *testing.T) {
 		t.Errorf("settings mode = %q after the approval, want the declared fast", got)
 	}
 }
+
+// TestServeUnboundCluster: a cluster of the configuration that no binding
+// selects is not watched (it sits where nothing listens, and serve still
+// gets ready) and the API lists it as unbound.
+func TestServeUnboundCluster(t *testing.T) {
+	ns := env.Namespace(t)
+	env.Kubectl(t, "", "-n", ns, "apply", "--server-side", "-f", filepath.Join(mustAbs(t, shop), "config.yaml"))
+	lab := writeTemp(t, `apiVersion: v1
+kind: Config
+clusters: [{name: lab, cluster: {server: "https://127.0.0.1:1"}}]
+users: [{name: lab, user: {token: unused}}]
+contexts: [{name: lab, context: {cluster: lab, user: lab}}]
+current-context: lab
+`)
+	cfg := writeTemp(t, `apiVersion: plumb.dev/v1alpha1
+kind: Config
+clusters:
+  - {name: envtest, kubeconfig: `+env.Kubeconfig+`, labels: {env: prod}}
+  - {name: lab, kubeconfig: `+lab+`, labels: {env: dev}}
+sources:
+  - {name: settings, path: `+filepath.Join(mustAbs(t, shop), "config.yaml")+`, namespace: `+ns+`}
+bindings:
+  - {source: settings, clusters: {matchLabels: {env: prod}}}
+`)
+	base, _ := startServe(t, "-c", cfg, "--store", filepath.Join(t.TempDir(), "plumb.db"))
+	var l struct {
+		Items []struct{ Name, Status string }
+	}
+	if code := getJSON(t, base+"/api/v1/clusters", &l); code != http.StatusOK {
+		t.Fatalf("GET clusters: %d", code)
+	}
+	var got []string
+	for _, c := range l.Items {
+		got = append(got, c.Name+" "+c.Status)
+	}
+	if strings.Join(got, ", ") != "envtest ok, lab unbound" {
+		t.Errorf("clusters = %v, want envtest ok and lab unbound", got)
+	}
+}

@@ -282,3 +282,77 @@ bindings:
 		t.Errorf("with --fail-on-unreachable: exit %d, want 2", code)
 	}
 }
+
+// TestFleetUnboundCluster lists a cluster that no binding selects, behind
+// an address where nothing listens: scan and skew leave it alone
+// (contacting it would make it unreachable) and report it unbound, never
+// as a clean cluster.
+func TestFleetUnboundCluster(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "app.yaml")
+	if err := os.WriteFile(src, []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app}\ndata: {mode: fast}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	lab := clientcmdapi.NewConfig()
+	lab.Clusters["lab"] = &clientcmdapi.Cluster{Server: "https://127.0.0.1:1"}
+	lab.AuthInfos["lab"] = &clientcmdapi.AuthInfo{Token: "unused"}
+	lab.Contexts["lab"] = &clientcmdapi.Context{Cluster: "lab", AuthInfo: "lab"}
+	lab.CurrentContext = "lab"
+	labConf := filepath.Join(dir, "lab.kubeconfig")
+	if err := clientcmd.WriteToFile(*lab, labConf); err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(dir, "plumb.yaml")
+	content := fmt.Sprintf(`apiVersion: plumb.dev/v1alpha1
+kind: Config
+clusters:
+  - {name: prod-eu, kubeconfig: %[1]s, labels: {env: prod}}
+  - {name: prod-us, kubeconfig: %[1]s, labels: {env: prod}}
+  - {name: lab, kubeconfig: %[2]s, context: lab, labels: {env: dev}}
+sources:
+  - {name: app, path: %[3]s, namespace: unbound-test}
+bindings:
+  - source: app
+    clusters: {matchLabels: {env: prod}}
+`, kubeconf, labConf, src)
+	if err := os.WriteFile(cfg, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []string{"prod-eu", "prod-us"} {
+		kubectl(t, c, "create", "namespace", "unbound-test")
+		kubectl(t, c, "apply", "--server-side", "-f", src, "-n", "unbound-test")
+	}
+
+	code, out, stderr := run(t, "scan", "-c", cfg, "-o", "json")
+	var r report.Report
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("scan: exit %d: %v\n%s\n%s", code, err, out, stderr)
+	}
+	var got []string
+	for _, c := range r.Clusters {
+		got = append(got, fmt.Sprintf("%s %s summary=%v", c.Name, c.Status, c.Summary != nil))
+	}
+	want := []string{"prod-eu ok summary=true", "prod-us ok summary=true", "lab unbound summary=false"}
+	if diff := cmp.Diff(want, got); code != 0 || diff != "" || strings.Contains(stderr, "lab") {
+		t.Errorf("scan: exit %d, clusters (-want +got):\n%s\nstderr: %s", code, diff, stderr)
+	}
+	if r.Summary.Objects != 2 {
+		t.Errorf("scan compared %d objects, want the ConfigMap on each prod cluster", r.Summary.Objects)
+	}
+	code, out, _ = run(t, "scan", "-c", cfg)
+	if code != 0 || !strings.Contains(out, "lab") || !strings.Contains(out, "unbound") || !strings.Contains(out, "no binding selects it; not scanned") {
+		t.Errorf("scan table: exit %d\n%s", code, out)
+	}
+
+	// skew takes the same path and leaves lab alone.
+	kubectl(t, "prod-us", "-n", "unbound-test", "patch", "configmap", "app", "--type=merge", "-p", `{"data":{"mode":"slow"}}`)
+	if code, out, stderr := run(t, "skew", "-c", cfg); code != 1 || !strings.Contains(out, "prod-us=slow*") || strings.Contains(out+stderr, "lab") {
+		t.Errorf("skew: exit %d\n%s\n%s", code, out, stderr)
+	}
+
+	// Choosing only the unbound cluster is an error, not a clean result.
+	code, _, stderr = run(t, "scan", "-c", cfg, "-l", "env=dev")
+	if code != 2 || !strings.Contains(stderr, "no binding of "+cfg+" selects any of the clusters chosen (lab)") {
+		t.Errorf("scan -l env=dev: exit %d, stderr %s", code, stderr)
+	}
+}

@@ -17,6 +17,11 @@ type Target struct {
 	Sources []Bound
 }
 
+// Bound reports whether any binding selects the cluster. An unbound
+// cluster has nothing declared for it: it is not scanned or watched, and
+// reports say so rather than call it clean.
+func (t Target) Bound() bool { return len(t.Sources) > 0 }
+
 // Bound is a source as one cluster gets it.
 type Bound struct {
 	Source config.Source
@@ -26,7 +31,8 @@ type Bound struct {
 }
 
 // Plan returns the clusters to scan, in the file's order, each with its
-// bound sources. names (--cluster) and sel (-l) narrow the clusters; nil
+// bound sources; clusters no binding selects are included, unbound (see
+// Target.Bound). names (--cluster) and sel (-l) narrow the clusters; nil
 // means all.
 func Plan(f *config.File, names []string, sel labels.Selector) ([]Target, error) {
 	for _, n := range names {

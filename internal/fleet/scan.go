@@ -44,11 +44,15 @@ type Result struct {
 	SourceErrors []source.Error
 	// Err stopped the cluster's scan (unreachable, forbidden, timed out).
 	Err error
+	// Unbound is set when no binding selects the cluster: it was not
+	// contacted, and Result is empty.
+	Unbound bool
 }
 
-// Scan scans every target, at most opts.Concurrency at a time, each within
-// opts.Timeout. Results are in the targets' order; a cluster's failure is
-// in its Result and never stops the others.
+// Scan scans every bound target, at most opts.Concurrency at a time, each
+// within opts.Timeout. Results are in the targets' order; a cluster's
+// failure is in its Result and never stops the others. An unbound target
+// gets a Result marked Unbound and costs no request.
 func Scan(ctx context.Context, targets []Target, opts Options) []Result {
 	def := DefaultOptions()
 	if opts.Concurrency <= 0 {
@@ -65,6 +69,10 @@ func Scan(ctx context.Context, targets []Target, opts Options) []Result {
 	var g errgroup.Group
 	g.SetLimit(opts.Concurrency)
 	for i, t := range targets {
+		if !t.Bound() {
+			out[i] = Result{Target: t, Result: drift.Result{Cluster: t.Cluster.Name}, Unbound: true}
+			continue
+		}
 		g.Go(func() error {
 			cctx, cancel := context.WithTimeout(ctx, opts.Timeout)
 			defer cancel()

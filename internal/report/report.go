@@ -48,6 +48,9 @@ const (
 	StatusOK          Status = "ok"
 	StatusUnreachable Status = "unreachable"
 	StatusError       Status = "error"
+	// StatusUnbound is a cluster no binding selects: nothing is declared
+	// for it, so it was not scanned. It is neither clean nor drifted.
+	StatusUnbound Status = "unbound"
 )
 
 // StatusOf classifies an error that stopped a cluster's scan: unreachable
@@ -155,15 +158,20 @@ func (r Report) Healthy() bool { return r.Complete(true) }
 // input, no object that failed, no cluster in error. Unreachable clusters
 // count against it when failOnUnreachable is set, or when no cluster at all
 // was reached (a scan that saw nothing must not pass as "in sync").
+// Unbound clusters count neither way.
 func (r Report) Complete(failOnUnreachable bool) bool {
 	if len(r.Errors) > 0 {
 		return false
 	}
-	reached := 0
+	reached, scanned := 0, 0
 	for _, c := range r.Clusters {
+		if c.Status != StatusUnbound {
+			scanned++
+		}
 		switch c.Status {
 		case StatusOK:
 			reached++
+		case StatusUnbound:
 		case StatusUnreachable:
 			if failOnUnreachable {
 				return false
@@ -172,5 +180,5 @@ func (r Report) Complete(failOnUnreachable bool) bool {
 			return false
 		}
 	}
-	return reached > 0 || len(r.Clusters) == 0
+	return reached > 0 || scanned == 0
 }

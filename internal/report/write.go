@@ -51,6 +51,10 @@ func writeTable(w io.Writer, r Report, now time.Time) error {
 		if errText == "" {
 			errText = "-"
 		}
+		if c.Status == StatusUnbound {
+			fmt.Fprintf(tw, "%s\t%s\t-\t-\t-\t-\t-\tno binding selects it; not scanned\n", c.Name, c.Status)
+			continue
+		}
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\n", c.Name, c.Status, s.Objects, s.InSync, s.Drifted, s.Missing, s.Unmanaged, errText)
 	}
 	return tw.Flush()

@@ -77,6 +77,9 @@ const (
 	StateSyncing     State = "syncing"
 	StateOK          State = "ok"
 	StateUnreachable State = "unreachable"
+	// StateUnbound is a cluster of the configuration that no binding
+	// selects: serve does not watch it, and the API lists it as such.
+	StateUnbound State = "unbound"
 )
 
 // Status is what the API shows of a cluster.

@@ -240,6 +240,7 @@ func parseConverter(p openapi.GroupVersion, key string) (managedfields.TypeConve
 	if spec.Components == nil {
 		return nil, fmt.Errorf("%s: %w", key, ErrNoSchema)
 	}
+	markQuantities(spec.Components.Schemas)
 	return managedfields.NewTypeConverter(spec.Components.Schemas, false)
 }
 

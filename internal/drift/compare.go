@@ -22,6 +22,8 @@ type rawChange struct {
 	desired any
 	live    any
 	owner   *managedEntry
+	// quantity is set when the field holds a resource quantity.
+	quantity bool
 }
 
 // maxAttempts bounds how often an object that keeps changing under the
@@ -142,12 +144,20 @@ func (e *Engine) typedDiff(t *target, desired map[string]any, r, live *unstructu
 
 	var out []rawChange
 	for _, p := range leaves(c.Modified) {
+		rv, _ := resolve(r.Object, p)
+		lv, _ := resolve(live.Object, p)
+		if equivalentAt(rt, p, rv, lv) {
+			// The same quantity spelt another way (1Gi, 1073741824): not
+			// drift, and the desired view shows the live spelling so that
+			// a diff of the two has no line for it.
+			setAt(r.Object, p, lv)
+			continue
+		}
 		dv, ok := resolve(desired, p)
 		if !ok {
-			dv, _ = resolve(r.Object, p)
+			dv = rv
 		}
-		lv, _ := resolve(live.Object, p)
-		out = append(out, rawChange{path: p, typ: ChangeModified, desired: dv, live: lv, owner: owner(entries, p)})
+		out = append(out, rawChange{path: p, typ: ChangeModified, desired: dv, live: lv, owner: owner(entries, p), quantity: quantityAt(rt, p)})
 	}
 	for _, p := range topmostMissing(live.Object, leaves(c.Removed)) {
 		dv, ok := resolve(desired, p)
@@ -200,11 +210,10 @@ func (e *Engine) localDiff(t *target, desired map[string]any, live *unstructured
 		if empty(dv) && empty(lv) {
 			continue // [] declared, null stored (a Role's rules): the same to the server
 		}
-		if n := len(p); n >= 3 && p[n-3].FieldName != nil && p[n-2].FieldName != nil &&
-			quantityField(*p[n-3].FieldName, *p[n-2].FieldName) && equalQuantities(dv, lv) {
-			continue
+		if equivalentAt(dt, p, dv, lv) {
+			continue // the same quantities spelt another way
 		}
-		out = append(out, rawChange{path: p, typ: ChangeModified, desired: dv, live: lv, owner: owner(entries, p)})
+		out = append(out, rawChange{path: p, typ: ChangeModified, desired: dv, live: lv, owner: owner(entries, p), quantity: quantityAt(dt, p)})
 	}
 	for _, p := range topmostMissing(live.Object, leaves(c.Removed)) {
 		dv, _ := resolve(desired, p)
@@ -387,7 +396,7 @@ func sortChanges(cs []rawChange) {
 // under data or stringData, and kubectl's last-applied annotation (which
 // holds them too), is replaced by Redacted.
 func (c rawChange) public(secret bool) Change {
-	out := Change{Path: kubectlPath(c.path), Type: c.typ, Desired: c.desired, Live: c.live}
+	out := Change{Path: kubectlPath(c.path), Type: c.typ, Desired: c.desired, Live: c.live, Quantity: c.quantity}
 	if secret && secretValuePath(c.path) {
 		if out.Desired != nil {
 			out.Desired = Redacted

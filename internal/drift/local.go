@@ -2,10 +2,6 @@ package drift
 
 import (
 	"encoding/base64"
-	"fmt"
-	"strconv"
-
-	"k8s.io/apimachinery/pkg/api/resource"
 )
 
 // contains reports whether every field desired declares has the same value
@@ -33,7 +29,7 @@ func containsAt(desired, live any, grandparent, parent string) bool {
 			if !ok {
 				return false
 			}
-			if quantities && equalQuantities(dv, lv) {
+			if quantities && EqualQuantities(dv, lv) {
 				continue
 			}
 			if !containsAt(dv, lv, parent, k) {
@@ -54,38 +50,6 @@ func containsAt(desired, live any, grandparent, parent string) bool {
 		return true
 	}
 	return equalJSON(desired, live)
-}
-
-// quantityField reports whether the map reached through grandparent.parent
-// holds resource quantities, which the server stores in canonical form (2000m is
-// stored as 2): resources.limits and resources.requests of containers,
-// claims and volume claims, and a ResourceQuota's hard limits. Elsewhere a
-// string that looks like a number is only a string ("1" and "1.0" in a
-// ConfigMap differ).
-func quantityField(grandparent, parent string) bool {
-	return grandparent == "resources" && (parent == "limits" || parent == "requests") ||
-		grandparent == "spec" && parent == "hard"
-}
-
-func equalQuantities(a, b any) bool {
-	qa, err := quantity(a)
-	if err != nil {
-		return false
-	}
-	qb, err := quantity(b)
-	return err == nil && qa.Cmp(qb) == 0
-}
-
-func quantity(v any) (resource.Quantity, error) {
-	switch n := v.(type) {
-	case string:
-		return resource.ParseQuantity(n)
-	case int64:
-		return *resource.NewQuantity(n, resource.DecimalSI), nil
-	case float64:
-		return resource.ParseQuantity(strconv.FormatFloat(n, 'f', -1, 64))
-	}
-	return resource.Quantity{}, fmt.Errorf("not a quantity: %v", v)
 }
 
 // secretForCompare returns a copy of a Secret's desired content with

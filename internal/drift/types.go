@@ -55,6 +55,11 @@ type Change struct {
 	Operation   string     `json:"operation,omitempty"`
 	Subresource string     `json:"subresource,omitempty"`
 	Time        *time.Time `json:"time,omitempty"`
+	// Quantity is set when the field holds a resource quantity, whose
+	// values compare by amount, not spelling (1Gi is 1073741824). It is
+	// not part of the report: comparisons made in the same process (skew)
+	// read it.
+	Quantity bool `json:"-"`
 }
 
 // Finding is one object that is not as declared.

@@ -146,12 +146,14 @@ func compareGroup(cs []Cluster) []Object {
 // carry them redacted already, so any cluster that drifted there is skew.
 func differences(states []state, secret bool) []Difference {
 	paths := map[string]bool{}
+	quantities := map[string]bool{}
 	for _, s := range states {
 		if s.finding == nil {
 			continue
 		}
 		for _, c := range s.finding.Changes {
 			paths[c.Path] = true
+			quantities[c.Path] = quantities[c.Path] || c.Quantity
 		}
 	}
 	sorted := make([]string, 0, len(paths))
@@ -171,9 +173,12 @@ func differences(states []state, secret bool) []Difference {
 			if drifted {
 				d.Drifted = append(d.Drifted, s.cluster)
 			}
-			if i == 0 {
+			switch {
+			case i == 0:
 				first = v
-			} else if !sameJSON(first, v) {
+			case quantities[p] && drift.EqualQuantities(first, v):
+				// 2Gi here and 2048Mi there are the same amount.
+			case !sameJSON(first, v):
 				differ = true
 			}
 		}

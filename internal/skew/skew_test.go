@@ -85,3 +85,25 @@ func TestSecretValuesStayRedacted(t *testing.T) {
 		t.Errorf("skew report shows a Secret value:\n%s", b.String())
 	}
 }
+
+// TestEqualQuantitiesAreNotSkew: two clusters that drifted to the same
+// amount spelt two ways (2Gi, 2048Mi) agree; a third with another amount
+// is skew.
+func TestEqualQuantitiesAreNotSkew(t *testing.T) {
+	const memPath = `.spec.template.spec.containers[name="api"].resources.limits.memory`
+	obj := func() map[string]any {
+		return map[string]any{"apiVersion": "apps/v1", "spec": map[string]any{"template": map[string]any{"spec": map[string]any{
+			"containers": []any{map[string]any{"name": "api", "resources": map[string]any{"limits": map[string]any{"memory": "1Gi"}}}}}}}}
+	}
+	cluster := func(name, live string) Cluster {
+		return Cluster{Name: name, Result: drift.Result{Declared: declared("Deployment", "api", obj()),
+			Findings: drifted("Deployment", "api", drift.Change{Path: memPath, Type: drift.ChangeModified, Desired: "1Gi", Live: live, Quantity: true})}}
+	}
+	if r := Compute([]Cluster{cluster("eu", "2Gi"), cluster("us", "2048Mi")}, ""); r.Found() {
+		t.Errorf("skew between 2Gi and 2048Mi: %+v", r.Groups)
+	}
+	r := Compute([]Cluster{cluster("eu", "2Gi"), cluster("us", "2048Mi"), cluster("ap", "3Gi")}, "")
+	if !r.Found() || len(r.Groups[0].Objects) != 1 || r.Groups[0].Objects[0].Differences[0].Path != memPath {
+		t.Errorf("3Gi against 2Gi is skew; got %+v", r.Groups)
+	}
+}

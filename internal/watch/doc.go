@@ -24,4 +24,21 @@
 // A periodic resync (default 10 minutes) rescans everything through the
 // engine's cache as a safety net; it costs the LIST requests and no
 // dry-runs for objects that did not change.
+//
+// The package does not decide what drift is (package drift does), store
+// history itself (it writes through Store) or remediate (package
+// remediate's serve side listens to its events).
+//
+// Where things are:
+//   - watch.go: the Watcher, its options, status and readiness, Start;
+//   - listwatch.go: one reflector per group, with paged lists and the
+//     reachability it reports;
+//   - eventstore.go: the reflector's store, which queues keys, keeps no
+//     objects, and finds what a full list lacked;
+//   - worker.go: the work queue and the workers that compare and record;
+//   - reload.go: resolving declarations to resources, restoring open
+//     findings from the store at start, and reloading changed sources;
+//   - unmanaged.go and kinds.go: metadata-only watches of undeclared kinds,
+//     and the discovery (and CRD watch) that says which kinds exist;
+//   - resync.go: the periodic safety-net rescan.
 package watch

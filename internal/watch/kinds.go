@@ -12,6 +12,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	"plumb.dev/plumb/internal/cluster"
+	"plumb.dev/plumb/internal/drift"
 )
 
 // crds is the resource whose changes add and remove kinds.
@@ -109,4 +110,23 @@ func (s *kindStore) Replace([]any, string) error {
 	}
 	s.listed = true
 	return nil
+}
+
+// discover reads which resources the cluster serves, for Unmanaged. A
+// failure is logged: the resources found so far are kept, and the next
+// resync tries again.
+func (w *Watcher) discover() {
+	if !w.opts.Unmanaged {
+		return
+	}
+	served, err := w.cluster.WatchableNamespaced()
+	if err != nil {
+		w.opts.Logger.Warn("some kinds not watched for unmanaged objects; retrying at the next resync", "cluster", w.name, "err", err)
+		if served == nil {
+			return
+		}
+	}
+	w.mu.Lock()
+	w.served = drift.UnmanagedResources(served)
+	w.mu.Unlock()
 }

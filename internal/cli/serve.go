@@ -17,11 +17,11 @@ import (
 	"plumb.dev/plumb/internal/cluster"
 	"plumb.dev/plumb/internal/config"
 	"plumb.dev/plumb/internal/drift"
-	"plumb.dev/plumb/internal/fixer"
 	"plumb.dev/plumb/internal/fleet"
 	"plumb.dev/plumb/internal/metrics"
 	"plumb.dev/plumb/internal/notify"
 	"plumb.dev/plumb/internal/remediate"
+	"plumb.dev/plumb/internal/remediate/schedule"
 	"plumb.dev/plumb/internal/server"
 	"plumb.dev/plumb/internal/source"
 	"plumb.dev/plumb/internal/sourcewatch"
@@ -123,7 +123,7 @@ func (o *serveOptions) Validate() error {
 	if o.workers < 1 || o.resync <= 0 || o.retention <= 0 || o.fightRounds < 1 || o.fightWindow <= 0 {
 		return fmt.Errorf("--workers, --resync, --retention, --fight-rounds and --fight-window must be positive")
 	}
-	if _, ok := fixer.ParseMode(o.remediation); !ok {
+	if _, ok := remediate.ParseMode(o.remediation); !ok {
 		return fmt.Errorf("--remediation %q: want off, approve or auto", o.remediation)
 	}
 	if _, ok := remediate.ParseRisk(o.autoMaxRisk); !ok {
@@ -144,7 +144,7 @@ type clusterSetup struct {
 	// paths are the files and folders its sources are read from.
 	paths []string
 	// mode says what may be done about an object's drift.
-	mode func(drift.Target) fixer.Mode
+	mode func(drift.Target) remediate.Mode
 	// remediates: some source's mode is not off.
 	remediates bool
 }
@@ -194,14 +194,14 @@ func (o *serveOptions) Run(ctx context.Context) error {
 		sinks = append(sinks, notify.Sink{Kind: notify.Slack, URL: u})
 	}
 	notifier := notify.New(sinks, notify.Options{Logger: o.logger, Metrics: m})
-	var fixers []*fixer.Cluster
-	// fix needs the watchers and they publish to it: it is made right
+	var remediated []*schedule.Cluster
+	// sched needs the watchers and they publish to it: it is made right
 	// after them, before any of them starts.
-	var fix *fixer.Fixer
+	var sched *schedule.Scheduler
 	publish := func(e watch.Event) {
 		hub.Publish(e)
 		notifier.Publish(e)
-		fix.Publish(e)
+		sched.Publish(e)
 	}
 	var watchers []*watch.Watcher
 	for i, s := range setups {
@@ -212,17 +212,17 @@ func (o *serveOptions) Run(ctx context.Context) error {
 		}
 		w := watch.New(s.name, s.cluster, e, s.objs, st, publish,
 			watch.Options{Workers: o.workers, Resync: o.resync, Logger: o.logger, Metrics: m, Unmanaged: o.unmanaged,
-				UnmanagedClusterWideAfter: o.wideAfter, Unchanged: func(e watch.Event) { fix.Publish(e) }})
+				UnmanagedClusterWideAfter: o.wideAfter, Unchanged: func(e watch.Event) { sched.Publish(e) }})
 		watchers = append(watchers, w)
 		setups[i].objs = nil // the watcher keeps compact copies
 		if s.remediates {
-			fixers = append(fixers, &fixer.Cluster{Name: s.name, Planner: remediate.NewPlanner(e, configGuardrails(cfg), remediate.Options{}),
+			remediated = append(remediated, &schedule.Cluster{Name: s.name, Planner: remediate.NewPlanner(e, configGuardrails(cfg), remediate.Options{}),
 				Target: w.Target, Mode: s.mode, User: s.cluster.Identity(ctx)})
 		}
 	}
-	fixOpts := o.fixerOptions(cfg, m)
-	fixOpts.Notify = notifier.PublishRemediation
-	fix = fixer.New(fixers, st, fixOpts)
+	schedOpts := o.scheduleOptions(cfg, m)
+	schedOpts.Notify = notifier.PublishRemediation
+	sched = schedule.New(remediated, st, schedOpts)
 	srv, err := server.New(server.Backend{
 		Store: st,
 		Clusters: func() []watch.Status {
@@ -246,7 +246,7 @@ func (o *serveOptions) Run(ctx context.Context) error {
 		Hub:          hub,
 		Metrics:      m,
 		Runs:         st,
-		Remediations: fix,
+		Remediations: sched,
 	}, server.Options{Listen: o.listen, Token: token, AllowedHosts: o.allowedHosts, Logger: o.logger})
 	if err != nil {
 		return err
@@ -258,12 +258,12 @@ func (o *serveOptions) Run(ctx context.Context) error {
 		go func() { defer wg.Done(); _ = w.Start(ctx) }()
 	}
 	wg.Add(5)
-	go func() { defer wg.Done(); fix.Start(ctx) }()
+	go func() { defer wg.Done(); sched.Start(ctx) }()
 	go func() { defer wg.Done(); releaseStartupMemory(ctx, watchers, restoreGC) }()
 	go func() { defer wg.Done(); o.prune(ctx, st) }()
 	go func() { defer wg.Done(); notifier.Start(ctx) }()
 	go func() { defer wg.Done(); o.watchSources(ctx, setups, watchers, path) }()
-	o.logger.Warn("serving", "listen", o.listen, "clusters", len(watchers), "remediating", len(fixers), "store", path)
+	o.logger.Warn("serving", "listen", o.listen, "clusters", len(watchers), "remediating", len(remediated), "store", path)
 	err = srv.Start(ctx)
 	wg.Wait()
 	return err
@@ -294,13 +294,13 @@ func (o *serveOptions) clusters(ctx context.Context, cfg *config.File, m *metric
 		objs, errs := reload(ctx)
 		o.reportSourceErrors(errs)
 		paths := append(append([]string{}, o.sources...), o.values...)
-		mode, _ := fixer.ParseMode(o.remediation)
-		modes := map[string]fixer.Mode{}
+		mode, _ := remediate.ParseMode(o.remediation)
+		modes := map[string]remediate.Mode{}
 		for _, p := range o.sources {
 			modes[p] = mode
 		}
 		return []clusterSetup{{name: c.Name, cluster: c, objs: objs, reload: reload, paths: paths,
-			mode: fixer.ModeByPath(modes, fixer.Off), remediates: mode != fixer.Off}}, nil, nil
+			mode: remediate.ModeByPath(modes, remediate.ModeOff), remediates: mode != remediate.ModeOff}}, nil, nil
 	}
 	if o.flags.Changed("remediation") {
 		return nil, nil, fmt.Errorf("--remediation is for --source; with -c, set remediation on each binding in %s", cfg.Path)
@@ -333,13 +333,13 @@ func (o *serveOptions) clusters(ctx context.Context, cfg *config.File, m *metric
 		objs, encErrs := source.EncodeAll(decoded)
 		o.reportSourceErrors(append(errs, encErrs...))
 		var paths []string
-		modes := map[string]fixer.Mode{}
+		modes := map[string]remediate.Mode{}
 		remediates := false
 		for _, b := range t.Sources {
 			paths = append(append(paths, b.Source.Path), b.Source.Values...)
-			mode, _ := fixer.ParseMode(string(b.Remediation))
+			mode, _ := remediate.ParseMode(string(b.Remediation))
 			modes[b.Source.Path] = mode
-			remediates = remediates || mode != fixer.Off
+			remediates = remediates || mode != remediate.ModeOff
 		}
 		ns := c.Namespace
 		reload := func(ctx context.Context) ([]source.Encoded, []source.Error) {
@@ -348,22 +348,22 @@ func (o *serveOptions) clusters(ctx context.Context, cfg *config.File, m *metric
 			return objs, append(errs, encErrs...)
 		}
 		setups = append(setups, clusterSetup{name: t.Cluster.Name, cluster: c, objs: objs, reload: reload, paths: paths,
-			mode: fixer.ModeByPath(modes, fixer.Off), remediates: remediates})
+			mode: remediate.ModeByPath(modes, remediate.ModeOff), remediates: remediates})
 	}
 	return setups, unbound, nil
 }
 
-// fixerOptions are the remediation limits: the configuration's, with the
+// scheduleOptions are the remediation limits: the configuration's, with the
 // flags given on top.
-func (o *serveOptions) fixerOptions(cfg *config.File, m *metrics.Metrics) fixer.Options {
-	opts := fixer.DefaultOptions()
+func (o *serveOptions) scheduleOptions(cfg *config.File, m *metrics.Metrics) schedule.Options {
+	opts := schedule.DefaultOptions()
 	opts.Logger, opts.Metrics = o.logger, m
-	opts.AutoBudget = configGuardrails(cfg).MaxObjects
+	opts.Auto.Budget = configGuardrails(cfg).MaxObjects
 	opts.FightRounds, opts.FightWindow = o.fightRounds, o.fightWindow
-	opts.AutoMaxRisk, _ = remediate.ParseRisk(o.autoMaxRisk)
+	opts.Auto.MaxRisk, _ = remediate.ParseRisk(o.autoMaxRisk)
 	if cfg != nil && !o.flags.Changed("auto-max-risk") {
 		if r, ok := remediate.ParseRisk(cfg.Guardrails.AutoMaxRisk); ok {
-			opts.AutoMaxRisk = r
+			opts.Auto.MaxRisk = r
 		}
 	}
 	return opts

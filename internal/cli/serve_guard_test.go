@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"plumb.dev/plumb/internal/fixer"
+	"plumb.dev/plumb/internal/remediate/schedule"
 )
 
 // request sends method to u with the given headers ("Host" sets the Host
@@ -46,13 +46,13 @@ func request(t *testing.T, method, u string, headers map[string]string) (int, st
 
 // pendingRemediation drifts the shop's settings ConfigMap and waits for
 // serve's plan to put it back.
-func pendingRemediation(t *testing.T, k func(...string) string, list func() []fixer.Remediation, mode string) fixer.Remediation {
+func pendingRemediation(t *testing.T, k func(...string) string, list func() []schedule.Remediation, mode string) schedule.Remediation {
 	t.Helper()
 	k("patch", "configmap/settings", "--type=merge", "-p", `{"data":{"mode":"`+mode+`"}}`)
-	var pending []fixer.Remediation
+	var pending []schedule.Remediation
 	waitFor(t, 10*time.Second, "a pending remediation", func() bool {
 		pending = list()
-		return len(pending) == 1 && pending[0].State == fixer.Pending
+		return len(pending) == 1 && pending[0].State == schedule.StatePending
 	})
 	return pending[0]
 }
@@ -70,7 +70,7 @@ func TestServeRefusesHostileRequests(t *testing.T) {
 	u, _ := url.Parse(base)
 	port := u.Port()
 
-	p := pendingRemediation(t, k, func() []fixer.Remediation { return remediations(t, base, "pending") }, "slow")
+	p := pendingRemediation(t, k, func() []schedule.Remediation { return remediations(t, base, "pending") }, "slow")
 	approve := base + "/api/v1/remediations/" + itoa(p.ID) + "/approve"
 
 	hostile := []struct {
@@ -146,7 +146,7 @@ func TestServeTokenGuardsWrites(t *testing.T) {
 		}
 		return h
 	}
-	list := func() []fixer.Remediation {
+	list := func() []schedule.Remediation {
 		req, _ := http.NewRequest("GET", base+"/api/v1/remediations?state=pending", nil)
 		req.Header.Set("Authorization", "Bearer "+token)
 		resp, err := http.DefaultClient.Do(req)
@@ -154,7 +154,7 @@ func TestServeTokenGuardsWrites(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer resp.Body.Close()
-		var l struct{ Items []fixer.Remediation }
+		var l struct{ Items []schedule.Remediation }
 		_ = json.NewDecoder(resp.Body).Decode(&l)
 		return l.Items
 	}

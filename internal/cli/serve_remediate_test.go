@@ -15,15 +15,16 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
-	"plumb.dev/plumb/internal/fixer"
 	"plumb.dev/plumb/internal/notify"
+	"plumb.dev/plumb/internal/remediate"
+	"plumb.dev/plumb/internal/remediate/schedule"
 	"plumb.dev/plumb/internal/store"
 )
 
 // remediations lists serve's held remediations, filtered by state.
-func remediations(t *testing.T, base, state string) []fixer.Remediation {
+func remediations(t *testing.T, base, state string) []schedule.Remediation {
 	t.Helper()
-	var l struct{ Items []fixer.Remediation }
+	var l struct{ Items []schedule.Remediation }
 	if code := getJSON(t, base+"/api/v1/remediations?state="+state, &l); code != http.StatusOK {
 		t.Fatalf("GET remediations: %d", code)
 	}
@@ -109,20 +110,20 @@ func TestServeAutoRemediation(t *testing.T) {
 	// An image change is high risk: above auto's medium, it waits.
 	k("set", "image", "deployment/api", "api=ghcr.io/example/shop-api:1.5.0")
 	waitEvent(t, events, "opened")
-	var pending []fixer.Remediation
+	var pending []schedule.Remediation
 	waitFor(t, 10*time.Second, "a pending remediation", func() bool {
 		pending = remediations(t, base, "pending")
 		return len(pending) == 1
 	})
 	p := pending[0]
-	if p.Mode != fixer.Auto || !strings.Contains(p.Reason, "risk high is above automatic remediation's limit medium") ||
+	if p.Mode != remediate.ModeAuto || !strings.Contains(p.Reason, "risk high is above automatic remediation's limit medium") ||
 		len(p.Plan.Steps) != 1 || p.Plan.Steps[0].Name != "api" || p.Plan.Steps[0].Risk != "high" {
 		t.Fatalf("pending remediation = %+v", p)
 	}
 	if got := k("get", "deployment/api", "-o", "jsonpath={.spec.template.spec.containers[0].image}"); got != "ghcr.io/example/shop-api:1.5.0" {
 		t.Fatalf("api image = %s while waiting for approval; nothing should have been applied", got)
 	}
-	var one fixer.Remediation
+	var one schedule.Remediation
 	if code := getJSON(t, base+"/api/v1/remediations/"+itoa(p.ID), &one); code != 200 || one.FindingID != p.FindingID {
 		t.Errorf("GET one remediation: %d %+v", code, one)
 	}
@@ -189,21 +190,21 @@ func TestServeApproveMode(t *testing.T) {
 		"--notify-webhook", hook)
 
 	k("patch", "configmap/settings", "--type=merge", "-p", `{"data":{"mode":"slow"}}`)
-	var pending []fixer.Remediation
+	var pending []schedule.Remediation
 	waitFor(t, 10*time.Second, "a pending remediation", func() bool {
 		pending = remediations(t, base, "pending")
 		return len(pending) == 1
 	})
-	if p := pending[0]; p.Mode != fixer.Approve || p.Plan.Steps[0].Kind != "ConfigMap" || p.Plan.Steps[0].Risk != "medium" {
+	if p := pending[0]; p.Mode != remediate.ModeApprove || p.Plan.Steps[0].Kind != "ConfigMap" || p.Plan.Steps[0].Risk != "medium" {
 		t.Fatalf("pending = %+v", p)
 	}
 	// The person who approves hears of it, once.
 	waitFor(t, 10*time.Second, "a notification of the pending remediation", func() bool { return len(remediationHooks(hooks())) == 1 })
-	if n := remediationHooks(hooks())[0]; n.Remediation.ID != pending[0].ID || n.Remediation.State != fixer.Pending ||
+	if n := remediationHooks(hooks())[0]; n.Remediation.ID != pending[0].ID || n.Remediation.State != schedule.StatePending ||
 		!strings.Contains(n.Summary, "ConfigMap "+ns+"/settings") || !strings.Contains(n.Summary, "/api/v1/remediations/"+itoa(pending[0].ID)+"/approve") {
 		t.Errorf("pending notification = %s: %+v", n.Summary, n.Remediation)
 	}
-	var rejected fixer.Remediation
+	var rejected schedule.Remediation
 	if code := post(t, base+"/api/v1/remediations/"+itoa(pending[0].ID)+"/reject", &rejected); code != 200 || rejected.ID != pending[0].ID {
 		t.Fatalf("reject: %d %+v", code, rejected)
 	}
@@ -217,7 +218,7 @@ func TestServeApproveMode(t *testing.T) {
 	// The image change is high: over this configuration's maxRisk medium,
 	// refused, and approving it is a conflict.
 	k("set", "image", "deployment/api", "api=ghcr.io/example/shop-api:1.5.0")
-	var refused []fixer.Remediation
+	var refused []schedule.Remediation
 	waitFor(t, 10*time.Second, "a refused remediation", func() bool {
 		refused = remediations(t, base, "refused")
 		return len(refused) == 1
@@ -226,7 +227,7 @@ func TestServeApproveMode(t *testing.T) {
 		t.Errorf("refused = %+v", r)
 	}
 	waitFor(t, 10*time.Second, "a notification of the refused remediation", func() bool { return len(remediationHooks(hooks())) == 2 })
-	if n := remediationHooks(hooks())[1]; n.Remediation.ID != refused[0].ID || n.Remediation.State != fixer.Refused || !strings.Contains(n.Summary, "refused by max-risk") {
+	if n := remediationHooks(hooks())[1]; n.Remediation.ID != refused[0].ID || n.Remediation.State != schedule.StateRefused || !strings.Contains(n.Summary, "refused by max-risk") {
 		t.Errorf("refused notification = %s: %+v", n.Summary, n.Remediation)
 	}
 	var apiErr struct {
@@ -296,7 +297,7 @@ func TestServeStopsFighting(t *testing.T) {
 	stopFighter := func() { cancel(); wg.Wait() }
 	defer stopFighter()
 
-	var fighting []fixer.Remediation
+	var fighting []schedule.Remediation
 	waitFor(t, 60*time.Second, "remediation to stop fighting", func() bool {
 		fighting = remediations(t, base, "fighting")
 		return len(fighting) == 1
@@ -307,7 +308,7 @@ func TestServeStopsFighting(t *testing.T) {
 		t.Errorf("fighting = %+v, want the kubectl manager named and 3 rounds in the reason", f)
 	}
 	waitFor(t, 10*time.Second, "a notification that remediation stopped", func() bool { return len(remediationHooks(hooks())) == 1 })
-	if n := remediationHooks(hooks())[0]; n.Remediation.State != fixer.Fighting || !strings.Contains(n.Summary, "changed back by kubectl") {
+	if n := remediationHooks(hooks())[0]; n.Remediation.State != schedule.StateFighting || !strings.Contains(n.Summary, "changed back by kubectl") {
 		t.Errorf("fighting notification = %s: %+v", n.Summary, n.Remediation)
 	}
 	if rounds != 4 {
@@ -371,12 +372,12 @@ bindings:
 	k("scale", "deployment/web", "--replicas=5")
 	k("scale", "deployment/api", "--replicas=5")
 	waitFor(t, 10*time.Second, "settings put back", func() bool { return k("get", "configmap/settings", "-o", "jsonpath={.data.mode}") == "fast" })
-	var pending []fixer.Remediation
+	var pending []schedule.Remediation
 	waitFor(t, 10*time.Second, "web's plan to wait", func() bool {
 		pending = remediations(t, base, "pending")
 		return len(pending) == 1
 	})
-	if p := pending[0]; p.Mode != fixer.Approve || p.Plan.Steps[0].Name != "web" {
+	if p := pending[0]; p.Mode != remediate.ModeApprove || p.Plan.Steps[0].Name != "web" {
 		t.Errorf("pending = %+v, want web's plan in approve mode", p)
 	}
 	waitFor(t, 10*time.Second, "web and api reported", func() bool { return len(findingsOf(t, base)) == 2 })
@@ -401,7 +402,7 @@ func TestServeAutoBudget(t *testing.T) {
 	k("scale", "deployment/web", "--replicas=5")
 	waitFor(t, 10*time.Second, "web put back", func() bool { return k("get", "deployment/web", "-o", "jsonpath={.spec.replicas}") == "2" })
 	k("patch", "configmap/settings", "--type=merge", "-p", `{"data":{"mode":"slow"}}`)
-	var pending []fixer.Remediation
+	var pending []schedule.Remediation
 	waitFor(t, 10*time.Second, "the second plan to wait", func() bool {
 		pending = remediations(t, base, "pending")
 		return len(pending) == 1

@@ -21,8 +21,8 @@ import (
 
 	"golang.org/x/time/rate"
 
-	"plumb.dev/plumb/internal/fixer"
 	"plumb.dev/plumb/internal/metrics"
+	"plumb.dev/plumb/internal/remediate/schedule"
 	"plumb.dev/plumb/internal/store"
 	"plumb.dev/plumb/internal/watch"
 )
@@ -64,17 +64,17 @@ type Options struct {
 // Payload is what the generic webhook receives: either a finding's event
 // or a remediation, with a line for people.
 type Payload struct {
-	APIVersion  string             `json:"apiVersion"`
-	Kind        string             `json:"kind"`
-	Event       *watch.Event       `json:"event,omitempty"`
-	Remediation *fixer.Remediation `json:"remediation,omitempty"`
-	Summary     string             `json:"summary"`
+	APIVersion  string                `json:"apiVersion"`
+	Kind        string                `json:"kind"`
+	Event       *watch.Event          `json:"event,omitempty"`
+	Remediation *schedule.Remediation `json:"remediation,omitempty"`
+	Summary     string                `json:"summary"`
 }
 
 // message is one notification to send: exactly one field is set.
 type message struct {
 	event       *watch.Event
-	remediation *fixer.Remediation
+	remediation *schedule.Remediation
 }
 
 // about names what a message is about, for logs.
@@ -137,10 +137,10 @@ func (n *Notifier) Publish(e watch.Event) {
 }
 
 // PublishRemediation queues a notification that r needs a person; it
-// never blocks. The fixer calls it once each time a remediation enters
+// never blocks. The remediation scheduler calls it once each time a remediation enters
 // the pending, refused, fighting or failed state, so it is not
 // deduplicated again here.
-func (n *Notifier) PublishRemediation(r fixer.Remediation) {
+func (n *Notifier) PublishRemediation(r schedule.Remediation) {
 	if len(n.sinks) == 0 {
 		return
 	}
@@ -273,16 +273,16 @@ func payload(k Kind, m message) ([]byte, error) {
 }
 
 // RemediationSummary is one line about a remediation that needs a person.
-func RemediationSummary(r fixer.Remediation) string {
+func RemediationSummary(r schedule.Remediation) string {
 	obj := strings.TrimPrefix(r.FindingID, r.Cluster+"/")
 	if len(r.Plan.Steps) > 0 {
 		obj = r.Plan.Steps[0].Object()
 	}
 	head := fmt.Sprintf("plumb: %s on %s: remediation %d", obj, r.Cluster, r.ID)
 	switch r.State {
-	case fixer.Pending:
+	case schedule.StatePending:
 		return fmt.Sprintf("%s waits for approval (%s); approve it with POST /api/v1/remediations/%d/approve", head, r.Reason, r.ID)
-	case fixer.Fighting:
+	case schedule.StateFighting:
 		msg := head + " stopped: the object keeps being changed back"
 		if len(r.Managers) > 0 {
 			msg += " by " + strings.Join(r.Managers, ", ")

@@ -1,4 +1,11 @@
-// Package remediate puts drift back, safely. It turns findings into a plan:
+// Package remediate puts drift back, safely, for plumb fix and plumb serve
+// alike: planning, risk, guardrails, the conflict-safe apply, undo and the
+// record of each run are here and nowhere else. Its subpackage schedule is
+// serve's side: when to plan and apply (approval queue, auto mode, fight
+// detection), never how. This package must not watch clusters or keep
+// state between calls; it reads the cluster only through drift.Engine.
+//
+// It turns findings into a plan:
 // per object, what will change, field by field, with a risk level. The
 // guardrails decide whether the plan may be applied at all. Any refusal
 // refuses the whole plan, so nothing is half-applied. The refusal names the
@@ -15,6 +22,10 @@
 //     the server reports is on a field the plan changes, so fields other
 //     managers own that the plan does not touch are never taken over.
 //   - Missing objects are created by server-side apply.
+//
+// Guardrails bind every plan: a plan any of them refuses is not applied at
+// all. AutoLimits bind, on top, what is applied with nobody in the loop
+// (serve's auto mode, Mode): a plan beyond them waits for approval.
 //
 // Risk levels (the highest change decides an object's):
 //   - critical: deleting anything, scaling to 0, removing a container,

@@ -9,24 +9,24 @@ import (
 	"net/url"
 	"strconv"
 
-	"plumb.dev/plumb/internal/fixer"
+	"plumb.dev/plumb/internal/remediate/schedule"
 	"plumb.dev/plumb/internal/store"
 )
 
 // Remediator is what the server needs of serve's remediation.
 type Remediator interface {
-	List() []fixer.Remediation
-	Get(id int64) (fixer.Remediation, bool)
-	Approve(ctx context.Context, id int64) (fixer.Approval, error)
-	Reject(id int64) (fixer.Remediation, error)
+	List() []schedule.Remediation
+	Get(id int64) (schedule.Remediation, bool)
+	Approve(ctx context.Context, id int64) (schedule.Approval, error)
+	Reject(id int64) (schedule.Remediation, error)
 }
 
-var _ Remediator = (*fixer.Fixer)(nil)
+var _ Remediator = (*schedule.Scheduler)(nil)
 
 func (s *Server) remediations(w http.ResponseWriter, r *http.Request) {
 	state, cluster := r.URL.Query().Get("state"), r.URL.Query().Get("cluster")
-	switch fixer.State(state) {
-	case "", fixer.Pending, fixer.Refused, fixer.Fighting, fixer.Failed:
+	switch schedule.State(state) {
+	case "", schedule.StatePending, schedule.StateRefused, schedule.StateFighting, schedule.StateFailed:
 	default:
 		writeError(w, http.StatusBadRequest, "state "+strconv.Quote(state)+": want pending, refused, fighting or failed")
 		return
@@ -96,9 +96,9 @@ func (s *Server) remediationError(w http.ResponseWriter, id int64, err error) bo
 	switch {
 	case err == nil:
 		return false
-	case errors.Is(err, fixer.ErrNotFound):
+	case errors.Is(err, schedule.ErrNotFound):
 		writeError(w, http.StatusNotFound, "no remediation "+strconv.FormatInt(id, 10))
-	case errors.Is(err, fixer.ErrNotPending):
+	case errors.Is(err, schedule.ErrNotPending):
 		writeError(w, http.StatusConflict, err.Error())
 	default:
 		s.internal(w, err)

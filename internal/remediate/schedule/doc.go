@@ -1,5 +1,13 @@
-// Package fixer is plumb serve's remediation. Each declared object has a
-// mode from the source (in a fleet, the binding) that declares it:
+// Package schedule decides when plumb serve remediates: it is the serve
+// side of package remediate, and holds only scheduling, namely the
+// approval queue, auto mode and fight detection. Planning, risk, the
+// guardrails (remediate.Guardrails, and remediate.AutoLimits for what is
+// applied with nobody in the loop), the conflict-safe apply and the run
+// record are package remediate's, the same code plumb fix uses; this
+// package must not plan, judge risk or write to a cluster by itself.
+//
+// Each declared object has a mode (remediate.Mode) from the source (in a
+// fleet, the binding) that declares it:
 //
 //   - off (the default): findings are only reported;
 //   - approve: a finding gets a plan that waits, through the API, for a
@@ -15,10 +23,9 @@
 // The guardrails decide, per plan, what is applied automatically, what
 // waits for approval and what is refused. A plan the planner's guardrails
 // refuse (a protected namespace, a risk above the approval limit) is
-// refused in every mode. In auto mode a plan riskier than AutoMaxRisk
-// (medium by default), or one beyond AutoBudget objects fixed on the
-// cluster in the last minute (a mass change), waits for approval instead
-// of being applied.
+// refused in every mode. In auto mode a plan beyond Options.Auto (riskier
+// than medium, or beyond 20 objects fixed on the cluster in the last
+// minute, by default) waits for approval instead of being applied.
 //
 // Auto mode detects fighting: when an object drifts again after being
 // fixed, FightRounds times within FightWindow (by default 3 times in 10
@@ -31,4 +38,4 @@
 // memory: after a restart they are made again from the first comparisons.
 // Each time one enters such a state, Options.Notify hears of it, so a
 // person can be told (package notify) instead of polling the API.
-package fixer
+package schedule

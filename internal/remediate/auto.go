@@ -1,0 +1,62 @@
+package remediate
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// AutoLimits are the guardrails on what is applied with no person in the
+// loop (serve's auto mode), on top of the Guardrails that bind every plan:
+// a plan beyond them is not refused but waits for approval.
+type AutoLimits struct {
+	// MaxRisk: plans riskier than this wait for approval. Default medium.
+	MaxRisk Risk
+	// Budget: at most this many objects are fixed per cluster within
+	// BudgetWindow; beyond, plans wait for approval (a mass change is a
+	// person's call). Default 20.
+	Budget int
+}
+
+// BudgetWindow is the span AutoLimits.Budget counts fixes over.
+const BudgetWindow = time.Minute
+
+// DefaultAutoLimits returns the defaults documented on AutoLimits.
+func DefaultAutoLimits() AutoLimits { return AutoLimits{MaxRisk: RiskMedium, Budget: 20} }
+
+// Hold says why plan, for cluster, must wait for approval instead of
+// being applied automatically, given the objects fixed there within
+// BudgetWindow; "" when it may be applied.
+func (l AutoLimits) Hold(plan Plan, cluster string, fixedInWindow int) string {
+	if r := plan.Risk(); r.Above(l.MaxRisk) {
+		return fmt.Sprintf("risk %s is above automatic remediation's limit %s: waiting for approval", r, l.MaxRisk)
+	}
+	if fixedInWindow >= l.Budget {
+		return fmt.Sprintf("automatic remediation fixed %d objects on cluster %s in the last %s, its limit: waiting for approval", fixedInWindow, cluster, BudgetWindow)
+	}
+	return ""
+}
+
+// Risk is the highest risk of the plan's steps; low for an empty plan.
+func (p Plan) Risk() Risk {
+	r := RiskLow
+	for _, s := range p.Steps {
+		r = maxRisk(r, s.Risk)
+	}
+	return r
+}
+
+// Unresolved describes the steps that neither applied nor found the object
+// back in sync; "" when there are none.
+func Unresolved(rs []Result) string {
+	var out []string
+	for _, r := range rs {
+		switch r.Outcome {
+		case OutcomeApplied, OutcomeInSync, OutcomeChanged:
+			// Changed: the object moved on; its next event plans again.
+		default:
+			out = append(out, fmt.Sprintf("%s %s: %s", r.Step.Object(), r.Outcome, r.Message))
+		}
+	}
+	return strings.Join(out, "; ")
+}

@@ -12,17 +12,12 @@ import (
 // each timed command the objects are drifted again (untimed). After each
 // plumb run, plumb scan must find the namespace in sync.
 func runFix(plumb, sizes string, runs int) error {
-	counts, err := sizeList(sizes)
-	if err != nil {
-		return err
-	}
-	b, err := start(plumb, "fix")
+	b, err := start(plumb, "fix", sizes)
 	if err != nil {
 		return err
 	}
 	defer b.stop()
-	plumb, env, work := b.plumb, b.env, b.work
-	kubectl := filepath.Join(env.AssetsDir, "kubectl")
+	plumb, env, work, kubectl, counts := b.plumb, b.env, b.work, b.kubectl, b.sizes
 
 	fmt.Println("| objects | drifted | plumb fix --yes (median) | kubectl apply --server-side (median) | speed-up | plumb CPU | kubectl CPU | plumb peak RSS | kubectl peak RSS |")
 	fmt.Println("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")

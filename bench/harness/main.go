@@ -93,12 +93,20 @@ type bench struct {
 	plumb string
 	env   *testcluster.Env
 	work  string
+	// kubectl is the pinned kubectl beside the control plane.
+	kubectl string
+	// sizes are the -sizes to measure.
+	sizes []int
 }
 
-// start prepares a mode's bench; stop undoes it.
-func start(plumb, mode string) (*bench, error) {
-	plumb, err := filepath.Abs(plumb)
+// start prepares a mode's bench for the object counts in sizes; stop
+// undoes it.
+func start(plumb, mode, sizes string) (*bench, error) {
+	counts, err := sizeList(sizes)
 	if err != nil {
+		return nil, err
+	}
+	if plumb, err = filepath.Abs(plumb); err != nil {
 		return nil, err
 	}
 	work, err := os.MkdirTemp("", "plumb-bench-"+mode+"-")
@@ -110,7 +118,7 @@ func start(plumb, mode string) (*bench, error) {
 		os.RemoveAll(work)
 		return nil, err
 	}
-	return &bench{plumb: plumb, env: env, work: work}, nil
+	return &bench{plumb: plumb, env: env, work: work, kubectl: filepath.Join(env.AssetsDir, "kubectl"), sizes: counts}, nil
 }
 
 func (b *bench) stop() {
@@ -132,17 +140,12 @@ func sizeList(sizes string) ([]int, error) {
 }
 
 func run(plumb, sizes string, runs int) error {
-	counts, err := sizeList(sizes)
-	if err != nil {
-		return err
-	}
-	b, err := start(plumb, "scan")
+	b, err := start(plumb, "scan", sizes)
 	if err != nil {
 		return err
 	}
 	defer b.stop()
-	plumb, env, work := b.plumb, b.env, b.work
-	kubectl := filepath.Join(env.AssetsDir, "kubectl")
+	plumb, env, work, kubectl, counts := b.plumb, b.env, b.work, b.kubectl, b.sizes
 
 	fmt.Println("| objects | drifted | plumb scan (median) | kubectl diff --server-side (median) | speed-up | plumb CPU | kubectl CPU | plumb peak RSS | kubectl peak RSS |")
 	fmt.Println("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")

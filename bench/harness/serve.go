@@ -26,22 +26,19 @@ import (
 // runServe measures plumb serve: detection latency, idle API requests and
 // memory against a controller-runtime cache of the same objects.
 func runServe(plumb, crcache, sizes string, changes int, idle time.Duration, spread string) error {
-	counts, err := sizeList(sizes)
-	if err != nil {
-		return err
-	}
 	var spreads []int
 	if spread != "" {
+		var err error
 		if spreads, err = sizeList(spread); err != nil {
 			return err
 		}
 	}
-	b, err := start(plumb, "serve")
+	b, err := start(plumb, "serve", sizes)
 	if err != nil {
 		return err
 	}
 	defer b.stop()
-	plumb, env, work := b.plumb, b.env, b.work
+	plumb, env, work, counts := b.plumb, b.env, b.work, b.sizes
 
 	// Floors: each process tracking (almost) nothing, so that memory per
 	// tracked object can be compared apart from binary size.

@@ -168,21 +168,9 @@ func (f *scanFlags) runFleet(ctx context.Context, g *globalOptions, cfg *config.
 	if err != nil {
 		return nil, err
 	}
-	var sel labels.Selector
-	if f.fleet.selector != "" {
-		if sel, err = labels.Parse(f.fleet.selector); err != nil {
-			return nil, fmt.Errorf("-l %q: %w", f.fleet.selector, err)
-		}
-	}
-	targets, err := fleet.Plan(cfg, f.fleet.clusters, sel)
+	targets, err := f.fleet.targets(cfg)
 	if err != nil {
 		return nil, err
-	}
-	if len(targets) == 0 {
-		return nil, fmt.Errorf("no cluster of %s matches the selection", cfg.Path)
-	}
-	if !slices.ContainsFunc(targets, fleet.Target.Bound) {
-		return nil, fmt.Errorf("no binding of %s selects any of the clusters chosen (%s): nothing is declared for them", cfg.Path, targetNames(targets))
 	}
 	opts := fleet.DefaultOptions()
 	opts.Concurrency = f.fleet.parallel
@@ -252,6 +240,29 @@ func (f *scanFlags) exitFor(r report.Report) int {
 		return ExitDrift
 	}
 	return ExitInSync
+}
+
+// targets are the clusters of cfg that --cluster and -l choose, each with
+// its bound sources; at least one of them is bound.
+func (f fleetFlags) targets(cfg *config.File) ([]fleet.Target, error) {
+	var sel labels.Selector
+	if f.selector != "" {
+		var err error
+		if sel, err = labels.Parse(f.selector); err != nil {
+			return nil, fmt.Errorf("-l %q: %w", f.selector, err)
+		}
+	}
+	targets, err := fleet.Plan(cfg, f.clusters, sel)
+	if err != nil {
+		return nil, err
+	}
+	if len(targets) == 0 {
+		return nil, fmt.Errorf("no cluster of %s matches the selection", cfg.Path)
+	}
+	if !slices.ContainsFunc(targets, fleet.Target.Bound) {
+		return nil, fmt.Errorf("no binding of %s selects any of the clusters chosen (%s): nothing is declared for them", cfg.Path, targetNames(targets))
+	}
+	return targets, nil
 }
 
 // targetNames lists the targets' cluster names for a message.

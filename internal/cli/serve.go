@@ -5,14 +5,12 @@ import (
 	"fmt"
 	"os"
 	"runtime/debug"
-	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
-	"k8s.io/apimachinery/pkg/labels"
 
 	"plumb.dev/plumb/internal/cluster"
 	"plumb.dev/plumb/internal/config"
@@ -305,19 +303,9 @@ func (o *serveOptions) clusters(ctx context.Context, cfg *config.File, m *metric
 	if o.flags.Changed("remediation") {
 		return nil, nil, fmt.Errorf("--remediation is for --source; with -c, set remediation on each binding in %s", cfg.Path)
 	}
-	var sel labels.Selector
-	if o.fleet.selector != "" {
-		var err error
-		if sel, err = labels.Parse(o.fleet.selector); err != nil {
-			return nil, nil, fmt.Errorf("-l %q: %w", o.fleet.selector, err)
-		}
-	}
-	targets, err := fleet.Plan(cfg, o.fleet.clusters, sel)
+	targets, err := o.fleet.targets(cfg)
 	if err != nil {
 		return nil, nil, err
-	}
-	if !slices.ContainsFunc(targets, fleet.Target.Bound) {
-		return nil, nil, fmt.Errorf("no binding of %s selects any of the clusters chosen (%s): nothing is declared for them", cfg.Path, targetNames(targets))
 	}
 	for _, t := range targets {
 		if !t.Bound() {
@@ -326,12 +314,10 @@ func (o *serveOptions) clusters(ctx context.Context, cfg *config.File, m *metric
 		}
 		copts := cluster.DefaultOptions()
 		copts.WrapTransport = m.Transport(t.Cluster.Name)
-		c, decoded, errs, err := fleet.Connect(ctx, t, "", 0, copts)
+		c, err := fleet.Dial(t, "", 0, copts)
 		if err != nil {
 			return nil, nil, fmt.Errorf("cluster %s: %w", t.Cluster.Name, err)
 		}
-		objs, encErrs := source.EncodeAll(decoded)
-		o.reportSourceErrors(append(errs, encErrs...))
 		var paths []string
 		modes := map[string]remediate.Mode{}
 		remediates := false
@@ -347,6 +333,8 @@ func (o *serveOptions) clusters(ctx context.Context, cfg *config.File, m *metric
 			objs, encErrs := source.EncodeAll(decoded)
 			return objs, append(errs, encErrs...)
 		}
+		objs, errs := reload(ctx)
+		o.reportSourceErrors(errs)
 		setups = append(setups, clusterSetup{name: t.Cluster.Name, cluster: c, objs: objs, reload: reload, paths: paths,
 			mode: remediate.ModeByPath(modes, remediate.ModeOff), remediates: remediates})
 	}

@@ -114,14 +114,9 @@ func scanOne(ctx context.Context, t Target, opts Options, loads *loader) Result 
 	return res
 }
 
-// Connect reaches a target's cluster through its kubeconfig context and
-// loads its bound sources, with namespaces defaulted as the source says.
-// timeout bounds every request (0: none). Nothing is contacted yet.
-func Connect(ctx context.Context, t Target, cacheDir string, timeout time.Duration, copts cluster.Options) (*cluster.Cluster, []source.Object, []source.Error, error) {
-	return connect(t, cacheDir, timeout, copts, &loader{ctx: ctx, sets: map[string]*loaded{}})
-}
-
-func connect(t Target, cacheDir string, timeout time.Duration, copts cluster.Options, loads *loader) (*cluster.Cluster, []source.Object, []source.Error, error) {
+// Dial reaches a target's cluster through its kubeconfig context; timeout
+// bounds every request (0: none). Nothing is contacted yet.
+func Dial(t Target, cacheDir string, timeout time.Duration, copts cluster.Options) (*cluster.Cluster, error) {
 	flags := genericclioptions.NewConfigFlags(true)
 	kubeconfig, contextName := t.Cluster.Kubeconfig, t.Cluster.Context
 	flags.KubeConfig, flags.Context = &kubeconfig, &contextName
@@ -136,9 +131,19 @@ func connect(t Target, cacheDir string, timeout time.Duration, copts cluster.Opt
 	}
 	c, err := cluster.New(flags, copts)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
 	c.Name = t.Cluster.Name
+	return c, nil
+}
+
+// connect dials a target's cluster and loads its bound sources, with
+// namespaces defaulted as the source says.
+func connect(t Target, cacheDir string, timeout time.Duration, copts cluster.Options, loads *loader) (*cluster.Cluster, []source.Object, []source.Error, error) {
+	c, err := Dial(t, cacheDir, timeout, copts)
+	if err != nil {
+		return nil, nil, nil, err
+	}
 	objs, errs := loadSources(t, c.Namespace, loads)
 	return c, objs, errs, nil
 }

@@ -2,6 +2,8 @@
 // controller-runtime cache of full objects for the kinds the benchmark uses
 // (ConfigMaps, Deployments, Services) in one namespace. It prints "synced"
 // once every informer has listed, then waits to be killed.
+//
+// It is a baseline only and must not share code with plumb.
 package main
 
 import (

@@ -35,6 +35,8 @@
 // that plumb scan finds nothing left.
 //
 //	go run ./bench/harness -plumb bin/plumb -fix -sizes 500,2000 -runs 3
+//
+// It measures; it must not be imported by plumb or hold product logic.
 package main
 
 import (

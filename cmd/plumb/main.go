@@ -1,4 +1,7 @@
 // Command plumb keeps Kubernetes clusters true to their declared state.
+//
+// It must stay thin: it builds the root command (package cli), runs it, and
+// exits with its code; nothing else happens here.
 package main
 
 import (

@@ -4,6 +4,8 @@
 // engineer does during an incident, and runs plumb scan and plumb diff.
 //
 // Run it with `make demo`.
+//
+// It drives the plumb binary as a user would and must not import plumb's packages beyond testcluster.
 package main
 
 import (

@@ -6,4 +6,7 @@
 // binary (the module version for `go install`, the VCS revision for builds
 // from a checkout), so a binary built without the Makefile still says where it
 // came from.
+//
+// It must not read anything at run time beyond what the binary carries: no
+// files, no network.
 package buildinfo

@@ -12,4 +12,9 @@
 // Commands write results to the injected output stream and logs (slog, with
 // klog routed into the same handler) to the error stream, so tests can read
 // both.
+//
+// It must not hold product logic: comparing is package drift's, planning and
+// applying package remediate's, and what is printed is package report's;
+// a command only turns flags into options, calls them, and maps the
+// result to an exit code.
 package cli

@@ -10,4 +10,7 @@
 //
 // Schemas are fetched per group-version, only for the groups plumb needs,
 // from the OpenAPI v3 endpoint that every supported Kubernetes version serves.
+//
+// It must not judge drift or write objects: it connects, reads, and
+// describes schemas (see QuantityType); comparing is package drift's.
 package cluster

@@ -9,4 +9,8 @@
 // its name, its kubeconfig to $KUBECONFIG or ~/.kube/config), and one
 // Validate, which collects every problem with its line rather than stopping
 // at the first.
+//
+// It must not contact a cluster or load sources: it reads, defaults and
+// validates the file, naming the file and line of every mistake; packages
+// fleet and cli act on it.
 package config

@@ -56,4 +56,8 @@
 // Secrets are compared like any object, but every value under data or
 // stringData, and kubectl's last-applied annotation, is replaced by
 // "(redacted)" in changes and diffs; no value is logged or stored.
+//
+// It must not change a cluster (its only requests are reads and dry-runs),
+// print, or keep history, and what it reports never holds a Secret's
+// values: they are masked before a Finding leaves the package.
 package drift

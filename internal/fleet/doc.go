@@ -4,4 +4,9 @@
 // labels), then scans the clusters in parallel, each within its own
 // timeout, so that one unreachable, forbidden or slow cluster is reported
 // with its error while the others are scanned in full.
+//
+// It must not compare objects (package drift does) or watch clusters
+// (package watch does); it decides which sources go to which cluster and
+// runs the per-cluster scans side by side. A cluster no binding selects is
+// never contacted.
 package fleet

@@ -3,6 +3,9 @@
 // each cluster's HTTP transport (see Transport), so every request plumb
 // makes is counted, by cluster, verb and code, whatever else in the process
 // hooks client-go.
+//
+// It must not use Prometheus' global registry or label a metric with an
+// unbounded value such as an object's name.
 package metrics
 
 import (

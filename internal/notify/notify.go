@@ -5,6 +5,9 @@
 // Notifications are deduplicated, rate-limited per sink, and retried with
 // exponential backoff; a failure is logged and counted and never slows
 // detection or remediation down, because publishing only queues.
+//
+// It must not block whoever publishes to it, and never sends a Secret's
+// values (findings arrive masked).
 package notify
 
 import (

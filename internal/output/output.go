@@ -2,6 +2,8 @@
 // version information) in the machine formats every command offers with
 // -o: indented JSON and YAML, with the same field names, taken from the
 // types' JSON tags.
+//
+// It must not shape the documents it writes: their fields are their types'.
 package output
 
 import (

@@ -3,6 +3,9 @@
 // lives outside the repository, in shared/testdata/real-world beside the
 // checkout; a clone elsewhere (CI) finds it through PLUMB_REAL_WORLD or the
 // workspace's fixed location.
+//
+// It is for tests only and must not be imported by plumb's binary; the
+// manifests it finds must never be edited.
 package realworld
 
 import (

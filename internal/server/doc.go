@@ -6,4 +6,9 @@
 // It listens on loopback by default. Listening anywhere else requires a
 // bearer token, checked on every request but the health probes. Errors are
 // JSON: {"code": 404, "reason": "NotFound", "message": "..."}.
+//
+// It must not compare, store or remediate by itself: it reads the store and
+// calls the remediation scheduler it is given. It answers only for the
+// hosts it serves, needs the token when one is set, and refuses
+// cross-origin writes.
 package server

@@ -5,4 +5,6 @@
 // difference where some cluster drifted from its declaration is. An object
 // missing from some clusters of the group is skew too ("one cluster lost
 // its NetworkPolicy").
+//
+// It must not contact clusters: it compares the scan results it is given.
 package skew

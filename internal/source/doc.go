@@ -84,4 +84,7 @@
 // Load does not default namespaces and does not look for duplicates: the
 // drift engine does both, after defaulting. It stops when ctx is done and
 // returns what it loaded so far.
+//
+// It must not contact a cluster: rendering is offline, as helm template's
+// is, and an object's origin is recorded as it is read.
 package source

@@ -7,6 +7,8 @@
 // path the file resolves to, its size and its modification time. Resolving
 // symbolic links covers the kubelet's ConfigMap volumes, which replace a
 // "..data" link atomically and leave the files' own names untouched.
+//
+// It must not load sources itself: it only tells its caller when to.
 package sourcewatch
 
 import (

@@ -10,4 +10,7 @@
 //
 // Nothing a Secret holds is stored: findings arrive with Secret values
 // already redacted by the drift engine.
+//
+// It must not compare objects or contact a cluster, and it never stores a
+// Secret's values: findings arrive masked.
 package store

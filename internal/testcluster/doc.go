@@ -22,4 +22,7 @@
 // folder assets.sh fills (${XDG_CACHE_HOME:-~/.cache}/plumb/k8s-VERSION).
 // When neither has them, the package fails loudly: a test that needs a
 // cluster never silently skips.
+//
+// It is for tests and the benchmark harness only and must not be imported
+// by plumb's binary.
 package testcluster

@@ -1,0 +1,82 @@
+package policy
+
+import (
+	"context"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+)
+
+// key names an object across versions of a source.
+type key struct{ group, kind, namespace, name string }
+
+func keyOf(u *unstructured.Unstructured) key {
+	gvk := u.GroupVersionKind()
+	return key{gvk.Group, gvk.Kind, u.GetNamespace(), u.GetName()}
+}
+
+// Diff pairs the objects of two versions of a source: what after declares
+// and before did not is created, what both declare and differ in is
+// updated, what only before declares is deleted. Objects are matched by
+// group, kind, namespace and name (an apiVersion change is an update).
+func Diff(before, after []*unstructured.Unstructured) []Change {
+	old := make(map[key]*unstructured.Unstructured, len(before))
+	for _, u := range before {
+		old[keyOf(u)] = u
+	}
+	var out []Change
+	seen := map[key]bool{}
+	for _, u := range after {
+		k := keyOf(u)
+		seen[k] = true
+		prev, ok := old[k]
+		switch {
+		case !ok:
+			out = append(out, Change{Operation: OperationCreate, New: u})
+		case !equal(prev, u):
+			out = append(out, Change{Operation: OperationUpdate, Old: prev, New: u})
+		}
+	}
+	for _, u := range before {
+		if !seen[keyOf(u)] {
+			out = append(out, Change{Operation: OperationDelete, Old: u})
+		}
+	}
+	return out
+}
+
+func equal(a, b *unstructured.Unstructured) bool {
+	ja, errA := a.MarshalJSON()
+	jb, errB := b.MarshalJSON()
+	return errA == nil && errB == nil && string(ja) == string(jb)
+}
+
+// SourceCounter counts what a deletion takes along from a version of the
+// source (offline, with no cluster): the objects it declares in a
+// namespace, the custom resources it declares of a CRD.
+type SourceCounter []*unstructured.Unstructured
+
+var _ Counter = SourceCounter(nil)
+
+// InNamespace counts the objects declared in ns.
+func (s SourceCounter) InNamespace(_ context.Context, ns string) (int, error) {
+	n := 0
+	for _, u := range s {
+		if u.GetNamespace() == ns {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// CustomResources counts the objects declared of crd's group and kind.
+func (s SourceCounter) CustomResources(_ context.Context, crd *unstructured.Unstructured) (int, error) {
+	group, _, _ := unstructured.NestedString(crd.Object, "spec", "group")
+	kind, _, _ := unstructured.NestedString(crd.Object, "spec", "names", "kind")
+	n := 0
+	for _, u := range s {
+		if gvk := u.GroupVersionKind(); gvk.Group == group && gvk.Kind == kind {
+			n++
+		}
+	}
+	return n, nil
+}

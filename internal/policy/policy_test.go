@@ -41,7 +41,6 @@ func fired(vs []Violation) []string {
 	return out
 }
 
-
 const deploy = `apiVersion: apps/v1
 kind: Deployment
 metadata: {name: web, namespace: shop}

@@ -86,6 +86,7 @@ func newRoot(streams Streams) (*cobra.Command, *globalOptions) {
 		newScanCommand(g),
 		newDiffCommand(g),
 		newSkewCommand(g),
+		newCheckCommand(g),
 		newServeCommand(g),
 		newFixCommand(g),
 		newHistoryCommand(g),

@@ -1,0 +1,138 @@
+package cli
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// copyShop copies the example shop into a new folder and returns it.
+func copyShop(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	entries, err := os.ReadDir(shop)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if !strings.HasSuffix(e.Name(), ".yaml") {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(shop, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, e.Name()), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// inNamespace puts every top-level object of the shop copy in dir in ns.
+func inNamespace(t *testing.T, dir, ns string) {
+	t.Helper()
+	for _, f := range []string{"api.yaml", "config.yaml", "web.yaml", "worker.yaml"} {
+		b, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b = []byte(strings.ReplaceAll(string(b), "\nmetadata:\n", "\nmetadata:\n  namespace: "+ns+"\n"))
+		if err := os.WriteFile(filepath.Join(dir, f), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func rewrite(t *testing.T, path, old, new string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), old) {
+		t.Fatalf("%s has no %q", path, old)
+	}
+	if err := os.WriteFile(path, []byte(strings.Replace(string(b), old, new, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestCheckOffline: a pull request that deletes the shop's namespace,
+// scales web to 0 and exposes it fails plumb check with those violations,
+// in each output format; an innocent change passes.
+func TestCheckOffline(t *testing.T) {
+	ns := "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n"
+	old := copyShop(t)
+	if err := os.WriteFile(filepath.Join(old, "namespace.yaml"), []byte(ns), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	inNamespace(t, old, "shop")
+
+	// An image bump only.
+	bump := copyShop(t)
+	_ = os.WriteFile(filepath.Join(bump, "namespace.yaml"), []byte(ns), 0o644)
+	inNamespace(t, bump, "shop")
+	rewrite(t, filepath.Join(bump, "api.yaml"), "shop-api:1.4.2", "shop-api:1.4.3")
+	if code, out, stderr := run(t, "check", "--against", old, "--source", bump); code != ExitInSync || !strings.Contains(out, "No guardrail fired.") {
+		t.Errorf("image bump: exit %d\n%s\n%s", code, out, stderr)
+	}
+
+	// The catastrophic pull request.
+	bad := copyShop(t)
+	inNamespace(t, bad, "shop")
+	rewrite(t, filepath.Join(bad, "web.yaml"), "replicas: 2", "replicas: 0")
+	rewrite(t, filepath.Join(bad, "web.yaml"), "spec:\n  selector:\n    app.kubernetes.io/name: web", "spec:\n  type: LoadBalancer\n  selector:\n    app.kubernetes.io/name: web")
+
+	code, out, stderr := run(t, "check", "--against", old, "--source", bad, "-o", "json")
+	var res struct {
+		Violations []struct {
+			Rule, Severity, Kind, Namespace, Name, Message string
+			Affected                                       int
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("check -o json: exit %d: %v\n%s\n%s", code, err, out, stderr)
+	}
+	var got []string
+	for _, v := range res.Violations {
+		got = append(got, strings.Join([]string{v.Severity, v.Rule, v.Kind, v.Namespace, v.Name}, " ")+" affected="+itoa(int64(v.Affected)))
+	}
+	want := []string{
+		"deny scale-to-zero Deployment shop web affected=0",
+		"deny delete-namespace Namespace  shop affected=9",
+		"warn expose-service Service shop web affected=0",
+	}
+	if diff := cmp.Diff(want, got); code != ExitDrift || diff != "" {
+		t.Errorf("check: exit %d, violations (-want +got):\n%s", code, diff)
+	}
+	if !strings.Contains(out, `"violations": [`) || !strings.Contains(out, `"affected": 9`) {
+		t.Errorf("JSON shape:\n%s", out)
+	}
+	if code, out, _ := run(t, "check", "--against", old, "--source", bad, "-o", "markdown"); code != ExitDrift ||
+		!strings.Contains(out, "**plumb check**: 2 denied, 1 warnings.") || !strings.Contains(out, "| ⛔ deny | `delete-namespace` | Namespace shop | 9 |") {
+		t.Errorf("markdown: exit %d\n%s", code, out)
+	}
+	if code, out, _ := run(t, "check", "--against", old, "--source", bad); code != ExitDrift || !strings.Contains(out, "SEVERITY") || !strings.Contains(out, "scale-to-zero") {
+		t.Errorf("table: exit %d\n%s", code, out)
+	}
+	// Each rule is one flag away from off; warnings alone pass.
+	if code, out, _ := run(t, "check", "--against", old, "--source", bad, "--disable-rule", "scale-to-zero", "--disable-rule", "delete-namespace"); code != ExitInSync || !strings.Contains(out, "expose-service") {
+		t.Errorf("with the deny rules off: exit %d\n%s", code, out)
+	}
+
+	// Bad input names the file and line and checks nothing.
+	if err := os.WriteFile(filepath.Join(bad, "broken.yaml"), []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: [\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, stderr := run(t, "check", "--against", old, "--source", bad); code != ExitError || out != "" || !strings.Contains(stderr, "broken.yaml") {
+		t.Errorf("bad input: exit %d\nstdout: %s\nstderr: %s", code, out, stderr)
+	}
+	if code, _, stderr := run(t, "check", "--against", old, "--source", bump, "--disable-rule", "no-such-rule"); code != ExitError || !strings.Contains(stderr, "no such rule") {
+		t.Errorf("unknown rule: exit %d, %s", code, stderr)
+	}
+}

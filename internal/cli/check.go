@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"plumb.dev/plumb/internal/config"
 	"plumb.dev/plumb/internal/policy"
 	"plumb.dev/plumb/internal/source"
 )
@@ -21,6 +22,8 @@ type checkOptions struct {
 	set         []string
 	releaseName string
 	disabled    []string
+	policies    []string
+	configFile  string
 }
 
 func newCheckCommand(g *globalOptions) *cobra.Command {
@@ -46,6 +49,12 @@ Built-in rules, each on by default and turned off with --disable-rule NAME:
   expose-service      exposing a Service as LoadBalancer or NodePort (warns)
   privileged-pod      running a container privileged
   host-path           mounting a hostPath volume
+
+User rules come from GuardrailPolicy files (--policy, or policies: in the
+configuration given with -c): CEL expressions over object, oldObject and
+operation, true meaning allowed, shaped like a ValidatingAdmissionPolicy's
+validations (see docs/check.md). A rule that does not compile stops the
+check with its file, line and name.
 
 Both sides are read as plumb scan reads a source: files, folders, kustomize
 roots or Helm charts (with --values and --set for both). -o markdown writes
@@ -73,6 +82,8 @@ either side is named and stops the check).`,
 	fs.StringArrayVar(&o.set, "set", nil, "Helm value KEY=VALUE for charts on either side (repeatable)")
 	fs.StringVar(&o.releaseName, "release-name", "", "Helm release name (default: the chart's name)")
 	fs.StringArrayVar(&o.disabled, "disable-rule", nil, "Turn a built-in rule off (repeatable)")
+	fs.StringArrayVar(&o.policies, "policy", nil, "A GuardrailPolicy file of CEL rules to add (repeatable)")
+	fs.StringVarP(&o.configFile, "config", "c", "", "plumb configuration file: its policies are added")
 	return cmd
 }
 
@@ -99,6 +110,10 @@ func (o *checkOptions) Validate() error {
 }
 
 func (o *checkOptions) Run(ctx context.Context) error {
+	rules, err := o.rules()
+	if err != nil {
+		return err
+	}
 	before, err := o.load(ctx, o.against)
 	if err != nil {
 		return err
@@ -107,7 +122,7 @@ func (o *checkOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	vs := policy.Evaluate(ctx, policy.Diff(before, after), policy.Builtins(),
+	vs := policy.Evaluate(ctx, policy.Diff(before, after), rules,
 		policy.Options{Disabled: o.disabled, Counter: policy.SourceCounter(before)})
 	if err := policy.Write(o.streams.Out, policy.Result{Violations: vs}, o.output); err != nil {
 		return err
@@ -116,6 +131,39 @@ func (o *checkOptions) Run(ctx context.Context) error {
 		return withCode(ExitDrift, nil)
 	}
 	return withCode(ExitInSync, nil)
+}
+
+// rules are the built-in rules and those of every policy file, given with
+// --policy or in the configuration. A file with a broken rule stops the
+// check: a guardrail that silently does not run is worse than none.
+func (o *checkOptions) rules() ([]policy.Rule, error) {
+	files := o.policies
+	if o.configFile != "" {
+		cfg, err := config.Load(o.configFile)
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, cfg.Policies...)
+	}
+	rules := policy.Builtins()
+	names := map[string]string{}
+	for _, r := range rules {
+		names[r.Name] = "built in"
+	}
+	for _, f := range files {
+		rs, err := policy.LoadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range rs {
+			if where, ok := names[r.Name]; ok {
+				return nil, fmt.Errorf("%s: rule %q: the name is already used (%s)", f, r.Name, where)
+			}
+			names[r.Name] = f
+		}
+		rules = append(rules, rs...)
+	}
+	return rules, nil
 }
 
 // load reads one side; bad input on it is printed and stops the check,

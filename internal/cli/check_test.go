@@ -136,3 +136,48 @@ func TestCheckOffline(t *testing.T) {
 		t.Errorf("unknown rule: exit %d, %s", code, stderr)
 	}
 }
+
+// TestCheckUserPolicies: CEL rules from --policy and from the
+// configuration's policies run beside the built-in ones; a rule that does
+// not compile stops the check with its file, line and name.
+func TestCheckUserPolicies(t *testing.T) {
+	old := copyShop(t)
+	pinned := copyShop(t)
+	rewrite(t, filepath.Join(pinned, "api.yaml"), "shop-api:1.4.2", "shop-api:latest")
+	dir := t.TempDir()
+	pol := filepath.Join(dir, "pinned.yaml")
+	if err := os.WriteFile(pol, []byte(`apiVersion: plumb.dev/v1alpha1
+kind: GuardrailPolicy
+spec:
+  rules:
+    - name: no-latest-tag
+      match: {apiGroups: [apps], kinds: [Deployment]}
+      expression: "object.spec.template.spec.containers.all(c, !c.image.endsWith(':latest'))"
+      message: images must be pinned to a version
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, stderr := run(t, "check", "--against", old, "--source", pinned, "--policy", pol); code != ExitDrift ||
+		!strings.Contains(out, "no-latest-tag") || !strings.Contains(out, "images must be pinned to a version") {
+		t.Errorf("--policy: exit %d\n%s\n%s", code, out, stderr)
+	}
+	cfg := filepath.Join(dir, "plumb.yaml")
+	if err := os.WriteFile(cfg, []byte("apiVersion: plumb.dev/v1alpha1\nkind: Config\npolicies: [pinned.yaml]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, _ := run(t, "check", "-c", cfg, "--against", old, "--source", pinned); code != ExitDrift || !strings.Contains(out, "no-latest-tag") {
+		t.Errorf("-c with policies: exit %d\n%s", code, out)
+	}
+	if code, out, _ := run(t, "check", "--against", old, "--source", pinned); code != ExitInSync {
+		t.Errorf("without the policy: exit %d\n%s", code, out)
+	}
+
+	broken := filepath.Join(dir, "broken.yaml")
+	if err := os.WriteFile(broken, []byte("apiVersion: plumb.dev/v1alpha1\nkind: GuardrailPolicy\nspec:\n  rules:\n    - name: typo\n      expression: \"object.spec.replicas >\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, stderr := run(t, "check", "--against", old, "--source", pinned, "--policy", broken); code != ExitError || out != "" ||
+		!strings.Contains(stderr, broken+`:5: rule "typo": expression does not compile`) {
+		t.Errorf("broken policy: exit %d\nstdout: %s\nstderr: %s", code, out, stderr)
+	}
+}

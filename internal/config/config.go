@@ -32,7 +32,10 @@ type Config struct {
 	Bindings   []Binding    `yaml:"bindings"`
 	Ignore     []IgnoreRule `yaml:"ignore"`
 	Guardrails Guardrails   `yaml:"guardrails"`
-	Store      Store        `yaml:"store"`
+	// Policies are GuardrailPolicy files of CEL rules for plumb check,
+	// relative to the configuration file.
+	Policies []string `yaml:"policies"`
+	Store    Store    `yaml:"store"`
 }
 
 // Cluster is one kubeconfig context and its labels.
@@ -211,6 +214,9 @@ func (f *File) setDefaults() {
 		for j := range s.Values {
 			s.Values[j] = rel(s.Values[j])
 		}
+	}
+	for i := range f.Policies {
+		f.Policies[i] = rel(f.Policies[i])
 	}
 	for i := range f.Bindings {
 		if f.Bindings[i].Remediation == "" {

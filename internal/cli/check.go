@@ -1,15 +1,21 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"plumb.dev/plumb/internal/cluster"
 	"plumb.dev/plumb/internal/config"
+	"plumb.dev/plumb/internal/drift"
 	"plumb.dev/plumb/internal/policy"
 	"plumb.dev/plumb/internal/source"
 )
@@ -29,12 +35,25 @@ type checkOptions struct {
 func newCheckCommand(g *globalOptions) *cobra.Command {
 	o := &checkOptions{globalOptions: g}
 	cmd := &cobra.Command{
-		Use:   "check --against OLD --source NEW",
+		Use:   "check --source NEW [--against OLD] [--context CTX]",
 		Short: "Refuse catastrophic changes before they land: guardrails for CI",
-		Long: `Compare a new version of a source with the previous one, work out what applying
-it would do to each object (create, update, delete), and run plumb's
-guardrails over those changes. A rule that denies fails the check; a rule
-that warns is reported and lets it pass. Nothing contacts a cluster.
+		Long: `Work out what applying a source would do to each object (create, update,
+delete) and run plumb's guardrails over those changes. A rule that denies
+fails the check; a rule that warns is reported and lets it pass.
+
+Against a cluster (no --against, or --against with --context or
+--kubeconfig): each object is compared with its live version through a
+server-side apply dry-run, so an update is judged on what the server would
+really store. With --against, objects the previous version declared and
+the new one does not are deletions of the live objects, and what they take
+along (a Namespace's objects, a CRD's custom resources) is counted live. A
+change the server refuses in the dry-run stops the check (exit 2) with its
+reason.
+
+Offline (--against with no --context or --kubeconfig): the previous
+version of the source is compared with the new one; nothing contacts a
+cluster, and what a deletion takes along is counted in the previous
+version.
 
 Built-in rules, each on by default and turned off with --disable-rule NAME:
   delete-crd          deleting a CustomResourceDefinition (affected: its custom resources)
@@ -62,7 +81,10 @@ a pull-request comment.
 
 Exit codes: 0 no rule denied, 1 a rule denied, 2 an error (bad input on
 either side is named and stops the check).`,
-		Example: `  # In CI: the base branch's manifests against the pull request's
+		Example: `  # What applying deploy/ to the current context would change, judged
+  plumb check --source deploy/ -n shop
+
+  # In CI: the base branch's manifests against the pull request's
   git worktree add /tmp/base origin/main
   plumb check --against /tmp/base/deploy --source deploy/ -o markdown > comment.md
 
@@ -91,9 +113,6 @@ func (o *checkOptions) Validate() error {
 	if len(o.sources) == 0 {
 		return fmt.Errorf("--source is required: the new version of the source")
 	}
-	if len(o.against) == 0 {
-		return fmt.Errorf("--against is required: the previous version of the source (checking against a live cluster is not available yet)")
-	}
 	if o.output != "" && !slices.Contains(policy.Formats, o.output) {
 		return fmt.Errorf("--output %q is not supported by check; use %s", o.output, strings.Join(policy.Formats, ", "))
 	}
@@ -114,16 +133,24 @@ func (o *checkOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	before, err := o.load(ctx, o.against)
-	if err != nil {
-		return err
+	var changes []policy.Change
+	var counter policy.Counter
+	if o.live() {
+		if changes, counter, err = o.liveChanges(ctx); err != nil {
+			return err
+		}
+	} else {
+		before, err := o.load(ctx, o.against, "")
+		if err != nil {
+			return err
+		}
+		after, err := o.load(ctx, o.sources, "")
+		if err != nil {
+			return err
+		}
+		changes, counter = policy.Diff(before, after), policy.SourceCounter(before)
 	}
-	after, err := o.load(ctx, o.sources)
-	if err != nil {
-		return err
-	}
-	vs := policy.Evaluate(ctx, policy.Diff(before, after), rules,
-		policy.Options{Disabled: o.disabled, Counter: policy.SourceCounter(before)})
+	vs := policy.Evaluate(ctx, changes, rules, policy.Options{Disabled: o.disabled, Counter: counter})
 	if err := policy.Write(o.streams.Out, policy.Result{Violations: vs}, o.output); err != nil {
 		return err
 	}
@@ -168,8 +195,11 @@ func (o *checkOptions) rules() ([]policy.Rule, error) {
 
 // load reads one side; bad input on it is printed and stops the check,
 // since a change computed from half a source would be wrong.
-func (o *checkOptions) load(ctx context.Context, paths []string) ([]*unstructured.Unstructured, error) {
-	set := source.Load(ctx, paths, source.Options{Values: o.values, Set: o.set, ReleaseName: o.releaseName, Namespace: o.namespace()})
+func (o *checkOptions) load(ctx context.Context, paths []string, namespace string) ([]*unstructured.Unstructured, error) {
+	if namespace == "" {
+		namespace = o.namespace()
+	}
+	set := source.Load(ctx, paths, source.Options{Values: o.values, Set: o.set, ReleaseName: o.releaseName, Namespace: namespace})
 	if len(set.Errors) > 0 {
 		for _, e := range set.Errors {
 			fmt.Fprintf(o.streams.ErrOut, "error: %s\n", e.Error())
@@ -189,4 +219,128 @@ func (o *checkOptions) namespace() string {
 		return *o.kube.Namespace
 	}
 	return ""
+}
+
+// live reports whether the check reads the cluster: always without
+// --against, and with it when a cluster is named (--context, --kubeconfig).
+func (o *checkOptions) live() bool {
+	named := func(f *string) bool { return f != nil && *f != "" }
+	return len(o.against) == 0 || named(o.kube.Context) || named(o.kube.KubeConfig)
+}
+
+// liveChanges works out, against the cluster, what applying the sources
+// would change: for a drifted object, the live object and the server's
+// dry-run of the apply (defaults and webhooks included); for a missing
+// one, its creation; with --against, the deletion of each live object the
+// previous version declared and this one does not. What a deletion takes
+// along is counted live.
+func (o *checkOptions) liveChanges(ctx context.Context) ([]policy.Change, policy.Counter, error) {
+	c, err := cluster.New(o.kube, cluster.DefaultOptions())
+	if err != nil {
+		return nil, nil, err
+	}
+	after, err := o.load(ctx, o.sources, c.Namespace)
+	if err != nil {
+		return nil, nil, err
+	}
+	declared := map[drift.ObjectKey]*unstructured.Unstructured{}
+	objs := make([]source.Object, len(after))
+	for i, u := range after {
+		objs[i] = source.Object{Object: u}
+		declared[keyOf(u)] = u
+	}
+	opts := drift.DefaultOptions()
+	opts.Logger = o.logger
+	engine, err := drift.New(c, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	res, err := engine.Scan(ctx, objs)
+	if err != nil {
+		return nil, nil, withCode(ExitError, err)
+	}
+	if len(res.Errors) > 0 {
+		// A dry-run the server refused (an immutable field, an invalid
+		// object) is a change that cannot be applied as it is.
+		for _, e := range res.Errors {
+			fmt.Fprintf(o.streams.ErrOut, "error: %s\n", e.Error())
+		}
+		return nil, nil, withCode(ExitError, fmt.Errorf("%d objects could not be compared; nothing was checked", len(res.Errors)))
+	}
+	var changes []policy.Change
+	for _, f := range res.Findings {
+		switch f.State {
+		case drift.StateDrifted:
+			changes = append(changes, policy.Change{Operation: policy.OperationUpdate, Old: f.Live, New: f.Desired})
+		case drift.StateMissing:
+			u, ok := declared[f.Key()]
+			if !ok {
+				k := f.Key()
+				k.Namespace = ""
+				u, ok = declared[k]
+			}
+			if ok {
+				changes = append(changes, policy.Change{Operation: policy.OperationCreate, New: u})
+			}
+		}
+	}
+	if len(o.against) > 0 {
+		before, err := o.load(ctx, o.against, c.Namespace)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, ch := range policy.Diff(before, after) {
+			if ch.Operation != policy.OperationDelete {
+				continue
+			}
+			live, err := getLive(ctx, c, ch.Old)
+			if err != nil {
+				return nil, nil, withCode(ExitError, err)
+			}
+			if live != nil {
+				changes = append(changes, policy.Change{Operation: policy.OperationDelete, Old: live})
+			}
+		}
+	}
+	return changes, liveCounter{c}, nil
+}
+
+func keyOf(u *unstructured.Unstructured) drift.ObjectKey {
+	gvk := u.GroupVersionKind()
+	return drift.ObjectKey{Group: gvk.Group, Kind: gvk.Kind, Namespace: u.GetNamespace(), Name: u.GetName()}
+}
+
+// getLive reads the live object u names; nil when it does not exist, or
+// when the cluster does not serve its kind.
+func getLive(ctx context.Context, c *cluster.Cluster, u *unstructured.Unstructured) (*unstructured.Unstructured, error) {
+	m, err := c.Mapping(u.GroupVersionKind())
+	if meta.IsNoMatchError(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	ns := ""
+	if m.Scope.Name() == meta.RESTScopeNameNamespace {
+		ns = cmp.Or(u.GetNamespace(), c.Namespace)
+	}
+	live, err := c.Dynamic.Resource(m.Resource).Namespace(ns).Get(ctx, u.GetName(), metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", u.GetKind(), u.GetName(), err)
+	}
+	return drift.MaskSecret(live), nil
+}
+
+// liveCounter counts what a deletion takes along from the cluster.
+type liveCounter struct{ c *cluster.Cluster }
+
+func (l liveCounter) InNamespace(ctx context.Context, ns string) (int, error) {
+	return l.c.CountInNamespace(ctx, ns)
+}
+
+func (l liveCounter) CustomResources(ctx context.Context, crd *unstructured.Unstructured) (int, error) {
+	return l.c.CountCustomResources(ctx, crd)
 }

@@ -181,3 +181,71 @@ spec:
 		t.Errorf("broken policy: exit %d\nstdout: %s\nstderr: %s", code, out, stderr)
 	}
 }
+
+// TestCheckAgainstCluster: without --against, plumb check compares the
+// sources with the live objects through the server's dry-run; with
+// --against and a context, deletions are of live objects and what they
+// take along is counted live.
+func TestCheckAgainstCluster(t *testing.T) {
+	ns := env.Namespace(t)
+	env.Kubectl(t, "", "-n", ns, "apply", "--server-side", "-f", shop)
+	live := func(args ...string) (int, string, string) {
+		return run(t, append([]string{"check", "--kubeconfig", env.Kubeconfig, "-n", ns}, args...)...)
+	}
+	if code, out, stderr := live("--source", shop); code != ExitInSync || !strings.Contains(out, "No guardrail fired.") {
+		t.Fatalf("in sync: exit %d\n%s\n%s", code, out, stderr)
+	}
+
+	next := copyShop(t)
+	rewrite(t, filepath.Join(next, "web.yaml"), "replicas: 2", "replicas: 0")
+	rewrite(t, filepath.Join(next, "web.yaml"), "spec:\n  selector:\n    app.kubernetes.io/name: web", "spec:\n  type: NodePort\n  selector:\n    app.kubernetes.io/name: web")
+	if err := os.WriteFile(filepath.Join(next, "debug.yaml"), []byte(`apiVersion: v1
+kind: Pod
+metadata: {name: debug}
+spec:
+  containers: [{name: shell, image: busybox:1.36, securityContext: {privileged: true}}]
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, stderr := live("--source", next, "-o", "json")
+	var res struct {
+		Violations []struct{ Rule, Severity, Kind, Name, Message string }
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("exit %d: %v\n%s\n%s", code, err, out, stderr)
+	}
+	var got []string
+	for _, v := range res.Violations {
+		got = append(got, v.Severity+" "+v.Rule+" "+v.Kind+"/"+v.Name+": "+v.Message)
+	}
+	want := []string{
+		`deny scale-to-zero Deployment/web: scales Deployment from 2 replicas to 0`,
+		`deny privileged-pod Pod/debug: runs container "shell" privileged`,
+		`warn expose-service Service/web: exposes the Service outside the cluster as NodePort`,
+	}
+	if diff := cmp.Diff(want, got); code != ExitDrift || diff != "" {
+		t.Errorf("against the cluster: exit %d, violations (-want +got):\n%s", code, diff)
+	}
+
+	// The previous version also declared the namespace and a ConfigMap
+	// that is not live; the new one drops both.
+	old := copyShop(t)
+	if err := os.WriteFile(filepath.Join(old, "namespace.yaml"), []byte("apiVersion: v1\nkind: Namespace\nmetadata: {name: "+ns+"}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: never-applied}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, stderr = live("--context", "envtest", "--against", old, "--source", shop, "-o", "json")
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("exit %d: %v\n%s\n%s", code, err, out, stderr)
+	}
+	var withAffected struct {
+		Violations []struct {
+			Rule, Name string
+			Affected   int
+		}
+	}
+	_ = json.Unmarshal([]byte(out), &withAffected)
+	if code != ExitDrift || len(withAffected.Violations) != 1 || withAffected.Violations[0].Rule != "delete-namespace" ||
+		withAffected.Violations[0].Name != ns || withAffected.Violations[0].Affected != 9 {
+		t.Errorf("deleting the namespace: exit %d, %+v (want delete-namespace with the 9 live objects of the shop)\n%s", code, withAffected.Violations, stderr)
+	}
+}

@@ -47,8 +47,9 @@ server-side apply dry-run, so an update is judged on what the server would
 really store. With --against, objects the previous version declared and
 the new one does not are deletions of the live objects, and what they take
 along (a Namespace's objects, a CRD's custom resources) is counted live. A
-change the server refuses in the dry-run stops the check (exit 2) with its
-reason.
+change the server refuses in the dry-run because a field is immutable is
+reported as immutable-field with the server's reason; any other refusal
+stops the check (exit 2).
 
 Offline (--against with no --context or --kubeconfig): the previous
 version of the source is compared with the new one; nothing contacts a
@@ -135,8 +136,9 @@ func (o *checkOptions) Run(ctx context.Context) error {
 	}
 	var changes []policy.Change
 	var counter policy.Counter
+	var refused []policy.Violation
 	if o.live() {
-		if changes, counter, err = o.liveChanges(ctx); err != nil {
+		if changes, refused, counter, err = o.liveChanges(ctx); err != nil {
 			return err
 		}
 	} else {
@@ -150,7 +152,8 @@ func (o *checkOptions) Run(ctx context.Context) error {
 		}
 		changes, counter = policy.Diff(before, after), policy.SourceCounter(before)
 	}
-	vs := policy.Evaluate(ctx, changes, rules, policy.Options{Disabled: o.disabled, Counter: counter})
+	vs := append(refused, policy.Evaluate(ctx, changes, rules, policy.Options{Disabled: o.disabled, Counter: counter})...)
+	policy.Sort(vs)
 	if err := policy.Write(o.streams.Out, policy.Result{Violations: vs}, o.output); err != nil {
 		return err
 	}
@@ -234,14 +237,14 @@ func (o *checkOptions) live() bool {
 // one, its creation; with --against, the deletion of each live object the
 // previous version declared and this one does not. What a deletion takes
 // along is counted live.
-func (o *checkOptions) liveChanges(ctx context.Context) ([]policy.Change, policy.Counter, error) {
+func (o *checkOptions) liveChanges(ctx context.Context) ([]policy.Change, []policy.Violation, policy.Counter, error) {
 	c, err := cluster.New(o.kube, cluster.DefaultOptions())
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	after, err := o.load(ctx, o.sources, c.Namespace)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	declared := map[drift.ObjectKey]*unstructured.Unstructured{}
 	objs := make([]source.Object, len(after))
@@ -253,19 +256,29 @@ func (o *checkOptions) liveChanges(ctx context.Context) ([]policy.Change, policy
 	opts.Logger = o.logger
 	engine, err := drift.New(c, opts)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	res, err := engine.Scan(ctx, objs)
 	if err != nil {
-		return nil, nil, withCode(ExitError, err)
+		return nil, nil, nil, withCode(ExitError, err)
 	}
-	if len(res.Errors) > 0 {
-		// A dry-run the server refused (an immutable field, an invalid
-		// object) is a change that cannot be applied as it is.
-		for _, e := range res.Errors {
+	// A dry-run the server refused because it changes an immutable field
+	// is the immutable-field rule firing, with the server's own reason;
+	// any other error stops the check.
+	var refused []policy.Violation
+	var errs []source.Error
+	for _, e := range res.Errors {
+		if v, ok := immutableRefusal(e); ok && !slices.Contains(o.disabled, policy.RuleImmutableField) {
+			refused = append(refused, v)
+			continue
+		}
+		errs = append(errs, e)
+	}
+	if len(errs) > 0 {
+		for _, e := range errs {
 			fmt.Fprintf(o.streams.ErrOut, "error: %s\n", e.Error())
 		}
-		return nil, nil, withCode(ExitError, fmt.Errorf("%d objects could not be compared; nothing was checked", len(res.Errors)))
+		return nil, nil, nil, withCode(ExitError, fmt.Errorf("%d objects could not be compared; nothing was checked", len(errs)))
 	}
 	var changes []policy.Change
 	for _, f := range res.Findings {
@@ -287,7 +300,7 @@ func (o *checkOptions) liveChanges(ctx context.Context) ([]policy.Change, policy
 	if len(o.against) > 0 {
 		before, err := o.load(ctx, o.against, c.Namespace)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		for _, ch := range policy.Diff(before, after) {
 			if ch.Operation != policy.OperationDelete {
@@ -295,14 +308,14 @@ func (o *checkOptions) liveChanges(ctx context.Context) ([]policy.Change, policy
 			}
 			live, err := getLive(ctx, c, ch.Old)
 			if err != nil {
-				return nil, nil, withCode(ExitError, err)
+				return nil, nil, nil, withCode(ExitError, err)
 			}
 			if live != nil {
 				changes = append(changes, policy.Change{Operation: policy.OperationDelete, Old: live})
 			}
 		}
 	}
-	return changes, liveCounter{c}, nil
+	return changes, refused, liveCounter{c}, nil
 }
 
 func keyOf(u *unstructured.Unstructured) drift.ObjectKey {
@@ -343,4 +356,25 @@ func (l liveCounter) InNamespace(ctx context.Context, ns string) (int, error) {
 
 func (l liveCounter) CustomResources(ctx context.Context, crd *unstructured.Unstructured) (int, error) {
 	return l.c.CountCustomResources(ctx, crd)
+}
+
+// immutableRefusal reads a dry-run the server refused for changing a field
+// it does not change in place ("field is immutable", or a StatefulSet's
+// "updates to statefulset spec for fields other than … are forbidden").
+func immutableRefusal(e source.Error) (policy.Violation, bool) {
+	if !strings.Contains(e.Message, "field is immutable") && !strings.Contains(e.Message, "updates to statefulset spec for fields other than") {
+		return policy.Violation{}, false
+	}
+	// e.Object is "Kind.group namespace/name" or "Kind.group name".
+	gk, ref, ok := strings.Cut(e.Object, " ")
+	if !ok {
+		return policy.Violation{}, false
+	}
+	kind, _, _ := strings.Cut(gk, ".")
+	v := policy.Violation{Rule: policy.RuleImmutableField, Severity: policy.SeverityDeny, Kind: kind, Name: ref,
+		Message: "the server refuses the change: " + e.Message}
+	if ns, name, ok := strings.Cut(ref, "/"); ok {
+		v.Namespace, v.Name = ns, name
+	}
+	return v, true
 }

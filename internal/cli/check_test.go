@@ -227,6 +227,21 @@ spec:
 		t.Errorf("against the cluster: exit %d, violations (-want +got):\n%s", code, diff)
 	}
 
+	// A new selector: the server's dry-run refuses it, and that is the
+	// immutable-field rule firing with the server's reason.
+	selector := copyShop(t)
+	b, err := os.ReadFile(filepath.Join(selector, "worker.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(selector, "worker.yaml"), []byte(strings.ReplaceAll(string(b), "app.kubernetes.io/name: worker", "app.kubernetes.io/name: worker-v2")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, stderr = live("--source", selector)
+	if code != ExitDrift || !strings.Contains(out, "immutable-field") || !strings.Contains(out, "field is immutable") || !strings.Contains(out, "worker") {
+		t.Errorf("a new selector: exit %d\n%s\n%s", code, out, stderr)
+	}
+
 	// The previous version also declared the namespace and a ConfigMap
 	// that is not live; the new one drops both.
 	old := copyShop(t)

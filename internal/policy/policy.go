@@ -107,6 +107,13 @@ func Evaluate(ctx context.Context, changes []Change, rules []Rule, opts Options)
 			}
 		}
 	}
+	Sort(out)
+	return out
+}
+
+// Sort orders violations as Evaluate returns them: denials first, then by
+// object, each rule's in the order the rules ran.
+func Sort(out []Violation) {
 	sort.SliceStable(out, func(i, j int) bool {
 		a, b := out[i], out[j]
 		if a.Severity != b.Severity {
@@ -120,7 +127,6 @@ func Evaluate(ctx context.Context, changes []Change, rules []Rule, opts Options)
 		}
 		return a.Name < b.Name
 	})
-	return out
 }
 
 // Denied reports whether any violation denies.

@@ -64,8 +64,19 @@ func Main(m *testing.M, env **Env) {
 	os.Exit(code)
 }
 
+// Options shape a control plane.
+type Options struct {
+	// APIServerFlags are kube-apiserver flags set on top of envtest's, by
+	// name without dashes (audit-policy-file, audit-webhook-config-file,
+	// …). Default none.
+	APIServerFlags map[string]string
+}
+
 // Start starts a control plane. Stop it with Stop.
-func Start() (*Env, error) {
+func Start() (*Env, error) { return StartWith(Options{}) }
+
+// StartWith starts a control plane shaped by opts. Stop it with Stop.
+func StartWith(opts Options) (*Env, error) {
 	assets, err := AssetsDir()
 	if err != nil {
 		return nil, err
@@ -80,6 +91,9 @@ func Start() (*Env, error) {
 		ControlPlaneStopTimeout:  time.Minute,
 	}
 	te.ControlPlane.APIServer = &envtest.APIServer{}
+	for name, value := range opts.APIServerFlags {
+		te.ControlPlane.APIServer.Configure().Set(name, value)
+	}
 	te.ControlPlane.Etcd = &envtest.Etcd{}
 	for path, name := range map[*string]string{&te.ControlPlane.APIServer.Path: "kube-apiserver", &te.ControlPlane.Etcd.Path: "etcd"} {
 		if *path, err = diesWithParent(tempDir, filepath.Join(assets, name)); err != nil {

@@ -3,12 +3,17 @@ package testcluster
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -225,5 +230,75 @@ func TestNamespaceName(t *testing.T) {
 		if got := namespaceName(tt.test, tt.seq); got != tt.want {
 			t.Errorf("namespaceName(%q, %d) = %q, want %q", tt.test, tt.seq, got, tt.want)
 		}
+	}
+}
+
+// TestStartWithAuditWebhook starts a control plane whose kube-apiserver
+// sends its audit events to a webhook, as plumb serve's --audit-listen
+// will receive them, and checks that a kubectl patch arrives with its
+// user, user agent and object.
+func TestStartWithAuditWebhook(t *testing.T) {
+	var mu sync.Mutex
+	var got []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var list struct {
+			Items []struct {
+				Verb      string
+				Stage     string
+				User      struct{ Username string }
+				UserAgent string
+				ObjectRef struct{ Resource, Namespace, Name string }
+			}
+		}
+		if err := json.NewDecoder(r.Body).Decode(&list); err == nil {
+			mu.Lock()
+			for _, e := range list.Items {
+				got = append(got, strings.Join([]string{e.Verb, e.Stage, e.ObjectRef.Resource, e.ObjectRef.Namespace, e.ObjectRef.Name, e.User.Username, e.UserAgent}, " "))
+			}
+			mu.Unlock()
+		}
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	policy := filepath.Join(dir, "audit-policy.yaml")
+	hook := filepath.Join(dir, "audit-webhook.kubeconfig")
+	write := func(path, content string) {
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(policy, "apiVersion: audit.k8s.io/v1\nkind: Policy\nomitStages: [RequestReceived]\nrules:\n- level: Metadata\n  verbs: [create, update, patch, delete]\n")
+	write(hook, "apiVersion: v1\nkind: Config\nclusters: [{name: plumb, cluster: {server: \""+srv.URL+"\"}}]\ncontexts: [{name: plumb, context: {cluster: plumb}}]\ncurrent-context: plumb\n")
+	e, err := StartWith(Options{APIServerFlags: map[string]string{
+		"audit-policy-file":             policy,
+		"audit-webhook-config-file":     hook,
+		"audit-webhook-batch-max-wait":  "100ms",
+		"audit-webhook-initial-backoff": "100ms",
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Stop()
+	ns := e.Namespace(t)
+	e.Kubectl(t, "", "-n", ns, "create", "configmap", "settings", "--from-literal=mode=fast")
+	e.Kubectl(t, "", "-n", ns, "patch", "configmap", "settings", "--type=merge", "-p", `{"data":{"mode":"slow"}}`)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		mu.Lock()
+		found := false
+		for _, g := range got {
+			if strings.HasPrefix(g, "patch ResponseComplete configmaps "+ns+" settings ") && strings.Contains(g, " kubectl/") {
+				found = true
+			}
+		}
+		seen := append([]string(nil), got...)
+		mu.Unlock()
+		if found {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no audit event of the patch within 10s; got:\n%s", strings.Join(seen, "\n"))
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }

@@ -146,60 +146,60 @@ func New(clusters []*Cluster, runs store.RunWriter, opts Options) *Scheduler {
 	if opts.Now == nil {
 		opts.Now = def.Now
 	}
-	f := &Scheduler{clusters: map[string]*Cluster{}, runs: runs, opts: opts,
+	s := &Scheduler{clusters: map[string]*Cluster{}, runs: runs, opts: opts,
 		queue:  workqueue.NewTyped[string](),
 		events: map[string]watch.Event{}, items: map[string]*Remediation{},
 		fixes: map[string][]time.Time{}, budget: map[string][]time.Time{}}
 	for _, c := range clusters {
-		f.clusters[c.Name] = c
+		s.clusters[c.Name] = c
 	}
-	return f
+	return s
 }
 
 // Publish hands the scheduler a watcher's event: a transition, or a
 // comparison that found a finding unchanged. It never blocks.
-func (f *Scheduler) Publish(e watch.Event) {
-	if _, ok := f.clusters[e.Cluster]; !ok {
+func (s *Scheduler) Publish(e watch.Event) {
+	if _, ok := s.clusters[e.Cluster]; !ok {
 		return
 	}
-	f.mu.Lock()
-	f.events[e.FindingID] = e
-	f.mu.Unlock()
-	f.queue.Add(e.FindingID)
+	s.mu.Lock()
+	s.events[e.FindingID] = e
+	s.mu.Unlock()
+	s.queue.Add(e.FindingID)
 }
 
 // Start works through events until ctx ends. One worker: plans for one
 // cluster are applied one at a time, so the budget and the fight counts
 // are exact.
-func (f *Scheduler) Start(ctx context.Context) {
-	go func() { <-ctx.Done(); f.queue.ShutDown() }()
+func (s *Scheduler) Start(ctx context.Context) {
+	go func() { <-ctx.Done(); s.queue.ShutDown() }()
 	for {
-		id, shutdown := f.queue.Get()
+		id, shutdown := s.queue.Get()
 		if shutdown {
 			return
 		}
-		f.mu.Lock()
-		e, ok := f.events[id]
-		delete(f.events, id)
-		f.mu.Unlock()
+		s.mu.Lock()
+		e, ok := s.events[id]
+		delete(s.events, id)
+		s.mu.Unlock()
 		if ok {
-			f.handle(ctx, e)
+			s.handle(ctx, e)
 		}
-		f.queue.Done(id)
+		s.queue.Done(id)
 	}
 }
 
-func (f *Scheduler) handle(ctx context.Context, e watch.Event) {
-	c := f.clusters[e.Cluster]
+func (s *Scheduler) handle(ctx context.Context, e watch.Event) {
+	c := s.clusters[e.Cluster]
 	if e.Transition == store.Resolved || e.Finding == nil {
-		f.mu.Lock()
-		if it := f.items[e.FindingID]; it != nil && it.State == StateFighting {
+		s.mu.Lock()
+		if it := s.items[e.FindingID]; it != nil && it.State == StateFighting {
 			// Back in sync while plumb kept away: whoever fought has let
 			// go. Fix it again next time.
-			delete(f.fixes, e.FindingID)
+			delete(s.fixes, e.FindingID)
 		}
-		f.drop(e.FindingID)
-		f.mu.Unlock()
+		s.drop(e.FindingID)
+		s.mu.Unlock()
 		return
 	}
 	if e.Finding.State != drift.StateDrifted && e.Finding.State != drift.StateMissing {
@@ -211,33 +211,33 @@ func (f *Scheduler) handle(ctx context.Context, e watch.Event) {
 	}
 	mode := c.Mode(t)
 	plan := c.Planner.PlanFinding(*e.Finding, t)
-	now := f.opts.Now()
+	now := s.opts.Now()
 
-	f.mu.Lock()
-	prev := f.items[e.FindingID]
+	s.mu.Lock()
+	prev := s.items[e.FindingID]
 	if mode == remediate.ModeOff || len(plan.Steps) == 0 {
-		f.drop(e.FindingID)
-		f.mu.Unlock()
+		s.drop(e.FindingID)
+		s.mu.Unlock()
 		return
 	}
 	item := &Remediation{FindingID: e.FindingID, Cluster: c.Name, Mode: mode, Plan: plan, CreatedAt: now, UpdatedAt: now}
 	if prev != nil {
 		item.ID, item.CreatedAt = prev.ID, prev.CreatedAt
 	} else {
-		f.nextID++
-		item.ID = f.nextID
+		s.nextID++
+		item.ID = s.nextID
 	}
-	hold := func(s State, reason string) {
-		item.State, item.Reason = s, reason
-		if s == StateFighting {
+	hold := func(state State, reason string) {
+		item.State, item.Reason = state, reason
+		if state == StateFighting {
 			var before []string
 			if prev != nil {
 				before = prev.Managers
 			}
 			item.Managers = mergeManagers(before, e.Finding)
 		}
-		f.set(item)
-		f.mu.Unlock()
+		s.set(item)
+		s.mu.Unlock()
 	}
 	if prev != nil && prev.State == StateFighting {
 		hold(StateFighting, prev.Reason)
@@ -246,107 +246,107 @@ func (f *Scheduler) handle(ctx context.Context, e watch.Event) {
 	if plan.Refused() {
 		hold(StateRefused, refusals(plan))
 		if prev == nil || prev.State != StateRefused {
-			f.count(c.Name, mode, "refused")
+			s.count(c.Name, mode, "refused")
 		}
-		f.opts.Logger.Warn("remediation refused", "cluster", c.Name, "object", e.Finding.Key(), "refusals", item.Reason)
+		s.opts.Logger.Warn("remediation refused", "cluster", c.Name, "object", e.Finding.Key(), "refusals", item.Reason)
 		return
 	}
 	if mode == remediate.ModeApprove {
 		hold(StatePending, "approve mode: waiting for approval")
 		if prev == nil || prev.State != StatePending {
-			f.count(c.Name, mode, "pending")
+			s.count(c.Name, mode, "pending")
 		}
 		return
 	}
 
 	// Auto, unless it is fighting, too risky, or over the budget.
-	recent := within(f.fixes[e.FindingID], now, f.opts.FightWindow)
-	f.fixes[e.FindingID] = recent
-	if len(recent) >= f.opts.FightRounds {
-		reason := fmt.Sprintf("drifted again %d times within %s after being fixed; automatic remediation stopped until it is back in sync", len(recent), f.opts.FightWindow)
+	recent := within(s.fixes[e.FindingID], now, s.opts.FightWindow)
+	s.fixes[e.FindingID] = recent
+	if len(recent) >= s.opts.FightRounds {
+		reason := fmt.Sprintf("drifted again %d times within %s after being fixed; automatic remediation stopped until it is back in sync", len(recent), s.opts.FightWindow)
 		hold(StateFighting, reason)
-		f.count(c.Name, mode, "fighting")
-		f.opts.Logger.Warn("stopped fixing: the object keeps drifting back", "cluster", c.Name, "object", e.Finding.Key(),
-			"fixes", len(recent), "window", f.opts.FightWindow, "managers", strings.Join(item.Managers, ","))
+		s.count(c.Name, mode, "fighting")
+		s.opts.Logger.Warn("stopped fixing: the object keeps drifting back", "cluster", c.Name, "object", e.Finding.Key(),
+			"fixes", len(recent), "window", s.opts.FightWindow, "managers", strings.Join(item.Managers, ","))
 		return
 	}
-	spent := within(f.budget[c.Name], now, remediate.BudgetWindow)
-	f.budget[c.Name] = spent
-	if reason := f.opts.Auto.Hold(plan, c.Name, len(spent)); reason != "" {
+	spent := within(s.budget[c.Name], now, remediate.BudgetWindow)
+	s.budget[c.Name] = spent
+	if reason := s.opts.Auto.Hold(plan, c.Name, len(spent)); reason != "" {
 		hold(StatePending, reason)
 		if prev == nil || prev.State != StatePending {
-			f.count(c.Name, mode, "pending")
+			s.count(c.Name, mode, "pending")
 		}
 		return
 	}
-	f.mu.Unlock()
+	s.mu.Unlock()
 
-	results, err := f.apply(ctx, c, remediate.ModeAuto, plan, now)
-	f.mu.Lock()
-	defer f.mu.Unlock()
+	results, err := s.apply(ctx, c, remediate.ModeAuto, plan, now)
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if anyOutcome(results, remediate.OutcomeApplied) {
-		f.fixes[e.FindingID] = append(f.fixes[e.FindingID], now)
-		f.budget[c.Name] = append(f.budget[c.Name], now)
+		s.fixes[e.FindingID] = append(s.fixes[e.FindingID], now)
+		s.budget[c.Name] = append(s.budget[c.Name], now)
 	}
 	msg := remediate.Unresolved(results)
 	if err != nil {
 		msg = err.Error()
 	}
 	if msg != "" {
-		item.State, item.Reason, item.UpdatedAt = StateFailed, msg, f.opts.Now()
-		f.set(item)
-		f.opts.Logger.Warn("remediation failed", "cluster", c.Name, "object", e.Finding.Key(), "reason", msg)
+		item.State, item.Reason, item.UpdatedAt = StateFailed, msg, s.opts.Now()
+		s.set(item)
+		s.opts.Logger.Warn("remediation failed", "cluster", c.Name, "object", e.Finding.Key(), "reason", msg)
 		return
 	}
-	f.drop(e.FindingID)
-	f.sweep(now)
+	s.drop(e.FindingID)
+	s.sweep(now)
 }
 
 // set stores item, keeping the fighting gauge right, and tells Notify
 // when its state is new. Callers hold mu.
-func (f *Scheduler) set(item *Remediation) {
-	prev := f.items[item.FindingID]
+func (s *Scheduler) set(item *Remediation) {
+	prev := s.items[item.FindingID]
 	wasFighting := prev != nil && prev.State == StateFighting
-	f.items[item.FindingID] = item
-	if f.opts.Notify != nil && (prev == nil || prev.State != item.State) {
-		f.opts.Notify(*item)
+	s.items[item.FindingID] = item
+	if s.opts.Notify != nil && (prev == nil || prev.State != item.State) {
+		s.opts.Notify(*item)
 	}
 	if item.State == StateFighting && !wasFighting {
-		f.fightingGauge(item.Cluster, 1)
+		s.fightingGauge(item.Cluster, 1)
 	}
 	if item.State != StateFighting && wasFighting {
-		f.fightingGauge(item.Cluster, -1)
+		s.fightingGauge(item.Cluster, -1)
 	}
 }
 
 // drop forgets a finding's remediation. Callers hold mu.
-func (f *Scheduler) drop(findingID string) {
-	if it := f.items[findingID]; it != nil && it.State == StateFighting {
-		f.fightingGauge(it.Cluster, -1)
+func (s *Scheduler) drop(findingID string) {
+	if it := s.items[findingID]; it != nil && it.State == StateFighting {
+		s.fightingGauge(it.Cluster, -1)
 	}
-	delete(f.items, findingID)
+	delete(s.items, findingID)
 }
 
 // sweep forgets fix times past the fight window, so objects fixed once
 // long ago cost nothing. Callers hold mu.
-func (f *Scheduler) sweep(now time.Time) {
-	for id, ts := range f.fixes {
-		if len(within(ts, now, f.opts.FightWindow)) == 0 {
-			delete(f.fixes, id)
+func (s *Scheduler) sweep(now time.Time) {
+	for id, ts := range s.fixes {
+		if len(within(ts, now, s.opts.FightWindow)) == 0 {
+			delete(s.fixes, id)
 		}
 	}
 }
 
 // apply carries out plan and records it as a run, unless every object
 // was already back.
-func (f *Scheduler) apply(ctx context.Context, c *Cluster, mode remediate.Mode, plan remediate.Plan, started time.Time) ([]remediate.Result, error) {
+func (s *Scheduler) apply(ctx context.Context, c *Cluster, mode remediate.Mode, plan remediate.Plan, started time.Time) ([]remediate.Result, error) {
 	results, err := c.Planner.Apply(ctx, plan, remediate.ApplyOptions{})
 	if err != nil {
 		return nil, err
 	}
 	for _, r := range results {
-		f.count(c.Name, mode, string(r.Outcome))
-		f.opts.Logger.Info("remediation "+string(r.Outcome), "cluster", c.Name, "mode", mode, "object", r.Step.Object(), "message", r.Message)
+		s.count(c.Name, mode, string(r.Outcome))
+		s.opts.Logger.Info("remediation "+string(r.Outcome), "cluster", c.Name, "mode", mode, "object", r.Step.Object(), "message", r.Message)
 	}
 	if !slices.ContainsFunc(results, func(r remediate.Result) bool { return r.Outcome != remediate.OutcomeInSync }) {
 		return results, nil
@@ -355,22 +355,22 @@ func (f *Scheduler) apply(ctx context.Context, c *Cluster, mode remediate.Mode, 
 	if mode == remediate.ModeApprove {
 		command = "serve-approve"
 	}
-	run, err := remediate.Record(remediate.RunInfo{Command: command, User: c.User, Started: started, Finished: f.opts.Now()}, plan, results)
+	run, err := remediate.Record(remediate.RunInfo{Command: command, User: c.User, Started: started, Finished: s.opts.Now()}, plan, results)
 	if err != nil {
 		return results, err
 	}
-	if _, err := f.runs.RecordRun(ctx, run); err != nil {
+	if _, err := s.runs.RecordRun(ctx, run); err != nil {
 		return results, fmt.Errorf("the run could not be recorded: %w", err)
 	}
 	return results, nil
 }
 
 // List returns the remediations not applied at once, oldest first.
-func (f *Scheduler) List() []Remediation {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	out := make([]Remediation, 0, len(f.items))
-	for _, it := range f.items {
+func (s *Scheduler) List() []Remediation {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Remediation, 0, len(s.items))
+	for _, it := range s.items {
 		out = append(out, *it)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
@@ -378,10 +378,10 @@ func (f *Scheduler) List() []Remediation {
 }
 
 // Get returns one remediation by id.
-func (f *Scheduler) Get(id int64) (Remediation, bool) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if it := f.byID(id); it != nil {
+func (s *Scheduler) Get(id int64) (Remediation, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if it := s.byID(id); it != nil {
 		return *it, true
 	}
 	return Remediation{}, false
@@ -396,39 +396,39 @@ type Approval struct {
 // Approve applies a pending remediation. The plan is applied
 // conflict-safe: an object that changed since is compared again and left
 // alone unless the plan still holds.
-func (f *Scheduler) Approve(ctx context.Context, id int64) (Approval, error) {
-	f.mu.Lock()
-	it := f.byID(id)
+func (s *Scheduler) Approve(ctx context.Context, id int64) (Approval, error) {
+	s.mu.Lock()
+	it := s.byID(id)
 	if it == nil {
-		f.mu.Unlock()
+		s.mu.Unlock()
 		return Approval{}, ErrNotFound
 	}
 	if it.State != StatePending {
-		f.mu.Unlock()
+		s.mu.Unlock()
 		return Approval{}, fmt.Errorf("%w: it is %s", ErrNotPending, it.State)
 	}
-	f.drop(it.FindingID)
+	s.drop(it.FindingID)
 	rem := *it
-	f.mu.Unlock()
-	results, err := f.apply(ctx, f.clusters[rem.Cluster], remediate.ModeApprove, rem.Plan, f.opts.Now())
+	s.mu.Unlock()
+	results, err := s.apply(ctx, s.clusters[rem.Cluster], remediate.ModeApprove, rem.Plan, s.opts.Now())
 	return Approval{Remediation: rem, Results: results}, err
 }
 
 // Reject drops a remediation; the finding stays open, and a new plan is
 // made when the object is compared again (a change or a resync).
-func (f *Scheduler) Reject(id int64) (Remediation, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	it := f.byID(id)
+func (s *Scheduler) Reject(id int64) (Remediation, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	it := s.byID(id)
 	if it == nil {
 		return Remediation{}, ErrNotFound
 	}
-	f.drop(it.FindingID)
+	s.drop(it.FindingID)
 	return *it, nil
 }
 
-func (f *Scheduler) byID(id int64) *Remediation {
-	for _, it := range f.items {
+func (s *Scheduler) byID(id int64) *Remediation {
+	for _, it := range s.items {
 		if it.ID == id {
 			return it
 		}
@@ -436,14 +436,14 @@ func (f *Scheduler) byID(id int64) *Remediation {
 	return nil
 }
 
-func (f *Scheduler) count(cluster string, mode remediate.Mode, outcome string) {
-	if m := f.opts.Metrics; m != nil {
+func (s *Scheduler) count(cluster string, mode remediate.Mode, outcome string) {
+	if m := s.opts.Metrics; m != nil {
 		m.Remediations.WithLabelValues(cluster, string(mode), outcome).Inc()
 	}
 }
 
-func (f *Scheduler) fightingGauge(cluster string, d float64) {
-	if m := f.opts.Metrics; m != nil {
+func (s *Scheduler) fightingGauge(cluster string, d float64) {
+	if m := s.opts.Metrics; m != nil {
 		m.Fighting.WithLabelValues(cluster).Add(d)
 	}
 }

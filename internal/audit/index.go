@@ -1,0 +1,174 @@
+package audit
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	auditv1 "k8s.io/apiserver/pkg/apis/audit/v1"
+)
+
+// Write is one successful write to an object, as the audit log saw it.
+type Write struct {
+	Group       string `json:"group,omitempty"`
+	Resource    string `json:"resource"`
+	Subresource string `json:"subresource,omitempty"`
+	Namespace   string `json:"namespace,omitempty"`
+	Name        string `json:"name"`
+	Verb        string `json:"verb"`
+	// Manager is the field manager the request wrote as: its fieldManager
+	// parameter, else what the server derives from the user agent
+	// ("kubectl/v1.37.2 (…)" writes as "kubectl").
+	Manager   string    `json:"manager"`
+	User      string    `json:"user"`
+	Groups    []string  `json:"groups,omitempty"`
+	UserAgent string    `json:"userAgent,omitempty"`
+	SourceIPs []string  `json:"sourceIPs,omitempty"`
+	Time      time.Time `json:"time"`
+}
+
+// Object names an object the way audit events do: by resource, not kind.
+type Object struct {
+	Group, Resource, Namespace, Name string
+}
+
+// Options bound what the index keeps.
+type Options struct {
+	// MaxPerObject is how many recent writes are kept per object.
+	// Default 16.
+	MaxPerObject int
+	// MaxAge is how long a write is kept. Default 24 hours.
+	MaxAge time.Duration
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+}
+
+// DefaultOptions returns the defaults documented on Options.
+func DefaultOptions() Options {
+	return Options{MaxPerObject: 16, MaxAge: 24 * time.Hour, Now: time.Now}
+}
+
+// Index keeps recent writes per object.
+type Index struct {
+	opts Options
+	mu   sync.Mutex
+	// writes, guarded by mu, holds each object's writes, oldest first.
+	writes map[Object][]Write
+}
+
+// NewIndex returns an empty index.
+func NewIndex(opts Options) *Index {
+	def := DefaultOptions()
+	if opts.MaxPerObject <= 0 {
+		opts.MaxPerObject = def.MaxPerObject
+	}
+	if opts.MaxAge <= 0 {
+		opts.MaxAge = def.MaxAge
+	}
+	if opts.Now == nil {
+		opts.Now = def.Now
+	}
+	return &Index{opts: opts, writes: map[Object][]Write{}}
+}
+
+// writeVerbs are the verbs that change an object.
+var writeVerbs = map[string]bool{"create": true, "update": true, "patch": true, "delete": true}
+
+// Record keeps e if it is a completed, successful write to an object, and
+// reports whether it did.
+func (ix *Index) Record(e auditv1.Event) bool {
+	if e.Stage != auditv1.StageResponseComplete || !writeVerbs[e.Verb] || e.ObjectRef == nil || e.ObjectRef.Name == "" {
+		return false
+	}
+	if e.ResponseStatus != nil && e.ResponseStatus.Code >= 300 {
+		return false
+	}
+	ref := e.ObjectRef
+	w := Write{Group: ref.APIGroup, Resource: ref.Resource, Subresource: ref.Subresource, Namespace: ref.Namespace, Name: ref.Name,
+		Verb: e.Verb, Manager: manager(e.RequestURI, e.UserAgent), User: e.User.Username, Groups: e.User.Groups,
+		UserAgent: e.UserAgent, SourceIPs: e.SourceIPs, Time: e.StageTimestamp.Time}
+	key := Object{Group: ref.APIGroup, Resource: ref.Resource, Namespace: ref.Namespace, Name: ref.Name}
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	ws := append(ix.writes[key], w)
+	if len(ws) > ix.opts.MaxPerObject {
+		ws = ws[len(ws)-ix.opts.MaxPerObject:]
+	}
+	ix.writes[key] = ws
+	return true
+}
+
+// manager is the field manager a request wrote as: the fieldManager query
+// parameter, else the user agent's name before its first "/", as the API
+// server derives it.
+func manager(requestURI, userAgent string) string {
+	if u, err := url.Parse(requestURI); err == nil {
+		if m := u.Query().Get("fieldManager"); m != "" {
+			return m
+		}
+	}
+	name, _, _ := strings.Cut(userAgent, "/")
+	return name
+}
+
+// Who returns the latest write to obj by field manager mgr made no later
+// than at (a managedFields time, which has whole seconds) allows; mgr ""
+// matches any manager.
+func (ix *Index) Who(obj Object, mgr string, at time.Time) (Write, bool) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	ws := ix.writes[obj]
+	limit := at.Truncate(time.Second).Add(time.Second)
+	for i := len(ws) - 1; i >= 0; i-- {
+		w := ws[i]
+		if (mgr == "" || w.Manager == mgr) && w.Time.Before(limit) {
+			return w, true
+		}
+	}
+	return Write{}, false
+}
+
+// Prune forgets writes older than MaxAge.
+func (ix *Index) Prune() {
+	cutoff := ix.opts.Now().Add(-ix.opts.MaxAge)
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	for k, ws := range ix.writes {
+		i := 0
+		for i < len(ws) && ws[i].Time.Before(cutoff) {
+			i++
+		}
+		if i == len(ws) {
+			delete(ix.writes, k)
+		} else if i > 0 {
+			ix.writes[k] = append([]Write(nil), ws[i:]...)
+		}
+	}
+}
+
+// Handler receives the audit webhook's POSTs of an EventList. The object
+// of each recorded write is handed to onWrite, if set (to compare it again
+// and attribute the change). Bodies larger than 16 MiB are refused.
+func (ix *Index) Handler(onWrite func(Object)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			http.Error(w, "POST an audit.k8s.io/v1 EventList", http.StatusMethodNotAllowed)
+			return
+		}
+		var list auditv1.EventList
+		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 16<<20)).Decode(&list); err != nil {
+			http.Error(w, "not an audit.k8s.io/v1 EventList: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		for _, e := range list.Items {
+			if ix.Record(e) && onWrite != nil {
+				ref := e.ObjectRef
+				onWrite(Object{Group: ref.APIGroup, Resource: ref.Resource, Namespace: ref.Namespace, Name: ref.Name})
+			}
+		}
+		w.WriteHeader(http.StatusOK)
+	})
+}

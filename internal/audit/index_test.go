@@ -1,0 +1,137 @@
+package audit
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	auditv1 "k8s.io/apiserver/pkg/apis/audit/v1"
+
+	"plumb.dev/plumb/internal/testcluster"
+)
+
+// TestWhoAgainstARealAPIServer starts a kube-apiserver that sends its
+// audit events to the index, makes the changes people make with kubectl,
+// and finds each change's user from the field manager and time that the
+// object's managedFields record, as drift attribution will.
+func TestWhoAgainstARealAPIServer(t *testing.T) {
+	ix := NewIndex(DefaultOptions())
+	var mu sync.Mutex
+	var written []Object
+	srv := httptest.NewServer(ix.Handler(func(o Object) { mu.Lock(); written = append(written, o); mu.Unlock() }))
+	defer srv.Close()
+	dir := t.TempDir()
+	policy, hook := filepath.Join(dir, "policy.yaml"), filepath.Join(dir, "webhook.kubeconfig")
+	// The policy plumb's docs recommend: metadata of writes, nothing else.
+	if err := os.WriteFile(policy, []byte("apiVersion: audit.k8s.io/v1\nkind: Policy\nomitStages: [RequestReceived]\nrules:\n- level: Metadata\n  verbs: [create, update, patch, delete]\n- level: None\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(hook, []byte("apiVersion: v1\nkind: Config\nclusters: [{name: plumb, cluster: {server: \""+srv.URL+"\"}}]\ncontexts: [{name: plumb, context: {cluster: plumb}}]\ncurrent-context: plumb\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env, err := testcluster.StartWith(testcluster.Options{APIServerFlags: map[string]string{
+		"audit-policy-file": policy, "audit-webhook-config-file": hook, "audit-webhook-batch-max-wait": "100ms",
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer env.Stop()
+	ns := env.Namespace(t)
+	k := func(args ...string) string { return env.Kubectl(t, "", append([]string{"-n", ns}, args...)...) }
+	k("create", "configmap", "settings", "--from-literal=mode=fast")
+	k("patch", "configmap", "settings", "--type=merge", "-p", `{"data":{"mode":"slow"}}`)
+	k("label", "configmap", "settings", "team=checkout")
+	me := env.Kubectl(t, "", "auth", "whoami", "-o", "jsonpath={.status.userInfo.username}")
+
+	obj := Object{Resource: "configmaps", Namespace: ns, Name: "settings"}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, ok := ix.Who(obj, "kubectl-label", time.Now()); ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the label's audit event did not arrive within 10s")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	var live struct {
+		Metadata struct{ ManagedFields []metav1.ManagedFieldsEntry }
+	}
+	if err := json.Unmarshal([]byte(k("get", "configmap", "settings", "-o", "json", "--show-managed-fields")), &live); err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range live.Metadata.ManagedFields {
+		w, ok := ix.Who(obj, mf.Manager, mf.Time.Time)
+		if !ok || w.User != me || !strings.HasPrefix(w.UserAgent, "kubectl/") || len(w.SourceIPs) == 0 {
+			t.Errorf("manager %s at %s: %+v, %v; want a write by %s from kubectl", mf.Manager, mf.Time, w, ok, me)
+			continue
+		}
+		wantVerb := map[string]string{"kubectl-create": "create", "kubectl-patch": "patch", "kubectl-label": "patch"}[mf.Manager]
+		if w.Verb != wantVerb {
+			t.Errorf("manager %s: verb %s, want %s", mf.Manager, w.Verb, wantVerb)
+		}
+	}
+	if len(live.Metadata.ManagedFields) != 3 {
+		t.Errorf("managedFields has %d entries, want kubectl-create, kubectl-patch and kubectl-label", len(live.Metadata.ManagedFields))
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(written) < 3 {
+		t.Errorf("onWrite heard of %d writes, want the 3", len(written))
+	}
+}
+
+func TestRecordKeepsOnlySuccessfulWrites(t *testing.T) {
+	now := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+	ix := NewIndex(Options{MaxPerObject: 2, MaxAge: time.Hour, Now: func() time.Time { return now }})
+	ev := func(verb string, code int32, stage auditv1.Stage, at time.Time, uri string) auditv1.Event {
+		return auditv1.Event{Verb: verb, Stage: stage, RequestURI: uri, UserAgent: "kubectl/v1.37.2 (linux/amd64)",
+			ObjectRef:      &auditv1.ObjectReference{Resource: "configmaps", Namespace: "shop", Name: "settings"},
+			ResponseStatus: &metav1.Status{Code: code}, StageTimestamp: metav1.NewMicroTime(at)}
+	}
+	for _, tt := range []struct {
+		e    auditv1.Event
+		kept bool
+	}{
+		{ev("get", 200, auditv1.StageResponseComplete, now, "/api/v1/namespaces/shop/configmaps/settings"), false},
+		{ev("patch", 409, auditv1.StageResponseComplete, now, "/api/v1/namespaces/shop/configmaps/settings"), false},
+		{ev("patch", 200, auditv1.StageRequestReceived, now, "/api/v1/namespaces/shop/configmaps/settings"), false},
+		{ev("patch", 200, auditv1.StageResponseComplete, now.Add(-2*time.Hour), "/api/v1/namespaces/shop/configmaps/settings?fieldManager=old"), true},
+		{ev("update", 200, auditv1.StageResponseComplete, now.Add(-time.Minute), "/api/v1/namespaces/shop/configmaps/settings"), true},
+		{ev("patch", 200, auditv1.StageResponseComplete, now, "/api/v1/namespaces/shop/configmaps/settings?fieldManager=kubectl-patch"), true},
+	} {
+		if got := ix.Record(tt.e); got != tt.kept {
+			t.Errorf("%s %d %s: kept %v, want %v", tt.e.Verb, tt.e.ResponseStatus.Code, tt.e.Stage, got, tt.kept)
+		}
+	}
+	obj := Object{Resource: "configmaps", Namespace: "shop", Name: "settings"}
+	if _, ok := ix.Who(obj, "old", now); ok {
+		t.Error("the oldest write is still kept beyond MaxPerObject")
+	}
+	if w, ok := ix.Who(obj, "kubectl", now); !ok || w.Verb != "update" {
+		t.Errorf("manager from the user agent: %+v, %v", w, ok)
+	}
+	if _, ok := ix.Who(obj, "kubectl-patch", now.Add(-time.Minute)); ok {
+		t.Error("a write after the change's time was attributed to it")
+	}
+	now = now.Add(59*time.Minute + 30*time.Second)
+	ix.Prune()
+	if _, ok := ix.Who(obj, "kubectl", now); ok {
+		t.Error("a write older than MaxAge survived Prune")
+	}
+	if _, ok := ix.Who(obj, "kubectl-patch", now); !ok {
+		t.Error("Prune dropped a recent write")
+	}
+	rec := httptest.NewRecorder()
+	ix.Handler(nil).ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/", strings.NewReader("{not json")))
+	if rec.Code != http.StatusBadRequest {
+		t.Errorf("a bad body: %d, want 400", rec.Code)
+	}
+}

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"runtime/debug"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"plumb.dev/plumb/internal/audit"
 	"plumb.dev/plumb/internal/cluster"
 	"plumb.dev/plumb/internal/config"
 	"plumb.dev/plumb/internal/drift"
@@ -38,6 +40,7 @@ type serveOptions struct {
 	resync       time.Duration
 	retention    time.Duration
 	workers      int
+	auditListen  string
 	webhooks     []string
 	slack        []string
 	// remediation is the mode of the --source sources.
@@ -104,6 +107,7 @@ refused, failed, or stopped because something fights it.`,
 	fs.DurationVar(&o.resync, "resync", 10*time.Minute, "Rescan everything this often, as a safety net")
 	fs.DurationVar(&o.retention, "retention", 30*24*time.Hour, "Delete resolved events older than this")
 	fs.IntVar(&o.workers, "workers", 4, "Objects compared in parallel per cluster")
+	fs.StringVar(&o.auditListen, "audit-listen", "", "Address to receive the API servers' audit webhook on (POST /audit/CLUSTER, or / with one cluster), to name the user behind each change; see docs/serve.md")
 	fs.StringArrayVar(&o.webhooks, "notify-webhook", nil, "POST a JSON notification here when a finding opens or resolves and when a remediation needs a person (repeatable)")
 	fs.StringArrayVar(&o.slack, "notify-slack", nil, "Slack incoming-webhook URL to notify when a finding opens or resolves and when a remediation needs a person (repeatable)")
 	fs.StringVar(&o.remediation, "remediation", "off", "What to do about drift from the --source sources: off, approve (plans wait for approval through the API) or auto")
@@ -202,15 +206,34 @@ func (o *serveOptions) Run(ctx context.Context) error {
 		sched.Publish(e)
 	}
 	var watchers []*watch.Watcher
+	var audits *auditReceiver
+	var auditLn net.Listener
+	if o.auditListen != "" {
+		if auditLn, err = net.Listen("tcp", o.auditListen); err != nil {
+			return fmt.Errorf("--audit-listen: %w", err)
+		}
+		defer auditLn.Close()
+		audits = newAuditReceiver()
+	}
 	for i, s := range setups {
 		opts := o.driftOptions(o.globalOptions, rules)
 		e, err := drift.New(s.cluster, opts)
 		if err != nil {
 			return err
 		}
-		w := watch.New(s.name, s.cluster, e, s.objs, st, publish,
-			watch.Options{Workers: o.workers, Resync: o.resync, Logger: o.logger, Metrics: m, Unmanaged: o.unmanaged,
-				UnmanagedClusterWideAfter: o.wideAfter, Unchanged: func(e watch.Event) { sched.Publish(e) }})
+		wopts := watch.Options{Workers: o.workers, Resync: o.resync, Logger: o.logger, Metrics: m, Unmanaged: o.unmanaged,
+			UnmanagedClusterWideAfter: o.wideAfter, Unchanged: func(e watch.Event) { sched.Publish(e) }}
+		var ix *audit.Index
+		if audits != nil {
+			// The watcher asks the index who made a change; the index's
+			// webhook has the watcher compare again what it hears of.
+			ix = audits.index(s.name)
+			wopts.Attribute = attributor(ix, s.cluster)
+		}
+		w := watch.New(s.name, s.cluster, e, s.objs, st, publish, wopts)
+		if audits != nil {
+			audits.route(s.name, len(setups) == 1, ix, w)
+		}
 		watchers = append(watchers, w)
 		setups[i].objs = nil // the watcher keeps compact copies
 		if s.remediates {
@@ -254,6 +277,15 @@ func (o *serveOptions) Run(ctx context.Context) error {
 	for _, w := range watchers {
 		wg.Add(1)
 		go func() { defer wg.Done(); _ = w.Start(ctx) }()
+	}
+	if audits != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := audits.start(ctx, auditLn); err != nil {
+				o.logger.Error("audit webhook receiver stopped", "listen", o.auditListen, "err", err)
+			}
+		}()
 	}
 	wg.Add(5)
 	go func() { defer wg.Done(); sched.Start(ctx) }()

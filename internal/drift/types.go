@@ -55,11 +55,23 @@ type Change struct {
 	Operation   string     `json:"operation,omitempty"`
 	Subresource string     `json:"subresource,omitempty"`
 	Time        *time.Time `json:"time,omitempty"`
+	// User is the person whose request made the change, from the API
+	// server's audit log where plumb serve receives it (--audit-listen);
+	// absent otherwise.
+	User *User `json:"user,omitempty"`
 	// Quantity is set when the field holds a resource quantity, whose
 	// values compare by amount, not spelling (1Gi is 1073741824). It is
 	// not part of the report: comparisons made in the same process (skew)
 	// read it.
 	Quantity bool `json:"-"`
+}
+
+// User is who made a request, as the API server authenticated it.
+type User struct {
+	Name      string   `json:"name"`
+	Groups    []string `json:"groups,omitempty"`
+	UserAgent string   `json:"userAgent,omitempty"`
+	SourceIPs []string `json:"sourceIPs,omitempty"`
 }
 
 // Finding is one object that is not as declared.

@@ -48,6 +48,9 @@ type Options struct {
 	// which publish does not. Remediation acts on them: a finding from
 	// before a restart still gets its plan.
 	Unchanged func(Event)
+	// Attribute, if set, names the people behind each finding's changes
+	// before it is recorded (the audit webhook's users). Default none.
+	Attribute func(*drift.Finding)
 }
 
 // DefaultOptions returns the defaults documented on Options.

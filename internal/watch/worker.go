@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/util/workqueue"
 
 	"plumb.dev/plumb/internal/drift"
@@ -130,6 +131,9 @@ func (w *Watcher) process(ctx context.Context, key drift.ObjectKey, p pendingObj
 	default:
 		return nil // dropped by a reload meanwhile
 	}
+	if f != nil && w.opts.Attribute != nil {
+		w.opts.Attribute(f)
+	}
 	by := ""
 	if f == nil && p.obj != nil {
 		by = drift.LastWriter(p.obj)
@@ -171,4 +175,29 @@ func (w *Watcher) process(ctx context.Context, key drift.ObjectKey, p pendingObj
 		w.opts.Unchanged(ev)
 	}
 	return nil
+}
+
+// Recheck compares the declared object of resource gvr named ns/name again,
+// reading it first: something learnt about it since (who wrote it, from
+// the audit webhook) may change its finding. Objects no source declares
+// are left alone.
+func (w *Watcher) Recheck(gvr schema.GroupResource, ns, name string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for g, targets := range w.groups {
+		if g.gvr.GroupResource() != gvr || (g.ns != ns && g.ns != "") || len(targets) == 0 {
+			continue
+		}
+		k := targets[0].Key()
+		key := drift.ObjectKey{Group: k.Group, Kind: k.Kind, Namespace: ns, Name: name}
+		if _, ok := w.targets[key]; !ok {
+			continue
+		}
+		if _, queued := w.pending[key]; !queued {
+			w.pending[key] = pendingObject{fetch: true, received: time.Now()}
+			w.notePending()
+		}
+		w.queue.Add(key)
+		return
+	}
 }

@@ -1,0 +1,97 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"time"
+
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"plumb.dev/plumb/internal/audit"
+	"plumb.dev/plumb/internal/cluster"
+	"plumb.dev/plumb/internal/drift"
+	"plumb.dev/plumb/internal/watch"
+)
+
+// auditReceiver is serve's --audit-listen: one index of recent writes per
+// cluster, fed by that cluster's API server through its audit webhook at
+// /audit/CLUSTER (or / when serve watches one cluster).
+type auditReceiver struct {
+	indexes map[string]*audit.Index
+	mux     *http.ServeMux
+}
+
+func newAuditReceiver() *auditReceiver {
+	return &auditReceiver{indexes: map[string]*audit.Index{}, mux: http.NewServeMux()}
+}
+
+// index makes the index of cluster name.
+func (a *auditReceiver) index(name string) *audit.Index {
+	ix := audit.NewIndex(audit.DefaultOptions())
+	a.indexes[name] = ix
+	return ix
+}
+
+// route receives cluster name's audit webhook into ix; the objects its
+// writes touched are compared again by w, and so attributed. The only
+// cluster also answers at /.
+func (a *auditReceiver) route(name string, only bool, ix *audit.Index, w *watch.Watcher) {
+	h := ix.Handler(func(o audit.Object) {
+		w.Recheck(schema.GroupResource{Group: o.Group, Resource: o.Resource}, o.Namespace, o.Name)
+	})
+	a.mux.Handle("POST /audit/"+name, h)
+	if only {
+		a.mux.Handle("POST /", h)
+	}
+}
+
+// attributor names, on each change of a finding of cluster c, the user of
+// the write that made it (from ix): the latest write by the change's field
+// manager no later than the time managedFields give the change.
+func attributor(ix *audit.Index, c *cluster.Cluster) func(*drift.Finding) {
+	return func(f *drift.Finding) {
+		gvk := schema.FromAPIVersionAndKind(f.APIVersion, f.Kind)
+		m, err := c.Mapping(gvk)
+		if err != nil {
+			return
+		}
+		obj := audit.Object{Group: gvk.Group, Resource: m.Resource.Resource, Namespace: f.Namespace, Name: f.Name}
+		for i := range f.Changes {
+			ch := &f.Changes[i]
+			if ch.Manager == "" || ch.Time == nil {
+				continue
+			}
+			if w, ok := ix.Who(obj, ch.Manager, *ch.Time); ok {
+				ch.User = &drift.User{Name: w.User, Groups: w.Groups, UserAgent: w.UserAgent, SourceIPs: w.SourceIPs}
+			}
+		}
+	}
+}
+
+// start serves until ctx ends, and prunes old writes every 10 minutes.
+func (a *auditReceiver) start(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{Handler: a.mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		t := time.NewTicker(10 * time.Minute)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+				_ = srv.Shutdown(shutdown)
+				cancel()
+				return
+			case <-t.C:
+				for _, ix := range a.indexes {
+					ix.Prune()
+				}
+			}
+		}
+	}()
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

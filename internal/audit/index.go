@@ -78,13 +78,13 @@ func NewIndex(opts Options) *Index {
 var writeVerbs = map[string]bool{"create": true, "update": true, "patch": true, "delete": true}
 
 // Record keeps e if it is a completed, successful write to an object, and
-// reports whether it did.
-func (ix *Index) Record(e auditv1.Event) bool {
+// returns that object and whether it did.
+func (ix *Index) Record(e auditv1.Event) (Object, bool) {
 	if e.Stage != auditv1.StageResponseComplete || !writeVerbs[e.Verb] || e.ObjectRef == nil || e.ObjectRef.Name == "" {
-		return false
+		return Object{}, false
 	}
 	if e.ResponseStatus != nil && e.ResponseStatus.Code >= 300 {
-		return false
+		return Object{}, false
 	}
 	ref := e.ObjectRef
 	w := Write{Group: ref.APIGroup, Resource: ref.Resource, Subresource: ref.Subresource, Namespace: ref.Namespace, Name: ref.Name,
@@ -98,7 +98,7 @@ func (ix *Index) Record(e auditv1.Event) bool {
 		ws = ws[len(ws)-ix.opts.MaxPerObject:]
 	}
 	ix.writes[key] = ws
-	return true
+	return key, true
 }
 
 // manager is the field manager a request wrote as: the fieldManager query
@@ -164,9 +164,8 @@ func (ix *Index) Handler(onWrite func(Object)) http.Handler {
 			return
 		}
 		for _, e := range list.Items {
-			if ix.Record(e) && onWrite != nil {
-				ref := e.ObjectRef
-				onWrite(Object{Group: ref.APIGroup, Resource: ref.Resource, Namespace: ref.Namespace, Name: ref.Name})
+			if obj, ok := ix.Record(e); ok && onWrite != nil {
+				onWrite(obj)
 			}
 		}
 		w.WriteHeader(http.StatusOK)

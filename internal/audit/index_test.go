@@ -107,7 +107,7 @@ func TestRecordKeepsOnlySuccessfulWrites(t *testing.T) {
 		{ev("update", 200, auditv1.StageResponseComplete, now.Add(-time.Minute), "/api/v1/namespaces/shop/configmaps/settings"), true},
 		{ev("patch", 200, auditv1.StageResponseComplete, now, "/api/v1/namespaces/shop/configmaps/settings?fieldManager=kubectl-patch"), true},
 	} {
-		if got := ix.Record(tt.e); got != tt.kept {
+		if _, got := ix.Record(tt.e); got != tt.kept {
 			t.Errorf("%s %d %s: kept %v, want %v", tt.e.Verb, tt.e.ResponseStatus.Code, tt.e.Stage, got, tt.kept)
 		}
 	}

@@ -250,7 +250,7 @@ func (o *checkOptions) liveChanges(ctx context.Context) ([]policy.Change, []poli
 	objs := make([]source.Object, len(after))
 	for i, u := range after {
 		objs[i] = source.Object{Object: u}
-		declared[keyOf(u)] = u
+		declared[drift.KeyOf(u)] = u
 	}
 	opts := drift.DefaultOptions()
 	opts.Logger = o.logger
@@ -316,11 +316,6 @@ func (o *checkOptions) liveChanges(ctx context.Context) ([]policy.Change, []poli
 		}
 	}
 	return changes, refused, liveCounter{c}, nil
-}
-
-func keyOf(u *unstructured.Unstructured) drift.ObjectKey {
-	gvk := u.GroupVersionKind()
-	return drift.ObjectKey{Group: gvk.Group, Kind: gvk.Kind, Namespace: u.GetNamespace(), Name: u.GetName()}
 }
 
 // getLive reads the live object u names; nil when it does not exist, or

@@ -105,6 +105,13 @@ type ObjectKey struct {
 	Group, Kind, Namespace, Name string
 }
 
+// KeyOf names an object by its group, kind, namespace and name, as it is
+// declared or live.
+func KeyOf(u *unstructured.Unstructured) ObjectKey {
+	gvk := u.GroupVersionKind()
+	return ObjectKey{Group: gvk.Group, Kind: gvk.Kind, Namespace: u.GetNamespace(), Name: u.GetName()}
+}
+
 func (k ObjectKey) String() string {
 	gk := k.Kind
 	if k.Group != "" {

@@ -3,8 +3,9 @@ package policy
 import (
 	"context"
 	"fmt"
+	"maps"
 	"reflect"
-	"sort"
+	"slices"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
@@ -214,7 +215,7 @@ func removeResources(c Change) []string {
 	}
 	before, after := containers(oldSpec), containers(newSpec)
 	var out []string
-	for _, name := range sortedKeys(after) {
+	for _, name := range slices.Sorted(maps.Keys(after)) {
 		if prev, ok := before[name]; ok && hasResources(prev) && !hasResources(after[name]) {
 			out = append(out, fmt.Sprintf("removes every resource request and limit of container %q", name))
 		}
@@ -299,18 +300,27 @@ func privileged(spec map[string]any) map[string]bool {
 	return out
 }
 
-func privilegedPod(c Change) []string {
+// podSpecs returns the pod specs an object runs before and after a change
+// that is not a deletion; ok is false when the object runs no pods.
+func podSpecs(c Change) (before, after map[string]any, ok bool) {
 	if c.Operation == OperationDelete {
-		return nil
+		return nil, nil, false
 	}
-	spec, ok := podSpec(c.New)
+	if after, ok = podSpec(c.New); !ok {
+		return nil, nil, false
+	}
+	before, _ = podSpec(c.Old)
+	return before, after, true
+}
+
+func privilegedPod(c Change) []string {
+	oldSpec, spec, ok := podSpecs(c)
 	if !ok {
 		return nil
 	}
-	oldSpec, _ := podSpec(c.Old)
 	before, after := privileged(oldSpec), privileged(spec)
 	var out []string
-	for _, name := range sortedKeys(after) {
+	for _, name := range slices.Sorted(maps.Keys(after)) {
 		if !before[name] {
 			out = append(out, fmt.Sprintf("runs container %q privileged", name))
 		}
@@ -332,29 +342,16 @@ func hostPaths(spec map[string]any) map[string]string {
 }
 
 func hostPath(c Change) []string {
-	if c.Operation == OperationDelete {
-		return nil
-	}
-	spec, ok := podSpec(c.New)
+	oldSpec, spec, ok := podSpecs(c)
 	if !ok {
 		return nil
 	}
-	oldSpec, _ := podSpec(c.Old)
 	before, after := hostPaths(oldSpec), hostPaths(spec)
 	var out []string
-	for _, name := range sortedKeys(after) {
+	for _, name := range slices.Sorted(maps.Keys(after)) {
 		if p := after[name]; before[name] != p {
 			out = append(out, fmt.Sprintf("mounts the node's %s (hostPath volume %q)", p, name))
 		}
 	}
 	return out
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -4,29 +4,23 @@ import (
 	"context"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"plumb.dev/plumb/internal/drift"
 )
-
-// key names an object across versions of a source.
-type key struct{ group, kind, namespace, name string }
-
-func keyOf(u *unstructured.Unstructured) key {
-	gvk := u.GroupVersionKind()
-	return key{gvk.Group, gvk.Kind, u.GetNamespace(), u.GetName()}
-}
 
 // Diff pairs the objects of two versions of a source: what after declares
 // and before did not is created, what both declare and differ in is
 // updated, what only before declares is deleted. Objects are matched by
 // group, kind, namespace and name (an apiVersion change is an update).
 func Diff(before, after []*unstructured.Unstructured) []Change {
-	old := make(map[key]*unstructured.Unstructured, len(before))
+	old := make(map[drift.ObjectKey]*unstructured.Unstructured, len(before))
 	for _, u := range before {
-		old[keyOf(u)] = u
+		old[drift.KeyOf(u)] = u
 	}
 	var out []Change
-	seen := map[key]bool{}
+	seen := map[drift.ObjectKey]bool{}
 	for _, u := range after {
-		k := keyOf(u)
+		k := drift.KeyOf(u)
 		seen[k] = true
 		prev, ok := old[k]
 		switch {
@@ -37,7 +31,7 @@ func Diff(before, after []*unstructured.Unstructured) []Change {
 		}
 	}
 	for _, u := range before {
-		if !seen[keyOf(u)] {
+		if !seen[drift.KeyOf(u)] {
 			out = append(out, Change{Operation: OperationDelete, Old: u})
 		}
 	}

@@ -41,6 +41,7 @@ type serveOptions struct {
 	retention    time.Duration
 	workers      int
 	auditListen  string
+	admission    admissionFlags
 	webhooks     []string
 	slack        []string
 	// remediation is the mode of the --source sources.
@@ -108,6 +109,11 @@ refused, failed, or stopped because something fights it.`,
 	fs.DurationVar(&o.retention, "retention", 30*24*time.Hour, "Delete resolved events older than this")
 	fs.IntVar(&o.workers, "workers", 4, "Objects compared in parallel per cluster")
 	fs.StringVar(&o.auditListen, "audit-listen", "", "Address to receive the API servers' audit webhook on (POST /audit/CLUSTER, or / with one cluster), to name the user behind each change; see docs/serve.md")
+	fs.StringVar(&o.admission.mode, "admission", "off", "Admission webhook that stops out-of-band changes to declared fields: off, warn (the write goes through with a warning) or enforce (it is denied); see docs/serve.md")
+	fs.StringVar(&o.admission.listen, "admission-listen", "", "Address the admission webhook serves HTTPS on, with a certificate plumb makes, e.g. 0.0.0.0:9443")
+	fs.StringVar(&o.admission.url, "admission-url", "", "URL the API servers call the webhook at (https://...); default https:// and the --admission-listen address")
+	fs.StringArrayVar(&o.admission.allowManagers, "admission-allow-manager", nil, "A field manager whose writes to declared fields pass, besides plumb's and each object's deployer, e.g. argocd-controller (repeatable; path.Match patterns)")
+	fs.StringArrayVar(&o.admission.exempt, "admission-exempt", nil, "A user or group whose writes are never reviewed, besides kube-system's controllers, e.g. system:serviceaccount:argocd:argocd-application-controller (repeatable; path.Match patterns)")
 	fs.StringArrayVar(&o.webhooks, "notify-webhook", nil, "POST a JSON notification here when a finding opens or resolves and when a remediation needs a person (repeatable)")
 	fs.StringArrayVar(&o.slack, "notify-slack", nil, "Slack incoming-webhook URL to notify when a finding opens or resolves and when a remediation needs a person (repeatable)")
 	fs.StringVar(&o.remediation, "remediation", "off", "What to do about drift from the --source sources: off, approve (plans wait for approval through the API) or auto")
@@ -130,6 +136,9 @@ func (o *serveOptions) Validate() error {
 	}
 	if _, ok := remediate.ParseRisk(o.autoMaxRisk); !ok {
 		return fmt.Errorf("--auto-max-risk %q: want low, medium, high or critical", o.autoMaxRisk)
+	}
+	if err := o.admission.validate(); err != nil {
+		return err
 	}
 	return o.scanFlags.validate()
 }
@@ -206,6 +215,7 @@ func (o *serveOptions) Run(ctx context.Context) error {
 		sched.Publish(e)
 	}
 	var watchers []*watch.Watcher
+	var engines []*drift.Engine
 	var audits *auditReceiver
 	var auditLn net.Listener
 	if o.auditListen != "" {
@@ -234,12 +244,16 @@ func (o *serveOptions) Run(ctx context.Context) error {
 		if audits != nil {
 			audits.route(s.name, len(setups) == 1, ix, w)
 		}
-		watchers = append(watchers, w)
+		watchers, engines = append(watchers, w), append(engines, e)
 		setups[i].objs = nil // the watcher keeps compact copies
 		if s.remediates {
 			remediated = append(remediated, &schedule.Cluster{Name: s.name, Planner: remediate.NewPlanner(e, configGuardrails(cfg), remediate.Options{}),
 				Target: w.Target, Mode: s.mode, User: s.cluster.Identity(ctx)})
 		}
+	}
+	adm, err := o.newAdmission(ctx, setups, watchers, engines, m)
+	if err != nil {
+		return err
 	}
 	schedOpts := o.scheduleOptions(cfg, m)
 	schedOpts.Notify = notifier.PublishRemediation
@@ -286,6 +300,9 @@ func (o *serveOptions) Run(ctx context.Context) error {
 				o.logger.Error("audit webhook receiver stopped", "listen", o.auditListen, "err", err)
 			}
 		}()
+	}
+	if adm != nil {
+		adm.start(ctx, &wg, o)
 	}
 	wg.Add(5)
 	go func() { defer wg.Done(); sched.Start(ctx) }()

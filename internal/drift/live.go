@@ -45,6 +45,13 @@ func (t Target) Name() string { return t.t.name }
 // Origin is where the object is declared.
 func (t Target) Origin() source.Origin { return t.t.obj.Origin }
 
+// Desired returns the declaration as it is sent to the server (namespace
+// set, bookkeeping removed), decoded afresh: the caller may change it.
+func (t Target) Desired() (*unstructured.Unstructured, error) {
+	d, _, err := t.t.desired()
+	return d, err
+}
+
 // Resolve maps declared objects to their resources, as Scan does first:
 // unknown kinds and duplicates are errors, the rest are targets. An error
 // is returned only when discovery itself fails.

@@ -41,6 +41,11 @@ type Metrics struct {
 	// Fighting is the number of objects automatic remediation stopped
 	// fixing because something keeps changing them back.
 	Fighting *prometheus.GaugeVec
+	// Admissions counts admission reviews by cluster and decision
+	// (allowed, denied, warned, break-glass), and AdmissionLatency is how
+	// long each took to decide.
+	Admissions       *prometheus.CounterVec
+	AdmissionLatency prometheus.Histogram
 }
 
 // New registers plumb's metrics, plus the Go runtime and process ones.
@@ -68,8 +73,13 @@ func New() *Metrics {
 			Help: "Objects plumb serve put back or tried to, by cluster, mode and outcome."}, []string{"cluster", "mode", "outcome"}),
 		Fighting: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "plumb_remediation_fighting",
 			Help: "Objects automatic remediation stopped fixing because another manager keeps changing them, by cluster."}, []string{"cluster"}),
+		Admissions: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "plumb_admission_reviews_total",
+			Help: "Admission reviews of writes to declared kinds, by cluster and decision (allowed, denied, warned, break-glass)."}, []string{"cluster", "decision"}),
+		AdmissionLatency: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "plumb_admission_review_seconds",
+			Help: "Time to decide an admission review, from its arrival to the response being written.", Buckets: prometheus.ExponentialBuckets(0.0001, 2, 14)}),
 	}
 	m.Registry.MustRegister(m.Findings, m.Detection, m.WatchStarts, m.APIRequests, m.StoreWrite, m.DryRuns, m.CacheHits, m.Notifications, m.Remediations, m.Fighting,
+		m.Admissions, m.AdmissionLatency,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -14,7 +14,7 @@ func (w *Watcher) resyncLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			w.hpa = w.engine.HPATargets(ctx, w.targetList())
+			w.setHPA(w.engine.HPATargets(ctx, w.targetList()))
 			w.discover() // CRDs installed since
 			w.mu.Lock()
 			w.setMeta()

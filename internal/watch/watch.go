@@ -124,8 +124,9 @@ type Watcher struct {
 	wg      sync.WaitGroup
 	targets map[drift.ObjectKey]drift.Target
 	groups  map[groupKey][]drift.Target
-	hpa     map[drift.ObjectKey]bool
-	queue   workqueue.TypedRateLimitingInterface[drift.ObjectKey]
+	// hpa holds the objects an autoscaler scales; guarded by mu.
+	hpa   map[drift.ObjectKey]bool
+	queue workqueue.TypedRateLimitingInterface[drift.ObjectKey]
 	// busy counts keys a worker has taken and not finished.
 	busy atomic.Int64
 	// working counts the worker goroutines running.
@@ -225,7 +226,7 @@ func (w *Watcher) Start(ctx context.Context) error {
 	if err := w.resolve(ctx); err != nil {
 		return nil // ctx ended before the cluster answered
 	}
-	w.hpa = w.engine.HPATargets(ctx, w.targetList())
+	w.setHPA(w.engine.HPATargets(ctx, w.targetList()))
 	w.discover()
 	if err := w.reconcileStore(ctx); err != nil {
 		return err
@@ -255,6 +256,23 @@ func (w *Watcher) Start(ctx context.Context) error {
 // Target returns the declaration the watcher compares the object of key
 // with, for those that act on its findings (serve's remediation).
 func (w *Watcher) Target(key drift.ObjectKey) (drift.Target, bool) { return w.target(key) }
+
+// Targets returns every declared object the watcher compares.
+func (w *Watcher) Targets() []drift.Target { return w.targetList() }
+
+// Scaled reports whether a HorizontalPodAutoscaler scales the object of
+// key, as of the last resync: its .spec.replicas is the autoscaler's.
+func (w *Watcher) Scaled(key drift.ObjectKey) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.hpa[key]
+}
+
+func (w *Watcher) setHPA(hpa map[drift.ObjectKey]bool) {
+	w.mu.Lock()
+	w.hpa = hpa
+	w.mu.Unlock()
+}
 
 // target returns the declared target for key.
 func (w *Watcher) target(key drift.ObjectKey) (drift.Target, bool) {

@@ -120,8 +120,11 @@ func (w *Watcher) process(ctx context.Context, key drift.ObjectKey, p pendingObj
 			}
 			p.obj, p.fetch = obj, false
 		}
+		w.mu.Lock()
+		hpa := w.hpa
+		w.mu.Unlock()
 		var err error
-		if f, err = w.engine.CompareLive(ctx, t, p.obj, w.hpa); err != nil {
+		if f, err = w.engine.CompareLive(ctx, t, p.obj, hpa); err != nil {
 			return err
 		}
 	case p.unmanaged:

@@ -1,0 +1,234 @@
+package cli
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+
+	"plumb.dev/plumb/internal/testcluster"
+)
+
+// kubectlAs runs kubectl with kubeconfig and returns its stdout and stderr
+// (where warnings go, even when it succeeds).
+func kubectlAs(e *testcluster.Env, kubeconfig string, args ...string) (stdout, stderr string, err error) {
+	cmd := exec.Command(filepath.Join(e.AssetsDir, "kubectl"), append([]string{"--kubeconfig", kubeconfig}, args...)...)
+	var o, eo bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &eo
+	err = cmd.Run()
+	return o.String(), eo.String(), err
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// webhookConfiguration reads the ValidatingWebhookConfiguration plumb
+// registers; ok is false when there is none.
+func webhookConfiguration(t *testing.T, e *testcluster.Env) (admissionregistrationv1.ValidatingWebhookConfiguration, bool) {
+	var vwc admissionregistrationv1.ValidatingWebhookConfiguration
+	out, err := e.KubectlErr("", "get", "validatingwebhookconfiguration", "plumb", "-o", "json")
+	if err != nil {
+		return vwc, false
+	}
+	if err := json.Unmarshal([]byte(out), &vwc); err != nil {
+		t.Fatal(err)
+	}
+	return vwc, true
+}
+
+// TestServeAdmission runs plumb serve with --admission against a real API
+// server that calls the webhook over TLS (and sends its audit events to
+// --audit-listen): a person's kubectl changes to declared fields are
+// denied with a message naming plumb, the field and the source file, or
+// only warned about in warn mode; undeclared fields and objects, the
+// declared deployer's own applies, putting a field back, and break-glass
+// writes (recorded as an Event with the user and reason) pass; the
+// configuration is put back when deleted and follows the sources; and with
+// plumb stopped nothing is blocked.
+func TestServeAdmission(t *testing.T) {
+	audited, auditAddr, stopAudited := startAudited(t)
+	ns := audited.Namespace(t)
+	admin := func(args ...string) string { return audited.Kubectl(t, "", append([]string{"-n", ns}, args...)...) }
+	src := copyShop(t)
+	admin("apply", "--server-side", "--field-manager=gitops", "-f", src)
+	admin("create", "configmap", "scratch", "--from-literal=a=1")
+	alice := audited.User(t, "alice")
+	audited.Kubectl(t, "", "create", "clusterrolebinding", "alice-"+ns, "--clusterrole=cluster-admin", "--user=alice")
+	as := func(args ...string) (string, error) {
+		_, stderr, err := kubectlAs(audited, alice, append([]string{"-n", ns}, args...)...)
+		return stderr, err
+	}
+	mustPass := func(args ...string) string {
+		t.Helper()
+		stderr, err := as(args...)
+		if err != nil {
+			t.Fatalf("kubectl %s was refused: %v\n%s", strings.Join(args, " "), err, stderr)
+		}
+		return stderr
+	}
+	replicas := func() string { return admin("get", "deploy/web", "-o", "jsonpath={.spec.replicas}") }
+
+	admissionAddr := freeAddr(t)
+	base, stopServe := startServe(t, "--kubeconfig", audited.Kubeconfig, "-n", ns, "--source", src,
+		"--store", filepath.Join(t.TempDir(), "plumb.db"), "--audit-listen", auditAddr,
+		"--admission", "enforce", "--admission-listen", admissionAddr, "-v", "2")
+
+	// The configuration: Ignore, a short timeout, the CA, the declared
+	// kinds with their scale subresources, the test's namespace only.
+	var vwc admissionregistrationv1.ValidatingWebhookConfiguration
+	waitFor(t, 15*time.Second, "the webhook configuration", func() bool {
+		var ok bool
+		vwc, ok = webhookConfiguration(t, audited)
+		return ok
+	})
+	wh := vwc.Webhooks[0]
+	if *wh.FailurePolicy != admissionregistrationv1.Ignore || *wh.TimeoutSeconds > 5 || len(wh.ClientConfig.CABundle) == 0 ||
+		*wh.ClientConfig.URL != "https://"+admissionAddr || !strings.Contains(wh.NamespaceSelector.String(), ns) {
+		t.Fatalf("webhook registered as %+v", wh)
+	}
+	var rules []string
+	for _, r := range wh.Rules {
+		rules = append(rules, r.APIGroups[0]+"/"+strings.Join(r.Resources, ","))
+	}
+	if got, want := strings.Join(rules, " "), "/configmaps,configmaps/scale,secrets,secrets/scale,services,services/scale apps/deployments,deployments/scale"; got != want {
+		t.Fatalf("rules %q, want %q", got, want)
+	}
+
+	// A person changes a declared field: denied, naming plumb, the field
+	// and the file. The API server may take a moment to load the webhook.
+	var refusal string
+	t.Cleanup(func() {
+		if t.Failed() {
+			resp, err := http.Get(base + "/metrics")
+			if err == nil {
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				for _, l := range strings.Split(string(b), "\n") {
+					if strings.Contains(l, "admission") {
+						t.Log(l)
+					}
+				}
+			}
+		}
+	})
+	waitFor(t, 15*time.Second, "the webhook to refuse a change of .spec.replicas", func() bool {
+		stderr, err := as("patch", "deploy/web", "--type=merge", "-p", `{"spec":{"replicas":5}}`)
+		refusal = stderr
+		return err != nil
+	})
+	for _, want := range []string{"denied the request", "plumb:", filepath.Join(src, "web.yaml") + ":1", ".spec.replicas", "Deployment", "web", "plumb.dev/break-glass"} {
+		if !strings.Contains(refusal, want) {
+			t.Errorf("refusal %q does not mention %q", refusal, want)
+		}
+	}
+	if replicas() != "2" {
+		t.Fatalf("replicas %s after a refused patch", replicas())
+	}
+	for _, refused := range [][]string{
+		{"scale", "deploy/web", "--replicas=4"},
+		{"set", "image", "deploy/web", "web=nginx:1.28"},
+		{"patch", "configmap/settings", "--type=merge", "-p", `{"data":{"mode":"slow"}}`},
+		{"label", "svc/web", "app.kubernetes.io/part-of=other", "--overwrite"},
+		{"delete", "configmap/flags"},
+	} {
+		stderr, err := as(refused...)
+		if err == nil || !strings.Contains(stderr, "plumb:") {
+			t.Errorf("kubectl %s: want refused by plumb, got err %v, stderr %q", strings.Join(refused, " "), err, stderr)
+		}
+	}
+	if stderr, _ := as("delete", "configmap/flags", "--dry-run=server"); !strings.Contains(stderr, "remove it from the source") {
+		t.Errorf("deleting a declared object: %q", stderr)
+	}
+
+	// What no source declares passes: a new label, another object.
+	mustPass("label", "deploy/web", "team=payments")
+	mustPass("patch", "configmap/scratch", "--type=merge", "-p", `{"data":{"a":"2"}}`)
+	mustPass("delete", "configmap/scratch")
+	// The declared deployer's own apply passes, whoever runs it.
+	web := filepath.Join(t.TempDir(), "web.yaml")
+	b, err := os.ReadFile(filepath.Join(src, "web.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(web, []byte(strings.Replace(string(b), "replicas: 2", "replicas: 3", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mustPass("apply", "--server-side", "--field-manager=gitops", "-f", web)
+	if replicas() != "3" {
+		t.Fatalf("the deployer's apply did not land: replicas %s", replicas())
+	}
+	mustPass("apply", "--server-side", "--field-manager=gitops", "-f", filepath.Join(src, "web.yaml"))
+
+	// Break glass: the annotation is undeclared, so it may be set; then
+	// the change passes with a warning, is recorded as an Event naming
+	// alice and the reason, and the finding names alice (audit).
+	mustPass("annotate", "deploy/web", "plumb.dev/break-glass=incident 42: traffic spike")
+	if stderr := mustPass("patch", "deploy/web", "--type=merge", "-p", `{"spec":{"replicas":6}}`); !strings.Contains(stderr, "break-glass") {
+		t.Errorf("no break-glass warning: %q", stderr)
+	}
+	waitFor(t, 15*time.Second, "the break-glass event", func() bool {
+		ev := admin("get", "events", "--field-selector", "reason=BreakGlass,involvedObject.name=web", "-o", "jsonpath={.items[*].message}")
+		return strings.Contains(ev, "alice") && strings.Contains(ev, "incident 42: traffic spike") && strings.Contains(ev, ".spec.replicas")
+	})
+	waitFor(t, 15*time.Second, "the break-glass change attributed to alice", func() bool {
+		return attributed(t, base, "web", ".spec.replicas", "kubectl-patch", "alice")
+	})
+	mustPass("scale", "deploy/web", "--replicas=5") // the scale subresource's object has no annotations
+	// Without the annotation, putting the declared value back passes.
+	mustPass("annotate", "deploy/web", "plumb.dev/break-glass-")
+	if _, err := as("scale", "deploy/web", "--replicas=7"); err == nil {
+		t.Fatal("a change passed once the break-glass annotation was gone")
+	}
+	mustPass("scale", "deploy/web", "--replicas=2")
+
+	// Kept current: deleted, it comes back; a new kind in the sources
+	// joins the rules.
+	audited.Kubectl(t, "", "delete", "validatingwebhookconfiguration", "plumb")
+	waitFor(t, 15*time.Second, "the webhook configuration back", func() bool { _, ok := webhookConfiguration(t, audited); return ok })
+	if err := os.WriteFile(filepath.Join(src, "sa.yaml"), []byte("apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: robot}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 15*time.Second, "serviceaccounts in the rules", func() bool {
+		vwc, ok := webhookConfiguration(t, audited)
+		return ok && strings.Contains(strings.Join(vwc.Webhooks[0].Rules[0].Resources, ","), "serviceaccounts")
+	})
+	stopServe()
+
+	// Warn mode: the write passes and kubectl prints plumb's warning.
+	_, stopServe = startServe(t, "--kubeconfig", audited.Kubeconfig, "-n", ns, "--source", src, "--audit-listen", auditAddr,
+		"--store", filepath.Join(t.TempDir(), "plumb.db"), "--admission", "warn", "--admission-listen", admissionAddr)
+	waitFor(t, 15*time.Second, "a warning from plumb", func() bool {
+		stderr := mustPass("patch", "configmap/settings", "--type=merge", "-p", `{"data":{"mode":"warned"}}`)
+		return strings.Contains(stderr, "Warning: plumb:") && strings.Contains(stderr, ".data.mode")
+	})
+	if got := admin("get", "configmap/settings", "-o", "jsonpath={.data.mode}"); got != "warned" {
+		t.Fatalf("warn mode: the write did not land (mode %q)", got)
+	}
+	stopServe()
+
+	// plumb down blocks nothing (failurePolicy Ignore): the configuration
+	// is still there, its URL refuses connections.
+	if _, ok := webhookConfiguration(t, audited); !ok {
+		t.Fatal("the configuration went away with plumb")
+	}
+	if stderr := mustPass("scale", "deploy/web", "--replicas=8"); strings.Contains(stderr, "plumb") {
+		t.Errorf("plumb down, yet: %q", stderr)
+	}
+	stopAudited(func() int { return 0 })
+}

@@ -36,6 +36,14 @@
 //
 //	go run ./bench/harness -plumb bin/plumb -fix -sizes 500,2000 -runs 3
 //
+// With -admission it measures serve's admission webhook with the first
+// size of declared objects: RSS without and with --admission enforce, the
+// webhook's latency for reviews sent straight to it at -rate per second,
+// and PATCH latency through the API server at that rate with and without
+// the webhook, each for -duration.
+//
+//	go run ./bench/harness -plumb bin/plumb -admission -sizes 5000 -rate 100 -duration 60s
+//
 // It measures; it must not be imported by plumb or hold product logic.
 package main
 
@@ -66,9 +74,14 @@ func main() {
 	changes := flag.Int("changes", 200, "serve mode: out-of-band changes to time")
 	idle := flag.Duration("idle", 5*time.Minute, "serve mode: idle time in which to count API requests")
 	spread := flag.String("spread", "1,10,30", "serve mode: namespace counts over which to measure --unmanaged in serve and scan (empty: skip)")
+	admission := flag.Bool("admission", false, "measure serve's admission webhook instead: latency at -rate reviews a second, and memory, with the first size of declared objects")
+	rate := flag.Int("rate", 100, "admission mode: requests a second")
+	duration := flag.Duration("duration", 60*time.Second, "admission mode: how long each measurement sends requests")
 	flag.Parse()
 	var err error
-	if *fix {
+	if *admission {
+		err = runAdmission(*plumb, *sizes, *rate, *duration)
+	} else if *fix {
 		err = runFix(*plumb, *sizes, *runs)
 	} else if *serve {
 		err = runServe(*plumb, *crcache, *sizes, *changes, *idle, *spread)

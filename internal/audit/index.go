@@ -77,13 +77,13 @@ func NewIndex(opts Options) *Index {
 // writeVerbs are the verbs that change an object.
 var writeVerbs = map[string]bool{"create": true, "update": true, "patch": true, "delete": true}
 
-// Record keeps e if it is a completed, successful write to an object, and
-// returns that object and whether it did.
+// Record keeps e if it is a completed, successful write to an object (not
+// a dry-run), and returns that object and whether it did.
 func (ix *Index) Record(e auditv1.Event) (Object, bool) {
 	if e.Stage != auditv1.StageResponseComplete || !writeVerbs[e.Verb] || e.ObjectRef == nil || e.ObjectRef.Name == "" {
 		return Object{}, false
 	}
-	if e.ResponseStatus != nil && e.ResponseStatus.Code >= 300 {
+	if e.ResponseStatus != nil && e.ResponseStatus.Code >= 300 || dryRun(e.RequestURI) {
 		return Object{}, false
 	}
 	ref := e.ObjectRef
@@ -99,6 +99,13 @@ func (ix *Index) Record(e auditv1.Event) (Object, bool) {
 	}
 	ix.writes[key] = ws
 	return key, true
+}
+
+// dryRun reports whether a request only pretended to write (plumb's own
+// comparisons are server-side dry-runs as the deployer's manager).
+func dryRun(requestURI string) bool {
+	u, err := url.Parse(requestURI)
+	return err == nil && u.Query().Get("dryRun") != ""
 }
 
 // manager is the field manager a request wrote as: the fieldManager query
@@ -129,6 +136,36 @@ func (ix *Index) Who(obj Object, mgr string, at time.Time) (Write, bool) {
 		}
 	}
 	return Write{}, false
+}
+
+// WhoRemoved names who removed a declared field from obj, which
+// managedFields cannot tell (nobody owns a field that is gone): the person
+// behind the writes to obj since the deployer's last one, when they are
+// all one user's. Writes by the deployer, by plumb (managers "plumb…") and
+// by the control plane's controllers (kube-system service accounts, which
+// keep annotating objects) are not candidates; with none left, or more
+// than one user among them, it names nobody rather than the wrong person.
+func (ix *Index) WhoRemoved(obj Object, deployer string) (Write, bool) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	ws := ix.writes[obj]
+	var found Write
+	for i := len(ws) - 1; i >= 0; i-- {
+		w := ws[i]
+		if w.Manager == deployer {
+			break
+		}
+		if strings.HasPrefix(w.Manager, "plumb") || strings.HasPrefix(w.User, "system:serviceaccount:kube-system:") || w.Verb == "create" {
+			continue
+		}
+		if found.User != "" && found.User != w.User {
+			return Write{}, false
+		}
+		if found.User == "" {
+			found = w
+		}
+	}
+	return found, found.User != ""
 }
 
 // Prune forgets writes older than MaxAge.

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	authenticationv1 "k8s.io/api/authentication/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	auditv1 "k8s.io/apiserver/pkg/apis/audit/v1"
 
@@ -133,5 +134,49 @@ func TestRecordKeepsOnlySuccessfulWrites(t *testing.T) {
 	ix.Handler(nil).ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/", strings.NewReader("{not json")))
 	if rec.Code != http.StatusBadRequest {
 		t.Errorf("a bad body: %d, want 400", rec.Code)
+	}
+}
+
+// TestWhoRemoved: the one person who wrote to an object since its deployer
+// is named; controllers, plumb and creates are no candidates; two people,
+// or nobody, name no one.
+func TestWhoRemoved(t *testing.T) {
+	at := time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
+	w := func(sec int, manager, user, verb string) auditv1.Event {
+		return auditv1.Event{Stage: auditv1.StageResponseComplete, Verb: verb,
+			ObjectRef:      &auditv1.ObjectReference{Resource: "configmaps", Namespace: "shop", Name: "settings"},
+			RequestURI:     "/api/v1/namespaces/shop/configmaps/settings?fieldManager=" + manager,
+			User:           authenticationv1.UserInfo{Username: user},
+			StageTimestamp: metav1.NewMicroTime(at.Add(time.Duration(sec) * time.Second))}
+	}
+	dry := func(e auditv1.Event) auditv1.Event { e.RequestURI += "&dryRun=All"; return e }
+	obj := Object{Resource: "configmaps", Namespace: "shop", Name: "settings"}
+	for _, tc := range []struct {
+		name   string
+		events []auditv1.Event
+		want   string
+	}{
+		{"one person after the deployer", []auditv1.Event{
+			w(0, "gitops", "system:serviceaccount:flux:kustomize", "create"), w(1, "gitops", "system:serviceaccount:flux:kustomize", "patch"),
+			w(2, "kubectl-label", "jane", "patch"), w(3, "deployment-controller", "system:serviceaccount:kube-system:deployment-controller", "update"),
+			w(4, "plumb", "system:serviceaccount:plumb:plumb", "patch")}, "jane"},
+		{"the deployer's dry-runs (plumb comparing) are no writes", []auditv1.Event{
+			w(1, "gitops", "flux", "patch"), w(2, "kubectl-label", "jane", "patch"), dry(w(3, "gitops", "plumb-bot", "patch"))}, "jane"},
+		{"only writes before the deployer's last", []auditv1.Event{
+			w(1, "kubectl-label", "jane", "patch"), w(2, "gitops", "system:serviceaccount:flux:kustomize", "patch")}, ""},
+		{"two people", []auditv1.Event{
+			w(1, "gitops", "flux", "patch"), w(2, "kubectl-label", "jane", "patch"), w(3, "kubectl-edit", "joe", "update")}, ""},
+		{"nobody but the creator", []auditv1.Event{w(1, "kubectl-create", "jane", "create")}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ix := NewIndex(DefaultOptions())
+			for _, e := range tc.events {
+				ix.Record(e)
+			}
+			got, ok := ix.WhoRemoved(obj, "gitops")
+			if got.User != tc.want || ok != (tc.want != "") {
+				t.Errorf("WhoRemoved = %q, %v; want %q", got.User, ok, tc.want)
+			}
+		})
 	}
 }

@@ -55,6 +55,14 @@ func TestReadOnlyIdentity(t *testing.T) {
 	if diff := cmp.Diff(wantUnconfirmed, unconfirmed); diff != "" {
 		t.Errorf("unconfirmed (-want +got):\n%s", diff)
 	}
+	// Without a dry-run the declared values still make the desired view:
+	// plumb diff shows them.
+	code, out, stderr = run(t, "diff", "--kubeconfig", kubeconfig, "-n", ns, "--source", shop)
+	for _, line := range []string{"-  replicas: 5", "+  replicas: 2", "+    example.com/owner:"} {
+		if !strings.Contains(out, line) {
+			t.Errorf("plumb diff as a reader has no %q (exit %d):\n%s\n%s", line, code, out, stderr)
+		}
+	}
 }
 
 // TestForbiddenKindIsReportedNotFatal scans as a user who may read every

@@ -14,6 +14,8 @@ import (
 type scanOptions struct {
 	*globalOptions
 	scanFlags
+	// usersFrom is plumb serve's store, to name the users behind changes.
+	usersFrom string
 }
 
 func newScanCommand(g *globalOptions) *cobra.Command {
@@ -35,7 +37,10 @@ dry-run, so server defaults never show up as drift.`,
   plumb scan --source charts/shop --values values-prod.yaml --context prod-eu -o json
 
   # Include objects nobody declared, and ignore replicas everywhere
-  plumb scan -f deploy/ --unmanaged --ignore-path 'apps/Deployment:.spec.replicas'`,
+  plumb scan -f deploy/ --unmanaged --ignore-path 'apps/Deployment:.spec.replicas'
+
+  # Name the person behind each change, from plumb serve's audit records
+  plumb scan --source deploy/ --store /var/lib/plumb/plumb.db -o json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := o.Validate(); err != nil {
@@ -45,6 +50,7 @@ dry-run, so server defaults never show up as drift.`,
 		},
 	}
 	o.scanFlags.add(cmd.Flags())
+	cmd.Flags().StringVar(&o.usersFrom, "store", "", "plumb serve's SQLite store: name the user behind each change, as serve's --audit-listen recorded it (read only)")
 	return cmd
 }
 
@@ -59,6 +65,11 @@ func (o *scanOptions) Run(cmd *cobra.Command) error {
 	r, err := o.scanFlags.run(cmd.Context(), o.globalOptions)
 	if err != nil {
 		return err
+	}
+	if o.usersFrom != "" {
+		if err := nameUsers(cmd.Context(), o.usersFrom, r.Findings); err != nil {
+			return fmt.Errorf("--store %s: %w", o.usersFrom, err)
+		}
 	}
 	if err := report.Write(o.streams.Out, r, o.output, time.Now()); err != nil {
 		return err

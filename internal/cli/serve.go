@@ -204,7 +204,11 @@ func (o *serveOptions) Run(ctx context.Context) error {
 	for _, u := range o.slack {
 		sinks = append(sinks, notify.Sink{Kind: notify.Slack, URL: u})
 	}
-	notifier := notify.New(sinks, notify.Options{Logger: o.logger, Metrics: m})
+	nopts := notify.Options{Logger: o.logger, Metrics: m}
+	if o.auditListen != "" {
+		nopts.HoldOpened = auditHold
+	}
+	notifier := notify.New(sinks, nopts)
 	var remediated []*schedule.Cluster
 	// sched needs the watchers and they publish to it: it is made right
 	// after them, before any of them starts.
@@ -223,7 +227,7 @@ func (o *serveOptions) Run(ctx context.Context) error {
 			return fmt.Errorf("--audit-listen: %w", err)
 		}
 		defer auditLn.Close()
-		audits = newAuditReceiver()
+		audits = newAuditReceiver(token)
 	}
 	for i, s := range setups {
 		opts := o.driftOptions(o.globalOptions, rules)

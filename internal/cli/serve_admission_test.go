@@ -84,8 +84,28 @@ func TestServeAdmission(t *testing.T) {
 	}
 	replicas := func() string { return admin("get", "deploy/web", "-o", "jsonpath={.spec.replicas}") }
 
+	// plumb runs with the roles docs/rbac ships for it, no more.
+	audited.Kubectl(t, "", "apply", "-f", "../../docs/rbac/scan.yaml", "-f", "../../docs/rbac/admission.yaml")
+	audited.Kubectl(t, "", "create", "clusterrolebinding", "plumb-scan-"+ns, "--clusterrole=plumb-scan", "--user=plumb-bot")
+	audited.Kubectl(t, "", "create", "clusterrolebinding", "plumb-admission-"+ns, "--clusterrole=plumb-admission", "--user=plumb-bot")
+	bot := audited.User(t, "plumb-bot")
+
+	// Part 1 on the same API server: plumb check judges a change to the
+	// source against what is live.
+	zero := filepath.Join(t.TempDir(), "web.yaml")
+	b0, err := os.ReadFile(filepath.Join(src, "web.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(zero, []byte(strings.Replace(string(b0), "replicas: 2", "replicas: 0", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, stderr := run(t, "check", "--kubeconfig", bot, "-n", ns, "--source", zero, "-o", "json"); code != ExitDrift || !strings.Contains(out, `"scale-to-zero"`) {
+		t.Errorf("plumb check of a scale to 0: exit %d\n%s\n%s", code, out, stderr)
+	}
+
 	admissionAddr := freeAddr(t)
-	base, stopServe := startServe(t, "--kubeconfig", audited.Kubeconfig, "-n", ns, "--source", src,
+	base, stopServe := startServe(t, "--kubeconfig", bot, "-n", ns, "--source", src,
 		"--store", filepath.Join(t.TempDir(), "plumb.db"), "--audit-listen", auditAddr,
 		"--admission", "enforce", "--admission-listen", admissionAddr, "-v", "2")
 
@@ -162,11 +182,7 @@ func TestServeAdmission(t *testing.T) {
 	mustPass("delete", "configmap/scratch")
 	// The declared deployer's own apply passes, whoever runs it.
 	web := filepath.Join(t.TempDir(), "web.yaml")
-	b, err := os.ReadFile(filepath.Join(src, "web.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(web, []byte(strings.Replace(string(b), "replicas: 2", "replicas: 3", 1)), 0o644); err != nil {
+	if err := os.WriteFile(web, []byte(strings.Replace(string(b0), "replicas: 2", "replicas: 3", 1)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	mustPass("apply", "--server-side", "--field-manager=gitops", "-f", web)
@@ -211,7 +227,7 @@ func TestServeAdmission(t *testing.T) {
 	stopServe()
 
 	// Warn mode: the write passes and kubectl prints plumb's warning.
-	_, stopServe = startServe(t, "--kubeconfig", audited.Kubeconfig, "-n", ns, "--source", src, "--audit-listen", auditAddr,
+	_, stopServe = startServe(t, "--kubeconfig", bot, "-n", ns, "--source", src, "--audit-listen", auditAddr,
 		"--store", filepath.Join(t.TempDir(), "plumb.db"), "--admission", "warn", "--admission-listen", admissionAddr)
 	waitFor(t, 15*time.Second, "a warning from plumb", func() bool {
 		stderr := mustPass("patch", "configmap/settings", "--type=merge", "-p", `{"data":{"mode":"warned"}}`)

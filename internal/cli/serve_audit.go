@@ -12,8 +12,15 @@ import (
 	"plumb.dev/plumb/internal/audit"
 	"plumb.dev/plumb/internal/cluster"
 	"plumb.dev/plumb/internal/drift"
+	"plumb.dev/plumb/internal/server"
 	"plumb.dev/plumb/internal/watch"
 )
+
+// auditHold is how long, with --audit-listen, a notification of an opened
+// finding waits for the audit batch that names the users behind it: the
+// batch wait docs/serve.md recommends (1 s), the API server's sending and
+// plumb's re-check, with room to spare. Without the batch it goes anyway.
+const auditHold = 5 * time.Second
 
 // auditReceiver is serve's --audit-listen: one index of recent writes per
 // cluster, fed by that cluster's API server through its audit webhook at
@@ -21,10 +28,13 @@ import (
 type auditReceiver struct {
 	indexes map[string]*audit.Index
 	mux     *http.ServeMux
+	// token, when set, is the bearer token the API servers must send
+	// (serve's --token-file; the webhook kubeconfig's user token).
+	token string
 }
 
-func newAuditReceiver() *auditReceiver {
-	return &auditReceiver{indexes: map[string]*audit.Index{}, mux: http.NewServeMux()}
+func newAuditReceiver(token string) *auditReceiver {
+	return &auditReceiver{indexes: map[string]*audit.Index{}, mux: http.NewServeMux(), token: token}
 }
 
 // index makes the index of cluster name.
@@ -49,7 +59,9 @@ func (a *auditReceiver) route(name string, only bool, ix *audit.Index, w *watch.
 
 // attributor names, on each change of a finding of cluster c, the user of
 // the write that made it (from ix): the latest write by the change's field
-// manager no later than the time managedFields give the change.
+// manager no later than the time managedFields give the change; for a
+// removed field, which no manager owns, the one person who wrote to the
+// object since its deployer did (audit.Index.WhoRemoved).
 func attributor(ix *audit.Index, c *cluster.Cluster) func(*drift.Finding) {
 	return func(f *drift.Finding) {
 		gvk := schema.FromAPIVersionAndKind(f.APIVersion, f.Kind)
@@ -60,10 +72,15 @@ func attributor(ix *audit.Index, c *cluster.Cluster) func(*drift.Finding) {
 		obj := audit.Object{Group: gvk.Group, Resource: m.Resource.Resource, Namespace: f.Namespace, Name: f.Name}
 		for i := range f.Changes {
 			ch := &f.Changes[i]
-			if ch.Manager == "" || ch.Time == nil {
-				continue
+			var w audit.Write
+			var ok bool
+			switch {
+			case ch.Manager != "" && ch.Time != nil:
+				w, ok = ix.Who(obj, ch.Manager, *ch.Time)
+			case ch.Type == drift.ChangeRemoved && f.Deployer != "":
+				w, ok = ix.WhoRemoved(obj, f.Deployer)
 			}
-			if w, ok := ix.Who(obj, ch.Manager, *ch.Time); ok {
+			if ok {
 				ch.User = &drift.User{Name: w.User, Groups: w.Groups, UserAgent: w.UserAgent, SourceIPs: w.SourceIPs}
 			}
 		}
@@ -72,7 +89,7 @@ func attributor(ix *audit.Index, c *cluster.Cluster) func(*drift.Finding) {
 
 // start serves until ctx ends, and prunes old writes every 10 minutes.
 func (a *auditReceiver) start(ctx context.Context, ln net.Listener) error {
-	srv := &http.Server{Handler: a.mux, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: server.Authenticate(a.token, a.mux), ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		t := time.NewTicker(10 * time.Minute)
 		defer t.Stop()

@@ -5,9 +5,12 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
+	"plumb.dev/plumb/internal/report"
+	"plumb.dev/plumb/internal/store"
 	"plumb.dev/plumb/internal/testcluster"
 )
 
@@ -22,12 +25,57 @@ func TestServeNamesTheUser(t *testing.T) {
 	k("apply", "--server-side", "-f", shop)
 	me := audited.Kubectl(t, "", "auth", "whoami", "-o", "jsonpath={.status.userInfo.username}")
 
+	db := filepath.Join(t.TempDir(), "plumb.db")
+	hookURL, hooks := webhookReceiver(t)
 	base, stopServe := startServe(t, "--kubeconfig", audited.Kubeconfig, "-n", ns, "--source", shop,
-		"--store", filepath.Join(t.TempDir(), "plumb.db"), "--audit-listen", auditAddr)
+		"--store", db, "--audit-listen", auditAddr, "--notify-webhook", hookURL)
 	k("patch", "configmap/settings", "--type=merge", "-p", `{"data":{"mode":"slow"}}`)
 	waitFor(t, 15*time.Second, "the change attributed to "+me, func() bool {
 		return attributed(t, base, "settings", ".data.mode", "kubectl-patch", me)
 	})
+
+	// A removed field has no owner in managedFields; the one person who
+	// wrote to the object since its deployer is named.
+	k("label", "configmap/settings", "app.kubernetes.io/part-of-")
+	waitFor(t, 15*time.Second, "the removed label attributed to "+me, func() bool {
+		return attributed(t, base, "settings", `.metadata.labels["app.kubernetes.io/part-of"]`, "", me)
+	})
+
+	// The notification waited for the audit batch: it names the user.
+	waitFor(t, 15*time.Second, "the opened notification", func() bool { return len(hooks()) > 0 })
+	p := hooks()[0]
+	if p.Event == nil || p.Event.Transition != store.Opened || p.Event.Finding.Changes[0].User == nil ||
+		p.Event.Finding.Changes[0].User.Name != me || !strings.Contains(p.Summary, "by "+me+" (kubectl-patch)") {
+		t.Errorf("the opened notification does not name %s: %+v", me, p)
+	}
+
+	// plumb scan names the user from serve's store; without it, nobody.
+	scan := func(args ...string) report.Report {
+		code, out, stderr := run(t, append([]string{"scan", "--kubeconfig", audited.Kubeconfig, "-n", ns, "--source", shop, "-o", "json"}, args...)...)
+		if code != ExitDrift {
+			t.Fatalf("plumb scan %v: exit %d\n%s", args, code, stderr)
+		}
+		return decodeReport(t, out)
+	}
+	user := func(r report.Report) string {
+		for _, f := range r.Findings {
+			for _, c := range f.Changes {
+				if f.Name == "settings" && c.Path == ".data.mode" && c.User != nil {
+					return c.User.Name
+				}
+			}
+		}
+		return ""
+	}
+	if got := user(scan("--store", db)); got != me {
+		t.Errorf("plumb scan --store: the change's user is %q, want %q", got, me)
+	}
+	if got := user(scan()); got != "" {
+		t.Errorf("plumb scan without a store names %q", got)
+	}
+	if code, _, stderr := run(t, "scan", "--kubeconfig", audited.Kubeconfig, "-n", ns, "--source", shop, "--store", filepath.Join(t.TempDir(), "none.db")); code != ExitError || !strings.Contains(stderr, "none.db") {
+		t.Errorf("a store that does not exist: exit %d, %s", code, stderr)
+	}
 	stopAudited(stopServe)
 }
 
@@ -102,3 +150,43 @@ rules:
     verbs: [create, update, patch, delete]
   - level: None
 `
+
+// TestAuditReceiverNeedsTheToken: with --token-file, the audit receiver
+// takes batches only from a sender with the token (the webhook
+// kubeconfig's user token), as the API does.
+func TestAuditReceiverNeedsTheToken(t *testing.T) {
+	ns := env.Namespace(t)
+	env.Kubectl(t, "", "-n", ns, "apply", "--server-side", "-f", shop)
+	token := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(token, []byte("s3cret-audit-token\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	auditAddr := freeAddr(t)
+	startServe(t, "-n", ns, "--source", shop, "--store", filepath.Join(t.TempDir(), "plumb.db"),
+		"--audit-listen", auditAddr, "--token-file", token)
+	batch := `{"apiVersion":"audit.k8s.io/v1","kind":"EventList","items":[]}`
+	for _, tc := range []struct {
+		auth string
+		want int
+	}{
+		{"", http.StatusUnauthorized},
+		{"Bearer s3cret-audit-toke", http.StatusUnauthorized},
+		{"Bearer s3cret-audit-token", http.StatusOK},
+	} {
+		req, err := http.NewRequest(http.MethodPost, "http://"+auditAddr+"/", strings.NewReader(batch))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tc.auth != "" {
+			req.Header.Set("Authorization", tc.auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.want {
+			t.Errorf("Authorization %q: status %d, want %d", tc.auth, resp.StatusCode, tc.want)
+		}
+	}
+}

@@ -3,8 +3,10 @@ package cli
 import (
 	"context"
 	"fmt"
+	"os"
 
 	"plumb.dev/plumb/internal/config"
+	"plumb.dev/plumb/internal/drift"
 	"plumb.dev/plumb/internal/store"
 )
 
@@ -30,4 +32,18 @@ func openStore(ctx context.Context, flag string, cfg *config.File) (*store.SQLit
 	}
 	st, err := store.OpenSQLite(ctx, path)
 	return st, path, err
+}
+
+// nameUsers puts the users serve's store at path recorded on findings'
+// changes. The store must exist: scan never creates one.
+func nameUsers(ctx context.Context, path string, findings []drift.Finding) error {
+	if _, err := os.Stat(path); err != nil {
+		return err
+	}
+	st, err := store.OpenSQLite(ctx, path)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return store.NameUsers(ctx, st, findings)
 }

@@ -437,6 +437,15 @@ func (e *Engine) compare(ctx context.Context, t *target, hpaScaled bool) (*Findi
 		base = live
 	}
 	f.Desired = viewObject(base, secret, kept)
+	if cmp.desired == nil {
+		// No dry-run (an identity that may not patch): the declared values
+		// go onto the live view, so that diff and check see the change.
+		for _, c := range kept {
+			if c.typ == ChangeModified || c.typ == ChangeRemoved {
+				putAt(f.Desired.Object, c.path, c.desired)
+			}
+		}
+	}
 	// The dry-run bumps generation; that is bookkeeping, not a change.
 	f.Desired.SetGeneration(f.Live.GetGeneration())
 	f.Desired.SetResourceVersion(f.Live.GetResourceVersion())

@@ -2,6 +2,7 @@ package drift
 
 import (
 	"fmt"
+	"reflect"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
@@ -26,7 +27,8 @@ type Override struct {
 	// the one the new object's managedFields give the changed fields to.
 	Writer string
 	// Deployer is the manager that deployed the declaration (as a drift
-	// finding's deployer): a write by it is the declared tool at work.
+	// finding's deployer): a write by it is the declared tool at work. It
+	// is set when Paths are.
 	Deployer string
 }
 
@@ -46,6 +48,11 @@ func (e *Engine) Overrides(t Target, w Write, hpaScaled bool) (Override, error) 
 	gk := t.t.mapping.GroupVersionKind.GroupKind()
 	if isSecret(gk) {
 		declared = secretForCompare(declared)
+	}
+	if untouched(declared, w.Old.Object, w.New.Object) {
+		// Most writes leave every declared field as it was: no schema,
+		// no conversion.
+		return Override{Writer: w.Manager}, nil
 	}
 	tc, err := e.converter(t.t)
 	if err != nil {
@@ -110,4 +117,27 @@ func (e *Engine) Overrides(t Target, w Write, hpaScaled bool) (Override, error) 
 		o.Paths = append(o.Paths, kubectlPath(p))
 	}
 	return o, nil
+}
+
+// untouched reports whether old and new hold the same value wherever
+// declared has a field (lists compare whole). False means only that the
+// typed comparison has to look.
+func untouched(declared, old, new any) bool {
+	d, ok := declared.(map[string]any)
+	if !ok {
+		return reflect.DeepEqual(old, new)
+	}
+	o, oIsMap := old.(map[string]any)
+	n, nIsMap := new.(map[string]any)
+	if !oIsMap || !nIsMap {
+		return reflect.DeepEqual(old, new)
+	}
+	for k, dv := range d {
+		ov, inOld := o[k]
+		nv, inNew := n[k]
+		if inOld != inNew || inOld && !untouched(dv, ov, nv) {
+			return false
+		}
+	}
+	return true
 }

@@ -179,6 +179,24 @@ func quantity(v any) (resource.Quantity, error) {
 
 // setAt writes v at p, a field of a map, if the map exists; it reports
 // whether it did.
+// putAt is setAt that also makes the maps p passes through when they are
+// missing (a removed annotation was the object's last one); it gives up at
+// a missing list element.
+func putAt(obj map[string]any, p fieldpath.Path, v any) bool {
+	for i := 1; i < len(p); i++ {
+		if _, ok := resolve(obj, p[:i]); ok || p[i-1].FieldName == nil {
+			continue
+		}
+		parent, ok := resolve(obj, p[:i-1])
+		m, isMap := parent.(map[string]any)
+		if !ok || !isMap {
+			return false
+		}
+		m[*p[i-1].FieldName] = map[string]any{}
+	}
+	return setAt(obj, p, v)
+}
+
 func setAt(obj map[string]any, p fieldpath.Path, v any) bool {
 	if len(p) == 0 || p[len(p)-1].FieldName == nil {
 		return false

@@ -76,7 +76,8 @@ func New() *Metrics {
 		Admissions: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "plumb_admission_reviews_total",
 			Help: "Admission reviews of writes to declared kinds, by cluster and decision (allowed, denied, warned, break-glass)."}, []string{"cluster", "decision"}),
 		AdmissionLatency: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "plumb_admission_review_seconds",
-			Help: "Time to decide an admission review, from its arrival to the response being written.", Buckets: prometheus.ExponentialBuckets(0.0001, 2, 14)}),
+			Help:    "Time to decide an admission review, from its arrival to the response being written.",
+			Buckets: []float64{.00025, .0005, .001, .002, .003, .004, .005, .0075, .01, .025, .05, .1, .25, .5, 1, 2}}),
 	}
 	m.Registry.MustRegister(m.Findings, m.Detection, m.WatchStarts, m.APIRequests, m.StoreWrite, m.DryRuns, m.CacheHits, m.Notifications, m.Remediations, m.Fighting,
 		m.Admissions, m.AdmissionLatency,

@@ -62,6 +62,12 @@ type Options struct {
 	// Logger and Metrics; both optional.
 	Logger  *slog.Logger
 	Metrics *metrics.Metrics
+	// HoldOpened delays the notification of an opened finding by this
+	// much, for the audit webhook to name the users behind its changes
+	// (they arrive in a batch after the watch event): an update within the
+	// hold replaces the finding notified, and once every change with a
+	// manager names its user it goes at once. Default 0: no hold.
+	HoldOpened time.Duration
 }
 
 // Payload is what the generic webhook receives: either a finding's event
@@ -95,8 +101,10 @@ type Notifier struct {
 	queue chan message
 
 	mu sync.Mutex
-	// last guarded by mu: the last transition notified per finding.
+	// last and held guarded by mu: the last transition notified per
+	// finding, and opened findings held for their users (HoldOpened).
 	last map[string]store.Transition
+	held map[string]*watch.Event
 }
 
 // New returns a notifier for sinks; Start sends.
@@ -121,22 +129,66 @@ func New(sinks []Sink, opts Options) *Notifier {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Notifier{sinks: sinks, opts: opts, queue: make(chan message, opts.Queue), last: map[string]store.Transition{}}
+	return &Notifier{sinks: sinks, opts: opts, queue: make(chan message, opts.Queue), last: map[string]store.Transition{}, held: map[string]*watch.Event{}}
 }
 
 // Publish queues e if it is worth a notification; it never blocks.
 func (n *Notifier) Publish(e watch.Event) {
-	if len(n.sinks) == 0 || (e.Transition != store.Opened && e.Transition != store.Resolved) {
+	if len(n.sinks) == 0 {
 		return
 	}
 	n.mu.Lock()
-	dup := n.last[e.FindingID] == e.Transition
-	n.last[e.FindingID] = e.Transition
-	n.mu.Unlock()
-	if dup {
+	if held := n.held[e.FindingID]; held != nil {
+		switch e.Transition {
+		case store.Updated:
+			held.Finding = e.Finding // the users, once the audit batch came
+			if named(e) {
+				n.release(e.FindingID)
+			}
+		case store.Resolved:
+			n.release(e.FindingID)
+		}
+	}
+	if e.Transition != store.Opened && e.Transition != store.Resolved || n.last[e.FindingID] == e.Transition {
+		n.mu.Unlock()
 		return
 	}
+	n.last[e.FindingID] = e.Transition
+	if e.Transition == store.Opened && n.opts.HoldOpened > 0 && !named(e) {
+		n.held[e.FindingID] = &e
+		n.mu.Unlock()
+		time.AfterFunc(n.opts.HoldOpened, func() {
+			n.mu.Lock()
+			defer n.mu.Unlock()
+			if n.held[e.FindingID] == &e {
+				n.release(e.FindingID)
+			}
+		})
+		return
+	}
+	n.mu.Unlock()
 	n.enqueue(message{event: &e})
+}
+
+// release queues the held notification of finding id. Callers hold mu.
+func (n *Notifier) release(id string) {
+	e := n.held[id]
+	delete(n.held, id)
+	n.enqueue(message{event: e})
+}
+
+// named reports whether every change of e's finding that has a manager
+// also names its user.
+func named(e watch.Event) bool {
+	if e.Finding == nil {
+		return true
+	}
+	for _, c := range e.Finding.Changes {
+		if c.Manager != "" && c.User == nil {
+			return false
+		}
+	}
+	return true
 }
 
 // PublishRemediation queues a notification that r needs a person; it
@@ -314,7 +366,10 @@ func Summary(e watch.Event) string {
 			break
 		}
 		p := c.Path + " " + string(c.Type)
-		if c.Manager != "" {
+		switch {
+		case c.User != nil && c.Manager != "":
+			p += " by " + c.User.Name + " (" + c.Manager + ")"
+		case c.Manager != "":
 			p += " by " + c.Manager
 		}
 		parts = append(parts, p)

@@ -88,10 +88,10 @@ func (g *hostGuard) wrap(next http.Handler) http.Handler {
 	})
 }
 
-// authenticate requires the bearer token on every request it wraps, when
+// Authenticate requires the bearer token on every request it wraps, when
 // one is configured; the comparison takes the same time whatever the
 // token sent.
-func authenticate(token string, next http.Handler) http.Handler {
+func Authenticate(token string, next http.Handler) http.Handler {
 	if token == "" {
 		return next
 	}

@@ -121,7 +121,7 @@ func (s *Server) Handler() http.Handler {
 	api.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
 	api.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
 	api.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
-	mux.Handle("/", authenticate(s.opts.Token, sameOrigin(api)))
+	mux.Handle("/", Authenticate(s.opts.Token, sameOrigin(api)))
 	return s.hosts.wrap(mux)
 }
 

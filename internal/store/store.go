@@ -2,7 +2,10 @@ package store
 
 import (
 	"context"
+	"errors"
 	"time"
+
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"plumb.dev/plumb/internal/drift"
 )
@@ -91,3 +94,33 @@ type Event struct {
 func FindingID(cluster string, k drift.ObjectKey) string {
 	return cluster + "/" + k.Group + "/" + k.Kind + "/" + k.Namespace + "/" + k.Name
 }
+
+// NameUsers puts on each change of findings (a scan's) the user that plumb
+// serve recorded for the same change, when r holds its finding: the same
+// field, manager and managedFields time. It changes nothing else, and
+// findings r does not hold are left as they are.
+func NameUsers(ctx context.Context, r Reader, findings []drift.Finding) error {
+	for i := range findings {
+		f := &findings[i]
+		key := drift.ObjectKey{Group: schema.FromAPIVersionAndKind(f.APIVersion, f.Kind).Group, Kind: f.Kind, Namespace: f.Namespace, Name: f.Name}
+		stored, err := r.Finding(ctx, FindingID(f.Cluster, key))
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		for j := range f.Changes {
+			c := &f.Changes[j]
+			for _, s := range stored.Changes {
+				if s.User != nil && s.Path == c.Path && s.Manager == c.Manager && sameTime(s.Time, c.Time) {
+					c.User = s.User
+					break
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func sameTime(a, b *time.Time) bool { return a != nil && b != nil && a.Equal(*b) }

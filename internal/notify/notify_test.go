@@ -187,3 +187,41 @@ func TestRemediationNotifications(t *testing.T) {
 		t.Errorf("slack text = %q\nwant %q", fight.Text, want)
 	}
 }
+
+// TestHoldOpenedForUsers: with HoldOpened, an opened finding is notified
+// with the users an update brings within the hold, at once when every
+// change names one; without an update it goes when the hold ends.
+func TestHoldOpenedForUsers(t *testing.T) {
+	held := func(hold time.Duration) (*Notifier, *receiver) {
+		r := &receiver{}
+		n := New([]Sink{{Webhook, url(t, r)}}, Options{Backoff: 10 * time.Millisecond, HoldOpened: hold})
+		ctx, cancel := context.WithCancel(context.Background())
+		t.Cleanup(cancel)
+		go n.Start(ctx)
+		return n, r
+	}
+
+	// A minute's hold: only the update can release it within waitCalls' 5 s.
+	n, r := held(time.Minute)
+	n.Publish(event(store.Opened))
+	time.Sleep(100 * time.Millisecond)
+	if _, calls := r.snapshot(); calls != 0 {
+		t.Fatal("an opened finding went out before its users")
+	}
+	named := event(store.Updated)
+	named.Finding.Changes[0].User = &drift.User{Name: "jane@example.com"}
+	n.Publish(named)
+	bodies := waitCalls(t, r, 1)
+	if !strings.Contains(bodies[0], `"transition":"opened"`) || !strings.Contains(bodies[0], "by jane@example.com (kubectl)") {
+		t.Errorf("the held notification: %s", bodies[0])
+	}
+
+	// Users that never come: it goes when the hold ends, not before.
+	n, r = held(time.Second)
+	began := time.Now()
+	n.Publish(event(store.Opened))
+	waitCalls(t, r, 1)
+	if d := time.Since(began); d < time.Second {
+		t.Errorf("sent after %s, within the hold", d)
+	}
+}

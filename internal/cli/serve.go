@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"plumb.dev/plumb/internal/config"
 	"plumb.dev/plumb/internal/drift"
 	"plumb.dev/plumb/internal/fleet"
+	"plumb.dev/plumb/internal/gitsource"
 	"plumb.dev/plumb/internal/metrics"
 	"plumb.dev/plumb/internal/notify"
 	"plumb.dev/plumb/internal/remediate"
@@ -442,7 +444,8 @@ func (o *serveOptions) watchSources(ctx context.Context, setups []clusterSetup, 
 		Warn:   func(msg string, err error) { o.logger.Warn(msg, "err", err) },
 	}
 	for _, s := range setups {
-		w.Groups = append(w.Groups, s.paths)
+		// Git sources are read again only when serve restarts (for now).
+		w.Groups = append(w.Groups, slices.DeleteFunc(slices.Clone(s.paths), gitsource.Is))
 	}
 	err := w.Run(ctx, func(i int) {
 		objs, errs := setups[i].reload(ctx)

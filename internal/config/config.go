@@ -15,6 +15,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"plumb.dev/plumb/internal/drift"
+	"plumb.dev/plumb/internal/gitsource"
 )
 
 // APIVersion and Kind identify a plumb configuration file.
@@ -57,8 +58,12 @@ type Source struct {
 	// Name is how bindings refer to the source. Required, unique.
 	Name string `yaml:"name"`
 	// Path is a file, a directory, a kustomize root or a chart directory,
-	// relative to the configuration file.
+	// relative to the configuration file, or a Git source
+	// (git+https://host/org/repo//path?ref=REF).
 	Path string `yaml:"path"`
+	// Git is a Git source written out; Path is then left empty and set
+	// from it.
+	Git *GitSource `yaml:"git"`
 	// Values are Helm values files, for charts only.
 	Values []string `yaml:"values"`
 	// ReleaseName is the Helm release name, for charts. Default: the chart's.
@@ -67,6 +72,16 @@ type Source struct {
 	// context's namespace.
 	Namespace string `yaml:"namespace"`
 	line      int
+}
+
+// GitSource is a source read from a Git repository at a ref.
+type GitSource struct {
+	// URL is the repository: https://…, ssh://… or file:///….
+	URL string `yaml:"url"`
+	// Ref is a branch, tag or commit. Default: the default branch.
+	Ref string `yaml:"ref"`
+	// Path is the folder or file inside the repository. Default: its root.
+	Path string `yaml:"path"`
 }
 
 // Binding puts a source on the clusters its selector matches.
@@ -196,7 +211,7 @@ func (f *File) setDefaults() {
 	dir := filepath.Dir(f.Path)
 	rel := func(p string) string {
 		p = expandHome(p)
-		if p == "" || filepath.IsAbs(p) {
+		if p == "" || filepath.IsAbs(p) || gitsource.Is(p) {
 			return p
 		}
 		return filepath.Join(dir, p)
@@ -210,6 +225,9 @@ func (f *File) setDefaults() {
 	}
 	for i := range f.Sources {
 		s := &f.Sources[i]
+		if s.Git != nil && s.Path == "" {
+			s.Path = gitsource.Ref{Repo: s.Git.URL, Path: s.Git.Path, Rev: s.Git.Ref}.String()
+		}
 		s.Path = rel(s.Path)
 		for j := range s.Values {
 			s.Values[j] = rel(s.Values[j])
@@ -287,17 +305,29 @@ func (f *File) Validate() error {
 			add(s.line, "sources[%d]: duplicate name %q", i, s.Name)
 		}
 		sources[s.Name] = s
-		if s.Path == "" {
+		switch {
+		case s.Git != nil && s.Git.URL == "":
+			add(s.line, "source %q: git.url is required", s.Name)
+		case s.Git != nil && s.Path != (gitsource.Ref{Repo: s.Git.URL, Path: s.Git.Path, Rev: s.Git.Ref}).String():
+			add(s.line, "source %q: give path or git, not both", s.Name)
+		case gitsource.Is(s.Path):
+			if _, err := gitsource.Parse(s.Path); err != nil {
+				add(s.line, "source %q: %v", s.Name, err)
+			}
+		case s.Path == "":
 			add(s.line, "source %q: path is required", s.Name)
-		} else if _, err := os.Stat(s.Path); err != nil {
-			add(s.line, "source %q: path %s: %v", s.Name, s.Path, errors.Unwrap(err))
+		}
+		if s.Path != "" && !gitsource.Is(s.Path) { // a Git source is read when it is loaded
+			if _, err := os.Stat(s.Path); err != nil {
+				add(s.line, "source %q: path %s: %v", s.Name, s.Path, errors.Unwrap(err))
+			}
 		}
 		for _, v := range s.Values {
 			if _, err := os.Stat(v); err != nil {
 				add(s.line, "source %q: values file %s: %v", s.Name, v, errors.Unwrap(err))
 			}
 		}
-		if len(s.Values) > 0 && s.Path != "" && !IsChart(s.Path) {
+		if len(s.Values) > 0 && s.Path != "" && !gitsource.Is(s.Path) && !IsChart(s.Path) {
 			add(s.line, "source %q: values are for Helm charts, and %s is not a chart directory", s.Name, s.Path)
 		}
 	}

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 
+	"plumb.dev/plumb/internal/gitsource"
+
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
@@ -35,14 +37,24 @@ type Origin struct {
 	Chart string `json:"chart,omitempty"`
 	// Kustomization is the kustomize root directory for kustomize output.
 	Kustomization string `json:"kustomization,omitempty"`
+	// Repo and Commit are set for a Git source: the repository and the
+	// commit it was read at; Path (and Kustomization) are then inside the
+	// repository.
+	Repo   string `json:"repo,omitempty"`
+	Commit string `json:"commit,omitempty"`
 }
 
-// String returns "path:line", or "path" when Line is 0.
+// String returns "path:line", or "path" when Line is 0; for a Git source
+// "repo@commit:path:line", with the commit abbreviated to 12 digits.
 func (o Origin) String() string {
-	if o.Line == 0 {
-		return o.Path
+	p := o.Path
+	if o.Repo != "" {
+		p = o.Repo + "@" + o.Commit[:min(12, len(o.Commit))] + ":" + p
 	}
-	return o.Path + ":" + strconv.Itoa(o.Line)
+	if o.Line == 0 {
+		return p
+	}
+	return p + ":" + strconv.Itoa(o.Line)
 }
 
 // Error is one piece of bad input. It never aborts a load: the rest is still
@@ -151,6 +163,10 @@ func (l *loader) add(o Object) { l.each(o) }
 
 // loadPath loads one path given by the caller.
 func (l *loader) loadPath(ctx context.Context, path string) {
+	if gitsource.Is(path) {
+		l.loadGit(ctx, path)
+		return
+	}
 	fi, err := os.Stat(path)
 	if err != nil {
 		l.addError(Error{Path: path, Message: pathErrorMessage(err)})
@@ -246,4 +262,43 @@ func pathErrorMessage(err error) string {
 		return pe.Err.Error()
 	}
 	return err.Error()
+}
+
+// loadGit checks a Git source out at its commit, loads the path inside it
+// as any other path, and names the repository and commit in each object's
+// origin and each error, with paths inside the repository. The checkout is
+// removed afterwards.
+func (l *loader) loadGit(ctx context.Context, spec string) {
+	ref, err := gitsource.Parse(spec)
+	if err != nil {
+		l.addError(Error{Path: spec, Message: err.Error()})
+		return
+	}
+	co, err := gitsource.Fetch(ctx, ref, "")
+	if err != nil {
+		l.addError(Error{Path: spec, Message: err.Error()})
+		return
+	}
+	defer os.RemoveAll(co.Dir)
+	inside := func(p string) string {
+		if rel, err := filepath.Rel(co.Dir, p); err == nil && !strings.HasPrefix(rel, "..") {
+			return filepath.ToSlash(rel)
+		}
+		return p
+	}
+	each, before := l.each, len(l.set.Errors)
+	l.each = func(o Object) {
+		o.Origin.Path, o.Origin.Repo, o.Origin.Commit = inside(o.Origin.Path), co.Repo, co.Commit
+		if o.Origin.Kustomization != "" {
+			o.Origin.Kustomization = inside(o.Origin.Kustomization)
+		}
+		each(o)
+	}
+	defer func() { l.each = each }()
+	l.loadPath(ctx, filepath.Join(co.Dir, filepath.FromSlash(co.Path)))
+	for i := before; i < len(l.set.Errors); i++ {
+		e := &l.set.Errors[i]
+		e.Path = co.Repo + "@" + co.Commit[:12] + ":" + inside(e.Path)
+		e.Message = strings.ReplaceAll(e.Message, co.Dir+string(filepath.Separator), "")
+	}
 }

@@ -1,0 +1,152 @@
+// Package gitsource checks out a Git source (git+https://host/org/repo//path?ref=REF,
+// git+file:///abs/repo//path?ref=REF) at one commit, with go-git, into a
+// folder that any source kind (manifests, kustomize, chart) is then read
+// from.
+//
+// It must not read manifests itself, keep credentials beyond a fetch, or
+// leave a checkout behind that its caller did not ask to keep.
+package gitsource
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path"
+	"strings"
+
+	git "github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing"
+)
+
+// Prefix marks a source given as a Git URL.
+const Prefix = "git+"
+
+// Ref is a parsed Git source.
+type Ref struct {
+	// Repo is the repository's URL without the git+ prefix, the path and
+	// the ref (https://host/org/repo, file:///abs/repo).
+	Repo string
+	// Path is the folder or file inside the repository; "" is its root.
+	Path string
+	// Rev is a branch, tag or commit; "" is the remote's default branch.
+	Rev string
+}
+
+// Is reports whether spec names a Git source.
+func Is(spec string) bool { return strings.HasPrefix(spec, Prefix) }
+
+// Parse reads git+URL[//PATH][?ref=REF].
+func Parse(spec string) (Ref, error) {
+	if !Is(spec) {
+		return Ref{}, fmt.Errorf("%s: not a Git source (want git+https://… or git+file://…)", spec)
+	}
+	u, err := url.Parse(strings.TrimPrefix(spec, Prefix))
+	if err != nil {
+		return Ref{}, fmt.Errorf("%s: %w", spec, err)
+	}
+	switch u.Scheme {
+	case "https", "http", "file", "ssh":
+	default:
+		return Ref{}, fmt.Errorf("%s: unsupported scheme %q (want https, http, ssh or file)", spec, u.Scheme)
+	}
+	ref := Ref{Rev: u.Query().Get("ref")}
+	for k := range u.Query() {
+		if k != "ref" {
+			return Ref{}, fmt.Errorf("%s: unknown parameter %q (only ref is known)", spec, k)
+		}
+	}
+	repoPath, inside, _ := strings.Cut(u.Path, "//")
+	if inside != "" {
+		ref.Path = path.Clean(inside)
+		if ref.Path == "." || strings.HasPrefix(ref.Path, "../") || ref.Path == ".." {
+			return Ref{}, fmt.Errorf("%s: the path inside the repository must stay inside it", spec)
+		}
+	}
+	u.Path, u.RawPath, u.RawQuery = repoPath, "", ""
+	ref.Repo = u.String()
+	return ref, nil
+}
+
+// String writes r back as a source.
+func (r Ref) String() string {
+	s := Prefix + r.Repo
+	if r.Path != "" {
+		s += "//" + r.Path
+	}
+	if r.Rev != "" {
+		s += "?ref=" + url.QueryEscape(r.Rev)
+	}
+	return s
+}
+
+// Checkout is a Git source checked out at one commit.
+type Checkout struct {
+	Ref
+	// Dir is the work tree; the source is read from Dir/Path.
+	Dir string
+	// Commit is the full hash checked out.
+	Commit string
+}
+
+// Fetch clones r's repository into a new folder under dir (the system's
+// temporary folder when ""), resolves Rev and checks that commit out. The
+// caller removes Checkout.Dir when done. Errors name the source and say
+// what failed: an unreadable repository, a ref that does not resolve, a
+// path the commit does not have.
+func Fetch(ctx context.Context, r Ref, dir string) (Checkout, error) {
+	tmp, err := os.MkdirTemp(dir, "plumb-git-")
+	if err != nil {
+		return Checkout{}, err
+	}
+	co, err := fetch(ctx, r, tmp)
+	if err != nil {
+		os.RemoveAll(tmp)
+		return Checkout{}, fmt.Errorf("%s: %w", r, err)
+	}
+	return co, nil
+}
+
+func fetch(ctx context.Context, r Ref, tmp string) (Checkout, error) {
+	repo, err := git.PlainCloneContext(ctx, tmp, false, &git.CloneOptions{URL: r.Repo, NoCheckout: true, Tags: git.AllTags})
+	if err != nil {
+		return Checkout{}, fmt.Errorf("cannot read the repository: %w", err)
+	}
+	hash, err := resolve(repo, r.Rev)
+	if err != nil {
+		return Checkout{}, err
+	}
+	wt, err := repo.Worktree()
+	if err != nil {
+		return Checkout{}, err
+	}
+	if err := wt.Checkout(&git.CheckoutOptions{Hash: hash, Force: true}); err != nil {
+		return Checkout{}, fmt.Errorf("checkout %s: %w", hash, err)
+	}
+	co := Checkout{Ref: r, Dir: tmp, Commit: hash.String()}
+	if r.Path != "" {
+		if _, err := os.Stat(co.Dir + "/" + r.Path); err != nil {
+			return Checkout{}, fmt.Errorf("commit %s has no %s", hash.String()[:12], r.Path)
+		}
+	}
+	return co, nil
+}
+
+// resolve finds the commit rev names: the default branch when "", else a
+// branch of the remote, a tag, or a (possibly abbreviated) commit hash.
+func resolve(repo *git.Repository, rev string) (plumbing.Hash, error) {
+	if rev == "" {
+		head, err := repo.Head()
+		if err != nil {
+			return plumbing.ZeroHash, fmt.Errorf("the repository has no default branch: %w", err)
+		}
+		return head.Hash(), nil
+	}
+	for _, candidate := range []string{"refs/remotes/origin/" + rev, "refs/tags/" + rev, rev} {
+		if h, err := repo.ResolveRevision(plumbing.Revision(candidate)); err == nil {
+			return *h, nil
+		}
+	}
+	return plumbing.ZeroHash, errors.New("ref " + rev + " does not resolve to a branch, tag or commit")
+}

@@ -81,7 +81,7 @@ func (e *Engine) Overrides(t Target, w Write, hpaScaled bool) (Override, error) 
 	touched := changed.Modified.Union(changed.Added).Union(changed.Removed)
 	differs := away.Modified.Union(away.Removed)
 	entries := decodeManagedFields(w.New.GetManagedFields())
-	o := Override{Writer: w.Manager, Deployer: chooseManager(decodeManagedFields(w.Old.GetManagedFields()), declared, e.opts.OutOfBandManagers).Manager}
+	o := Override{Writer: w.Manager}
 
 	rules := e.rules
 	if hpaScaled {
@@ -115,6 +115,9 @@ func (e *Engine) Overrides(t Target, w Write, hpaScaled bool) (Override, error) 
 	sortPaths(hit)
 	for _, p := range hit {
 		o.Paths = append(o.Paths, kubectlPath(p))
+	}
+	if len(o.Paths) > 0 {
+		o.Deployer = chooseManager(decodeManagedFields(w.Old.GetManagedFields()), declared, e.opts.OutOfBandManagers).Manager
 	}
 	return o, nil
 }

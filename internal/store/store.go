@@ -5,8 +5,6 @@ import (
 	"errors"
 	"time"
 
-	"k8s.io/apimachinery/pkg/runtime/schema"
-
 	"plumb.dev/plumb/internal/drift"
 )
 
@@ -102,8 +100,7 @@ func FindingID(cluster string, k drift.ObjectKey) string {
 func NameUsers(ctx context.Context, r Reader, findings []drift.Finding) error {
 	for i := range findings {
 		f := &findings[i]
-		key := drift.ObjectKey{Group: schema.FromAPIVersionAndKind(f.APIVersion, f.Kind).Group, Kind: f.Kind, Namespace: f.Namespace, Name: f.Name}
-		stored, err := r.Finding(ctx, FindingID(f.Cluster, key))
+		stored, err := r.Finding(ctx, FindingID(f.Cluster, f.Key()))
 		if errors.Is(err, ErrNotFound) {
 			continue
 		}

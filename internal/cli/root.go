@@ -89,6 +89,7 @@ func newRoot(streams Streams) (*cobra.Command, *globalOptions) {
 		newCheckCommand(g),
 		newServeCommand(g),
 		newFixCommand(g),
+		newSnapshotCommand(g),
 		newHistoryCommand(g),
 		newConfigCommand(g),
 	)

@@ -256,8 +256,14 @@ func (c *Cluster) ServerVersion() (string, error) {
 // List returns every object of resource gvr in namespace ns ("" for all
 // namespaces or a cluster-scoped resource), reading in pages of 500.
 func (c *Cluster) List(ctx context.Context, gvr schema.GroupVersionResource, ns string) ([]unstructured.Unstructured, error) {
+	return c.ListSelected(ctx, gvr, ns, "")
+}
+
+// ListSelected is List for the objects whose labels match selector
+// (kubectl's -l syntax; "" selects all).
+func (c *Cluster) ListSelected(ctx context.Context, gvr schema.GroupVersionResource, ns, selector string) ([]unstructured.Unstructured, error) {
 	var all []unstructured.Unstructured
-	opts := metav1.ListOptions{Limit: 500}
+	opts := metav1.ListOptions{Limit: 500, LabelSelector: selector}
 	for {
 		list, err := c.Dynamic.Resource(gvr).Namespace(ns).List(ctx, opts)
 		if err != nil {

@@ -17,6 +17,9 @@ import (
 type Resource struct {
 	GVR  schema.GroupVersionResource
 	Kind string
+	// Namespaced is set for a namespaced kind (Listable sets it;
+	// WatchableNamespaced's are all namespaced and leave it unset).
+	Namespaced bool
 }
 
 // GroupKind returns the resource's kind with its group.
@@ -30,13 +33,27 @@ func (r Resource) GroupKind() schema.GroupKind {
 // discovery failed, such as an aggregated API whose backend is down, is
 // left out and named in the error, which comes with the rest of the list.
 func (c *Cluster) WatchableNamespaced() ([]Resource, error) {
+	return c.served(discovery.ServerPreferredNamespacedResources, "list", "watch")
+}
+
+// Listable returns every kind the cluster serves that can be listed,
+// namespaced and cluster-scoped, each at its preferred version and with
+// its scope, read fresh from discovery. A group whose discovery failed is
+// left out and named in the error, which comes with the rest of the list.
+func (c *Cluster) Listable() ([]Resource, error) {
+	return c.served(discovery.ServerPreferredResources, "list")
+}
+
+// served returns the resources preferred returns that support verbs,
+// sorted, less subresources.
+func (c *Cluster) served(preferred func(discovery.DiscoveryInterface) ([]*metav1.APIResourceList, error), verbs ...string) ([]Resource, error) {
 	c.discovery.Invalidate()
-	lists, err := discovery.ServerPreferredNamespacedResources(c.discovery)
+	lists, err := preferred(c.discovery)
 	var partial *discovery.ErrGroupDiscoveryFailed
 	if err != nil && !errors.As(err, &partial) {
 		return nil, fmt.Errorf("discovery: %w", err)
 	}
-	lists = discovery.FilteredBy(discovery.SupportsAllVerbs{Verbs: []string{"list", "watch"}}, lists)
+	lists = discovery.FilteredBy(discovery.SupportsAllVerbs{Verbs: verbs}, lists)
 	var out []Resource
 	for _, l := range lists {
 		gv, perr := schema.ParseGroupVersion(l.GroupVersion)
@@ -47,7 +64,7 @@ func (c *Cluster) WatchableNamespaced() ([]Resource, error) {
 			if strings.Contains(r.Name, "/") {
 				continue // a subresource
 			}
-			out = append(out, Resource{GVR: gv.WithResource(r.Name), Kind: r.Kind})
+			out = append(out, Resource{GVR: gv.WithResource(r.Name), Kind: r.Kind, Namespaced: r.Namespaced})
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].GVR.String() < out[j].GVR.String() })

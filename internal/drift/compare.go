@@ -48,6 +48,13 @@ func (e *Engine) compareFresh(ctx context.Context, t *target, desired, live *uns
 
 func (e *Engine) compareAt(ctx context.Context, t *target, desired, live *unstructured.Unstructured) (comparison, error) {
 	entries := decodeManagedFields(live.GetManagedFields())
+	var byHash []rawChange
+	if isSecret(t.mapping.GroupVersionKind.GroupKind()) {
+		desired, byHash = valuelessSecret(desired, live)
+		for i := range byHash {
+			byHash[i].owner = owner(entries, byHash[i].path)
+		}
+	}
 	d := desired.Object
 	declared := d // what counts as declared when reading ownership
 	if isSecret(t.mapping.GroupVersionKind.GroupKind()) {
@@ -83,6 +90,7 @@ func (e *Engine) compareAt(ctx context.Context, t *target, desired, live *unstru
 		changes = append(changes, dropped...)
 	}
 	changes = append(changes, addedOutOfBand(entries, declared, live.Object, deployer, e.opts.OutOfBandManagers, changes)...)
+	changes = append(changes, byHash...)
 	sortChanges(changes)
 	cmp.changes = changes
 	return cmp, nil

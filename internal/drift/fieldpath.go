@@ -73,6 +73,10 @@ func resolve(obj any, p fieldpath.Path) (any, bool) {
 	return cur, true
 }
 
+// FieldValue returns the value at p in obj, found as managedFields name it
+// (see resolve).
+func FieldValue(obj map[string]any, p fieldpath.Path) (any, bool) { return resolve(obj, p) }
+
 func step(cur any, pe fieldpath.PathElement) (any, bool) {
 	switch {
 	case pe.FieldName != nil:

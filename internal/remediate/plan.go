@@ -193,6 +193,10 @@ func (p *Planner) Plan(ctx context.Context, objs []source.Object) (Plan, error) 
 		if !ok {
 			continue
 		}
+		if t.Valueless() {
+			plan.Skipped = append(plan.Skipped, valuelessSkip(f, t))
+			continue
+		}
 		if st, ok := p.step(f, t); ok {
 			plan.Steps = append(plan.Steps, st)
 		}
@@ -206,6 +210,10 @@ func (p *Planner) Plan(ctx context.Context, objs []source.Object) (Plan, error) 
 // guardrails are checked as for any plan.
 func (p *Planner) PlanFinding(f drift.Finding, t drift.Target) Plan {
 	plan := newPlan()
+	if t.Valueless() {
+		plan.Skipped = append(plan.Skipped, valuelessSkip(f, t))
+		return plan
+	}
 	if st, ok := p.step(f, t); ok {
 		plan.Steps = append(plan.Steps, st)
 	}
@@ -244,6 +252,19 @@ func (p *Planner) step(f drift.Finding, t drift.Target) (Step, bool) {
 		return st, len(st.Changes) > 0
 	}
 	return st, false
+}
+
+// valuelessSkip is why a Secret declared without values (a snapshot's) is
+// neither created nor changed, and how to supply them.
+func valuelessSkip(f drift.Finding, t drift.Target) Skip {
+	what := "not changed"
+	if f.State == drift.StateMissing {
+		what = "not created"
+	}
+	return Skip{Object: Step{Kind: f.Kind, Namespace: f.Namespace, Name: f.Name}.Object(), Reason: fmt.Sprintf(
+		"%s: declared at %s without values (plumb snapshot never writes them); create it with "+
+			"kubectl create secret generic %s -n %s --from-literal=KEY=VALUE ..., or replace that file with the real Secret "+
+			"(or a SealedSecret or ExternalSecret) and run fix again", what, t.Origin(), f.Name, f.Namespace)}
 }
 
 // pruneStep plans deleting an unmanaged object, when asked to prune.

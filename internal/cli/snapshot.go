@@ -1,0 +1,125 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/labels"
+
+	"plumb.dev/plumb/internal/cluster"
+	"plumb.dev/plumb/internal/snapshot"
+)
+
+type snapshotOptions struct {
+	*globalOptions
+	out           string
+	force         bool
+	allNamespaces bool
+	selector      string
+	concurrency   int
+}
+
+func newSnapshotCommand(g *globalOptions) *cobra.Command {
+	o := &snapshotOptions{globalOptions: g}
+	cmd := &cobra.Command{
+		Use:   "snapshot --out DIR [-n NAMESPACE | -A] [-l SELECTOR]",
+		Short: "Write what is live as clean manifests: a baseline, or the start of adopting a cluster into Git",
+		Long: `Read every kind the cluster serves in a namespace (-n, or the context's) or in
+all of them and the cluster-scoped kinds (-A), and write each object as the
+manifest a person would have declared, one file per object
+(NAMESPACE/KIND-NAME.yaml, _cluster/KIND-NAME.yaml) plus a kustomization.yaml.
+
+Only declared fields are written: managedFields say which fields people and
+their tools set; status, bookkeeping, kubectl's last-applied record, server
+defaults and allocated values (clusterIPs, nodePorts) are left out. Objects
+the cluster made (ReplicaSets and Pods of Deployments, EndpointSlices,
+kube-root-ca.crt, service account tokens, events, leases) are not written.
+
+Secret values are never written: each Secret keeps its keys and a hash of
+its data, so plumb scan --source DIR still finds a changed Secret, and plumb
+fix --source DIR never creates one without values (see docs/snapshot.md).
+
+Scan against the folder later to see what changed since (a baseline), or
+commit it and apply it elsewhere with plumb fix --source DIR (adoption).
+
+Exit codes: 0 written in full; 2 an error, or a kind that could not be listed
+or an object that could not be cleaned (the rest is written).`,
+		Example: `  # A baseline of one namespace, scanned later for what changed since
+  plumb snapshot -n shop --out baseline/shop
+  plumb scan --source baseline/shop
+
+  # Every namespace and the cluster-scoped objects of another context
+  plumb snapshot -A --context prod-eu --out prod-eu/
+
+  # Only the objects of one application, replacing an earlier snapshot
+  plumb snapshot -n shop -l app.kubernetes.io/part-of=shop --out shop/ --force`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(cmd)
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&o.out, "out", "", "Folder to write the snapshot into (required)")
+	fs.BoolVar(&o.force, "force", false, "Replace the earlier snapshot in --out (the files its kustomization.yaml lists)")
+	fs.BoolVarP(&o.allNamespaces, "all-namespaces", "A", false, "Every namespace, and the cluster-scoped kinds")
+	fs.StringVarP(&o.selector, "selector", "l", "", "Only objects whose labels match, e.g. app=web,tier!=cache")
+	fs.IntVar(&o.concurrency, "concurrency", 8, "Parallel list requests")
+	return cmd
+}
+
+func (o *snapshotOptions) Validate() error {
+	if o.output != "" {
+		return fmt.Errorf("--output %q is not supported by snapshot: it writes files into --out", o.output)
+	}
+	if o.out == "" {
+		return errors.New("--out DIR is required: the folder to write the snapshot into")
+	}
+	if o.concurrency < 1 {
+		return errors.New("--concurrency must be at least 1")
+	}
+	if _, err := labels.Parse(o.selector); err != nil {
+		return fmt.Errorf("-l %q: %w", o.selector, err)
+	}
+	return nil
+}
+
+func (o *snapshotOptions) Run(cmd *cobra.Command) error {
+	started := time.Now()
+	c, err := cluster.New(o.kube, cluster.DefaultOptions())
+	if err != nil {
+		return err
+	}
+	opts := snapshot.DefaultOptions()
+	opts.Namespace, opts.AllNamespaces, opts.Selector = c.Namespace, o.allNamespaces, o.selector
+	opts.Concurrency, opts.Logger = o.concurrency, o.logger
+	res, err := snapshot.Take(cmd.Context(), c, opts)
+	if err != nil {
+		return fmt.Errorf("cluster %s: %w", c.Name, err)
+	}
+	w, err := snapshot.Write(o.out, res.Objects, o.force)
+	if err != nil {
+		return err
+	}
+	where := "namespace " + c.Namespace
+	if o.allNamespaces {
+		where = "every namespace and the cluster-scoped kinds"
+	}
+	fmt.Fprintf(o.streams.Out, "Wrote %d objects of %s (cluster %s) to %s in %s; left out %d the cluster made.\n",
+		len(w.Files), where, c.Name, o.out, time.Since(started).Round(time.Millisecond), res.Skipped)
+	if res.Secrets > 0 {
+		fmt.Fprintf(o.streams.Out, "%d Secrets are written without values (keys and a hash only): supply the values before applying them elsewhere; see the comment in each file.\n", res.Secrets)
+	}
+	for _, p := range res.Problems {
+		fmt.Fprintf(o.streams.ErrOut, "error: %v\n", p)
+	}
+	if len(res.Problems) > 0 {
+		fmt.Fprintf(o.streams.ErrOut, "error: the snapshot is incomplete: %d problems above; everything else is written\n", len(res.Problems))
+		return withCode(ExitError, nil)
+	}
+	return nil
+}

@@ -1,0 +1,48 @@
+// Package snapshot writes what is live in a cluster as the clean manifests
+// a person would have declared, one object per file with a
+// kustomization.yaml (plumb snapshot). The folder is a baseline to scan
+// against later and the start of adopting a cluster into Git.
+//
+// # What clean means
+//
+// Take lists every kind discovery serves (less the kinds nobody declares:
+// events, leases, endpoints, controller revisions, node and metrics
+// objects…) and leaves out objects the cluster made itself: anything with a
+// controller owner (ReplicaSets of Deployments, their Pods), the
+// kube-root-ca.crt ConfigMap and default ServiceAccount of each namespace,
+// service account tokens, Helm release records, and objects that only the
+// cluster's own field managers (DefaultSystemManagers) ever wrote.
+//
+// Clean keeps, of each object, the fields that people and their tools
+// declared, read from managedFields as structured-merge-diff field sets:
+//
+//   - an Apply entry (kubectl apply --server-side, Helm 4, plumb, Flux)
+//     owns exactly what was applied: kept as it is;
+//   - kubectl's client-side apply owns every field of the object it
+//     created, defaults included, so its kubectl.kubernetes.io/
+//     last-applied-configuration record says what was declared instead;
+//   - other Update entries (kubectl create, kubectl edit, a Go client)
+//     also own the defaults of the objects they created; their fields are
+//     kept except those that hold the server's default (serverDefaults:
+//     terminationMessagePath, dnsPolicy, revisionHistoryLimit, …), which
+//     the server puts back by itself;
+//   - fields only the cluster's managers own (status, the revision
+//     annotation, allocated clusterIPs and nodePorts, generated Job
+//     selectors) and fields nobody owns (defaults) are left out.
+//
+// An object without managedFields gets a conservative clean: bookkeeping,
+// status and allocated values out, the rest kept. Bookkeeping (uid,
+// resourceVersion, generation, creationTimestamp, managedFields, owner
+// references) and kubectl's last-applied record are never written.
+//
+// # Secrets
+//
+// A Secret's values are never written. Its data keys and a hash of its
+// data go into the annotations plumb.dev/data-keys and plumb.dev/data-hash
+// (see drift.DataHashAnnotation), so plumb scan still finds a Secret whose
+// data changed, and plumb fix refuses to create or change it: the values
+// must come from elsewhere.
+//
+// This package reads the cluster and writes files; it must not change the
+// cluster, and what it writes never holds a Secret's values.
+package snapshot

@@ -44,6 +44,13 @@
 //
 //	go run ./bench/harness -plumb bin/plumb -admission -sizes 5000 -rate 100 -duration 60s
 //
+// With -snapshot it measures plumb snapshot -n NS --out DIR against
+// kubectl get of the same kinds -n NS -o yaml into a file: time, and bytes
+// written. After each plumb run, plumb scan --source DIR must find the
+// namespace in sync.
+//
+//	go run ./bench/harness -plumb bin/plumb -snapshot -sizes 2000 -runs 5
+//
 // It measures; it must not be imported by plumb or hold product logic.
 package main
 
@@ -74,6 +81,7 @@ func main() {
 	changes := flag.Int("changes", 200, "serve mode: out-of-band changes to time")
 	idle := flag.Duration("idle", 5*time.Minute, "serve mode: idle time in which to count API requests")
 	spread := flag.String("spread", "1,10,30", "serve mode: namespace counts over which to measure --unmanaged in serve and scan (empty: skip)")
+	snapshot := flag.Bool("snapshot", false, "measure plumb snapshot against kubectl get -o yaml of the same objects instead")
 	admission := flag.Bool("admission", false, "measure serve's admission webhook instead: latency at -rate reviews a second, and memory, with the first size of declared objects")
 	rate := flag.Int("rate", 100, "admission mode: requests a second")
 	duration := flag.Duration("duration", 60*time.Second, "admission mode: how long each measurement sends requests")
@@ -81,6 +89,8 @@ func main() {
 	var err error
 	if *admission {
 		err = runAdmission(*plumb, *sizes, *rate, *duration)
+	} else if *snapshot {
+		err = runSnapshot(*plumb, *sizes, *runs)
 	} else if *fix {
 		err = runFix(*plumb, *sizes, *runs)
 	} else if *serve {
@@ -230,6 +240,12 @@ func timedEnv(argv []string, extraEnv []string) (sample, error) {
 func timedExit(argv []string, extraEnv []string, want int) (sample, error) {
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = append(os.Environ(), extraEnv...)
+	return measure(cmd, want)
+}
+
+// measure runs cmd, which must exit with code want, and measures it.
+func measure(cmd *exec.Cmd, want int) (sample, error) {
+	argv := cmd.Args
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	start := time.Now()

@@ -267,14 +267,18 @@ func TestSnapshotOfRealWorldManifestsIsCleanerThanKubectlGet(t *testing.T) {
 		name     string
 		source   string
 		apply    []string
-		declared bool // every declared field is kept
 		absent   []string
+		// tolerated are declared fields left out because they hold the
+		// server's default, which kubectl create's managedFields cannot
+		// tell from one the server set (path suffixes).
+		tolerated []string
 	}{
-		{"microservices-demo/server-side-apply", demo, []string{"apply", "--server-side", "-f", demo}, true, demoAdded},
-		{"microservices-demo/client-side-apply", demo, []string{"apply", "-f", demo}, true, append(demoAdded, "last-applied")},
-		{"microservices-demo/create", demo, []string{"create", "-f", demo}, false, demoAdded},
-		{"podinfo-kustomize/server-side-apply", podinfo, []string{"apply", "--server-side", "-k", podinfo}, true, serverAdded},
-		{"podinfo-kustomize/client-side-apply", podinfo, []string{"apply", "-k", podinfo}, true, serverAdded},
+		{"microservices-demo/server-side-apply", demo, []string{"apply", "--server-side", "-f", demo}, demoAdded, nil},
+		{"microservices-demo/client-side-apply", demo, []string{"apply", "-f", demo}, append(demoAdded, "last-applied"), nil},
+		{"microservices-demo/create", demo, []string{"create", "-f", demo}, demoAdded,
+			[]string{".spec.type", ".targetPort", ".periodSeconds", ".spec.replicas", ".restartPolicy"}},
+		{"podinfo-kustomize/server-side-apply", podinfo, []string{"apply", "--server-side", "-k", podinfo}, serverAdded, nil},
+		{"podinfo-kustomize/client-side-apply", podinfo, []string{"apply", "-k", podinfo}, serverAdded, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -299,17 +303,16 @@ func TestSnapshotOfRealWorldManifestsIsCleanerThanKubectlGet(t *testing.T) {
 			if len(snap.String()) >= len(got) {
 				t.Errorf("the snapshot is %d bytes, kubectl get -o yaml %d", len(snap.String()), len(got))
 			}
-			if tt.declared {
-				requireDeclaredKept(t, tt.source, dir)
-			}
+			requireDeclaredKept(t, tt.source, dir, tt.tolerated)
 			requireInSync(t, ns, "--source", dir)
 		})
 	}
 }
 
 // requireDeclaredKept fails the test for every field a manifest of src
-// declares that the snapshot in dir lacks or holds another value for.
-func requireDeclaredKept(t *testing.T, src, dir string) {
+// declares that the snapshot in dir lacks or holds another value for, but
+// those whose path ends in one of tolerated.
+func requireDeclaredKept(t *testing.T, src, dir string, tolerated []string) {
 	t.Helper()
 	byKey := func(path string) map[string]map[string]any {
 		set := source.Load(context.Background(), []string{path}, source.Options{})
@@ -331,7 +334,9 @@ func requireDeclaredKept(t *testing.T, src, dir string) {
 		}
 		unstructuredDelete(declared, "metadata", "namespace")
 		for _, p := range missingIn(declared, s, key) {
-			t.Errorf("declared but not in the snapshot: %s", p)
+			if !slices.ContainsFunc(tolerated, func(suffix string) bool { return strings.HasSuffix(p, suffix) }) {
+				t.Errorf("declared but not in the snapshot: %s", p)
+			}
 		}
 	}
 }

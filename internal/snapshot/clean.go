@@ -81,8 +81,12 @@ func (c *Cleaner) Clean(live *unstructured.Unstructured) (*unstructured.Unstruct
 		if err != nil {
 			return nil, fmt.Errorf("typed: %w", err)
 		}
+		// ExtractItems takes a member that has children (an Update
+		// entry's "." on a list it fills) as the whole set again below it,
+		// and extracts nothing there: it wants leaves only
+		// (kubernetes-sigs/structured-merge-diff#185).
 		var ok bool
-		if out, ok = tv.ExtractItems(declared, typed.WithAppendKeyFields()).AsValue().Unstructured().(map[string]any); !ok {
+		if out, ok = tv.ExtractItems(declared.Leaves(), typed.WithAppendKeyFields()).AsValue().Unstructured().(map[string]any); !ok {
 			out = map[string]any{}
 		}
 	}
@@ -153,8 +157,26 @@ func (c *Cleaner) declared(live, body *unstructured.Unstructured) (*fieldpath.Se
 			defaulted = append(defaulted, p.Copy()) // All reuses the path's array
 		}
 	}
+	before := loose.Leaves()
 	for _, p := range defaulted {
 		loose = loose.Difference(fieldpath.NewSet(p))
+	}
+	// A map or list element that held only defaults (a Deployment's
+	// strategy.rollingUpdate) is now a leaf itself: nothing of it was
+	// declared either.
+	for {
+		var emptied []fieldpath.Path
+		for p := range loose.Leaves().All() {
+			if !before.Has(p) {
+				emptied = append(emptied, p.Copy())
+			}
+		}
+		if len(emptied) == 0 {
+			break
+		}
+		for _, p := range emptied {
+			loose = loose.Difference(fieldpath.NewSet(p))
+		}
 	}
 	return exact.Union(loose), nil
 }

@@ -16,6 +16,7 @@ import (
 	"plumb.dev/plumb/internal/cluster"
 	"plumb.dev/plumb/internal/config"
 	"plumb.dev/plumb/internal/drift"
+	"plumb.dev/plumb/internal/gitsource"
 	"plumb.dev/plumb/internal/policy"
 	"plumb.dev/plumb/internal/source"
 )
@@ -30,6 +31,7 @@ type checkOptions struct {
 	disabled    []string
 	policies    []string
 	configFile  string
+	gitAuth     gitsource.Auth
 }
 
 func newCheckCommand(g *globalOptions) *cobra.Command {
@@ -107,6 +109,7 @@ either side is named and stops the check).`,
 	fs.StringArrayVar(&o.disabled, "disable-rule", nil, "Turn a built-in rule off (repeatable)")
 	fs.StringArrayVar(&o.policies, "policy", nil, "A GuardrailPolicy file of CEL rules to add (repeatable)")
 	fs.StringVarP(&o.configFile, "config", "c", "", "plumb configuration file: its policies are added")
+	addGitFlags(fs, &o.gitAuth)
 	return cmd
 }
 
@@ -202,7 +205,7 @@ func (o *checkOptions) load(ctx context.Context, paths []string, namespace strin
 	if namespace == "" {
 		namespace = o.namespace()
 	}
-	set := source.Load(ctx, paths, source.Options{Values: o.values, Set: o.set, ReleaseName: o.releaseName, Namespace: namespace})
+	set := source.Load(ctx, paths, source.Options{Values: o.values, Set: o.set, ReleaseName: o.releaseName, Namespace: namespace, GitAuth: o.gitAuth})
 	if len(set.Errors) > 0 {
 		for _, e := range set.Errors {
 			fmt.Fprintf(o.streams.ErrOut, "error: %s\n", e.Error())

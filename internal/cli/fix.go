@@ -222,7 +222,7 @@ func (o *fixOptions) Run(ctx context.Context) error {
 			return err
 		}
 	} else {
-		set := source.Load(ctx, o.sources, o.sourceOptions(c.Namespace))
+		set := source.Load(ctx, o.sources, o.sourceOptions(c))
 		if plan, err = planner.Plan(ctx, set.Objects); err != nil {
 			return err
 		}

@@ -6,24 +6,46 @@ import (
 	"testing"
 
 	"helm.sh/helm/v4/pkg/action"
+	chart "helm.sh/helm/v4/pkg/chart/v2"
 	"helm.sh/helm/v4/pkg/chart/v2/loader"
 	"helm.sh/helm/v4/pkg/kube"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 )
 
-// helmInstall installs a chart the way the helm CLI does, with the Helm SDK.
-func helmInstall(t *testing.T, chartDir, release, ns string, serverSide bool, vals map[string]any) {
+// helmConfig is the Helm SDK's configuration for namespace ns of the test
+// cluster, with Helm's storage driver ("secret" or "configmap").
+func helmConfig(t *testing.T, ns, driver string) *action.Configuration {
 	t.Helper()
 	flags := genericclioptions.NewConfigFlags(false)
 	flags.KubeConfig, flags.Namespace = &env.Kubeconfig, &ns
 	cfg := action.NewConfiguration()
-	if err := cfg.Init(flags, ns, "secret"); err != nil {
+	if err := cfg.Init(flags, ns, driver); err != nil {
 		t.Fatalf("helm init: %v", err)
 	}
-	ch, err := loader.Load(chartDir)
+	return cfg
+}
+
+// loadChart loads a chart directory with the Helm SDK.
+func loadChart(t *testing.T, dir string) *chart.Chart {
+	t.Helper()
+	ch, err := loader.Load(dir)
 	if err != nil {
-		t.Fatalf("load chart %s: %v", chartDir, err)
+		t.Fatalf("load chart %s: %v", dir, err)
 	}
+	return ch
+}
+
+// helmInstall installs a chart the way the helm CLI does, with the Helm SDK.
+func helmInstall(t *testing.T, chartDir, release, ns string, serverSide bool, vals map[string]any) {
+	t.Helper()
+	helmInstallWith(t, "secret", chartDir, release, ns, serverSide, vals)
+}
+
+// helmInstallWith installs with a storage driver.
+func helmInstallWith(t *testing.T, driver, chartDir, release, ns string, serverSide bool, vals map[string]any) {
+	t.Helper()
+	cfg := helmConfig(t, ns, driver)
+	ch := loadChart(t, chartDir)
 	inst := action.NewInstall(cfg)
 	inst.ReleaseName, inst.Namespace = release, ns
 	inst.ServerSideApply = serverSide

@@ -14,6 +14,7 @@ import (
 	"plumb.dev/plumb/internal/config"
 	"plumb.dev/plumb/internal/drift"
 	"plumb.dev/plumb/internal/fleet"
+	"plumb.dev/plumb/internal/gitsource"
 	"plumb.dev/plumb/internal/report"
 	"plumb.dev/plumb/internal/source"
 )
@@ -32,6 +33,7 @@ type scanFlags struct {
 	configFile  string
 	concurrency int
 	fleet       fleetFlags
+	gitAuth     gitsource.Auth
 }
 
 // fleetFlags select and bound clusters in fleet mode.
@@ -54,6 +56,7 @@ func (f *scanFlags) add(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&f.ignorePaths, "ignore-path", nil, "Ignore a field, KIND:PATH, e.g. apps/Deployment:.spec.replicas or *:/metadata/labels/team (repeatable)")
 	fs.IntVar(&f.concurrency, "concurrency", 8, "Parallel list and dry-run requests per cluster")
 	f.addConfig(fs)
+	addGitFlags(fs, &f.gitAuth)
 }
 
 // addConfig adds the flags of fleet mode.
@@ -64,6 +67,11 @@ func (f *scanFlags) addConfig(fs *pflag.FlagSet) {
 	fs.BoolVar(&f.fleet.failOnUnreachable, "fail-on-unreachable", false, "Fleet mode: exit 2 when any cluster is unreachable (by default only when none is reachable)")
 	fs.DurationVar(&f.fleet.timeout, "cluster-timeout", 2*time.Minute, "Fleet mode: give up on a cluster after this long")
 	fs.IntVar(&f.fleet.parallel, "parallel-clusters", 4, "Fleet mode: clusters scanned at once")
+}
+
+// addGitFlags adds the flags of Git sources' credentials.
+func addGitFlags(fs *pflag.FlagSet, auth *gitsource.Auth) {
+	fs.StringVar(&auth.SSHKey, "git-ssh-key", "", "Private key file for ssh:// Git sources (default: the SSH agent; passphrase from $PLUMB_GIT_SSH_PASSPHRASE). https sources use netrc or $GIT_ASKPASS")
 }
 
 // loadConfig reads -c, if given.
@@ -93,10 +101,10 @@ func (f *scanFlags) ignoreRules(cfg *config.File) ([]drift.IgnoreRule, error) {
 	return rules, nil
 }
 
-// sourceOptions are the source loading options the flags ask for;
-// namespace is the cluster's default namespace.
-func (f *scanFlags) sourceOptions(namespace string) source.Options {
-	return source.Options{Values: f.values, Set: f.set, ReleaseName: f.releaseName, Namespace: namespace}
+// sourceOptions are the source loading options the flags ask for, for
+// sources compared with c: its default namespace, and its Helm releases.
+func (f *scanFlags) sourceOptions(c *cluster.Cluster) source.Options {
+	return source.Options{Values: f.values, Set: f.set, ReleaseName: f.releaseName, Namespace: c.Namespace, Releases: fleet.Releases(c), GitAuth: f.gitAuth}
 }
 
 // driftOptions are the engine options the flags ask for.
@@ -142,7 +150,7 @@ func (f *scanFlags) run(ctx context.Context, g *globalOptions) (report.Report, e
 	if err != nil {
 		return report.Report{}, err
 	}
-	set := source.Load(ctx, f.sources, f.sourceOptions(c.Namespace))
+	set := source.Load(ctx, f.sources, f.sourceOptions(c))
 	g.logger.Info("loaded sources", "objects", len(set.Objects), "errors", len(set.Errors))
 	engine, err := drift.New(c, f.driftOptions(g, rules))
 	if err != nil {
@@ -177,6 +185,7 @@ func (f *scanFlags) runFleet(ctx context.Context, g *globalOptions, cfg *config.
 	opts.Timeout = f.fleet.timeout
 	opts.Drift = f.driftOptions(g, rules)
 	opts.Logger = g.logger
+	opts.GitAuth = f.gitAuth
 	if g.kube.CacheDir != nil {
 		opts.CacheDir = *g.kube.CacheDir
 	}

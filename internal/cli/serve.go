@@ -42,6 +42,7 @@ type serveOptions struct {
 	resync       time.Duration
 	retention    time.Duration
 	workers      int
+	gitInterval  time.Duration
 	auditListen  string
 	admission    admissionFlags
 	webhooks     []string
@@ -110,6 +111,7 @@ refused, failed, or stopped because something fights it.`,
 	fs.DurationVar(&o.resync, "resync", 10*time.Minute, "Rescan everything this often, as a safety net")
 	fs.DurationVar(&o.retention, "retention", 30*24*time.Hour, "Delete resolved events older than this")
 	fs.IntVar(&o.workers, "workers", 4, "Objects compared in parallel per cluster")
+	fs.DurationVar(&o.gitInterval, "git-interval", sourcewatch.DefaultInterval, "Read the commit of each Git source (and the revision of each Helm release source) this often; a push webhook can ask sooner (POST /api/v1/hooks/git)")
 	fs.StringVar(&o.auditListen, "audit-listen", "", "Address to receive the API servers' audit webhook on (POST /audit/CLUSTER, or / with one cluster), to name the user behind each change; see docs/serve.md")
 	fs.StringVar(&o.admission.mode, "admission", "off", "Admission webhook that stops out-of-band changes to declared fields: off, warn (the write goes through with a warning) or enforce (it is denied); see docs/serve.md")
 	fs.StringVar(&o.admission.listen, "admission-listen", "", "Address the admission webhook serves HTTPS on, with a certificate plumb makes, e.g. 0.0.0.0:9443")
@@ -154,8 +156,12 @@ type clusterSetup struct {
 	objs []source.Encoded
 	// reload loads the cluster's sources again.
 	reload func(context.Context) ([]source.Encoded, []source.Error)
-	// paths are the files and folders its sources are read from.
+	// paths are the files and folders its sources are read from, and its
+	// Git and Helm release sources.
 	paths []string
+	// versions are the commits and revisions of its Git and Helm release
+	// sources, read before they were loaded.
+	versions map[string]string
 	// mode says what may be done about an object's drift.
 	mode func(drift.Target) remediate.Mode
 	// remediates: some source's mode is not off.
@@ -261,6 +267,18 @@ func (o *serveOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	remoteNow := make(chan struct{}, 1)
+	var gitHook func()
+	for _, s := range setups {
+		if slices.ContainsFunc(s.paths, gitsource.Is) {
+			gitHook = func() {
+				select {
+				case remoteNow <- struct{}{}:
+				default: // a reading is already asked for
+				}
+			}
+		}
+	}
 	schedOpts := o.scheduleOptions(cfg, m)
 	schedOpts.Notify = notifier.PublishRemediation
 	sched = schedule.New(remediated, st, schedOpts)
@@ -288,6 +306,7 @@ func (o *serveOptions) Run(ctx context.Context) error {
 		Metrics:      m,
 		Runs:         st,
 		Remediations: sched,
+		GitHook:      gitHook,
 	}, server.Options{Listen: o.listen, Token: token, AllowedHosts: o.allowedHosts, Logger: o.logger})
 	if err != nil {
 		return err
@@ -310,7 +329,8 @@ func (o *serveOptions) Run(ctx context.Context) error {
 	if adm != nil {
 		adm.start(ctx, &wg, o)
 	}
-	wg.Add(5)
+	wg.Add(6)
+	go func() { defer wg.Done(); o.watchRemoteSources(ctx, setups, watchers, remoteNow, m) }()
 	go func() { defer wg.Done(); sched.Start(ctx) }()
 	go func() { defer wg.Done(); releaseStartupMemory(ctx, watchers, restoreGC) }()
 	go func() { defer wg.Done(); o.prune(ctx, st) }()
@@ -340,10 +360,11 @@ func (o *serveOptions) clusters(ctx context.Context, cfg *config.File, m *metric
 		if err != nil {
 			return nil, nil, err
 		}
-		opts := o.sourceOptions(c.Namespace)
+		opts := o.sourceOptions(c)
 		reload := func(ctx context.Context) ([]source.Encoded, []source.Error) {
 			return source.LoadEncoded(ctx, o.sources, opts)
 		}
+		versions := o.sourceVersions(ctx, c, o.sources)
 		objs, errs := reload(ctx)
 		o.reportSourceErrors(errs)
 		paths := append(append([]string{}, o.sources...), o.values...)
@@ -352,7 +373,7 @@ func (o *serveOptions) clusters(ctx context.Context, cfg *config.File, m *metric
 		for _, p := range o.sources {
 			modes[p] = mode
 		}
-		return []clusterSetup{{name: c.Name, cluster: c, objs: objs, reload: reload, paths: paths,
+		return []clusterSetup{{name: c.Name, cluster: c, objs: objs, reload: reload, paths: paths, versions: versions,
 			mode: remediate.ModeByPath(modes, remediate.ModeOff), remediates: mode != remediate.ModeOff}}, nil, nil
 	}
 	if o.flags.Changed("remediation") {
@@ -382,15 +403,15 @@ func (o *serveOptions) clusters(ctx context.Context, cfg *config.File, m *metric
 			modes[b.Source.Path] = mode
 			remediates = remediates || mode != remediate.ModeOff
 		}
-		ns := c.Namespace
 		reload := func(ctx context.Context) ([]source.Encoded, []source.Error) {
-			decoded, errs := fleet.Load(ctx, t, ns)
+			decoded, errs := fleet.Load(ctx, t, c, o.gitAuth)
 			objs, encErrs := source.EncodeAll(decoded)
 			return objs, append(errs, encErrs...)
 		}
+		versions := o.sourceVersions(ctx, c, paths)
 		objs, errs := reload(ctx)
 		o.reportSourceErrors(errs)
-		setups = append(setups, clusterSetup{name: t.Cluster.Name, cluster: c, objs: objs, reload: reload, paths: paths,
+		setups = append(setups, clusterSetup{name: t.Cluster.Name, cluster: c, objs: objs, reload: reload, paths: paths, versions: versions,
 			mode: remediate.ModeByPath(modes, remediate.ModeOff), remediates: remediates})
 	}
 	return setups, unbound, nil
@@ -444,8 +465,7 @@ func (o *serveOptions) watchSources(ctx context.Context, setups []clusterSetup, 
 		Warn:   func(msg string, err error) { o.logger.Warn(msg, "err", err) },
 	}
 	for _, s := range setups {
-		// Git sources are read again only when serve restarts (for now).
-		w.Groups = append(w.Groups, slices.DeleteFunc(slices.Clone(s.paths), gitsource.Is))
+		w.Groups = append(w.Groups, localSources(s.paths)) // the rest: watchRemoteSources
 	}
 	err := w.Run(ctx, func(i int) {
 		objs, errs := setups[i].reload(ctx)

@@ -16,6 +16,7 @@ import (
 
 	"plumb.dev/plumb/internal/drift"
 	"plumb.dev/plumb/internal/gitsource"
+	"plumb.dev/plumb/internal/helmrelease"
 )
 
 // APIVersion and Kind identify a plumb configuration file.
@@ -58,12 +59,16 @@ type Source struct {
 	// Name is how bindings refer to the source. Required, unique.
 	Name string `yaml:"name"`
 	// Path is a file, a directory, a kustomize root or a chart directory,
-	// relative to the configuration file, or a Git source
-	// (git+https://host/org/repo//path?ref=REF).
+	// relative to the configuration file, a Git source
+	// (git+https://host/org/repo//path?ref=REF), or a live Helm release
+	// in each bound cluster (helm:NAMESPACE/NAME).
 	Path string `yaml:"path"`
 	// Git is a Git source written out; Path is then left empty and set
 	// from it.
 	Git *GitSource `yaml:"git"`
+	// HelmRelease is a live Helm release written out; Path is then left
+	// empty and set from it.
+	HelmRelease *HelmRelease `yaml:"helmRelease"`
 	// Values are Helm values files, for charts only.
 	Values []string `yaml:"values"`
 	// ReleaseName is the Helm release name, for charts. Default: the chart's.
@@ -83,6 +88,24 @@ type GitSource struct {
 	// Path is the folder or file inside the repository. Default: its root.
 	Path string `yaml:"path"`
 }
+
+// HelmRelease is a source read from a Helm release's latest deployed
+// revision, in each cluster the source is bound to.
+type HelmRelease struct {
+	Namespace string `yaml:"namespace"`
+	Name      string `yaml:"name"`
+	// Driver is Helm's storage: secret or configmap. Default: $HELM_DRIVER,
+	// else secret.
+	Driver string `yaml:"driver"`
+}
+
+// ref is the release as a source path.
+func (h *HelmRelease) ref() string {
+	return helmrelease.Ref{Namespace: h.Namespace, Name: h.Name, Driver: h.Driver}.String()
+}
+
+// remote reports whether p is read from elsewhere than a local path.
+func remote(p string) bool { return gitsource.Is(p) || helmrelease.Is(p) }
 
 // Binding puts a source on the clusters its selector matches.
 type Binding struct {
@@ -211,7 +234,7 @@ func (f *File) setDefaults() {
 	dir := filepath.Dir(f.Path)
 	rel := func(p string) string {
 		p = expandHome(p)
-		if p == "" || filepath.IsAbs(p) || gitsource.Is(p) {
+		if p == "" || filepath.IsAbs(p) || remote(p) {
 			return p
 		}
 		return filepath.Join(dir, p)
@@ -227,6 +250,9 @@ func (f *File) setDefaults() {
 		s := &f.Sources[i]
 		if s.Git != nil && s.Path == "" {
 			s.Path = gitsource.Ref{Repo: s.Git.URL, Path: s.Git.Path, Rev: s.Git.Ref}.String()
+		}
+		if s.HelmRelease != nil && s.Path == "" {
+			s.Path = s.HelmRelease.ref()
 		}
 		s.Path = rel(s.Path)
 		for j := range s.Values {
@@ -310,14 +336,22 @@ func (f *File) Validate() error {
 			add(s.line, "source %q: git.url is required", s.Name)
 		case s.Git != nil && s.Path != (gitsource.Ref{Repo: s.Git.URL, Path: s.Git.Path, Rev: s.Git.Ref}).String():
 			add(s.line, "source %q: give path or git, not both", s.Name)
+		case s.HelmRelease != nil && (s.HelmRelease.Namespace == "" || s.HelmRelease.Name == ""):
+			add(s.line, "source %q: helmRelease.namespace and helmRelease.name are required", s.Name)
+		case s.HelmRelease != nil && (s.Git != nil || s.Path != s.HelmRelease.ref()):
+			add(s.line, "source %q: give one of path, git and helmRelease", s.Name)
 		case gitsource.Is(s.Path):
 			if _, err := gitsource.Parse(s.Path); err != nil {
+				add(s.line, "source %q: %v", s.Name, err)
+			}
+		case helmrelease.Is(s.Path):
+			if _, err := helmrelease.Parse(s.Path); err != nil {
 				add(s.line, "source %q: %v", s.Name, err)
 			}
 		case s.Path == "":
 			add(s.line, "source %q: path is required", s.Name)
 		}
-		if s.Path != "" && !gitsource.Is(s.Path) { // a Git source is read when it is loaded
+		if s.Path != "" && !remote(s.Path) { // Git and Helm releases are read when they are loaded
 			if _, err := os.Stat(s.Path); err != nil {
 				add(s.line, "source %q: path %s: %v", s.Name, s.Path, errors.Unwrap(err))
 			}
@@ -327,7 +361,7 @@ func (f *File) Validate() error {
 				add(s.line, "source %q: values file %s: %v", s.Name, v, errors.Unwrap(err))
 			}
 		}
-		if len(s.Values) > 0 && s.Path != "" && !gitsource.Is(s.Path) && !IsChart(s.Path) {
+		if len(s.Values) > 0 && s.Path != "" && !remote(s.Path) && !IsChart(s.Path) {
 			add(s.line, "source %q: values are for Helm charts, and %s is not a chart directory", s.Name, s.Path)
 		}
 	}

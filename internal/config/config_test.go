@@ -164,3 +164,30 @@ func TestLoadReportsEveryProblemWithItsLine(t *testing.T) {
 		})
 	}
 }
+
+// TestHelmReleaseSource: helmRelease: {namespace, name, driver} is the
+// source helm:NAMESPACE/NAME, read when loaded; what is wrong with it is an
+// error on its line.
+func TestHelmReleaseSource(t *testing.T) {
+	dir := workspace(t)
+	live := strings.Replace(example, "    path: ./deploy/shop\n", "    helmRelease: {namespace: shop, name: web, driver: configmap}\n", 1)
+	f, err := Load(write(t, dir, live))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := f.Sources[0].Path; got != "helm:shop/web?driver=configmap" {
+		t.Errorf("source path %q, want helm:shop/web?driver=configmap", got)
+	}
+	for name, tc := range map[string]struct{ edit, want string }{
+		"no name":       {"    helmRelease: {namespace: shop}\n", "helmRelease.namespace and helmRelease.name are required"},
+		"bad driver":    {"    helmRelease: {namespace: shop, name: web, driver: sql}\n", `unsupported Helm storage driver "sql"`},
+		"path and both": {"    path: ./deploy/shop\n    helmRelease: {namespace: shop, name: web}\n", "give one of path, git and helmRelease"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := Load(write(t, dir, strings.Replace(example, "    path: ./deploy/shop\n", tc.edit, 1)))
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "line 12") {
+				t.Errorf("error %v, want %q on line 12", err, tc.want)
+			}
+		})
+	}
+}

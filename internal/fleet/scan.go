@@ -13,6 +13,8 @@ import (
 
 	"plumb.dev/plumb/internal/cluster"
 	"plumb.dev/plumb/internal/drift"
+	"plumb.dev/plumb/internal/gitsource"
+	"plumb.dev/plumb/internal/helmrelease"
 	"plumb.dev/plumb/internal/source"
 )
 
@@ -28,6 +30,9 @@ type Options struct {
 	CacheDir string
 	// Logger receives progress. Default: discard.
 	Logger *slog.Logger
+	// GitAuth says where Git sources' credentials come from beyond the
+	// standard places.
+	GitAuth gitsource.Auth
 }
 
 // DefaultOptions returns the defaults documented on Options.
@@ -65,7 +70,7 @@ func Scan(ctx context.Context, targets []Target, opts Options) []Result {
 		opts.Logger = def.Logger
 	}
 	out := make([]Result, len(targets))
-	loads := &loader{ctx: ctx, sets: map[string]*loaded{}}
+	loads := &loader{ctx: ctx, auth: opts.GitAuth, sets: map[string]*loaded{}}
 	var g errgroup.Group
 	g.SetLimit(opts.Concurrency)
 	for i, t := range targets {
@@ -144,27 +149,43 @@ func connect(t Target, cacheDir string, timeout time.Duration, copts cluster.Opt
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	objs, errs := loadSources(t, c.Namespace, loads)
+	objs, errs := loadSources(t, c, loads)
 	return c, objs, errs, nil
 }
 
-// Load loads a target's bound sources again (they changed on disk);
-// objects without a namespace get the source's, else defaultNamespace.
-func Load(ctx context.Context, t Target, defaultNamespace string) ([]source.Object, []source.Error) {
-	return loadSources(t, defaultNamespace, &loader{ctx: ctx, sets: map[string]*loaded{}})
+// Load loads a target's bound sources again (they changed); objects
+// without a namespace get the source's, else c's default namespace. Helm
+// release sources are read from c.
+func Load(ctx context.Context, t Target, c *cluster.Cluster, auth gitsource.Auth) ([]source.Object, []source.Error) {
+	return loadSources(t, c, &loader{ctx: ctx, auth: auth, sets: map[string]*loaded{}})
 }
 
-func loadSources(t Target, defaultNamespace string, loads *loader) ([]source.Object, []source.Error) {
+// Releases reads c's live Helm releases.
+func Releases(c *cluster.Cluster) *helmrelease.Reader {
+	r, err := helmrelease.NewReader(c.Config)
+	if err != nil { // c.Config already made c's other clients
+		return nil
+	}
+	return r
+}
+
+func loadSources(t Target, c *cluster.Cluster, loads *loader) ([]source.Object, []source.Error) {
 	var objs []source.Object
 	var errs []source.Error
 	for _, b := range t.Sources {
 		ns := b.Source.Namespace
 		if ns == "" {
-			ns = defaultNamespace
+			ns = c.Namespace
 		}
-		set := loads.load(b.Source.Path, source.Options{
-			Values: b.Source.Values, ValueMap: b.Values, ReleaseName: b.Source.ReleaseName, Namespace: ns,
-		})
+		opts := source.Options{Values: b.Source.Values, ValueMap: b.Values, ReleaseName: b.Source.ReleaseName, Namespace: ns, GitAuth: loads.auth}
+		var set source.Set
+		if helmrelease.Is(b.Source.Path) {
+			// Each cluster has its own release: nothing to share.
+			opts.Releases = Releases(c)
+			set = source.Load(loads.ctx, []string{b.Source.Path}, opts)
+		} else {
+			set = loads.load(b.Source.Path, opts)
+		}
 		for _, o := range set.Objects {
 			if o.Object.GetNamespace() == "" && b.Source.Namespace != "" {
 				o.Object.SetNamespace(b.Source.Namespace)
@@ -183,8 +204,9 @@ func loadSources(t Target, defaultNamespace string, loads *loader) ([]source.Obj
 type loader struct {
 	// ctx is the fleet scan's, not one cluster's: a cluster that times out
 	// must not cut short the load that other clusters share.
-	ctx context.Context
-	mu  sync.Mutex
+	ctx  context.Context
+	auth gitsource.Auth
+	mu   sync.Mutex
 	// sets guarded by mu; each entry is filled once.
 	sets map[string]*loaded
 }

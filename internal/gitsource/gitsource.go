@@ -17,7 +17,10 @@ import (
 	"strings"
 
 	git "github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/transport"
+	"github.com/go-git/go-git/v5/storage/memory"
 )
 
 // Prefix marks a source given as a Git URL.
@@ -95,12 +98,16 @@ type Checkout struct {
 // caller removes Checkout.Dir when done. Errors name the source and say
 // what failed: an unreadable repository, a ref that does not resolve, a
 // path the commit does not have.
-func Fetch(ctx context.Context, r Ref, dir string) (Checkout, error) {
+func Fetch(ctx context.Context, r Ref, dir string, auth Auth) (Checkout, error) {
+	method, err := auth.method(ctx, r.Repo)
+	if err != nil {
+		return Checkout{}, fmt.Errorf("%s: %w", r, err)
+	}
 	tmp, err := os.MkdirTemp(dir, "plumb-git-")
 	if err != nil {
 		return Checkout{}, err
 	}
-	co, err := fetch(ctx, r, tmp)
+	co, err := fetch(ctx, r, tmp, method)
 	if err != nil {
 		os.RemoveAll(tmp)
 		return Checkout{}, fmt.Errorf("%s: %w", r, err)
@@ -108,8 +115,8 @@ func Fetch(ctx context.Context, r Ref, dir string) (Checkout, error) {
 	return co, nil
 }
 
-func fetch(ctx context.Context, r Ref, tmp string) (Checkout, error) {
-	repo, err := git.PlainCloneContext(ctx, tmp, false, &git.CloneOptions{URL: r.Repo, NoCheckout: true, Tags: git.AllTags})
+func fetch(ctx context.Context, r Ref, tmp string, auth transport.AuthMethod) (Checkout, error) {
+	repo, err := git.PlainCloneContext(ctx, tmp, false, &git.CloneOptions{URL: r.Repo, Auth: auth, NoCheckout: true, Tags: git.AllTags})
 	if err != nil {
 		return Checkout{}, fmt.Errorf("cannot read the repository: %w", err)
 	}
@@ -149,4 +156,46 @@ func resolve(repo *git.Repository, rev string) (plumbing.Hash, error) {
 		}
 	}
 	return plumbing.ZeroHash, errors.New("ref " + rev + " does not resolve to a branch, tag or commit")
+}
+
+// Head returns the commit r's Rev names on the remote now, asking the
+// remote for its references only (git ls-remote): it fetches no objects.
+// A Rev that is a full commit hash names that commit for good and is
+// returned as it is. For an annotated tag it returns the tag object's
+// hash, which moves when the tag is moved.
+func Head(ctx context.Context, r Ref, auth Auth) (string, error) {
+	if plumbing.IsHash(r.Rev) {
+		return r.Rev, nil
+	}
+	method, err := auth.method(ctx, r.Repo)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", r, err)
+	}
+	remote := git.NewRemote(memory.NewStorage(), &config.RemoteConfig{Name: "origin", URLs: []string{r.Repo}})
+	refs, err := remote.ListContext(ctx, &git.ListOptions{Auth: method})
+	if err != nil {
+		return "", fmt.Errorf("%s: cannot read the repository: %w", r, err)
+	}
+	byName := map[plumbing.ReferenceName]*plumbing.Reference{}
+	for _, ref := range refs {
+		byName[ref.Name()] = ref
+	}
+	names := []plumbing.ReferenceName{plumbing.NewBranchReferenceName(r.Rev), plumbing.NewTagReferenceName(r.Rev)}
+	if r.Rev == "" {
+		names = []plumbing.ReferenceName{plumbing.HEAD}
+	}
+	for _, n := range names {
+		ref := byName[n]
+		for hops := 0; ref != nil && ref.Type() == plumbing.SymbolicReference && hops < 5; hops++ {
+			ref = byName[ref.Target()]
+		}
+		if ref != nil && ref.Type() == plumbing.HashReference {
+			return ref.Hash().String(), nil
+		}
+	}
+	if r.Rev == "" {
+		return "", fmt.Errorf("%s: the repository has no default branch", r)
+	}
+	// An abbreviated commit names one commit for good too.
+	return r.Rev, nil
 }

@@ -46,6 +46,9 @@ type Metrics struct {
 	// long each took to decide.
 	Admissions       *prometheus.CounterVec
 	AdmissionLatency prometheus.Histogram
+	// SourceReads counts readings of remote sources' versions by cluster
+	// and outcome.
+	SourceReads *prometheus.CounterVec
 }
 
 // New registers plumb's metrics, plus the Go runtime and process ones.
@@ -75,11 +78,13 @@ func New() *Metrics {
 			Help: "Objects automatic remediation stopped fixing because another manager keeps changing them, by cluster."}, []string{"cluster"}),
 		Admissions: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "plumb_admission_reviews_total",
 			Help: "Admission reviews of writes to declared kinds, by cluster and decision (allowed, denied, warned, break-glass)."}, []string{"cluster", "decision"}),
+		SourceReads: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "plumb_remote_source_reads_total",
+			Help: "Readings of the commits of Git sources and revisions of Helm release sources, by cluster and outcome (unchanged: nothing loaded; moved: loaded again; failed)."}, []string{"cluster", "outcome"}),
 		AdmissionLatency: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "plumb_admission_review_seconds",
 			Help:    "Time to decide an admission review, from its arrival to the response being written.",
 			Buckets: []float64{.00025, .0005, .001, .002, .003, .004, .005, .0075, .01, .025, .05, .1, .25, .5, 1, 2}}),
 	}
-	m.Registry.MustRegister(m.Findings, m.Detection, m.WatchStarts, m.APIRequests, m.StoreWrite, m.DryRuns, m.CacheHits, m.Notifications, m.Remediations, m.Fighting,
+	m.Registry.MustRegister(m.Findings, m.Detection, m.WatchStarts, m.APIRequests, m.StoreWrite, m.DryRuns, m.CacheHits, m.Notifications, m.Remediations, m.Fighting, m.SourceReads,
 		m.Admissions, m.AdmissionLatency,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m

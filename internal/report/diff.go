@@ -24,7 +24,8 @@ type DiffOptions struct {
 // WriteDiff writes a unified diff per finding, from the live object to what
 // putting it back would leave (kubectl diff's direction): "-" lines are
 // live, "+" lines desired. A missing object is all "+", an unmanaged one
-// all "-". managedFields are never shown and Secrets are masked.
+// all "-". The "+++" header names the declaration's provenance.
+// managedFields are never shown and Secrets are masked.
 func WriteDiff(w io.Writer, findings []drift.Finding, opts DiffOptions) error {
 	if opts.Context == 0 {
 		opts.Context = 3
@@ -43,9 +44,15 @@ func WriteDiff(w io.Writer, findings []drift.Finding, opts DiffOptions) error {
 			name += f.Namespace + "."
 		}
 		name += f.Name
+		// The desired side's header names where it is declared, in the
+		// slot after a tab that diff tools keep for a file's date.
+		from := ""
+		if f.Source != nil {
+			from = f.Source.String()
+		}
 		text, err := difflib.GetUnifiedDiffString(difflib.UnifiedDiff{
 			A: difflib.SplitLines(live), B: difflib.SplitLines(desired),
-			FromFile: "live/" + name, ToFile: "desired/" + name, Context: opts.Context,
+			FromFile: "live/" + name, ToFile: "desired/" + name, ToDate: from, Context: opts.Context,
 		})
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)

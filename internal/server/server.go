@@ -51,6 +51,9 @@ type Backend struct {
 	Runs store.RunReader
 	// Remediations are serve's plans that wait or were held back.
 	Remediations Remediator
+	// GitHook asks for the Git sources to be read now; nil when there are
+	// none.
+	GitHook func()
 }
 
 // Server serves the API.
@@ -121,6 +124,8 @@ func (s *Server) Handler() http.Handler {
 	api.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
 	api.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
 	api.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	// Forges cannot send a bearer token: the hook checks its own.
+	mux.HandleFunc("POST /api/v1/hooks/git", s.gitHook)
 	mux.Handle("/", Authenticate(s.opts.Token, sameOrigin(api)))
 	return s.hosts.wrap(mux)
 }

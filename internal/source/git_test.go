@@ -2,6 +2,7 @@ package source
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,12 +13,14 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"plumb.dev/plumb/internal/gitsource"
 )
 
 // gitRepo makes a real repository in a new folder: files are written and
 // committed in order, each map one commit; it returns the folder and the
 // commits' hashes.
-func gitRepo(t *testing.T, commits ...map[string]string) (string, []string) {
+func gitRepo(t testing.TB, commits ...map[string]string) (string, []string) {
 	t.Helper()
 	dir := t.TempDir()
 	repo, err := git.PlainInit(dir, false)
@@ -124,4 +127,37 @@ func TestGitSource(t *testing.T) {
 	if len(set.Errors) != 1 || !strings.HasPrefix(set.Errors[0].Error(), "file://"+bad+"@"+badCommits[0][:12]+":deploy/bad.yaml:") {
 		t.Errorf("errors %v", set.Errors)
 	}
+}
+
+// BenchmarkGitReread is what plumb serve pays each --git-interval for a
+// Git source of 2,000 objects: reading the ref's commit when nothing moved
+// (unchanged), against loading the source again, clone, checkout and
+// parse, when it did (load).
+func BenchmarkGitReread(b *testing.B) {
+	files := map[string]string{}
+	for i := range 1000 {
+		files[fmt.Sprintf("deploy/web-%04d.yaml", i)] = strings.Replace(strings.Replace(gitWeb, "%s", "2", 1), "name: web", fmt.Sprintf("name: web-%04d", i), 1)
+		files[fmt.Sprintf("deploy/cm-%04d.yaml", i)] = fmt.Sprintf("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-%04d\ndata:\n  key: value-%d\n", i, i)
+	}
+	dir, commits := gitRepo(b, files)
+	spec := "git+file://" + dir + "//deploy"
+	ref, err := gitsource.Parse(spec)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	b.Run("unchanged", func(b *testing.B) {
+		for b.Loop() {
+			if head, err := gitsource.Head(ctx, ref, gitsource.Auth{}); err != nil || head != commits[0] {
+				b.Fatalf("Head = %s, %v", head, err)
+			}
+		}
+	})
+	b.Run("load", func(b *testing.B) {
+		for b.Loop() {
+			if set := Load(ctx, []string{spec}, Options{}); len(set.Objects) != 2000 || len(set.Errors) > 0 {
+				b.Fatalf("%d objects, %v", len(set.Objects), set.Errors)
+			}
+		}
+	})
 }

@@ -22,6 +22,8 @@ import (
 	"helm.sh/helm/v4/pkg/engine"
 	"helm.sh/helm/v4/pkg/strvals"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"plumb.dev/plumb/internal/helmrelease"
 )
 
 // hookAnnotation marks a Helm hook (helm.sh/helm/v4/pkg/release/v1
@@ -283,4 +285,68 @@ func kubeVersionFor(clientGo string) (string, bool) {
 		return "", false
 	}
 	return "v1." + parts[1] + ".0", true
+}
+
+// loadRelease reads a live Helm release's latest deployed manifest. Each
+// object's origin names the release, the revision, the template (from the
+// manifest's "# Source:" comments) and the line in the manifest. Helm's
+// release metadata is added as Helm adds it when it applies.
+func (l *loader) loadRelease(spec string) {
+	ref, err := helmrelease.Parse(spec)
+	if err != nil {
+		l.addError(Error{Path: spec, Message: err.Error()})
+		return
+	}
+	rel, err := l.opts.Releases.Deployed(ref)
+	if err != nil {
+		l.addError(Error{Path: spec, Message: err.Error()})
+		return
+	}
+	templates := sourceComments(rel.Manifest)
+	name := ref.Namespace + "/" + ref.Name
+	errs := decodeYAMLStream(helmrelease.Prefix+name, []byte(rel.Manifest), splitHelm, func(d document) {
+		setReleaseMetadata(d.object, ref.Name, ref.Namespace)
+		if d.object.GetNamespace() == "" {
+			// Helm installs the release's objects into its namespace; the
+			// engine ignores it on cluster-scoped kinds.
+			d.object.SetNamespace(ref.Namespace)
+		}
+		l.add(Object{Object: d.object, Origin: Origin{Path: templateAt(templates, d.line), Line: d.line,
+			Chart: rel.Chart, Release: name, Revision: rel.Revision}})
+	})
+	for _, e := range errs {
+		e.Path = fmt.Sprintf("%s%s@%d", helmrelease.Prefix, name, rel.Revision)
+		l.addError(e)
+	}
+}
+
+// sourceLine is a "# Source: chart/templates/x.yaml" comment of a release
+// manifest and its line.
+type sourceLine struct {
+	line     int
+	template string
+}
+
+// sourceComments finds the "# Source:" comments Helm writes before each
+// template's output in a release manifest.
+func sourceComments(manifest string) []sourceLine {
+	var out []sourceLine
+	for i, line := range strings.Split(manifest, "\n") {
+		if t, ok := strings.CutPrefix(line, "# Source: "); ok {
+			out = append(out, sourceLine{line: i + 1, template: strings.TrimSpace(t)})
+		}
+	}
+	return out
+}
+
+// templateAt returns the template whose output holds line.
+func templateAt(sources []sourceLine, line int) string {
+	t := ""
+	for _, s := range sources {
+		if s.line > line {
+			break
+		}
+		t = s.template
+	}
+	return t
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"plumb.dev/plumb/internal/gitsource"
+	"plumb.dev/plumb/internal/helmrelease"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
@@ -42,14 +43,24 @@ type Origin struct {
 	// repository.
 	Repo   string `json:"repo,omitempty"`
 	Commit string `json:"commit,omitempty"`
+	// Release and Revision are set for a live Helm release
+	// (helm:NAMESPACE/NAME): the release and the deployed revision it was
+	// read at; Path is then the template inside the chart and Line the
+	// line in the release's manifest (helm get manifest).
+	Release  string `json:"release,omitempty"`
+	Revision int    `json:"revision,omitempty"`
 }
 
 // String returns "path:line", or "path" when Line is 0; for a Git source
-// "repo@commit:path:line", with the commit abbreviated to 12 digits.
+// "repo@commit:path:line", with the commit abbreviated to 12 digits; for a
+// live Helm release "helm:namespace/name@revision:template:line".
 func (o Origin) String() string {
 	p := o.Path
-	if o.Repo != "" {
+	switch {
+	case o.Repo != "":
 		p = o.Repo + "@" + o.Commit[:min(12, len(o.Commit))] + ":" + p
+	case o.Release != "":
+		p = helmrelease.Prefix + o.Release + "@" + strconv.Itoa(o.Revision) + ":" + p
 	}
 	if o.Line == 0 {
 		return p
@@ -102,6 +113,13 @@ type Options struct {
 	// Namespace is the namespace for Helm's .Release.Namespace. It does not
 	// default the namespace of loaded objects. Default: "default".
 	Namespace string
+	// Releases reads live Helm releases (helm:NAMESPACE/NAME sources) from
+	// the cluster being compared. Default: nil, and such a source is an
+	// error.
+	Releases *helmrelease.Reader `json:"-"`
+	// GitAuth says where Git sources' credentials come from beyond the
+	// standard places (see gitsource.Auth).
+	GitAuth gitsource.Auth
 }
 
 // DefaultNamespace is the Helm release namespace used when
@@ -165,6 +183,10 @@ func (l *loader) add(o Object) { l.each(o) }
 func (l *loader) loadPath(ctx context.Context, path string) {
 	if gitsource.Is(path) {
 		l.loadGit(ctx, path)
+		return
+	}
+	if helmrelease.Is(path) {
+		l.loadRelease(path)
 		return
 	}
 	fi, err := os.Stat(path)
@@ -274,7 +296,7 @@ func (l *loader) loadGit(ctx context.Context, spec string) {
 		l.addError(Error{Path: spec, Message: err.Error()})
 		return
 	}
-	co, err := gitsource.Fetch(ctx, ref, "")
+	co, err := gitsource.Fetch(ctx, ref, "", l.opts.GitAuth)
 	if err != nil {
 		l.addError(Error{Path: spec, Message: err.Error()})
 		return

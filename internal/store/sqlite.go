@@ -117,8 +117,8 @@ func (s *SQLite) Observe(ctx context.Context, cluster string, key drift.ObjectKe
 	defer tx.Rollback()
 
 	var eventID int64
-	var oldChanges, oldState string
-	err = tx.QueryRowContext(ctx, `SELECT event_id, changes, state FROM findings WHERE id = ?`, id).Scan(&eventID, &oldChanges, &oldState)
+	var oldChanges, oldState, oldOrigin string
+	err = tx.QueryRowContext(ctx, `SELECT event_id, changes, state, source FROM findings WHERE id = ?`, id).Scan(&eventID, &oldChanges, &oldState, &oldOrigin)
 	exists := err == nil
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return "", err
@@ -143,13 +143,27 @@ func (s *SQLite) Observe(ctx context.Context, cluster string, key drift.ObjectKe
 		return "", err
 	}
 	managers := managersOf(f.Changes)
-	if exists && string(changes) == oldChanges && oldState == string(f.State) {
-		return Unchanged, nil
-	}
-	var source string
+	var source, origin string
 	var line int
 	if f.Source != nil {
 		source, line = f.Source.Path, f.Source.Line
+		b, err := json.Marshal(f.Source)
+		if err != nil {
+			return "", err
+		}
+		origin = string(b)
+	}
+	if exists && string(changes) == oldChanges && oldState == string(f.State) {
+		if origin == oldOrigin {
+			return Unchanged, nil
+		}
+		// Compared again with another declaration (a new commit) that
+		// gives the same finding: the finding records where it came from,
+		// the event goes on.
+		if _, err := tx.ExecContext(ctx, `UPDATE findings SET source_path = ?, source_line = ?, source = ? WHERE id = ?`, source, line, origin, id); err != nil {
+			return "", err
+		}
+		return Unchanged, tx.Commit()
 	}
 	if !exists {
 		res, err := tx.ExecContext(ctx, `INSERT INTO events (finding_id, cluster, api_version, kind, namespace, name, state, changes, managers, opened_at, updated_at)
@@ -161,15 +175,15 @@ func (s *SQLite) Observe(ctx context.Context, cluster string, key drift.ObjectKe
 		if eventID, err = res.LastInsertId(); err != nil {
 			return "", err
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO findings (id, cluster, api_version, kind, namespace, name, state, source_path, source_line, changes, managers, unconfirmed, first_seen, last_change, event_id)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			id, cluster, f.APIVersion, key.Kind, key.Namespace, key.Name, f.State, source, line, string(changes), managers, f.Unconfirmed, ms, ms, eventID); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO findings (id, cluster, api_version, kind, namespace, name, state, source_path, source_line, source, changes, managers, unconfirmed, first_seen, last_change, event_id)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			id, cluster, f.APIVersion, key.Kind, key.Namespace, key.Name, f.State, source, line, origin, string(changes), managers, f.Unconfirmed, ms, ms, eventID); err != nil {
 			return "", err
 		}
 		return Opened, tx.Commit()
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE findings SET state = ?, changes = ?, managers = ?, unconfirmed = ?, last_change = ?, source_path = ?, source_line = ? WHERE id = ?`,
-		f.State, string(changes), managers, f.Unconfirmed, ms, source, line, id); err != nil {
+	if _, err := tx.ExecContext(ctx, `UPDATE findings SET state = ?, changes = ?, managers = ?, unconfirmed = ?, last_change = ?, source_path = ?, source_line = ?, source = ? WHERE id = ?`,
+		f.State, string(changes), managers, f.Unconfirmed, ms, source, line, origin, id); err != nil {
 		return "", err
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE events SET state = ?, changes = ?, managers = ?, updated_at = ?, updates = updates + 1 WHERE id = ?`,
@@ -177,6 +191,17 @@ func (s *SQLite) Observe(ctx context.Context, cluster string, key drift.ObjectKe
 		return "", err
 	}
 	return Updated, tx.Commit()
+}
+
+// Relocate implements Writer.
+func (s *SQLite) Relocate(ctx context.Context, cluster string, key drift.ObjectKey, origin source.Origin) error {
+	b, err := json.Marshal(origin)
+	if err != nil {
+		return err
+	}
+	_, err = s.db.ExecContext(ctx, `UPDATE findings SET source_path = ?, source_line = ?, source = ? WHERE id = ?`,
+		origin.Path, origin.Line, string(b), FindingID(cluster, key))
+	return err
 }
 
 // Prune implements Writer.
@@ -188,7 +213,7 @@ func (s *SQLite) Prune(ctx context.Context, before time.Time) (int64, error) {
 	return res.RowsAffected()
 }
 
-const findingColumns = `id, cluster, api_version, kind, namespace, name, state, source_path, source_line, changes, unconfirmed, first_seen, last_change, event_id`
+const findingColumns = `id, cluster, api_version, kind, namespace, name, state, source_path, source_line, source, changes, unconfirmed, first_seen, last_change, event_id`
 
 // Findings implements Reader.
 func (s *SQLite) Findings(ctx context.Context, f Filter) ([]Finding, error) {
@@ -222,17 +247,23 @@ type scanner interface{ Scan(...any) error }
 
 func scanFinding(r scanner) (*Finding, error) {
 	var fd Finding
-	var changes, sourcePath string
+	var changes, sourcePath, origin string
 	var line int
 	var first, last int64
-	if err := r.Scan(&fd.ID, &fd.Cluster, &fd.APIVersion, &fd.Kind, &fd.Namespace, &fd.Name, &fd.State, &sourcePath, &line,
+	if err := r.Scan(&fd.ID, &fd.Cluster, &fd.APIVersion, &fd.Kind, &fd.Namespace, &fd.Name, &fd.State, &sourcePath, &line, &origin,
 		&changes, &fd.Unconfirmed, &first, &last, &fd.EventID); err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(changes), &fd.Changes); err != nil {
 		return nil, err
 	}
-	if sourcePath != "" {
+	switch {
+	case origin != "":
+		fd.Source = &source.Origin{}
+		if err := json.Unmarshal([]byte(origin), fd.Source); err != nil {
+			return nil, err
+		}
+	case sourcePath != "": // recorded before the source column
 		fd.Source = &source.Origin{Path: sourcePath, Line: line}
 	}
 	fd.FirstSeen, fd.LastChange = time.UnixMilli(first).UTC(), time.UnixMilli(last).UTC()

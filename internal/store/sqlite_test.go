@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"plumb.dev/plumb/internal/drift"
+	"plumb.dev/plumb/internal/source"
 )
 
 var t0 = time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
@@ -129,5 +130,61 @@ func TestLifecycle(t *testing.T) {
 	n, err := s.Prune(ctx, t0.Add(time.Hour))
 	if err != nil || n != 1 {
 		t.Errorf("prune = %d, %v; want the one resolved event", n, err)
+	}
+}
+
+// TestFindingRecordsItsCommit: a finding keeps its declaration's whole
+// provenance (repository and commit, release and revision); compared again
+// at a new commit with the same result, or relocated without a comparison,
+// it names the new commit and its event goes on.
+func TestFindingRecordsItsCommit(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, filepath.Join(t.TempDir(), "plumb.db"))
+	web := drift.ObjectKey{Group: "apps", Kind: "Deployment", Namespace: "shop", Name: "web"}
+	at := func(commit string) *source.Origin {
+		return &source.Origin{Path: "deploy/web.yaml", Line: 1, Repo: "https://git.example/shop", Commit: commit}
+	}
+	f := finding(web, "kubectl", "nginx:1.28")
+	f.Source = at("c1")
+	if tr, err := s.Observe(ctx, "prod", web, f, "", t0); err != nil || tr != Opened {
+		t.Fatalf("Observe: %v, %v", tr, err)
+	}
+	stored := func() source.Origin {
+		t.Helper()
+		fd, err := s.Finding(ctx, FindingID("prod", web))
+		if err != nil || fd.Source == nil {
+			t.Fatalf("Finding: %+v, %v", fd, err)
+		}
+		return *fd.Source
+	}
+	if got := stored(); got != *at("c1") {
+		t.Errorf("stored source %+v, want %+v", got, *at("c1"))
+	}
+
+	f2 := finding(web, "kubectl", "nginx:1.28")
+	f2.Source = at("c2")
+	if tr, err := s.Observe(ctx, "prod", web, f2, "", t0.Add(time.Minute)); err != nil || tr != Unchanged {
+		t.Fatalf("same finding at a new commit: %v, %v; want unchanged", tr, err)
+	}
+	if got := stored(); got.Commit != "c2" {
+		t.Errorf("after a comparison at c2 the finding names %s", got.Commit)
+	}
+	if err := s.Relocate(ctx, "prod", web, *at("c3")); err != nil {
+		t.Fatal(err)
+	}
+	if got := stored(); got.Commit != "c3" {
+		t.Errorf("after relocating to c3 the finding names %s", got.Commit)
+	}
+	evs, err := s.Events(ctx, EventFilter{})
+	if err != nil || len(evs) != 1 || evs[0].Updates != 0 {
+		t.Errorf("events %+v, %v; want the one event, never updated", evs, err)
+	}
+	// Relocating an object without a finding does nothing.
+	api := drift.ObjectKey{Group: "apps", Kind: "Deployment", Namespace: "shop", Name: "api"}
+	if err := s.Relocate(ctx, "prod", api, *at("c3")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Finding(ctx, FindingID("prod", api)); !errors.Is(err, ErrNotFound) {
+		t.Errorf("relocating an object in sync made a finding: %v", err)
 	}
 }

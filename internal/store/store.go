@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"plumb.dev/plumb/internal/drift"
+	"plumb.dev/plumb/internal/source"
 )
 
 // Transition is what one observation did to a finding's history.
@@ -27,6 +28,11 @@ type Writer interface {
 	// Observe records the state of one object: f is its finding, or nil
 	// when it is in sync. by says what resolved it, when it did.
 	Observe(ctx context.Context, cluster string, key drift.ObjectKey, f *drift.Finding, by string, at time.Time) (Transition, error)
+	// Relocate records that an object with a finding is now declared at
+	// origin (a new commit, a new release revision) with the same
+	// declaration, so that the finding stands as it is. It does nothing
+	// when the object has no finding.
+	Relocate(ctx context.Context, cluster string, key drift.ObjectKey, origin source.Origin) error
 	// Prune deletes resolved events that ended before t.
 	Prune(ctx context.Context, before time.Time) (int64, error)
 }

@@ -70,11 +70,17 @@ func (w *Watcher) Reload(objs []source.Encoded) error {
 		w.mu.Unlock()
 		return fmt.Errorf("cluster %s is not being watched yet", w.name)
 	}
-	var changed, removed []drift.ObjectKey
+	var changed, removed, moved []drift.ObjectKey
 	for k, t := range next {
 		old, ok := w.targets[k]
-		if _, watched := w.groups[groupKey{gvr: t.Resource(), ns: t.Namespace()}]; watched && (!ok || !old.SameDeclaration(t)) {
+		_, watched := w.groups[groupKey{gvr: t.Resource(), ns: t.Namespace()}]
+		switch {
+		case watched && (!ok || !old.SameDeclaration(t)):
 			changed = append(changed, k)
+		case ok && old.Origin() != t.Origin() && w.findings[k] != "" && w.findings[k] != drift.StateUnmanaged:
+			// Declared the same at a new commit or revision: nothing to
+			// compare, but its finding now names where it was declared.
+			moved = append(moved, k)
 		}
 	}
 	for k := range w.targets {
@@ -113,6 +119,11 @@ func (w *Watcher) Reload(objs []source.Encoded) error {
 	w.notePending()
 	w.mu.Unlock()
 
+	for _, k := range moved {
+		if err := w.store.Relocate(w.runCtx, w.name, k, next[k].Origin()); err != nil {
+			return err
+		}
+	}
 	for _, k := range removed {
 		tr, err := w.store.Observe(w.runCtx, w.name, k, nil, "no longer declared", now)
 		if err != nil {
@@ -122,7 +133,7 @@ func (w *Watcher) Reload(objs []source.Encoded) error {
 			w.publish(Event{Cluster: w.name, FindingID: store.FindingID(w.name, k), Transition: tr, At: now})
 		}
 	}
-	w.opts.Logger.Info("sources reloaded", "cluster", w.name, "objects", len(targets), "changed", len(changed), "removed", len(removed))
+	w.opts.Logger.Info("sources reloaded", "cluster", w.name, "objects", len(targets), "changed", len(changed), "removed", len(removed), "relocated", len(moved))
 	return nil
 }
 

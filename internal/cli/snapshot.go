@@ -115,7 +115,7 @@ func (o *snapshotOptions) Run(cmd *cobra.Command) error {
 		fmt.Fprintf(o.streams.Out, "%d Secrets are written without values (keys and a hash only): supply the values before applying them elsewhere; see the comment in each file.\n", res.Secrets)
 	}
 	for _, p := range res.Problems {
-		fmt.Fprintf(o.streams.ErrOut, "error: %v\n", p)
+		fmt.Fprintf(o.streams.ErrOut, "warning: %v\n", p)
 	}
 	if len(res.Problems) > 0 {
 		fmt.Fprintf(o.streams.ErrOut, "error: the snapshot is incomplete: %d problems above; everything else is written\n", len(res.Problems))

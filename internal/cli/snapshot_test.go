@@ -264,10 +264,10 @@ func TestSnapshotOfRealWorldManifestsIsCleanerThanKubectlGet(t *testing.T) {
 	// imagePullPolicy; the demo declares none, and has a LoadBalancer.
 	demoAdded := append([]string{"revisionHistoryLimit", "progressDeadlineSeconds", "imagePullPolicy", "nodePort"}, serverAdded...)
 	tests := []struct {
-		name     string
-		source   string
-		apply    []string
-		absent   []string
+		name   string
+		source string
+		apply  []string
+		absent []string
 		// tolerated are declared fields left out because they hold the
 		// server's default, which kubectl create's managedFields cannot
 		// tell from one the server set (path suffixes).
@@ -385,4 +385,44 @@ func missingIn(declared, got any, at string) []string {
 		return []string{fmt.Sprintf("%s (%v, snapshot %v)", at, declared, got)}
 	}
 	return nil
+}
+
+// TestSnapshotForbiddenKindIsIncomplete snapshots as a user who may list
+// the shop's kinds but Secrets: the Secrets are an error naming them, the
+// rest is written and scans clean, and the exit code says incomplete.
+func TestSnapshotForbiddenKindIsIncomplete(t *testing.T) {
+	ns := env.Namespace(t)
+	env.Kubectl(t, "", "-n", ns, "apply", "--server-side", "-f", shop)
+	kubeconfig := readerOf(t, "snapshot-no-secrets-"+ns, "configmaps,services,deployments.apps")
+
+	dir := filepath.Join(t.TempDir(), "snap")
+	code, out, stderr := run(t, "snapshot", "--kubeconfig", kubeconfig, "-n", ns, "--out", dir)
+	if code != ExitError || !strings.Contains(stderr, "list secrets") || !strings.Contains(stderr, "forbidden") ||
+		!strings.Contains(stderr, "incomplete") || !strings.Contains(out, "Wrote 8 objects") {
+		t.Errorf("exit %d, want 2 with the Secrets named and the 8 others written\n%s\n%s", code, out, stderr)
+	}
+	requireInSync(t, ns, "--source", dir)
+}
+
+// TestSnapshotBadInput: missing or malformed flags are clear errors that
+// write nothing.
+func TestSnapshotBadInput(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "snap")
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"snapshot", "-n", "default"}, "--out DIR is required"},
+		{[]string{"snapshot", "-n", "default", "--out", dir, "-l", "app in (web"}, `-l "app in (web"`},
+		{[]string{"snapshot", "-n", "default", "--out", dir, "-o", "json"}, "not supported by snapshot"},
+		{[]string{"snapshot", "-n", "default", "--out", dir, "--concurrency", "0"}, "--concurrency"},
+	} {
+		code, _, stderr := run(t, append(tt.args, "--kubeconfig", env.Kubeconfig)...)
+		if code != ExitError || !strings.Contains(stderr, tt.want) {
+			t.Errorf("plumb %s: exit %d, stderr %q; want 2 and %q", strings.Join(tt.args, " "), code, stderr, tt.want)
+		}
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("bad input wrote %s (%v)", dir, err)
+	}
 }

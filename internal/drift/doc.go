@@ -55,7 +55,11 @@
 //
 // Secrets are compared like any object, but every value under data or
 // stringData, and kubectl's last-applied annotation, is replaced by
-// "(redacted)" in changes and diffs; no value is logged or stored.
+// "(redacted)" in changes and diffs; no value is logged or stored. A
+// Secret declared without values (plumb snapshot writes them so; see
+// DataHashAnnotation) is compared by the hash and keys its annotations
+// hold: a changed value is .data modified, a key added or removed is named,
+// and the rest of the Secret is compared as usual (IsValueless).
 //
 // It must not change a cluster (its only requests are reads and dry-runs),
 // print, or keep history, and what it reports never holds a Secret's

@@ -32,11 +32,19 @@ func ParseMode(s string) (Mode, bool) {
 }
 
 // ModeByPath returns a Mode function for sources given by path: an object
-// takes the mode of the source whose path is its origin or a folder above
-// it, the longest first; def for any other.
+// takes the mode of the source it was loaded from (a file, a folder, a
+// kustomize root, a chart, a Git source or a Helm release), or else of
+// the source whose path is its origin's file or a folder above it, the
+// longest first; def for any other.
 func ModeByPath(paths map[string]Mode, def Mode) func(drift.Target) Mode {
 	of := modeByOrigin(paths, def)
-	return func(t drift.Target) Mode { return of(t.Origin().Path) }
+	return func(t drift.Target) Mode {
+		o := t.Origin()
+		if m, ok := paths[o.Root]; ok {
+			return m
+		}
+		return of(o.Path)
+	}
 }
 
 // modeByOrigin is ModeByPath on an origin's path.

@@ -92,7 +92,7 @@ func TestGitSource(t *testing.T) {
 		{url + "//deploy?ref=" + branch, commits[1], 3, "web", "deploy/web.yaml"},
 		{url + "//deploy?ref=" + commits[0][:10], commits[0], 2, "web", "deploy/web.yaml"},
 		{url + "//deploy/web.yaml", commits[1], 3, "web", "deploy/web.yaml"},
-		{url + "//overlay?ref=v1", commits[0], 2, "prod-web", "overlay/kustomization.yaml"},
+		{url + "//overlay?ref=v1", commits[0], 2, "prod-web", "overlay/web.yaml"},
 	} {
 		set := Load(context.Background(), []string{tc.spec}, Options{})
 		if len(set.Errors) > 0 || len(set.Objects) != 1 {

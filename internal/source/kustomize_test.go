@@ -17,12 +17,14 @@ func TestLoadKustomizePodinfo(t *testing.T) {
 	if len(got.Errors) != 0 {
 		t.Fatalf("errors: %v", got.Errors)
 	}
-	origin := Origin{Path: filepath.Join(root, "kustomization.yaml"), Kustomization: root}
-	// In the order of the kustomization's resources.
+	origin := func(file string) Origin {
+		return Origin{Path: filepath.Join(root, file), Line: 1, Kustomization: root}
+	}
+	// In the order of the kustomization's resources, each from its file.
 	want := []loaded{
-		{Object: "HorizontalPodAutoscaler podinfo", Origin: origin},
-		{Object: "Deployment podinfo", Origin: origin},
-		{Object: "Service podinfo", Origin: origin},
+		{Object: "HorizontalPodAutoscaler podinfo", Origin: origin("hpa.yaml")},
+		{Object: "Deployment podinfo", Origin: origin("deployment.yaml")},
+		{Object: "Service podinfo", Origin: origin("service.yaml")},
 	}
 	if diff := cmp.Diff(want, summarizeSet(got)); diff != "" {
 		t.Fatalf("objects (-want +got):\n%s", diff)
@@ -53,7 +55,27 @@ func TestLoadKustomization(t *testing.T) {
 				"kustomization.yml": "resources:\n- cm.yaml\nlabels:\n- pairs:\n    team: a\n",
 				"cm.yaml":           configMap("cm"),
 			},
-			want: []loaded{{Object: "ConfigMap cm", Origin: Origin{Path: "kustomization.yml"}}},
+			want: []loaded{{Object: "ConfigMap cm", Origin: Origin{Path: "cm.yaml", Line: 1}}},
+		},
+		{
+			name: "overlay of a base, two objects in a file",
+			files: map[string]string{
+				"kustomization.yaml":      "resources:\n- base\nnamePrefix: prod-\n",
+				"base/kustomization.yaml": "resources:\n- cms.yaml\n",
+				"base/cms.yaml":           configMap("a") + "---\n# the second\n" + configMap("b"),
+			},
+			want: []loaded{
+				{Object: "ConfigMap prod-a", Origin: Origin{Path: "base/cms.yaml", Line: 1}},
+				{Object: "ConfigMap prod-b", Origin: Origin{Path: "base/cms.yaml", Line: 7}},
+			},
+		},
+		{
+			name: "origin annotations the kustomization asks for stay",
+			files: map[string]string{
+				"kustomization.yaml": "resources:\n- cm.yaml\nbuildMetadata: [originAnnotations]\n",
+				"cm.yaml":            configMap("cm"),
+			},
+			want: []loaded{{Object: "ConfigMap cm", Origin: Origin{Path: "cm.yaml", Line: 1}}},
 		},
 		{
 			name: "Kustomization with a generator",
@@ -102,6 +124,12 @@ func TestLoadKustomization(t *testing.T) {
 			}
 
 			got := Load(context.Background(), []string{root}, Options{})
+			asked := strings.Contains(tt.files["kustomization.yaml"], "originAnnotations")
+			for _, o := range got.Objects {
+				if _, has := o.Object.GetAnnotations()["config.kubernetes.io/origin"]; has != asked {
+					t.Errorf("%s has the origin annotation: %v, want %v", o.Object.GetName(), has, asked)
+				}
+			}
 
 			if diff := cmp.Diff(tt.want, summarizeSet(got)); diff != "" {
 				t.Errorf("objects (-want +got):\n%s", diff)

@@ -27,12 +27,13 @@ type Origin struct {
 	// Path is the file the document came from. For a chart it is the chart
 	// directory joined with the template's path inside the chart (for example
 	// charts/podinfo/templates/deployment.yaml); for kustomize output it is
-	// the kustomization file (root/kustomization.yaml).
+	// the file kustomize read the object from (root/base/web.yaml), or the
+	// kustomization file (root/kustomization.yaml) for what a generator made.
 	Path string `json:"path"`
 	// Line is the 1-based line where the document starts in Path: the first
 	// line after the `---` that is neither blank nor a comment. For chart
 	// output it is the line within the template's rendered output. It is 0
-	// when unknown (kustomize output).
+	// when unknown (kustomize output that a generator made).
 	Line int `json:"line,omitempty"`
 	// Chart is "name-version" for chart output.
 	Chart string `json:"chart,omitempty"`
@@ -49,6 +50,9 @@ type Origin struct {
 	// line in the release's manifest (helm get manifest).
 	Release  string `json:"release,omitempty"`
 	Revision int    `json:"revision,omitempty"`
+	// Root is the source the object was loaded from, as given to Load:
+	// what a per-source setting (a remediation mode) is keyed by.
+	Root string `json:"-"`
 }
 
 // String returns "path:line", or "path" when Line is 0; for a Git source
@@ -154,11 +158,12 @@ func Each(ctx context.Context, paths []string, opts Options, fn func(Object)) []
 	if opts.Namespace == "" {
 		opts.Namespace = DefaultNamespace
 	}
-	l := &loader{opts: opts, each: fn}
+	l := &loader{opts: opts}
 	for _, p := range paths {
 		if ctx.Err() != nil {
 			break
 		}
+		l.each = func(o Object) { o.Origin.Root = p; fn(o) }
 		l.loadPath(ctx, p)
 	}
 	return l.set.Errors

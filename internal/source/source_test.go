@@ -27,9 +27,35 @@ type loaded struct {
 func summarizeSet(s Set) []loaded {
 	var out []loaded
 	for _, o := range s.Objects {
+		o.Origin.Root = "" // TestOriginRoot
 		out = append(out, loaded{Object: objectRef(o.Object), Origin: o.Origin})
 	}
 	return out
+}
+
+// TestOriginRoot: every object names the source it was loaded from, as
+// given, whatever file inside it declared it.
+func TestOriginRoot(t *testing.T) {
+	root := t.TempDir()
+	writeFiles(t, root, map[string]string{
+		"app/a.yaml":              configMap("a"),
+		"app/deeper/b.yaml":       configMap("b"),
+		"k/kustomization.yaml":    "resources: [../base]\n",
+		"base/kustomization.yaml": "resources: [c.yaml]\n",
+		"base/c.yaml":             configMap("c"),
+		"single.yaml":             configMap("d"),
+	})
+	app, k, single := filepath.Join(root, "app"), filepath.Join(root, "k"), filepath.Join(root, "single.yaml")
+	set := Load(context.Background(), []string{app, k, single}, Options{})
+	want := map[string]string{"a": app, "b": app, "c": k, "d": single}
+	for _, o := range set.Objects {
+		if got := o.Origin.Root; got != want[o.Object.GetName()] {
+			t.Errorf("%s: root %q, want %q (declared in %s)", o.Object.GetName(), got, want[o.Object.GetName()], o.Origin.Path)
+		}
+	}
+	if len(set.Objects) != 4 || len(set.Errors) != 0 {
+		t.Errorf("%d objects, errors %v", len(set.Objects), set.Errors)
+	}
 }
 
 // writeFiles writes files (path relative to root → content) under root.
@@ -168,7 +194,7 @@ data:
 	base := filepath.Join(root, "base")
 	want := []loaded{
 		{Object: "ConfigMap plain", Origin: Origin{Path: filepath.Join(root, "app.yaml"), Line: 1}},
-		{Object: "ConfigMap kns/k-cm", Origin: Origin{Path: filepath.Join(base, "kustomization.yaml"), Kustomization: base}},
+		{Object: "ConfigMap kns/k-cm", Origin: Origin{Path: filepath.Join(base, "cm.yaml"), Line: 1, Kustomization: base}},
 		{Object: "ConfigMap default/mini-cm", Origin: Origin{Path: filepath.Join(chartDir, "templates", "cm.yaml"), Line: 2, Chart: "mini-0.1.0"}},
 		{Object: "Secret mini-x", Origin: Origin{Path: filepath.Join(chartDir, "templates", "multi.yaml"), Line: 3, Chart: "mini-0.1.0"}},
 		{Object: "Secret mini-y", Origin: Origin{Path: filepath.Join(chartDir, "templates", "multi.yaml"), Line: 8, Chart: "mini-0.1.0"}},

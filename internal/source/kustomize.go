@@ -2,15 +2,15 @@ package source
 
 import (
 	"os"
-	"strings"
 	"path/filepath"
+	"strings"
 
-	"sigs.k8s.io/kustomize/api/konfig"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/kustomize/api/konfig"
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/api/types"
-	"sigs.k8s.io/yaml"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
+	"sigs.k8s.io/yaml"
 )
 
 // kustomizationFile returns the name of dir's kustomization file, if it has

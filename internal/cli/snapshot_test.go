@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 
 	"plumb.dev/plumb/internal/source"
+	"plumb.dev/plumb/internal/testcluster"
 )
 
 // snapshotTo runs plumb snapshot of namespace ns into dir.
@@ -165,8 +166,9 @@ reason: ScalingReplicaSet
 		t.Errorf("after the changes: exit %d, changes (-want +got):\n%s", code, diff)
 	}
 	for _, f := range got.Findings {
-		if f.Source == nil || !strings.HasPrefix(f.Source.Path, dir) {
-			t.Errorf("%s/%s: provenance %v, want a file of the snapshot", f.Kind, f.Name, f.Source)
+		file := filepath.Join(dir, ns, strings.ToLower(f.Kind)+"-"+f.Name+".yaml")
+		if f.Source == nil || f.Source.Path != file || f.Source.Line == 0 {
+			t.Errorf("%s/%s: provenance %v, want %s with a line", f.Kind, f.Name, f.Source, file)
 		}
 	}
 	_, scanOut, _ := run(t, "scan", "--kubeconfig", env.Kubeconfig, "-n", ns, "--source", dir)
@@ -189,27 +191,25 @@ reason: ScalingReplicaSet
 	requireInSync(t, ns, "--source", dir)
 }
 
-// TestSnapshotRecreatesTheWorkloadElsewhere adopts a snapshot into an
-// empty namespace with plumb fix: everything is created but the Secret,
+// TestSnapshotRecreatesTheWorkloadElsewhere adopts a snapshot into the
+// empty namespace of another cluster (a second API server) with plumb fix: everything is created but the Secret,
 // which is skipped with how to supply its values; once created by hand with
 // the same value, the namespace is in sync with the snapshot.
 func TestSnapshotRecreatesTheWorkloadElsewhere(t *testing.T) {
-	from, to := env.Namespace(t), env.Namespace(t)
-	env.Kubectl(t, "", "-n", from, "apply", "-f", shop)
+	to := env.Namespace(t)
+	env.Kubectl(t, "", "-n", to, "apply", "-f", shop)
 	dir := filepath.Join(t.TempDir(), "adopt")
-	mustSnapshot(t, from, dir)
-	// Another cluster's namespace is another namespace here: kustomize
-	// moves every object into it.
-	kf := filepath.Join(dir, "kustomization.yaml")
-	b, err := os.ReadFile(kf)
+	mustSnapshot(t, to, dir)
+	// Another cluster, with the same namespace, empty.
+	other, err := testcluster.Start()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(kf, append(b, []byte("namespace: "+to+"\n")...), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	t.Cleanup(func() { _ = other.Stop() })
+	other.Kubectl(t, "", "create", "namespace", to)
+	elsewhere := []string{"--kubeconfig", other.Kubeconfig} // after env's: the last one counts
 
-	code, d, stderr := fix(t, to, "--source", dir, "--yes")
+	code, d, stderr := fix(t, to, append(elsewhere, "--source", dir, "--yes")...)
 	if code != ExitDrift {
 		t.Fatalf("fix: exit %d, want 1 (a Secret skipped)\n%+v\n%s", code, d, stderr)
 	}
@@ -238,13 +238,13 @@ func TestSnapshotRecreatesTheWorkloadElsewhere(t *testing.T) {
 
 	// Only the Secret is missing; supplied with the same value and labels,
 	// its hash matches and the namespace is in sync with the snapshot.
-	code, r, _ := scanJSON(t, to, "--source", dir)
+	code, r, _ := scanJSON(t, to, append(elsewhere, "--source", dir)...)
 	if diff := cmp.Diff([]seen{{Object: "Secret/api-credentials", Path: "-", Type: "missing"}}, changesOf(r)); code != ExitDrift || diff != "" {
 		t.Errorf("after fix: exit %d (-want +got):\n%s", code, diff)
 	}
-	env.Kubectl(t, "", "-n", to, "create", "secret", "generic", "api-credentials", "--from-literal=token=not-a-real-token")
-	env.Kubectl(t, "", "-n", to, "label", "secret/api-credentials", "app.kubernetes.io/part-of=shop")
-	requireInSync(t, to, "--source", dir)
+	other.Kubectl(t, "", "-n", to, "create", "secret", "generic", "api-credentials", "--from-literal=token=not-a-real-token")
+	other.Kubectl(t, "", "-n", to, "label", "secret/api-credentials", "app.kubernetes.io/part-of=shop")
+	requireInSync(t, to, append(elsewhere, "--source", dir)...)
 }
 
 // TestSnapshotOfRealWorldManifestsIsCleanerThanKubectlGet applies public
@@ -424,5 +424,47 @@ func TestSnapshotBadInput(t *testing.T) {
 	}
 	if _, err := os.Stat(dir); !os.IsNotExist(err) {
 		t.Errorf("bad input wrote %s (%v)", dir, err)
+	}
+}
+
+// TestSnapshotAllNamespaces: with -A, cluster-scoped objects people made
+// are written under _cluster/ and every namespace under its name, while the
+// cluster's own objects (system: roles, kube-system's defaults, the
+// namespaces every cluster starts with) are not; scanning the folder right
+// after reports nothing.
+func TestSnapshotAllNamespaces(t *testing.T) {
+	ns := env.Namespace(t)
+	env.Kubectl(t, "", "-n", ns, "apply", "--server-side", "-f", shop)
+	role := ns + "-reader"
+	env.Kubectl(t, `apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: `+role+`}
+rules: [{apiGroups: [""], resources: [pods], verbs: [get, list]}]
+`, "apply", "--server-side", "-f", "-")
+	t.Cleanup(func() { env.KubectlErr("", "delete", "clusterrole", role) })
+
+	dir := filepath.Join(t.TempDir(), "all")
+	code, out, stderr := run(t, "snapshot", "--kubeconfig", env.Kubeconfig, "-A", "--out", dir)
+	if code != ExitInSync {
+		t.Fatalf("snapshot -A: exit %d\n%s\n%s", code, out, stderr)
+	}
+	files := filesIn(t, dir)
+	for _, want := range []string{"_cluster/clusterrole-" + role + ".yaml", ns + "/deployment-web.yaml", ns + "/configmap-settings.yaml"} {
+		if _, ok := files[want]; !ok {
+			t.Errorf("snapshot -A lacks %s", want)
+		}
+	}
+	for name := range files {
+		if strings.Contains(name, "system:") || strings.HasPrefix(name, "kube-system/") || name == "_cluster/namespace-default.yaml" ||
+			strings.HasPrefix(name, "default/") && strings.Contains(name, "kubernetes") {
+			t.Errorf("snapshot -A wrote the cluster's own %s", name)
+		}
+	}
+	code, r, stderr := scanJSON(t, ns, "--source", dir)
+	if code != ExitInSync {
+		t.Errorf("scan of the -A snapshot right after: exit %d, %d findings, errors %v\n%s", code, len(r.Findings), r.Errors, stderr)
+		for _, f := range r.Findings {
+			t.Logf("%s %s/%s: %+v", f.Kind, f.Namespace, f.Name, f.Changes)
+		}
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"plumb.dev/plumb/internal/cluster"
+	"plumb.dev/plumb/internal/cost"
 	"plumb.dev/plumb/internal/source"
 )
 
@@ -452,7 +453,23 @@ func (e *Engine) compare(ctx context.Context, t *target, hpaScaled bool) (*Findi
 	if secret {
 		maskSecretPair(f.Desired, f.Live)
 	}
+	if cost.Workload(gk.Group, gk.Kind) {
+		f.ResourceDelta = cost.Delta(revert(live, kept), live)
+	}
 	return f, nil
+}
+
+// revert is live with the reported changes put back: what its requests
+// would be without them. Ignored changes (an HPA's replicas) stay live, so
+// they cost nothing.
+func revert(live *unstructured.Unstructured, changes []rawChange) *unstructured.Unstructured {
+	v := viewObject(live, false, changes)
+	for _, c := range changes {
+		if c.typ == ChangeModified || c.typ == ChangeRemoved {
+			putAt(v.Object, c.path, c.desired)
+		}
+	}
+	return v
 }
 
 func (e *Engine) ignored(rules []compiledRule, gk schema.GroupKind, c rawChange, live map[string]any) *compiledRule {

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"plumb.dev/plumb/internal/source"
@@ -88,6 +89,11 @@ type Finding struct {
 	// identity may read but not patch) and compared it locally instead:
 	// a verdict the server did not confirm.
 	Unconfirmed bool `json:"unconfirmed,omitempty"`
+	// ResourceDelta is what a drifted workload requests live beyond what
+	// it was declared to request (pod requests × replicas; negative when
+	// less), e.g. {"cpu": "600m", "memory": "2Gi"}; absent when they are
+	// the same or the object runs no pods (package cost).
+	ResourceDelta corev1.ResourceList `json:"resourceDelta,omitempty"`
 
 	// Desired and Live are the whole objects, for diffs: Desired is what
 	// putting the object back would leave in the cluster (the server's

@@ -143,6 +143,10 @@ func (s *SQLite) Observe(ctx context.Context, cluster string, key drift.ObjectKe
 		return "", err
 	}
 	managers := managersOf(f.Changes)
+	delta, err := deltaJSON(f)
+	if err != nil {
+		return "", err
+	}
 	var source, origin string
 	var line int
 	if f.Source != nil {
@@ -175,15 +179,15 @@ func (s *SQLite) Observe(ctx context.Context, cluster string, key drift.ObjectKe
 		if eventID, err = res.LastInsertId(); err != nil {
 			return "", err
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO findings (id, cluster, api_version, kind, namespace, name, state, source_path, source_line, source, changes, managers, unconfirmed, first_seen, last_change, event_id)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			id, cluster, f.APIVersion, key.Kind, key.Namespace, key.Name, f.State, source, line, origin, string(changes), managers, f.Unconfirmed, ms, ms, eventID); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO findings (id, cluster, api_version, kind, namespace, name, state, source_path, source_line, source, changes, managers, unconfirmed, first_seen, last_change, event_id, resource_delta)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			id, cluster, f.APIVersion, key.Kind, key.Namespace, key.Name, f.State, source, line, origin, string(changes), managers, f.Unconfirmed, ms, ms, eventID, delta); err != nil {
 			return "", err
 		}
 		return Opened, tx.Commit()
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE findings SET state = ?, changes = ?, managers = ?, unconfirmed = ?, last_change = ?, source_path = ?, source_line = ?, source = ? WHERE id = ?`,
-		f.State, string(changes), managers, f.Unconfirmed, ms, source, line, origin, id); err != nil {
+	if _, err := tx.ExecContext(ctx, `UPDATE findings SET state = ?, changes = ?, managers = ?, unconfirmed = ?, last_change = ?, source_path = ?, source_line = ?, source = ?, resource_delta = ? WHERE id = ?`,
+		f.State, string(changes), managers, f.Unconfirmed, ms, source, line, origin, delta, id); err != nil {
 		return "", err
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE events SET state = ?, changes = ?, managers = ?, updated_at = ?, updates = updates + 1 WHERE id = ?`,
@@ -213,7 +217,7 @@ func (s *SQLite) Prune(ctx context.Context, before time.Time) (int64, error) {
 	return res.RowsAffected()
 }
 
-const findingColumns = `id, cluster, api_version, kind, namespace, name, state, source_path, source_line, source, changes, unconfirmed, first_seen, last_change, event_id`
+const findingColumns = `id, cluster, api_version, kind, namespace, name, state, source_path, source_line, source, changes, unconfirmed, first_seen, last_change, event_id, resource_delta`
 
 // Findings implements Reader.
 func (s *SQLite) Findings(ctx context.Context, f Filter) ([]Finding, error) {
@@ -247,12 +251,17 @@ type scanner interface{ Scan(...any) error }
 
 func scanFinding(r scanner) (*Finding, error) {
 	var fd Finding
-	var changes, sourcePath, origin string
+	var changes, sourcePath, origin, delta string
 	var line int
 	var first, last int64
 	if err := r.Scan(&fd.ID, &fd.Cluster, &fd.APIVersion, &fd.Kind, &fd.Namespace, &fd.Name, &fd.State, &sourcePath, &line, &origin,
-		&changes, &fd.Unconfirmed, &first, &last, &fd.EventID); err != nil {
+		&changes, &fd.Unconfirmed, &first, &last, &fd.EventID, &delta); err != nil {
 		return nil, err
+	}
+	if delta != "" {
+		if err := json.Unmarshal([]byte(delta), &fd.ResourceDelta); err != nil {
+			return nil, err
+		}
 	}
 	if err := json.Unmarshal([]byte(changes), &fd.Changes); err != nil {
 		return nil, err
@@ -362,6 +371,15 @@ func (f Filter) where() (string, []any) {
 		return "", nil
 	}
 	return " WHERE " + strings.Join(conds, " AND "), args
+}
+
+// deltaJSON is the finding's resource delta as stored: JSON, or empty.
+func deltaJSON(f *drift.Finding) (string, error) {
+	if len(f.ResourceDelta) == 0 {
+		return "", nil
+	}
+	b, err := json.Marshal(f.ResourceDelta)
+	return string(b), err
 }
 
 func managersOf(cs []drift.Change) string {

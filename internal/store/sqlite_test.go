@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 
 	"plumb.dev/plumb/internal/drift"
 	"plumb.dev/plumb/internal/source"
@@ -186,5 +188,36 @@ func TestFindingRecordsItsCommit(t *testing.T) {
 	}
 	if _, err := s.Finding(ctx, FindingID("prod", api)); !errors.Is(err, ErrNotFound) {
 		t.Errorf("relocating an object in sync made a finding: %v", err)
+	}
+}
+
+// TestFindingKeepsItsResourceDelta stores a scaled workload's delta and
+// reads it back through Findings and Finding, in a reopened store.
+func TestFindingKeepsItsResourceDelta(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "plumb.db")
+	s := open(t, path)
+	db := drift.ObjectKey{Group: "apps", Kind: "StatefulSet", Namespace: "db", Name: "cassandra"}
+	f := &drift.Finding{APIVersion: "apps/v1", Kind: db.Kind, Namespace: db.Namespace, Name: db.Name, State: drift.StateDrifted,
+		Changes:       []drift.Change{{Path: ".spec.replicas", Type: drift.ChangeModified, Desired: int64(3), Live: int64(5)}},
+		ResourceDelta: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("600m"), corev1.ResourceMemory: resource.MustParse("2Gi")}}
+	if _, err := s.Observe(ctx, "prod", db, f, "", t0); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s = open(t, path)
+	defer s.Close()
+	all, err := s.Findings(ctx, Filter{})
+	if err != nil || len(all) != 1 {
+		t.Fatalf("Findings: %v, %d findings, want 1", err, len(all))
+	}
+	one, err := s.Finding(ctx, FindingID("prod", db))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, got := range []corev1.ResourceList{all[0].ResourceDelta, one.ResourceDelta} {
+		if got.Cpu().String() != "600m" || got.Memory().String() != "2Gi" {
+			t.Errorf("resource delta read back as %v, want cpu 600m and memory 2Gi", got)
+		}
 	}
 }

@@ -18,13 +18,21 @@ export CGO_ENABLED ?= 0
 STATICCHECK_VERSION := v0.8.2
 TEST_TIMEOUT ?= 30m
 
-.PHONY: all build test unit fmt-check vet lint demo assets bench clean
+.PHONY: all build test unit fmt-check vet lint demo assets bench clean image
 
 all: build
 
 ## build: compile bin/plumb
 build:
 	$(GO) build -tags $(TAGS) -ldflags '$(LDFLAGS)' -o $(BIN)/plumb ./cmd/plumb
+
+## image: bin/plumb-image.tar, plumb's OCI image (linux/$(IMAGE_ARCH), user 65532), built without a Docker engine; docs/install.md
+IMAGE_ARCH ?= amd64
+IMAGE_TAG  ?= plumb:$(VERSION)
+image:
+	GOOS=linux GOARCH=$(IMAGE_ARCH) $(GO) build -tags $(TAGS) -trimpath -ldflags '-s -w $(LDFLAGS)' -o $(BIN)/linux-$(IMAGE_ARCH)/plumb ./cmd/plumb
+	SOURCE_DATE_EPOCH=$$(git log -1 --format=%ct 2>/dev/null || echo 0) $(GO) run ./hack/image -binary $(BIN)/linux-$(IMAGE_ARCH)/plumb \
+		-arch $(IMAGE_ARCH) -version $(VERSION) -revision $(COMMIT) -tag $(IMAGE_TAG) -out $(BIN)/plumb-image.tar
 
 ## assets: install etcd if missing and build the test control plane once (cached per Kubernetes version)
 assets:

@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
 # install-deps.sh installs the system packages plumb's tests need when they
-# are missing: today only etcd, from Debian's etcd-server package.
+# are missing, from Debian: etcd (etcd-server) for the test control plane,
+# and PostgreSQL (postgresql: initdb and postgres under
+# /usr/lib/postgresql/VERSION/bin) for the store's tests.
 set -euo pipefail
 
-if ! command -v etcd >/dev/null 2>&1; then
+packages=()
+command -v etcd >/dev/null 2>&1 || packages+=(etcd-server)
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || packages+=(postgresql)
+
+if [ "${#packages[@]}" -gt 0 ]; then
 	sudo=""
 	[ "$(id -u)" = 0 ] || sudo="sudo"
-	echo "install-deps.sh: installing etcd-server" >&2
+	echo "install-deps.sh: installing ${packages[*]}" >&2
 	$sudo apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq etcd-server >/dev/null
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${packages[@]}" >/dev/null
 fi

@@ -200,7 +200,7 @@ func (o *fixOptions) Run(ctx context.Context) error {
 	planner := remediate.NewPlanner(engine, o.guardrails(cfg), remediate.Options{RemoveAdded: o.removeAdded, Prune: o.prune})
 	dry := o.dryRun == "server"
 
-	var st *store.SQLite
+	var st *store.DB
 	if !dry || o.undo > 0 {
 		var path string
 		if st, path, err = openStore(ctx, o.storePath, cfg); err != nil {

@@ -63,7 +63,7 @@ puts a run's objects back.`,
 	return cmd
 }
 
-func (o *historyOptions) open(ctx context.Context) (*store.SQLite, error) {
+func (o *historyOptions) open(ctx context.Context) (*store.DB, error) {
 	var cfg *config.File
 	if o.configFile != "" {
 		var err error

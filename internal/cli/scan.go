@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"plumb.dev/plumb/internal/report"
+	"plumb.dev/plumb/internal/store"
 )
 
 type scanOptions struct {
@@ -50,7 +51,7 @@ dry-run, so server defaults never show up as drift.`,
 		},
 	}
 	o.scanFlags.add(cmd.Flags())
-	cmd.Flags().StringVar(&o.usersFrom, "store", "", "plumb serve's SQLite store: name the user behind each change, as serve's --audit-listen recorded it (read only)")
+	cmd.Flags().StringVar(&o.usersFrom, "store", "", "plumb serve's store (a SQLite file or a postgres:// URL): name the user behind each change, as serve's --audit-listen recorded it (read only)")
 	return cmd
 }
 
@@ -68,7 +69,7 @@ func (o *scanOptions) Run(cmd *cobra.Command) error {
 	}
 	if o.usersFrom != "" {
 		if err := nameUsers(cmd.Context(), o.usersFrom, r.Findings); err != nil {
-			return fmt.Errorf("--store %s: %w", o.usersFrom, err)
+			return fmt.Errorf("--store %s: %w", store.Redact(o.usersFrom), err)
 		}
 	}
 	if err := report.Write(o.streams.Out, r, o.output, time.Now()); err != nil {

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"fmt"
 	"os"
 
 	"plumb.dev/plumb/internal/config"
@@ -15,32 +14,34 @@ import (
 const defaultStore = "plumb.db"
 
 // storeFlagHelp documents --store the same way on every command.
-const storeFlagHelp = "SQLite file for findings and remediation history (default: the configuration's store, else " + defaultStore + ")"
+const storeFlagHelp = "Store for findings and remediation history: a SQLite file, or a postgres:// URL (default: the configuration's store, else " + defaultStore + ")"
 
 // openStore opens the store --store names, else the configuration's, else
-// defaultStore, and says which file it opened.
-func openStore(ctx context.Context, flag string, cfg *config.File) (*store.SQLite, string, error) {
-	path := flag
-	if path == "" && cfg != nil {
-		if cfg.Store.Driver != "" && cfg.Store.Driver != "sqlite" {
-			return nil, "", fmt.Errorf("store driver %s is not supported yet; use sqlite", cfg.Store.Driver)
+// defaultStore, and says which it opened, with any password redacted.
+func openStore(ctx context.Context, flag string, cfg *config.File) (*store.DB, string, error) {
+	target := flag
+	if target == "" && cfg != nil {
+		target = cfg.Store.Path
+		if cfg.Store.Driver == "postgres" {
+			target = cfg.Store.DSN
 		}
-		path = cfg.Store.Path
 	}
-	if path == "" {
-		path = defaultStore
+	if target == "" {
+		target = defaultStore
 	}
-	st, err := store.OpenSQLite(ctx, path)
-	return st, path, err
+	st, err := store.Open(ctx, target)
+	return st, store.Redact(target), err
 }
 
-// nameUsers puts the users serve's store at path recorded on findings'
-// changes. The store must exist: scan never creates one.
-func nameUsers(ctx context.Context, path string, findings []drift.Finding) error {
-	if _, err := os.Stat(path); err != nil {
-		return err
+// nameUsers puts the users serve's store at target recorded on findings'
+// changes. A SQLite store must exist: scan never creates one.
+func nameUsers(ctx context.Context, target string, findings []drift.Finding) error {
+	if !store.IsPostgres(target) {
+		if _, err := os.Stat(target); err != nil {
+			return err
+		}
 	}
-	st, err := store.OpenSQLite(ctx, path)
+	st, err := store.Open(ctx, target)
 	if err != nil {
 		return err
 	}

@@ -8,13 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net/url"
 	"slices"
 	"sort"
 	"strings"
 	"time"
-
-	_ "modernc.org/sqlite" // registers the "sqlite" driver, pure Go
 
 	"plumb.dev/plumb/internal/drift"
 	"plumb.dev/plumb/internal/source"
@@ -26,49 +23,79 @@ var migrations embed.FS
 // ErrNotFound is returned for an id that names nothing.
 var ErrNotFound = errors.New("not found")
 
-// SQLite is the embedded store.
-type SQLite struct {
-	db *sql.DB
+// DB is a store in a SQL database: SQLite (OpenSQLite) or PostgreSQL
+// (OpenPostgres). Both have the same schema, made by the same migrations,
+// and answer the same queries; dialect holds what differs.
+type DB struct {
+	db      *sql.DB
+	dialect dialect
 }
 
 var (
-	_ Reader = (*SQLite)(nil)
-	_ Writer = (*SQLite)(nil)
+	_ Reader    = (*DB)(nil)
+	_ Writer    = (*DB)(nil)
+	_ RunReader = (*DB)(nil)
+	_ RunWriter = (*DB)(nil)
 )
 
-// SQLiteFiles lists the files a SQLite store at path writes: the database
-// and the journals SQLite keeps beside it.
-func SQLiteFiles(path string) []string {
-	return []string{path, path + "-wal", path + "-shm", path + "-journal"}
+// dialect is what one SQL database does its own way. Queries and
+// migrations are written once, in the SQL both understand, with ?
+// placeholders.
+type dialect interface {
+	// bind rewrites a query's ? placeholders for the driver.
+	bind(query string) string
+	// ddl rewrites a migration's column types for the database.
+	ddl(migration string) string
+	// lock holds an exclusive lock on name until tx ends, against every
+	// other process that shares the database.
+	lock(ctx context.Context, tx *sql.Tx, name string) error
 }
 
-// OpenSQLite opens (creating if needed) the database file at path, in WAL
-// mode, and applies pending migrations.
-func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
-	q := url.Values{}
-	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(5000)", "synchronous(NORMAL)", "foreign_keys(1)"} {
-		q.Add("_pragma", p)
+// Open opens the store target names: a postgres:// or postgresql:// URL
+// is a PostgreSQL database, anything else a SQLite file.
+func Open(ctx context.Context, target string) (*DB, error) {
+	if IsPostgres(target) {
+		return OpenPostgres(ctx, target)
 	}
-	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	return OpenSQLite(ctx, target)
+}
+
+// Close closes the database cleanly (for SQLite, checkpointing the WAL).
+func (s *DB) Close() error { return s.db.Close() }
+
+// querier is what a query runs on: the pool or a transaction.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func (s *DB) exec(ctx context.Context, q querier, query string, args ...any) (sql.Result, error) {
+	return q.ExecContext(ctx, s.dialect.bind(query), args...)
+}
+
+func (s *DB) query(ctx context.Context, q querier, query string, args ...any) (*sql.Rows, error) {
+	return q.QueryContext(ctx, s.dialect.bind(query), args...)
+}
+
+func (s *DB) queryRow(ctx context.Context, q querier, query string, args ...any) *sql.Row {
+	return q.QueryRowContext(ctx, s.dialect.bind(query), args...)
+}
+
+// migrate applies the migrations the database has not seen, in name order,
+// in one transaction that holds the migration lock: when several processes
+// open the database at once, one migrates and the others then find nothing
+// left to do.
+func (s *DB) migrate(ctx context.Context) error {
+	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return nil, fmt.Errorf("store %s: %w", path, err)
+		return err
 	}
-	// One writer at a time is SQLite's model; a single connection keeps
-	// transactions from waiting on each other's locks.
-	db.SetMaxOpenConns(1)
-	s := &SQLite{db: db}
-	if err := s.migrate(ctx); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("store %s: %w", path, err)
+	defer tx.Rollback()
+	if err := s.dialect.lock(ctx, tx, "plumb/schema_migrations"); err != nil {
+		return fmt.Errorf("lock migrations: %w", err)
 	}
-	return s, nil
-}
-
-// Close closes the database cleanly (checkpointing the WAL).
-func (s *SQLite) Close() error { return s.db.Close() }
-
-func (s *SQLite) migrate(ctx context.Context) error {
-	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
+	if _, err := tx.ExecContext(ctx, s.dialect.ddl(`CREATE TABLE IF NOT EXISTS schema_migrations (version TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)`)); err != nil {
 		return err
 	}
 	names, err := fs.Glob(migrations, "migrations/*.sql")
@@ -78,7 +105,7 @@ func (s *SQLite) migrate(ctx context.Context) error {
 	sort.Strings(names)
 	for _, name := range names {
 		var done int
-		if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE version = ?`, name).Scan(&done); err != nil {
+		if err := s.queryRow(ctx, tx, `SELECT COUNT(*) FROM schema_migrations WHERE version = ?`, name).Scan(&done); err != nil {
 			return err
 		}
 		if done > 0 {
@@ -88,37 +115,33 @@ func (s *SQLite) migrate(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		tx, err := s.db.BeginTx(ctx, nil)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
-			tx.Rollback()
+		if _, err := tx.ExecContext(ctx, s.dialect.ddl(string(body))); err != nil {
 			return fmt.Errorf("migration %s: %w", name, err)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, name, time.Now().UnixMilli()); err != nil {
-			tx.Rollback()
-			return err
-		}
-		if err := tx.Commit(); err != nil {
+		if _, err := s.exec(ctx, tx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, name, time.Now().UnixMilli()); err != nil {
 			return err
 		}
 	}
-	return nil
+	return tx.Commit()
 }
 
 // Observe implements Writer.
-func (s *SQLite) Observe(ctx context.Context, cluster string, key drift.ObjectKey, f *drift.Finding, by string, at time.Time) (Transition, error) {
+func (s *DB) Observe(ctx context.Context, cluster string, key drift.ObjectKey, f *drift.Finding, by string, at time.Time) (Transition, error) {
 	id := FindingID(cluster, key)
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return "", err
 	}
 	defer tx.Rollback()
+	// Two writers observing one object (replicas sharing a database) take
+	// turns, so that only one of them opens its event.
+	if err := s.dialect.lock(ctx, tx, "plumb/finding/"+id); err != nil {
+		return "", err
+	}
 
 	var eventID int64
 	var oldChanges, oldState, oldOrigin string
-	err = tx.QueryRowContext(ctx, `SELECT event_id, changes, state, source FROM findings WHERE id = ?`, id).Scan(&eventID, &oldChanges, &oldState, &oldOrigin)
+	err = s.queryRow(ctx, tx, `SELECT event_id, changes, state, source FROM findings WHERE id = ?`, id).Scan(&eventID, &oldChanges, &oldState, &oldOrigin)
 	exists := err == nil
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return "", err
@@ -129,10 +152,10 @@ func (s *SQLite) Observe(ctx context.Context, cluster string, key drift.ObjectKe
 		if !exists {
 			return Unchanged, nil
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM findings WHERE id = ?`, id); err != nil {
+		if _, err := s.exec(ctx, tx, `DELETE FROM findings WHERE id = ?`, id); err != nil {
 			return "", err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE events SET resolved_at = ?, resolved_by = ? WHERE id = ?`, ms, by, eventID); err != nil {
+		if _, err := s.exec(ctx, tx, `UPDATE events SET resolved_at = ?, resolved_by = ? WHERE id = ?`, ms, by, eventID); err != nil {
 			return "", err
 		}
 		return Resolved, tx.Commit()
@@ -164,33 +187,29 @@ func (s *SQLite) Observe(ctx context.Context, cluster string, key drift.ObjectKe
 		// Compared again with another declaration (a new commit) that
 		// gives the same finding: the finding records where it came from,
 		// the event goes on.
-		if _, err := tx.ExecContext(ctx, `UPDATE findings SET source_path = ?, source_line = ?, source = ? WHERE id = ?`, source, line, origin, id); err != nil {
+		if _, err := s.exec(ctx, tx, `UPDATE findings SET source_path = ?, source_line = ?, source = ? WHERE id = ?`, source, line, origin, id); err != nil {
 			return "", err
 		}
 		return Unchanged, tx.Commit()
 	}
 	if !exists {
-		res, err := tx.ExecContext(ctx, `INSERT INTO events (finding_id, cluster, api_version, kind, namespace, name, state, changes, managers, opened_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			id, cluster, f.APIVersion, key.Kind, key.Namespace, key.Name, f.State, string(changes), managers, ms, ms)
-		if err != nil {
+		if err := s.queryRow(ctx, tx, `INSERT INTO events (finding_id, cluster, api_version, kind, namespace, name, state, changes, managers, opened_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			id, cluster, f.APIVersion, key.Kind, key.Namespace, key.Name, f.State, string(changes), managers, ms, ms).Scan(&eventID); err != nil {
 			return "", err
 		}
-		if eventID, err = res.LastInsertId(); err != nil {
-			return "", err
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO findings (id, cluster, api_version, kind, namespace, name, state, source_path, source_line, source, changes, managers, unconfirmed, first_seen, last_change, event_id, resource_delta)
+		if _, err := s.exec(ctx, tx, `INSERT INTO findings (id, cluster, api_version, kind, namespace, name, state, source_path, source_line, source, changes, managers, unconfirmed, first_seen, last_change, event_id, resource_delta)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			id, cluster, f.APIVersion, key.Kind, key.Namespace, key.Name, f.State, source, line, origin, string(changes), managers, f.Unconfirmed, ms, ms, eventID, delta); err != nil {
+			id, cluster, f.APIVersion, key.Kind, key.Namespace, key.Name, f.State, source, line, origin, string(changes), managers, flag(f.Unconfirmed), ms, ms, eventID, delta); err != nil {
 			return "", err
 		}
 		return Opened, tx.Commit()
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE findings SET state = ?, changes = ?, managers = ?, unconfirmed = ?, last_change = ?, source_path = ?, source_line = ?, source = ?, resource_delta = ? WHERE id = ?`,
-		f.State, string(changes), managers, f.Unconfirmed, ms, source, line, origin, delta, id); err != nil {
+	if _, err := s.exec(ctx, tx, `UPDATE findings SET state = ?, changes = ?, managers = ?, unconfirmed = ?, last_change = ?, source_path = ?, source_line = ?, source = ?, resource_delta = ? WHERE id = ?`,
+		f.State, string(changes), managers, flag(f.Unconfirmed), ms, source, line, origin, delta, id); err != nil {
 		return "", err
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE events SET state = ?, changes = ?, managers = ?, updated_at = ?, updates = updates + 1 WHERE id = ?`,
+	if _, err := s.exec(ctx, tx, `UPDATE events SET state = ?, changes = ?, managers = ?, updated_at = ?, updates = updates + 1 WHERE id = ?`,
 		f.State, string(changes), managers, ms, eventID); err != nil {
 		return "", err
 	}
@@ -198,19 +217,19 @@ func (s *SQLite) Observe(ctx context.Context, cluster string, key drift.ObjectKe
 }
 
 // Relocate implements Writer.
-func (s *SQLite) Relocate(ctx context.Context, cluster string, key drift.ObjectKey, origin source.Origin) error {
+func (s *DB) Relocate(ctx context.Context, cluster string, key drift.ObjectKey, origin source.Origin) error {
 	b, err := json.Marshal(origin)
 	if err != nil {
 		return err
 	}
-	_, err = s.db.ExecContext(ctx, `UPDATE findings SET source_path = ?, source_line = ?, source = ? WHERE id = ?`,
+	_, err = s.exec(ctx, s.db, `UPDATE findings SET source_path = ?, source_line = ?, source = ? WHERE id = ?`,
 		origin.Path, origin.Line, string(b), FindingID(cluster, key))
 	return err
 }
 
 // Prune implements Writer.
-func (s *SQLite) Prune(ctx context.Context, before time.Time) (int64, error) {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM events WHERE resolved_at IS NOT NULL AND resolved_at < ?`, before.UnixMilli())
+func (s *DB) Prune(ctx context.Context, before time.Time) (int64, error) {
+	res, err := s.exec(ctx, s.db, `DELETE FROM events WHERE resolved_at IS NOT NULL AND resolved_at < ?`, before.UnixMilli())
 	if err != nil {
 		return 0, err
 	}
@@ -220,9 +239,9 @@ func (s *SQLite) Prune(ctx context.Context, before time.Time) (int64, error) {
 const findingColumns = `id, cluster, api_version, kind, namespace, name, state, source_path, source_line, source, changes, unconfirmed, first_seen, last_change, event_id, resource_delta`
 
 // Findings implements Reader.
-func (s *SQLite) Findings(ctx context.Context, f Filter) ([]Finding, error) {
+func (s *DB) Findings(ctx context.Context, f Filter) ([]Finding, error) {
 	where, args := f.where()
-	rows, err := s.db.QueryContext(ctx, `SELECT `+findingColumns+` FROM findings`+where+` ORDER BY cluster, namespace, kind, name`, args...)
+	rows, err := s.query(ctx, s.db, `SELECT `+findingColumns+` FROM findings`+where+` ORDER BY cluster, namespace, kind, name`, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -239,8 +258,8 @@ func (s *SQLite) Findings(ctx context.Context, f Filter) ([]Finding, error) {
 }
 
 // Finding implements Reader.
-func (s *SQLite) Finding(ctx context.Context, id string) (*Finding, error) {
-	fd, err := scanFinding(s.db.QueryRowContext(ctx, `SELECT `+findingColumns+` FROM findings WHERE id = ?`, id))
+func (s *DB) Finding(ctx context.Context, id string) (*Finding, error) {
+	fd, err := scanFinding(s.queryRow(ctx, s.db, `SELECT `+findingColumns+` FROM findings WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -280,7 +299,7 @@ func scanFinding(r scanner) (*Finding, error) {
 }
 
 // Events implements Reader.
-func (s *SQLite) Events(ctx context.Context, f EventFilter) ([]Event, error) {
+func (s *DB) Events(ctx context.Context, f EventFilter) ([]Event, error) {
 	where, args := f.Filter.where()
 	add := func(cond string, arg any) {
 		if where == "" {
@@ -304,7 +323,7 @@ func (s *SQLite) Events(ctx context.Context, f EventFilter) ([]Event, error) {
 		limit = 100
 	}
 	limit = min(limit, 1000)
-	rows, err := s.db.QueryContext(ctx, `SELECT id, finding_id, cluster, api_version, kind, namespace, name, state, changes, managers, opened_at, updated_at, updates, resolved_at, resolved_by
+	rows, err := s.query(ctx, s.db, `SELECT id, finding_id, cluster, api_version, kind, namespace, name, state, changes, managers, opened_at, updated_at, updates, resolved_at, resolved_by
 		FROM events`+where+` ORDER BY id DESC LIMIT ?`, append(args, limit)...)
 	if err != nil {
 		return nil, err
@@ -335,8 +354,8 @@ func (s *SQLite) Events(ctx context.Context, f EventFilter) ([]Event, error) {
 }
 
 // OpenKeys implements Reader.
-func (s *SQLite) OpenKeys(ctx context.Context, cluster string) ([]drift.ObjectKey, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT api_version, kind, namespace, name FROM findings WHERE cluster = ?`, cluster)
+func (s *DB) OpenKeys(ctx context.Context, cluster string) ([]drift.ObjectKey, error) {
+	rows, err := s.query(ctx, s.db, `SELECT api_version, kind, namespace, name FROM findings WHERE cluster = ?`, cluster)
 	if err != nil {
 		return nil, err
 	}
@@ -380,6 +399,14 @@ func deltaJSON(f *drift.Finding) (string, error) {
 	}
 	b, err := json.Marshal(f.ResourceDelta)
 	return string(b), err
+}
+
+// flag is a boolean as stored: an INTEGER, 1 or 0.
+func flag(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func managersOf(cs []drift.Change) string {

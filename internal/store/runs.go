@@ -71,13 +71,8 @@ type RunReader interface {
 	Run(ctx context.Context, id int64) (*Run, error)
 }
 
-var (
-	_ RunReader = (*SQLite)(nil)
-	_ RunWriter = (*SQLite)(nil)
-)
-
 // RecordRun implements RunWriter.
-func (s *SQLite) RecordRun(ctx context.Context, r *Run) (int64, error) {
+func (s *DB) RecordRun(ctx context.Context, r *Run) (int64, error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, err
@@ -91,18 +86,14 @@ func (s *SQLite) RecordRun(ctx context.Context, r *Run) (int64, error) {
 	if r.UndoOf > 0 {
 		undoOf = sql.NullInt64{Int64: r.UndoOf, Valid: true}
 	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO runs (started_at, finished_at, user, command, undo_of, outcome, clusters, objects, plan)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		r.StartedAt.UnixMilli(), r.FinishedAt.UnixMilli(), r.User, r.Command, undoOf, r.Outcome, strings.Join(r.Clusters, ","), r.Objects, string(plan))
-	if err != nil {
-		return 0, err
-	}
-	id, err := res.LastInsertId()
-	if err != nil {
+	var id int64
+	if err := s.queryRow(ctx, tx, `INSERT INTO runs (started_at, finished_at, "user", command, undo_of, outcome, clusters, objects, plan)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		r.StartedAt.UnixMilli(), r.FinishedAt.UnixMilli(), r.User, r.Command, undoOf, r.Outcome, strings.Join(r.Clusters, ","), r.Objects, string(plan)).Scan(&id); err != nil {
 		return 0, err
 	}
 	for i, st := range r.Steps {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO run_objects (run_id, seq, cluster, api_version, kind, namespace, name, action, outcome, message, before, after)
+		if _, err := s.exec(ctx, tx, `INSERT INTO run_objects (run_id, seq, cluster, api_version, kind, namespace, name, action, outcome, message, before, after)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			id, i, st.Cluster, st.APIVersion, st.Kind, st.Namespace, st.Name, st.Action, st.Outcome, st.Message, nullJSON(st.Before), nullJSON(st.After)); err != nil {
 			return 0, err
@@ -115,10 +106,10 @@ func (s *SQLite) RecordRun(ctx context.Context, r *Run) (int64, error) {
 	return id, nil
 }
 
-const runColumns = `id, started_at, finished_at, user, command, undo_of, outcome, clusters, objects`
+const runColumns = `id, started_at, finished_at, "user", command, undo_of, outcome, clusters, objects`
 
 // Runs implements RunReader.
-func (s *SQLite) Runs(ctx context.Context, f RunFilter) ([]Run, error) {
+func (s *DB) Runs(ctx context.Context, f RunFilter) ([]Run, error) {
 	limit := f.Limit
 	if limit <= 0 {
 		limit = 100
@@ -128,7 +119,7 @@ func (s *SQLite) Runs(ctx context.Context, f RunFilter) ([]Run, error) {
 	if f.Before > 0 {
 		where, args = " WHERE id < ?", append(args, f.Before)
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT `+runColumns+` FROM runs`+where+` ORDER BY id DESC LIMIT ?`, append(args, limit)...)
+	rows, err := s.query(ctx, s.db, `SELECT `+runColumns+` FROM runs`+where+` ORDER BY id DESC LIMIT ?`, append(args, limit)...)
 	if err != nil {
 		return nil, err
 	}
@@ -145,15 +136,15 @@ func (s *SQLite) Runs(ctx context.Context, f RunFilter) ([]Run, error) {
 }
 
 // Run implements RunReader.
-func (s *SQLite) Run(ctx context.Context, id int64) (*Run, error) {
-	r, err := scanRun(s.db.QueryRowContext(ctx, `SELECT `+runColumns+`, plan FROM runs WHERE id = ?`, id), true)
+func (s *DB) Run(ctx context.Context, id int64) (*Run, error) {
+	r, err := scanRun(s.queryRow(ctx, s.db, `SELECT `+runColumns+`, plan FROM runs WHERE id = ?`, id), true)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT cluster, api_version, kind, namespace, name, action, outcome, message, before, after
+	rows, err := s.query(ctx, s.db, `SELECT cluster, api_version, kind, namespace, name, action, outcome, message, before, after
 		FROM run_objects WHERE run_id = ? ORDER BY seq`, id)
 	if err != nil {
 		return nil, err

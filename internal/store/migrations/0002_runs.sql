@@ -4,7 +4,7 @@ CREATE TABLE runs (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,
     started_at  INTEGER NOT NULL,          -- unix milliseconds
     finished_at INTEGER NOT NULL,
-    user        TEXT NOT NULL,             -- the Kubernetes identity that ran it
+    "user"      TEXT NOT NULL,             -- the Kubernetes identity that ran it (quoted: a keyword in PostgreSQL)
     command     TEXT NOT NULL,             -- fix | undo | serve
     undo_of     INTEGER,                   -- the run an undo reverted
     outcome     TEXT NOT NULL,             -- applied | partial | refused | declined | failed

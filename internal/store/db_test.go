@@ -27,6 +27,22 @@ func TestMain(m *testing.M) { os.Exit(testpostgres.Run(m)) }
 // subtest's store, the same file or database each time, and closes it when
 // the subtest ends.
 func forEachStore(t *testing.T, test func(t *testing.T, open func() *DB)) {
+	forEachTarget(t, func(t *testing.T, target string) {
+		test(t, func() *DB {
+			t.Helper()
+			s, err := Open(context.Background(), target)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close() })
+			return s
+		})
+	})
+}
+
+// forEachTarget runs test against each backend with the target (a SQLite
+// file, a PostgreSQL URL) of a store not yet opened.
+func forEachTarget(t *testing.T, test func(t *testing.T, target string)) {
 	for _, b := range []struct {
 		name   string
 		target func(testing.TB) string
@@ -34,18 +50,7 @@ func forEachStore(t *testing.T, test func(t *testing.T, open func() *DB)) {
 		{"sqlite", func(t testing.TB) string { return filepath.Join(t.TempDir(), "plumb.db") }},
 		{"postgres", testpostgres.Database},
 	} {
-		t.Run(b.name, func(t *testing.T) {
-			target := b.target(t)
-			test(t, func() *DB {
-				t.Helper()
-				s, err := Open(context.Background(), target)
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { s.Close() })
-				return s
-			})
-		})
+		t.Run(b.name, func(t *testing.T) { test(t, b.target(t)) })
 	}
 }
 

@@ -22,6 +22,10 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(5000)", "synchronous(NORMAL)", "foreign_keys(1)"} {
 		q.Add("_pragma", p)
 	}
+	// Transactions take the write lock when they begin, so that a process
+	// sharing the file (plumb fix beside plumb serve) waits its turn
+	// instead of failing to upgrade a read to a write.
+	q.Set("_txlock", "immediate")
 	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("store %s: %w", path, err)
@@ -37,8 +41,9 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 	return s, nil
 }
 
-// sqlite is the dialect the migrations and queries are written in. Its one
-// connection serializes transactions, so it needs no locks of its own.
+// sqlite is the dialect the migrations and queries are written in. Its
+// transactions are serialized (one connection, each transaction
+// immediate), so it needs no locks of its own.
 type sqlite struct{}
 
 func (sqlite) bind(query string) string                    { return query }

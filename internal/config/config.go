@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"plumb.dev/plumb/internal/cost"
 	"plumb.dev/plumb/internal/drift"
 	"plumb.dev/plumb/internal/gitsource"
 	"plumb.dev/plumb/internal/helmrelease"
@@ -38,6 +39,10 @@ type Config struct {
 	// relative to the configuration file.
 	Policies []string `yaml:"policies"`
 	Store    Store    `yaml:"store"`
+	// Pricing is what requested resources cost, for the monthly estimate
+	// of drift's cost (serve's /api/v1/cost and dashboard). Default: no
+	// prices, no estimate.
+	Pricing cost.Pricing `yaml:"pricing"`
 }
 
 // Cluster is one kubeconfig context and its labels.
@@ -404,6 +409,9 @@ func (f *File) Validate() error {
 		default:
 			errs = append(errs, fmt.Errorf("guardrails.%s %q: want low, medium, high or critical", name, risk))
 		}
+	}
+	if f.Pricing.CPUCoreHour < 0 || f.Pricing.MemoryGiBHour < 0 {
+		errs = append(errs, errors.New("pricing: cpuCoreHour and memoryGiBHour must not be negative"))
 	}
 	switch f.Store.Driver {
 	case "sqlite":

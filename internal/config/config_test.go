@@ -110,6 +110,9 @@ func TestLoadDefaultsAndResolves(t *testing.T) {
 	if !f.Bindings[1].Selector().Matches(eu) || f.Bindings[1].Selector().Matches(us) {
 		t.Error("matchExpressions region In (eu) should select prod-eu only")
 	}
+	if f.Pricing.Set() {
+		t.Errorf("pricing %+v, want none when the file gives none", f.Pricing)
+	}
 	if len(f.IgnoreRules()) != 1 {
 		t.Errorf("ignore rules = %+v", f.IgnoreRules())
 	}
@@ -147,6 +150,14 @@ func TestLoadReportsEveryProblemWithItsLine(t *testing.T) {
 			return strings.Replace(s, "guardrails: {maxObjectsPerRun: 10}", "guardrails: {maxObjectsPerRun: 10, autoMaxRisk: severe}", 1)
 		},
 			[]string{"guardrails.autoMaxRisk", `"severe"`}},
+		{"negative price", func(s string) string {
+			return strings.Replace(s, "guardrails: {maxObjectsPerRun: 10}", "guardrails: {maxObjectsPerRun: 10}\npricing: {cpuCoreHour: -1}", 1)
+		},
+			[]string{"pricing", "must not be negative"}},
+		{"unknown price", func(s string) string {
+			return strings.Replace(s, "guardrails: {maxObjectsPerRun: 10}", "guardrails: {maxObjectsPerRun: 10}\npricing: {gpuHour: 3}", 1)
+		},
+			[]string{"gpuHour", "not found"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -189,5 +200,16 @@ func TestHelmReleaseSource(t *testing.T) {
 				t.Errorf("error %v, want %q on line 12", err, tc.want)
 			}
 		})
+	}
+}
+
+func TestPricing(t *testing.T) {
+	dir := workspace(t)
+	f, err := Load(write(t, dir, example+"pricing: {cpuCoreHour: 0.031, memoryGiBHour: 0.004}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Pricing.CPUCoreHour != 0.031 || f.Pricing.MemoryGiBHour != 0.004 {
+		t.Errorf("pricing %+v, want cpuCoreHour 0.031 and memoryGiBHour 0.004", f.Pricing)
 	}
 }

@@ -16,6 +16,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"plumb.dev/plumb/internal/cost"
+	"plumb.dev/plumb/internal/dashboard"
 	"plumb.dev/plumb/internal/drift"
 	"plumb.dev/plumb/internal/metrics"
 	"plumb.dev/plumb/internal/store"
@@ -54,6 +56,10 @@ type Backend struct {
 	// GitHook asks for the Git sources to be read now; nil when there are
 	// none.
 	GitHook func()
+	// Labels are each cluster's labels from plumb.yaml, by name.
+	Labels map[string]map[string]string
+	// Pricing prices drift's resource deltas; zero gives no estimate.
+	Pricing cost.Pricing
 }
 
 // Server serves the API.
@@ -61,6 +67,7 @@ type Server struct {
 	opts  Options
 	b     Backend
 	hosts *hostGuard
+	ui    *dashboard.Dashboard
 	http  *http.Server
 }
 
@@ -79,7 +86,7 @@ func New(b Backend, opts Options) (*Server, error) {
 	if !hosts.loopbackOnly && opts.Token == "" {
 		return nil, fmt.Errorf("--listen %s is not a loopback address: a bearer token (--token-file) is required", opts.Listen)
 	}
-	s := &Server{opts: opts, b: b, hosts: hosts}
+	s := &Server{opts: opts, b: b, hosts: hosts, ui: dashboard.New(dashboard.Options{Token: opts.Token})}
 	s.http = &http.Server{Addr: opts.Listen, Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	// Streams never end on their own; end them when shutting down.
 	s.http.RegisterOnShutdown(b.Hub.Close)
@@ -87,8 +94,9 @@ func New(b Backend, opts Options) (*Server, error) {
 }
 
 // Handler returns the server's routes. Every route refuses a Host header
-// the server does not answer for; the API's routes need the token when one
-// is set, and its write routes refuse cross-origin browser requests.
+// the server does not answer for; the API's routes need the token (or a
+// dashboard session) when one is set, and its write routes refuse
+// cross-origin browser requests. The dashboard is at /.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
@@ -109,13 +117,14 @@ func (s *Server) Handler() http.Handler {
 	api.HandleFunc("GET /api/v1/remediations/{id}", s.remediation)
 	api.HandleFunc("POST /api/v1/remediations/{id}/approve", s.approve)
 	api.HandleFunc("POST /api/v1/remediations/{id}/reject", s.reject)
+	api.HandleFunc("GET /api/v1/cost", s.cost)
 	api.HandleFunc("GET /api/v1/runs", s.runs)
 	api.HandleFunc("GET /api/v1/runs/{id}", s.run)
 	api.HandleFunc("GET /api/v1/openapi.json", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(openapiDoc)
 	})
-	api.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+	api.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path)
 	})
 	api.Handle("GET /metrics", promhttp.HandlerFor(s.b.Metrics.Registry, promhttp.HandlerOpts{}))
@@ -126,8 +135,28 @@ func (s *Server) Handler() http.Handler {
 	api.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	// Forges cannot send a bearer token: the hook checks its own.
 	mux.HandleFunc("POST /api/v1/hooks/git", s.gitHook)
-	mux.Handle("/", Authenticate(s.opts.Token, sameOrigin(api)))
+	s.ui.Register(mux, sameOrigin)
+	guarded := s.authenticate(sameOrigin(api))
+	for _, p := range []string{"/api/", "/metrics", "/debug/"} {
+		mux.Handle(p, guarded)
+	}
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "no such page: "+r.URL.Path)
+	})
 	return s.hosts.wrap(mux)
+}
+
+// authenticate lets a request with a dashboard session through, and asks
+// any other for the bearer token.
+func (s *Server) authenticate(next http.Handler) http.Handler {
+	bearer := Authenticate(s.opts.Token, next)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.opts.Token != "" && s.ui.Authenticated(r) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		bearer.ServeHTTP(w, r)
+	})
 }
 
 // Start serves until ctx ends, then shuts down gracefully.
@@ -159,8 +188,18 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	return nil
 }
 
+// clusterStatus is a cluster's status with its labels.
+type clusterStatus struct {
+	watch.Status
+	Labels map[string]string `json:"labels,omitempty"`
+}
+
 func (s *Server) clusters(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, map[string]any{"items": s.b.Clusters()})
+	items := []clusterStatus{}
+	for _, st := range s.b.Clusters() {
+		items = append(items, clusterStatus{Status: st, Labels: s.b.Labels[st.Name]})
+	}
+	writeJSON(w, map[string]any{"items": items})
 }
 
 func filterOf(r *http.Request) store.Filter {

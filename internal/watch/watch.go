@@ -77,16 +77,31 @@ const (
 	// StateUnbound is a cluster of the configuration that no binding
 	// selects: serve does not watch it, and the API lists it as such.
 	StateUnbound State = "unbound"
+	// StateUnassigned is a cluster of a fleet shared among replicas
+	// (serve --lease-namespace) that no replica watches yet.
+	StateUnassigned State = "unassigned"
 )
 
 // Status is what the API shows of a cluster.
 type Status struct {
-	Name     string `json:"name"`
+	Name string `json:"name"`
+	// Replica is the replica of plumb serve that watches the cluster, when
+	// the fleet is shared among replicas.
+	Replica  string `json:"replica,omitempty"`
 	State    State  `json:"status"`
 	Error    string `json:"error,omitempty"`
 	Ready    bool   `json:"ready"`
 	Objects  int    `json:"objects"`
 	Findings int    `json:"findings"`
+	// Drifted, Missing and Unmanaged count the open findings by state.
+	Drifted   int `json:"drifted"`
+	Missing   int `json:"missing"`
+	Unmanaged int `json:"unmanaged"`
+	// Coverage is the share of live objects in scope that a source
+	// declares (0 to 1); absent unless unmanaged objects are watched.
+	Coverage *float64 `json:"coverage,omitempty"`
+	// LastScan is when an object was last compared and recorded.
+	LastScan *time.Time `json:"lastScan,omitempty"`
 }
 
 // Store is what the watcher needs of the history store.
@@ -196,6 +211,23 @@ func (w *Watcher) Status() Status {
 	s := w.status
 	s.Ready = w.resolved && w.allSynced()
 	s.Findings = len(w.findings)
+	for _, st := range w.findings {
+		switch st {
+		case drift.StateDrifted:
+			s.Drifted++
+		case drift.StateMissing:
+			s.Missing++
+		case drift.StateUnmanaged:
+			s.Unmanaged++
+		}
+	}
+	if w.opts.Unmanaged {
+		cov, live := 1.0, s.Objects-s.Missing+s.Unmanaged
+		if live > 0 {
+			cov = float64(s.Objects-s.Missing) / float64(live)
+		}
+		s.Coverage = &cov
+	}
 	return s
 }
 

@@ -151,6 +151,7 @@ func (w *Watcher) process(ctx context.Context, key drift.ObjectKey, p pendingObj
 		m.Detection.Observe(time.Since(p.received).Seconds())
 	}
 	w.mu.Lock()
+	w.status.LastScan = &start
 	prev := w.findings[key]
 	if f != nil {
 		w.findings[key] = f.State

@@ -1,0 +1,224 @@
+package cli
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"plumb.dev/plumb/internal/dashboard"
+)
+
+// browser starts headless Chromium (Debian's chromium package) for the
+// test and returns a context whose actions drive one tab.
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	path, err := exec.LookPath("chromium")
+	if err != nil {
+		t.Fatalf("chromium is not installed (hack/install-deps.sh installs it): %v", err)
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path),
+		chromedp.Flag("headless", true), chromedp.DisableGPU, chromedp.WindowSize(1280, 800))
+	if os.Geteuid() == 0 {
+		opts = append(opts, chromedp.NoSandbox)
+	}
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(func() { cancel(); cancelAlloc() })
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	return ctx
+}
+
+// do runs browser steps, failing the test after d.
+func do(t *testing.T, ctx context.Context, d time.Duration, what string, steps ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		t.Fatalf("%s: %v\npage:\n%s", what, err, pageText(ctx))
+	}
+}
+
+// text reads the text of the first element that matches the CSS selector,
+// waiting up to 10 s for it.
+func text(t *testing.T, ctx context.Context, css string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(css)))
+	if err != nil {
+		t.Fatalf("text of %s: %v\npage:\n%s", css, err, pageText(ctx))
+	}
+	return s
+}
+
+func pageText(ctx context.Context) string {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	s, _ := chromedp.Run(ctx, chromedp.Evaluate[string]("document.body.innerText"))
+	return s
+}
+
+// screenshot keeps the viewport as NAME.png in the folder that
+// PLUMB_SCREENSHOTS names (make screenshots writes docs/img).
+func screenshot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	dir := os.Getenv("PLUMB_SCREENSHOTS")
+	if dir == "" {
+		return
+	}
+	do(t, ctx, 5*time.Second, "settle", chromedp.Sleep(300*time.Millisecond))
+	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Fatalf("screenshot %s: %v", name, err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestDashboard opens every page in headless Chromium against plumb serve
+// watching the shop with real drift: sign in with the token, read the
+// fleet, a cluster, an object's diff, skew and cost; a change made with
+// kubectl appears on the open page within 2 s, without a reload; Approve
+// puts the object back.
+func TestDashboard(t *testing.T) {
+	ns := env.Namespace(t)
+	k := func(args ...string) string { return env.Kubectl(t, "", append([]string{"-n", ns}, args...)...) }
+	k("apply", "--server-side", "-f", shop)
+	k("scale", "deployment/api", "--replicas=5")
+	const token = "dashboard-test-token"
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(tokenFile, []byte(token+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := writeTemp(t, "apiVersion: plumb.dev/v1alpha1\nkind: Config\npricing: {cpuCoreHour: 0.04, memoryGiBHour: 0.005}\n")
+	base, _ := startServe(t, "-c", cfg, "-n", ns, "--source", shop, "--store", filepath.Join(t.TempDir(), "plumb.db"),
+		"--remediation", "approve", "--token-file", tokenFile)
+	ctx := browser(t)
+
+	// Unknown paths are 404, signed in or not.
+	resp, err := http.Get(base + "/no/such/page")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("GET /no/such/page: %d, want 404", resp.StatusCode)
+	}
+
+	// The session cookie is HttpOnly and SameSite=Strict.
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err = noFollow.PostForm(base+"/login", map[string][]string{"token": {token}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if c := resp.Header.Get("Set-Cookie"); resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(c, dashboard.CookieName+"=") ||
+		!strings.Contains(c, "HttpOnly") || !strings.Contains(c, "SameSite=Strict") {
+		t.Errorf("POST /login: %d, Set-Cookie %q, want 303 and a session cookie that is HttpOnly and SameSite=Strict", resp.StatusCode, c)
+	}
+	// Without a session, the API still wants the bearer token.
+	resp, err = http.Get(base + "/api/v1/findings")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("GET /api/v1/findings without token or session: %d, want 401", resp.StatusCode)
+	}
+
+	// Signed out, / leads to the login page; a wrong token is refused.
+	do(t, ctx, 20*time.Second, "wrong token",
+		chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.ID("token")),
+		chromedp.SendKeys(chromedp.ID("token"), "not-the-token"), chromedp.Submit(chromedp.ID("token")),
+		chromedp.WaitVisible(chromedp.CSS(".error")))
+	url, err := chromedp.Run(ctx, chromedp.Location())
+	if msg := text(t, ctx, ".error"); err != nil || !strings.HasSuffix(url, "/login") || !strings.Contains(msg, "not the token") {
+		t.Errorf("signed out: landed on %s (%v) with message %q, want /login and a refusal", url, err, msg)
+	}
+	screenshot(t, ctx, "login")
+	do(t, ctx, 20*time.Second, "sign in",
+		chromedp.SetValue(chromedp.ID("token"), token), chromedp.Submit(chromedp.ID("token")),
+		chromedp.WaitVisible(chromedp.CSS(`tr[data-cluster="envtest"]`)))
+	// The page's scripts cannot read the session.
+	if cookies, err := chromedp.Run(ctx, chromedp.Evaluate[string]("document.cookie")); err != nil || strings.Contains(cookies, dashboard.CookieName) {
+		t.Errorf("document.cookie = %q (%v): the session cookie must be HttpOnly", cookies, err)
+	}
+
+	// Fleet: the cluster, its status and counts, and what drift costs.
+	row, cards := text(t, ctx, `tr[data-cluster="envtest"]`), text(t, ctx, ".cards")
+	if !strings.Contains(row, "ok") || !strings.Contains(row, "cpu +3") || !strings.Contains(cards, "$") {
+		t.Errorf("fleet row %q and cards %q: want status ok, cpu +3 and a monthly estimate", row, cards)
+	}
+	screenshot(t, ctx, "fleet")
+
+	// Cluster: api's finding, linking to its object.
+	apiID := "envtest/apps/Deployment/" + ns + "/api"
+	webID := "envtest/apps/Deployment/" + ns + "/web"
+	do(t, ctx, 10*time.Second, "cluster page",
+		chromedp.Click(chromedp.CSS(`tr[data-cluster="envtest"] a`)),
+		chromedp.WaitVisible(chromedp.CSS(`tr[data-id="`+apiID+`"]`)))
+	if row := text(t, ctx, `tr[data-id="`+apiID+`"]`); !strings.Contains(row, ".spec.replicas") || !strings.Contains(row, "drifted") || !strings.Contains(row, "memory +768Mi") {
+		t.Errorf("api's row on the cluster page: %q", row)
+	}
+
+	// A change made with kubectl appears on the open page within 2 s.
+	k("set", "image", "deployment/web", "web=nginx:1.28")
+	start := time.Now()
+	do(t, ctx, 2*time.Second, "web's finding on the open cluster page within 2 s",
+		chromedp.WaitVisible(chromedp.CSS(`tr[data-id="`+webID+`"]`)))
+	t.Logf("kubectl set image appeared on the open page %s after kubectl returned", time.Since(start).Round(time.Millisecond))
+	screenshot(t, ctx, "cluster")
+
+	// Object: the diff with desired, live and who changed it; the timeline.
+	do(t, ctx, 10*time.Second, "object page",
+		chromedp.Click(chromedp.CSS(`tr[data-id="`+webID+`"] a.obj`)),
+		chromedp.WaitVisible(chromedp.CSS(`tr.change[data-path*="image"]`)))
+	change, timeline := text(t, ctx, `tr.change[data-path*="image"]`), text(t, ctx, ".timeline")
+	for _, want := range []string{"nginx:1.27", "nginx:1.28", "kubectl-set", "Update"} {
+		if !strings.Contains(change, want) {
+			t.Errorf("web's image change %q lacks %q", change, want)
+		}
+	}
+	if !strings.Contains(timeline, "opened by kubectl-set") {
+		t.Errorf("web's timeline %q lacks its opening", timeline)
+	}
+	screenshot(t, ctx, "object")
+
+	// Skew and cost.
+	do(t, ctx, 10*time.Second, "skew page",
+		chromedp.Click(chromedp.CSS(`a[data-nav="skew"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`tr[data-path=".spec.replicas"]`)))
+	if skew := text(t, ctx, `tr[data-path=".spec.replicas"]`); !strings.Contains(skew, "5") {
+		t.Errorf("skew of api's replicas %q: want the live 5", skew)
+	}
+	screenshot(t, ctx, "skew")
+	do(t, ctx, 10*time.Second, "cost page",
+		chromedp.Click(chromedp.CSS(`a[data-nav="cost"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`tr[data-id="`+apiID+`"]`)))
+	// api: 3 more pods of 1 CPU and 256Mi: (3 × 0.04 + 0.75 × 0.005) × 730.
+	if costs := text(t, ctx, "#page"); !strings.Contains(costs, "cpu +3") || !strings.Contains(costs, "$90.34/month") {
+		t.Errorf("cost page %q: want cpu +3 and $90.34/month", costs)
+	}
+	screenshot(t, ctx, "cost")
+
+	// Remediations: approve web's plan from the page; web is put back.
+	approve := chromedp.CSS(`tr[data-finding="` + webID + `"] button.approve`)
+	do(t, ctx, 15*time.Second, "web's plan in the approval queue",
+		chromedp.Click(chromedp.CSS(`a[data-nav="remediations"]`)), chromedp.WaitVisible(approve))
+	screenshot(t, ctx, "remediations")
+	do(t, ctx, 10*time.Second, "approve", chromedp.Click(approve))
+	waitFor(t, 15*time.Second, "web's image put back", func() bool {
+		return k("get", "deployment/web", "-o", "jsonpath={.spec.template.spec.containers[0].image}") == "nginx:1.27"
+	})
+	do(t, ctx, 10*time.Second, "the run in the history", chromedp.WaitVisible(chromedp.CSS(`tr[data-run] .badge.applied`)))
+}

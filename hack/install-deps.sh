@@ -8,6 +8,8 @@ set -euo pipefail
 packages=()
 command -v etcd >/dev/null 2>&1 || packages+=(etcd-server)
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || packages+=(postgresql)
+# Headless Chromium for the dashboard's browser tests (chromedp).
+command -v chromium >/dev/null 2>&1 || packages+=(chromium)
 
 if [ "${#packages[@]}" -gt 0 ]; then
 	sudo=""

@@ -52,6 +52,7 @@ type serveOptions struct {
 	autoMaxRisk string
 	fightRounds int
 	fightWindow time.Duration
+	shard       shardFlags
 	flags       *pflag.FlagSet
 }
 
@@ -124,6 +125,7 @@ refused, failed, or stopped because something fights it.`,
 	fs.StringVar(&o.autoMaxRisk, "auto-max-risk", "medium", "In auto mode, plans riskier than this (low, medium, high, critical) wait for approval; the configuration's guardrails.autoMaxRisk unless given")
 	fs.IntVar(&o.fightRounds, "fight-rounds", 3, "In auto mode, stop fixing an object that drifted again this many times within --fight-window of being fixed")
 	fs.DurationVar(&o.fightWindow, "fight-window", 10*time.Minute, "See --fight-rounds")
+	o.shard.add(fs)
 	o.flags = fs
 	return cmd
 }
@@ -142,6 +144,9 @@ func (o *serveOptions) Validate() error {
 		return fmt.Errorf("--auto-max-risk %q: want low, medium, high or critical", o.autoMaxRisk)
 	}
 	if err := o.admission.validate(); err != nil {
+		return err
+	}
+	if err := o.shard.validate(o); err != nil {
 		return err
 	}
 	return o.scanFlags.validate()
@@ -192,6 +197,9 @@ func (o *serveOptions) Run(ctx context.Context) error {
 			return fmt.Errorf("--token-file %s is empty", o.tokenFile)
 		}
 	}
+	if o.shard.namespace != "" && !isFleet(cfg) {
+		return fmt.Errorf("--lease-namespace shares a fleet: give -c with a configuration that lists clusters")
+	}
 	m := metrics.New()
 	setups, unbound, err := o.clusters(ctx, cfg, m)
 	if err != nil {
@@ -227,6 +235,7 @@ func (o *serveOptions) Run(ctx context.Context) error {
 		sched.Publish(e)
 	}
 	var watchers []*watch.Watcher
+	var sharded *shardedWatchers
 	var engines []*drift.Engine
 	var audits *auditReceiver
 	var auditLn net.Listener
@@ -237,31 +246,52 @@ func (o *serveOptions) Run(ctx context.Context) error {
 		defer auditLn.Close()
 		audits = newAuditReceiver(token)
 	}
+	// With --lease-namespace a cluster's watcher is made when this
+	// replica takes the cluster; otherwise every one is made now.
+	builds := make([]func([]source.Encoded) *watch.Watcher, len(setups))
 	for i, s := range setups {
 		opts := o.driftOptions(o.globalOptions, rules)
 		e, err := drift.New(s.cluster, opts)
 		if err != nil {
 			return err
 		}
-		wopts := watch.Options{Workers: o.workers, Resync: o.resync, Logger: o.logger, Metrics: m, Unmanaged: o.unmanaged,
-			UnmanagedClusterWideAfter: o.wideAfter, Unchanged: func(e watch.Event) { sched.Publish(e) }}
-		var ix *audit.Index
-		if audits != nil {
-			// The watcher asks the index who made a change; the index's
-			// webhook has the watcher compare again what it hears of.
-			ix = audits.index(s.name)
-			wopts.Attribute = attributor(ix, s.cluster)
+		builds[i] = func(objs []source.Encoded) *watch.Watcher {
+			wopts := watch.Options{Workers: o.workers, Resync: o.resync, Logger: o.logger, Metrics: m, Unmanaged: o.unmanaged,
+				UnmanagedClusterWideAfter: o.wideAfter, Unchanged: func(e watch.Event) { sched.Publish(e) }}
+			var ix *audit.Index
+			if audits != nil {
+				// The watcher asks the index who made a change; the index's
+				// webhook has the watcher compare again what it hears of.
+				ix = audits.index(s.name)
+				wopts.Attribute = attributor(ix, s.cluster)
+			}
+			w := watch.New(s.name, s.cluster, e, objs, st, publish, wopts)
+			if audits != nil {
+				audits.route(s.name, len(setups) == 1, ix, w)
+			}
+			return w
 		}
-		w := watch.New(s.name, s.cluster, e, s.objs, st, publish, wopts)
-		if audits != nil {
-			audits.route(s.name, len(setups) == 1, ix, w)
+		engines = append(engines, e)
+		var target func(drift.ObjectKey) (drift.Target, bool)
+		if o.shard.namespace == "" {
+			w := builds[i](s.objs)
+			watchers, target = append(watchers, w), w.Target
+			setups[i].objs = nil // the watcher keeps compact copies
+		} else {
+			i := i
+			target = func(k drift.ObjectKey) (drift.Target, bool) { return sharded.target(i)(k) }
 		}
-		watchers, engines = append(watchers, w), append(engines, e)
-		setups[i].objs = nil // the watcher keeps compact copies
 		if s.remediates {
 			remediated = append(remediated, &schedule.Cluster{Name: s.name, Planner: remediate.NewPlanner(e, configGuardrails(cfg), remediate.Options{}),
-				Target: w.Target, Mode: s.mode, User: s.cluster.Identity(ctx)})
+				Target: target, Mode: s.mode, User: s.cluster.Identity(ctx)})
 		}
+	}
+	watcherAt := func(i int) *watch.Watcher { return watchers[i] }
+	if o.shard.namespace != "" {
+		if sharded, err = o.newShardedWatchers(ctx, setups, builds); err != nil {
+			return err
+		}
+		watcherAt = sharded.at
 	}
 	adm, err := o.newAdmission(ctx, setups, watchers, engines, m)
 	if err != nil {
@@ -289,12 +319,18 @@ func (o *serveOptions) Run(ctx context.Context) error {
 			for i, w := range watchers {
 				out[i] = w.Status()
 			}
+			if sharded != nil {
+				out = sharded.statuses()
+			}
 			for _, name := range unbound {
 				out = append(out, watch.Status{Name: name, State: watch.StateUnbound, Ready: true})
 			}
 			return out
 		},
 		Ready: func() bool {
+			if sharded != nil && !sharded.ready() {
+				return false
+			}
 			for _, w := range watchers {
 				if !w.Ready() {
 					return false
@@ -307,8 +343,6 @@ func (o *serveOptions) Run(ctx context.Context) error {
 		Runs:         st,
 		Remediations: sched,
 		GitHook:      gitHook,
-		Labels:       clusterLabels(cfg),
-		Pricing:      pricing(cfg),
 	}, server.Options{Listen: o.listen, Token: token, AllowedHosts: o.allowedHosts, Logger: o.logger})
 	if err != nil {
 		return err
@@ -318,6 +352,10 @@ func (o *serveOptions) Run(ctx context.Context) error {
 	for _, w := range watchers {
 		wg.Add(1)
 		go func() { defer wg.Done(); _ = w.Start(ctx) }()
+	}
+	if sharded != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); sharded.run(ctx) }()
 	}
 	if audits != nil {
 		wg.Add(1)
@@ -332,13 +370,13 @@ func (o *serveOptions) Run(ctx context.Context) error {
 		adm.start(ctx, &wg, o)
 	}
 	wg.Add(6)
-	go func() { defer wg.Done(); o.watchRemoteSources(ctx, setups, watchers, remoteNow, m) }()
+	go func() { defer wg.Done(); o.watchRemoteSources(ctx, setups, watcherAt, remoteNow, m) }()
 	go func() { defer wg.Done(); sched.Start(ctx) }()
 	go func() { defer wg.Done(); releaseStartupMemory(ctx, watchers, restoreGC) }()
 	go func() { defer wg.Done(); o.prune(ctx, st) }()
 	go func() { defer wg.Done(); notifier.Start(ctx) }()
-	go func() { defer wg.Done(); o.watchSources(ctx, setups, watchers, path) }()
-	o.logger.Warn("serving", "listen", o.listen, "clusters", len(watchers), "remediating", len(remediated), "store", path)
+	go func() { defer wg.Done(); o.watchSources(ctx, setups, watcherAt, path) }()
+	o.logger.Warn("serving", "listen", o.listen, "clusters", len(setups), "remediating", len(remediated), "store", path)
 	err = srv.Start(ctx)
 	wg.Wait()
 	return err
@@ -461,7 +499,7 @@ func (o *serveOptions) prune(ctx context.Context, st store.Writer) {
 
 // watchSources reloads a cluster's sources when their files change. Only
 // objects whose declaration changed are compared again.
-func (o *serveOptions) watchSources(ctx context.Context, setups []clusterSetup, watchers []*watch.Watcher, storePath string) {
+func (o *serveOptions) watchSources(ctx context.Context, setups []clusterSetup, watcherAt func(int) *watch.Watcher, storePath string) {
 	w := sourcewatch.Watch{
 		Ignore: store.SQLiteFiles(storePath),
 		Warn:   func(msg string, err error) { o.logger.Warn(msg, "err", err) },
@@ -470,9 +508,13 @@ func (o *serveOptions) watchSources(ctx context.Context, setups []clusterSetup, 
 		w.Groups = append(w.Groups, localSources(s.paths)) // the rest: watchRemoteSources
 	}
 	err := w.Run(ctx, func(i int) {
+		w := watcherAt(i)
+		if w == nil {
+			return // another replica watches it
+		}
 		objs, errs := setups[i].reload(ctx)
 		o.reportSourceErrors(errs)
-		if err := watchers[i].Reload(objs); err != nil {
+		if err := w.Reload(objs); err != nil {
 			o.logger.Warn("reload sources", "cluster", setups[i].name, "err", err)
 		}
 	})

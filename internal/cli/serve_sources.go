@@ -71,7 +71,7 @@ func (o *serveOptions) sourceVersions(ctx context.Context, c *cluster.Cluster, p
 // Helm releases, whenever Helm writes the release's storage; a cluster
 // whose sources moved is loaded again and only objects whose declaration
 // changed are compared.
-func (o *serveOptions) watchRemoteSources(ctx context.Context, setups []clusterSetup, watchers []*watch.Watcher, now chan struct{}, m *metrics.Metrics) {
+func (o *serveOptions) watchRemoteSources(ctx context.Context, setups []clusterSetup, watcherAt func(int) *watch.Watcher, now chan struct{}, m *metrics.Metrics) {
 	p := sourcewatch.Poll{
 		Interval: o.gitInterval,
 		Now:      now,
@@ -98,9 +98,13 @@ func (o *serveOptions) watchRemoteSources(ctx context.Context, setups []clusterS
 		return
 	}
 	p.Run(ctx, func(i int) {
+		w := watcherAt(i)
+		if w == nil {
+			return // another replica watches it
+		}
 		objs, errs := setups[i].reload(ctx)
 		o.reportSourceErrors(errs)
-		if err := watchers[i].Reload(objs); err != nil {
+		if err := w.Reload(objs); err != nil {
 			o.logger.Warn("reload sources", "cluster", setups[i].name, "err", err)
 		}
 	})

@@ -343,6 +343,8 @@ func (o *serveOptions) Run(ctx context.Context) error {
 		Runs:         st,
 		Remediations: sched,
 		GitHook:      gitHook,
+		Labels:       clusterLabels(cfg),
+		Pricing:      pricing(cfg),
 	}, server.Options{Listen: o.listen, Token: token, AllowedHosts: o.allowedHosts, Logger: o.logger})
 	if err != nil {
 		return err

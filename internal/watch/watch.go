@@ -93,6 +93,15 @@ type Status struct {
 	Ready    bool   `json:"ready"`
 	Objects  int    `json:"objects"`
 	Findings int    `json:"findings"`
+	// Drifted, Missing and Unmanaged count the open findings by state.
+	Drifted   int `json:"drifted"`
+	Missing   int `json:"missing"`
+	Unmanaged int `json:"unmanaged"`
+	// Coverage is the share of live objects in scope that a source
+	// declares (0 to 1); absent unless unmanaged objects are watched.
+	Coverage *float64 `json:"coverage,omitempty"`
+	// LastScan is when an object was last compared and recorded.
+	LastScan *time.Time `json:"lastScan,omitempty"`
 }
 
 // Store is what the watcher needs of the history store.
@@ -202,6 +211,23 @@ func (w *Watcher) Status() Status {
 	s := w.status
 	s.Ready = w.resolved && w.allSynced()
 	s.Findings = len(w.findings)
+	for _, st := range w.findings {
+		switch st {
+		case drift.StateDrifted:
+			s.Drifted++
+		case drift.StateMissing:
+			s.Missing++
+		case drift.StateUnmanaged:
+			s.Unmanaged++
+		}
+	}
+	if w.opts.Unmanaged {
+		cov, live := 1.0, s.Objects-s.Missing+s.Unmanaged
+		if live > 0 {
+			cov = float64(s.Objects-s.Missing) / float64(live)
+		}
+		s.Coverage = &cov
+	}
 	return s
 }
 

@@ -85,9 +85,17 @@ func main() {
 	admission := flag.Bool("admission", false, "measure serve's admission webhook instead: latency at -rate reviews a second, and memory, with the first size of declared objects")
 	rate := flag.Int("rate", 100, "admission mode: requests a second")
 	duration := flag.Duration("duration", 60*time.Second, "admission mode: how long each measurement sends requests")
+	dashboard := flag.Int("dashboard", 0, "measure the dashboard instead, for this many clusters of the first size of objects each")
 	flag.Parse()
 	var err error
-	if *admission {
+	if *dashboard > 0 {
+		n, perr := strconv.Atoi(strings.Split(*sizes, ",")[0])
+		if perr != nil {
+			err = fmt.Errorf("-sizes: %w", perr)
+		} else {
+			err = runDashboard(*dashboard, n)
+		}
+	} else if *admission {
 		err = runAdmission(*plumb, *sizes, *rate, *duration)
 	} else if *snapshot {
 		err = runSnapshot(*plumb, *sizes, *runs)

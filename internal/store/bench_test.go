@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -18,16 +17,10 @@ import (
 //
 //	go test ./internal/store -run '^$' -bench Observe -benchtime 3000x
 func BenchmarkObserve(b *testing.B) {
-	for _, backend := range []struct {
-		name   string
-		target func(testing.TB) string
-	}{
-		{"sqlite", func(b testing.TB) string { return filepath.Join(b.TempDir(), "plumb.db") }},
-		{"postgres", testpostgres.Database},
-		// What fsync costs: commits return before their WAL is on disk,
-		// as SQLite's synchronous=NORMAL does in WAL mode.
-		{"postgres-async", func(b testing.TB) string { return testpostgres.Database(b) + "&synchronous_commit=off" }},
-	} {
+	// What fsync costs: commits return before their WAL is on disk, as
+	// SQLite's synchronous=NORMAL does in WAL mode.
+	async := backend{"postgres-async", func(b testing.TB) string { return testpostgres.Database(b) + "&synchronous_commit=off" }}
+	for _, backend := range append(backends, async) {
 		ctx := context.Background()
 		s, err := Open(ctx, backend.target(b))
 		if err != nil {

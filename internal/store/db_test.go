@@ -40,16 +40,22 @@ func forEachStore(t *testing.T, test func(t *testing.T, open func() *DB)) {
 	})
 }
 
-// forEachTarget runs test against each backend with the target (a SQLite
-// file, a PostgreSQL URL) of a store not yet opened.
+// backend names a new, empty store of one kind.
+type backend struct {
+	name string
+	// target returns the store's target (a SQLite file, a PostgreSQL URL).
+	target func(testing.TB) string
+}
+
+var backends = []backend{
+	{"sqlite", func(t testing.TB) string { return filepath.Join(t.TempDir(), "plumb.db") }},
+	{"postgres", testpostgres.Database},
+}
+
+// forEachTarget runs test against each backend with the target of a store
+// not yet opened.
 func forEachTarget(t *testing.T, test func(t *testing.T, target string)) {
-	for _, b := range []struct {
-		name   string
-		target func(testing.TB) string
-	}{
-		{"sqlite", func(t testing.TB) string { return filepath.Join(t.TempDir(), "plumb.db") }},
-		{"postgres", testpostgres.Database},
-	} {
+	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) { test(t, b.target(t)) })
 	}
 }

@@ -13,8 +13,9 @@ import (
 
 // TestPostgresStore runs serve, fix, history and scan on one PostgreSQL
 // store (a server started from Debian's package): serve records a drift
-// that its API then answers, fix records its run, history reads it back,
-// serve records the drift's end, and no command prints the password.
+// that its API then answers, fix records its run, history reads it back
+// (from --store and from the configuration's store), serve records the
+// drift's end, and no command prints the password.
 func TestPostgresStore(t *testing.T) {
 	ctx := context.Background()
 	srv, err := testpostgres.Start(ctx)
@@ -57,6 +58,12 @@ func TestPostgresStore(t *testing.T) {
 	}
 	if len(runs) != 1 || runs[0].ID != d.Run || runs[0].Command != "fix" || runs[0].Outcome != "applied" {
 		t.Fatalf("history = %+v, want fix's run %d, applied", runs, d.Run)
+	}
+
+	// The configuration's store: driver postgres, its dsn.
+	cfg := writeTemp(t, "apiVersion: plumb.dev/v1alpha1\nkind: Config\nstore: {driver: postgres, dsn: '"+dsn+"'}\n")
+	if code, out, stderr := run(t, "history", "-c", cfg, "-o", "json"); code != 0 || !strings.Contains(out, `"command": "fix"`) {
+		t.Errorf("history -c (store.driver postgres): exit %d: %s%s", code, out, stderr)
 	}
 
 	var events struct{ Items []store.Event }

@@ -1,0 +1,250 @@
+package deploytest
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/utils/ptr"
+)
+
+// shopValues are values that make the chart watch examples/shop in ns,
+// with extra (YAML) merged over them.
+func shopValues(t testing.TB, ns string, extra string) map[string]any {
+	t.Helper()
+	manifests := map[string]any{}
+	for _, f := range []string{"api.yaml", "config.yaml", "web.yaml", "worker.yaml"} {
+		b, err := os.ReadFile(filepath.Join("../../examples/shop", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		manifests[f] = string(b)
+	}
+	base := map[string]any{"sources": map[string]any{"namespace": ns, "manifests": manifests}}
+	return merge(base, values(t, extra))
+}
+
+// merge merges over into base, maps key by key, as helm merges -f files.
+func merge(base, over map[string]any) map[string]any {
+	for k, v := range over {
+		if vm, ok := v.(map[string]any); ok {
+			if bm, ok := base[k].(map[string]any); ok {
+				base[k] = merge(bm, vm)
+				continue
+			}
+		}
+		base[k] = v
+	}
+	return base
+}
+
+func typed[T any](t testing.TB, o *unstructured.Unstructured) *T {
+	t.Helper()
+	out := new(T)
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, out); err != nil {
+		t.Fatalf("%s %s: %v", o.GetKind(), o.GetName(), err)
+	}
+	return out
+}
+
+var rel = release{name: "plumb", namespace: "plumb-system"}
+
+// TestLint: helm lint --strict passes with sources, and with every option
+// on; with nothing to compare, rendering stops and says what to set.
+func TestLint(t *testing.T) {
+	if err := lint(shopValues(t, "shop", "")); err != nil {
+		t.Errorf("lint with the shop: %v", err)
+	}
+	if err := lint(shopValues(t, "shop", everything)); err != nil {
+		t.Errorf("lint with every option: %v", err)
+	}
+	_, _, err := render(rel, nil)
+	if err == nil || !strings.Contains(err.Error(), "set sources.manifests, sources.configMaps or sources.remote") {
+		t.Errorf("render with no sources: %v, want an error naming the values to set", err)
+	}
+}
+
+// everything turns every option of the chart on.
+const everything = `
+remediation: {enabled: true, mode: auto}
+admission: {enabled: true, mode: enforce}
+audit: {enabled: true}
+sharding: {enabled: true}
+serviceMonitor: {enabled: true}
+pdb: {enabled: true}
+unmanaged: true
+store: {persistence: {enabled: true}}
+sources:
+  configMaps: [more-manifests]
+  remote: ["git+https://example.com/acme/platform.git//deploy?ref=main"]
+remoteClusters: {kubeconfigs: {prod-eu: "apiVersion: v1\nkind: Config\n"}}
+allowedHosts: [plumb.example.com]
+`
+
+// TestDeploymentIsLockedDown: the pod runs as non-root with a read-only
+// root filesystem, no capabilities and the runtime's seccomp profile; the
+// probes are /healthz and /readyz; the store and /tmp are volumes; the API
+// listens beyond loopback only with the token, for the Service's names.
+func TestDeploymentIsLockedDown(t *testing.T) {
+	_, objs := mustRender(t, rel, shopValues(t, "shop", ""))
+	d := typed[appsv1.Deployment](t, mustFind(t, objs, "Deployment", "plumb"))
+	spec := d.Spec.Template.Spec
+	c := spec.Containers[0]
+	if psc := spec.SecurityContext; psc == nil || !ptr.Deref(psc.RunAsNonRoot, false) || ptr.Deref(psc.RunAsUser, 0) != 65532 ||
+		psc.SeccompProfile == nil || psc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
+		t.Errorf("pod securityContext %+v: want non-root 65532 and seccomp RuntimeDefault", psc)
+	}
+	sc := c.SecurityContext
+	if sc == nil || !ptr.Deref(sc.ReadOnlyRootFilesystem, false) || ptr.Deref(sc.AllowPrivilegeEscalation, true) ||
+		sc.Capabilities == nil || !slices.Equal(sc.Capabilities.Drop, []corev1.Capability{"ALL"}) {
+		t.Errorf("container securityContext %+v: want a read-only root, no privilege escalation, all capabilities dropped", sc)
+	}
+	if p := c.LivenessProbe; p == nil || p.HTTPGet == nil || p.HTTPGet.Path != "/healthz" {
+		t.Errorf("liveness probe %+v, want /healthz", p)
+	}
+	if p := c.ReadinessProbe; p == nil || p.HTTPGet == nil || p.HTTPGet.Path != "/readyz" {
+		t.Errorf("readiness probe %+v, want /readyz", p)
+	}
+	if c.Resources.Requests.Memory().IsZero() || c.Resources.Limits.Memory().IsZero() {
+		t.Errorf("resources %+v: want memory requests and limits", c.Resources)
+	}
+	mounts := map[string]string{}
+	for _, m := range c.VolumeMounts {
+		mounts[m.MountPath] = m.Name
+	}
+	for _, path := range []string{"/var/lib/plumb", "/tmp", "/etc/plumb/config", "/var/run/secrets/plumb", "/etc/plumb/sources/inline"} {
+		if mounts[path] == "" {
+			t.Errorf("nothing mounted at %s; mounts %v", path, mounts)
+		}
+	}
+	p := pod{args: c.Args}
+	wantFlags := map[string]string{
+		"listen":      "0.0.0.0:8080",
+		"token-file":  "/var/run/secrets/plumb/token",
+		"store":       "/var/lib/plumb/plumb.db",
+		"namespace":   "shop",
+		"source":      "/etc/plumb/sources/inline",
+		"remediation": "off",
+	}
+	for name, want := range wantFlags {
+		if got := p.flag(name); got != want {
+			t.Errorf("--%s=%q, want %q; args %q", name, got, want, c.Args)
+		}
+	}
+	var hosts []string
+	for _, a := range c.Args {
+		if h, ok := strings.CutPrefix(a, "--allowed-host="); ok {
+			hosts = append(hosts, h)
+		}
+	}
+	if diff := cmp.Diff([]string{"plumb", "plumb.plumb-system", "plumb.plumb-system.svc", "plumb.plumb-system.svc.cluster.local"}, hosts); diff != "" {
+		t.Errorf("--allowed-host (-want +got):\n%s", diff)
+	}
+	if c.Image != "plumb:0.1.0" {
+		t.Errorf("image %q, want plumb:0.1.0 (the appVersion)", c.Image)
+	}
+	if find(objs, "ServiceMonitor", "plumb") != nil || find(objs, "PodDisruptionBudget", "plumb") != nil || find(objs, "Role", "plumb-leases") != nil {
+		t.Error("an optional object is rendered with its option off")
+	}
+}
+
+// rulesOf returns the rendered ClusterRole's rules.
+func rulesOf(t *testing.T, objs []*unstructured.Unstructured) []rbacv1.PolicyRule {
+	t.Helper()
+	return typed[rbacv1.ClusterRole](t, mustFind(t, objs, "ClusterRole", "plumb")).Rules
+}
+
+// verbs returns every verb the rules grant on resources.
+func verbs(rules []rbacv1.PolicyRule) []string {
+	var out []string
+	for _, r := range rules {
+		if len(r.Resources) > 0 {
+			out = append(out, r.Verbs...)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// TestClusterRoleIsLeastPrivilege: reading only, unless remediation is on;
+// then patch and create, never delete, bind, escalate or impersonate, which
+// the chart refuses to render even when the values ask for them.
+func TestClusterRoleIsLeastPrivilege(t *testing.T) {
+	_, objs := mustRender(t, rel, shopValues(t, "shop", ""))
+	if diff := cmp.Diff([]string{"get", "list", "watch"}, verbs(rulesOf(t, objs))); diff != "" {
+		t.Errorf("verbs without remediation (-want +got):\n%s", diff)
+	}
+	_, objs = mustRender(t, rel, shopValues(t, "shop", "remediation: {enabled: true}"))
+	if diff := cmp.Diff([]string{"create", "get", "list", "patch", "watch"}, verbs(rulesOf(t, objs))); diff != "" {
+		t.Errorf("verbs with remediation (-want +got):\n%s", diff)
+	}
+	for _, bad := range []string{"delete", "bind", "escalate", "impersonate", "*"} {
+		v := shopValues(t, "shop", "remediation: {enabled: true}\nrbac:\n  write: [{apiGroups: ['*'], resources: ['*'], verbs: [patch, '"+bad+"']}]")
+		if _, _, err := render(rel, v); err == nil || !strings.Contains(err.Error(), "never granted") {
+			t.Errorf("rbac.write with %s: %v, want a refusal", bad, err)
+		}
+	}
+	if _, _, err := render(rel, shopValues(t, "shop", "config: {bindings: [{source: shop, clusters: {}, remediation: auto}]}")); err == nil ||
+		!strings.Contains(err.Error(), "remediation.enabled=true") {
+		t.Errorf("a binding asking for remediation without remediation.enabled: %v, want a refusal", err)
+	}
+}
+
+// TestOptions: each option renders what it is for.
+func TestOptions(t *testing.T) {
+	_, objs := mustRender(t, rel, shopValues(t, "shop", everything))
+	for _, o := range [][2]string{
+		{"ServiceMonitor", "plumb"}, {"PodDisruptionBudget", "plumb"}, {"Role", "plumb-leases"}, {"RoleBinding", "plumb-leases"},
+		{"PersistentVolumeClaim", "plumb-store"}, {"Secret", "plumb-kubeconfigs"}, {"Secret", "plumb-token"},
+	} {
+		mustFind(t, objs, o[0], o[1])
+	}
+	d := typed[appsv1.Deployment](t, mustFind(t, objs, "Deployment", "plumb"))
+	p := pod{args: d.Spec.Template.Spec.Containers[0].Args}
+	for name, want := range map[string]string{
+		"admission":        "enforce",
+		"admission-listen": "0.0.0.0:9443",
+		"admission-url":    "https://plumb.plumb-system.svc:9443",
+		"audit-listen":     "0.0.0.0:8181",
+		"remediation":      "auto",
+	} {
+		if got := p.flag(name); got != want {
+			t.Errorf("--%s=%q, want %q", name, got, want)
+		}
+	}
+	for _, want := range []string{"--unmanaged", "--source=/etc/plumb/sources/more-manifests", "--source=git+https://example.com/acme/platform.git//deploy?ref=main", "--allowed-host=plumb.example.com"} {
+		if !slices.Contains(p.args, want) {
+			t.Errorf("args lack %s: %q", want, p.args)
+		}
+	}
+	if d.Spec.Strategy.Type != appsv1.RecreateDeploymentStrategyType {
+		t.Errorf("strategy %q with a volume claim, want Recreate", d.Spec.Strategy.Type)
+	}
+	svc := typed[corev1.Service](t, mustFind(t, objs, "Service", "plumb"))
+	var ports []string
+	for _, sp := range svc.Spec.Ports {
+		ports = append(ports, sp.Name)
+	}
+	if diff := cmp.Diff([]string{"http", "admission", "audit"}, ports); diff != "" {
+		t.Errorf("Service ports (-want +got):\n%s", diff)
+	}
+	rules := rulesOf(t, objs)
+	if !slices.ContainsFunc(rules, func(r rbacv1.PolicyRule) bool {
+		return slices.Contains(r.Resources, "validatingwebhookconfigurations") && slices.Contains(r.Verbs, "update")
+	}) {
+		t.Errorf("admission on, but the ClusterRole cannot update validatingwebhookconfigurations: %+v", rules)
+	}
+	endpoints, _, _ := unstructured.NestedSlice(mustFind(t, objs, "ServiceMonitor", "plumb").Object, "spec", "endpoints")
+	if len(endpoints) != 1 || !strings.Contains(fmt.Sprint(endpoints[0]), "plumb-token") || !strings.Contains(fmt.Sprint(endpoints[0]), "/metrics") {
+		t.Errorf("ServiceMonitor endpoints %v: want /metrics scraped with the token Secret", endpoints)
+	}
+}

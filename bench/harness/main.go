@@ -51,6 +51,15 @@
 //
 //	go run ./bench/harness -plumb bin/plumb -snapshot -sizes 2000 -runs 5
 //
+// With -shard it measures replicas of plumb serve sharing a fleet through
+// Leases: -replicas replicas, one PostgreSQL store, -clusters clusters
+// (contexts onto two API servers); -kills times a replica is killed with
+// SIGKILL and a change made at once in a cluster it watched is timed until
+// another replica's API has it, against the same change where the watcher
+// is alive; changes lost and events recorded twice are counted.
+//
+//	go run ./bench/harness -plumb bin/plumb -shard -clusters 30 -replicas 3 -kills 10
+//
 // It measures; it must not be imported by plumb or hold product logic.
 package main
 

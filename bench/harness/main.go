@@ -95,9 +95,18 @@ func main() {
 	rate := flag.Int("rate", 100, "admission mode: requests a second")
 	duration := flag.Duration("duration", 60*time.Second, "admission mode: how long each measurement sends requests")
 	dashboard := flag.Int("dashboard", 0, "measure the dashboard instead, for this many clusters of the first size of objects each")
+	shard := flag.Bool("shard", false, "measure serve replicas sharing a fleet instead: failover after -kills replica kills, with -clusters clusters (default 30) and -replicas replicas")
+	replicas := flag.Int("replicas", 3, "shard mode: replicas of plumb serve")
+	kills := flag.Int("kills", 10, "shard mode: replicas killed, one at a time")
 	flag.Parse()
 	var err error
-	if *dashboard > 0 {
+	if *shard {
+		n := *clusters
+		if n == 0 {
+			n = 30
+		}
+		err = runShard(*plumb, n, *replicas, *kills)
+	} else if *dashboard > 0 {
 		n, perr := strconv.Atoi(strings.Split(*sizes, ",")[0])
 		if perr != nil {
 			err = fmt.Errorf("-sizes: %w", perr)

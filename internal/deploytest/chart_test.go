@@ -248,3 +248,14 @@ func TestOptions(t *testing.T) {
 		t.Errorf("ServiceMonitor endpoints %v: want /metrics scraped with the token Secret", endpoints)
 	}
 }
+
+// BenchmarkRender renders the chart with every option on, as `helm
+// template` does: load, values, templates, YAML.
+func BenchmarkRender(b *testing.B) {
+	v := shopValues(b, "shop", everything)
+	for b.Loop() {
+		if _, _, err := render(rel, v); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

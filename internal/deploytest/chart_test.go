@@ -73,12 +73,12 @@ func TestLint(t *testing.T) {
 	}
 }
 
-// everything turns every option of the chart on.
+// everything turns every option of the chart on, but sharding (a fleet's,
+// with PostgreSQL: TestSharding).
 const everything = `
 remediation: {enabled: true, mode: auto}
 admission: {enabled: true, mode: enforce}
 audit: {enabled: true}
-sharding: {enabled: true}
 serviceMonitor: {enabled: true}
 pdb: {enabled: true}
 unmanaged: true
@@ -203,7 +203,7 @@ func TestClusterRoleIsLeastPrivilege(t *testing.T) {
 func TestOptions(t *testing.T) {
 	_, objs := mustRender(t, rel, shopValues(t, "shop", everything))
 	for _, o := range [][2]string{
-		{"ServiceMonitor", "plumb"}, {"PodDisruptionBudget", "plumb"}, {"Role", "plumb-leases"}, {"RoleBinding", "plumb-leases"},
+		{"ServiceMonitor", "plumb"}, {"PodDisruptionBudget", "plumb"},
 		{"PersistentVolumeClaim", "plumb-store"}, {"Secret", "plumb-kubeconfigs"}, {"Secret", "plumb-token"},
 	} {
 		mustFind(t, objs, o[0], o[1])
@@ -256,6 +256,63 @@ func BenchmarkRender(b *testing.B) {
 	for b.Loop() {
 		if _, _, err := render(rel, v); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// sharded is a fleet of three replicas sharing a PostgreSQL store.
+const sharded = `
+replicas: 3
+sharding: {enabled: true}
+store: {postgres: {existingSecret: plumb-store}}
+config:
+  clusters: [{name: prod-eu, kubeconfig: /etc/plumb/kubeconfigs/prod-eu}]
+  sources: [{name: shop, path: /etc/plumb/sources/inline, namespace: shop}]
+  bindings: [{source: shop, clusters: {}}]
+remoteClusters: {kubeconfigs: {prod-eu: "apiVersion: v1\nkind: Config\n"}}
+`
+
+// TestSharding: replicas of a fleet share it through Leases in the release
+// namespace, named by their pod, with the PostgreSQL DSN from a Secret (not
+// in the spec); the Role lets them manage their Leases and no more; what
+// sharding cannot work with is refused when rendering.
+func TestSharding(t *testing.T) {
+	_, objs := mustRender(t, rel, shopValues(t, "shop", sharded))
+	d := typed[appsv1.Deployment](t, mustFind(t, objs, "Deployment", "plumb"))
+	c := d.Spec.Template.Spec.Containers[0]
+	p := pod{args: c.Args}
+	if got := p.flag("lease-namespace"); got != "plumb-system" {
+		t.Errorf("--lease-namespace=%q, want the release namespace", got)
+	}
+	if got := p.flag("store"); got != "$(PLUMB_STORE)" {
+		t.Errorf("--store=%q, want $(PLUMB_STORE)", got)
+	}
+	if ptr.Deref(d.Spec.Replicas, 0) != 3 {
+		t.Errorf("replicas %v, want 3", d.Spec.Replicas)
+	}
+	env := map[string]corev1.EnvVar{}
+	for _, e := range c.Env {
+		env[e.Name] = e
+	}
+	if e := env["POD_NAME"]; e.ValueFrom == nil || e.ValueFrom.FieldRef == nil || e.ValueFrom.FieldRef.FieldPath != "metadata.name" {
+		t.Errorf("POD_NAME %+v, want the pod's name", e)
+	}
+	if e := env["PLUMB_STORE"]; e.Value != "" || e.ValueFrom == nil || e.ValueFrom.SecretKeyRef == nil || e.ValueFrom.SecretKeyRef.Name != "plumb-store" || e.ValueFrom.SecretKeyRef.Key != "dsn" {
+		t.Errorf("PLUMB_STORE %+v, want the Secret plumb-store's key dsn", e)
+	}
+	role := typed[rbacv1.Role](t, mustFind(t, objs, "Role", "plumb-leases"))
+	if len(role.Rules) != 1 || !slices.Equal(role.Rules[0].Resources, []string{"leases"}) || !slices.Contains(role.Rules[0].Verbs, "delete") {
+		t.Errorf("lease Role %+v: want leases only, with delete", role.Rules)
+	}
+	mustFind(t, objs, "RoleBinding", "plumb-leases")
+
+	for extra, want := range map[string]string{
+		"replicas: 2\n":                      "replicas > 1 needs sharding.enabled",
+		"sharding: {enabled: true}\n":        "it needs config.clusters and a shared store",
+		sharded + "audit: {enabled: true}\n": "does not work with admission or audit",
+	} {
+		if _, _, err := render(rel, shopValues(t, "shop", extra)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("values %q: %v, want an error saying %q", extra, err, want)
 		}
 	}
 }

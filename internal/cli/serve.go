@@ -509,17 +509,7 @@ func (o *serveOptions) watchSources(ctx context.Context, setups []clusterSetup, 
 	for _, s := range setups {
 		w.Groups = append(w.Groups, localSources(s.paths)) // the rest: watchRemoteSources
 	}
-	err := w.Run(ctx, func(i int) {
-		w := watcherAt(i)
-		if w == nil {
-			return // another replica watches it
-		}
-		objs, errs := setups[i].reload(ctx)
-		o.reportSourceErrors(errs)
-		if err := w.Reload(objs); err != nil {
-			o.logger.Warn("reload sources", "cluster", setups[i].name, "err", err)
-		}
-	})
+	err := w.Run(ctx, o.reloader(ctx, setups, watcherAt))
 	if err != nil {
 		o.logger.Warn("cannot watch sources; restart plumb serve to pick up changes", "err", err)
 	}

@@ -97,17 +97,24 @@ func (o *serveOptions) watchRemoteSources(ctx context.Context, setups []clusterS
 	if !watched {
 		return
 	}
-	p.Run(ctx, func(i int) {
+	p.Run(ctx, o.reloader(ctx, setups, watcherAt))
+}
+
+// reloader loads cluster i's sources again and hands them to its watcher,
+// which compares only the objects whose declaration changed; a cluster
+// another replica watches is left to it.
+func (o *serveOptions) reloader(ctx context.Context, setups []clusterSetup, watcherAt func(int) *watch.Watcher) func(int) {
+	return func(i int) {
 		w := watcherAt(i)
 		if w == nil {
-			return // another replica watches it
+			return
 		}
 		objs, errs := setups[i].reload(ctx)
 		o.reportSourceErrors(errs)
 		if err := w.Reload(objs); err != nil {
 			o.logger.Warn("reload sources", "cluster", setups[i].name, "err", err)
 		}
-	})
+	}
 }
 
 // watchReleaseStorage pokes now whenever Helm writes ref's storage (an

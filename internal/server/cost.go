@@ -22,31 +22,36 @@ type costItem struct {
 
 // cost answers what drift costs: each drifted workload's resource delta,
 // the totals per cluster and for the fleet, and monthly estimates when
-// plumb.yaml gives prices.
+// plumb.yaml gives prices. With items=false it answers the totals alone.
+// It reads the deltas only, not the findings whole.
 func (s *Server) cost(w http.ResponseWriter, r *http.Request) {
 	f := filterOf(r)
 	f.State = drift.StateDrifted
-	found, err := s.b.Store.Findings(r.Context(), f)
+	deltas, err := s.b.Store.Deltas(r.Context(), f)
 	if err != nil {
 		s.internal(w, err)
 		return
 	}
 	p := s.b.Pricing
-	items, all := []costItem{}, []cost.Item{}
-	for _, fd := range found {
-		if len(fd.ResourceDelta) == 0 {
+	withItems := r.URL.Query().Get("items") != "false"
+	items, all := []costItem{}, make([]cost.Item, 0, len(deltas))
+	for _, d := range deltas {
+		all = append(all, cost.Item{Cluster: d.Cluster, Delta: d.ResourceDelta})
+		if !withItems {
 			continue
 		}
-		it := costItem{ID: fd.ID, Cluster: fd.Cluster, Kind: fd.Kind, Namespace: fd.Namespace, Name: fd.Name, ResourceDelta: fd.ResourceDelta}
+		it := costItem{ID: d.ID, Cluster: d.Cluster, Kind: d.Kind, Namespace: d.Namespace, Name: d.Name, ResourceDelta: d.ResourceDelta}
 		if p.Set() {
-			m := p.Monthly(fd.ResourceDelta)
+			m := p.Monthly(d.ResourceDelta)
 			it.Monthly = &m
 		}
 		items = append(items, it)
-		all = append(all, cost.Item{Cluster: fd.Cluster, Delta: fd.ResourceDelta})
 	}
 	clusters, fleet := cost.Totals(all, p)
-	out := map[string]any{"items": items, "clusters": clusters, "fleet": fleet}
+	out := map[string]any{"clusters": clusters, "fleet": fleet}
+	if withItems {
+		out["items"] = items
+	}
 	if p.Set() {
 		out["pricing"] = p
 	}

@@ -19,6 +19,7 @@ type Remediator interface {
 	Get(id int64) (schedule.Remediation, bool)
 	Approve(ctx context.Context, id int64) (schedule.Approval, error)
 	Reject(id int64) (schedule.Remediation, error)
+	Undo(ctx context.Context, runID int64) (schedule.Undone, error)
 }
 
 var _ Remediator = (*schedule.Scheduler)(nil)
@@ -145,6 +146,38 @@ func (s *Server) run(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, run)
+}
+
+// undo puts back what a run changed, as plumb fix --undo does: 404 for
+// no such run, 409 when it cannot be undone (already undone, wrote
+// nothing, a cluster serve does not remediate) or when every object
+// changed since, 422 when the guardrails refuse.
+func (s *Server) undo(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(w, r, "run")
+	if !ok {
+		return
+	}
+	u, err := s.b.Remediations.Undo(r.Context(), id)
+	msg := ""
+	if err != nil {
+		msg = err.Error()
+		if u.Run != 0 {
+			msg += fmt.Sprintf(" (recorded as run %d)", u.Run)
+		}
+	}
+	switch {
+	case err == nil:
+		s.opts.Logger.Info("run undone", "run", id, "undo", u.Run)
+		writeJSON(w, u)
+	case errors.Is(err, schedule.ErrRunNotFound):
+		writeError(w, http.StatusNotFound, "no run "+strconv.FormatInt(id, 10))
+	case errors.Is(err, schedule.ErrCannotUndo), errors.Is(err, schedule.ErrNotUndone):
+		writeError(w, http.StatusConflict, msg)
+	case errors.Is(err, schedule.ErrUndoRefused):
+		writeError(w, http.StatusUnprocessableEntity, msg)
+	default:
+		s.internal(w, err)
+	}
 }
 
 // nonNegative reads an optional integer query parameter.

@@ -42,9 +42,19 @@ type Options struct {
 	Logger *slog.Logger
 }
 
+// Store is what the server reads of the store: findings and events, and
+// the few columns of findings that the cost of drift and skew need.
+type Store interface {
+	store.Reader
+	Deltas(ctx context.Context, f store.Filter) ([]store.Delta, error)
+	Changes(ctx context.Context, f store.Filter) ([]drift.Finding, error)
+}
+
+var _ Store = (*store.DB)(nil)
+
 // Backend is what the server shows.
 type Backend struct {
-	Store    store.Reader
+	Store    Store
 	Clusters func() []watch.Status
 	Ready    func() bool
 	Hub      *Hub
@@ -120,6 +130,8 @@ func (s *Server) Handler() http.Handler {
 	api.HandleFunc("GET /api/v1/cost", s.cost)
 	api.HandleFunc("GET /api/v1/runs", s.runs)
 	api.HandleFunc("GET /api/v1/runs/{id}", s.run)
+	api.HandleFunc("POST /api/v1/runs/{id}/undo", s.undo)
+	api.HandleFunc("GET /api/v1/skew", s.skew)
 	api.HandleFunc("GET /api/v1/openapi.json", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(openapiDoc)
@@ -354,6 +366,8 @@ func reason(code int) string {
 		return "NotFound"
 	case http.StatusConflict:
 		return "Conflict"
+	case http.StatusUnprocessableEntity:
+		return "UnprocessableEntity"
 	case http.StatusServiceUnavailable:
 		return "ServiceUnavailable"
 	}

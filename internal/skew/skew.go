@@ -62,6 +62,11 @@ type Cluster struct {
 // Compute groups clusters by the label groupBy ("" puts all in one group;
 // clusters without the label are left out) and reports skew in each.
 func Compute(clusters []Cluster, groupBy string) Report {
+	return report(clusters, groupBy, compareGroup)
+}
+
+// report groups clusters by the label groupBy and compares each group.
+func report(clusters []Cluster, groupBy string, compare func([]Cluster) []Object) Report {
 	r := Report{APIVersion: APIVersion, Kind: Kind, GroupBy: groupBy, Groups: []Group{}}
 	groups := map[string][]Cluster{}
 	var names []string
@@ -85,7 +90,7 @@ func Compute(clusters []Cluster, groupBy string) Report {
 		for _, c := range groups[name] {
 			g.Clusters = append(g.Clusters, c.Name)
 		}
-		g.Objects = compareGroup(groups[name])
+		g.Objects = compare(groups[name])
 		r.Groups = append(r.Groups, g)
 	}
 	return r
@@ -95,7 +100,10 @@ func Compute(clusters []Cluster, groupBy string) Report {
 type state struct {
 	cluster  string
 	declared map[string]any
-	finding  *drift.Finding
+	// desired, when set, is the declared value by path, in place of
+	// declared (FromFindings has no declarations).
+	desired map[string]any
+	finding *drift.Finding
 }
 
 func compareGroup(cs []Cluster) []Object {
@@ -205,6 +213,9 @@ func liveValue(s state, p string) (value any, drifted bool) {
 				return c.Live, true
 			}
 		}
+	}
+	if s.desired != nil {
+		return s.desired[p], false
 	}
 	v, _ := drift.ValueAt(s.declared, p)
 	return v, false

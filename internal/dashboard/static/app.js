@@ -56,16 +56,18 @@ function delta(rl) {
 
 const money = (m) => m === undefined || m === null ? '' : (m < 0 ? '−' : '') + '$' + Math.abs(m).toFixed(2) + '/month';
 
-function table(headers, rows, opts = {}) {
+// table draws items as rows, at most ROWS of them until "Show all": row
+// builds one item's <tr>, only for the items drawn.
+function table(headers, items, row, opts = {}) {
   const body = h('tbody');
-  const limit = opts.all ? rows.length : ROWS;
-  rows.slice(0, limit).forEach((r) => body.append(r));
+  const limit = opts.all ? items.length : ROWS;
+  items.slice(0, limit).forEach((it) => body.append(row(it)));
   const t = h('table', {class: opts.class}, h('thead', {}, h('tr', {}, headers.map((x) => h('th', {class: x.startsWith('#') ? 'num' : ''}, x.replace(/^#/, ''))))), body);
-  if (rows.length > limit) {
-    return h('div', {}, t, h('p', {}, h('button', {class: 'more', onclick: () => t.replaceWith(table(headers, rows, Object.assign({}, opts, {all: true})))},
-      `Show all ${rows.length} (${rows.length - limit} more)`)));
+  if (items.length > limit) {
+    return h('div', {}, t, h('p', {}, h('button', {class: 'more', onclick: (ev) => ev.target.closest('div').replaceWith(table(headers, items, row, Object.assign({}, opts, {all: true})))},
+      `Show all ${items.length} (${items.length - limit} more)`)));
   }
-  if (!rows.length) body.append(h('tr', {}, h('td', {colspan: headers.length, class: 'muted'}, opts.empty || 'Nothing here.')));
+  if (!items.length) body.append(h('tr', {}, h('td', {colspan: headers.length, class: 'muted'}, opts.empty || 'Nothing here.')));
   return t;
 }
 
@@ -75,7 +77,7 @@ const card = (k, v, cls) => h('div', {class: 'card ' + (cls || '')}, h('div', {c
 
 // Fleet: every cluster with its status and counts; filter by label.
 async function fleet(params) {
-  const [cl, cost] = await Promise.all([api('clusters'), api('cost')]);
+  const [cl, cost] = await Promise.all([api('clusters'), api('cost?items=false')]);
   const filter = params.get('labels') || '';
   const want = filter.split(',').map((s) => s.trim()).filter(Boolean).map((s) => s.split('='));
   const match = (c) => want.every(([k, v]) => c.labels && (v === undefined ? k in c.labels : c.labels[k] === v));
@@ -93,14 +95,14 @@ async function fleet(params) {
       cost.fleet.monthly !== undefined ? card('a month', money(cost.fleet.monthly)) : null),
     h('div', {class: 'toolbar'}, input, h('span', {class: 'muted'}, `${items.length} of ${cl.items.length} clusters`)),
     table(['Cluster', 'Status', '#Drifted', '#Missing', '#Unmanaged', '#Coverage', 'Last scan', 'Labels', 'Drift asks for'],
-      items.map((c) => h('tr', {'data-cluster': c.name},
+      items, (c) => h('tr', {'data-cluster': c.name},
         h('td', {}, clusterLink(c.name)),
         h('td', {}, badge(c.status), c.error ? h('div', {class: 'muted'}, c.error) : null),
         h('td', {class: 'num drifted'}, c.drifted || 0), h('td', {class: 'num missing'}, c.missing || 0), h('td', {class: 'num unmanaged'}, c.unmanaged || 0),
         h('td', {class: 'num'}, c.coverage === undefined ? '—' : Math.round(c.coverage * 100) + '%'),
         h('td', {}, ago(c.lastScan)),
         h('td', {}, Object.entries(c.labels || {}).map(([k, v]) => h('code', {class: 'label'}, k + '=' + v + ' '))),
-        h('td', {}, costBy[c.name] ? delta(costBy[c.name].resourceDelta) : '—'))),
+        h('td', {}, costBy[c.name] ? delta(costBy[c.name].resourceDelta) : '—')),
       {empty: 'No cluster matches.'}));
 }
 
@@ -120,11 +122,11 @@ async function clusterPage(params, name) {
       card('unmanaged', c.unmanaged || 0), card('coverage', c.coverage === undefined ? '—' : Math.round(c.coverage * 100) + '%'), card('last scan', ago(c.lastScan))),
     h('div', {class: 'toolbar'}, input, h('span', {class: 'muted'}, `${items.length} findings`)),
     table(['Object', 'Kind', 'State', 'Changed fields', 'Changed by', 'Last change', 'Requests'],
-      items.map((f) => h('tr', {'data-id': f.id},
+      items, (f) => h('tr', {'data-id': f.id},
         h('td', {}, findingLink(f)), h('td', {}, f.kind), h('td', {}, badge(f.state)),
         h('td', {}, (f.changes || []).slice(0, 3).map((x) => h('div', {}, h('code', {}, x.path))), (f.changes || []).length > 3 ? h('div', {class: 'muted'}, `and ${f.changes.length - 3} more`) : null),
         h('td', {}, [...new Set((f.changes || []).map((x) => x.user ? x.user.name : x.manager).filter(Boolean))].join(', ')),
-        h('td', {}, ago(f.lastChange)), h('td', {}, delta(f.resourceDelta)))),
+        h('td', {}, ago(f.lastChange)), h('td', {}, delta(f.resourceDelta))),
       {empty: 'Every declared object is as declared.'}));
 }
 
@@ -150,11 +152,11 @@ async function objectPage(params, id) {
     if (f.state === 'unmanaged') parts.push(h('p', {}, 'Live in the cluster; no source declares it.'));
     if ((f.changes || []).length) {
       parts.push(h('h2', {}, 'Changes'), table(['Field', 'Desired', 'Live', 'Changed by', 'Operation', 'When', 'User'],
-        f.changes.map((c) => h('tr', {'data-path': c.path, class: 'change ' + c.type},
+        f.changes, (c) => h('tr', {'data-path': c.path, class: 'change ' + c.type},
           h('td', {}, h('code', {}, c.path), ' ', h('span', {class: 'muted'}, c.type)),
           h('td', {class: 'desired'}, value(c.desired)), h('td', {class: 'live-v'}, value(c.live)),
           h('td', {}, c.manager || '—'), h('td', {}, c.operation || '—'), h('td', {}, ago(c.time)),
-          h('td', {}, c.user ? c.user.name : h('span', {class: 'muted'}, 'no audit data'))))));
+          h('td', {}, c.user ? c.user.name : h('span', {class: 'muted'}, 'no audit data')))));
     }
   }
   const items = [];
@@ -175,69 +177,89 @@ async function objectPage(params, id) {
   return h('div', {}, parts);
 }
 
-// Skew: objects that drifted in some clusters, and each field's value per
-// cluster; clusters where the field is as declared show the declaration.
-async function skew() {
-  const [cl, fs] = await Promise.all([api('clusters'), api('findings?state=drifted')]);
-  const clusters = cl.items.filter((c) => c.status !== 'unbound').map((c) => c.name);
-  const byObj = new Map();
-  for (const f of fs.items) {
-    const key = [f.kind, f.namespace || '', f.name].join('/');
-    if (!byObj.has(key)) byObj.set(key, {f, fields: new Map()});
-    for (const c of f.changes || []) {
-      const o = byObj.get(key);
-      if (!o.fields.has(c.path)) o.fields.set(c.path, {desired: c.desired, live: {}});
-      o.fields.get(c.path).live[f.cluster] = c.live;
-    }
-  }
-  const rows = [];
-  for (const [key, o] of [...byObj].sort()) {
-    for (const [path, v] of o.fields) {
-      rows.push(h('tr', {'data-object': key, 'data-path': path}, h('td', {}, o.f.kind, ' ', objName(o.f)), h('td', {}, h('code', {}, path)),
-        clusters.map((c) => h('td', {'data-cluster': c}, c in v.live ? h('span', {class: 'live-v'}, value(v.live[c])) : h('span', {class: 'desired', title: 'as declared'}, value(v.desired))))));
-    }
-  }
+// Skew: where clusters that should match differ, field by field,
+// computed by the server from the drifted findings (/api/v1/skew).
+async function skew(params) {
+  const groupBy = params.get('groupBy') || '';
+  const r = await api('skew?' + q({groupBy}));
+  const input = h('input', {type: 'search', id: 'group-by', placeholder: 'Group clusters by label: env', value: groupBy});
+  input.addEventListener('change', () => { location.hash = '#/skew?' + q({groupBy: input.value}); });
+  const groups = r.groups.filter((g) => g.clusters.length > 1);
   return h('div', {}, h('h1', {}, 'Skew'),
-    h('p', {class: 'muted'}, 'Where clusters that get the same declaration differ, field by field. Red: live value that differs from the declaration; green: as declared.'),
-    table(['Object', 'Field', ...clusters], rows, {empty: 'No skew: every cluster is as declared.'}));
+    h('p', {class: 'muted'}, 'Where clusters that should match differ, field by field: clusters that drifted in red, clusters as declared in green. ',
+      'Clusters match within a group: all of them, or those with the same value of a label.'),
+    h('div', {class: 'toolbar'}, input, h('span', {class: 'muted'}, `${groups.length} groups of two or more clusters`)),
+    groups.length ? groups.map((g) => {
+      const rows = g.objects.flatMap((o) => o.differences.map((d) => ({o, d})));
+      return [r.groupBy ? h('h2', {}, g.name) : null,
+        table(['Object', 'Field', ...g.clusters], rows, ({o, d}) => h('tr', {'data-object': [o.kind, o.namespace || '', o.name].join('/'), 'data-path': d.path},
+          h('td', {}, o.kind, ' ', objName(o)), h('td', {}, h('code', {}, d.path)),
+          g.clusters.map((c) => h('td', {'data-cluster': c}, d.drifted.includes(c)
+            ? h('span', {class: 'live-v'}, value(d.values[c])) : h('span', {class: 'desired', title: 'as declared'}, value(d.values[c]))))),
+        {empty: 'No skew: these clusters match.', class: 'skew'})];
+    }) : h('p', {class: 'muted', id: 'no-groups'}, 'Skew compares two or more clusters; ', r.groupBy ? 'no value of ' + r.groupBy + ' has two.' : 'this fleet has one.'));
 }
 
-// Remediations: the approval queue and the history of runs.
+// failures are the last error of each write made from the page, by path.
+const failures = new Map();
+const failure = (path) => h('div', {class: 'result error'}, failures.get(path));
+
+// Remediations: the approval queue and the history of runs, with undo.
 async function remediations() {
   const [rems, runs] = await Promise.all([api('remediations'), api('runs')]);
-  const act = (r, verb) => async (ev) => {
-    ev.target.disabled = true;
+  // post runs a write from a button and redraws; an error shows in the
+  // row's .result, and stays there when the page is drawn again.
+  const post = (path, key = path) => async (ev) => {
+    const row = ev.target.closest('tr');
+    row.querySelectorAll('button').forEach((b) => { b.disabled = true; });
     try {
-      await api(`remediations/${r.id}/${verb}`, {method: 'POST'});
+      await api(path, {method: 'POST'});
       render();
     } catch (err) {
-      ev.target.disabled = false;
-      ev.target.closest('tr').querySelector('.result').textContent = err.message;
+      row.querySelectorAll('button').forEach((b) => { b.disabled = false; });
+      failures.set(key, err.message);
+      row.querySelector('.result').textContent = err.message;
     }
   };
   const steps = (r) => (r.plan.steps || []).map((s) => h('div', {}, s.action, ' ', s.kind, ' ', objName(s), ' ', badge(s.risk),
     (s.changes || []).map((c) => h('div', {class: 'muted'}, h('code', {}, c.path), ' → ', value(c.desired)))));
+  // Undo asks once more, in place: Undo, then "Put back N objects?" with
+  // Confirm and Cancel.
+  const undone = new Set(runs.items.filter((r) => r.undoOf && (r.outcome === 'applied' || r.outcome === 'partial')).map((r) => r.undoOf));
+  const undo = (r) => {
+    if (undone.has(r.id)) return h('span', {class: 'muted'}, 'undone');
+    if (r.outcome !== 'applied' && r.outcome !== 'partial') return '—';
+    const cell = h('div', {class: 'undo'});
+    const ask = h('button', {class: 'undo', onclick: () => cell.replaceChildren(
+      h('span', {}, `Put back what run #${r.id} changed? `),
+      h('button', {class: 'confirm-undo', onclick: post(`runs/${r.id}/undo`)}, 'Confirm undo'), ' ',
+      h('button', {class: 'cancel', onclick: () => cell.replaceChildren(ask, failure(`runs/${r.id}/undo`))}, 'Cancel'),
+      failure(`runs/${r.id}/undo`))}, 'Undo');
+    cell.append(ask, failure(`runs/${r.id}/undo`));
+    return cell;
+  };
   // Plans are made a moment after the finding the stream announces, and
-  // runs end without a finding event: look again while the page is open.
-  setTimeout(() => { if (location.hash === '#/remediations') refresh(); }, 3000);
+  // runs end without a finding event: look again while the page is open,
+  // unless an undo waits for its confirmation.
+  setTimeout(() => { if (location.hash === '#/remediations' && !page.querySelector('button.confirm-undo')) refresh(); }, 3000);
   const pending = rems.items.filter((r) => r.state === 'pending');
   const held = rems.items.filter((r) => r.state !== 'pending');
   return h('div', {},
     h('h1', {}, 'Remediations'),
     h('h2', {}, `Waiting for approval (${pending.length})`),
-    table(['#', 'Cluster', 'Object', 'Plan', 'Since', ''], pending.map((r) => h('tr', {'data-remediation': r.id, 'data-finding': r.findingId},
+    table(['#', 'Cluster', 'Object', 'Plan', 'Since', ''], pending, (r) => h('tr', {'data-remediation': r.id, 'data-finding': r.findingId},
       h('td', {}, r.id), h('td', {}, clusterLink(r.cluster)), h('td', {}, h('a', {href: '#/object/' + encodeURIComponent(r.findingId)}, r.findingId.split('/').slice(2).join(' '))),
       h('td', {}, steps(r)), h('td', {}, ago(r.createdAt)),
-      h('td', {}, h('button', {class: 'approve', onclick: act(r, 'approve')}, 'Approve'), ' ', h('button', {class: 'reject', onclick: act(r, 'reject')}, 'Reject'), h('div', {class: 'result error'})))),
+      h('td', {}, h('button', {class: 'approve', onclick: post(`remediations/${r.id}/approve`, `remediations/${r.id}`)}, 'Approve'), ' ',
+        h('button', {class: 'reject', onclick: post(`remediations/${r.id}/reject`, `remediations/${r.id}`)}, 'Reject'), failure(`remediations/${r.id}`))),
     {empty: 'Nothing waits for approval.'}),
-    held.length ? [h('h2', {}, 'Held back'), table(['#', 'Cluster', 'Object', 'State', 'Why'], held.map((r) => h('tr', {'data-remediation': r.id},
+    held.length ? [h('h2', {}, 'Held back'), table(['#', 'Cluster', 'Object', 'State', 'Why'], held, (r) => h('tr', {'data-remediation': r.id},
       h('td', {}, r.id), h('td', {}, r.cluster), h('td', {}, h('a', {href: '#/object/' + encodeURIComponent(r.findingId)}, r.findingId.split('/').slice(2).join(' '))),
-      h('td', {}, badge(r.state)), h('td', {}, r.reason || (r.managers || []).join(', ')))))] : null,
+      h('td', {}, badge(r.state)), h('td', {}, r.reason || (r.managers || []).join(', '))))] : null,
     h('h2', {}, 'History'),
-    table(['Run', 'When', 'Command', 'Clusters', '#Objects', 'Outcome', 'By', 'Undo'], runs.items.map((r) => h('tr', {'data-run': r.id},
+    table(['Run', 'When', 'Command', 'Clusters', '#Objects', 'Outcome', 'By', 'Undo'], runs.items, (r) => h('tr', {'data-run': r.id, 'data-undo-of': r.undoOf},
       h('td', {}, '#' + r.id), h('td', {}, ago(r.time)), h('td', {}, r.command, r.undoOf ? ' of #' + r.undoOf : ''), h('td', {}, (r.clusters || []).join(', ')),
-      h('td', {class: 'num'}, r.objects), h('td', {}, badge(r.outcome)), h('td', {}, r.user),
-      h('td', {}, r.outcome === 'applied' || r.outcome === 'partial' ? h('code', {title: 'Run this to put back what the run changed'}, 'plumb fix --undo ' + r.id) : '—'))),
+      h('td', {class: 'num'}, r.objects), h('td', {}, badge(r.outcome)), h('td', {}, r.user), h('td', {}, undo(r))),
     {empty: 'No runs yet.'}));
 }
 
@@ -251,12 +273,12 @@ async function costPage() {
     h('div', {class: 'cards'}, card('drifted workloads', c.fleet.workloads), card('fleet asks for', c.fleet.workloads ? delta(c.fleet.resourceDelta) : 'nothing more'),
       c.fleet.monthly !== undefined ? card('a month', money(c.fleet.monthly)) : null),
     h('h2', {}, 'Per cluster'),
-    table(['Cluster', '#Workloads', 'Requests', '#Monthly'], c.clusters.map((t) => h('tr', {'data-cluster': t.cluster},
-      h('td', {}, clusterLink(t.cluster)), h('td', {class: 'num'}, t.workloads), h('td', {}, delta(t.resourceDelta)), h('td', {class: 'num'}, money(t.monthly)))),
+    table(['Cluster', '#Workloads', 'Requests', '#Monthly'], c.clusters, (t) => h('tr', {'data-cluster': t.cluster},
+      h('td', {}, clusterLink(t.cluster)), h('td', {class: 'num'}, t.workloads), h('td', {}, delta(t.resourceDelta)), h('td', {class: 'num'}, money(t.monthly))),
     {empty: 'No drifted workload asks for more or less than declared.'}),
     h('h2', {}, 'Per workload'),
-    table(['Cluster', 'Workload', 'Requests', '#Monthly'], c.items.map((i) => h('tr', {'data-id': i.id},
-      h('td', {}, i.cluster), h('td', {}, i.kind, ' ', findingLink(i)), h('td', {}, delta(i.resourceDelta)), h('td', {class: 'num'}, money(i.monthly)))),
+    table(['Cluster', 'Workload', 'Requests', '#Monthly'], c.items, (i) => h('tr', {'data-id': i.id},
+      h('td', {}, i.cluster), h('td', {}, i.kind, ' ', findingLink(i)), h('td', {}, delta(i.resourceDelta)), h('td', {class: 'num'}, money(i.monthly))),
     {empty: 'None.'}));
 }
 
@@ -298,7 +320,7 @@ async function render() {
 // Redraw once for a burst of events, at most every 250 ms.
 let pending = null;
 function refresh() {
-  if (pending) return;
+  if (pending || page.querySelector('button.confirm-undo')) return; // a person is answering
   pending = setTimeout(() => { pending = null; render(); }, 250);
 }
 

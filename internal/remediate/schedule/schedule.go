@@ -106,9 +106,11 @@ var (
 // Scheduler acts on findings as watchers publish them.
 type Scheduler struct {
 	clusters map[string]*Cluster
-	runs     store.RunWriter
+	runs     Runs
 	opts     Options
-	queue    workqueue.TypedInterface[string]
+	// undoMu makes undos one at a time, so that one sees the other's run.
+	undoMu sync.Mutex
+	queue  workqueue.TypedInterface[string]
 
 	mu sync.Mutex
 	// events, items, fixes, budget and nextID are guarded by mu.
@@ -126,7 +128,7 @@ type Scheduler struct {
 }
 
 // New returns a scheduler for clusters that records runs in runs.
-func New(clusters []*Cluster, runs store.RunWriter, opts Options) *Scheduler {
+func New(clusters []*Cluster, runs Runs, opts Options) *Scheduler {
 	def := DefaultOptions()
 	if _, ok := remediate.ParseRisk(string(opts.Auto.MaxRisk)); !ok {
 		opts.Auto.MaxRisk = def.Auto.MaxRisk
@@ -355,14 +357,8 @@ func (s *Scheduler) apply(ctx context.Context, c *Cluster, mode remediate.Mode, 
 	if mode == remediate.ModeApprove {
 		command = "serve-approve"
 	}
-	run, err := remediate.Record(remediate.RunInfo{Command: command, User: c.User, Started: started, Finished: s.opts.Now()}, plan, results)
-	if err != nil {
-		return results, err
-	}
-	if _, err := s.runs.RecordRun(ctx, run); err != nil {
-		return results, fmt.Errorf("the run could not be recorded: %w", err)
-	}
-	return results, nil
+	_, err = s.record(ctx, remediate.RunInfo{Command: command, User: c.User, Started: started, Finished: s.opts.Now()}, plan, results)
+	return results, err
 }
 
 // List returns the remediations not applied at once, oldest first.

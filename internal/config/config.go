@@ -43,6 +43,9 @@ type Config struct {
 	// of drift's cost (serve's /api/v1/cost and dashboard). Default: no
 	// prices, no estimate.
 	Pricing cost.Pricing `yaml:"pricing"`
+	// Rollout fixes the fleet in waves (plumb fix -c, serve's auto mode).
+	// Default: none, every cluster at once.
+	Rollout *Rollout `yaml:"rollout"`
 }
 
 // Cluster is one kubeconfig context and its labels.
@@ -225,6 +228,7 @@ func Load(path string) (*File, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	recordLines(&doc, &cfg)
+	recordRolloutLines(&doc, &cfg)
 	f := &File{Path: path, Config: cfg}
 	f.setDefaults()
 	if err := f.Validate(); err != nil {
@@ -278,6 +282,7 @@ func (f *File) setDefaults() {
 	if f.Guardrails.ProtectedNamespaces == nil {
 		f.Guardrails.ProtectedNamespaces = []string{"kube-system"}
 	}
+	f.Rollout.setDefaults()
 	if f.Store.Driver == "" {
 		f.Store.Driver = "sqlite"
 	}
@@ -410,6 +415,7 @@ func (f *File) Validate() error {
 			errs = append(errs, fmt.Errorf("guardrails.%s %q: want low, medium, high or critical", name, risk))
 		}
 	}
+	errs = append(errs, f.Rollout.validate(f)...)
 	if f.Pricing.CPUCoreHour < 0 || f.Pricing.MemoryGiBHour < 0 {
 		errs = append(errs, errors.New("pricing: cpuCoreHour and memoryGiBHour must not be negative"))
 	}

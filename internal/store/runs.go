@@ -31,6 +31,8 @@ type Run struct {
 	// Plan and Steps; Runs leaves them out.
 	Plan  json.RawMessage `json:"plan,omitempty"`
 	Steps []RunStep       `json:"steps,omitempty"`
+	// Waves are a rollout's clusters, wave by wave; only Run fills them.
+	Waves []RunWave `json:"waves,omitempty"`
 }
 
 // RunStep is what a run did to one object.
@@ -78,10 +80,6 @@ func (s *DB) RecordRun(ctx context.Context, r *Run) (int64, error) {
 		return 0, err
 	}
 	defer tx.Rollback()
-	plan := r.Plan
-	if len(plan) == 0 {
-		plan = json.RawMessage("{}")
-	}
 	var undoOf sql.NullInt64
 	if r.UndoOf > 0 {
 		undoOf = sql.NullInt64{Int64: r.UndoOf, Valid: true}
@@ -89,15 +87,14 @@ func (s *DB) RecordRun(ctx context.Context, r *Run) (int64, error) {
 	var id int64
 	if err := s.queryRow(ctx, tx, `INSERT INTO runs (started_at, finished_at, "user", command, undo_of, outcome, clusters, objects, plan)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		r.StartedAt.UnixMilli(), r.FinishedAt.UnixMilli(), r.User, r.Command, undoOf, r.Outcome, strings.Join(r.Clusters, ","), r.Objects, string(plan)).Scan(&id); err != nil {
+		r.StartedAt.UnixMilli(), r.FinishedAt.UnixMilli(), r.User, r.Command, undoOf, r.Outcome, joinList(r.Clusters), r.Objects, planJSON(r.Plan)).Scan(&id); err != nil {
 		return 0, err
 	}
-	for i, st := range r.Steps {
-		if _, err := s.exec(ctx, tx, `INSERT INTO run_objects (run_id, seq, cluster, api_version, kind, namespace, name, action, outcome, message, before, after)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			id, i, st.Cluster, st.APIVersion, st.Kind, st.Namespace, st.Name, st.Action, st.Outcome, st.Message, nullJSON(st.Before), nullJSON(st.After)); err != nil {
-			return 0, err
-		}
+	if err := s.insertSteps(ctx, tx, id, r.Steps); err != nil {
+		return 0, err
+	}
+	if err := s.insertWaves(ctx, tx, id, r.Waves); err != nil {
+		return 0, err
 	}
 	if err := tx.Commit(); err != nil {
 		return 0, err
@@ -165,8 +162,34 @@ func (s *DB) Run(ctx context.Context, id int64) (*Run, error) {
 		}
 		r.Steps = append(r.Steps, st)
 	}
-	return r, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if r.Waves, err = s.readWaves(ctx, id); err != nil {
+		return nil, err
+	}
+	return r, nil
 }
+
+func (s *DB) insertSteps(ctx context.Context, tx *sql.Tx, id int64, steps []RunStep) error {
+	for i, st := range steps {
+		if _, err := s.exec(ctx, tx, `INSERT INTO run_objects (run_id, seq, cluster, api_version, kind, namespace, name, action, outcome, message, before, after)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			id, i, st.Cluster, st.APIVersion, st.Kind, st.Namespace, st.Name, st.Action, st.Outcome, st.Message, nullJSON(st.Before), nullJSON(st.After)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func planJSON(plan json.RawMessage) string {
+	if len(plan) == 0 {
+		return "{}"
+	}
+	return string(plan)
+}
+
+func joinList(l []string) string { return strings.Join(l, ",") }
 
 // scanRun reads runColumns, then the plan if withPlan.
 func scanRun(r scanner, withPlan bool) (*Run, error) {

@@ -1,11 +1,14 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"plumb.dev/plumb/internal/testpostgres"
 )
 
 // shardedFleet writes a configuration of n clusters, every one a context
@@ -40,14 +43,23 @@ func clustersOf(t *testing.T, base string) []shardedCluster {
 	return l.Items
 }
 
-// TestServeSharesTheFleet: three replicas of plumb serve with one store and
-// one Lease namespace split six clusters, each watched by exactly one of
+// TestServeSharesTheFleet: three replicas of plumb serve with one
+// PostgreSQL store and one Lease namespace split six clusters, each watched by exactly one of
 // them; any replica's API answers for all six; a replica that stops hands
 // its clusters to the others, which then find drift in them.
 func TestServeSharesTheFleet(t *testing.T) {
 	cfg, namespaces := shardedFleet(t, 6)
 	leases := env.Namespace(t)
-	db := filepath.Join(t.TempDir(), "plumb.db")
+	ctx := context.Background()
+	pg, err := testpostgres.Start(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = pg.Stop() })
+	db, err := pg.CreateDatabase(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var bases []string
 	var stops []func() int
 	for _, id := range []string{"r1", "r2", "r3"} {

@@ -34,7 +34,7 @@ image:
 	SOURCE_DATE_EPOCH=$$(git log -1 --format=%ct 2>/dev/null || echo 0) $(GO) run ./hack/image -binary $(BIN)/linux-$(IMAGE_ARCH)/plumb \
 		-arch $(IMAGE_ARCH) -version $(VERSION) -revision $(COMMIT) -tag $(IMAGE_TAG) -out $(BIN)/plumb-image.tar
 
-## assets: install etcd if missing and build the test control plane once (cached per Kubernetes version)
+## assets: install the Debian packages the tests need if missing (etcd, postgresql, chromium) and build the test control plane once (cached per Kubernetes version)
 assets:
 	hack/install-deps.sh
 	hack/k8s/assets.sh >/dev/null

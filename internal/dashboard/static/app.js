@@ -15,7 +15,7 @@ function h(tag, attrs, ...children) {
     else if (k === 'class') el.className = v;
     else el.setAttribute(k, v === true ? '' : v);
   }
-  for (const c of children.flat()) {
+  for (const c of children.flat(Infinity)) {
     if (c === undefined || c === null || c === false) continue;
     el.append(c instanceof Node ? c : document.createTextNode(String(c)));
   }
@@ -60,7 +60,7 @@ const money = (m) => m === undefined || m === null ? '' : (m < 0 ? '−' : '') +
 // builds one item's <tr>, only for the items drawn.
 function table(headers, items, row, opts = {}) {
   const body = h('tbody');
-  const limit = opts.all ? items.length : ROWS;
+  const limit = opts.all ? items.length : opts.rows || ROWS;
   items.slice(0, limit).forEach((it) => body.append(row(it)));
   const t = h('table', {class: opts.class}, h('thead', {}, h('tr', {}, headers.map((x) => h('th', {class: x.startsWith('#') ? 'num' : ''}, x.replace(/^#/, ''))))), body);
   if (items.length > limit) {
@@ -185,6 +185,13 @@ async function skew(params) {
   const input = h('input', {type: 'search', id: 'group-by', placeholder: 'Group clusters by label: env', value: groupBy});
   input.addEventListener('change', () => { location.hash = '#/skew?' + q({groupBy: input.value}); });
   const groups = r.groups.filter((g) => g.clusters.length > 1);
+  // One plain cell per cluster: a fleet's table has thousands.
+  const cell = (c, d) => {
+    const v = d.values[c];
+    const drifted = d.drifted.includes(c);
+    return h('td', {'data-cluster': c, class: 'mono ' + (drifted ? 'live-v' : 'desired'), title: drifted ? 'drifted' : 'as declared'},
+      v === undefined || v === null ? '—' : typeof v === 'string' ? v : JSON.stringify(v));
+  };
   return h('div', {}, h('h1', {}, 'Skew'),
     h('p', {class: 'muted'}, 'Where clusters that should match differ, field by field: clusters that drifted in red, clusters as declared in green. ',
       'Clusters match within a group: all of them, or those with the same value of a label.'),
@@ -194,9 +201,9 @@ async function skew(params) {
       return [r.groupBy ? h('h2', {}, g.name) : null,
         table(['Object', 'Field', ...g.clusters], rows, ({o, d}) => h('tr', {'data-object': [o.kind, o.namespace || '', o.name].join('/'), 'data-path': d.path},
           h('td', {}, o.kind, ' ', objName(o)), h('td', {}, h('code', {}, d.path)),
-          g.clusters.map((c) => h('td', {'data-cluster': c}, d.drifted.includes(c)
-            ? h('span', {class: 'live-v'}, value(d.values[c])) : h('span', {class: 'desired', title: 'as declared'}, value(d.values[c]))))),
-        {empty: 'No skew: these clusters match.', class: 'skew'})];
+          g.clusters.map((c) => cell(c, d))),
+        // As many cells as ROWS rows of a usual table.
+        {empty: 'No skew: these clusters match.', class: 'skew', rows: Math.max(50, Math.floor(ROWS * 8 / (g.clusters.length + 2)))})];
     }) : h('p', {class: 'muted', id: 'no-groups'}, 'Skew compares two or more clusters; ', r.groupBy ? 'no value of ' + r.groupBy + ' has two.' : 'this fleet has one.'));
 }
 
@@ -320,8 +327,9 @@ async function render() {
 // Redraw once for a burst of events, at most every 250 ms.
 let pending = null;
 function refresh() {
-  if (pending || page.querySelector('button.confirm-undo')) return; // a person is answering
-  pending = setTimeout(() => { pending = null; render(); }, 250);
+  const answering = () => page.querySelector('button.confirm-undo'); // an undo waits for its confirmation
+  if (pending || answering()) return;
+  pending = setTimeout(() => { pending = null; if (!answering()) render(); }, 250);
 }
 
 function listen() {

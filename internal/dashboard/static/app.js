@@ -195,7 +195,7 @@ async function skew(params) {
   return h('div', {}, h('h1', {}, 'Skew'),
     h('p', {class: 'muted'}, 'Where clusters that should match differ, field by field: clusters that drifted in red, clusters as declared in green. ',
       'Clusters match within a group: all of them, or those with the same value of a label.'),
-    h('div', {class: 'toolbar'}, input, h('span', {class: 'muted'}, `${groups.length} groups of two or more clusters`)),
+    h('div', {class: 'toolbar'}, input, h('span', {class: 'muted'}, `${groups.length} ${groups.length === 1 ? 'group' : 'groups'} of two or more clusters`)),
     groups.length ? groups.map((g) => {
       const rows = g.objects.flatMap((o) => o.differences.map((d) => ({o, d})));
       return [r.groupBy ? h('h2', {}, g.name) : null,

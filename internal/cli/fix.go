@@ -35,6 +35,7 @@ type fixOptions struct {
 	removeAdded bool
 	prune       bool
 	undo        int64
+	resume      int64
 	storePath   string
 	flags       *pflag.FlagSet
 }
@@ -71,6 +72,14 @@ values excepted. --undo RUN puts the objects that run changed back as it
 found them, under the same guardrails, and only where nobody changed them
 since.
 
+With -c and a configuration whose rollout section orders the fleet in
+waves, fix goes wave by wave: each cluster is planned when its wave
+starts, at most maxParallel at once, under the same guardrails; then the
+wave bakes, rescanned until its bake time has passed. A wave in which a
+cluster failed, or new drift appeared while it baked, stops the rollout;
+--resume RUN plans the waves left afresh and goes on in the same run, and
+--undo RUN puts back every wave. Clusters in no wave are not fixed.
+
 Exit codes: 0 nothing to do, or the plan was applied; 1 the plan was refused,
 declined, or not applied in full; 2 an error.`,
 		Example: `  plumb fix --source deploy/
@@ -78,7 +87,9 @@ declined, or not applied in full; 2 an error.`,
   plumb fix --source deploy/ --yes --max-risk medium
   plumb fix --source deploy/ --prune --allow-risk   # also delete objects no source declares
   plumb fix --source deploy/ -o json   # the plan as data; applies nothing without --yes
-  plumb fix --undo 12                   # put back what run 12 changed`,
+  plumb fix --undo 12                   # put back what run 12 changed
+  plumb fix -c plumb.yaml --yes         # a fleet with rollout: wave by wave
+  plumb fix -c plumb.yaml --resume 14   # go on with a rollout that stopped`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := o.Validate(); err != nil {
@@ -99,6 +110,7 @@ declined, or not applied in full; 2 an error.`,
 	fs.BoolVar(&o.removeAdded, "remove-added", false, "Also remove fields set out of band that the sources do not declare")
 	fs.BoolVar(&o.prune, "prune", false, "Also delete objects no source declares, of the kinds the sources use, in the namespaces they touch")
 	fs.Int64Var(&o.undo, "undo", 0, "Put back what run RUN changed (see plumb history)")
+	fs.Int64Var(&o.resume, "resume", 0, "Go on with rollout run RUN that stopped, from the wave it stopped in (-c)")
 	fs.StringVar(&o.storePath, "store", "", storeFlagHelp)
 	return cmd
 }
@@ -124,14 +136,17 @@ func (o *fixOptions) Validate() error {
 	if o.undo < 0 {
 		return fmt.Errorf("--undo %d: runs are numbered from 1", o.undo)
 	}
+	if o.resume < 0 || (o.resume > 0 && (o.undo > 0 || o.configFile == "")) {
+		return fmt.Errorf("--resume RUN goes on with a rollout: it takes -c and no --undo")
+	}
 	if o.undo > 0 {
 		if len(o.sources) > 0 || o.removeAdded || o.prune {
 			return fmt.Errorf("--undo takes no --source, --remove-added or --prune: it puts back what the run changed")
 		}
 		return nil
 	}
-	if len(o.sources) == 0 {
-		return fmt.Errorf("at least one --source is required, or --undo RUN")
+	if len(o.sources) == 0 && o.configFile == "" {
+		return fmt.Errorf("at least one --source is required, or -c with a fleet, or --undo RUN")
 	}
 	return o.scanFlags.validate()
 }
@@ -180,8 +195,17 @@ func (o *fixOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if isFleet(cfg) {
-		return fmt.Errorf("fix works on one cluster for now: use a configuration without clusters, or --source with --context")
+	switch {
+	case isFleet(cfg) && o.undo > 0:
+		return o.undoRollout(ctx, cfg)
+	case isFleet(cfg) && cfg.Rollout != nil:
+		return o.runRollout(ctx, cfg)
+	case isFleet(cfg):
+		return fmt.Errorf("%s: fix works on a fleet in waves: add a rollout section (see docs/config.md), or use --source with --context", cfg.Path)
+	case o.resume > 0:
+		return fmt.Errorf("%s: --resume needs a configuration with clusters and a rollout section", cfg.Path)
+	case len(o.sources) == 0 && o.undo == 0:
+		return fmt.Errorf("%s lists no clusters: give --source", cfg.Path)
 	}
 	c, err := cluster.New(o.kube, cluster.DefaultOptions())
 	if err != nil {
@@ -342,11 +366,16 @@ func (o *fixOptions) Run(ctx context.Context) error {
 
 // confirm asks on a terminal; anywhere else the answer is no.
 func (o *fixOptions) confirm(objects int) (bool, string) {
+	return o.ask(fmt.Sprintf("Apply this plan to %d objects?", objects))
+}
+
+// ask asks question on a terminal; anywhere else the answer is no.
+func (o *fixOptions) ask(question string) (bool, string) {
 	f, ok := o.streams.In.(*os.File)
 	if !ok || !term.IsTerminal(int(f.Fd())) {
 		return false, "not a terminal; pass --yes to apply without asking"
 	}
-	fmt.Fprintf(o.streams.Out, "Apply this plan to %d objects? Only 'yes' applies it: ", objects)
+	fmt.Fprintf(o.streams.Out, "%s Only 'yes' applies it: ", question)
 	line, _ := bufio.NewReader(o.streams.In).ReadString('\n')
 	if strings.TrimSpace(line) != "yes" {
 		return false, "declined"

@@ -126,6 +126,17 @@ func (o *historyOptions) show(ctx context.Context, id int64) error {
 	}
 	fmt.Fprintf(o.streams.Out, "Run %d: %s by %s at %s, %s\n\n", r.ID, command, r.User, r.StartedAt.Local().Format(time.DateTime), r.Outcome)
 	w := tabwriter.NewWriter(o.streams.Out, 0, 4, 2, ' ', 0)
+	if len(r.Waves) > 0 {
+		fmt.Fprintln(w, "WAVE\tCLUSTER\tSTATUS\tSTARTED\tFINISHED\tMESSAGE")
+		for _, v := range r.Waves {
+			started, finished := "-", "-"
+			if !v.StartedAt.IsZero() {
+				started, finished = v.StartedAt.Local().Format(time.TimeOnly), v.FinishedAt.Local().Format(time.TimeOnly)
+			}
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", v.Wave, v.Cluster, v.Status, started, finished, v.Message)
+		}
+		fmt.Fprintln(w)
+	}
 	fmt.Fprintln(w, "CLUSTER\tOBJECT\tACTION\tOUTCOME\tMESSAGE")
 	for _, s := range r.Steps {
 		obj := s.Kind + " " + s.Name

@@ -473,13 +473,7 @@ func (f *File) IgnoreRules() []drift.IgnoreRule {
 }
 
 // Selector returns the binding's cluster selector.
-func (b Binding) Selector() labels.Selector {
-	s, err := metav1.LabelSelectorAsSelector(b.Clusters.LabelSelector())
-	if err != nil {
-		return labels.Nothing() // Validate reports it
-	}
-	return s
-}
+func (b Binding) Selector() labels.Selector { return b.Clusters.Selector() }
 
 // Line is the line the cluster is declared on.
 func (c Cluster) Line() int { return c.line }

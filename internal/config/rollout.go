@@ -55,12 +55,16 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 func (d Duration) MarshalYAML() (any, error) { return d.String(), nil }
 
 // Selector returns the wave's cluster selector.
-func (w Wave) Selector() labels.Selector {
-	s, err := metav1.LabelSelectorAsSelector(w.Clusters.LabelSelector())
+func (w Wave) Selector() labels.Selector { return w.Clusters.Selector() }
+
+// Selector returns s as a labels.Selector; one that is not valid selects
+// nothing (Validate reports it).
+func (s Selector) Selector() labels.Selector {
+	sel, err := metav1.LabelSelectorAsSelector(s.LabelSelector())
 	if err != nil {
-		return labels.Nothing() // Validate reports it
+		return labels.Nothing()
 	}
-	return s
+	return sel
 }
 
 // Line is the line the wave is declared on.

@@ -1,0 +1,179 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"plumb.dev/plumb/internal/store"
+)
+
+// rolloutFleet writes a configuration of n clusters, each its own
+// namespace of the test API server with the shop applied; c0 is the
+// canary, the others the rest.
+func rolloutFleetConfig(t *testing.T, n int, rollout string) (string, []string) {
+	t.Helper()
+	dir := mustAbs(t, shop)
+	var clusters, sources, bindings strings.Builder
+	var namespaces []string
+	for i := range n {
+		ns := env.Namespace(t)
+		namespaces = append(namespaces, ns)
+		env.Kubectl(t, "", "-n", ns, "apply", "--server-side", "-f", dir)
+		tier := "rest"
+		if i == 0 {
+			tier = "canary"
+		}
+		fmt.Fprintf(&clusters, "  - {name: c%d, kubeconfig: %s, context: %s, labels: {tier: %s, n: \"%d\"}}\n", i, env.Kubeconfig, env.Context, tier, i)
+		fmt.Fprintf(&sources, "  - {name: s%d, path: %s, namespace: %s}\n", i, dir, ns)
+		fmt.Fprintf(&bindings, "  - {source: s%d, clusters: {matchLabels: {n: \"%d\"}}}\n", i, i)
+	}
+	return writeTemp(t, "apiVersion: plumb.dev/v1alpha1\nkind: Config\nclusters:\n"+clusters.String()+
+		"sources:\n"+sources.String()+"bindings:\n"+bindings.String()+rollout), namespaces
+}
+
+func fixFleet(t *testing.T, cfg string, args ...string) (int, rolloutDoc, string) {
+	t.Helper()
+	code, out, stderr := run(t, append([]string{"fix", "-c", cfg, "-o", "json", "--store", storeFor(t)}, args...)...)
+	var d rolloutDoc
+	if err := json.Unmarshal([]byte(out), &d); err != nil {
+		t.Fatalf("fix -c -o json: exit %d: %v\n%s\n%s", code, err, out, stderr)
+	}
+	return code, d, stderr
+}
+
+func settingsMode(t *testing.T, ns string) string {
+	return env.Kubectl(t, "", "-n", ns, "get", "configmap/settings", "-o", "jsonpath={.data.mode}")
+}
+
+func webReplicas(t *testing.T, ns string) string {
+	return env.Kubectl(t, "", "-n", ns, "get", "deployment/web", "-o", "jsonpath={.spec.replicas}")
+}
+
+// TestFixRolloutInWaves: four clusters drift alike; the rollout fixes the
+// canary first and bakes it; the canary's ConfigMap is changed by hand
+// while it bakes, which stops the rollout with the rest untouched.
+// --resume puts the canary right again and goes on with the rest, at most
+// two at a time, in the same run; history shows the waves; --undo puts
+// every wave back.
+func TestFixRolloutInWaves(t *testing.T) {
+	cfg, namespaces := rolloutFleetConfig(t, 5, `rollout:
+  waves:
+    - {name: canary, clusters: {matchLabels: {tier: canary}}, bake: 6s}
+    - {name: rest, clusters: {matchExpressions: [{key: n, operator: In, values: ["1", "2", "3"]}]}, maxParallel: 2}
+`)
+	for _, ns := range namespaces {
+		env.Kubectl(t, "", "-n", ns, "scale", "deployment/web", "--replicas=5")
+		env.Kubectl(t, "", "-n", ns, "patch", "configmap/settings", "--type=merge", "-p", `{"data":{"mode":"slow"}}`)
+	}
+
+	// Without --yes and a terminal: nothing starts.
+	if code, _, stderr := run(t, "fix", "-c", cfg, "--store", storeFor(t)); code != ExitDrift || !strings.Contains(stderr, "pass --yes") {
+		t.Fatalf("without --yes: exit %d: %s", code, stderr)
+	}
+	if settingsMode(t, namespaces[0]) != "slow" {
+		t.Fatal("the canary was fixed without --yes")
+	}
+
+	// The canary is fixed, then drifts again by hand while it bakes.
+	redrifted := make(chan error, 1)
+	go func() {
+		deadline := time.Now().Add(time.Minute)
+		for time.Now().Before(deadline) {
+			if out, err := env.KubectlErr("", "-n", namespaces[0], "get", "configmap/settings", "-o", "jsonpath={.data.mode}"); err == nil && out == "fast" {
+				// After the scan that starts the bake (its baseline).
+				time.Sleep(1500 * time.Millisecond)
+				_, err := env.KubectlErr("", "-n", namespaces[0], "patch", "configmap/settings", "--type=merge", "-p", `{"data":{"mode":"by-hand"}}`)
+				redrifted <- err
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		redrifted <- fmt.Errorf("the canary was never fixed")
+	}()
+	code, d, stderr := fixFleet(t, cfg, "--yes")
+	if err := <-redrifted; err != nil {
+		t.Fatal(err)
+	}
+	if code != ExitDrift || d.Run == 0 || !strings.Contains(d.Stopped, "wave canary") || !strings.Contains(d.Stopped, "ConfigMap "+namespaces[0]+"/settings") ||
+		strings.Join(d.Left, ",") != "canary,rest" {
+		t.Fatalf("first rollout: exit %d, run %d, stopped %q, left %v: %s", code, d.Run, d.Stopped, d.Left, stderr)
+	}
+	if !strings.Contains(stderr, "c4 are in no wave") {
+		t.Errorf("stderr does not say c4 is in no wave:\n%s", stderr)
+	}
+	for _, ns := range namespaces[1:] {
+		if webReplicas(t, ns) != "5" || settingsMode(t, ns) != "slow" {
+			t.Fatalf("namespace %s was fixed although the canary stopped the rollout", ns)
+		}
+	}
+	statuses := func(waves []store.RunWave) string {
+		var s []string
+		for _, w := range waves {
+			s = append(s, w.Wave+"/"+w.Cluster+"="+w.Status)
+		}
+		return strings.Join(s, " ")
+	}
+	if got, want := statuses(d.Waves), "canary/c0=drifted rest/c1=pending rest/c2=pending rest/c3=pending"; got != want {
+		t.Errorf("waves %s, want %s", got, want)
+	}
+	id := strconv.FormatInt(d.Run, 10)
+	if h := history(t, id); !strings.Contains(h, "canary") || !strings.Contains(h, "drifted") || !strings.Contains(h, "pending") {
+		t.Errorf("history %s does not show the waves:\n%s", id, h)
+	}
+
+	// --resume: the canary again (its new drift put back), then the rest.
+	code, d, stderr = fixFleet(t, cfg, "--yes", "--resume", id)
+	if code != ExitInSync || d.Stopped != "" || strconv.FormatInt(d.Run, 10) != id {
+		t.Fatalf("resume: exit %d, run %d, stopped %q: %s", code, d.Run, d.Stopped, stderr)
+	}
+	for _, ns := range namespaces[:4] {
+		requireInSync(t, ns, "--source", shop)
+	}
+	if webReplicas(t, namespaces[4]) != "5" {
+		t.Error("c4, in no wave, was fixed")
+	}
+	var rec store.Run
+	if err := json.Unmarshal([]byte(history(t, id, "-o", "json")), &rec); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := statuses(rec.Waves), "canary/c0=fixed rest/c1=fixed rest/c2=fixed rest/c3=fixed"; got != want || rec.Outcome != "applied" {
+		t.Fatalf("run %s: outcome %s, waves %s; want applied, %s", id, rec.Outcome, got, want)
+	}
+	// The canary finished before the rest began; never more than two of
+	// the rest at once.
+	canary, rest := rec.Waves[0], rec.Waves[1:]
+	for _, r := range rest {
+		if r.StartedAt.Before(canary.FinishedAt) {
+			t.Errorf("%s started at %s, before the canary finished at %s", r.Cluster, r.StartedAt, canary.FinishedAt)
+		}
+	}
+	if overlap := func(a, b store.RunWave) bool {
+		return a.StartedAt.Before(b.FinishedAt) && b.StartedAt.Before(a.FinishedAt)
+	}; overlap(rest[0], rest[1]) && overlap(rest[1], rest[2]) && overlap(rest[0], rest[2]) {
+		t.Errorf("three clusters of wave rest ran at once with maxParallel 2: %+v", rest)
+	}
+	// Every object the run changed, in four clusters: web and settings in
+	// each, the canary's settings twice.
+	if len(rec.Steps) != 9 {
+		t.Errorf("run %s has %d steps, want 9: %+v", id, len(rec.Steps), rec.Steps)
+	}
+
+	// --undo: every wave back as the run found it.
+	code, u, stderr := fixFleet(t, cfg, "--yes", "--undo", id)
+	if code != ExitInSync || u.Run == 0 {
+		t.Fatalf("undo: exit %d, run %d: %s", code, u.Run, stderr)
+	}
+	for i, ns := range namespaces[:4] {
+		want := "slow"
+		if i == 0 {
+			want = "by-hand" // as the resumed rollout found it
+		}
+		if got := settingsMode(t, ns); got != want || webReplicas(t, ns) != "5" {
+			t.Errorf("after undo, %s: settings mode %q, web replicas %s; want %s, 5", ns, got, webReplicas(t, ns), want)
+		}
+	}
+}

@@ -1,0 +1,56 @@
+package rollout
+
+import (
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"plumb.dev/plumb/internal/config"
+	"plumb.dev/plumb/internal/store"
+)
+
+func TestWavesAndRemaining(t *testing.T) {
+	clusters := []config.Cluster{
+		{Name: "eu-canary", Labels: map[string]string{"tier": "canary"}},
+		{Name: "eu", Labels: map[string]string{"env": "prod"}},
+		{Name: "us", Labels: map[string]string{"env": "prod", "tier": "canary"}},
+		{Name: "lab", Labels: map[string]string{"env": "dev"}},
+	}
+	r := &config.Rollout{Waves: []config.Wave{
+		{Name: "canary", Clusters: config.Selector{MatchLabels: map[string]string{"tier": "canary"}}, MaxParallel: 1, Bake: config.Duration{Duration: time.Minute}},
+		{Name: "empty", Clusters: config.Selector{MatchLabels: map[string]string{"env": "none"}}},
+		{Name: "prod", Clusters: config.Selector{MatchLabels: map[string]string{"env": "prod"}}, MaxParallel: 5},
+	}}
+	waves, unassigned := Waves(r, clusters)
+	want := []Wave{
+		{Name: "canary", Clusters: []string{"eu-canary", "us"}, MaxParallel: 1, Bake: time.Minute},
+		{Name: "prod", Clusters: []string{"eu"}, MaxParallel: 5},
+	}
+	if diff := cmp.Diff(want, waves); diff != "" {
+		t.Errorf("waves (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"lab"}, unassigned); diff != "" {
+		t.Errorf("unassigned (-want +got):\n%s", diff)
+	}
+
+	row := func(wave, cluster string, s Status) store.RunWave {
+		return store.RunWave{Wave: wave, Cluster: cluster, Status: string(s)}
+	}
+	for name, tc := range map[string]struct {
+		recorded []store.RunWave
+		want     []string
+	}{
+		"canary drifted": {[]store.RunWave{row("canary", "eu-canary", StatusFixed), row("canary", "us", StatusDrifted), row("prod", "eu", StatusPending)}, []string{"canary", "prod"}},
+		"prod failed":    {[]store.RunWave{row("canary", "eu-canary", StatusFixed), row("canary", "us", StatusFixed), row("prod", "eu", StatusFailed)}, []string{"prod"}},
+		"all fixed":      {[]store.RunWave{row("canary", "eu-canary", StatusFixed), row("canary", "us", StatusFixed), row("prod", "eu", StatusFixed)}, nil},
+	} {
+		var got []string
+		for _, w := range Remaining(waves, tc.recorded) {
+			got = append(got, w.Name)
+		}
+		if diff := cmp.Diff(tc.want, got); diff != "" {
+			t.Errorf("%s: remaining (-want +got):\n%s", name, diff)
+		}
+	}
+}

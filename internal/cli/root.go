@@ -88,6 +88,7 @@ func newRoot(streams Streams) (*cobra.Command, *globalOptions) {
 		newSkewCommand(g),
 		newCheckCommand(g),
 		newServeCommand(g),
+		newAgentCommand(g),
 		newFixCommand(g),
 		newSnapshotCommand(g),
 		newHistoryCommand(g),

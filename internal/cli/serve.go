@@ -7,13 +7,13 @@ import (
 	"os"
 	"runtime/debug"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"plumb.dev/plumb/internal/agent"
 	"plumb.dev/plumb/internal/audit"
 	"plumb.dev/plumb/internal/cluster"
 	"plumb.dev/plumb/internal/config"
@@ -53,7 +53,9 @@ type serveOptions struct {
 	fightRounds int
 	fightWindow time.Duration
 	shard       shardFlags
-	flags       *pflag.FlagSet
+	// agents: the API takes plumb agent's observations (--agents).
+	agents bool
+	flags  *pflag.FlagSet
 }
 
 func newServeCommand(g *globalOptions) *cobra.Command {
@@ -125,6 +127,7 @@ refused, failed, or stopped because something fights it.`,
 	fs.StringVar(&o.autoMaxRisk, "auto-max-risk", "medium", "In auto mode, plans riskier than this (low, medium, high, critical) wait for approval; the configuration's guardrails.autoMaxRisk unless given")
 	fs.IntVar(&o.fightRounds, "fight-rounds", 3, "In auto mode, stop fixing an object that drifted again this many times within --fight-window of being fixed")
 	fs.DurationVar(&o.fightWindow, "fight-window", 10*time.Minute, "See --fight-rounds")
+	fs.BoolVar(&o.agents, "agents", false, "Take the findings of clusters plumb agent watches, sent to POST /api/v1/agents/CLUSTER/observations (needs --token-file unless --listen is loopback); with no --source or clusters, serve only agents' clusters; see docs/agent.md")
 	o.shard.add(fs)
 	o.flags = fs
 	return cmd
@@ -146,8 +149,14 @@ func (o *serveOptions) Validate() error {
 	if err := o.admission.validate(); err != nil {
 		return err
 	}
+	if o.agents && o.shard.namespace != "" {
+		return fmt.Errorf("--agents takes one hub's agents; it cannot be shared among replicas (--lease-namespace)")
+	}
 	if err := o.shard.validate(o); err != nil {
 		return err
+	}
+	if o.agents && len(o.sources) == 0 && o.configFile == "" {
+		return nil // a hub of agents' clusters only
 	}
 	return o.scanFlags.validate()
 }
@@ -189,12 +198,8 @@ func (o *serveOptions) Run(ctx context.Context) error {
 	}
 	token := ""
 	if o.tokenFile != "" {
-		b, err := os.ReadFile(o.tokenFile)
-		if err != nil {
-			return fmt.Errorf("--token-file: %w", err)
-		}
-		if token = strings.TrimSpace(string(b)); token == "" {
-			return fmt.Errorf("--token-file %s is empty", o.tokenFile)
+		if token, err = readToken(o.tokenFile); err != nil {
+			return err
 		}
 	}
 	if o.shard.namespace != "" && !isFleet(cfg) {
@@ -213,6 +218,7 @@ func (o *serveOptions) Run(ctx context.Context) error {
 	defer st.Close()
 
 	hub := server.NewHub()
+	var agents *agent.Receiver
 	var sinks []notify.Sink
 	for _, u := range o.webhooks {
 		sinks = append(sinks, notify.Sink{Kind: notify.Webhook, URL: u})
@@ -309,6 +315,14 @@ func (o *serveOptions) Run(ctx context.Context) error {
 			}
 		}
 	}
+	if o.agents {
+		// No remediation here: the scheduler plans only for clusters
+		// the hub can reach.
+		toPeople := func(e watch.Event) { hub.Publish(e); notifier.Publish(e) }
+		if agents, err = newAgentReceiver(ctx, st, setups, unbound, toPeople); err != nil {
+			return err
+		}
+	}
 	schedOpts := o.scheduleOptions(cfg, m)
 	schedOpts.Notify = notifier.PublishRemediation
 	sched = schedule.New(remediated, st, schedOpts)
@@ -324,6 +338,9 @@ func (o *serveOptions) Run(ctx context.Context) error {
 			}
 			for _, name := range unbound {
 				out = append(out, watch.Status{Name: name, State: watch.StateUnbound, Ready: true})
+			}
+			if agents != nil {
+				out = append(out, agents.Statuses()...)
 			}
 			return out
 		},
@@ -345,6 +362,7 @@ func (o *serveOptions) Run(ctx context.Context) error {
 		GitHook:      gitHook,
 		Labels:       clusterLabels(cfg),
 		Pricing:      pricing(cfg),
+		Agents:       agents,
 	}, server.Options{Listen: o.listen, Token: token, AllowedHosts: o.allowedHosts, Logger: o.logger})
 	if err != nil {
 		return err
@@ -389,6 +407,9 @@ func (o *serveOptions) Run(ctx context.Context) error {
 // are not contacted.
 func (o *serveOptions) clusters(ctx context.Context, cfg *config.File, m *metrics.Metrics) (setups []clusterSetup, unbound []string, err error) {
 	if !isFleet(cfg) {
+		if len(o.sources) == 0 && o.agents {
+			return nil, nil, nil // a hub of agents' clusters only
+		}
 		if len(o.sources) == 0 {
 			return nil, nil, fmt.Errorf("at least one --source is required (or -c with a configuration that lists clusters)")
 		}

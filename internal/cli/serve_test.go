@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -25,12 +24,12 @@ import (
 // startServe runs plumb serve until the test ends and returns its base URL.
 func startServe(t *testing.T, args ...string) (base string, stop func() int) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	return startServeAt(t, freeAddr(t), args...)
+}
+
+// startServeAt runs plumb serve on addr until the test ends (or stop).
+func startServeAt(t *testing.T, addr string, args ...string) (base string, stop func() int) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	var out, errOut bytes.Buffer

@@ -16,6 +16,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"plumb.dev/plumb/internal/agent"
 	"plumb.dev/plumb/internal/cost"
 	"plumb.dev/plumb/internal/dashboard"
 	"plumb.dev/plumb/internal/drift"
@@ -70,6 +71,9 @@ type Backend struct {
 	Labels map[string]map[string]string
 	// Pricing prices drift's resource deltas; zero gives no estimate.
 	Pricing cost.Pricing
+	// Agents applies plumb agent's batches; nil when the hub takes no
+	// agents.
+	Agents *agent.Receiver
 }
 
 // Server serves the API.
@@ -132,6 +136,7 @@ func (s *Server) Handler() http.Handler {
 	api.HandleFunc("GET /api/v1/runs/{id}", s.run)
 	api.HandleFunc("POST /api/v1/runs/{id}/undo", s.undo)
 	api.HandleFunc("GET /api/v1/skew", s.skew)
+	s.agentRoutes(api)
 	api.HandleFunc("GET /api/v1/openapi.json", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(openapiDoc)

@@ -80,6 +80,9 @@ const (
 	// StateUnassigned is a cluster of a fleet shared among replicas
 	// (serve --lease-namespace) that no replica watches yet.
 	StateUnassigned State = "unassigned"
+	// StateDisconnected is a cluster an agent watches (plumb agent) that
+	// has not been heard from lately.
+	StateDisconnected State = "disconnected"
 )
 
 // Status is what the API shows of a cluster.
@@ -102,6 +105,10 @@ type Status struct {
 	Coverage *float64 `json:"coverage,omitempty"`
 	// LastScan is when an object was last compared and recorded.
 	LastScan *time.Time `json:"lastScan,omitempty"`
+	// Agent is set for a cluster that plumb agent watches and reports
+	// to the hub; LastSeen is when the hub last heard from it.
+	Agent    bool       `json:"agent,omitempty"`
+	LastSeen *time.Time `json:"lastSeen,omitempty"`
 }
 
 // Store is what the watcher needs of the history store.

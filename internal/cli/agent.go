@@ -1,0 +1,205 @@
+package cli
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"plumb.dev/plumb/internal/agent"
+	"plumb.dev/plumb/internal/drift"
+	"plumb.dev/plumb/internal/metrics"
+	"plumb.dev/plumb/internal/remediate"
+	"plumb.dev/plumb/internal/sourcewatch"
+	"plumb.dev/plumb/internal/store"
+	"plumb.dev/plumb/internal/watch"
+)
+
+type agentOptions struct {
+	// serve holds the flags the agent watches its cluster with, as serve
+	// does.
+	serve       serveOptions
+	hub         string
+	tokenFile   string
+	caFile      string
+	clusterName string
+	stateDir    string
+	heartbeat   time.Duration
+}
+
+func newAgentCommand(g *globalOptions) *cobra.Command {
+	o := &agentOptions{serve: serveOptions{globalOptions: g, remediation: string(remediate.ModeOff), retention: 30 * 24 * time.Hour}}
+	cmd := &cobra.Command{
+		Use:   "agent --hub URL --token-file FILE (--source PATH ... | -c plumb.yaml --cluster NAME)",
+		Short: "Watch a cluster the hub cannot reach and send its findings to the hub",
+		Long: `Watch one cluster as plumb serve does, from inside it (or from anywhere
+that reaches its API server), and send its findings and their history to a
+hub — plumb serve --agents — that cannot reach the cluster. The agent only
+makes outbound HTTPS requests to the hub: POST /api/v1/agents/CLUSTER/observations
+with the hub's bearer token.
+
+Every observation that changes a finding is written to an outbox in
+--state-dir (fsync'd) before anything else, and sent from there in order;
+the hub acknowledges what it applied. While the hub is down the outbox
+grows, and once it is back the agent sends what it missed: nothing is lost,
+and nothing is applied twice. The agent's own history (a SQLite store in
+--state-dir) lets it restart where it left off.
+
+The hub lists the cluster under /api/v1/clusters with "agent": true, the
+status the agent last sent, and "lastSeen"; a cluster not heard from for
+30 seconds is "disconnected".`,
+		Example: `  plumb agent --hub https://plumb.example.com --token-file /var/run/secrets/plumb/token --source /etc/plumb/deploy --cluster-name prod-eu
+  plumb agent --hub https://plumb.example.com --token-file token -c plumb.yaml --cluster prod-eu --state-dir /var/lib/plumb`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	fs := cmd.Flags()
+	o.serve.scanFlags.add(fs)
+	fs.StringVar(&o.hub, "hub", "", "Base URL of the hub (plumb serve --agents), e.g. https://plumb.example.com")
+	fs.StringVar(&o.tokenFile, "token-file", "", "File holding the hub's bearer token")
+	fs.StringVar(&o.caFile, "hub-ca-file", "", "PEM file of the certificate authorities the hub's certificate is checked against (default: the system's)")
+	fs.StringVar(&o.clusterName, "cluster-name", "", "The cluster's name on the hub (default: the context's name, or the configuration's cluster)")
+	fs.StringVar(&o.stateDir, "state-dir", "/var/lib/plumb", "Directory of the outbox and the agent's own history; keep it on a volume that outlives the pod")
+	fs.DurationVar(&o.heartbeat, "heartbeat", 10*time.Second, "Send the cluster's status this often when there is nothing else to send")
+	fs.DurationVar(&o.serve.resync, "resync", 10*time.Minute, "Rescan everything this often, as a safety net")
+	fs.IntVar(&o.serve.workers, "workers", 4, "Objects compared in parallel")
+	fs.DurationVar(&o.serve.gitInterval, "git-interval", sourcewatch.DefaultInterval, "Read the commit of each Git source (and the revision of each Helm release source) this often")
+	o.serve.flags = fs
+	return cmd
+}
+
+func (o *agentOptions) Validate() error {
+	if o.hub == "" || o.tokenFile == "" {
+		return fmt.Errorf("--hub and --token-file are required")
+	}
+	if !strings.HasPrefix(o.hub, "https://") && !strings.HasPrefix(o.hub, "http://") {
+		return fmt.Errorf("--hub %q: want an https:// URL", o.hub)
+	}
+	if o.heartbeat <= 0 || o.serve.workers < 1 || o.serve.resync <= 0 {
+		return fmt.Errorf("--heartbeat, --workers and --resync must be positive")
+	}
+	if o.serve.output != "" {
+		return fmt.Errorf("agent does not print reports; the hub serves them")
+	}
+	if o.serve.configFile != "" && len(o.serve.fleet.clusters) != 1 {
+		return fmt.Errorf("with -c, name the one cluster this agent watches: --cluster NAME")
+	}
+	return o.serve.scanFlags.validate()
+}
+
+func (o *agentOptions) Run(ctx context.Context) error {
+	s := &o.serve
+	token, err := readToken(o.tokenFile)
+	if err != nil {
+		return err
+	}
+	client, err := hubClient(o.caFile)
+	if err != nil {
+		return err
+	}
+	cfg, err := s.loadConfig()
+	if err != nil {
+		return err
+	}
+	rules, err := s.ignoreRules(cfg)
+	if err != nil {
+		return err
+	}
+	m := metrics.New()
+	setups, _, err := s.clusters(ctx, cfg, m)
+	if err != nil {
+		return err
+	}
+	if len(setups) != 1 {
+		return fmt.Errorf("the agent watches one cluster; -c %s --cluster %s selects %d with sources", s.configFile, strings.Join(s.fleet.clusters, ","), len(setups))
+	}
+	if o.clusterName != "" {
+		setups[0].name, setups[0].cluster.Name = o.clusterName, o.clusterName
+	}
+	name := setups[0].name
+
+	dbPath := filepath.Join(o.stateDir, "agent.db")
+	if err := os.MkdirAll(o.stateDir, 0o700); err != nil {
+		return fmt.Errorf("--state-dir: %w", err)
+	}
+	local, err := store.OpenSQLite(ctx, dbPath)
+	if err != nil {
+		return fmt.Errorf("--state-dir: %w", err)
+	}
+	defer local.Close()
+	outbox, err := agent.OpenOutbox(filepath.Join(o.stateDir, "outbox"))
+	if err != nil {
+		return err
+	}
+	defer outbox.Close()
+
+	e, err := drift.New(setups[0].cluster, s.driftOptions(s.globalOptions, rules))
+	if err != nil {
+		return err
+	}
+	wopts := watch.Options{Workers: s.workers, Resync: s.resync, Logger: s.logger, Metrics: m, Unmanaged: s.unmanaged, UnmanagedClusterWideAfter: s.wideAfter}
+	w := watch.New(name, setups[0].cluster, e, setups[0].objs, &agent.Recorder{Local: local, Outbox: outbox}, func(watch.Event) {}, wopts)
+	setups[0].objs = nil
+	sopts := agent.DefaultShipperOptions()
+	sopts.Heartbeat, sopts.Logger, sopts.Client = o.heartbeat, s.logger, client
+	ship := agent.NewShipper(o.hub, name, token, outbox, w.Status, sopts)
+
+	watcherAt := func(int) *watch.Watcher { return w }
+	var wg sync.WaitGroup
+	wg.Add(5)
+	go func() { defer wg.Done(); _ = w.Start(ctx) }()
+	go func() { defer wg.Done(); ship.Start(ctx) }()
+	go func() { defer wg.Done(); s.prune(ctx, local) }()
+	go func() { defer wg.Done(); s.watchSources(ctx, setups, watcherAt, dbPath) }()
+	go func() { defer wg.Done(); s.watchRemoteSources(ctx, setups, watcherAt, make(chan struct{}), m) }()
+	s.logger.Warn("agent running", "cluster", name, "hub", o.hub, "pending", outbox.Len(), "state", o.stateDir)
+	wg.Wait()
+	return nil
+}
+
+// readToken reads a bearer token from a file (--token-file).
+func readToken(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("--token-file: %w", err)
+	}
+	token := strings.TrimSpace(string(b))
+	if token == "" {
+		return "", fmt.Errorf("--token-file %s is empty", path)
+	}
+	return token, nil
+}
+
+// hubClient is the HTTP client the agent reaches the hub with: the
+// system's roots, or caFile's.
+func hubClient(caFile string) (*http.Client, error) {
+	c := &http.Client{Timeout: 30 * time.Second}
+	if caFile == "" {
+		return c, nil
+	}
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, fmt.Errorf("--hub-ca-file: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("--hub-ca-file %s holds no PEM certificate", caFile)
+	}
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	c.Transport = t
+	return c, nil
+}

@@ -1,0 +1,130 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"plumb.dev/plumb/internal/store"
+	"plumb.dev/plumb/internal/watch"
+)
+
+// startAgent runs plumb agent until the test ends.
+func startAgent(t *testing.T, args ...string) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	var out, errOut bytes.Buffer
+	go func() {
+		done <- Execute(ctx, append([]string{"agent", "--kubeconfig", env.Kubeconfig}, args...),
+			Streams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case code := <-done:
+			if code != 0 {
+				t.Errorf("plumb agent exited %d", code)
+			}
+		case <-time.After(30 * time.Second):
+			t.Error("plumb agent did not stop within 30s")
+		}
+		if t.Failed() {
+			t.Logf("plumb agent's log:\n%s", errOut.String())
+		}
+	})
+}
+
+// hubGet GETs an API path with the bearer token and decodes the answer.
+func hubGet(t *testing.T, base, token, path string, v any) {
+	t.Helper()
+	if code := call(t, http.MethodGet, base+path, token, v); code != http.StatusOK {
+		t.Fatalf("GET %s: %d", path, code)
+	}
+}
+
+func hubEvents(t *testing.T, base, token, cluster string) []store.Event {
+	t.Helper()
+	var evs struct{ Items []store.Event }
+	hubGet(t, base, token, "/api/v1/events?cluster="+cluster, &evs)
+	return evs.Items
+}
+
+func hubCluster(t *testing.T, base, token, name string) (watch.Status, bool) {
+	t.Helper()
+	var cl struct{ Items []watch.Status }
+	hubGet(t, base, token, "/api/v1/clusters", &cl)
+	for _, c := range cl.Items {
+		if c.Name == name {
+			return c, true
+		}
+	}
+	return watch.Status{}, false
+}
+
+// TestAgent runs a hub that cannot reach the cluster (its kubeconfig names
+// nothing) and an agent in the cluster: a change reaches the hub; changes
+// made while the hub is down reach it once it is back, each event once.
+func TestAgent(t *testing.T) {
+	ns := env.Namespace(t)
+	env.Kubectl(t, "", "-n", ns, "apply", "--server-side", "-f", shop)
+	dir := t.TempDir()
+	token := filepath.Join(dir, "token")
+	if err := os.WriteFile(token, []byte("s3cret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	db, addr := filepath.Join(dir, "hub.db"), freeAddr(t)
+	hubArgs := []string{"--kubeconfig", filepath.Join(dir, "no-such-kubeconfig"), "--agents", "--token-file", token, "--store", db}
+	base, stop := startServeAt(t, addr, hubArgs...)
+	state := filepath.Join(dir, "agent")
+	startAgent(t, "-n", ns, "--source", shop, "--hub", base, "--token-file", token, "--state-dir", state,
+		"--cluster-name", "edge", "--heartbeat", "200ms")
+
+	waitFor(t, 30*time.Second, "the agent's cluster listed, ready", func() bool {
+		c, ok := hubCluster(t, base, "s3cret", "edge")
+		return ok && c.Agent && c.Ready && c.State == watch.StateOK && c.Objects == 9 && c.LastSeen != nil
+	})
+	env.Kubectl(t, "", "-n", ns, "set", "image", "deployment/api", "api=ghcr.io/example/shop-api:1.5.0")
+	waitFor(t, 10*time.Second, "the change on the hub", func() bool {
+		evs := hubEvents(t, base, "s3cret", "edge")
+		return len(evs) == 1 && evs[0].Name == "api" && evs[0].ResolvedAt == nil && slices.Contains(evs[0].Managers, "kubectl-set")
+	})
+
+	// The hub goes down; the cluster changes three times meanwhile.
+	if code := stop(); code != 0 {
+		t.Fatalf("hub exited %d", code)
+	}
+	env.Kubectl(t, "", "-n", ns, "set", "image", "deployment/api", "api=ghcr.io/example/shop-api:1.4.2")
+	env.Kubectl(t, "", "-n", ns, "set", "image", "deployment/worker", "worker=ghcr.io/example/shop-worker:1.5.0")
+	env.Kubectl(t, "", "-n", ns, "set", "image", "deployment/web", "web=nginx:1.28")
+	waitFor(t, 10*time.Second, "three observations in the agent's outbox", func() bool {
+		b, _ := os.ReadFile(filepath.Join(state, "outbox", "outbox.jsonl"))
+		return bytes.Count(b, []byte("\n")) >= 3
+	})
+
+	base, _ = startServeAt(t, addr, hubArgs...)
+	waitFor(t, 30*time.Second, "the buffered observations on the hub", func() bool {
+		return len(hubEvents(t, base, "s3cret", "edge")) == 3
+	})
+	time.Sleep(time.Second) // five heartbeats: nothing more arrives
+	evs := hubEvents(t, base, "s3cret", "edge")
+	got := map[string]bool{}
+	for _, e := range evs {
+		got[e.Name+map[bool]string{true: " resolved", false: " open"}[e.ResolvedAt != nil]] = true
+	}
+	if len(evs) != 3 || !got["api resolved"] || !got["worker open"] || !got["web open"] {
+		t.Fatalf("events after the restart = %+v, want api resolved, worker and web open", evs)
+	}
+	if c, _ := hubCluster(t, base, "s3cret", "edge"); !c.Agent || c.State != watch.StateOK || c.Drifted != 2 {
+		t.Errorf("cluster after the restart = %+v, want an agent's, ok, two drifted", c)
+	}
+	if b, _ := os.ReadFile(filepath.Join(state, "outbox", "outbox.jsonl")); len(b) != 0 {
+		t.Errorf("the outbox keeps %d bytes once the hub acknowledged everything", len(b))
+	}
+}

@@ -3,10 +3,12 @@ package cli
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -127,4 +129,59 @@ func TestAgent(t *testing.T) {
 	if b, _ := os.ReadFile(filepath.Join(state, "outbox", "outbox.jsonl")); len(b) != 0 {
 		t.Errorf("the outbox keeps %d bytes once the hub acknowledged everything", len(b))
 	}
+}
+
+// TestAgentLatency measures (with PLUMB_BENCH_AGENT=ROUNDS) how long a
+// change takes to reach the hub's stream from an agent, against the same
+// change in the same cluster watched by the hub directly, in one run.
+func TestAgentLatency(t *testing.T) {
+	rounds, _ := strconv.Atoi(os.Getenv("PLUMB_BENCH_AGENT"))
+	if rounds <= 0 {
+		t.Skip("set PLUMB_BENCH_AGENT=ROUNDS to measure")
+	}
+	ns := env.Namespace(t)
+	env.Kubectl(t, "", "-n", ns, "apply", "--server-side", "-f", shop)
+	dir := t.TempDir()
+	token := filepath.Join(dir, "token")
+	if err := os.WriteFile(token, []byte("unused\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	base, _ := startServe(t, "-n", ns, "--source", shop, "--agents", "--store", filepath.Join(dir, "hub.db"))
+	startAgent(t, "-n", ns, "--source", shop, "--hub", base, "--token-file", token, "--state-dir", filepath.Join(dir, "agent"), "--cluster-name", "edge")
+	waitFor(t, 30*time.Second, "the agent's cluster ready", func() bool {
+		c, ok := hubCluster(t, base, "", "edge")
+		return ok && c.Ready
+	})
+	events := sse(t, base+"/api/v1/stream")
+	time.Sleep(100 * time.Millisecond)
+	var direct, viaAgent []time.Duration
+	for i := range rounds {
+		image := []string{"1.5.0", "1.4.2"}[i%2]
+		start := time.Now()
+		env.Kubectl(t, "", "-n", ns, "set", "image", "deployment/api", "api=ghcr.io/example/shop-api:"+image)
+		for seen := 0; seen < 2; {
+			select {
+			case e := <-events:
+				var ev watch.Event
+				if json.Unmarshal([]byte(e[1]), &ev) != nil || ev.Cluster == "" {
+					continue
+				}
+				seen++
+				if ev.Cluster == "edge" {
+					viaAgent = append(viaAgent, time.Since(start))
+				} else {
+					direct = append(direct, time.Since(start))
+				}
+			case <-time.After(30 * time.Second):
+				t.Fatalf("round %d: %d of 2 events within 30s", i, seen)
+			}
+		}
+	}
+	extra := make([]time.Duration, rounds)
+	for i := range extra {
+		extra[i] = viaAgent[i] - direct[i]
+	}
+	median := func(ds []time.Duration) time.Duration { ds = slices.Clone(ds); slices.Sort(ds); return ds[len(ds)/2] }
+	t.Logf("%d changes (from kubectl's start): directly watched median %v max %v; through the agent median %v max %v; the agent's extra per change median %v max %v",
+		rounds, median(direct), slices.Max(direct), median(viaAgent), slices.Max(viaAgent), median(extra), slices.Max(extra))
 }

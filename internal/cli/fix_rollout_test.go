@@ -11,10 +11,10 @@ import (
 	"plumb.dev/plumb/internal/store"
 )
 
-// rolloutFleet writes a configuration of n clusters, each its own
-// namespace of the test API server with the shop applied; c0 is the
-// canary, the others the rest.
-func rolloutFleetConfig(t *testing.T, n int, rollout string) (string, []string) {
+// rolloutFleetConfig writes a configuration of n clusters, each its own
+// namespace of the test API server with the shop applied, bound with
+// remediation; c0 is the canary, the others the rest.
+func rolloutFleetConfig(t *testing.T, n int, remediation, rollout string) (string, []string) {
 	t.Helper()
 	dir := mustAbs(t, shop)
 	var clusters, sources, bindings strings.Builder
@@ -29,7 +29,7 @@ func rolloutFleetConfig(t *testing.T, n int, rollout string) (string, []string) 
 		}
 		fmt.Fprintf(&clusters, "  - {name: c%d, kubeconfig: %s, context: %s, labels: {tier: %s, n: \"%d\"}}\n", i, env.Kubeconfig, env.Context, tier, i)
 		fmt.Fprintf(&sources, "  - {name: s%d, path: %s, namespace: %s}\n", i, dir, ns)
-		fmt.Fprintf(&bindings, "  - {source: s%d, clusters: {matchLabels: {n: \"%d\"}}}\n", i, i)
+		fmt.Fprintf(&bindings, "  - {source: s%d, clusters: {matchLabels: {n: \"%d\"}}, remediation: %s}\n", i, i, remediation)
 	}
 	return writeTemp(t, "apiVersion: plumb.dev/v1alpha1\nkind: Config\nclusters:\n"+clusters.String()+
 		"sources:\n"+sources.String()+"bindings:\n"+bindings.String()+rollout), namespaces
@@ -60,7 +60,7 @@ func webReplicas(t *testing.T, ns string) string {
 // two at a time, in the same run; history shows the waves; --undo puts
 // every wave back.
 func TestFixRolloutInWaves(t *testing.T) {
-	cfg, namespaces := rolloutFleetConfig(t, 5, `rollout:
+	cfg, namespaces := rolloutFleetConfig(t, 5, "off", `rollout:
   waves:
     - {name: canary, clusters: {matchLabels: {tier: canary}}, bake: 6s}
     - {name: rest, clusters: {matchExpressions: [{key: n, operator: In, values: ["1", "2", "3"]}]}, maxParallel: 2}

@@ -279,9 +279,10 @@ func (o *serveOptions) Run(ctx context.Context) error {
 		}
 		engines = append(engines, e)
 		var target func(drift.ObjectKey) (drift.Target, bool)
+		var ready func() bool
 		if o.shard.namespace == "" {
 			w := builds[i](s.objs)
-			watchers, target = append(watchers, w), w.Target
+			watchers, target, ready = append(watchers, w), w.Target, w.Ready
 			setups[i].objs = nil // the watcher keeps compact copies
 		} else {
 			i := i
@@ -289,7 +290,7 @@ func (o *serveOptions) Run(ctx context.Context) error {
 		}
 		if s.remediates {
 			remediated = append(remediated, &schedule.Cluster{Name: s.name, Planner: remediate.NewPlanner(e, configGuardrails(cfg), remediate.Options{}),
-				Target: target, Mode: s.mode, User: s.cluster.Identity(ctx)})
+				Target: target, Mode: s.mode, User: s.cluster.Identity(ctx), Ready: ready})
 		}
 	}
 	watcherAt := func(i int) *watch.Watcher { return watchers[i] }
@@ -325,6 +326,7 @@ func (o *serveOptions) Run(ctx context.Context) error {
 	}
 	schedOpts := o.scheduleOptions(cfg, m)
 	schedOpts.Notify = notifier.PublishRemediation
+	schedOpts.Rollout = rolloutGate(cfg)
 	sched = schedule.New(remediated, st, schedOpts)
 	srv, err := server.New(server.Backend{
 		Store: st,

@@ -1,6 +1,7 @@
 package rollout
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -51,6 +52,35 @@ func TestWavesAndRemaining(t *testing.T) {
 		}
 		if diff := cmp.Diff(tc.want, got); diff != "" {
 			t.Errorf("%s: remaining (-want +got):\n%s", name, diff)
+		}
+	}
+}
+
+func TestGate(t *testing.T) {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	g := NewGate([]Wave{{Name: "canary", Clusters: []string{"c0"}, Bake: time.Minute}, {Name: "rest", Clusters: []string{"c1", "c2"}}})
+	for name, tc := range map[string]struct {
+		cluster string
+		canary  ClusterState
+		want    string
+		after   time.Duration
+	}{
+		"canary first":        {"c0", ClusterState{}, "", 0},
+		"canary not compared": {"c1", ClusterState{}, "cluster c0 is not compared in full yet", 2 * time.Second},
+		"canary has drift":    {"c1", ClusterState{Ready: true, Outstanding: "drift to fix"}, "cluster c0: drift to fix", 2 * time.Second},
+		"canary baking":       {"c2", ClusterState{Ready: true, LastFix: now.Add(-20 * time.Second)}, "waiting for wave canary to bake", 40 * time.Second},
+		"canary baked":        {"c2", ClusterState{Ready: true, LastFix: now.Add(-time.Minute)}, "", 0},
+		"canary never fixed":  {"c1", ClusterState{Ready: true}, "", 0},
+		"cluster in no wave":  {"c9", ClusterState{Ready: true}, "in no wave", 0},
+	} {
+		reason, after := g.Hold(tc.cluster, now, func(c string) ClusterState {
+			if c != "c0" {
+				t.Errorf("%s: asked about %s, want only the canary c0", name, c)
+			}
+			return tc.canary
+		})
+		if (tc.want == "") != (reason == "") || !strings.Contains(reason, tc.want) || after != tc.after {
+			t.Errorf("%s: Hold = %q, %s; want %q, %s", name, reason, after, tc.want, tc.after)
 		}
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"plumb.dev/plumb/internal/drift"
 	"plumb.dev/plumb/internal/metrics"
 	"plumb.dev/plumb/internal/remediate"
+	"plumb.dev/plumb/internal/rollout"
 	"plumb.dev/plumb/internal/store"
 	"plumb.dev/plumb/internal/watch"
 )
@@ -32,6 +33,9 @@ type Cluster struct {
 	Mode func(drift.Target) remediate.Mode
 	// User is the Kubernetes identity writes are made as, for the record.
 	User string
+	// Ready reports whether every declared object was compared once, for
+	// Options.Rollout. Default: always.
+	Ready func() bool
 }
 
 // Options tune the scheduler.
@@ -55,6 +59,10 @@ type Options struct {
 	Notify func(Remediation)
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
+	// Rollout, if set, holds auto mode to the rollout's wave order (see
+	// rollout.Gate): a fix waits, state waiting, until the earlier waves
+	// are fixed and baked. Default: none.
+	Rollout *rollout.Gate
 }
 
 // DefaultOptions returns the defaults documented on Options.
@@ -77,6 +85,8 @@ const (
 	// StateFailed: automatic remediation tried and the object is not back; it
 	// is tried again at the next comparison (a change or a resync).
 	StateFailed State = "failed"
+	// StateWaiting: auto mode waits for the earlier waves of the rollout.
+	StateWaiting State = "waiting"
 )
 
 // Remediation is a finding's plan that was not (or no longer) applied at
@@ -124,7 +134,10 @@ type Scheduler struct {
 	// budget are the times of automatic fixes per cluster, within the
 	// budget window.
 	budget map[string][]time.Time
-	nextID int64
+	// lastFix is when auto mode last fixed something, per cluster (also
+	// guarded by mu).
+	lastFix map[string]time.Time
+	nextID  int64
 }
 
 // New returns a scheduler for clusters that records runs in runs.
@@ -151,7 +164,7 @@ func New(clusters []*Cluster, runs Runs, opts Options) *Scheduler {
 	s := &Scheduler{clusters: map[string]*Cluster{}, runs: runs, opts: opts,
 		queue:  workqueue.NewTyped[string](),
 		events: map[string]watch.Event{}, items: map[string]*Remediation{},
-		fixes: map[string][]time.Time{}, budget: map[string][]time.Time{}}
+		fixes: map[string][]time.Time{}, budget: map[string][]time.Time{}, lastFix: map[string]time.Time{}}
 	for _, c := range clusters {
 		s.clusters[c.Name] = c
 	}
@@ -281,6 +294,10 @@ func (s *Scheduler) handle(ctx context.Context, e watch.Event) {
 		}
 		return
 	}
+	if reason := s.waitForWaves(e, c, now); reason != "" {
+		hold(StateWaiting, reason)
+		return
+	}
 	s.mu.Unlock()
 
 	results, err := s.apply(ctx, c, remediate.ModeAuto, plan, now)
@@ -289,6 +306,7 @@ func (s *Scheduler) handle(ctx context.Context, e watch.Event) {
 	if anyOutcome(results, remediate.OutcomeApplied) {
 		s.fixes[e.FindingID] = append(s.fixes[e.FindingID], now)
 		s.budget[c.Name] = append(s.budget[c.Name], now)
+		s.lastFix[c.Name] = s.opts.Now()
 	}
 	msg := remediate.Unresolved(results)
 	if err != nil {
@@ -310,7 +328,7 @@ func (s *Scheduler) set(item *Remediation) {
 	prev := s.items[item.FindingID]
 	wasFighting := prev != nil && prev.State == StateFighting
 	s.items[item.FindingID] = item
-	if s.opts.Notify != nil && (prev == nil || prev.State != item.State) {
+	if s.opts.Notify != nil && (prev == nil || prev.State != item.State) && item.State != StateWaiting {
 		s.opts.Notify(*item)
 	}
 	if item.State == StateFighting && !wasFighting {

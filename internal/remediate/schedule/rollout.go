@@ -1,0 +1,58 @@
+package schedule
+
+import (
+	"fmt"
+	"time"
+
+	"plumb.dev/plumb/internal/drift"
+	"plumb.dev/plumb/internal/rollout"
+	"plumb.dev/plumb/internal/watch"
+)
+
+// waitForWaves says why auto mode may not fix e's object in c yet ("" when
+// it may), under Options.Rollout, and has e handled again when it is
+// worth another look. Callers hold mu.
+func (s *Scheduler) waitForWaves(e watch.Event, c *Cluster, now time.Time) string {
+	if s.opts.Rollout == nil {
+		return ""
+	}
+	reason, after := s.opts.Rollout.Hold(c.Name, now, s.clusterState)
+	if reason != "" && after > 0 {
+		time.AfterFunc(after, func() {
+			s.mu.Lock()
+			it := s.items[e.FindingID]
+			_, newer := s.events[e.FindingID]
+			s.mu.Unlock()
+			if it != nil && it.State == StateWaiting && !newer {
+				s.Publish(e)
+			}
+		})
+	}
+	return reason
+}
+
+// clusterState is what the rollout gate needs of a cluster. Callers hold
+// mu.
+func (s *Scheduler) clusterState(name string) rollout.ClusterState {
+	st := rollout.ClusterState{Ready: true, LastFix: s.lastFix[name]}
+	c := s.clusters[name]
+	if c == nil {
+		return st // no remediation there: nothing to wait for
+	}
+	if c.Ready != nil {
+		st.Ready = c.Ready()
+	}
+	for _, e := range s.events {
+		if e.Cluster == name && e.Finding != nil && (e.Finding.State == drift.StateDrifted || e.Finding.State == drift.StateMissing) {
+			st.Outstanding = fmt.Sprintf("%s drifted, not fixed yet", e.Finding.Key())
+			return st
+		}
+	}
+	for _, it := range s.items {
+		if it.Cluster == name && (it.State == StateFailed || it.State == StateFighting || it.State == StateWaiting) {
+			st.Outstanding = fmt.Sprintf("remediation %d is %s: %s", it.ID, it.State, it.Reason)
+			return st
+		}
+	}
+	return st
+}

@@ -34,6 +34,9 @@ type ReceiverOptions struct {
 // the hub watches itself, entries missing), as against the store failing.
 var ErrRefused = errors.New("refused")
 
+// ErrNotFound is returned for a fix that does not exist.
+var ErrNotFound = errors.New("not found")
+
 // Receiver applies agents' batches on the hub.
 type Receiver struct {
 	st      store.Writer
@@ -41,10 +44,18 @@ type Receiver struct {
 	publish func(watch.Event)
 	opts    ReceiverOptions
 
-	// mu guards agents, and serializes the batches of each cluster (one
-	// at a time in all: they are small, and a store write each).
-	mu     sync.Mutex
-	agents map[string]*agentState
+	// mu guards agents, fixes, nextFix and fixAdded, and serializes the
+	// batches of each cluster (one at a time in all: they are small, and
+	// a store write each). fixAdded is closed (and made again) when a fix
+	// is requested.
+	mu       sync.Mutex
+	agents   map[string]*agentState
+	fixes    []*Fix
+	nextFix  int64
+	fixAdded chan struct{}
+	// closed is closed by Close.
+	closed    chan struct{}
+	closeOnce sync.Once
 }
 
 type agentState struct {
@@ -60,7 +71,7 @@ func NewReceiver(ctx context.Context, st store.Writer, cursors Cursors, publish 
 	if opts.Timeout <= 0 {
 		opts.Timeout = 30 * time.Second
 	}
-	r := &Receiver{st: st, cursors: cursors, publish: publish, opts: opts, agents: map[string]*agentState{}}
+	r := &Receiver{st: st, cursors: cursors, publish: publish, opts: opts, agents: map[string]*agentState{}, fixAdded: make(chan struct{}), closed: make(chan struct{})}
 	// The agents heard from before a restart are listed, disconnected,
 	// until they are heard from again.
 	cs, err := cursors.AgentCursors(ctx)
@@ -145,6 +156,16 @@ func (r *Receiver) apply(ctx context.Context, cluster string, e Entry) error {
 	default:
 		return fmt.Errorf("unknown kind %q", e.Kind)
 	}
+}
+
+// Close ends the long polls for fixes (the server is shutting down).
+func (r *Receiver) Close() { r.closeOnce.Do(func() { close(r.closed) }) }
+
+// Known reports whether an agent has sent anything for cluster.
+func (r *Receiver) Known(cluster string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.agents[cluster] != nil
 }
 
 // Statuses lists the agents' clusters, by name: the status each last

@@ -1,11 +1,8 @@
 package agent
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -120,30 +117,9 @@ func (s *Shipper) Start(ctx context.Context) {
 // the hub acknowledges.
 func (s *Shipper) ship(ctx context.Context) error {
 	b := Batch{Stream: s.outbox.Stream(), Status: s.status(), Entries: s.outbox.Pending(s.opts.Batch)}
-	body, err := json.Marshal(b)
-	if err != nil {
-		return err
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.url, bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if s.token != "" {
-		req.Header.Set("Authorization", "Bearer "+s.token)
-	}
-	resp, err := s.opts.Client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
-		return fmt.Errorf("POST %s: %s: %s", s.url, resp.Status, bytes.TrimSpace(msg))
-	}
 	var ack Ack
-	if err := json.NewDecoder(resp.Body).Decode(&ack); err != nil {
-		return fmt.Errorf("POST %s: %w", s.url, err)
+	if err := request(ctx, s.opts.Client, http.MethodPost, s.url, s.token, b, &ack); err != nil {
+		return err
 	}
 	if ack.Stream != b.Stream {
 		return fmt.Errorf("POST %s: the hub acknowledged stream %q, not %q", s.url, ack.Stream, b.Stream)

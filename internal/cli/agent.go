@@ -18,6 +18,7 @@ import (
 	"plumb.dev/plumb/internal/drift"
 	"plumb.dev/plumb/internal/metrics"
 	"plumb.dev/plumb/internal/remediate"
+	"plumb.dev/plumb/internal/source"
 	"plumb.dev/plumb/internal/sourcewatch"
 	"plumb.dev/plumb/internal/store"
 	"plumb.dev/plumb/internal/watch"
@@ -157,9 +158,15 @@ func (o *agentOptions) Run(ctx context.Context) error {
 	sopts.Heartbeat, sopts.Logger, sopts.Client = o.heartbeat, s.logger, client
 	ship := agent.NewShipper(o.hub, name, token, outbox, w.Status, sopts)
 
+	planner := remediate.NewPlanner(e, configGuardrails(cfg), remediate.Options{})
+	fixer := agent.NewFixer(o.hub, name, token, client, s.logger, func(ctx context.Context, keys []drift.ObjectKey) agent.FixReport {
+		return fixForHub(ctx, w, planner, local, setups[0].cluster.Identity(ctx), keys)
+	})
+
 	watcherAt := func(int) *watch.Watcher { return w }
 	var wg sync.WaitGroup
-	wg.Add(5)
+	wg.Add(6)
+	go func() { defer wg.Done(); fixer.Start(ctx) }()
 	go func() { defer wg.Done(); _ = w.Start(ctx) }()
 	go func() { defer wg.Done(); ship.Start(ctx) }()
 	go func() { defer wg.Done(); s.prune(ctx, local) }()
@@ -202,4 +209,56 @@ func hubClient(caFile string) (*http.Client, error) {
 	t.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	c.Transport = t
 	return c, nil
+}
+
+// fixForHub puts the objects of keys back as their sources declare them, as
+// plumb fix would (a fresh comparison, the guardrails, a conflict-safe
+// apply), and records the run in the agent's history.
+func fixForHub(ctx context.Context, w *watch.Watcher, planner *remediate.Planner, runs store.RunWriter, user string, keys []drift.ObjectKey) agent.FixReport {
+	var rep agent.FixReport
+	var objs []source.Object
+	for _, k := range keys {
+		t, ok := w.Target(k)
+		if !ok {
+			rep.Results = append(rep.Results, agent.FixResult{Object: k.Kind + " " + k.Namespace + "/" + k.Name,
+				Outcome: string(remediate.OutcomeNotApplied), Message: "no source declares it any more"})
+			continue
+		}
+		desired, err := t.Desired()
+		if err != nil {
+			rep.Error = err.Error()
+			return rep
+		}
+		objs = append(objs, source.Object{Object: desired, Origin: t.Origin()})
+	}
+	started := time.Now()
+	plan, err := planner.Plan(ctx, objs)
+	if err != nil {
+		rep.Error = err.Error()
+		return rep
+	}
+	if plan.Refused() {
+		var reasons []string
+		for _, r := range plan.Refusals {
+			reasons = append(reasons, r.Guardrail+": "+r.Reason)
+		}
+		rep.Error = "refused by the agent's guardrails: " + strings.Join(reasons, "; ")
+		return rep
+	}
+	results, err := planner.Apply(ctx, plan, remediate.ApplyOptions{})
+	if err != nil {
+		rep.Error = err.Error()
+		return rep
+	}
+	for _, r := range results {
+		rep.Results = append(rep.Results, agent.FixResult{Object: r.Step.Object(), Outcome: string(r.Outcome), Message: r.Message})
+	}
+	run, err := remediate.Record(remediate.RunInfo{Command: "agent", User: user, Started: started, Finished: time.Now()}, plan, results)
+	if err == nil {
+		rep.Run, err = runs.RecordRun(ctx, run)
+	}
+	if err != nil {
+		rep.Error = "applied, but not recorded: " + err.Error()
+	}
+	return rep
 }

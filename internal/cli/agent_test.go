@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"plumb.dev/plumb/internal/agent"
 	"plumb.dev/plumb/internal/store"
 	"plumb.dev/plumb/internal/watch"
 )
@@ -129,6 +130,61 @@ func TestAgent(t *testing.T) {
 	if b, _ := os.ReadFile(filepath.Join(state, "outbox", "outbox.jsonl")); len(b) != 0 {
 		t.Errorf("the outbox keeps %d bytes once the hub acknowledged everything", len(b))
 	}
+
+	// A fix asked for on the hub is applied by the agent, in its cluster.
+	var worker string
+	for _, e := range evs {
+		if e.Name == "worker" {
+			worker = e.FindingID
+		}
+	}
+	var fix agent.Fix
+	if code := hubPost(t, base+"/api/v1/agents/edge/fixes", "s3cret", `{"findings": ["`+worker+`"]}`, &fix); code != http.StatusCreated || fix.State != agent.FixPending {
+		t.Fatalf("POST fixes: %d %+v", code, fix)
+	}
+	waitFor(t, 40*time.Second, "the fix reported", func() bool {
+		var fixes struct{ Items []agent.Fix }
+		hubGet(t, base, "s3cret", "/api/v1/agents/edge/fixes", &fixes)
+		fix = fixes.Items[0]
+		return fix.State != agent.FixPending
+	})
+	if fix.State != agent.FixApplied || fix.Run == 0 || len(fix.Results) != 1 || fix.Results[0].Outcome != "applied" {
+		t.Fatalf("fix = %+v, want applied, one object, a run", fix)
+	}
+	if got := env.Kubectl(t, "", "-n", ns, "get", "deployment/worker", "-o", "jsonpath={.spec.template.spec.containers[0].image}"); got != "ghcr.io/example/shop-worker:1.4.2" {
+		t.Errorf("worker's image = %s after the fix", got)
+	}
+	waitFor(t, 10*time.Second, "the worker's finding resolved on the hub", func() bool {
+		for _, e := range hubEvents(t, base, "s3cret", "edge") {
+			if e.Name == "worker" {
+				return e.ResolvedAt != nil
+			}
+		}
+		return false
+	})
+	if code := hubPost(t, base+"/api/v1/agents/edge/fixes", "s3cret", `{"findings": ["envtest/apps/Deployment/`+ns+`/web"]}`, &fix); code != http.StatusNotFound {
+		t.Errorf("a fix of another cluster's finding: %d, want 404", code)
+	}
+}
+
+// hubPost POSTs body with the bearer token and decodes the answer.
+func hubPost(t *testing.T, url, token, body string, v any) int {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		t.Fatalf("POST %s: %d: %v", url, resp.StatusCode, err)
+	}
+	return resp.StatusCode
 }
 
 // TestAgentLatency measures (with PLUMB_BENCH_AGENT=ROUNDS) how long a

@@ -4,8 +4,12 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
+	"time"
 
 	"plumb.dev/plumb/internal/agent"
+	"plumb.dev/plumb/internal/drift"
+	"plumb.dev/plumb/internal/store"
 )
 
 // maxBatch bounds the body of an agent's batch.
@@ -18,6 +22,94 @@ func (s *Server) agentRoutes(api *http.ServeMux) {
 		return
 	}
 	api.HandleFunc("POST /api/v1/agents/{cluster}/observations", s.agentObservations)
+	api.HandleFunc("POST /api/v1/agents/{cluster}/fixes", s.requestFix)
+	api.HandleFunc("GET /api/v1/agents/{cluster}/fixes", s.agentFixes)
+	api.HandleFunc("POST /api/v1/agents/{cluster}/fixes/{id}/report", s.reportFix)
+}
+
+// maxFixWait bounds how long GET .../fixes?wait= holds the request.
+const maxFixWait = time.Minute
+
+// requestFix asks an agent to fix the objects of some of its cluster's
+// findings: {"findings": ["ID", ...]}. The request is the approval.
+func (s *Server) requestFix(w http.ResponseWriter, r *http.Request) {
+	cluster := r.PathValue("cluster")
+	if !s.b.Agents.Known(cluster) {
+		writeError(w, http.StatusNotFound, "no agent has reported cluster "+cluster)
+		return
+	}
+	var body struct {
+		Findings []string `json:"findings"`
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&body); err != nil || len(body.Findings) == 0 {
+		writeError(w, http.StatusBadRequest, `want {"findings": ["ID", ...]}, the ids of the cluster's findings to fix`)
+		return
+	}
+	var keys []drift.ObjectKey
+	for _, id := range body.Findings {
+		f, err := s.b.Store.Finding(r.Context(), id)
+		if errors.Is(err, store.ErrNotFound) || (err == nil && f.Cluster != cluster) {
+			writeError(w, http.StatusNotFound, "cluster "+cluster+" has no finding "+id)
+			return
+		}
+		if err != nil {
+			s.internal(w, err)
+			return
+		}
+		if f.State == drift.StateUnmanaged {
+			writeError(w, http.StatusUnprocessableEntity, "finding "+id+" is an unmanaged object; an agent only puts declared objects back")
+			return
+		}
+		keys = append(keys, f.Key())
+	}
+	fix := s.b.Agents.RequestFix(cluster, body.Findings, keys)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusCreated)
+	writeJSON(w, fix)
+}
+
+// agentFixes lists a cluster's fixes; with ?pending=true only those the
+// agent has not reported on, and with ?wait=DURATION (the agent's long
+// poll) it waits up to a minute for one.
+func (s *Server) agentFixes(w http.ResponseWriter, r *http.Request) {
+	cluster, q := r.PathValue("cluster"), r.URL.Query()
+	var items []agent.Fix
+	switch {
+	case q.Get("wait") != "":
+		wait, err := time.ParseDuration(q.Get("wait"))
+		if err != nil || wait < 0 {
+			writeError(w, http.StatusBadRequest, "wait: want a duration such as 30s")
+			return
+		}
+		items = s.b.Agents.PendingFixes(r.Context(), cluster, min(wait, maxFixWait))
+	default:
+		items = s.b.Agents.Fixes(cluster, q.Get("pending") == "true")
+	}
+	writeJSON(w, map[string]any{"items": items})
+}
+
+// reportFix records the agent's report on a fix (agent.FixReport).
+func (s *Server) reportFix(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		writeError(w, http.StatusNotFound, "no fix "+r.PathValue("id"))
+		return
+	}
+	var rep agent.FixReport
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBatch))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&rep); err != nil {
+		writeError(w, http.StatusBadRequest, "report: "+err.Error())
+		return
+	}
+	f, err := s.b.Agents.Report(r.PathValue("cluster"), id, rep)
+	if err != nil {
+		writeError(w, http.StatusNotFound, err.Error())
+		return
+	}
+	writeJSON(w, f)
 }
 
 // agentObservations applies a batch of an agent's observations and answers

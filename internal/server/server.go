@@ -104,6 +104,9 @@ func New(b Backend, opts Options) (*Server, error) {
 	s.http = &http.Server{Addr: opts.Listen, Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	// Streams never end on their own; end them when shutting down.
 	s.http.RegisterOnShutdown(b.Hub.Close)
+	if b.Agents != nil {
+		s.http.RegisterOnShutdown(b.Agents.Close) // agents' long polls
+	}
 	return s, nil
 }
 

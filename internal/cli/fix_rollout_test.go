@@ -177,3 +177,36 @@ func TestFixRolloutInWaves(t *testing.T) {
 		}
 	}
 }
+
+// TestFixRolloutStopsWhenAClusterFails: a guardrail refuses the canary's
+// plan, which fails the wave: the rollout stops there, recorded as
+// stopped, and the rest is left alone.
+func TestFixRolloutStopsWhenAClusterFails(t *testing.T) {
+	cfg, namespaces := rolloutFleetConfig(t, 2, "off", `guardrails: {maxObjectsPerRun: 1}
+rollout:
+  waves:
+    - {name: canary, clusters: {matchLabels: {tier: canary}}}
+    - {name: rest, clusters: {}}
+`)
+	for _, ns := range namespaces {
+		env.Kubectl(t, "", "-n", ns, "scale", "deployment/web", "--replicas=5")
+		env.Kubectl(t, "", "-n", ns, "patch", "configmap/settings", "--type=merge", "-p", `{"data":{"mode":"slow"}}`)
+	}
+	code, d, stderr := fixFleet(t, cfg, "--yes")
+	if code != ExitDrift || d.Stopped != "wave canary: cluster c0 failed" || strings.Join(d.Left, ",") != "canary,rest" ||
+		len(d.Waves) != 2 || !strings.Contains(d.Waves[0].Message, "refused by max-objects") || d.Waves[1].Status != "pending" {
+		t.Fatalf("exit %d, stopped %q, left %v, waves %+v: %s", code, d.Stopped, d.Left, d.Waves, stderr)
+	}
+	for _, ns := range namespaces {
+		if webReplicas(t, ns) != "5" || settingsMode(t, ns) != "slow" {
+			t.Errorf("namespace %s was changed by a rollout whose first wave was refused", ns)
+		}
+	}
+	var rec store.Run
+	if err := json.Unmarshal([]byte(history(t, strconv.FormatInt(d.Run, 10), "-o", "json")), &rec); err != nil {
+		t.Fatal(err)
+	}
+	if rec.Outcome != "stopped" || len(rec.Waves) != 2 || rec.Waves[0].Status != "failed" {
+		t.Errorf("run %d: outcome %s, waves %+v; want stopped, c0 failed", d.Run, rec.Outcome, rec.Waves)
+	}
+}

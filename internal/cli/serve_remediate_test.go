@@ -258,7 +258,7 @@ func TestServeApproveMode(t *testing.T) {
 	}
 
 	// Bad requests say what is wrong.
-	if code := getJSON(t, base+"/api/v1/remediations?state=waiting", &apiErr); code != 400 || !strings.Contains(apiErr.Message, "pending, refused, fighting or failed") {
+	if code := getJSON(t, base+"/api/v1/remediations?state=sleeping", &apiErr); code != 400 || !strings.Contains(apiErr.Message, "pending, refused, fighting, failed or waiting") {
 		t.Errorf("bad state: %d %+v", code, apiErr)
 	}
 	if code := post(t, base+"/api/v1/remediations/first/approve", &apiErr); code != 400 || !strings.Contains(apiErr.Message, "positive integer") {

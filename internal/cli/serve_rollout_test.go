@@ -31,7 +31,7 @@ func TestServeAutoFixesInWaves(t *testing.T) {
 				fixed++
 			}
 		}
-		for _, r := range remediations(t, base, "") {
+		for _, r := range remediations(t, base, "waiting") {
 			if r.State == "waiting" && r.Cluster != "c0" && strings.Contains(r.Reason, "wave canary") {
 				sawWaiting = true
 			}

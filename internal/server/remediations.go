@@ -27,9 +27,9 @@ var _ Remediator = (*schedule.Scheduler)(nil)
 func (s *Server) remediations(w http.ResponseWriter, r *http.Request) {
 	state, cluster := r.URL.Query().Get("state"), r.URL.Query().Get("cluster")
 	switch schedule.State(state) {
-	case "", schedule.StatePending, schedule.StateRefused, schedule.StateFighting, schedule.StateFailed:
+	case "", schedule.StatePending, schedule.StateRefused, schedule.StateFighting, schedule.StateFailed, schedule.StateWaiting:
 	default:
-		writeError(w, http.StatusBadRequest, "state "+strconv.Quote(state)+": want pending, refused, fighting or failed")
+		writeError(w, http.StatusBadRequest, "state "+strconv.Quote(state)+": want pending, refused, fighting, failed or waiting")
 		return
 	}
 	items := s.b.Remediations.List()

@@ -22,7 +22,8 @@ type Run struct {
 	Command string `json:"command"`
 	// UndoOf is the run an undo reverted.
 	UndoOf int64 `json:"undoOf,omitempty"`
-	// Outcome is applied, partial, refused, declined or failed.
+	// Outcome is applied, partial, refused, declined or failed; stopped
+	// for a rollout that stopped with waves left.
 	Outcome  string   `json:"outcome"`
 	Clusters []string `json:"clusters"`
 	// Objects is how many objects the plan changes.

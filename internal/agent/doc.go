@@ -16,4 +16,9 @@
 // sequence number per cluster in the store, so a batch sent again after a
 // lost answer applies nothing twice. It lists the agents' clusters with the
 // status they sent and when they were last heard from.
+//
+// Fixes go the other way over the agent's own requests: a person asks the
+// hub to fix some findings of an agent's cluster (Receiver.RequestFix),
+// the agent's Fixer long-polls for them, applies them in its cluster with
+// its own planner and guardrails, and reports each object's outcome.
 package agent

@@ -69,6 +69,9 @@ func (o *fixOptions) runRollout(ctx context.Context, cfg *config.File) error {
 		}
 		waves = rollout.Remaining(waves, prev.Waves)
 	}
+	if len(waves) == 0 && prev == nil {
+		return fmt.Errorf("%s: no bound cluster is in a wave of the rollout; nothing to fix", cfg.Path)
+	}
 	if len(unassigned) > 0 {
 		fmt.Fprintf(o.streams.ErrOut, "not fixed: clusters %s are in no wave of %s's rollout\n", strings.Join(unassigned, ", "), cfg.Path)
 	}
@@ -96,6 +99,9 @@ func (o *fixOptions) runRollout(ctx context.Context, cfg *config.File) error {
 		return err
 	}
 	res := rollout.Run(ctx, waves, f, rollout.Options{Logger: o.logger})
+	// A rollout interrupted (Ctrl-C) is recorded as stopped all the same,
+	// so that it can be resumed or undone.
+	ctx = context.WithoutCancel(ctx)
 	plan, results := f.merged(waves)
 	rec, err := remediate.Record(remediate.RunInfo{Command: "fix", User: f.identity(ctx), Started: started, Finished: time.Now()}, plan, results)
 	if err != nil {
@@ -254,7 +260,9 @@ func (f *rolloutFleet) conn(name string) (*fleetConn, error) {
 	if !ok {
 		return nil, fmt.Errorf("cluster %s is not in the configuration", name)
 	}
-	c, err := fleet.Dial(t, "", 0, cluster.DefaultOptions())
+	// Each request gives up after --cluster-timeout, so that an unreachable
+	// cluster fails its wave rather than hold it.
+	c, err := fleet.Dial(t, "", f.o.fleet.timeout, cluster.DefaultOptions())
 	if err != nil {
 		return nil, fmt.Errorf("cluster %s: %w", name, err)
 	}
@@ -382,7 +390,7 @@ func (f *rolloutFleet) merged(waves []rollout.Wave) (remediate.Plan, []remediate
 	return plan, results
 }
 
-// identity is who the run acted as: the identity in the first cluster
+// identity is who the run acted as: the identity in one of the clusters
 // reached.
 func (f *rolloutFleet) identity(ctx context.Context) string {
 	f.mu.Lock()

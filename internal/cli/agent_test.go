@@ -4,7 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"encoding/pem"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -72,8 +76,10 @@ func hubCluster(t *testing.T, base, token, name string) (watch.Status, bool) {
 }
 
 // TestAgent runs a hub that cannot reach the cluster (its kubeconfig names
-// nothing) and an agent in the cluster: a change reaches the hub; changes
-// made while the hub is down reach it once it is back, each event once.
+// nothing) and an agent in the cluster that reaches the hub over HTTPS: a
+// change reaches the hub; changes made while the hub is down reach it once
+// it is back, each event once; a fix asked for on the hub is applied by the
+// agent.
 func TestAgent(t *testing.T) {
 	ns := env.Namespace(t)
 	env.Kubectl(t, "", "-n", ns, "apply", "--server-side", "-f", shop)
@@ -85,8 +91,17 @@ func TestAgent(t *testing.T) {
 	db, addr := filepath.Join(dir, "hub.db"), freeAddr(t)
 	hubArgs := []string{"--kubeconfig", filepath.Join(dir, "no-such-kubeconfig"), "--agents", "--token-file", token, "--store", db}
 	base, stop := startServeAt(t, addr, hubArgs...)
+	// The agent reaches the hub over HTTPS, through a proxy (an ingress)
+	// that stays up while the hub restarts.
+	hubURL, _ := url.Parse(base)
+	ingress := httptest.NewTLSServer(httputil.NewSingleHostReverseProxy(hubURL))
+	t.Cleanup(ingress.Close)
+	ca := filepath.Join(dir, "ca.pem")
+	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ingress.Certificate().Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	state := filepath.Join(dir, "agent")
-	startAgent(t, "-n", ns, "--source", shop, "--hub", base, "--token-file", token, "--state-dir", state,
+	startAgent(t, "-n", ns, "--source", shop, "--hub", ingress.URL, "--hub-ca-file", ca, "--token-file", token, "--state-dir", state,
 		"--cluster-name", "edge", "--heartbeat", "200ms")
 
 	waitFor(t, 30*time.Second, "the agent's cluster listed, ready", func() bool {

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"plumb.dev/plumb/internal/store"
 )
 
 // TestServeAutoFixesInWaves: a drift across the fleet when serve starts in
@@ -52,6 +54,12 @@ func TestServeAutoFixesInWaves(t *testing.T) {
 	for _, r := range runsOf(t, base) {
 		if len(r.Clusters) != 1 || r.Outcome != "applied" {
 			t.Fatalf("run %d: clusters %v, outcome %s; want one cluster, applied", r.ID, r.Clusters, r.Outcome)
+		}
+		var whole store.Run
+		getJSON(t, base+"/api/v1/runs/"+itoa(r.ID), &whole)
+		wantWave := map[bool]string{true: "canary", false: "rest"}[r.Clusters[0] == "c0"]
+		if len(whole.Waves) != 1 || whole.Waves[0].Wave != wantWave || whole.Waves[0].Cluster != r.Clusters[0] || whole.Waves[0].Status != "fixed" {
+			t.Errorf("run %d in %s: waves %+v; want %s, fixed", r.ID, r.Clusters[0], whole.Waves, wantWave)
 		}
 		if r.Clusters[0] == "c0" {
 			if r.FinishedAt.After(canaryDone) {

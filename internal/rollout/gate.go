@@ -64,3 +64,12 @@ func (g *Gate) Hold(cluster string, now time.Time, state func(cluster string) Cl
 	}
 	return "", 0
 }
+
+// Wave names the wave cluster belongs to; "" for none.
+func (g *Gate) Wave(cluster string) string {
+	k, ok := g.wave[cluster]
+	if !ok {
+		return ""
+	}
+	return g.waves[k].Name
+}

@@ -6,6 +6,7 @@ import (
 
 	"plumb.dev/plumb/internal/drift"
 	"plumb.dev/plumb/internal/rollout"
+	"plumb.dev/plumb/internal/store"
 	"plumb.dev/plumb/internal/watch"
 )
 
@@ -55,4 +56,22 @@ func (s *Scheduler) clusterState(name string) rollout.ClusterState {
 		}
 	}
 	return st
+}
+
+// recordWaves notes, under Options.Rollout, the wave of each cluster an
+// automatic run fixed, so that history shows auto mode's waves as it
+// shows plumb fix's.
+func (s *Scheduler) recordWaves(run *store.Run) {
+	if s.opts.Rollout == nil || run.Command != "serve" {
+		return
+	}
+	status := rollout.StatusFixed
+	if run.Outcome != "applied" {
+		status = rollout.StatusFailed
+	}
+	for _, c := range run.Clusters {
+		if w := s.opts.Rollout.Wave(c); w != "" {
+			run.Waves = append(run.Waves, store.RunWave{Wave: w, Cluster: c, Status: string(status), StartedAt: run.StartedAt, FinishedAt: run.FinishedAt})
+		}
+	}
 }

@@ -125,6 +125,7 @@ func (s *Scheduler) record(ctx context.Context, info remediate.RunInfo, plan rem
 	if err != nil {
 		return 0, err
 	}
+	s.recordWaves(run)
 	id, err := s.runs.RecordRun(ctx, run)
 	if err != nil {
 		return 0, fmt.Errorf("the run could not be recorded: %w", err)

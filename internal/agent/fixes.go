@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"time"
@@ -58,60 +59,65 @@ type FixResult struct {
 
 // RequestFix queues a fix of the objects of findings (found on the hub for
 // cluster) for the cluster's agent.
-func (r *Receiver) RequestFix(cluster string, findings []string, keys []drift.ObjectKey) Fix {
+func (r *Receiver) RequestFix(ctx context.Context, cluster string, findings []string, keys []drift.ObjectKey) (Fix, error) {
+	f := Fix{Cluster: cluster, Findings: findings, Keys: keys, State: FixPending, CreatedAt: time.Now()}
+	b, err := json.Marshal(f)
+	if err != nil {
+		return Fix{}, err
+	}
+	if f.ID, err = r.cursors.AddAgentFix(ctx, cluster, string(FixPending), string(b)); err != nil {
+		return Fix{}, fmt.Errorf("cluster %s: fix: %w", cluster, err)
+	}
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.nextFix++
-	f := Fix{ID: r.nextFix, Cluster: cluster, Findings: findings, Keys: keys, State: FixPending, CreatedAt: time.Now()}
-	r.fixes = append(r.fixes, &f)
-	r.wakeAgents()
-	return f
-}
-
-// wakeAgents ends every long poll. Callers hold mu.
-func (r *Receiver) wakeAgents() {
-	close(r.fixAdded)
+	close(r.fixAdded) // ends every long poll
 	r.fixAdded = make(chan struct{})
+	r.mu.Unlock()
+	return f, nil
 }
 
 // Fixes lists the cluster's fixes, oldest first; only the pending ones
 // with pending.
-func (r *Receiver) Fixes(cluster string, pending bool) []Fix {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.fixesOf(cluster, pending)
-}
-
-// fixesOf is Fixes; callers hold mu.
-func (r *Receiver) fixesOf(cluster string, pending bool) []Fix {
-	out := []Fix{}
-	for _, f := range r.fixes {
-		if f.Cluster == cluster && (!pending || f.State == FixPending) {
-			out = append(out, *f)
-		}
+func (r *Receiver) Fixes(ctx context.Context, cluster string, pending bool) ([]Fix, error) {
+	state := ""
+	if pending {
+		state = string(FixPending)
 	}
-	return out
+	stored, err := r.cursors.AgentFixes(ctx, cluster, state)
+	if err != nil {
+		return nil, fmt.Errorf("cluster %s: fixes: %w", cluster, err)
+	}
+	out := make([]Fix, 0, len(stored))
+	for _, sf := range stored {
+		var f Fix
+		if err := json.Unmarshal([]byte(sf.Fix), &f); err != nil {
+			return nil, fmt.Errorf("cluster %s: fix %d: %w", cluster, sf.ID, err)
+		}
+		f.ID, f.Cluster, f.State = sf.ID, sf.Cluster, FixState(sf.State)
+		out = append(out, f)
+	}
+	return out, nil
 }
 
 // PendingFixes returns the cluster's pending fixes, waiting up to wait
 // for one when there are none.
-func (r *Receiver) PendingFixes(ctx context.Context, cluster string, wait time.Duration) []Fix {
+func (r *Receiver) PendingFixes(ctx context.Context, cluster string, wait time.Duration) ([]Fix, error) {
 	t := time.NewTimer(wait)
 	defer t.Stop()
 	for {
 		r.mu.Lock()
-		out, added := r.fixesOf(cluster, true), r.fixAdded
+		added := r.fixAdded
 		r.mu.Unlock()
-		if len(out) > 0 {
-			return out
+		out, err := r.Fixes(ctx, cluster, true)
+		if err != nil || len(out) > 0 {
+			return out, err
 		}
 		select {
 		case <-ctx.Done():
-			return out
+			return out, nil
 		case <-r.closed:
-			return out
+			return out, nil
 		case <-t.C:
-			return out
+			return out, nil
 		case <-added:
 		}
 	}
@@ -119,21 +125,32 @@ func (r *Receiver) PendingFixes(ctx context.Context, cluster string, wait time.D
 
 // Report records the agent's report on a fix. A report sent again (its
 // answer was lost) changes nothing.
-func (r *Receiver) Report(cluster string, id int64, rep FixReport) (Fix, error) {
-	r.mu.Lock()
+func (r *Receiver) Report(ctx context.Context, cluster string, id int64, rep FixReport) (Fix, error) {
+	r.mu.Lock() // one report at a time: read, then write
 	defer r.mu.Unlock()
-	i := slices.IndexFunc(r.fixes, func(f *Fix) bool { return f.ID == id && f.Cluster == cluster })
+	fixes, err := r.Fixes(ctx, cluster, false)
+	if err != nil {
+		return Fix{}, err
+	}
+	i := slices.IndexFunc(fixes, func(f Fix) bool { return f.ID == id })
 	if i < 0 {
 		return Fix{}, fmt.Errorf("%w: cluster %s has no fix %d", ErrNotFound, cluster, id)
 	}
-	f := r.fixes[i]
+	f := fixes[i]
 	if f.State != FixPending {
-		return *f, nil
+		return f, nil
 	}
 	now := time.Now()
 	f.FixReport, f.FinishedAt, f.State = rep, &now, FixApplied
 	if rep.Error != "" {
 		f.State = FixFailed
 	}
-	return *f, nil
+	b, err := json.Marshal(f)
+	if err != nil {
+		return Fix{}, err
+	}
+	if err := r.cursors.SetAgentFix(ctx, id, string(f.State), string(b)); err != nil {
+		return Fix{}, fmt.Errorf("cluster %s: fix %d: %w", cluster, id, err)
+	}
+	return f, nil
 }

@@ -13,11 +13,15 @@ import (
 	"plumb.dev/plumb/internal/watch"
 )
 
-// Cursors is where the hub keeps its place in each agent's outbox.
+// Cursors is where the hub keeps its place in each agent's outbox, and
+// the fixes asked of agents.
 type Cursors interface {
 	AgentCursor(ctx context.Context, cluster string) (store.AgentCursor, error)
 	SetAgentCursor(ctx context.Context, c store.AgentCursor) error
 	AgentCursors(ctx context.Context) ([]store.AgentCursor, error)
+	AddAgentFix(ctx context.Context, cluster, state, fix string) (int64, error)
+	SetAgentFix(ctx context.Context, id int64, state, fix string) error
+	AgentFixes(ctx context.Context, cluster, state string) ([]store.AgentFix, error)
 }
 
 // ReceiverOptions tune a Receiver.
@@ -44,14 +48,12 @@ type Receiver struct {
 	publish func(watch.Event)
 	opts    ReceiverOptions
 
-	// mu guards agents, fixes, nextFix and fixAdded, and serializes the
-	// batches of each cluster (one at a time in all: they are small, and
-	// a store write each). fixAdded is closed (and made again) when a fix
-	// is requested.
+	// mu guards agents and fixAdded, and serializes the batches (one at a
+	// time in all: they are small, and a store write each) and the fixes'
+	// reports. fixAdded is closed (and made again) when a fix is
+	// requested.
 	mu       sync.Mutex
 	agents   map[string]*agentState
-	fixes    []*Fix
-	nextFix  int64
 	fixAdded chan struct{}
 	// closed is closed by Close.
 	closed    chan struct{}

@@ -82,3 +82,61 @@ func TestReceiverAppliesEachEntryOnce(t *testing.T) {
 		t.Errorf("events after all = %+v, want both resolved", evs)
 	}
 }
+
+func TestReceiverKeepsFixesAcrossRestarts(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "hub.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	r, err := NewReceiver(ctx, st, st, nil, ReceiverOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := drift.ObjectKey{Group: "apps", Kind: "Deployment", Namespace: "shop", Name: "api"}
+	// The agent is waiting when the fix is asked for.
+	got := make(chan []Fix, 1)
+	go func() {
+		fs, err := r.PendingFixes(ctx, "edge", 10*time.Second)
+		if err != nil {
+			t.Error(err)
+		}
+		got <- fs
+	}()
+	time.Sleep(50 * time.Millisecond)
+	asked, err := r.RequestFix(ctx, "edge", []string{"edge/apps/Deployment/shop/api"}, []drift.ObjectKey{key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case fs := <-got:
+		if len(fs) != 1 || fs[0].ID != asked.ID || fs[0].Keys[0] != key {
+			t.Fatalf("long poll = %+v, want the fix asked for", fs)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the long poll did not end when a fix was asked for")
+	}
+
+	// The hub restarts: the fix is still pending, and its report lands once.
+	r, err = NewReceiver(ctx, st, st, nil, ReceiverOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fs, _ := r.PendingFixes(ctx, "edge", 0); len(fs) != 1 {
+		t.Fatalf("pending after a restart = %+v, want the fix", fs)
+	}
+	rep := FixReport{Run: 7, Results: []FixResult{{Object: "Deployment shop/api", Outcome: "applied"}}}
+	if f, err := r.Report(ctx, "edge", asked.ID, rep); err != nil || f.State != FixApplied || f.FinishedAt == nil {
+		t.Fatalf("report: %+v %v", f, err)
+	}
+	if f, err := r.Report(ctx, "edge", asked.ID, FixReport{Error: "again"}); err != nil || f.State != FixApplied || f.Run != 7 {
+		t.Errorf("a report sent again: %+v %v, want the first one kept", f, err)
+	}
+	if fs, _ := r.Fixes(ctx, "edge", true); len(fs) != 0 {
+		t.Errorf("pending after the report = %+v", fs)
+	}
+	if _, err := r.Report(ctx, "other", asked.ID, rep); !errors.Is(err, ErrNotFound) {
+		t.Errorf("a report on another cluster's fix: %v, want not found", err)
+	}
+}

@@ -64,7 +64,11 @@ func (s *Server) requestFix(w http.ResponseWriter, r *http.Request) {
 		}
 		keys = append(keys, f.Key())
 	}
-	fix := s.b.Agents.RequestFix(cluster, body.Findings, keys)
+	fix, err := s.b.Agents.RequestFix(r.Context(), cluster, body.Findings, keys)
+	if err != nil {
+		s.internal(w, err)
+		return
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusCreated)
 	writeJSON(w, fix)
@@ -76,16 +80,21 @@ func (s *Server) requestFix(w http.ResponseWriter, r *http.Request) {
 func (s *Server) agentFixes(w http.ResponseWriter, r *http.Request) {
 	cluster, q := r.PathValue("cluster"), r.URL.Query()
 	var items []agent.Fix
+	var err error
 	switch {
 	case q.Get("wait") != "":
-		wait, err := time.ParseDuration(q.Get("wait"))
-		if err != nil || wait < 0 {
+		wait, perr := time.ParseDuration(q.Get("wait"))
+		if perr != nil || wait < 0 {
 			writeError(w, http.StatusBadRequest, "wait: want a duration such as 30s")
 			return
 		}
-		items = s.b.Agents.PendingFixes(r.Context(), cluster, min(wait, maxFixWait))
+		items, err = s.b.Agents.PendingFixes(r.Context(), cluster, min(wait, maxFixWait))
 	default:
-		items = s.b.Agents.Fixes(cluster, q.Get("pending") == "true")
+		items, err = s.b.Agents.Fixes(r.Context(), cluster, q.Get("pending") == "true")
+	}
+	if err != nil {
+		s.internal(w, err)
+		return
 	}
 	writeJSON(w, map[string]any{"items": items})
 }
@@ -104,9 +113,13 @@ func (s *Server) reportFix(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "report: "+err.Error())
 		return
 	}
-	f, err := s.b.Agents.Report(r.PathValue("cluster"), id, rep)
-	if err != nil {
+	f, err := s.b.Agents.Report(r.Context(), r.PathValue("cluster"), id, rep)
+	if errors.Is(err, agent.ErrNotFound) {
 		writeError(w, http.StatusNotFound, err.Error())
+		return
+	}
+	if err != nil {
+		s.internal(w, err)
 		return
 	}
 	writeJSON(w, f)

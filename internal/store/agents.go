@@ -54,3 +54,47 @@ func (s *DB) AgentCursors(ctx context.Context) ([]AgentCursor, error) {
 	}
 	return out, rows.Err()
 }
+
+// AgentFix is a fix asked of an agent's cluster, as stored: Fix is its
+// JSON, which the agent package reads.
+type AgentFix struct {
+	ID             int64
+	Cluster, State string
+	Fix            string
+}
+
+// AddAgentFix stores a new fix and returns its id.
+func (s *DB) AddAgentFix(ctx context.Context, cluster, state, fix string) (int64, error) {
+	var id int64
+	err := s.queryRow(ctx, s.db, `INSERT INTO agent_fixes (cluster, state, fix) VALUES (?, ?, ?) RETURNING id`, cluster, state, fix).Scan(&id)
+	return id, err
+}
+
+// SetAgentFix replaces a fix's state and JSON.
+func (s *DB) SetAgentFix(ctx context.Context, id int64, state, fix string) error {
+	_, err := s.exec(ctx, s.db, `UPDATE agent_fixes SET state = ?, fix = ? WHERE id = ?`, state, fix, id)
+	return err
+}
+
+// AgentFixes lists a cluster's fixes, oldest first; only those in state
+// unless it is empty.
+func (s *DB) AgentFixes(ctx context.Context, cluster, state string) ([]AgentFix, error) {
+	q, args := `SELECT id, cluster, state, fix FROM agent_fixes WHERE cluster = ?`, []any{cluster}
+	if state != "" {
+		q, args = q+` AND state = ?`, append(args, state)
+	}
+	rows, err := s.query(ctx, s.db, q+` ORDER BY id`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []AgentFix
+	for rows.Next() {
+		var f AgentFix
+		if err := rows.Scan(&f.ID, &f.Cluster, &f.State, &f.Fix); err != nil {
+			return nil, err
+		}
+		out = append(out, f)
+	}
+	return out, rows.Err()
+}

@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -22,8 +23,8 @@ import (
 	"plumb.dev/plumb/internal/watch"
 )
 
-// startAgent runs plumb agent until the test ends.
-func startAgent(t *testing.T, args ...string) {
+// startAgent runs plumb agent until the test ends, or stop.
+func startAgent(t *testing.T, args ...string) (stop func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
@@ -32,20 +33,25 @@ func startAgent(t *testing.T, args ...string) {
 		done <- Execute(ctx, append([]string{"agent", "--kubeconfig", env.Kubeconfig}, args...),
 			Streams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut})
 	}()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case code := <-done:
-			if code != 0 {
-				t.Errorf("plumb agent exited %d", code)
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case code := <-done:
+				if code != 0 {
+					t.Errorf("plumb agent exited %d", code)
+				}
+			case <-time.After(30 * time.Second):
+				t.Error("plumb agent did not stop within 30s")
 			}
-		case <-time.After(30 * time.Second):
-			t.Error("plumb agent did not stop within 30s")
-		}
-		if t.Failed() {
-			t.Logf("plumb agent's log:\n%s", errOut.String())
-		}
-	})
+			if t.Failed() {
+				t.Logf("plumb agent's log:\n%s", errOut.String())
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return stop
 }
 
 // hubGet GETs an API path with the bearer token and decodes the answer.
@@ -78,7 +84,7 @@ func hubCluster(t *testing.T, base, token, name string) (watch.Status, bool) {
 // TestAgent runs a hub that cannot reach the cluster (its kubeconfig names
 // nothing) and an agent in the cluster that reaches the hub over HTTPS: a
 // change reaches the hub; changes made while the hub is down reach it once
-// it is back, each event once; a fix asked for on the hub is applied by the
+// it is back, each event once, though the agent restarted meanwhile; a fix asked for on the hub is applied by the
 // agent.
 func TestAgent(t *testing.T) {
 	ns := env.Namespace(t)
@@ -101,8 +107,9 @@ func TestAgent(t *testing.T) {
 		t.Fatal(err)
 	}
 	state := filepath.Join(dir, "agent")
-	startAgent(t, "-n", ns, "--source", shop, "--hub", ingress.URL, "--hub-ca-file", ca, "--token-file", token, "--state-dir", state,
-		"--cluster-name", "edge", "--heartbeat", "200ms")
+	agentArgs := []string{"-n", ns, "--source", shop, "--hub", ingress.URL, "--hub-ca-file", ca, "--token-file", token, "--state-dir", state,
+		"--cluster-name", "edge", "--heartbeat", "200ms"}
+	stopAgent := startAgent(t, agentArgs...)
 
 	waitFor(t, 30*time.Second, "the agent's cluster listed, ready", func() bool {
 		c, ok := hubCluster(t, base, "s3cret", "edge")
@@ -125,6 +132,11 @@ func TestAgent(t *testing.T) {
 		b, _ := os.ReadFile(filepath.Join(state, "outbox", "outbox.jsonl"))
 		return bytes.Count(b, []byte("\n")) >= 3
 	})
+	// The agent restarts too, while the hub is still down: what it holds
+	// is on disk.
+	stopAgent()
+	startAgent(t, agentArgs...)
+	time.Sleep(time.Second)
 
 	base, _ = startServeAt(t, addr, hubArgs...)
 	waitFor(t, 30*time.Second, "the buffered observations on the hub", func() bool {

@@ -56,7 +56,13 @@ and nothing is applied twice. The agent's own history (a SQLite store in
 
 The hub lists the cluster under /api/v1/clusters with "agent": true, the
 status the agent last sent, and "lastSeen"; a cluster not heard from for
-30 seconds is "disconnected".`,
+30 seconds is "disconnected".
+
+Fixes asked for on the hub (POST /api/v1/agents/CLUSTER/fixes) come back
+over the agent's own long-polled request; the agent applies them as plumb
+fix would, under the configuration's guardrails and its own identity,
+records the run in its history and reports each object's outcome. See
+docs/agent.md.`,
 		Example: `  plumb agent --hub https://plumb.example.com --token-file /var/run/secrets/plumb/token --source /etc/plumb/deploy --cluster-name prod-eu
   plumb agent --hub https://plumb.example.com --token-file token -c plumb.yaml --cluster prod-eu --state-dir /var/lib/plumb`,
 		Args: cobra.NoArgs,

@@ -107,9 +107,7 @@ func (s *Server) reportFix(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var rep agent.FixReport
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBatch))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&rep); err != nil {
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBatch)).Decode(&rep); err != nil {
 		writeError(w, http.StatusBadRequest, "report: "+err.Error())
 		return
 	}
@@ -129,9 +127,9 @@ func (s *Server) reportFix(w http.ResponseWriter, r *http.Request) {
 // with the last one applied (agent.Ack).
 func (s *Server) agentObservations(w http.ResponseWriter, r *http.Request) {
 	var b agent.Batch
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBatch))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&b); err != nil {
+	// Fields a newer agent sends that this hub does not know are left
+	// out, so agents and the hub can be upgraded one at a time.
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBatch)).Decode(&b); err != nil {
 		writeError(w, http.StatusBadRequest, "batch: "+err.Error())
 		return
 	}

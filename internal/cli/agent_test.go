@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -267,4 +268,73 @@ func TestAgentLatency(t *testing.T) {
 	median := func(ds []time.Duration) time.Duration { ds = slices.Clone(ds); slices.Sort(ds); return ds[len(ds)/2] }
 	t.Logf("%d changes (from kubectl's start): directly watched median %v max %v; through the agent median %v max %v; the agent's extra per change median %v max %v",
 		rounds, median(direct), slices.Max(direct), median(viaAgent), slices.Max(viaAgent), median(extra), slices.Max(extra))
+}
+
+// TestAgentBacklog measures (with PLUMB_BENCH_AGENT_BACKLOG=OBJECTS) how
+// fast a hub back from a restart takes the observations an agent buffered
+// while it was down: every declared ConfigMap changed at once.
+func TestAgentBacklog(t *testing.T) {
+	n, _ := strconv.Atoi(os.Getenv("PLUMB_BENCH_AGENT_BACKLOG"))
+	if n <= 0 {
+		t.Skip("set PLUMB_BENCH_AGENT_BACKLOG=OBJECTS to measure")
+	}
+	ns := env.Namespace(t)
+	dir := t.TempDir()
+	manifests := func(value string) string {
+		var b strings.Builder
+		for i := range n {
+			fmt.Fprintf(&b, "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-%d\n  namespace: %s\ndata:\n  key: %s\n", i, ns, value)
+		}
+		return b.String()
+	}
+	src := filepath.Join(dir, "src")
+	if err := os.MkdirAll(src, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(src, "cms.yaml"), []byte(manifests("declared")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env.Kubectl(t, "", "apply", "--server-side", "-f", filepath.Join(src, "cms.yaml"))
+	token := filepath.Join(dir, "token")
+	if err := os.WriteFile(token, []byte("unused\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	db, addr := filepath.Join(dir, "hub.db"), freeAddr(t)
+	hubArgs := []string{"--kubeconfig", filepath.Join(dir, "no-such-kubeconfig"), "--agents", "--store", db}
+	base, stop := startServeAt(t, addr, hubArgs...)
+	state := filepath.Join(dir, "agent")
+	startAgent(t, "-n", ns, "--source", src, "--hub", base, "--token-file", token, "--state-dir", state, "--cluster-name", "edge")
+	waitFor(t, 5*time.Minute, "the agent's cluster ready", func() bool {
+		c, ok := hubCluster(t, base, "", "edge")
+		return ok && c.Ready
+	})
+	stop()
+	env.Kubectl(t, manifests("by-hand"), "apply", "--server-side", "--force-conflicts", "--field-manager", "by-hand", "-f", "-")
+	waitFor(t, 5*time.Minute, "every change in the outbox", func() bool {
+		b, _ := os.ReadFile(filepath.Join(state, "outbox", "outbox.jsonl"))
+		return bytes.Count(b, []byte("\n")) >= n
+	})
+	base, _ = startServeAt(t, addr, hubArgs...)
+	// From the first observation applied to the last: the agent's wait
+	// before it tries again (it backs off while the hub is down) is not
+	// counted.
+	var first time.Time
+	var firstCount int
+	waitFor(t, 5*time.Minute, "every change on the hub", func() bool {
+		var evs struct{ Items []store.Event }
+		getJSON(t, base+"/api/v1/events?cluster=edge&limit=1000", &evs)
+		if first.IsZero() && len(evs.Items) > 0 {
+			first, firstCount = time.Now(), len(evs.Items)
+		}
+		return len(evs.Items) >= n
+	})
+	d := time.Since(first)
+	c, _ := hubCluster(t, base, "", "edge")
+	time.Sleep(2 * time.Second)
+	var evs struct{ Items []store.Event }
+	getJSON(t, base+"/api/v1/events?cluster=edge&limit=1000", &evs)
+	if len(evs.Items) != n {
+		t.Errorf("%d events, want %d", len(evs.Items), n)
+	}
+	t.Logf("%d buffered observations: %d more applied in %v after the first seen: %.0f/s; the agent's status: %d drifted", n, n-firstCount, d.Round(time.Millisecond), float64(n-firstCount)/d.Seconds(), c.Drifted)
 }

@@ -221,7 +221,7 @@ async function remediations() {
     row.querySelectorAll('button').forEach((b) => { b.disabled = true; });
     try {
       await api(path, {method: 'POST'});
-      render();
+      render(true);
     } catch (err) {
       row.querySelectorAll('button').forEach((b) => { b.disabled = false; });
       failures.set(key, err.message);
@@ -301,7 +301,10 @@ const routes = [
 ];
 
 let drawing = 0;
-async function render() {
+// render draws the page of the location. A redraw for the stream (not
+// forced) leaves the page alone while an undo waits for its confirmation,
+// even when its data was read before the Undo click.
+async function render(force = false) {
   const [path, query] = (location.hash.slice(1) || '/').split('?');
   const params = new URLSearchParams(query || '');
   const n = ++drawing;
@@ -312,6 +315,7 @@ async function render() {
     try {
       const el = await fn(params, ...m.slice(1).map(decodeURIComponent));
       if (n !== drawing) return; // a newer drawing started
+      if (!force && page.querySelector('button.confirm-undo')) return;
       const y = window.scrollY;
       page.replaceChildren(el);
       window.scrollTo(0, y);
@@ -340,6 +344,6 @@ function listen() {
   for (const t of ['opened', 'updated', 'resolved']) es.addEventListener(t, refresh);
 }
 
-window.addEventListener('hashchange', render);
-render();
+window.addEventListener('hashchange', () => render(true));
+render(true);
 listen();

@@ -285,8 +285,8 @@ func (o *serveOptions) Run(ctx context.Context) error {
 			watchers, target, ready = append(watchers, w), w.Target, w.Ready
 			setups[i].objs = nil // the watcher keeps compact copies
 		} else {
-			i := i
-			target = func(k drift.ObjectKey) (drift.Target, bool) { return sharded.target(i)(k) }
+			// sharded is made below, once every cluster's build is known.
+			target = func(k drift.ObjectKey) (drift.Target, bool) { return sharded.target(i, k) }
 		}
 		if s.remediates {
 			remediated = append(remediated, &schedule.Cluster{Name: s.name, Planner: remediate.NewPlanner(e, configGuardrails(cfg), remediate.Options{}),

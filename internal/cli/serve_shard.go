@@ -152,13 +152,11 @@ func (sw *shardedWatchers) at(i int) *watch.Watcher {
 }
 
 // target looks up a declaration in cluster i, when this replica watches it.
-func (sw *shardedWatchers) target(i int) func(drift.ObjectKey) (drift.Target, bool) {
-	return func(k drift.ObjectKey) (drift.Target, bool) {
-		if w := sw.at(i); w != nil {
-			return w.Target(k)
-		}
-		return drift.Target{}, false
+func (sw *shardedWatchers) target(i int, k drift.ObjectKey) (drift.Target, bool) {
+	if w := sw.at(i); w != nil {
+		return w.Target(k)
 	}
+	return drift.Target{}, false
 }
 
 // status is this replica's status of a cluster it watches, for its Lease.

@@ -13,6 +13,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	"plumb.dev/plumb/internal/cluster"
+	"plumb.dev/plumb/internal/config"
 	"plumb.dev/plumb/internal/fleet"
 	"plumb.dev/plumb/internal/gitsource"
 	"plumb.dev/plumb/internal/helmrelease"
@@ -24,12 +25,12 @@ import (
 // remoteSources are the sources among paths that are not files: Git refs
 // and live Helm releases.
 func remoteSources(paths []string) []string {
-	return slices.DeleteFunc(slices.Clone(paths), func(p string) bool { return !gitsource.Is(p) && !helmrelease.Is(p) })
+	return slices.DeleteFunc(slices.Clone(paths), func(p string) bool { return !config.IsRemote(p) })
 }
 
 // localSources are the files and folders among paths.
 func localSources(paths []string) []string {
-	return slices.DeleteFunc(slices.Clone(paths), func(p string) bool { return gitsource.Is(p) || helmrelease.Is(p) })
+	return slices.DeleteFunc(slices.Clone(paths), config.IsRemote)
 }
 
 // sourceVersion reads a remote source's version now: the commit a Git ref

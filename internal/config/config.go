@@ -112,8 +112,9 @@ func (h *HelmRelease) ref() string {
 	return helmrelease.Ref{Namespace: h.Namespace, Name: h.Name, Driver: h.Driver}.String()
 }
 
-// remote reports whether p is read from elsewhere than a local path.
-func remote(p string) bool { return gitsource.Is(p) || helmrelease.Is(p) }
+// IsRemote reports whether a source path is read from elsewhere than a
+// local file or folder: a Git source or a live Helm release.
+func IsRemote(p string) bool { return gitsource.Is(p) || helmrelease.Is(p) }
 
 // Binding puts a source on the clusters its selector matches.
 type Binding struct {
@@ -243,7 +244,7 @@ func (f *File) setDefaults() {
 	dir := filepath.Dir(f.Path)
 	rel := func(p string) string {
 		p = expandHome(p)
-		if p == "" || filepath.IsAbs(p) || remote(p) {
+		if p == "" || filepath.IsAbs(p) || IsRemote(p) {
 			return p
 		}
 		return filepath.Join(dir, p)
@@ -361,7 +362,7 @@ func (f *File) Validate() error {
 		case s.Path == "":
 			add(s.line, "source %q: path is required", s.Name)
 		}
-		if s.Path != "" && !remote(s.Path) { // Git and Helm releases are read when they are loaded
+		if s.Path != "" && !IsRemote(s.Path) { // Git and Helm releases are read when they are loaded
 			if _, err := os.Stat(s.Path); err != nil {
 				add(s.line, "source %q: path %s: %v", s.Name, s.Path, errors.Unwrap(err))
 			}
@@ -371,7 +372,7 @@ func (f *File) Validate() error {
 				add(s.line, "source %q: values file %s: %v", s.Name, v, errors.Unwrap(err))
 			}
 		}
-		if len(s.Values) > 0 && s.Path != "" && !remote(s.Path) && !IsChart(s.Path) {
+		if len(s.Values) > 0 && s.Path != "" && !IsRemote(s.Path) && !IsChart(s.Path) {
 			add(s.line, "source %q: values are for Helm charts, and %s is not a chart directory", s.Name, s.Path)
 		}
 	}

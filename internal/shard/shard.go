@@ -8,7 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -151,11 +153,7 @@ func (c *Coordinator) Ready() bool {
 func (c *Coordinator) Holders() map[string]Holder {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	out := make(map[string]Holder, len(c.holders))
-	for k, v := range c.holders {
-		out[k] = v
-	}
-	return out
+	return maps.Clone(c.holders)
 }
 
 // round renews this replica's membership, reads every Lease, and takes,
@@ -183,7 +181,7 @@ func (c *Coordinator) round(ctx context.Context) {
 			live = append(live, holder(l))
 		}
 	}
-	if !contains(live, c.opts.Identity) {
+	if !slices.Contains(live, c.opts.Identity) {
 		live = append(live, c.opts.Identity) // just renewed, or about to be
 	}
 	holders := map[string]Holder{}
@@ -455,13 +453,4 @@ func expired(l *coordinationv1.Lease, now time.Time) bool {
 		return true
 	}
 	return now.After(l.Spec.RenewTime.Add(time.Duration(*l.Spec.LeaseDurationSeconds) * time.Second))
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

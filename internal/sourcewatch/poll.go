@@ -2,6 +2,7 @@ package sourcewatch
 
 import (
 	"context"
+	"maps"
 	"time"
 )
 
@@ -54,10 +55,8 @@ func (p Poll) Run(ctx context.Context, changed func(group int)) {
 	seen := make([]map[string]string, len(p.Groups))
 	for i := range seen {
 		seen[i] = map[string]string{}
-		if i < len(p.Seen) {
-			for k, v := range p.Seen[i] {
-				seen[i][k] = v
-			}
+		if i < len(p.Seen) && p.Seen[i] != nil {
+			seen[i] = maps.Clone(p.Seen[i])
 		}
 	}
 	t := time.NewTicker(interval)

@@ -81,9 +81,12 @@ type comparison struct {
 	desired  *unstructured.Unstructured // nil when no dry-run was needed
 	dryRun   bool
 	deployer string
-	// unconfirmed: the dry-run was forbidden and the changes come from
-	// the local comparison.
+	// unconfirmed: the dry-run was forbidden or refused and the changes
+	// come from the local comparison.
 	unconfirmed bool
+	// replace is the server's reason for refusing the dry-run, when it
+	// refused it for validation.
+	replace string
 }
 
 // NewCache returns an empty cache.

@@ -8,6 +8,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/managedfields"
 	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
 	"sigs.k8s.io/structured-merge-diff/v6/typed"
@@ -24,6 +25,9 @@ type rawChange struct {
 	owner   *managedEntry
 	// quantity is set when the field holds a resource quantity.
 	quantity bool
+	// toDefault: the source leaves the field out and desired is the
+	// server's default, which putting the object back restores.
+	toDefault bool
 }
 
 // maxAttempts bounds how often an object that keeps changing under the
@@ -48,6 +52,8 @@ func (e *Engine) compareFresh(ctx context.Context, t *target, desired, live *uns
 
 func (e *Engine) compareAt(ctx context.Context, t *target, desired, live *unstructured.Unstructured) (comparison, error) {
 	entries := decodeManagedFields(live.GetManagedFields())
+	desired = withoutHelmOwnership(desired, live)
+	desired = withLiveGenerated(desired, live, t.obj.Origin.Generated)
 	var byHash []rawChange
 	if isSecret(t.mapping.GroupVersionKind.GroupKind()) {
 		desired, byHash = valuelessSecret(desired, live)
@@ -60,16 +66,31 @@ func (e *Engine) compareAt(ctx context.Context, t *target, desired, live *unstru
 	if isSecret(t.mapping.GroupVersionKind.GroupKind()) {
 		declared = secretDeclarations(d)
 	}
-	deployer := chooseManager(entries, declared, e.opts.OutOfBandManagers)
+	deployer := chooseDeployer(entries, declared, live.Object)
 	cmp := comparison{deployer: deployer.Manager}
 
 	var changes []rawChange
-	if !locallyInSync(d, live.Object, deployer, isSecret(t.mapping.GroupVersionKind.GroupKind())) {
+	ignorable := func(p fieldpath.Path) bool {
+		return e.ignored(e.rules, t.mapping.GroupVersionKind.GroupKind(), rawChange{path: p}, live.Object) != nil
+	}
+	if !locallyInSync(d, live.Object, deployer, isSecret(t.mapping.GroupVersionKind.GroupKind()), ignorable) {
 		r, err := e.dryRun(ctx, t, desired, deployer.Manager, live.GetResourceVersion())
+		var invalid *dryRunInvalid
 		switch {
 		case errors.Is(err, errDryRunForbidden):
 			e.opts.Logger.Debug("dry-run forbidden; comparing locally", "object", t.id())
 			cmp.unconfirmed = true
+			if changes, err = e.localDiff(t, d, live, entries); err != nil {
+				return cmp, err
+			}
+		case errors.As(err, &invalid):
+			// The server refuses the declaration merged into the live
+			// object: a hand edit made the two incompatible (a Service
+			// port renumbered 80 → 8080 leaves two ports named http). The
+			// drift is real all the same; it is found locally, and an
+			// apply cannot put it back.
+			e.opts.Logger.Debug("dry-run refused; comparing locally", "object", t.id(), "err", err)
+			cmp.unconfirmed, cmp.replace = true, invalid.message
 			if changes, err = e.localDiff(t, d, live, entries); err != nil {
 				return cmp, err
 			}
@@ -89,11 +110,135 @@ func (e *Engine) compareAt(ctx context.Context, t *target, desired, live *unstru
 		}
 		changes = append(changes, dropped...)
 	}
-	changes = append(changes, addedOutOfBand(entries, declared, live.Object, deployer, e.opts.OutOfBandManagers, changes)...)
+	added := addedOutOfBand(entries, declared, live.Object, deployer, e.opts.OutOfBandManagers, changes)
+	added = append(added, untrackedReplicas(t.mapping.GroupVersionKind.GroupKind(), entries, declared, live.Object)...)
+	if len(added) > 0 {
+		var err error
+		if added, err = e.againstDefaults(ctx, t, desired, live, added); err != nil {
+			return cmp, err
+		}
+	}
+	changes = append(changes, added...)
 	changes = append(changes, byHash...)
 	sortChanges(changes)
 	cmp.changes = changes
 	return cmp, nil
+}
+
+// againstDefaults sorts fields that out-of-band managers wrote and the
+// source leaves out by what the server would set them to if the source
+// were applied alone: a field holding its default was written explicitly
+// with the value it has anyway (another manager's apply of
+// progressDeadlineSeconds: 600), which is not drift; a field the server
+// defaults to another value was changed from its default (kubectl scale of
+// a Deployment whose manifest has no replicas), which is a modified field
+// whose desired value is the default; a field the server would not set at
+// all was added. When the server cannot say (the identity may not update,
+// or the declaration alone is invalid), every field is kept as added.
+func (e *Engine) againstDefaults(ctx context.Context, t *target, desired, live *unstructured.Unstructured, added []rawChange) ([]rawChange, error) {
+	if onlyMetadata(added) {
+		return added, nil // no server default sets a label or an annotation
+	}
+	def, err := e.serverDefaults(ctx, t, desired, live.GetResourceVersion())
+	if errors.Is(err, errConflict) {
+		return nil, err
+	}
+	if err != nil {
+		e.opts.Logger.Debug("server defaults unknown; fields other managers added are kept", "object", t.id(), "err", err)
+		return added, nil
+	}
+	var out []rawChange
+	for _, c := range added {
+		dv, ok := resolve(def.Object, c.path)
+		switch {
+		case !ok:
+			out = append(out, c)
+		case equalJSON(dv, c.live) || EqualQuantities(dv, c.live):
+			e.opts.Logger.Debug("a field written with its default value", "object", t.id(), "path", kubectlPath(c.path))
+		default:
+			c.typ, c.desired, c.toDefault = ChangeModified, dv, true
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+// onlyMetadata reports whether every change is a label or an annotation.
+func onlyMetadata(cs []rawChange) bool {
+	for _, c := range cs {
+		if len(c.path) < 2 || c.path[0].FieldName == nil || *c.path[0].FieldName != "metadata" ||
+			c.path[1].FieldName == nil || (*c.path[1].FieldName != "labels" && *c.path[1].FieldName != "annotations") {
+			return false
+		}
+	}
+	return true
+}
+
+// helmReleaseName is the annotation helm install and upgrade write on
+// every object of a release; a chart source declares it with the others
+// of helmOwnership.
+const helmReleaseName = "meta.helm.sh/release-name"
+
+// helmOwnership is the metadata Helm adds to a release's objects when it
+// installs them, which a chart source declares so that a Helm-installed
+// release is in sync.
+var helmOwnership = []fieldpath.Path{
+	fieldpath.MakePathOrDie("metadata", "annotations", helmReleaseName),
+	fieldpath.MakePathOrDie("metadata", "annotations", "meta.helm.sh/release-namespace"),
+	fieldpath.MakePathOrDie("metadata", "labels", "app.kubernetes.io/managed-by"),
+}
+
+// withoutHelmOwnership returns desired without Helm's release metadata
+// when the live object shows that Helm did not install it (it has no
+// release-name annotation): a chart rendered and applied by other means
+// (helm template | kubectl apply, a GitOps controller that renders charts
+// itself) never has them, and that is not drift. Keys the live object
+// does have are still compared. desired is not modified.
+func withoutHelmOwnership(desired, live *unstructured.Unstructured) *unstructured.Unstructured {
+	if _, installed := resolve(live.Object, helmOwnership[0]); installed {
+		return desired
+	}
+	var drop []fieldpath.Path
+	for _, p := range helmOwnership {
+		_, declared := resolve(desired.Object, p)
+		_, present := resolve(live.Object, p)
+		if declared && !present {
+			drop = append(drop, p)
+		}
+	}
+	if len(drop) == 0 {
+		return desired
+	}
+	d := desired.DeepCopy()
+	for _, p := range drop {
+		removeAt(d.Object, p)
+	}
+	for _, f := range []string{"annotations", "labels"} {
+		if m, ok, _ := unstructured.NestedMap(d.Object, "metadata", f); ok && len(m) == 0 {
+			unstructured.RemoveNestedField(d.Object, "metadata", f)
+		}
+	}
+	return d
+}
+
+// withLiveGenerated returns desired with the fields its chart generates
+// anew on every render (source.Origin.Generated: a random password, a
+// certificate) set to their live values where the live object has them:
+// such a field is compared by presence only, and a plan never replaces
+// the value the chart generated when it was installed. A generated field
+// the live object lacks keeps the rendered value and shows as removed.
+// desired is not modified.
+func withLiveGenerated(desired, live *unstructured.Unstructured, generated []string) *unstructured.Unstructured {
+	if len(generated) == 0 || live == nil {
+		return desired
+	}
+	d := desired.DeepCopy()
+	for _, p := range generated {
+		if lv, ok := ValueAt(live.Object, p); ok {
+			PutValue(d.Object, p, lv)
+		}
+	}
+	return d
 }
 
 // updates reports whether manager writes the object with Update, as
@@ -110,8 +255,10 @@ func updates(entries []managedEntry, manager string) bool {
 
 // locallyInSync is the cheap check: every declared field has its declared
 // value live, and the deploying manager, if it applies, owns no field the
-// source stopped declaring. True means a dry-run cannot find a change.
-func locallyInSync(desired, live map[string]any, deployer managedEntry, secret bool) bool {
+// source stopped declaring (apart from fields the ignore rules drop
+// anyway, such as a GitOps controller's tracking annotation). True means a
+// dry-run cannot find a change.
+func locallyInSync(desired, live map[string]any, deployer managedEntry, secret bool, ignorable func(fieldpath.Path) bool) bool {
 	stored := desired
 	if secret {
 		stored = secretForCompare(desired)
@@ -123,7 +270,7 @@ func locallyInSync(desired, live map[string]any, deployer managedEntry, secret b
 		return true
 	}
 	for _, p := range leaves(deployer.Set) {
-		if !declares(desired, p) {
+		if !declares(desired, p) && !ignorable(p) {
 			return false
 		}
 	}
@@ -344,10 +491,12 @@ func forCompare(u *unstructured.Unstructured) *unstructured.Unstructured {
 	return c
 }
 
-// addedOutOfBand reports fields that out-of-band managers own and the
-// source does not declare: an env var added with kubectl patch, a label
-// added with kubectl label, a container added with kubectl edit.
-func addedOutOfBand(entries []managedEntry, desired, live map[string]any, deployer managedEntry, outOfBand []string, have []rawChange) []rawChange {
+// addedOutOfBand reports fields that out-of-band managers own (see
+// outOfBand) and the source does not declare: an env var added with
+// kubectl patch, a label added with kubectl label, a container added with
+// kubectl edit, replicas set with kubectl scale. againstDefaults then
+// drops those that hold the server's default.
+func addedOutOfBand(entries []managedEntry, desired, live map[string]any, deployer managedEntry, patterns []string, have []rawChange) []rawChange {
 	seen := map[string]bool{}
 	for _, c := range have {
 		seen[c.path.String()] = true
@@ -355,10 +504,7 @@ func addedOutOfBand(entries []managedEntry, desired, live map[string]any, deploy
 	var out []rawChange
 	for i := range entries {
 		e := &entries[i]
-		// The deployer's own entries are never out of band, whatever the
-		// operation: kubectl's client-side apply records Update, and a
-		// fix put back as the same manager adds an Apply entry beside it.
-		if e.Subresource == "status" || e.Manager == deployer.Manager || !matchesAny(e.Manager, outOfBand) {
+		if !outOfBand(*e, deployer, patterns) {
 			continue
 		}
 		var undeclared []fieldpath.Path
@@ -380,6 +526,33 @@ func addedOutOfBand(entries []managedEntry, desired, live map[string]any, deploy
 		}
 	}
 	return out
+}
+
+// replicasPath is where workloads, and most custom resources with a scale
+// subresource, keep their replica count.
+var replicasPath = fieldpath.MakePathOrDie("spec", "replicas")
+
+// untrackedReplicas reports .spec.replicas when the source leaves it out
+// and no managedFields entry owns it: a write through the scale
+// subresource records no owner when nobody owned the field before
+// (kubectl scale of a Deployment applied server-side without replicas), so
+// only its value can tell. againstDefaults then keeps it only if it is not
+// the default. Built-in workloads default replicas to 1, so a count of 1
+// costs no request there.
+func untrackedReplicas(gk schema.GroupKind, entries []managedEntry, declared, live map[string]any) []rawChange {
+	v, ok := resolve(live, replicasPath)
+	if !ok || declares(declared, replicasPath) {
+		return nil
+	}
+	for i := range entries {
+		if owns(entries[i].Set, replicasPath) {
+			return nil
+		}
+	}
+	if n, isNum := number(v); isNum && n == 1 && (gk.Group == "apps" || gk == (schema.GroupKind{Kind: "ReplicationController"})) {
+		return nil
+	}
+	return []rawChange{{path: replicasPath, typ: ChangeAdded, live: v}}
 }
 
 // coveredBy reports whether an ancestor of p is already reported.
@@ -404,7 +577,7 @@ func sortChanges(cs []rawChange) {
 // under data or stringData, and kubectl's last-applied annotation (which
 // holds them too), is replaced by Redacted.
 func (c rawChange) public(secret bool) Change {
-	out := Change{Path: kubectlPath(c.path), Type: c.typ, Desired: c.desired, Live: c.live, Quantity: c.quantity}
+	out := Change{Path: kubectlPath(c.path), Type: c.typ, Desired: c.desired, Live: c.live, Quantity: c.quantity, Default: c.toDefault}
 	if secret && secretValuePath(c.path) {
 		if out.Desired != nil {
 			out.Desired = Redacted

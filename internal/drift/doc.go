@@ -6,12 +6,14 @@
 // For each declared object the engine lists the live object (one paged LIST
 // per kind and namespace, never one GET per object) and then:
 //
-//  1. Chooses the deploying field manager: the main-resource managedFields
-//     entry that owns the most declared fields, preferring managers that are
-//     not out-of-band, then Apply over Update, then the most recent. That is
-//     "kubectl" after kubectl apply --server-side, "kubectl-client-side-apply"
-//     after kubectl apply, "helm" after a Helm install, "plumb" when nobody
-//     owns a declared field.
+//  1. Finds the deployer from what it applied, never from a manager's
+//     name (chooseDeployer): the main-resource managedFields entry that
+//     owns kubectl's last-applied-configuration annotation, else the one
+//     that owns the most declared fields, then Apply over Update, then the
+//     most recent. That is "kubectl" after kubectl apply --server-side,
+//     "kubectl-client-side-apply" after kubectl apply, "helm" after a Helm
+//     install, a GitOps controller's manager, "plumb" when nobody owns a
+//     declared field.
 //  2. Runs a cheap local check: every declared field already has its
 //     declared value live, and (for an Apply manager) the manager owns no
 //     field the source stopped declaring. If so, a dry-run cannot find a
@@ -27,11 +29,18 @@
 //     list elements are matched by their keys: a field that differs is
 //     modified, one the live object lacks is removed, one only the live
 //     object has is added.
-//  4. Adds the fields that out-of-band managers (kubectl-edit, kubectl-patch,
-//     kubectl-set, kubectl-label, …; see DefaultOutOfBandManagers) own and
-//     the source does not declare: an extra env var, label or container.
-//     Server-side apply keeps another manager's fields, so only
-//     managedFields reveal them.
+//  4. Adds the fields that out-of-band managers (outOfBand: kubectl's
+//     imperative commands, k9s, the Dashboard, or any manager's
+//     server-side apply, when it is not the deployer) own and the source
+//     does not declare: an extra env var, label or container. Server-side
+//     apply keeps another manager's fields, so only managedFields reveal
+//     them. Where such a field could have a server default, a dry-run
+//     replace of the declaration alone says what the server would set
+//     (againstDefaults): a field holding its default is not drift, one
+//     changed from its default is modified (desired: the default).
+//     A dry-run the server refuses for validation (the declaration no
+//     longer fits the live object) falls back to the local comparison
+//     and marks the finding Replace.
 //  5. Drops changes the ignore rules cover (DefaultIgnoreRules, the
 //     .spec.replicas of an object a HorizontalPodAutoscaler targets, and
 //     the user's rules, by kind, path and manager).

@@ -78,7 +78,8 @@ type Engine struct {
 
 // Stats counts the work an engine has done since it was made.
 type Stats struct {
-	// DryRuns is the number of server-side apply dry-runs sent.
+	// DryRuns is the number of dry-run requests sent: server-side applies,
+	// and updates that ask for server defaults (againstDefaults).
 	DryRuns int64
 	// CacheHits and CacheMisses count comparisons reused and made.
 	CacheHits, CacheMisses int64
@@ -427,6 +428,7 @@ func (e *Engine) compare(ctx context.Context, t *target, hpaScaled bool) (*Findi
 	}
 	f.State = StateDrifted
 	f.Unconfirmed = cmp.unconfirmed
+	f.Replace = cmp.replace
 	f.Deployer = cmp.deployer
 	secret := isSecret(gk)
 	for _, c := range kept {
@@ -438,13 +440,13 @@ func (e *Engine) compare(ctx context.Context, t *target, hpaScaled bool) (*Findi
 		base = live
 	}
 	f.Desired = viewObject(base, secret, kept)
-	if cmp.desired == nil {
-		// No dry-run (an identity that may not patch): the declared values
-		// go onto the live view, so that diff and check see the change.
-		for _, c := range kept {
-			if c.typ == ChangeModified || c.typ == ChangeRemoved {
-				putAt(f.Desired.Object, c.path, c.desired)
-			}
+	for _, c := range kept {
+		// No dry-run (an identity that may not patch, a refused dry-run):
+		// the declared values go onto the live view, so that diff and
+		// check see the change. A default someone changed is not in the
+		// dry-run result either (the field is another manager's).
+		if (cmp.desired == nil && (c.typ == ChangeModified || c.typ == ChangeRemoved)) || c.toDefault {
+			putAt(f.Desired.Object, c.path, c.desired)
 		}
 	}
 	// The dry-run bumps generation; that is bookkeeping, not a change.
@@ -620,10 +622,49 @@ func (e *Engine) dryRun(ctx context.Context, t *target, desired *unstructured.Un
 	if apierrors.IsForbidden(err) {
 		return nil, fmt.Errorf("%w: %w", errDryRunForbidden, err)
 	}
+	if apierrors.IsInvalid(err) {
+		return nil, &dryRunInvalid{message: apiMessage(err)}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("server-side apply dry-run as %q: %w", manager, err)
 	}
 	return out, nil
+}
+
+// dryRunInvalid is the server's refusal of the declaration applied over
+// the live object for validation (422 Invalid).
+type dryRunInvalid struct{ message string }
+
+func (d *dryRunInvalid) Error() string { return "the server refused the dry-run: " + d.message }
+
+// apiMessage is the server's own message in err, without client-go's
+// wrapping.
+func apiMessage(err error) string {
+	var status apierrors.APIStatus
+	if errors.As(err, &status) {
+		return status.Status().Message
+	}
+	return err.Error()
+}
+
+// serverDefaults returns what the declaration alone becomes on the server:
+// a dry-run update (a replace) of the declared object at the live
+// resourceVersion, which the server defaults, mutates and validates as a
+// real replace would, and persists nothing. A conflict means the object
+// changed meanwhile.
+func (e *Engine) serverDefaults(ctx context.Context, t *target, desired *unstructured.Unstructured, rv string) (*unstructured.Unstructured, error) {
+	e.dryRuns.Add(1)
+	e.opts.Logger.Debug("dry-run update for server defaults", "object", t.id())
+	body := desired.DeepCopy()
+	body.SetResourceVersion(rv)
+	out, err := e.cluster.Dynamic.Resource(t.mapping.Resource).Namespace(t.ns).Update(ctx, body, metav1.UpdateOptions{
+		FieldManager: DefaultManager,
+		DryRun:       []string{metav1.DryRunAll},
+	})
+	if apierrors.IsConflict(err) {
+		return nil, errConflict
+	}
+	return out, err
 }
 
 // get reads the live object again (after a conflict); nil when deleted.

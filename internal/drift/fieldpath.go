@@ -256,6 +256,47 @@ func JSONPointer(obj map[string]any, path string) (string, bool) {
 	return ptr, ok && ptr != ""
 }
 
+// PutValue writes v at a path in kubectl's notation in obj, making the
+// maps the path passes through when they are missing; a list element on
+// the way must exist. It reports whether it wrote v.
+func PutValue(obj map[string]any, path string, v any) bool {
+	segs, err := ParsePath(path)
+	if err != nil || len(segs) == 0 || !segs[len(segs)-1].isField {
+		return false
+	}
+	var cur any = obj
+	for i, s := range segs {
+		last := i == len(segs)-1
+		if s.isField {
+			m, ok := cur.(map[string]any)
+			if !ok {
+				return false
+			}
+			if last {
+				m[s.field] = v
+				return true
+			}
+			next, ok := m[s.field]
+			if !ok && segs[i+1].isField {
+				next = map[string]any{}
+				m[s.field] = next
+			}
+			cur = next
+			continue
+		}
+		l, ok := cur.([]any)
+		if !ok {
+			return false
+		}
+		j := s.elementIndex(l)
+		if j < 0 {
+			return false
+		}
+		cur = l[j]
+	}
+	return false
+}
+
 // walk follows path through obj, returning the value and its pointer.
 func walk(obj map[string]any, path string) (any, string, bool) {
 	if path == "." {

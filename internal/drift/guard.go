@@ -117,7 +117,7 @@ func (e *Engine) Overrides(t Target, w Write, hpaScaled bool) (Override, error) 
 		o.Paths = append(o.Paths, kubectlPath(p))
 	}
 	if len(o.Paths) > 0 {
-		o.Deployer = chooseManager(decodeManagedFields(w.Old.GetManagedFields()), declared, e.opts.OutOfBandManagers).Manager
+		o.Deployer = chooseDeployer(decodeManagedFields(w.Old.GetManagedFields()), declared, w.Old.Object).Manager
 	}
 	return o, nil
 }

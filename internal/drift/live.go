@@ -211,6 +211,14 @@ type ApplyOptions struct {
 	Force bool
 	// DryRun asks the server to do everything but persist.
 	DryRun bool
+	// Live is the object as it is now, when it exists: fields the chart
+	// generates anew on every render keep their live values
+	// (withLiveGenerated). Default nil.
+	Live *unstructured.Unstructured
+	// Defaults are modified fields the source leaves out (Change.Default):
+	// their default values are applied with the declaration, which puts
+	// back a default someone changed. Default none.
+	Defaults []Change
 }
 
 // Apply server-side applies t's declaration. A refusal for field
@@ -220,7 +228,13 @@ func (e *Engine) Apply(ctx context.Context, t Target, opts ApplyOptions) (*unstr
 	if err != nil {
 		return nil, err
 	}
+	d = withLiveGenerated(d, opts.Live, t.t.obj.Origin.Generated)
 	d.SetResourceVersion(opts.ResourceVersion)
+	for _, c := range opts.Defaults {
+		if !PutValue(d.Object, c.Path, c.Desired) {
+			return nil, fmt.Errorf("%s: cannot declare its default value in the applied object", c.Path)
+		}
+	}
 	ao := metav1.ApplyOptions{FieldManager: opts.Manager, Force: opts.Force}
 	if opts.DryRun {
 		ao.DryRun = []string{metav1.DryRunAll}

@@ -13,14 +13,18 @@ import (
 // owns any declared field (an object created by a controller, say).
 const DefaultManager = "plumb"
 
-// DefaultOutOfBandManagers are the field managers whose fields count as
-// out-of-band changes when the source does not declare them: kubectl's
-// imperative commands (kubectl-edit, -patch, -set, -label, -annotate,
-// -scale, -replace, …), and kubectl's applies when another tool deploys
-// the object; k9s; and the Kubernetes Dashboard, whose edits are recorded
-// under the browser's user agent, "Mozilla". Controllers are not listed:
+// DefaultOutOfBandManagers are the field managers that update objects on a
+// person's behalf, whose fields count as out-of-band changes when the
+// source does not declare them: kubectl's imperative commands
+// (kubectl-edit, -patch, -set, -label, -annotate, -replace, kubectl scale,
+// …) and kubectl's applies when they are not the deployer; k9s; and the
+// Kubernetes Dashboard, whose edits are recorded under the browser's user
+// agent, "Mozilla". Any manager that applies (server-side apply) is out of
+// band as well when it is not the deployer. Controllers are not listed:
 // the fields they own (finalizers, injected CA bundles, allocated IPs) are
-// how the cluster works, not drift. Patterns use path.Match syntax.
+// how the cluster works, not drift. The names decide only which fields
+// count as added, never who the deployer is (chooseDeployer). Patterns
+// use path.Match syntax.
 var DefaultOutOfBandManagers = []string{"kubectl*", "k9s", "Mozilla"}
 
 // managedEntry is one decoded managedFields entry.
@@ -62,22 +66,36 @@ func matchesAny(name string, patterns []string) bool {
 	return false
 }
 
-// chooseManager picks the field manager a dry-run applies as: the one that
-// owns the declared fields, so that the dry-run sees what re-applying the
-// source would do, including dropping fields the source no longer
-// declares (only an Apply manager loses fields it stops sending).
+// chooseDeployer picks the field manager that deployed the object, from
+// what each manager applied and never from its name: kubectl, kubectl's
+// client-side apply, Helm, a GitOps controller and plumb itself are all
+// deployers when they wrote the declaration, and any of them can also
+// make an out-of-band edit. A dry-run applies as the deployer, so that it
+// sees what re-applying the source would do, including dropping fields
+// the source no longer declares (only an Apply manager loses fields it
+// stops sending).
 //
-// Candidates are the entries of the main resource (not status or scale).
-// They are ranked by: not an out-of-band manager first, then the number of
-// declared fields the entry owns, then Apply before Update, then the most
-// recent. An entry that owns no declared field is never chosen; with no
-// candidate the manager is DefaultManager.
-func chooseManager(entries []managedEntry, desired map[string]any, outOfBand []string) managedEntry {
+// Candidates are the entries of the main resource (not status or scale)
+// that own at least one declared field. They are ranked by:
+//
+//  1. owning kubectl's last-applied-configuration annotation, when the
+//     object has one: client-side apply records there what it applied,
+//     which is the declaration (kubectl apply, kubectl create
+//     --save-config, Argo CD);
+//  2. the number of declared fields the entry owns: whoever applied the
+//     declaration owns most of it, while an edit owns the few fields it
+//     changed (kubectl set image --field-manager=image-updater);
+//  3. Apply before Update, then the most recent.
+//
+// With no candidate (a controller made the object, or every owner was
+// removed) the deployer is DefaultManager.
+func chooseDeployer(entries []managedEntry, desired map[string]any, live map[string]any) managedEntry {
 	type cand struct {
-		e     managedEntry
-		owned int
-		oob   bool
+		e           managedEntry
+		owned       int
+		lastApplied bool
 	}
+	_, hasLastApplied := resolve(live, lastAppliedPath)
 	var cands []cand
 	for _, e := range entries {
 		if e.Subresource != "" {
@@ -90,7 +108,7 @@ func chooseManager(entries []managedEntry, desired map[string]any, outOfBand []s
 			}
 		}
 		if n > 0 {
-			cands = append(cands, cand{e: e, owned: n, oob: matchesAny(e.Manager, outOfBand)})
+			cands = append(cands, cand{e: e, owned: n, lastApplied: hasLastApplied && owns(e.Set, lastAppliedPath)})
 		}
 	}
 	if len(cands) == 0 {
@@ -98,8 +116,8 @@ func chooseManager(entries []managedEntry, desired map[string]any, outOfBand []s
 	}
 	sort.SliceStable(cands, func(i, j int) bool {
 		a, b := cands[i], cands[j]
-		if a.oob != b.oob {
-			return !a.oob
+		if a.lastApplied != b.lastApplied {
+			return a.lastApplied
 		}
 		if a.owned != b.owned {
 			return a.owned > b.owned
@@ -110,6 +128,25 @@ func chooseManager(entries []managedEntry, desired map[string]any, outOfBand []s
 		return later(a.e.Time, b.e.Time)
 	})
 	return cands[0].e
+}
+
+// lastAppliedPath is kubectl's last-applied-configuration annotation.
+var lastAppliedPath = fieldpath.MakePathOrDie("metadata", "annotations", lastApplied)
+
+// outOfBand reports whether entry e's undeclared fields are changes made
+// beside the deployer's: e is not the deployer's own main-resource entry
+// (a fix put back as the same manager adds an Apply entry beside its
+// Update), not a status writer, and it is a person's tool (a manager
+// matching patterns, such as kubectl-edit, kubectl-patch or kubectl scale
+// through the scale subresource) or an Apply: someone applied a
+// configuration that sets the field. Controllers that update objects
+// (finalizers, injected CA bundles, a replica count through scale) are
+// how the cluster works, not drift.
+func outOfBand(e managedEntry, deployer managedEntry, patterns []string) bool {
+	if e.Subresource == "status" || (e.Manager == deployer.Manager && e.Subresource == "") {
+		return false
+	}
+	return e.Operation == metav1.ManagedFieldsOperationApply || matchesAny(e.Manager, patterns)
 }
 
 func later(a, b *time.Time) bool {

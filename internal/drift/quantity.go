@@ -180,8 +180,9 @@ func quantity(v any) (resource.Quantity, error) {
 // setAt writes v at p, a field of a map, if the map exists; it reports
 // whether it did.
 // putAt is setAt that also makes the maps p passes through when they are
-// missing (a removed annotation was the object's last one); it gives up at
-// a missing list element.
+// missing (a removed annotation was the object's last one), and appends a
+// list element p names by key or value when the list lacks it (a removed
+// port); it gives up at a missing list element on the way.
 func putAt(obj map[string]any, p fieldpath.Path, v any) bool {
 	for i := 1; i < len(p); i++ {
 		if _, ok := resolve(obj, p[:i]); ok || p[i-1].FieldName == nil {
@@ -193,6 +194,17 @@ func putAt(obj map[string]any, p fieldpath.Path, v any) bool {
 			return false
 		}
 		m[*p[i-1].FieldName] = map[string]any{}
+	}
+	if last := p[len(p)-1]; len(p) >= 2 && (last.Key != nil || last.Value != nil) {
+		if _, ok := resolve(obj, p); ok {
+			return false
+		}
+		list, _ := resolve(obj, p[:len(p)-1])
+		l, isList := list.([]any)
+		if list != nil && !isList {
+			return false
+		}
+		return setAt(obj, p[:len(p)-1], append(l, v))
 	}
 	return setAt(obj, p, v)
 }

@@ -60,6 +60,11 @@ type Change struct {
 	// server's audit log where plumb serve receives it (--audit-listen);
 	// absent otherwise.
 	User *User `json:"user,omitempty"`
+	// Default is set on a modified field that the source leaves out: its
+	// Desired value is what the server defaults it to, and putting the
+	// object back restores that value (kubectl scale of a Deployment whose
+	// manifest has no replicas).
+	Default bool `json:"default,omitempty"`
 	// Quantity is set when the field holds a resource quantity, whose
 	// values compare by amount, not spelling (1Gi is 1073741824). It is
 	// not part of the report: comparisons made in the same process (skew)
@@ -86,9 +91,16 @@ type Finding struct {
 	Source     *source.Origin `json:"source,omitempty"`
 	Changes    []Change       `json:"changes,omitempty"`
 	// Unconfirmed is set when plumb could not dry-run the object (its
-	// identity may read but not patch) and compared it locally instead:
-	// a verdict the server did not confirm.
+	// identity may read but not patch, or the server refused the
+	// declaration; see Replace) and compared it locally instead: a
+	// verdict the server did not confirm.
 	Unconfirmed bool `json:"unconfirmed,omitempty"`
+	// Replace is set when the server refuses the declaration applied over
+	// the live object (a hand edit made them incompatible: a Service port
+	// renumbered so that two ports share a name): the server's message.
+	// The changes are real, but an apply cannot put them back; a replace
+	// (kubectl replace, or delete and create) can.
+	Replace string `json:"replace,omitempty"`
 	// ResourceDelta is what a drifted workload requests live beyond what
 	// it was declared to request (pod requests × replicas; negative when
 	// less), e.g. {"cpu": "600m", "memory": "2Gi"}; absent when they are

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -36,8 +37,9 @@ const (
 	OutcomeNotApplied Outcome = "not-applied"
 )
 
-// UndoManager is the field manager undo writes as, so that a re-opened
-// drift names plumb's undo as its author.
+// UndoManager is the field manager undo writes as. Undo then gives the
+// object back the field owners it had (restoreOwnership), so a re-opened
+// drift names whoever made it in the first place.
 const UndoManager = "plumb-undo"
 
 // Result is one step's outcome.
@@ -107,7 +109,7 @@ func (p *Planner) applyDrifted(ctx context.Context, st Step, opts ApplyOptions) 
 			return changed("the object was deleted since it was planned")
 		}
 		if before.GetResourceVersion() == rv {
-			after, msg, err := p.serverSideApply(ctx, st, rv, opts)
+			after, msg, err := p.serverSideApply(ctx, st, before, opts)
 			var outside *outsideConflicts
 			switch {
 			case err == nil:
@@ -155,10 +157,16 @@ func (o *outsideConflicts) Error() string {
 	return "other managers own fields the plan does not change: " + strings.Join(o.fields, ", ")
 }
 
-// serverSideApply applies as the step's manager at rv, first without force;
+// serverSideApply applies as the step's manager at live's resourceVersion
+// (the planned one), first without force;
 // with force only when every conflict is a field the step puts back.
-func (p *Planner) serverSideApply(ctx context.Context, st Step, rv string, opts ApplyOptions) (*unstructured.Unstructured, string, error) {
-	ao := drift.ApplyOptions{Manager: st.Manager, ResourceVersion: rv, DryRun: opts.DryRun}
+func (p *Planner) serverSideApply(ctx context.Context, st Step, live *unstructured.Unstructured, opts ApplyOptions) (*unstructured.Unstructured, string, error) {
+	ao := drift.ApplyOptions{Manager: st.Manager, ResourceVersion: live.GetResourceVersion(), Live: live, DryRun: opts.DryRun}
+	for _, c := range st.Changes {
+		if c.Default {
+			ao.Defaults = append(ao.Defaults, c.Change)
+		}
+	}
 	after, err := p.engine.Apply(ctx, st.target, ao)
 	var conflicts *drift.Conflicts
 	if !errors.As(err, &conflicts) {
@@ -306,7 +314,32 @@ func (p *Planner) restore(ctx context.Context, st Step, opts ApplyOptions) Resul
 		}
 		return failed(err)
 	}
-	return Result{Outcome: OutcomeApplied, Before: before, After: after}
+	r := Result{Outcome: OutcomeApplied, Before: before, After: after}
+	return restoreOwnership(ctx, res, st, r, opts)
+}
+
+// restoreOwnership gives a restored or recreated object back the
+// managedFields it had when it was recorded. The write that restored it
+// made UndoManager the owner of every field it changed, so a drift the
+// undo re-opened would name plumb as its author, and an object undo
+// recreated would have plumb as its deployer; with the recorded owners
+// back, a scan reports exactly what it reported before the run (the
+// kubectl-patch that added an env var, and when). Only managedFields
+// change, so the server takes them as they are sent.
+func restoreOwnership(ctx context.Context, res dynamic.ResourceInterface, st Step, r Result, opts ApplyOptions) Result {
+	want := st.object.GetManagedFields()
+	if opts.DryRun || len(want) == 0 || r.After == nil || equality.Semantic.DeepEqual(want, r.After.GetManagedFields()) {
+		return r
+	}
+	obj := r.After.DeepCopy()
+	obj.SetManagedFields(want)
+	after, err := res.Update(ctx, obj, metav1.UpdateOptions{FieldManager: UndoManager})
+	if err != nil {
+		r.Message = "restored, but its field owners were not: " + err.Error()
+		return r
+	}
+	r.After = after
+	return r
 }
 
 // recreate creates a deleted object again from its recorded state.
@@ -334,7 +367,7 @@ func (p *Planner) recreate(ctx context.Context, st Step, opts ApplyOptions) Resu
 		}
 		return failed(err)
 	}
-	return Result{Outcome: OutcomeApplied, After: after}
+	return restoreOwnership(ctx, res, st, Result{Outcome: OutcomeApplied, After: after}, opts)
 }
 
 // resource is the dynamic client for the step's object.

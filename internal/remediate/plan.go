@@ -193,8 +193,8 @@ func (p *Planner) Plan(ctx context.Context, objs []source.Object) (Plan, error) 
 		if !ok {
 			continue
 		}
-		if t.Valueless() {
-			plan.Skipped = append(plan.Skipped, valuelessSkip(f, t))
+		if sk, ok := skip(f, t); ok {
+			plan.Skipped = append(plan.Skipped, sk)
 			continue
 		}
 		if st, ok := p.step(f, t); ok {
@@ -210,8 +210,8 @@ func (p *Planner) Plan(ctx context.Context, objs []source.Object) (Plan, error) 
 // guardrails are checked as for any plan.
 func (p *Planner) PlanFinding(f drift.Finding, t drift.Target) Plan {
 	plan := newPlan()
-	if t.Valueless() {
-		plan.Skipped = append(plan.Skipped, valuelessSkip(f, t))
+	if sk, ok := skip(f, t); ok {
+		plan.Skipped = append(plan.Skipped, sk)
 		return plan
 	}
 	if st, ok := p.step(f, t); ok {
@@ -252,6 +252,22 @@ func (p *Planner) step(f drift.Finding, t drift.Target) (Step, bool) {
 		return st, len(st.Changes) > 0
 	}
 	return st, false
+}
+
+// skip says why a finding's object cannot be put back by a plan, if so: a
+// Secret declared without values, or an object whose declaration the
+// server refuses over the live one (Finding.Replace).
+func skip(f drift.Finding, t drift.Target) (Skip, bool) {
+	switch {
+	case t.Valueless():
+		return valuelessSkip(f, t), true
+	case f.State == drift.StateDrifted && f.Replace != "":
+		return Skip{Object: Step{Kind: f.Kind, Namespace: f.Namespace, Name: f.Name}.Object(), Reason: fmt.Sprintf(
+			"not changed: the server refuses the declaration at %s applied over the live object (%s); "+
+				"an apply cannot put it back, a replace can: kubectl replace -f with that object, after checking what the replace drops",
+			t.Origin(), f.Replace)}, true
+	}
+	return Skip{}, false
 }
 
 // valuelessSkip is why a Secret declared without values (a snapshot's) is

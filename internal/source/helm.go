@@ -105,6 +105,14 @@ func (l *loader) loadChart(ctx context.Context, dir string) {
 		}
 		return
 	}
+	// A chart that generates values renders differently every time: render
+	// it again and mark what moved (generatedFields).
+	var again map[string]string
+	if generates(ch) {
+		if again, err = e.RenderWithContext(ctx, ch, top); err != nil {
+			again = nil
+		}
+	}
 
 	// Template names start with the chart's name, then the path inside the
 	// chart: podinfo/templates/deployment.yaml,
@@ -124,12 +132,26 @@ func (l *loader) loadChart(ctx context.Context, dir string) {
 			continue
 		}
 		p := filepath.Join(dir, filepath.FromSlash(strings.TrimPrefix(n, ch.Name()+"/")))
+		var others []*unstructured.Unstructured
+		if again != nil && again[n] != content {
+			_ = decodeYAMLStream(p, []byte(again[n]), splitHelm, func(d document) { others = append(others, d.object) })
+		}
+		lookups := again != nil && usesLookup(ch, n)
+		i := -1
 		errs := decodeYAMLStream(p, []byte(content), splitHelm, func(d document) {
+			i++
 			if isHook(d.object) {
 				return
 			}
+			o := Object{Object: d.object, Origin: Origin{Path: p, Line: d.line, Chart: id}}
+			if i < len(others) {
+				o.Origin.Generated = generatedFields(d.object.Object, others[i].Object)
+			}
+			if lookups {
+				o.Origin.Generated = appendSecretValues(o.Origin.Generated, d.object)
+			}
 			setReleaseMetadata(d.object, name, l.opts.Namespace)
-			l.add(Object{Object: d.object, Origin: Origin{Path: p, Line: d.line, Chart: id}})
+			l.add(o)
 		})
 		l.set.Errors = append(l.set.Errors, errs...)
 	}

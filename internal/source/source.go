@@ -50,6 +50,13 @@ type Origin struct {
 	// line in the release's manifest (helm get manifest).
 	Release  string `json:"release,omitempty"`
 	Revision int    `json:"revision,omitempty"`
+	// Generated are the fields a chart's templates make anew on every
+	// render (randAlphaNum, uuidv4, genCA, or a lookup that finds nothing
+	// when rendering offline), in kubectl's notation (.data.password,
+	// .spec.template.spec.containers[0].env[1].value). Their declared
+	// values mean nothing: they are compared by presence only, and never
+	// put back over a live value. Chart output only.
+	Generated []string `json:"generated,omitempty"`
 	// Root is the source the object was loaded from, as given to Load:
 	// what a per-source setting (a remediation mode) is keyed by.
 	Root string `json:"-"`

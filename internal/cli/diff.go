@@ -8,6 +8,7 @@ import (
 	"golang.org/x/term"
 
 	"plumb.dev/plumb/internal/drift"
+	"plumb.dev/plumb/internal/remediate"
 	"plumb.dev/plumb/internal/report"
 )
 
@@ -24,7 +25,16 @@ func newDiffCommand(g *globalOptions) *cobra.Command {
 		Short: "Show drift as a unified diff per object, like kubectl diff",
 		Long: `Show, for every drifted or missing object, a unified diff from the live object
 to what putting it back would leave in the cluster: "-" lines are live, "+"
-lines are declared. managedFields are hidden and Secret values masked.
+lines are declared. A missing object is all "+" lines, as kubectl diff shows
+an object it would create. managedFields are hidden and Secret values masked.
+
+A field added out of band (an extra env var or label that no source
+declares) shows as "-" lines. plumb fix leaves such fields in place, as
+kubectl apply leaves fields it does not own, unless --remove-added: "#"
+lines above the object's diff list them, as fix's plan does.
+
+With -c and a configuration that lists clusters, each header names the
+cluster: live/CLUSTER/apps.v1.Deployment.shop.web.
 
 Exit codes are kubectl diff's: 0 no differences, 1 differences, 2 an error.`,
 		Example: `  plumb diff --source deploy/
@@ -55,7 +65,11 @@ func (o *diffOptions) Validate() error {
 }
 
 func (o *diffOptions) Run(cmd *cobra.Command) error {
-	r, err := o.scanFlags.run(cmd.Context(), o.globalOptions)
+	cfg, err := o.loadConfig()
+	if err != nil {
+		return err
+	}
+	r, err := o.scanFlags.runConfig(cmd.Context(), o.globalOptions, cfg)
 	if err != nil {
 		return err
 	}
@@ -65,7 +79,8 @@ func (o *diffOptions) Run(cmd *cobra.Command) error {
 			shown = append(shown, f)
 		}
 	}
-	if err := report.WriteDiff(o.streams.Out, shown, report.DiffOptions{Color: o.useColor()}); err != nil {
+	opts := report.DiffOptions{Color: o.useColor(), Clusters: isFleet(cfg), LeftInPlace: remediate.LeftInPlace}
+	if err := report.WriteDiff(o.streams.Out, shown, opts); err != nil {
 		return err
 	}
 	printProblems(o.streams.ErrOut, r)

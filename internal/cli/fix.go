@@ -19,6 +19,7 @@ import (
 	"plumb.dev/plumb/internal/config"
 	"plumb.dev/plumb/internal/drift"
 	"plumb.dev/plumb/internal/remediate"
+	"plumb.dev/plumb/internal/report"
 	"plumb.dev/plumb/internal/source"
 	"plumb.dev/plumb/internal/store"
 )
@@ -63,8 +64,11 @@ Objects are server-side applied as the manager that deployed them, at the
 version they were planned at: an object that changed meanwhile is compared
 again and left alone if the plan no longer holds. Other managers' fields are
 never taken over unless the plan puts exactly those fields back. Fields
-added out of band stay unless --remove-added; objects no source declares
-stay unless --prune.
+added out of band (an extra env var or label no source declares) are left in
+place, as kubectl apply leaves fields it does not own, unless --remove-added:
+the plan lists them, plumb diff notes them, and since the objects still
+differ from their declaration, fix exits 1 and a scan after it reports them.
+Objects no source declares stay unless --prune.
 
 Every run that is not a dry run is recorded in the store (see plumb
 history): the plan, who ran it, and every object before and after, Secret
@@ -80,8 +84,9 @@ cluster failed, or new drift appeared while it baked, stops the rollout;
 --resume RUN plans the waves left afresh and goes on in the same run, and
 --undo RUN puts back every wave. Clusters in no wave are not fixed.
 
-Exit codes: 0 nothing to do, or the plan was applied; 1 the plan was refused,
-declined, or not applied in full; 2 an error.`,
+Exit codes: 0 nothing to do, or the plan was applied and left nothing
+drifted; 1 the plan was refused, declined, or not applied in full, or it
+left added fields in place; 2 an error.`,
 		Example: `  plumb fix --source deploy/
   plumb fix --source deploy/ --dry-run=server
   plumb fix --source deploy/ --yes --max-risk medium
@@ -303,8 +308,11 @@ func (o *fixOptions) Run(ctx context.Context) error {
 		if err := finish(nil, false); err != nil {
 			return err
 		}
-		if len(plan.Errors) > 0 {
+		switch {
+		case len(plan.Errors) > 0:
 			return withCode(ExitError, nil)
+		case len(plan.LeftInPlace) > 0:
+			return withCode(ExitDrift, nil)
 		}
 		return withCode(ExitInSync, nil)
 	case plan.Refused():
@@ -355,6 +363,14 @@ func (o *fixOptions) Run(ctx context.Context) error {
 	if err := finish(results, false); err != nil {
 		return err
 	}
+	if len(plan.LeftInPlace) > 0 {
+		// Drift remains: say so, so that exit 1 after "applied" is no
+		// surprise.
+		if o.output != "json" {
+			fmt.Fprintf(o.streams.Out, "Drift remains: %s.\n", report.LeftSummary(len(plan.LeftInPlace)))
+		}
+		code = max(code, ExitDrift)
+	}
 	if len(plan.Errors) > 0 || len(plan.Skipped) > 0 {
 		code = max(code, ExitDrift)
 		if len(plan.Errors) > 0 {
@@ -384,11 +400,19 @@ func (o *fixOptions) ask(question string) (bool, string) {
 }
 
 func writePlan(w io.Writer, p remediate.Plan) {
-	if len(p.Steps) == 0 {
+	left := ""
+	if len(p.LeftInPlace) > 0 {
+		left = "; " + report.LeftSummary(len(p.LeftInPlace))
+	}
+	switch {
+	case len(p.Steps) > 0:
+		fmt.Fprintf(w, "Plan: %d objects%s\n", len(p.Steps), left)
+	case left != "":
+		fmt.Fprintf(w, "Nothing to apply%s\n", left)
+	default:
 		fmt.Fprintln(w, "Nothing to do: every object is as declared.")
 		return
 	}
-	fmt.Fprintf(w, "Plan: %d objects\n", len(p.Steps))
 	for _, s := range p.Steps {
 		note := ""
 		if s.Note != "" {
@@ -404,6 +428,17 @@ func writePlan(w io.Writer, p remediate.Plan) {
 			for _, c := range s.Changes {
 				fmt.Fprintf(w, "    %s: %s -> %s  [%s, %s]\n", c.Path, value(c.Live), value(c.Desired), c.Type, c.Risk)
 			}
+		}
+	}
+	if len(p.LeftInPlace) > 0 {
+		fmt.Fprintln(w, "\nLeft in place, added out of band (--remove-added removes them):")
+		last := ""
+		for _, l := range p.LeftInPlace {
+			if obj := l.Cluster + "\x00" + l.Object; obj != last {
+				last = obj
+				fmt.Fprintf(w, "  %s\n", l.Object)
+			}
+			fmt.Fprintf(w, "    %s\n", report.LeftField(l.Change))
 		}
 	}
 	fmt.Fprintln(w)

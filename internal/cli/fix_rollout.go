@@ -15,6 +15,7 @@ import (
 	"plumb.dev/plumb/internal/drift"
 	"plumb.dev/plumb/internal/fleet"
 	"plumb.dev/plumb/internal/remediate"
+	"plumb.dev/plumb/internal/report"
 	"plumb.dev/plumb/internal/rollout"
 	"plumb.dev/plumb/internal/source"
 	"plumb.dev/plumb/internal/store"
@@ -144,8 +145,11 @@ func (o *fixOptions) runRollout(ctx context.Context, cfg *config.File) error {
 			fmt.Fprintf(o.streams.Out, "Rollout stopped: %s\nWaves left: %s. Go on with: plumb fix -c %s --resume %d\n", res.Stopped, strings.Join(res.Left, ", "), cfg.Path, id)
 		}
 		fmt.Fprintf(o.streams.Out, "Recorded as run %d; put every wave back with: plumb fix -c %s --undo %d\n", id, cfg.Path, id)
+		if len(plan.LeftInPlace) > 0 {
+			fmt.Fprintf(o.streams.Out, "Drift remains: %s.\n", report.LeftSummary(len(plan.LeftInPlace)))
+		}
 	}
-	if res.Stopped != "" {
+	if res.Stopped != "" || len(plan.LeftInPlace) > 0 {
 		return withCode(ExitDrift, nil)
 	}
 	return withCode(ExitInSync, nil)
@@ -218,11 +222,13 @@ type rolloutFleet struct {
 	guard   remediate.Guardrails
 	dopts   drift.Options
 
-	// mu guards conns, plans, results and writes to o.streams.Out.
+	// mu guards conns, plans, results, left and writes to o.streams.Out.
 	mu      sync.Mutex
 	conns   map[string]*fleetConn
 	plans   map[string]remediate.Plan
 	results map[string][]remediate.Result
+	// left are the added fields each cluster's last fix left in place.
+	left map[string][]remediate.LeftField
 }
 
 // fleetConn is one cluster of the fleet, dialled once.
@@ -242,7 +248,8 @@ func (o *fixOptions) newRolloutFleet(cfg *config.File, targets []fleet.Target) (
 	dopts := o.driftOptions(o.globalOptions, rules)
 	dopts.Unmanaged = o.prune
 	f := &rolloutFleet{o: o, targets: map[string]fleet.Target{}, guard: o.guardrails(cfg), dopts: dopts,
-		conns: map[string]*fleetConn{}, plans: map[string]remediate.Plan{}, results: map[string][]remediate.Result{}}
+		conns: map[string]*fleetConn{}, plans: map[string]remediate.Plan{}, results: map[string][]remediate.Result{},
+		left: map[string][]remediate.LeftField{}}
 	for _, t := range targets {
 		f.targets[t.Cluster.Name] = t
 	}
@@ -293,6 +300,7 @@ func (f *rolloutFleet) Fix(ctx context.Context, name string) error {
 	f.mu.Lock()
 	fc.objs = objs
 	f.report(name, plan)
+	f.left[name] = plan.LeftInPlace
 	f.mu.Unlock()
 	switch {
 	case plan.Refused():
@@ -384,6 +392,7 @@ func (f *rolloutFleet) merged(waves []rollout.Wave) (remediate.Plan, []remediate
 		for _, c := range w.Clusters {
 			plan.Steps = append(plan.Steps, f.plans[c].Steps...)
 			plan.Skipped = append(plan.Skipped, f.plans[c].Skipped...)
+			plan.LeftInPlace = append(plan.LeftInPlace, f.left[c]...)
 			results = append(results, f.results[c]...)
 		}
 	}

@@ -4,11 +4,14 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 type fixDoc struct {
@@ -21,8 +24,9 @@ type fixDoc struct {
 		Outcome string
 		Message string
 	}
-	Skipped []struct{ Object, Reason string }
-	Run     int64
+	Skipped     []struct{ Object, Reason string }
+	LeftInPlace []struct{ Cluster, Object, Path, Type, Manager string }
+	Run         int64
 }
 
 // testStores gives each test its own store file, shared by its commands.
@@ -152,9 +156,9 @@ func writeTemp(t *testing.T, content string) string {
 	return p
 }
 
-// TestFixRemoveAdded: fields set out of band stay unless --remove-added;
-// with it they go, an added container only with --allow-risk (removing a
-// container is critical).
+// TestFixRemoveAdded: fields set out of band stay unless --remove-added,
+// and the plan lists them; with it they go, an added container only with
+// --allow-risk (removing a container is critical).
 func TestFixRemoveAdded(t *testing.T) {
 	ns := env.Namespace(t)
 	k := func(args ...string) string { return env.Kubectl(t, "", append([]string{"-n", ns}, args...)...) }
@@ -164,9 +168,9 @@ func TestFixRemoveAdded(t *testing.T) {
 	k("patch", "deployment/api", "--type=json", "-p", `[{"op":"add","path":"/spec/template/spec/containers/-","value":{"name":"debug","image":"busybox"}}]`)
 	k("set", "resources", "deployment/api", "-c", "api", "--limits=cpu=2")
 
-	// Added fields stay: only the limit is put back.
-	if code, d, _ := fix(t, ns, "--source", shop, "--yes"); code != ExitInSync || len(d.Steps) != 1 || len(d.Steps[0].Changes) != 1 {
-		t.Fatalf("without --remove-added: exit %d, steps %+v", code, d.Steps)
+	// Added fields stay: only the limit is put back, and drift remains.
+	if code, d, _ := fix(t, ns, "--source", shop, "--yes"); code != ExitDrift || len(d.Steps) != 1 || len(d.Steps[0].Changes) != 1 || len(d.LeftInPlace) != 3 {
+		t.Fatalf("without --remove-added: exit %d, steps %+v, left in place %+v", code, d.Steps, d.LeftInPlace)
 	}
 	code, d, _ := fix(t, ns, "--source", shop, "--yes", "--remove-added")
 	if code != ExitDrift || len(d.Refusals) != 1 || d.Refusals[0].Object != "Deployment "+ns+"/api" || d.Refusals[0].Guardrail != "max-risk" {
@@ -295,4 +299,75 @@ func TestFixClientSideApplied(t *testing.T) {
 	if got := k("get", "configmap/cfg", "-o", "jsonpath={.data}"); strings.Contains(got, "legacy") {
 		t.Errorf("cfg data = %s, want legacy (dropped from the source) removed", got)
 	}
+}
+
+// TestFixLeavesAddedFieldsAndSaysSo: an env var added by hand and an image
+// changed by hand. fix with default flags puts the image back and leaves
+// the env var, as kubectl apply leaves fields it does not own; its plan
+// says so, its exit code says drift remains, and scan and diff afterwards
+// report the env var alone. --remove-added removes it, and scan is clean.
+func TestFixLeavesAddedFieldsAndSaysSo(t *testing.T) {
+	ns := env.Namespace(t)
+	k := func(args ...string) string { return env.Kubectl(t, "", append([]string{"-n", ns}, args...)...) }
+	k("apply", "--server-side", "-f", shop)
+	k("set", "env", "deployment/web", "DEBUG=1")
+	k("set", "image", "deployment/web", "web=nginx:1.28-hotfix")
+	debug := `.spec.template.spec.containers[name="web"].env[name="DEBUG"]`
+	image := `.spec.template.spec.containers[name="web"].image`
+	base := []string{"fix", "--kubeconfig", env.Kubeconfig, "-n", ns, "--store", storeFor(t), "--source", shop}
+
+	// The plan, as people read it: the image goes back, the env var stays.
+	code, out, _ := run(t, base...)
+	for _, want := range []string{
+		"Plan: 1 objects; 1 added field left in place (--remove-added removes it)\n",
+		"    " + image + `: "nginx:1.28-hotfix" -> "nginx:1.27"  [modified, high]`,
+		"\nLeft in place, added out of band (--remove-added removes them):\n  Deployment " + ns + "/web\n    " + debug + "  [added by kubectl-set]\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("plan lacks %q:\n%s", want, out)
+		}
+	}
+	if code != ExitDrift {
+		t.Errorf("plan without --yes: exit %d, want %d", code, ExitDrift)
+	}
+
+	// Applied with default flags: exit 1, as drift remains.
+	code, d, stderr := fix(t, ns, "--source", shop, "--yes")
+	if code != ExitDrift || len(d.Results) != 1 || d.Results[0].Outcome != "applied" {
+		t.Fatalf("fix --yes: exit %d, results %+v, want 1 (the added field left), web applied: %s", code, d.Results, stderr)
+	}
+	if len(d.Steps) != 1 || len(d.Steps[0].Changes) != 1 || d.Steps[0].Changes[0].Path != image {
+		t.Errorf("steps = %+v, want web's image alone", d.Steps)
+	}
+	wantLeft := []struct{ Cluster, Object, Path, Type, Manager string }{{"", "Deployment " + ns + "/web", debug, "added", "kubectl-set"}}
+	for i := range d.LeftInPlace {
+		d.LeftInPlace[i].Cluster = ""
+	}
+	if diff := cmp.Diff(wantLeft, d.LeftInPlace); diff != "" {
+		t.Errorf("leftInPlace (-want +got):\n%s", diff)
+	}
+
+	// Scan afterwards: the env var alone, as the plan said.
+	code, r, _ := scanJSON(t, ns, "--source", shop)
+	want := []seen{{"Deployment/web", debug, "added", "kubectl-set"}}
+	if diff := cmp.Diff(want, changesOf(r)); code != ExitDrift || diff != "" {
+		t.Errorf("scan after fix: exit %d, changes (-want +got):\n%s", code, diff)
+	}
+	// diff describes it as the plan does.
+	code, out, _ = run(t, "diff", "--kubeconfig", env.Kubeconfig, "-n", ns, "--source", shop)
+	note := "# plumb fix: 1 added field left in place (--remove-added removes it):\n#   " + debug + "  [added by kubectl-set]\n--- live/apps.v1.Deployment." + ns + ".web\n"
+	if code != ExitDrift || !strings.Contains(out, note) || !regexp.MustCompile(`(?m)^-\s+- name: DEBUG$`).MatchString(out) {
+		t.Errorf("diff: exit %d, want 1 and the note %q and the env var as - lines:\n%s", code, note, out)
+	}
+	// fix again: nothing to apply, and it says what it leaves.
+	code, out, _ = run(t, append(base, "--yes")...)
+	if code != ExitDrift || !strings.HasPrefix(out, "Nothing to apply; 1 added field left in place (--remove-added removes it)\n") {
+		t.Errorf("fix again: exit %d, want 1:\n%s", code, out)
+	}
+
+	// --remove-added removes it: in sync.
+	if code, d, stderr := fix(t, ns, "--source", shop, "--yes", "--remove-added"); code != ExitInSync || len(d.LeftInPlace) != 0 {
+		t.Fatalf("--remove-added: exit %d, left %+v: %s", code, d.LeftInPlace, stderr)
+	}
+	requireInSync(t, ns, "--source", shop)
 }

@@ -129,6 +129,11 @@ func (f *scanFlags) run(ctx context.Context, g *globalOptions) (report.Report, e
 	if err != nil {
 		return report.Report{}, err
 	}
+	return f.runConfig(ctx, g, cfg)
+}
+
+// runConfig is run with the configuration already loaded (cfg may be nil).
+func (f *scanFlags) runConfig(ctx context.Context, g *globalOptions, cfg *config.File) (report.Report, error) {
 	if isFleet(cfg) {
 		results, err := f.runFleet(ctx, g, cfg)
 		if err != nil {

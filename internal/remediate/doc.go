@@ -6,8 +6,12 @@
 // state between calls; it reads the cluster only through drift.Engine.
 //
 // It turns findings into a plan:
-// per object, what will change, field by field, with a risk level. The
-// guardrails decide whether the plan may be applied at all. Any refusal
+// per object, what will change, field by field, with a risk level. Fields
+// an out-of-band manager added (an extra env var, label or container) are
+// left in place, as kubectl apply leaves the fields it does not own, unless
+// Options.RemoveAdded; the plan lists them (Plan.LeftInPlace), because the
+// object still differs from its declaration afterwards and a scan says so.
+// The guardrails decide whether the plan may be applied at all. Any refusal
 // refuses the whole plan, so nothing is half-applied. The refusal names the
 // guardrail and the object.
 //

@@ -75,6 +75,19 @@ type Refusal struct {
 	Reason    string `json:"reason"`
 }
 
+// LeftField is a field a plan leaves as it is live although the sources do
+// not declare it: one an out-of-band manager added (an extra env var,
+// label or container). kubectl apply leaves the fields it does not own,
+// and so does a plan, unless Options.RemoveAdded (--remove-added). The
+// object still differs from its declaration afterwards, so a plan that
+// leaves fields says so, and a scan after it reports them.
+type LeftField struct {
+	Cluster string `json:"cluster"`
+	// Object names the object as Step.Object does: Kind namespace/name.
+	Object string `json:"object"`
+	drift.Change
+}
+
 // Skip is an object a plan leaves alone, and why.
 type Skip struct {
 	Object string `json:"object"`
@@ -91,6 +104,9 @@ type Plan struct {
 	Skipped []Skip `json:"skipped,omitempty"`
 	// Errors are objects that could not be compared; the plan leaves them.
 	Errors []source.Error `json:"errors"`
+	// LeftInPlace are added fields the plan leaves (see LeftField): after
+	// it, the objects that hold them still differ from their declaration.
+	LeftInPlace []LeftField `json:"leftInPlace,omitempty"`
 }
 
 // Refused reports whether any guardrail refused the plan: then nothing is
@@ -130,7 +146,8 @@ func DefaultGuardrails() Guardrails {
 // Options say what a plan may do beyond putting declared fields back.
 type Options struct {
 	// RemoveAdded also removes fields set out of band that the sources do
-	// not declare.
+	// not declare. Default false: they are left in place (LeftInPlace), as
+	// kubectl apply leaves fields it does not own.
 	RemoveAdded bool
 	// Prune deletes unmanaged objects. It needs an engine that looks for
 	// them (drift.Options.Unmanaged).
@@ -197,9 +214,7 @@ func (p *Planner) Plan(ctx context.Context, objs []source.Object) (Plan, error) 
 			plan.Skipped = append(plan.Skipped, sk)
 			continue
 		}
-		if st, ok := p.step(f, t); ok {
-			plan.Steps = append(plan.Steps, st)
-		}
+		p.add(&plan, f, t)
 	}
 	plan.Refusals = p.Check(plan.Steps)
 	return plan, nil
@@ -214,11 +229,48 @@ func (p *Planner) PlanFinding(f drift.Finding, t drift.Target) Plan {
 		plan.Skipped = append(plan.Skipped, sk)
 		return plan
 	}
-	if st, ok := p.step(f, t); ok {
-		plan.Steps = append(plan.Steps, st)
-	}
+	p.add(&plan, f, t)
 	plan.Refusals = p.Check(plan.Steps)
 	return plan
+}
+
+// add plans one drifted or missing object into plan: its step, if there
+// is anything to put back, and the fields it leaves.
+func (p *Planner) add(plan *Plan, f drift.Finding, t drift.Target) {
+	st, ok := p.step(f, t)
+	if ok {
+		plan.Steps = append(plan.Steps, st)
+	}
+	if p.opts.RemoveAdded {
+		return
+	}
+	for _, c := range LeftInPlace(f) {
+		plan.LeftInPlace = append(plan.LeftInPlace, LeftField{Cluster: f.Cluster, Object: st.Object(), Change: c})
+	}
+}
+
+// LeftInPlace returns the changes of a finding that a plan without
+// Options.RemoveAdded leaves as they are: fields added by a manager other
+// than the deployer. Fields the deployer itself set that the source no
+// longer declares are part of putting the declaration back, and go.
+// plumb diff notes the same fields, so that diff and fix agree.
+func LeftInPlace(f drift.Finding) []drift.Change {
+	if f.State != drift.StateDrifted {
+		return nil
+	}
+	var out []drift.Change
+	for _, c := range f.Changes {
+		if leftInPlace(f, c) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// leftInPlace reports whether c, a change of f, is a field another manager
+// added, which only RemoveAdded removes.
+func leftInPlace(f drift.Finding, c drift.Change) bool {
+	return c.Type == drift.ChangeAdded && (c.Manager == "" || c.Manager != f.Deployer)
 }
 
 // step plans one drifted or missing object.
@@ -239,11 +291,8 @@ func (p *Planner) step(f drift.Finding, t drift.Target) (Step, bool) {
 			st.UID = string(f.Live.GetUID())
 		}
 		for _, c := range f.Changes {
-			if c.Type == drift.ChangeAdded && !p.opts.RemoveAdded && (c.Manager == "" || c.Manager != f.Deployer) {
-				// Fields other managers set stay unless --remove-added.
-				// Fields the deployer set that the source no longer
-				// declares are part of putting the declaration back.
-				continue
+			if !p.opts.RemoveAdded && leftInPlace(f, c) {
+				continue // listed in Plan.LeftInPlace
 			}
 			r := changeRisk(f.Kind, c)
 			st.Changes = append(st.Changes, Change{Change: c, Risk: r})

@@ -7,6 +7,7 @@ import (
 	"syscall"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"plumb.dev/plumb/internal/drift"
 	"plumb.dev/plumb/internal/source"
@@ -97,7 +98,12 @@ func New(results []drift.Result, clusters []ClusterStatus, sourceErrs []source.E
 		perCluster[res.Cluster] = summarise(res)
 		r.Summary.Objects += res.Objects
 		r.Summary.InSync += res.InSync
-		r.Findings = append(r.Findings, res.Findings...)
+		for _, f := range res.Findings {
+			if f.State == drift.StateMissing && f.Desired == nil {
+				f.Desired = declaredView(res, f)
+			}
+			r.Findings = append(r.Findings, f)
+		}
 		r.Errors = append(r.Errors, res.Errors...)
 		managed += res.Managed
 		unmanaged += res.Unmanaged
@@ -122,6 +128,22 @@ func New(results []drift.Result, clusters []ClusterStatus, sourceErrs []source.E
 		}
 	}
 	return r
+}
+
+// declaredView is what creating a missing object would write: its
+// declaration, in the namespace it was compared in, Secret values masked;
+// nil when the result does not hold it. A diff shows it as all "+" lines,
+// as kubectl diff shows an object it would create.
+func declaredView(res drift.Result, f drift.Finding) *unstructured.Unstructured {
+	d, ok := res.Declared[f.Key()]
+	if !ok || d.Object == nil {
+		return nil
+	}
+	v := drift.MaskSecret(d.Object)
+	if f.Namespace != "" {
+		v.SetNamespace(f.Namespace)
+	}
+	return v
 }
 
 // summarise counts one cluster's result.

@@ -151,3 +151,75 @@ func TestDiffDirectionAndColour(t *testing.T) {
 		t.Errorf("removed line not red:\n%q", colour.String())
 	}
 }
+
+// TestDiffOfMissingObject: a missing object's diff is its declaration,
+// every line added, as kubectl diff shows an object it would create, with
+// its namespace as compared and a Secret's values masked.
+func TestDiffOfMissingObject(t *testing.T) {
+	secret := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "Secret",
+		"metadata": map[string]any{"name": "creds"}, "stringData": map[string]any{"token": "not-a-real-token"}}}
+	res := drift.Result{Cluster: "prod-eu", Objects: 1,
+		Findings: []drift.Finding{{Cluster: "prod-eu", APIVersion: "v1", Kind: "Secret", Namespace: "shop", Name: "creds", State: drift.StateMissing,
+			Source: &source.Origin{Path: "deploy/creds.yaml", Line: 1}}},
+		Declared: map[drift.ObjectKey]source.Object{{Kind: "Secret", Namespace: "shop", Name: "creds"}: {Object: secret}},
+	}
+	r := New([]drift.Result{res}, []ClusterStatus{{Name: "prod-eu", Status: StatusOK}}, nil)
+	var buf bytes.Buffer
+	if err := WriteDiff(&buf, r.Findings, DiffOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	want := `--- live/v1.Secret.shop.creds
++++ desired/v1.Secret.shop.creds	deploy/creds.yaml:1
+@@ -0,0 +1,7 @@
++apiVersion: v1
++kind: Secret
++metadata:
++  name: creds
++  namespace: shop
++stringData:
++  token: (redacted)
+`
+	if diff := cmp.Diff(want, buf.String()); diff != "" {
+		t.Errorf("diff (-want +got):\n%s", diff)
+	}
+	if secret.GetNamespace() != "" || secret.Object["stringData"].(map[string]any)["token"] != "not-a-real-token" {
+		t.Error("the declaration itself was changed")
+	}
+}
+
+// TestDiffNamesClustersAndNotesLeftFields: in a fleet's diff the headers
+// name the cluster; fields plumb fix leaves are listed above the header.
+func TestDiffNamesClustersAndNotesLeftFields(t *testing.T) {
+	obj := func(team string) *unstructured.Unstructured {
+		u := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "ConfigMap",
+			"metadata": map[string]any{"name": "settings", "namespace": "shop"}}}
+		if team != "" {
+			u.SetLabels(map[string]string{"team": team})
+		}
+		return u
+	}
+	added := drift.Change{Path: ".metadata.labels.team", Type: drift.ChangeAdded, Live: "a", Manager: "kubectl-label"}
+	var findings []drift.Finding
+	for _, c := range []string{"prod-eu", "prod-us"} {
+		findings = append(findings, drift.Finding{Cluster: c, APIVersion: "v1", Kind: "ConfigMap", Namespace: "shop", Name: "settings",
+			State: drift.StateDrifted, Changes: []drift.Change{added}, Live: obj("a"), Desired: obj("")})
+	}
+	left := func(f drift.Finding) []drift.Change { return f.Changes }
+	var buf bytes.Buffer
+	if err := WriteDiff(&buf, findings, DiffOptions{Clusters: true, LeftInPlace: left}); err != nil {
+		t.Fatal(err)
+	}
+	got := buf.String()
+	note := "# plumb fix: 1 added field left in place (--remove-added removes it):\n#   .metadata.labels.team  [added by kubectl-label]\n"
+	for _, c := range []string{"prod-eu", "prod-us"} {
+		want := note + "--- live/" + c + "/v1.ConfigMap.shop.settings\n+++ desired/" + c + "/v1.ConfigMap.shop.settings\n"
+		if !strings.Contains(got, want) {
+			t.Errorf("diff lacks %q:\n%s", want, got)
+		}
+	}
+	buf.Reset()
+	_ = WriteDiff(&buf, findings[:1], DiffOptions{})
+	if strings.Contains(buf.String(), "prod-eu") || strings.Contains(buf.String(), "#") {
+		t.Errorf("without Clusters and LeftInPlace, the diff names the cluster or notes fields:\n%s", buf.String())
+	}
+}

@@ -7,11 +7,13 @@
 //
 // Take lists every kind discovery serves (less the kinds nobody declares:
 // events, leases, endpoints, controller revisions, node and metrics
-// objects…) and leaves out objects the cluster made itself: anything with a
+// objects…) and leaves out objects the cluster made itself, by the rule
+// plumb scan --unmanaged uses (drift.MadeByCluster): anything with a
 // controller owner (ReplicaSets of Deployments, their Pods), the
 // kube-root-ca.crt ConfigMap and default ServiceAccount of each namespace,
-// service account tokens, Helm release records, and objects that only the
-// cluster's own field managers (DefaultSystemManagers) ever wrote.
+// service account tokens, Helm release records, what kube-apiserver makes
+// at start (bootstrap RBAC, system namespaces, …); and objects that only
+// the cluster's own field managers (DefaultSystemManagers) ever wrote.
 //
 // Clean keeps, of each object, the fields that people and their tools
 // declared, read from managedFields as structured-merge-diff field sets:

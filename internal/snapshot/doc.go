@@ -30,12 +30,19 @@
 //     the server puts back by itself;
 //   - fields only the cluster's managers own (status, the revision
 //     annotation, allocated clusterIPs and nodePorts, generated Job
-//     selectors) and fields nobody owns (defaults) are left out.
+//     selectors) and fields nobody owns (defaults) are left out;
+//   - a field owned whole (an atomic list or map, such as a StatefulSet's
+//     volumeClaimTemplates) holds whatever the server wrote into it too,
+//     whoever owns it: its server defaults are taken out of the value,
+//     and objects embedded in it (embedded: the claims of
+//     volumeClaimTemplates) lose the status, apiVersion, kind and
+//     bookkeeping the server writes into them, which nobody declares.
 //
 // An object without managedFields gets a conservative clean: bookkeeping,
-// status and allocated values out, the rest kept. Bookkeeping (uid,
-// resourceVersion, generation, creationTimestamp, managedFields, owner
-// references) and kubectl's last-applied record are never written.
+// status (an embedded object's too) and allocated values out, the rest
+// kept. Bookkeeping (uid, resourceVersion, generation, creationTimestamp,
+// managedFields, owner references) and kubectl's last-applied record are
+// never written.
 //
 // # Secrets
 //

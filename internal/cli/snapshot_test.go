@@ -468,3 +468,55 @@ rules: [{apiGroups: [""], resources: [pods], verbs: [get, list]}]
 		}
 	}
 }
+
+// TestSnapshotOfAStatefulSet snapshots a StatefulSet with a
+// volumeClaimTemplate made by client-side apply and by kubectl create: the
+// status and volumeMode the server writes into the template are not in
+// the file, and a scan of the snapshot right after finds nothing.
+func TestSnapshotOfAStatefulSet(t *testing.T) {
+	const sts = `apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: db
+spec:
+  serviceName: db
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata: {labels: {app: db}}
+    spec:
+      containers:
+      - {name: db, image: postgres:17, volumeMounts: [{name: data, mountPath: /data}]}
+  volumeClaimTemplates:
+  - metadata: {name: data}
+    spec:
+      accessModes: [ReadWriteOnce]
+      resources: {requests: {storage: 1Gi}}
+`
+	for _, tt := range []struct {
+		name  string
+		apply []string
+	}{
+		{"client-side apply", []string{"apply", "-f", "-"}},
+		{"kubectl create", []string{"create", "-f", "-"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ns := env.Namespace(t)
+			env.Kubectl(t, sts, append([]string{"-n", ns}, tt.apply...)...)
+			if live := env.Kubectl(t, "", "-n", ns, "get", "statefulset/db", "-o", "yaml"); !strings.Contains(live, "phase: Pending") || !strings.Contains(live, "volumeMode: Filesystem") {
+				t.Fatalf("the live StatefulSet lacks the template's status or volumeMode: the test proves nothing\n%s", live)
+			}
+			dir := filepath.Join(t.TempDir(), "snap")
+			mustSnapshot(t, ns, dir)
+			file := filesIn(t, dir)[ns+"/statefulset-db.yaml"]
+			if file == "" {
+				t.Fatalf("no %s/statefulset-db.yaml in %v", ns, filesIn(t, dir))
+			}
+			for _, never := range []string{"status", "phase", "volumeMode"} {
+				if strings.Contains(file, never) {
+					t.Errorf("the snapshot holds %q:\n%s", never, file)
+				}
+			}
+			requireInSync(t, ns, "--source", dir)
+		})
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"plumb.dev/plumb/internal/store"
+	"plumb.dev/plumb/internal/testcluster"
 )
 
 // secretValue is the value of the Secret seedUndeclaredKinds creates; no
@@ -438,4 +439,54 @@ func namespacedUser(t *testing.T, namespaces []string) string {
 		env.Kubectl(t, "", "-n", ns, "create", "rolebinding", user, "--clusterrole="+user, "--user="+user)
 	}
 	return env.User(t, user)
+}
+
+// TestUnmanagedLeavesOutTheControlPlane scans and serves default and
+// kube-system of a control plane of its own, with unmanaged objects of
+// every kind. What kube-apiserver made at start (the kubernetes Service,
+// bootstrap Roles and RoleBindings, its kube-system ConfigMaps, its
+// identity Lease) and what the kube-controller-manager would make
+// (kube-root-ca.crt and the default ServiceAccount; envtest runs no
+// controllers, so the test writes them as any client would) are nobody's
+// to declare: neither command reports them or counts them against the
+// coverage. A ConfigMap and a Role a person made are reported.
+func TestUnmanagedLeavesOutTheControlPlane(t *testing.T) {
+	fresh, err := testcluster.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = fresh.Stop() })
+	src := writeTemp(t, `apiVersion: v1
+kind: ConfigMap
+metadata: {name: declared, namespace: default}
+data: {mode: fast}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: declared, namespace: kube-system}
+data: {mode: fast}
+`)
+	fresh.Kubectl(t, "", "apply", "--server-side", "-f", src)
+	for _, ns := range []string{"default", "kube-system"} {
+		fresh.Kubectl(t, "", "-n", ns, "create", "serviceaccount", "default")
+		fresh.Kubectl(t, "", "-n", ns, "create", "configmap", "kube-root-ca.crt", "--from-literal=ca.crt=not-a-cert")
+		fresh.Kubectl(t, "", "-n", ns, "create", "configmap", "hand-made", "--from-literal=mode=fast")
+	}
+	fresh.Kubectl(t, "", "-n", "kube-system", "create", "role", "hand-made", "--verb=get", "--resource=pods")
+	want := []string{"ConfigMap default/hand-made", "ConfigMap kube-system/hand-made", "Role kube-system/hand-made"}
+	elsewhere := []string{"--kubeconfig", fresh.Kubeconfig} // after env's: the last one counts
+
+	got, _ := scanFindingNames(t, "default", append(elsewhere, "--source", src)...)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("scan --unmanaged (-want +got):\n%s", diff)
+	}
+	_, r, _ := scanJSON(t, "kube-system", append(elsewhere, "--source", src, "--unmanaged")...)
+	if s := r.Summary; s.Unmanaged != 3 || s.Coverage == nil || *s.Coverage != 0.4 {
+		t.Errorf("summary %+v, want 3 unmanaged and a coverage of 0.4 (2 of 5)", s)
+	}
+
+	base, _ := startServe(t, append(elsewhere, "--source", src, "--unmanaged", "--store", filepath.Join(t.TempDir(), "plumb.db"))...)
+	if diff := cmp.Diff(want, findingNames(t, base)); diff != "" {
+		t.Errorf("serve --unmanaged (-want +got):\n%s", diff)
+	}
 }

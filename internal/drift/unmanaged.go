@@ -3,7 +3,6 @@ package drift
 import (
 	"context"
 	"fmt"
-	"strings"
 	"sync"
 
 	"golang.org/x/sync/errgroup"
@@ -106,59 +105,6 @@ func LastWriter(u *unstructured.Unstructured) string {
 	return ""
 }
 
-// systemObject reports objects the cluster creates by itself, which no
-// source is expected to declare: anything a controller owns (ReplicaSets,
-// Pods, EndpointSlices), what the kube-controller-manager creates without
-// an owner (the CA bundle ConfigMap and default ServiceAccount of every
-// namespace, a StatefulSet's PersistentVolumeClaims), service account
-// token Secrets, Helm's release records, and the kinds of skippedKinds.
-// It needs only the object's metadata, except for a Secret's type, which
-// metadata-only reads do without.
-func systemObject(u *unstructured.Unstructured, gk schema.GroupKind) bool {
-	for _, ref := range u.GetOwnerReferences() {
-		if ref.Controller != nil && *ref.Controller {
-			return true
-		}
-	}
-	if skippedKinds[gk] || createdByControllerManager(u) {
-		return true
-	}
-	switch {
-	case gk.Group == "" && gk.Kind == "ConfigMap":
-		return u.GetName() == "kube-root-ca.crt"
-	case gk.Group == "" && gk.Kind == "ServiceAccount":
-		return u.GetName() == "default"
-	case gk.Group == "" && gk.Kind == "Secret":
-		if _, ok := u.GetAnnotations()["kubernetes.io/service-account.name"]; ok {
-			return true // a service account token, with or without its type
-		}
-		if u.GetLabels()["owner"] == "helm" && strings.HasPrefix(u.GetName(), "sh.helm.release.v1.") {
-			return true
-		}
-		t, _, _ := unstructured.NestedString(u.Object, "type")
-		return t == "kubernetes.io/service-account-token" || t == "helm.sh/release.v1"
-	}
-	return false
-}
-
-// controllerManager is the field manager of the kube-controller-manager.
-const controllerManager = "kube-controller-manager"
-
-// createdByControllerManager reports an object the kube-controller-manager
-// wrote when it was created: its managedFields have an entry of that
-// manager (not of a subresource) timed at the creation, to the second.
-// The PersistentVolumeClaims of a StatefulSet's volumeClaimTemplates are
-// such objects: they have no owner unless a retention policy sets one.
-func createdByControllerManager(u *unstructured.Unstructured) bool {
-	created := u.GetCreationTimestamp()
-	for _, e := range u.GetManagedFields() {
-		if e.Manager == controllerManager && e.Subresource == "" && e.Time != nil && e.Time.Unix() == created.Unix() {
-			return true
-		}
-	}
-	return false
-}
-
 // skippedKinds are never reported as unmanaged, nor watched or listed to
 // look for unmanaged objects: the cluster and its add-ons make and replace
 // them all the time, and nobody declares them. Argo CD's default resource
@@ -172,6 +118,7 @@ var skippedKinds = map[schema.GroupKind]bool{
 	{Group: "wgpolicyk8s.io", Kind: "PolicyReport"}:        true, // policy engines' reports (Kyverno)
 	{Group: "reports.kyverno.io", Kind: "EphemeralReport"}: true,
 	{Group: "cilium.io", Kind: "CiliumEndpoint"}:           true, // one per Pod
+	{Group: "", Kind: "ComponentStatus"}:                   true, // computed by kube-apiserver at each read, stored nowhere
 }
 
 // UnmanagedResources returns the served resources in which to look for

@@ -89,6 +89,7 @@ func (c *Cleaner) Clean(live *unstructured.Unstructured) (*unstructured.Unstruct
 		if out, ok = tv.ExtractItems(declared.Leaves(), typed.WithAppendKeyFields()).AsValue().Unstructured().(map[string]any); !ok {
 			out = map[string]any{}
 		}
+		pruneWhole(gvk.GroupKind(), out, declared)
 	}
 	u := &unstructured.Unstructured{Object: out}
 	u.SetGroupVersionKind(gvk)
@@ -234,13 +235,18 @@ var bookkeeping = []string{"uid", "resourceVersion", "generation", "creationTime
 	"deletionTimestamp", "deletionGracePeriodSeconds", "ownerReferences"}
 
 // scrub removes what is never declared, whatever managedFields say:
-// bookkeeping, status, kubectl's last-applied record, empty label and
-// annotation maps.
+// bookkeeping and status, of the object and of the objects it embeds (a
+// StatefulSet's volumeClaimTemplates), kubectl's last-applied record,
+// empty label and annotation maps.
 func scrub(u *unstructured.Unstructured) {
-	delete(u.Object, "status")
-	for _, f := range bookkeeping {
-		unstructured.RemoveNestedField(u.Object, "metadata", f)
+	drop := func(obj map[string]any) {
+		delete(obj, "status")
+		for _, f := range bookkeeping {
+			unstructured.RemoveNestedField(obj, "metadata", f)
+		}
 	}
+	drop(u.Object)
+	eachEmbedded(u.GroupVersionKind().GroupKind(), u.Object, drop)
 	if a := u.GetAnnotations(); a != nil {
 		delete(a, lastApplied)
 		u.SetAnnotations(a)

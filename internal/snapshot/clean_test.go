@@ -223,3 +223,82 @@ func BenchmarkClean(b *testing.B) {
 		}
 	}
 }
+
+// statefulSet declares a StatefulSet with a volumeClaimTemplate and a
+// generic ephemeral volume: templates of objects the server defaults as
+// objects of their own.
+const statefulSet = `apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: db
+spec:
+  serviceName: db
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata: {labels: {app: db}}
+    spec:
+      containers:
+      - name: db
+        image: postgres:17
+        volumeMounts: [{name: data, mountPath: /data}, {name: scratch, mountPath: /scratch}]
+      volumes:
+      - name: scratch
+        ephemeral:
+          volumeClaimTemplate:
+            spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}
+  volumeClaimTemplates:
+  - metadata: {name: data}
+    spec:
+      accessModes: [ReadWriteOnce]
+      resources: {requests: {storage: 1Gi}}
+`
+
+// TestCleanStatefulSetTemplates writes statefulSet three ways and expects
+// it back exactly: managedFields own volumeClaimTemplates as one atomic
+// list, into which the server writes each claim's apiVersion, kind,
+// volumeMode: Filesystem and status: {phase: Pending}; none of it was
+// declared. The ephemeral volume's claim template loses its defaults too,
+// and kubectl create's maxUnavailable: 1 and the rest of the StatefulSet's
+// defaults go as for any kind.
+func TestCleanStatefulSetTemplates(t *testing.T) {
+	cleaner := newCleaner(t)
+	for _, tt := range []struct {
+		name  string
+		apply []string
+	}{
+		{"server-side apply", []string{"apply", "--server-side", "-f", "-"}},
+		{"client-side apply", []string{"apply", "-f", "-"}},
+		{"kubectl create", []string{"create", "-f", "-"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ns := env.Namespace(t)
+			env.Kubectl(t, statefulSet, append([]string{"-n", ns}, tt.apply...)...)
+			var want map[string]any
+			if err := yaml.Unmarshal([]byte(statefulSet), &want); err != nil {
+				t.Fatal(err)
+			}
+			want["metadata"].(map[string]any)["namespace"] = ns
+			l := &unstructured.Unstructured{}
+			if err := l.UnmarshalJSON([]byte(env.Kubectl(t, "", "-n", ns, "get", "statefulset/db", "-o", "json", "--show-managed-fields"))); err != nil {
+				t.Fatal(err)
+			}
+			templates, _, _ := unstructured.NestedSlice(l.Object, "spec", "volumeClaimTemplates")
+			if len(templates) != 1 {
+				t.Fatalf("live volumeClaimTemplates %v, want one", templates)
+			}
+			live := templates[0].(map[string]any)
+			phase, _, _ := unstructured.NestedString(live, "status", "phase")
+			mode, _, _ := unstructured.NestedString(live, "spec", "volumeMode")
+			if phase != "Pending" || mode != "Filesystem" || live["kind"] != "PersistentVolumeClaim" {
+				t.Errorf("the live template %v lacks the status, volumeMode or kind this test expects the server to add", live)
+			}
+			got, err := cleaner.Clean(l)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(normalise(t, want), normalise(t, got.Object)); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}

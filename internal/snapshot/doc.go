@@ -7,11 +7,13 @@
 //
 // Take lists every kind discovery serves (less the kinds nobody declares:
 // events, leases, endpoints, controller revisions, node and metrics
-// objects…) and leaves out objects the cluster made itself: anything with a
+// objects…) and leaves out objects the cluster made itself, by the rule
+// plumb scan --unmanaged uses (drift.MadeByCluster): anything with a
 // controller owner (ReplicaSets of Deployments, their Pods), the
 // kube-root-ca.crt ConfigMap and default ServiceAccount of each namespace,
-// service account tokens, Helm release records, and objects that only the
-// cluster's own field managers (DefaultSystemManagers) ever wrote.
+// service account tokens, Helm release records, what kube-apiserver makes
+// at start (bootstrap RBAC, system namespaces, …); and objects that only
+// the cluster's own field managers (DefaultSystemManagers) ever wrote.
 //
 // Clean keeps, of each object, the fields that people and their tools
 // declared, read from managedFields as structured-merge-diff field sets:
@@ -28,12 +30,19 @@
 //     the server puts back by itself;
 //   - fields only the cluster's managers own (status, the revision
 //     annotation, allocated clusterIPs and nodePorts, generated Job
-//     selectors) and fields nobody owns (defaults) are left out.
+//     selectors) and fields nobody owns (defaults) are left out;
+//   - a field owned whole (an atomic list or map, such as a StatefulSet's
+//     volumeClaimTemplates) holds whatever the server wrote into it too,
+//     whoever owns it: its server defaults are taken out of the value,
+//     and objects embedded in it (embedded: the claims of
+//     volumeClaimTemplates) lose the status, apiVersion, kind and
+//     bookkeeping the server writes into them, which nobody declares.
 //
 // An object without managedFields gets a conservative clean: bookkeeping,
-// status and allocated values out, the rest kept. Bookkeeping (uid,
-// resourceVersion, generation, creationTimestamp, managedFields, owner
-// references) and kubectl's last-applied record are never written.
+// status (an embedded object's too) and allocated values out, the rest
+// kept. Bookkeeping (uid, resourceVersion, generation, creationTimestamp,
+// managedFields, owner references) and kubectl's last-applied record are
+// never written.
 //
 // # Secrets
 //

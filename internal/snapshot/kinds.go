@@ -14,7 +14,6 @@ import (
 var neverDeclared = map[schema.GroupKind]bool{
 	{Group: "apps", Kind: "ControllerRevision"}:                       true,
 	{Group: "", Kind: "Node"}:                                         true,
-	{Group: "", Kind: "ComponentStatus"}:                              true,
 	{Group: "storage.k8s.io", Kind: "CSINode"}:                        true,
 	{Group: "storage.k8s.io", Kind: "VolumeAttachment"}:               true,
 	{Group: "storage.k8s.io", Kind: "CSIStorageCapacity"}:             true,
@@ -38,29 +37,9 @@ func resources(served []cluster.Resource, clusterScoped bool) []cluster.Resource
 	return out
 }
 
-// systemNamespaces exist in every cluster from the start.
-var systemNamespaces = map[string]bool{"default": true, "kube-system": true, "kube-public": true, "kube-node-lease": true}
-
 // madeByCluster reports a live object nobody declared: the cluster, a
-// controller or a provisioner made it (see drift.MadeByCluster), only the
-// cluster's own managers wrote it, or it is part of every cluster.
+// controller or a provisioner made it (see drift.MadeByCluster), or only
+// the cluster's own managers wrote it.
 func (c *Cleaner) madeByCluster(u *unstructured.Unstructured) bool {
-	if drift.MadeByCluster(u) || c.onlySystemWrote(u) {
-		return true
-	}
-	switch u.GroupVersionKind().GroupKind() {
-	case schema.GroupKind{Kind: "Namespace"}:
-		return systemNamespaces[u.GetName()]
-	case schema.GroupKind{Kind: "PersistentVolume"}:
-		_, provisioned := u.GetAnnotations()["pv.kubernetes.io/provisioned-by"]
-		return provisioned
-	case schema.GroupKind{Group: "apiregistration.k8s.io", Kind: "APIService"}:
-		return u.GetLabels()["kube-aggregator.kubernetes.io/automanaged"] != ""
-	case schema.GroupKind{Group: "rbac.authorization.k8s.io", Kind: "ClusterRole"},
-		schema.GroupKind{Group: "rbac.authorization.k8s.io", Kind: "ClusterRoleBinding"},
-		schema.GroupKind{Group: "rbac.authorization.k8s.io", Kind: "Role"},
-		schema.GroupKind{Group: "rbac.authorization.k8s.io", Kind: "RoleBinding"}:
-		return u.GetLabels()["kubernetes.io/bootstrapping"] == "rbac-defaults"
-	}
-	return false
+	return drift.MadeByCluster(u) || c.onlySystemWrote(u)
 }

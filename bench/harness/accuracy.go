@@ -469,10 +469,10 @@ func (r *setRun) scenario(ctx context.Context, i int, c change, p plan) scenario
 	sr.plumb = classifyPlumb(pOut.code, pOut.stdout, p)
 	sr.kubectl = classifyKubectl(kOut.code, kOut.stdout, p, r.names)
 	sr.plumbWall, sr.kubectlWall = pOut.wall, kOut.wall
-	if sr.plumb.failed {
+	if sr.plumb.failed && len(bytes.TrimSpace(pOut.stderr)) > 0 {
 		sr.plumb.detail += ": " + tail(pOut.stderr)
 	}
-	if sr.kubectl.failed {
+	if sr.kubectl.failed && len(bytes.TrimSpace(kOut.stderr)) > 0 {
 		sr.kubectl.detail += ": " + tail(kOut.stderr)
 	}
 	if dir := r.a.opts.reports; dir != "" {

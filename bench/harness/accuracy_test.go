@@ -54,6 +54,10 @@ func TestClassifyPlumb(t *testing.T) {
 	}, {
 		name: "error", code: 2, report: ``, p: scale,
 		want: verdict{code: 2, failed: true, detail: "exit 2"},
+	}, {
+		name: "error in the report", code: 2, p: scale,
+		report: `{"findings":[],"errors":[{"path":"a.yaml","object":"Service shop/web","message":"dry-run: invalid"}]}`,
+		want:   verdict{code: 2, failed: true, detail: "exit 2; Service shop/web: dry-run: invalid"},
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -58,13 +58,21 @@ type plumbReport struct {
 // scenario p.
 func classifyPlumb(code int, stdout []byte, p plan) verdict {
 	v := verdict{code: code}
+	var r plumbReport
+	rerr := json.Unmarshal(stdout, &r)
 	if code > 1 || code < 0 {
+		// With -o json, the errors are in the report, not on stderr.
 		v.failed, v.detail = true, fmt.Sprintf("exit %d", code)
+		for _, e := range r.Errors {
+			var m struct{ Object, Message string }
+			if json.Unmarshal(e, &m) == nil {
+				v.detail += fmt.Sprintf("; %s: %s", m.Object, m.Message)
+			}
+		}
 		return v
 	}
-	var r plumbReport
-	if err := json.Unmarshal(stdout, &r); err != nil {
-		v.failed, v.detail = true, "unreadable report: "+err.Error()
+	if rerr != nil {
+		v.failed, v.detail = true, "unreadable report: "+rerr.Error()
 		return v
 	}
 	v.reported = code == 1

@@ -60,15 +60,28 @@
 //
 //	go run ./bench/harness -plumb bin/plumb -shard -clusters 30 -replicas 3 -kills 10
 //
+// With -accuracy it measures what each tool reports on real-world manifest
+// sets (the shared real-world folder): each set deployed client-side and
+// server-side, then each of a list of changes engineers make (real drifts
+// and no-ops) made to a fresh deployment, and plumb scan and kubectl diff
+// --server-side asked whether anything drifted. It prints per set what
+// each tool made of each change, the drifts found, the false alarms and
+// the median time of each tool. -sets and -changes select a subset;
+// -reports keeps every plumb report and kubectl diff output.
+//
+//	go run ./bench/harness -plumb bin/plumb -accuracy
+//
 // It measures; it must not be imported by plumb or hold product logic.
 package main
 
 import (
 	"bytes"
+	"context"
 	"flag"
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -87,7 +100,7 @@ func main() {
 	fix := flag.Bool("fix", false, "measure plumb fix against kubectl apply --server-side instead")
 	serve := flag.Bool("serve", false, "measure plumb serve instead: memory at each size, and at the first size detection latency and idle requests")
 	crcache := flag.String("crcache", "bin/crcache", "serve mode: the controller-runtime cache baseline (CGO_ENABLED=0 go build -o bin/crcache ./bench/crcache)")
-	changes := flag.Int("changes", 200, "serve mode: out-of-band changes to time")
+	changes := flag.String("changes", "", "serve mode: out-of-band changes to time (default 200); accuracy mode: comma-separated changes to make (default all)")
 	idle := flag.Duration("idle", 5*time.Minute, "serve mode: idle time in which to count API requests")
 	spread := flag.String("spread", "1,10,30", "serve mode: namespace counts over which to measure --unmanaged in serve and scan (empty: skip)")
 	snapshot := flag.Bool("snapshot", false, "measure plumb snapshot against kubectl get -o yaml of the same objects instead")
@@ -98,9 +111,17 @@ func main() {
 	shard := flag.Bool("shard", false, "measure serve replicas sharing a fleet instead: failover after -kills replica kills, with -clusters clusters (default 30) and -replicas replicas")
 	replicas := flag.Int("replicas", 3, "shard mode: replicas of plumb serve")
 	kills := flag.Int("kills", 10, "shard mode: replicas killed, one at a time")
+	accuracyMode := flag.Bool("accuracy", false, "measure what plumb scan and kubectl diff --server-side report, and falsely report, for changes made to real-world manifest sets instead")
+	sets := flag.String("sets", "", "accuracy mode: comma-separated sets to measure (default all)")
+	parallel := flag.Int("parallel", 2, "accuracy mode: sets measured at once")
+	reports := flag.String("reports", "", "accuracy mode: a folder to keep every scenario's plumb report and kubectl diff output in")
 	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	var err error
-	if *shard {
+	if *accuracyMode {
+		err = runAccuracy(ctx, *plumb, accuracyOptions{sets: *sets, changes: *changes, parallel: *parallel, reports: *reports})
+	} else if *shard {
 		n := *clusters
 		if n == 0 {
 			n = 30
@@ -120,7 +141,15 @@ func main() {
 	} else if *fix {
 		err = runFix(*plumb, *sizes, *runs)
 	} else if *serve {
-		err = runServe(*plumb, *crcache, *sizes, *changes, *idle, *spread)
+		n := 200
+		if *changes != "" {
+			if n, err = strconv.Atoi(*changes); err != nil {
+				err = fmt.Errorf("-changes: %w", err)
+			}
+		}
+		if err == nil {
+			err = runServe(*plumb, *crcache, *sizes, n, *idle, *spread)
+		}
 	} else if *clusters > 0 {
 		err = runFleet(*plumb, *sizes, *clusters, *runs)
 	} else {
@@ -128,6 +157,7 @@ func main() {
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "harness:", err)
+		stop()
 		os.Exit(2)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -60,6 +61,15 @@ type Origin struct {
 	// Root is the source the object was loaded from, as given to Load:
 	// what a per-source setting (a remediation mode) is keyed by.
 	Root string `json:"-"`
+}
+
+// Equal reports whether o and p name the same provenance. Origin holds a
+// slice, so it cannot be compared with ==; Equal compares every field (a
+// new field must be added here).
+func (o Origin) Equal(p Origin) bool {
+	return o.Path == p.Path && o.Line == p.Line && o.Chart == p.Chart && o.Kustomization == p.Kustomization &&
+		o.Repo == p.Repo && o.Commit == p.Commit && o.Release == p.Release && o.Revision == p.Revision &&
+		o.Root == p.Root && slices.Equal(o.Generated, p.Generated)
 }
 
 // String returns "path:line", or "path" when Line is 0; for a Git source

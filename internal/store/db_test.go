@@ -195,7 +195,7 @@ func TestFindingRecordsItsCommit(t *testing.T) {
 			}
 			return *fd.Source
 		}
-		if got := stored(); got != *at("c1") {
+		if got := stored(); !got.Equal(*at("c1")) {
 			t.Errorf("stored source %+v, want %+v", got, *at("c1"))
 		}
 

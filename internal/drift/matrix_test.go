@@ -638,7 +638,7 @@ func helmInstall(t *testing.T, a app, serverSide, upgrade bool) {
 		t.Fatal(err)
 	}
 	inst := action.NewInstall(cfg)
-	inst.ReleaseName, inst.Namespace, inst.ServerSideApply = "shop", a.ns, serverSide
+	inst.ReleaseName, inst.Namespace, inst.ServerSideApply = a.opts.ReleaseName, a.ns, serverSide
 	inst.WaitStrategy = kube.HookOnlyStrategy
 	if _, err := inst.RunWithContext(context.Background(), ch, map[string]any{}); err != nil {
 		t.Fatalf("helm install: %v", err)
@@ -647,7 +647,7 @@ func helmInstall(t *testing.T, a app, serverSide, upgrade bool) {
 		up := action.NewUpgrade(cfg)
 		up.Namespace, up.WaitStrategy = a.ns, kube.HookOnlyStrategy
 		up.ServerSideApply = "false"
-		if _, err := up.RunWithContext(context.Background(), "shop", ch, map[string]any{}); err != nil {
+		if _, err := up.RunWithContext(context.Background(), a.opts.ReleaseName, ch, map[string]any{}); err != nil {
 			t.Fatalf("helm upgrade: %v", err)
 		}
 	}

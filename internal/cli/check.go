@@ -287,6 +287,15 @@ func (o *checkOptions) liveChanges(ctx context.Context) ([]policy.Change, []poli
 	for _, f := range res.Findings {
 		switch f.State {
 		case drift.StateDrifted:
+			// The server refused the declaration over the live object
+			// (drift.Finding.Replace): for an immutable field, that is
+			// the rule firing with the server's reason.
+			if f.Replace != "" && immutableMessage(f.Replace) {
+				if !slices.Contains(o.disabled, policy.RuleImmutableField) {
+					refused = append(refused, immutableViolation(f.Kind, f.Namespace, f.Name, f.Replace))
+				}
+				continue
+			}
 			changes = append(changes, policy.Change{Operation: policy.OperationUpdate, Old: f.Live, New: f.Desired})
 		case drift.StateMissing:
 			u, ok := declared[f.Key()]
@@ -360,7 +369,7 @@ func (l liveCounter) CustomResources(ctx context.Context, crd *unstructured.Unst
 // it does not change in place ("field is immutable", or a StatefulSet's
 // "updates to statefulset spec for fields other than … are forbidden").
 func immutableRefusal(e source.Error) (policy.Violation, bool) {
-	if !strings.Contains(e.Message, "field is immutable") && !strings.Contains(e.Message, "updates to statefulset spec for fields other than") {
+	if !immutableMessage(e.Message) {
 		return policy.Violation{}, false
 	}
 	// e.Object is "Kind.group namespace/name" or "Kind.group name".
@@ -369,10 +378,20 @@ func immutableRefusal(e source.Error) (policy.Violation, bool) {
 		return policy.Violation{}, false
 	}
 	kind, _, _ := strings.Cut(gk, ".")
-	v := policy.Violation{Rule: policy.RuleImmutableField, Severity: policy.SeverityDeny, Kind: kind, Name: ref,
-		Message: "the server refuses the change: " + e.Message}
-	if ns, name, ok := strings.Cut(ref, "/"); ok {
-		v.Namespace, v.Name = ns, name
+	ns, name, ok := strings.Cut(ref, "/")
+	if !ok {
+		ns, name = "", ref
 	}
-	return v, true
+	return immutableViolation(kind, ns, name, e.Message), true
+}
+
+// immutableMessage reports whether the server's message refuses a change
+// to a field it does not change in place.
+func immutableMessage(msg string) bool {
+	return strings.Contains(msg, "field is immutable") || strings.Contains(msg, "updates to statefulset spec for fields other than")
+}
+
+func immutableViolation(kind, ns, name, msg string) policy.Violation {
+	return policy.Violation{Rule: policy.RuleImmutableField, Severity: policy.SeverityDeny, Kind: kind, Namespace: ns, Name: name,
+		Message: "the server refuses the change: " + msg}
 }

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -60,6 +61,14 @@ type Origin struct {
 	// Root is the source the object was loaded from, as given to Load:
 	// what a per-source setting (a remediation mode) is keyed by.
 	Root string `json:"-"`
+}
+
+// Equal reports whether o and p are the same origin, every field
+// compared (Generated makes Origin not comparable with ==).
+func (o Origin) Equal(p Origin) bool {
+	return o.Path == p.Path && o.Line == p.Line && o.Chart == p.Chart && o.Kustomization == p.Kustomization &&
+		o.Repo == p.Repo && o.Commit == p.Commit && o.Release == p.Release && o.Revision == p.Revision &&
+		slices.Equal(o.Generated, p.Generated) && o.Root == p.Root
 }
 
 // String returns "path:line", or "path" when Line is 0; for a Git source

@@ -77,7 +77,7 @@ func (w *Watcher) Reload(objs []source.Encoded) error {
 		switch {
 		case watched && (!ok || !old.SameDeclaration(t)):
 			changed = append(changed, k)
-		case ok && old.Origin() != t.Origin() && w.findings[k] != "" && w.findings[k] != drift.StateUnmanaged:
+		case ok && !old.Origin().Equal(t.Origin()) && w.findings[k] != "" && w.findings[k] != drift.StateUnmanaged:
 			// Declared the same at a new commit or revision: nothing to
 			// compare, but its finding now names where it was declared.
 			moved = append(moved, k)

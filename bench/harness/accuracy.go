@@ -26,15 +26,26 @@ import (
 	"plumb.dev/plumb/internal/realworld"
 )
 
-// applyMode is how a set is deployed.
+// applyMode is how a set is deployed: the kubectl apply used, and for a
+// chart what kubectl is given.
 type applyMode string
 
 const (
 	clientSide applyMode = "client-side"
 	serverSide applyMode = "server-side"
+	// helmTemplate is `helm template | kubectl apply`: a chart's rendering
+	// as it is, without the release metadata helm install writes, applied
+	// client-side. Only chart sets have it; plumb is still given the chart.
+	helmTemplate applyMode = "rendered"
 )
 
-var applyModes = []applyMode{clientSide, serverSide}
+// modes are the deploy modes set s is measured in.
+func (s manifestSet) modes() []applyMode {
+	if s.form == formChart {
+		return []applyMode{clientSide, serverSide, helmTemplate}
+	}
+	return []applyMode{clientSide, serverSide}
+}
 
 // apply is kubectl's apply command in this mode.
 func (m applyMode) apply() []string {
@@ -44,6 +55,7 @@ func (m applyMode) apply() []string {
 	return []string{"apply"}
 }
 
+// other is the apply mode the reapply-other-mode change uses.
 func (m applyMode) other() applyMode {
 	if m == serverSide {
 		return clientSide
@@ -51,9 +63,20 @@ func (m applyMode) other() applyMode {
 	return serverSide
 }
 
+// chart is how a chart set is given to kubectl in this mode.
+func (m applyMode) chart() chartOutput {
+	if m == helmTemplate {
+		return chartTemplated
+	}
+	return chartInstalled
+}
+
 func (m applyMode) short() string {
-	if m == serverSide {
+	switch m {
+	case serverSide:
 		return "ssa"
+	case helmTemplate:
+		return "tpl"
 	}
 	return "csa"
 }
@@ -86,7 +109,7 @@ type accuracy struct {
 }
 
 // runAccuracy deploys each set on one API server, client-side and
-// server-side, makes each change to a fresh deployment, asks both tools,
+// server-side (a chart also as `helm template | kubectl apply`), makes each change to a fresh deployment, asks both tools,
 // and prints what each found as Markdown tables.
 func runAccuracy(ctx context.Context, plumb string, opts accuracyOptions) error {
 	sets, err := selectSets(opts.sets)
@@ -163,7 +186,7 @@ func (a *accuracy) logf(format string, args ...any) {
 
 // registersAPIService reports whether set s declares an APIService.
 func (a *accuracy) registersAPIService(ctx context.Context, s manifestSet) bool {
-	r, err := s.render(ctx, a.dir, a.b.kubectl, a.b.work, "default", a.kubeVersion)
+	r, err := s.render(ctx, a.dir, a.b.kubectl, a.b.work, "default", a.kubeVersion, chartInstalled)
 	if err != nil {
 		return false // measureSet reports the error
 	}
@@ -207,7 +230,7 @@ type scenarioResult struct {
 
 func (a *accuracy) measureSet(ctx context.Context, s manifestSet) setResult {
 	res := setResult{set: s}
-	for _, mode := range applyModes {
+	for _, mode := range s.modes() {
 		if ctx.Err() != nil {
 			break
 		}
@@ -312,7 +335,7 @@ func (r *setRun) prepare(ctx context.Context) error {
 	if err := clientcmd.WriteToFile(*cfg, r.kubeconfig); err != nil {
 		return err
 	}
-	r.rendered, err = r.set.render(ctx, r.a.dir, r.a.b.kubectl, r.a.b.work, r.ns, r.a.kubeVersion)
+	r.rendered, err = r.set.render(ctx, r.a.dir, r.a.b.kubectl, r.a.b.work, r.ns, r.a.kubeVersion, r.mode.chart())
 	return err
 }
 

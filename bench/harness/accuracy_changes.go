@@ -146,6 +146,19 @@ var changes = []change{
 			append(append([]string{"set", "image"}, o.ref()...), name+"="+otherImage(image))), true
 	}},
 
+	{name: "set-image-other-manager", kind: kindDrift, plan: func(in planInput) (plan, bool) {
+		// As an image updater does: set image under its own field
+		// manager, so the image is the only field that manager owns.
+		o, c, ok := firstContainer(in.objects, func(map[string]any) bool { return true })
+		if !ok {
+			return plan{}, false
+		}
+		name, _ := c["name"].(string)
+		image, _ := c["image"].(string)
+		return kubectlPlan(o, []string{containerPath(name) + ".image"},
+			append(append([]string{"set", "image"}, o.ref()...), name+"="+otherImage(image), "--field-manager=image-updater")), true
+	}},
+
 	{name: "set-env", kind: kindDrift, plan: func(in planInput) (plan, bool) {
 		o, c, ok := firstContainer(in.objects, func(map[string]any) bool { return true })
 		if !ok {

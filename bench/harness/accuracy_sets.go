@@ -37,6 +37,18 @@ const (
 	formChart form = "chart"
 )
 
+// chartOutput is what kubectl is given of a chart.
+type chartOutput string
+
+const (
+	// chartInstalled is the rendering with the metadata helm install
+	// writes on every object: what a Helm installation holds.
+	chartInstalled chartOutput = "installed"
+	// chartTemplated is `helm template`'s output as it is: only what the
+	// templates render.
+	chartTemplated chartOutput = "templated"
+)
+
 // manifestSet is a set of real-world manifests deployed and scanned as one.
 type manifestSet struct {
 	name string
@@ -107,8 +119,8 @@ type rendered struct {
 
 // render reads set s from folder dir for namespace ns (a chart's release
 // namespace). kubectl is the pinned kubectl (kustomize builds); a chart's
-// rendering is written into work.
-func (s manifestSet) render(ctx context.Context, dir, kubectl, work, ns string, kubeVersion *common.KubeVersion) (*rendered, error) {
+// rendering, as chart says, is written into work.
+func (s manifestSet) render(ctx context.Context, dir, kubectl, work, ns string, kubeVersion *common.KubeVersion, chart chartOutput) (*rendered, error) {
 	r := &rendered{}
 	abs := make([]string, len(s.paths))
 	for i, p := range s.paths {
@@ -146,11 +158,11 @@ func (s manifestSet) render(ctx context.Context, dir, kubectl, work, ns string, 
 		if len(abs) != 1 {
 			return nil, fmt.Errorf("set %s: a chart set has one chart", s.name)
 		}
-		out, err := renderChart(ctx, abs[0], ns, kubeVersion)
+		out, err := renderChart(ctx, abs[0], ns, kubeVersion, chart)
 		if err != nil {
 			return nil, fmt.Errorf("set %s: %w", s.name, err)
 		}
-		file := filepath.Join(work, s.name+"-"+ns+".yaml")
+		file := filepath.Join(work, s.name+"-"+ns+"-"+string(chart)+".yaml")
 		if err := os.WriteFile(file, out, 0o644); err != nil {
 			return nil, err
 		}
@@ -228,13 +240,13 @@ func decodeObjects(data []byte) ([]*unstructured.Unstructured, error) {
 
 // renderChart renders the chart in dir as `helm template` does (the Helm
 // SDK's install with a client-side dry run: no hooks, no crds/ folder)
-// for a release named after the chart in namespace ns, and adds what
-// `helm install` writes on every object besides (helm.sh/helm/v4/pkg/action
-// setMetadataVisitor: the managed-by label and the release annotations), so
-// that what kubectl applies is what a Helm installation holds. plumb
-// declares a chart's objects with that metadata; `helm template | kubectl
-// apply` without it is a workflow plumb does not model.
-func renderChart(ctx context.Context, dir, ns string, kubeVersion *common.KubeVersion) ([]byte, error) {
+// for a release named after the chart in namespace ns. As chartInstalled
+// it adds what `helm install` writes on every object besides
+// (helm.sh/helm/v4/pkg/action setMetadataVisitor: the managed-by label and
+// the release annotations), so that what kubectl applies is what a Helm
+// installation holds; as chartTemplated it leaves the rendering as it is,
+// as `helm template | kubectl apply` deploys it.
+func renderChart(ctx context.Context, dir, ns string, kubeVersion *common.KubeVersion, chart chartOutput) ([]byte, error) {
 	ch, err := loader.Load(dir)
 	if err != nil {
 		return nil, fmt.Errorf("load chart %s: %w", dir, err)
@@ -258,18 +270,9 @@ func renderChart(ctx context.Context, dir, ns string, kubeVersion *common.KubeVe
 	}
 	var out bytes.Buffer
 	for _, u := range objs {
-		labels := u.GetLabels()
-		if labels == nil {
-			labels = map[string]string{}
+		if chart == chartInstalled {
+			addReleaseMetadata(u, inst.ReleaseName, ns)
 		}
-		labels["app.kubernetes.io/managed-by"] = "Helm"
-		u.SetLabels(labels)
-		ann := u.GetAnnotations()
-		if ann == nil {
-			ann = map[string]string{}
-		}
-		ann["meta.helm.sh/release-name"], ann["meta.helm.sh/release-namespace"] = inst.ReleaseName, ns
-		u.SetAnnotations(ann)
 		y, err := yaml.Marshal(u.Object)
 		if err != nil {
 			return nil, err
@@ -278,6 +281,23 @@ func renderChart(ctx context.Context, dir, ns string, kubeVersion *common.KubeVe
 		out.Write(y)
 	}
 	return out.Bytes(), nil
+}
+
+// addReleaseMetadata writes on u what helm install writes on every object
+// of release name in namespace ns.
+func addReleaseMetadata(u *unstructured.Unstructured, name, ns string) {
+	labels := u.GetLabels()
+	if labels == nil {
+		labels = map[string]string{}
+	}
+	labels["app.kubernetes.io/managed-by"] = "Helm"
+	u.SetLabels(labels)
+	ann := u.GetAnnotations()
+	if ann == nil {
+		ann = map[string]string{}
+	}
+	ann["meta.helm.sh/release-name"], ann["meta.helm.sh/release-namespace"] = name, ns
+	u.SetAnnotations(ann)
 }
 
 // exitDetail adds a failed command's standard error to its error.

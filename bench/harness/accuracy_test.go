@@ -1,10 +1,16 @@
 package main
 
 import (
+	"context"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"helm.sh/helm/v4/pkg/chart/common"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"plumb.dev/plumb/internal/realworld"
 )
 
 func deployment(ns, name string) *object {
@@ -161,6 +167,56 @@ func TestOtherImage(t *testing.T) {
 	} {
 		if got := otherImage(in); got != want {
 			t.Errorf("otherImage(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestModes(t *testing.T) {
+	for _, s := range realWorldSets {
+		want := []applyMode{clientSide, serverSide}
+		if s.form == formChart {
+			want = append(want, helmTemplate)
+		}
+		if diff := cmp.Diff(want, s.modes()); diff != "" {
+			t.Errorf("%s: modes (-want +got):\n%s", s.name, diff)
+		}
+	}
+}
+
+// TestRenderChart: as installed, every object carries the release
+// metadata; as templated, none does, and the managed-by label is there
+// only because podinfo's templates render it.
+func TestRenderChart(t *testing.T) {
+	dir := filepath.Join(realworld.MustDir(), "podinfo/charts/podinfo")
+	kv, err := common.ParseKubeVersion("v1.37.2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		chart    chartOutput
+		metadata bool
+	}{{chartInstalled, true}, {chartTemplated, false}} {
+		out, err := renderChart(context.Background(), dir, "shop", kv, tt.chart)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.chart, err)
+		}
+		objs, err := decodeObjects(out)
+		if err != nil || len(objs) == 0 {
+			t.Fatalf("%s: %d objects, %v", tt.chart, len(objs), err)
+		}
+		for _, u := range objs {
+			var helm []string
+			for k := range u.GetAnnotations() {
+				if strings.HasPrefix(k, "meta.helm.sh/") {
+					helm = append(helm, k)
+				}
+			}
+			if got := len(helm) == 2; got != tt.metadata {
+				t.Errorf("%s: %s %s has release annotations %v, want them: %v", tt.chart, u.GetKind(), u.GetName(), helm, tt.metadata)
+			}
+			if got := u.GetLabels()["app.kubernetes.io/managed-by"]; got != "Helm" {
+				t.Errorf("%s: %s %s managed-by label %q, want Helm (podinfo's templates render it)", tt.chart, u.GetKind(), u.GetName(), got)
+			}
 		}
 	}
 }

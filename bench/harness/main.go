@@ -62,7 +62,7 @@
 //
 // With -accuracy it measures what each tool reports on real-world manifest
 // sets (the shared real-world folder): each set deployed client-side and
-// server-side, then each of a list of changes engineers make (real drifts
+// server-side (a chart also as `helm template | kubectl apply`), then each of a list of changes engineers make (real drifts
 // and no-ops) made to a fresh deployment, and plumb scan and kubectl diff
 // --server-side asked whether anything drifted. It prints per set what
 // each tool made of each change, the drifts found, the false alarms and

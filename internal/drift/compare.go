@@ -91,7 +91,19 @@ func (e *Engine) compareAt(ctx context.Context, t *target, desired, live *unstru
 			// apply cannot put it back.
 			e.opts.Logger.Debug("dry-run refused; comparing locally", "object", t.id(), "err", err)
 			cmp.unconfirmed, cmp.replace = true, invalid.message
-			if changes, err = e.localDiff(t, d, live, entries); err != nil {
+			// The declaration alone is usually valid: as the server
+			// stores it (zero values dropped, defaults such as a
+			// fieldRef's apiVersion set), it compares with the live
+			// object without noise.
+			base := d
+			def, derr := e.serverDefaults(ctx, t, desired, live.GetResourceVersion())
+			switch {
+			case errors.Is(derr, errConflict):
+				return cmp, derr
+			case derr == nil:
+				base = asStored(def.Object, d)
+			}
+			if changes, err = e.localDiff(t, base, live, entries); err != nil {
 				return cmp, err
 			}
 		case err != nil:
@@ -161,6 +173,29 @@ func (e *Engine) againstDefaults(ctx context.Context, t *target, desired, live *
 		}
 	}
 	return out, nil
+}
+
+// asStored returns the declared fields of declared with the values the
+// server stored for them in stored (the declaration alone, dry-run): maps
+// are followed key by key, anything else is the server's value whole, and
+// a declared key the server did not keep (a zero value it drops) is left
+// out.
+func asStored(stored, declared map[string]any) map[string]any {
+	out := make(map[string]any, len(declared))
+	for k, dv := range declared {
+		sv, ok := stored[k]
+		if !ok {
+			continue
+		}
+		dm, dIsMap := dv.(map[string]any)
+		sm, sIsMap := sv.(map[string]any)
+		if dIsMap && sIsMap {
+			out[k] = asStored(sm, dm)
+			continue
+		}
+		out[k] = sv
+	}
+	return out
 }
 
 // onlyMetadata reports whether every change is a label or an annotation.

@@ -65,6 +65,7 @@ metadata:
   name: NAME
 spec:
   replicas: 2
+  minReadySeconds: 0
   selector:
     matchLabels:
       app: NAME
@@ -79,6 +80,8 @@ spec:
           env:
             - name: MODE
               value: fast
+            - name: EMPTY
+              value: ""
           ports:
             - name: http
               containerPort: 8080
@@ -168,6 +171,14 @@ var engineerChanges = []engineerChange{
 		return []seen{
 			{"Service/" + o, `.spec.ports[port=80,protocol="TCP"]`, "removed"},
 			{"Service/" + o, `.spec.ports[port=8080,protocol="TCP"]`, "added"},
+		}
+	}},
+	{"container-port", func(t *testing.T, k kubectlFn, ns, o string) {
+		k("", "patch", "deployment/"+o, "--type=json", "-p", `[{"op":"replace","path":"/spec/template/spec/containers/0/ports/0/containerPort","value":9090}]`)
+	}, func(o string) []seen {
+		return []seen{
+			{"Deployment/" + o, container + `.ports[containerPort=8080,protocol="TCP"]`, "removed"},
+			{"Deployment/" + o, container + `.ports[containerPort=9090,protocol="TCP"]`, "added"},
 		}
 	}},
 	{"autoscaler", func(t *testing.T, k kubectlFn, ns, o string) {
@@ -396,7 +407,7 @@ func checkMatrix(t *testing.T, r drift.Result) {
 				t.Errorf("%s/%s %s: no manager", f.Kind, f.Name, c.Path)
 			}
 		}
-		if f.Name == "port-edit" && f.Replace == "" {
+		if (f.Name == "port-edit" || f.Name == "container-port") && f.Replace == "" {
 			t.Errorf("Service port-edit: the server refuses its declaration over the live object, but Replace is empty")
 		}
 	}
@@ -487,7 +498,8 @@ func checkAdmission(t *testing.T, a app, before, after map[drift.ObjectKey]*unst
 	// The fieldManager each change's request names, as the admission
 	// review carries it.
 	writer := map[string]string{"patch": "kubectl-patch", "scale": "kubectl", "set-image": "kubectl-set",
-		"set-resources": "kubectl-set", "unlabel": "kubectl-label", "other-apply": "hotfix", "port-edit": "kubectl-patch"}
+		"set-resources": "kubectl-set", "unlabel": "kubectl-label", "other-apply": "hotfix", "port-edit": "kubectl-patch",
+		"container-port": "kubectl-patch"}
 	for _, tg := range targets {
 		old, now := before[tg.Key()], after[tg.Key()]
 		if old == nil || now == nil || old.GetResourceVersion() == now.GetResourceVersion() {

@@ -341,14 +341,7 @@ func TestUndoReportsWhatWasThere(t *testing.T) {
 	}
 	before := scan(t, a)
 	p := planner(t, a)
-	plan, err := p.Plan(context.Background(), load(t, a))
-	if err != nil {
-		t.Fatal(err)
-	}
-	results, err := p.Apply(context.Background(), plan, remediate.ApplyOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	plan, results := fixAll(t, a)
 	run, err := remediate.Record(remediate.RunInfo{Command: "fix"}, plan, results)
 	if err != nil {
 		t.Fatal(err)
@@ -666,8 +659,9 @@ func planner(t *testing.T, a app) *remediate.Planner {
 	return remediate.NewPlanner(engine(t, a), g, remediate.Options{RemoveAdded: true})
 }
 
-// fixAll runs plumb fix --remove-added --yes over the app.
-func fixAll(t *testing.T, a app) {
+// fixAll runs plumb fix --remove-added --yes over the app; every step
+// must apply.
+func fixAll(t *testing.T, a app) (remediate.Plan, []remediate.Result) {
 	t.Helper()
 	p := planner(t, a)
 	plan, err := p.Plan(context.Background(), load(t, a))
@@ -683,6 +677,7 @@ func fixAll(t *testing.T, a app) {
 			t.Errorf("fix %s: %s %s", r.Step.Object(), r.Outcome, r.Message)
 		}
 	}
+	return plan, results
 }
 
 func changesOf(r drift.Result) []seen {

@@ -51,16 +51,26 @@ func do(t *testing.T, ctx context.Context, d time.Duration, what string, steps .
 }
 
 // text reads the text of the first element that matches the CSS selector,
-// waiting up to 10 s for it.
+// waiting up to 10 s for it. It finds and reads the element in one script,
+// so a live redraw of the page between the two cannot lose the node.
 func text(t *testing.T, ctx context.Context, css string) string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(css)))
-	if err != nil {
-		t.Fatalf("text of %s: %v\npage:\n%s", css, err, pageText(ctx))
+	sel, _ := json.Marshal(css)
+	script := `(() => { const e = document.querySelector(` + string(sel) + `); return e ? {found: true, text: e.innerText} : {found: false} })()`
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got, err := chromedp.Run(ctx, chromedp.Evaluate[struct {
+			Found bool   `json:"found"`
+			Text  string `json:"text"`
+		}](script))
+		if err == nil && got.Found {
+			return got.Text
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("text of %s: not found within 10s (%v)\npage:\n%s", css, err, pageText(ctx))
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
-	return s
 }
 
 func pageText(ctx context.Context) string {
@@ -242,13 +252,15 @@ func TestDashboard(t *testing.T) {
 	if got := k("get", "deployment/web", "-o", "jsonpath={.spec.template.spec.containers[0].image}"); got != "nginx:1.28" {
 		t.Errorf("web's image after undo from the page = %s, want nginx:1.28 as before the fix", got)
 	}
-	if row := text(t, ctx, `tr[data-run="`+fixed+`"]`); !strings.Contains(row, "undone") {
-		t.Errorf("the fixed run's row after its undo %q: want it marked undone", row)
-	}
-	undoRow := text(t, ctx, `tr[data-undo-of="`+fixed+`"]`)
-	if !strings.Contains(undoRow, "undo of #"+fixed) || !strings.Contains(undoRow, "applied") {
-		t.Errorf("the undo's row %q: want undo of #%s, applied", undoRow, fixed)
-	}
+	// The undo writes twice (the object, then its field owners), so the
+	// page may redraw the history between the badge and these reads.
+	waitFor(t, 10*time.Second, "the fixed run's row marked undone", func() bool {
+		return strings.Contains(text(t, ctx, `tr[data-run="`+fixed+`"]`), "undone")
+	})
+	waitFor(t, 10*time.Second, "the undo's row to read: undo of #"+fixed+", applied", func() bool {
+		undoRow := text(t, ctx, `tr[data-undo-of="`+fixed+`"]`)
+		return strings.Contains(undoRow, "undo of #"+fixed) && strings.Contains(undoRow, "applied")
+	})
 	var apiErr struct{ Message string }
 	if code := call(t, http.MethodPost, base+"/api/v1/runs/"+fixed+"/undo", token, &apiErr); code != http.StatusConflict ||
 		!strings.Contains(apiErr.Message, "already undone") {

@@ -26,6 +26,7 @@ import (
 	"plumb.dev/plumb/internal/cluster"
 	"plumb.dev/plumb/internal/drift"
 	"plumb.dev/plumb/internal/remediate"
+	"plumb.dev/plumb/internal/skew"
 	"plumb.dev/plumb/internal/source"
 )
 
@@ -37,7 +38,8 @@ import (
 
 // appObjects is what each change's objects are declared as: a ConfigMap,
 // a Service, a Deployment with replicas, and one without (left to its
-// default or an autoscaler).
+// default or an autoscaler). POD_NAME's fieldRef is an atomic struct the
+// server completes (apiVersion: v1), as ingress-nginx declares it.
 const appObjects = `apiVersion: v1
 kind: ConfigMap
 metadata:
@@ -82,6 +84,10 @@ spec:
               value: fast
             - name: EMPTY
               value: ""
+            - name: THIS_POD
+              valueFrom:
+                fieldRef:
+                  fieldPath: metadata.name
           ports:
             - name: http
               containerPort: 8080
@@ -289,8 +295,9 @@ var deployPaths = []deployPath{
 // TestDeployPathsByChanges is the accuracy matrix: for every deploy path,
 // every change is found exactly (object, path, type), nothing else is,
 // and every consumer agrees: a scan, serve's comparison of one live
-// object, the diff's two views, and the fix, after which a scan is clean
-// except for what the plan said it cannot put back.
+// object, the admission decision, the diff's two views, skew against an
+// untouched cluster, and the fix, after which a scan is clean except for
+// what the plan said it cannot put back.
 func TestDeployPathsByChanges(t *testing.T) {
 	for _, path := range deployPaths {
 		t.Run(path.name, func(t *testing.T) {
@@ -298,8 +305,9 @@ func TestDeployPathsByChanges(t *testing.T) {
 			a := layout(t)
 			k := kubectlIn(t, a.ns)
 			path.deploy(t, k, a)
-			if r := scan(t, a); len(r.Findings) != 0 || len(r.Errors) != 0 {
-				t.Fatalf("right after deploying: %v, errors %v", changesOf(r), r.Errors)
+			clean := scan(t, a)
+			if len(clean.Findings) != 0 || len(clean.Errors) != 0 {
+				t.Fatalf("right after deploying: %v, errors %v", changesOf(clean), clean.Errors)
 			}
 			before := liveObjects(t, a)
 			for _, c := range engineerChanges {
@@ -310,6 +318,7 @@ func TestDeployPathsByChanges(t *testing.T) {
 			checkServe(t, a, r)
 			checkAdmission(t, a, before, liveObjects(t, a))
 			checkDiffViews(t, r)
+			checkSkew(t, clean, r)
 
 			fixAll(t, a)
 			after := scan(t, a)
@@ -517,6 +526,44 @@ func checkAdmission(t *testing.T, a app, before, after map[drift.ObjectKey]*unst
 		case !declaredChange[obj] && len(ov.Paths) > 0:
 			t.Errorf("%s: the admission decision sees declared fields overridden by a change that overrides none: %+v", obj, ov)
 		}
+	}
+}
+
+// checkSkew compares the scan made right after deploying, as a cluster
+// nobody touched, with the scan after the changes, as a second cluster of
+// the same group: plumb skew must list every change (the live values
+// differ, the second cluster drifted) and nothing else, and show the
+// untouched cluster's value as declared, or the server's default.
+func checkSkew(t *testing.T, clean, changed drift.Result) {
+	t.Helper()
+	rep := skew.Compute([]skew.Cluster{{Name: "untouched", Result: clean}, {Name: "changed", Result: changed}}, "")
+	var got []seen
+	for _, g := range rep.Groups {
+		for _, o := range g.Objects {
+			obj := o.Kind + "/" + o.Name
+			for range o.MissingOn {
+				got = append(got, seen{obj, "-", string(drift.StateMissing)})
+			}
+			for _, d := range o.Differences {
+				got = append(got, seen{obj, d.Path, ""})
+				if !slices.Equal(d.Drifted, []string{"changed"}) {
+					t.Errorf("skew %s %s: drifted on %v, want only the changed cluster", obj, d.Path, d.Drifted)
+				}
+				if obj == "Deployment/scale-default-auto" && d.Values["untouched"] != int64(1) && d.Values["untouched"] != float64(1) {
+					t.Errorf("skew %s %s: the untouched cluster shows %v, want the default 1", obj, d.Path, d.Values["untouched"])
+				}
+			}
+		}
+	}
+	want := changesOf(changed)
+	for i := range want {
+		if want[i].Path != "-" {
+			want[i].Type = ""
+		}
+	}
+	sortSeen(got)
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("skew between an untouched cluster and the changed one (-scan +skew):\n%s", d)
 	}
 }
 

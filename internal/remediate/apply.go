@@ -173,7 +173,13 @@ func (p *Planner) serverSideApply(ctx context.Context, st Step, live *unstructur
 		return after, "", err
 	}
 	if outside := outsidePlan(conflicts.Fields, st); len(outside) > 0 {
-		return nil, "", &outsideConflicts{fields: outside}
+		unchanged, err := p.unchangedByForce(ctx, st, ao, live, outside)
+		if err != nil {
+			return nil, "", err
+		}
+		if !unchanged {
+			return nil, "", &outsideConflicts{fields: outside}
+		}
 	}
 	ao.Force = true
 	after, err = p.engine.Apply(ctx, st.target, ao)
@@ -181,6 +187,32 @@ func (p *Planner) serverSideApply(ctx context.Context, st Step, live *unstructur
 		return nil, "", err
 	}
 	return after, "took over " + strings.Join(conflicts.Fields, ", "), nil
+}
+
+// unchangedByForce reports whether forcing the apply would leave the value
+// of every conflicting field outside the plan as it is live. That happens
+// when the declaration writes part of an atomic struct the server completes
+// (an env var's fieldRef without apiVersion, deployed with client-side
+// apply): the apply then only moves the field's ownership. It asks the
+// server with a forced dry-run; a field whose path it cannot read counts
+// as changed.
+func (p *Planner) unchangedByForce(ctx context.Context, st Step, ao drift.ApplyOptions, live *unstructured.Unstructured, fields []string) (bool, error) {
+	ao.Force, ao.DryRun = true, true
+	forced, err := p.engine.Apply(ctx, st.target, ao)
+	if err != nil {
+		if errors.Is(err, drift.ErrChanged) {
+			return false, err
+		}
+		return false, nil
+	}
+	for _, f := range fields {
+		was, wasSet := drift.ValueAt(live.Object, f)
+		now, nowSet := drift.ValueAt(forced.Object, f)
+		if !wasSet || wasSet != nowSet || !equality.Semantic.DeepEqual(was, now) {
+			return false, nil
+		}
+	}
+	return true, nil
 }
 
 // removeAdded takes out the added fields a step plans to remove, with a

@@ -155,6 +155,12 @@ func compareGroup(cs []Cluster) []Object {
 func differences(states []state, secret bool) []Difference {
 	paths := map[string]bool{}
 	quantities := map[string]bool{}
+	// desired holds the value a cluster where the field did not drift
+	// has, when its declaration cannot say: a field the source leaves to
+	// the server's default (the change holds the default), or a list
+	// element whose key the server completes (a Service port without its
+	// protocol, removed on another cluster).
+	desired := map[string]any{}
 	for _, s := range states {
 		if s.finding == nil {
 			continue
@@ -162,6 +168,9 @@ func differences(states []state, secret bool) []Difference {
 		for _, c := range s.finding.Changes {
 			paths[c.Path] = true
 			quantities[c.Path] = quantities[c.Path] || c.Quantity
+			if c.Default || c.Type == drift.ChangeRemoved {
+				desired[c.Path] = c.Desired
+			}
 		}
 	}
 	sorted := make([]string, 0, len(paths))
@@ -177,6 +186,9 @@ func differences(states []state, secret bool) []Difference {
 		differ := false
 		for i, s := range states {
 			v, drifted := liveValue(s, p)
+			if dv, ok := desired[p]; ok && !drifted && v == nil {
+				v = dv
+			}
 			d.Values[s.cluster] = v
 			if drifted {
 				d.Drifted = append(d.Drifted, s.cluster)

@@ -1,6 +1,7 @@
 package skew
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -105,5 +106,47 @@ func TestEqualQuantitiesAreNotSkew(t *testing.T) {
 	r := Compute([]Cluster{cluster("eu", "2Gi"), cluster("us", "2048Mi"), cluster("ap", "3Gi")}, "")
 	if !r.Found() || len(r.Groups[0].Objects) != 1 || r.Groups[0].Objects[0].Differences[0].Path != memPath {
 		t.Errorf("3Gi against 2Gi is skew; got %+v", r.Groups)
+	}
+}
+
+// TestDefaultedFieldShowsTheDefault: a field the source leaves to the
+// server's default (replicas), scaled on one cluster, is skew, and the
+// cluster that kept the default shows the default, not nothing; scaled
+// alike on both, it is not skew.
+func TestDefaultedFieldShowsTheDefault(t *testing.T) {
+	scaled := drift.Change{Path: ".spec.replicas", Type: drift.ChangeModified, Desired: int64(1), Live: int64(5), Default: true}
+	eu := Cluster{Name: "eu", Result: drift.Result{Declared: declared("Deployment", "api", deploy("api:1")), Findings: drifted("Deployment", "api", scaled)}}
+	us := Cluster{Name: "us", Result: drift.Result{Declared: declared("Deployment", "api", deploy("api:1"))}}
+	r := Compute([]Cluster{eu, us}, "")
+	if !r.Found() || len(r.Groups[0].Objects) != 1 {
+		t.Fatalf("replicas 5 against the default: want skew, got %+v", r.Groups)
+	}
+	d := r.Groups[0].Objects[0].Differences[0]
+	if d.Path != ".spec.replicas" || d.Values["eu"] != int64(5) || d.Values["us"] != int64(1) || !slices.Equal(d.Drifted, []string{"eu"}) {
+		t.Errorf("difference %+v: want replicas eu=5 us=1 (the default), drifted on eu", d)
+	}
+	us.Result.Findings = drifted("Deployment", "api", scaled)
+	if r := Compute([]Cluster{eu, us}, ""); r.Found() {
+		t.Errorf("both scaled to 5: %+v", r.Groups)
+	}
+}
+
+// TestRemovedPortIsSkew: a Service port removed on one cluster is skew,
+// although the declaration leaves out the protocol the port is keyed by.
+func TestRemovedPortIsSkew(t *testing.T) {
+	const portPath = `.spec.ports[port=80,protocol="TCP"]`
+	svc := func() map[string]any {
+		return map[string]any{"apiVersion": "v1", "spec": map[string]any{"ports": []any{map[string]any{"name": "http", "port": int64(80)}}}}
+	}
+	port := map[string]any{"name": "http", "port": int64(80), "protocol": "TCP"}
+	eu := Cluster{Name: "eu", Result: drift.Result{Declared: declared("Service", "api", svc()),
+		Findings: drifted("Service", "api", drift.Change{Path: portPath, Type: drift.ChangeRemoved, Desired: port})}}
+	us := Cluster{Name: "us", Result: drift.Result{Declared: declared("Service", "api", svc())}}
+	r := Compute([]Cluster{eu, us}, "")
+	if !r.Found() || len(r.Groups[0].Objects) != 1 {
+		t.Fatalf("port 80 removed on eu: want skew, got %+v", r.Groups)
+	}
+	if d := r.Groups[0].Objects[0].Differences[0]; d.Path != portPath || d.Values["eu"] != nil || d.Values["us"] == nil {
+		t.Errorf("difference %+v: want the port on us, nothing on eu", d)
 	}
 }

@@ -38,7 +38,7 @@ import (
 
 // appObjects is what each change's objects are declared as: a ConfigMap,
 // a Service, a Deployment with replicas, and one without (left to its
-// default or an autoscaler). POD_NAME's fieldRef is an atomic struct the
+// default or an autoscaler). THIS_POD's fieldRef is an atomic struct the
 // server completes (apiVersion: v1), as ingress-nginx declares it.
 const appObjects = `apiVersion: v1
 kind: ConfigMap

@@ -13,11 +13,11 @@ import (
 	"github.com/chromedp/chromedp"
 
 	pdrift "plumb.dev/plumb/internal/drift"
+	"plumb.dev/plumb/internal/event"
 	"plumb.dev/plumb/internal/metrics"
 	"plumb.dev/plumb/internal/remediate/schedule"
 	"plumb.dev/plumb/internal/server"
 	"plumb.dev/plumb/internal/store"
-	"plumb.dev/plumb/internal/watch"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -69,10 +69,10 @@ func runDashboard(clusters, objects int) error {
 	}
 	fmt.Printf("store: %d clusters × %d findings written in %s\n", clusters, perCluster, time.Since(start).Round(time.Millisecond))
 	now := time.Now()
-	statuses := make([]watch.Status, clusters)
+	statuses := make([]event.Status, clusters)
 	for c := range statuses {
 		cov := 0.97
-		statuses[c] = watch.Status{Name: fmt.Sprintf("cluster-%02d", c), State: watch.StateOK, Ready: true, Objects: objects,
+		statuses[c] = event.Status{Name: fmt.Sprintf("cluster-%02d", c), State: event.StateOK, Ready: true, Objects: objects,
 			Findings: perCluster, Drifted: perCluster / 2, Missing: perCluster / 4, Unmanaged: perCluster / 4, Coverage: &cov, LastScan: &now}
 	}
 	labels := map[string]map[string]string{}
@@ -80,7 +80,7 @@ func runDashboard(clusters, objects int) error {
 		labels[statuses[c].Name] = map[string]string{"env": []string{"prod", "staging"}[c%2], "region": []string{"eu", "us", "ap"}[c%3]}
 	}
 	hub := server.NewHub()
-	srv, err := server.New(server.Backend{Store: st, Clusters: func() []watch.Status { return statuses }, Ready: func() bool { return true },
+	srv, err := server.New(server.Backend{Store: st, Clusters: func() []event.Status { return statuses }, Ready: func() bool { return true },
 		Hub: hub, Metrics: metrics.New(), Runs: st, Remediations: schedule.New(nil, st, schedule.DefaultOptions()), Labels: labels},
 		server.Options{Listen: "127.0.0.1:0"})
 	if err != nil {

@@ -9,8 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"plumb.dev/plumb/internal/event"
 	"plumb.dev/plumb/internal/store"
-	"plumb.dev/plumb/internal/watch"
 )
 
 // Cursors is where the hub keeps its place in each agent's outbox, and
@@ -45,7 +45,7 @@ var ErrNotFound = errors.New("not found")
 type Receiver struct {
 	st      store.Writer
 	cursors Cursors
-	publish func(watch.Event)
+	publish func(event.Event)
 	opts    ReceiverOptions
 
 	// mu guards agents and fixAdded, and serializes the batches (one at a
@@ -61,7 +61,7 @@ type Receiver struct {
 }
 
 type agentState struct {
-	status   watch.Status
+	status   event.Status
 	lastSeen time.Time
 	// heard: a batch came since this hub started.
 	heard bool
@@ -69,7 +69,7 @@ type agentState struct {
 
 // NewReceiver applies batches to st, keeps its place in cursors and
 // publishes each transition as a watcher would.
-func NewReceiver(ctx context.Context, st store.Writer, cursors Cursors, publish func(watch.Event), opts ReceiverOptions) (*Receiver, error) {
+func NewReceiver(ctx context.Context, st store.Writer, cursors Cursors, publish func(event.Event), opts ReceiverOptions) (*Receiver, error) {
 	if opts.Timeout <= 0 {
 		opts.Timeout = 30 * time.Second
 	}
@@ -81,7 +81,7 @@ func NewReceiver(ctx context.Context, st store.Writer, cursors Cursors, publish 
 		return nil, fmt.Errorf("agent cursors: %w", err)
 	}
 	for _, c := range cs {
-		r.agents[c.Cluster] = &agentState{status: watch.Status{Name: c.Cluster}, lastSeen: c.SeenAt}
+		r.agents[c.Cluster] = &agentState{status: event.Status{Name: c.Cluster}, lastSeen: c.SeenAt}
 	}
 	return r, nil
 }
@@ -147,7 +147,7 @@ func (r *Receiver) apply(ctx context.Context, cluster string, e Entry) error {
 			return err
 		}
 		if tr != store.Unchanged && r.publish != nil {
-			r.publish(watch.Event{Cluster: cluster, FindingID: store.FindingID(cluster, e.Key), Transition: tr, Finding: e.Finding, At: e.At})
+			r.publish(event.Event{Cluster: cluster, FindingID: store.FindingID(cluster, e.Key), Transition: tr, Finding: e.Finding, At: e.At})
 		}
 		return nil
 	case KindRelocate:
@@ -172,10 +172,10 @@ func (r *Receiver) Known(cluster string) bool {
 
 // Statuses lists the agents' clusters, by name: the status each last
 // sent, and whether it was heard from within the timeout.
-func (r *Receiver) Statuses() []watch.Status {
+func (r *Receiver) Statuses() []event.Status {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	out := make([]watch.Status, 0, len(r.agents))
+	out := make([]event.Status, 0, len(r.agents))
 	for _, a := range r.agents {
 		s := a.status
 		s.Agent = true
@@ -184,10 +184,10 @@ func (r *Receiver) Statuses() []watch.Status {
 			s.LastSeen = &seen
 		}
 		if !a.heard || time.Since(a.lastSeen) > r.opts.Timeout {
-			s.State = watch.StateDisconnected
+			s.State = event.StateDisconnected
 		}
 		out = append(out, s)
 	}
-	slices.SortFunc(out, func(a, b watch.Status) int { return strings.Compare(a.Name, b.Name) })
+	slices.SortFunc(out, func(a, b event.Status) int { return strings.Compare(a.Name, b.Name) })
 	return out
 }

@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"plumb.dev/plumb/internal/drift"
+	"plumb.dev/plumb/internal/event"
 	"plumb.dev/plumb/internal/store"
-	"plumb.dev/plumb/internal/watch"
 )
 
 func TestReceiverAppliesEachEntryOnce(t *testing.T) {
@@ -19,8 +19,8 @@ func TestReceiverAppliesEachEntryOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	var published []watch.Event
-	r, err := NewReceiver(ctx, st, st, func(e watch.Event) { published = append(published, e) }, ReceiverOptions{Reserved: []string{"local"}})
+	var published []event.Event
+	r, err := NewReceiver(ctx, st, st, func(e event.Event) { published = append(published, e) }, ReceiverOptions{Reserved: []string{"local"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +58,7 @@ func TestReceiverAppliesEachEntryOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ss := r.Statuses(); len(ss) != 1 || ss[0].Name != "edge" || ss[0].State != watch.StateDisconnected || !ss[0].Agent {
+	if ss := r.Statuses(); len(ss) != 1 || ss[0].Name != "edge" || ss[0].State != event.StateDisconnected || !ss[0].Agent {
 		t.Errorf("statuses after a restart = %+v, want edge, disconnected", ss)
 	}
 	if ack := apply(Batch{Stream: "s1", Entries: []Entry{reopened}}); ack.Applied != 3 {
@@ -71,7 +71,7 @@ func TestReceiverAppliesEachEntryOnce(t *testing.T) {
 	if ack := apply(Batch{Stream: "s2", Entries: []Entry{{Seq: 1, Kind: KindObserve, Key: key, By: "x", At: at.Add(3 * time.Second)}}}); ack.Applied != 1 || ack.Stream != "s2" {
 		t.Errorf("new stream: %+v", ack)
 	}
-	if ss := r.Statuses(); len(ss) != 1 || ss[0].State == watch.StateDisconnected {
+	if ss := r.Statuses(); len(ss) != 1 || ss[0].State == event.StateDisconnected {
 		t.Errorf("statuses after a batch = %+v, want edge connected", ss)
 	}
 	if _, err := (&Receiver{opts: ReceiverOptions{Reserved: []string{"local"}}}).Apply(ctx, "local", Batch{Stream: "s"}); !errors.Is(err, ErrRefused) {

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"plumb.dev/plumb/internal/watch"
+	"plumb.dev/plumb/internal/event"
 )
 
 // ShipperOptions tune a Shipper.
@@ -40,13 +40,13 @@ type Shipper struct {
 	url    string
 	token  string
 	outbox *Outbox
-	status func() watch.Status
+	status func() event.Status
 	opts   ShipperOptions
 }
 
 // NewShipper ships outbox to the hub at base (https://plumb.example.com)
 // as cluster, with the bearer token.
-func NewShipper(base, cluster, token string, outbox *Outbox, status func() watch.Status, opts ShipperOptions) *Shipper {
+func NewShipper(base, cluster, token string, outbox *Outbox, status func() event.Status, opts ShipperOptions) *Shipper {
 	def := DefaultShipperOptions()
 	if opts.Batch <= 0 {
 		opts.Batch = def.Batch

@@ -4,8 +4,8 @@ import (
 	"time"
 
 	"plumb.dev/plumb/internal/drift"
+	"plumb.dev/plumb/internal/event"
 	"plumb.dev/plumb/internal/source"
-	"plumb.dev/plumb/internal/watch"
 )
 
 // Kind is what an entry asks the hub's store to do.
@@ -39,7 +39,7 @@ type Batch struct {
 	// starts its sequence numbers again.
 	Stream string `json:"stream"`
 	// Status is the cluster's status as the agent's watcher sees it.
-	Status  watch.Status `json:"status"`
+	Status  event.Status `json:"status"`
 	Entries []Entry      `json:"entries"`
 }
 

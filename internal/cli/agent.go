@@ -16,6 +16,7 @@ import (
 
 	"plumb.dev/plumb/internal/agent"
 	"plumb.dev/plumb/internal/drift"
+	"plumb.dev/plumb/internal/event"
 	"plumb.dev/plumb/internal/metrics"
 	"plumb.dev/plumb/internal/remediate"
 	"plumb.dev/plumb/internal/source"
@@ -158,7 +159,7 @@ func (o *agentOptions) Run(ctx context.Context) error {
 		return err
 	}
 	wopts := watch.Options{Workers: s.workers, Resync: s.resync, Logger: s.logger, Metrics: m, Unmanaged: s.unmanaged, UnmanagedClusterWideAfter: s.wideAfter}
-	w := watch.New(name, setups[0].cluster, e, setups[0].objs, &agent.Recorder{Local: local, Outbox: outbox}, func(watch.Event) {}, wopts)
+	w := watch.New(name, setups[0].cluster, e, setups[0].objs, &agent.Recorder{Local: local, Outbox: outbox}, func(event.Event) {}, wopts)
 	setups[0].objs = nil
 	sopts := agent.DefaultShipperOptions()
 	sopts.Heartbeat, sopts.Logger, sopts.Client = o.heartbeat, s.logger, client

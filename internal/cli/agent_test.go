@@ -20,8 +20,8 @@ import (
 	"time"
 
 	"plumb.dev/plumb/internal/agent"
+	"plumb.dev/plumb/internal/event"
 	"plumb.dev/plumb/internal/store"
-	"plumb.dev/plumb/internal/watch"
 )
 
 // startAgent runs plumb agent until the test ends, or stop.
@@ -70,16 +70,16 @@ func hubEvents(t *testing.T, base, token, cluster string) []store.Event {
 	return evs.Items
 }
 
-func hubCluster(t *testing.T, base, token, name string) (watch.Status, bool) {
+func hubCluster(t *testing.T, base, token, name string) (event.Status, bool) {
 	t.Helper()
-	var cl struct{ Items []watch.Status }
+	var cl struct{ Items []event.Status }
 	hubGet(t, base, token, "/api/v1/clusters", &cl)
 	for _, c := range cl.Items {
 		if c.Name == name {
 			return c, true
 		}
 	}
-	return watch.Status{}, false
+	return event.Status{}, false
 }
 
 // TestAgent runs a hub that cannot reach the cluster (its kubeconfig names
@@ -114,7 +114,7 @@ func TestAgent(t *testing.T) {
 
 	waitFor(t, 30*time.Second, "the agent's cluster listed, ready", func() bool {
 		c, ok := hubCluster(t, base, "s3cret", "edge")
-		return ok && c.Agent && c.Ready && c.State == watch.StateOK && c.Objects == 9 && c.LastSeen != nil
+		return ok && c.Agent && c.Ready && c.State == event.StateOK && c.Objects == 9 && c.LastSeen != nil
 	})
 	env.Kubectl(t, "", "-n", ns, "set", "image", "deployment/api", "api=ghcr.io/example/shop-api:1.5.0")
 	waitFor(t, 10*time.Second, "the change on the hub", func() bool {
@@ -152,7 +152,7 @@ func TestAgent(t *testing.T) {
 	if len(evs) != 3 || !got["api resolved"] || !got["worker open"] || !got["web open"] {
 		t.Fatalf("events after the restart = %+v, want api resolved, worker and web open", evs)
 	}
-	if c, _ := hubCluster(t, base, "s3cret", "edge"); !c.Agent || c.State != watch.StateOK || c.Drifted != 2 {
+	if c, _ := hubCluster(t, base, "s3cret", "edge"); !c.Agent || c.State != event.StateOK || c.Drifted != 2 {
 		t.Errorf("cluster after the restart = %+v, want an agent's, ok, two drifted", c)
 	}
 	if b, _ := os.ReadFile(filepath.Join(state, "outbox", "outbox.jsonl")); len(b) != 0 {
@@ -246,7 +246,7 @@ func TestAgentLatency(t *testing.T) {
 		for seen := 0; seen < 2; {
 			select {
 			case e := <-events:
-				var ev watch.Event
+				var ev event.Event
 				if json.Unmarshal([]byte(e[1]), &ev) != nil || ev.Cluster == "" {
 					continue
 				}

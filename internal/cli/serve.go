@@ -18,6 +18,7 @@ import (
 	"plumb.dev/plumb/internal/cluster"
 	"plumb.dev/plumb/internal/config"
 	"plumb.dev/plumb/internal/drift"
+	"plumb.dev/plumb/internal/event"
 	"plumb.dev/plumb/internal/fleet"
 	"plumb.dev/plumb/internal/gitsource"
 	"plumb.dev/plumb/internal/metrics"
@@ -235,7 +236,7 @@ func (o *serveOptions) Run(ctx context.Context) error {
 	// sched needs the watchers and they publish to it: it is made right
 	// after them, before any of them starts.
 	var sched *schedule.Scheduler
-	publish := func(e watch.Event) {
+	publish := func(e event.Event) {
 		hub.Publish(e)
 		notifier.Publish(e)
 		sched.Publish(e)
@@ -263,7 +264,7 @@ func (o *serveOptions) Run(ctx context.Context) error {
 		}
 		builds[i] = func(objs []source.Encoded) *watch.Watcher {
 			wopts := watch.Options{Workers: o.workers, Resync: o.resync, Logger: o.logger, Metrics: m, Unmanaged: o.unmanaged,
-				UnmanagedClusterWideAfter: o.wideAfter, Unchanged: func(e watch.Event) { sched.Publish(e) }}
+				UnmanagedClusterWideAfter: o.wideAfter, Unchanged: func(e event.Event) { sched.Publish(e) }}
 			var ix *audit.Index
 			if audits != nil {
 				// The watcher asks the index who made a change; the index's
@@ -319,7 +320,7 @@ func (o *serveOptions) Run(ctx context.Context) error {
 	if o.agents {
 		// No remediation here: the scheduler plans only for clusters
 		// the hub can reach.
-		toPeople := func(e watch.Event) { hub.Publish(e); notifier.Publish(e) }
+		toPeople := func(e event.Event) { hub.Publish(e); notifier.Publish(e) }
 		if agents, err = newAgentReceiver(ctx, st, setups, unbound, toPeople); err != nil {
 			return err
 		}
@@ -330,8 +331,8 @@ func (o *serveOptions) Run(ctx context.Context) error {
 	sched = schedule.New(remediated, st, schedOpts)
 	srv, err := server.New(server.Backend{
 		Store: st,
-		Clusters: func() []watch.Status {
-			out := make([]watch.Status, len(watchers), len(watchers)+len(unbound))
+		Clusters: func() []event.Status {
+			out := make([]event.Status, len(watchers), len(watchers)+len(unbound))
 			for i, w := range watchers {
 				out[i] = w.Status()
 			}
@@ -339,7 +340,7 @@ func (o *serveOptions) Run(ctx context.Context) error {
 				out = sharded.statuses()
 			}
 			for _, name := range unbound {
-				out = append(out, watch.Status{Name: name, State: watch.StateUnbound, Ready: true})
+				out = append(out, event.Status{Name: name, State: event.StateUnbound, Ready: true})
 			}
 			if agents != nil {
 				out = append(out, agents.Statuses()...)

@@ -4,13 +4,13 @@ import (
 	"context"
 
 	"plumb.dev/plumb/internal/agent"
+	"plumb.dev/plumb/internal/event"
 	"plumb.dev/plumb/internal/store"
-	"plumb.dev/plumb/internal/watch"
 )
 
 // newAgentReceiver takes plumb agent's batches (serve --agents) into st,
 // for any cluster but those the hub watches or lists itself.
-func newAgentReceiver(ctx context.Context, st *store.DB, setups []clusterSetup, unbound []string, publish func(watch.Event)) (*agent.Receiver, error) {
+func newAgentReceiver(ctx context.Context, st *store.DB, setups []clusterSetup, unbound []string, publish func(event.Event)) (*agent.Receiver, error) {
 	reserved := append([]string{}, unbound...)
 	for _, s := range setups {
 		reserved = append(reserved, s.name)

@@ -13,6 +13,7 @@ import (
 
 	"plumb.dev/plumb/internal/cluster"
 	"plumb.dev/plumb/internal/drift"
+	"plumb.dev/plumb/internal/event"
 	"plumb.dev/plumb/internal/shard"
 	"plumb.dev/plumb/internal/source"
 	"plumb.dev/plumb/internal/watch"
@@ -174,15 +175,15 @@ func (sw *shardedWatchers) status(name string) string {
 
 // statuses answers for the whole fleet: this replica's clusters from their
 // watchers, the others from their Leases.
-func (sw *shardedWatchers) statuses() []watch.Status {
+func (sw *shardedWatchers) statuses() []event.Status {
 	holders := sw.coord.Holders()
-	out := make([]watch.Status, len(sw.setups))
+	out := make([]event.Status, len(sw.setups))
 	for i, s := range sw.setups {
 		h := holders[s.name]
 		if w := sw.at(i); w != nil {
 			out[i] = w.Status()
 		} else {
-			out[i] = watch.Status{Name: s.name, State: watch.StateUnassigned}
+			out[i] = event.Status{Name: s.name, State: event.StateUnassigned}
 			if h.Status != "" {
 				_ = json.Unmarshal([]byte(h.Status), &out[i])
 			}

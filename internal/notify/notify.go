@@ -24,10 +24,10 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"plumb.dev/plumb/internal/event"
 	"plumb.dev/plumb/internal/metrics"
 	"plumb.dev/plumb/internal/remediate/schedule"
 	"plumb.dev/plumb/internal/store"
-	"plumb.dev/plumb/internal/watch"
 )
 
 // Kind is a sink's payload format.
@@ -75,14 +75,14 @@ type Options struct {
 type Payload struct {
 	APIVersion  string                `json:"apiVersion"`
 	Kind        string                `json:"kind"`
-	Event       *watch.Event          `json:"event,omitempty"`
+	Event       *event.Event          `json:"event,omitempty"`
 	Remediation *schedule.Remediation `json:"remediation,omitempty"`
 	Summary     string                `json:"summary"`
 }
 
 // message is one notification to send: exactly one field is set.
 type message struct {
-	event       *watch.Event
+	event       *event.Event
 	remediation *schedule.Remediation
 }
 
@@ -104,7 +104,7 @@ type Notifier struct {
 	// last and held guarded by mu: the last transition notified per
 	// finding, and opened findings held for their users (HoldOpened).
 	last map[string]store.Transition
-	held map[string]*watch.Event
+	held map[string]*event.Event
 }
 
 // New returns a notifier for sinks; Start sends.
@@ -129,11 +129,11 @@ func New(sinks []Sink, opts Options) *Notifier {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Notifier{sinks: sinks, opts: opts, queue: make(chan message, opts.Queue), last: map[string]store.Transition{}, held: map[string]*watch.Event{}}
+	return &Notifier{sinks: sinks, opts: opts, queue: make(chan message, opts.Queue), last: map[string]store.Transition{}, held: map[string]*event.Event{}}
 }
 
 // Publish queues e if it is worth a notification; it never blocks.
-func (n *Notifier) Publish(e watch.Event) {
+func (n *Notifier) Publish(e event.Event) {
 	if len(n.sinks) == 0 {
 		return
 	}
@@ -179,7 +179,7 @@ func (n *Notifier) release(id string) {
 
 // named reports whether every change of e's finding that has a manager
 // also names its user.
-func named(e watch.Event) bool {
+func named(e event.Event) bool {
 	if e.Finding == nil {
 		return true
 	}
@@ -348,7 +348,7 @@ func RemediationSummary(r schedule.Remediation) string {
 }
 
 // Summary is one line about an event, for people.
-func Summary(e watch.Event) string {
+func Summary(e event.Event) string {
 	obj := strings.TrimPrefix(e.FindingID, e.Cluster+"/")
 	if e.Finding != nil {
 		obj = e.Finding.Kind + " " + e.Finding.Name

@@ -12,10 +12,10 @@ import (
 	"time"
 
 	"plumb.dev/plumb/internal/drift"
+	"plumb.dev/plumb/internal/event"
 	"plumb.dev/plumb/internal/remediate"
 	"plumb.dev/plumb/internal/remediate/schedule"
 	"plumb.dev/plumb/internal/store"
-	"plumb.dev/plumb/internal/watch"
 )
 
 // receiver is a real HTTP endpoint that records bodies and answers with
@@ -48,13 +48,13 @@ func (r *receiver) snapshot() ([]string, int) {
 	return append([]string(nil), r.bodies...), r.calls
 }
 
-func event(tr store.Transition) watch.Event {
+func findingEvent(tr store.Transition) event.Event {
 	f := &drift.Finding{Cluster: "prod-eu", APIVersion: "apps/v1", Kind: "Deployment", Namespace: "shop", Name: "web", State: drift.StateDrifted,
 		Changes: []drift.Change{{Path: ".spec.replicas", Type: drift.ChangeModified, Desired: 2, Live: 5, Manager: "kubectl"}}}
 	if tr == store.Resolved {
 		f = nil
 	}
-	return watch.Event{Cluster: "prod-eu", FindingID: "prod-eu/apps/Deployment/shop/web", Transition: tr, Finding: f, At: time.Now()}
+	return event.Event{Cluster: "prod-eu", FindingID: "prod-eu/apps/Deployment/shop/web", Transition: tr, Finding: f, At: time.Now()}
 }
 
 // url serves r on loopback until the test ends.
@@ -95,10 +95,10 @@ func TestWebhookAndSlack(t *testing.T) {
 	hook, slack := &receiver{}, &receiver{codes: []int{500, 503}} // Slack fails twice, then accepts
 	n := started(t, []Sink{{Webhook, url(t, hook)}, {Slack, url(t, slack)}})
 
-	n.Publish(event(store.Opened))
-	n.Publish(event(store.Opened))  // a duplicate: not sent again
-	n.Publish(event(store.Updated)) // updates are not notified
-	n.Publish(event(store.Resolved))
+	n.Publish(findingEvent(store.Opened))
+	n.Publish(findingEvent(store.Opened))  // a duplicate: not sent again
+	n.Publish(findingEvent(store.Updated)) // updates are not notified
+	n.Publish(findingEvent(store.Resolved))
 
 	bodies := waitCalls(t, hook, 2)
 	var p Payload
@@ -124,7 +124,7 @@ func TestWebhookAndSlack(t *testing.T) {
 func TestClientErrorsAreNotRetried(t *testing.T) {
 	bad := &receiver{codes: []int{400, 400, 400}}
 	n := started(t, []Sink{{Webhook, url(t, bad)}})
-	n.Publish(event(store.Opened))
+	n.Publish(findingEvent(store.Opened))
 	waitCalls(t, bad, 1)
 	time.Sleep(100 * time.Millisecond)
 	if _, calls := bad.snapshot(); calls != 1 {
@@ -138,7 +138,7 @@ func TestPublishNeverBlocks(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		for i := range 100 {
-			e := event(store.Opened)
+			e := findingEvent(store.Opened)
 			e.FindingID += string(rune('a' + i%26))
 			n.Publish(e)
 		}
@@ -203,12 +203,12 @@ func TestHoldOpenedForUsers(t *testing.T) {
 
 	// A minute's hold: only the update can release it within waitCalls' 5 s.
 	n, r := held(time.Minute)
-	n.Publish(event(store.Opened))
+	n.Publish(findingEvent(store.Opened))
 	time.Sleep(100 * time.Millisecond)
 	if _, calls := r.snapshot(); calls != 0 {
 		t.Fatal("an opened finding went out before its users")
 	}
-	named := event(store.Updated)
+	named := findingEvent(store.Updated)
 	named.Finding.Changes[0].User = &drift.User{Name: "jane@example.com"}
 	n.Publish(named)
 	bodies := waitCalls(t, r, 1)
@@ -219,7 +219,7 @@ func TestHoldOpenedForUsers(t *testing.T) {
 	// Users that never come: it goes when the hold ends, not before.
 	n, r = held(time.Second)
 	began := time.Now()
-	n.Publish(event(store.Opened))
+	n.Publish(findingEvent(store.Opened))
 	waitCalls(t, r, 1)
 	if d := time.Since(began); d < time.Second {
 		t.Errorf("sent after %s, within the hold", d)

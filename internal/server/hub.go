@@ -3,7 +3,7 @@ package server
 import (
 	"sync"
 
-	"plumb.dev/plumb/internal/watch"
+	"plumb.dev/plumb/internal/event"
 )
 
 // Hub fans finding changes out to stream subscribers. A subscriber that
@@ -11,15 +11,15 @@ import (
 type Hub struct {
 	mu sync.Mutex
 	// subs and closed guarded by mu.
-	subs   map[chan watch.Event]struct{}
+	subs   map[chan event.Event]struct{}
 	closed bool
 }
 
 // NewHub returns an empty hub.
-func NewHub() *Hub { return &Hub{subs: map[chan watch.Event]struct{}{}} }
+func NewHub() *Hub { return &Hub{subs: map[chan event.Event]struct{}{}} }
 
 // Publish sends e to every subscriber without blocking.
-func (h *Hub) Publish(e watch.Event) {
+func (h *Hub) Publish(e event.Event) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for ch := range h.subs {
@@ -32,8 +32,8 @@ func (h *Hub) Publish(e watch.Event) {
 
 // Subscribe returns a channel of events and a function to stop.
 // The channel is closed when the hub closes.
-func (h *Hub) Subscribe() (<-chan watch.Event, func()) {
-	ch := make(chan watch.Event, 64)
+func (h *Hub) Subscribe() (<-chan event.Event, func()) {
+	ch := make(chan event.Event, 64)
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {

@@ -20,9 +20,9 @@ import (
 	"plumb.dev/plumb/internal/cost"
 	"plumb.dev/plumb/internal/dashboard"
 	"plumb.dev/plumb/internal/drift"
+	"plumb.dev/plumb/internal/event"
 	"plumb.dev/plumb/internal/metrics"
 	"plumb.dev/plumb/internal/store"
-	"plumb.dev/plumb/internal/watch"
 )
 
 //go:embed openapi.json
@@ -56,7 +56,7 @@ var _ Store = (*store.DB)(nil)
 // Backend is what the server shows.
 type Backend struct {
 	Store    Store
-	Clusters func() []watch.Status
+	Clusters func() []event.Status
 	Ready    func() bool
 	Hub      *Hub
 	Metrics  *metrics.Metrics
@@ -210,7 +210,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 
 // clusterStatus is a cluster's status with its labels.
 type clusterStatus struct {
-	watch.Status
+	event.Status
 	Labels map[string]string `json:"labels,omitempty"`
 }
 

@@ -4,9 +4,9 @@ import (
 	"net/http"
 
 	"plumb.dev/plumb/internal/drift"
+	"plumb.dev/plumb/internal/event"
 	"plumb.dev/plumb/internal/skew"
 	"plumb.dev/plumb/internal/store"
-	"plumb.dev/plumb/internal/watch"
 )
 
 // skew answers where clusters that should match differ, per field, from
@@ -26,7 +26,7 @@ func (s *Server) skew(w http.ResponseWriter, r *http.Request) {
 	}
 	var clusters []skew.Cluster
 	for _, st := range s.b.Clusters() {
-		if st.State == watch.StateUnbound {
+		if st.State == event.StateUnbound {
 			continue
 		}
 		clusters = append(clusters, skew.Cluster{Name: st.Name, Labels: s.b.Labels[st.Name], Result: drift.Result{Findings: byCluster[st.Name]}})

@@ -13,6 +13,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	"plumb.dev/plumb/internal/cluster"
+	"plumb.dev/plumb/internal/event"
 )
 
 // startGroup starts the watch of one group of declared objects. Callers
@@ -105,9 +106,9 @@ func (w *Watcher) noteList(err error) {
 	defer w.mu.Unlock()
 	if err != nil {
 		if !errors.Is(err, context.Canceled) {
-			w.status.State, w.status.Error = StateUnreachable, err.Error()
+			w.status.State, w.status.Error = event.StateUnreachable, err.Error()
 		}
 		return
 	}
-	w.status.State, w.status.Error = StateOK, ""
+	w.status.State, w.status.Error = event.StateOK, ""
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"plumb.dev/plumb/internal/drift"
+	"plumb.dev/plumb/internal/event"
 	"plumb.dev/plumb/internal/source"
 	"plumb.dev/plumb/internal/store"
 )
@@ -130,7 +131,7 @@ func (w *Watcher) Reload(objs []source.Encoded) error {
 			return err
 		}
 		if tr == store.Resolved {
-			w.publish(Event{Cluster: w.name, FindingID: store.FindingID(w.name, k), Transition: tr, At: now})
+			w.publish(event.Event{Cluster: w.name, FindingID: store.FindingID(w.name, k), Transition: tr, At: now})
 		}
 	}
 	w.opts.Logger.Info("sources reloaded", "cluster", w.name, "objects", len(targets), "changed", len(changed), "removed", len(removed), "relocated", len(moved))

@@ -13,6 +13,7 @@ import (
 
 	"plumb.dev/plumb/internal/cluster"
 	"plumb.dev/plumb/internal/drift"
+	"plumb.dev/plumb/internal/event"
 	"plumb.dev/plumb/internal/metrics"
 	"plumb.dev/plumb/internal/source"
 	"plumb.dev/plumb/internal/store"
@@ -47,7 +48,7 @@ type Options struct {
 	// it was already recorded (the first list after a restart, resyncs),
 	// which publish does not. Remediation acts on them: a finding from
 	// before a restart still gets its plan.
-	Unchanged func(Event)
+	Unchanged func(event.Event)
 	// Attribute, if set, names the people behind each finding's changes
 	// before it is recorded (the audit webhook's users). Default none.
 	Attribute func(*drift.Finding)
@@ -56,59 +57,6 @@ type Options struct {
 // DefaultOptions returns the defaults documented on Options.
 func DefaultOptions() Options {
 	return Options{Workers: 4, Resync: 10 * time.Minute, Logger: slog.New(slog.DiscardHandler), UnmanagedClusterWideAfter: drift.DefaultOptions().UnmanagedClusterWideAfter}
-}
-
-// Event is a change of a finding, as subscribers see it.
-type Event struct {
-	Cluster    string           `json:"cluster"`
-	FindingID  string           `json:"findingId"`
-	Transition store.Transition `json:"transition"`
-	Finding    *drift.Finding   `json:"finding,omitempty"`
-	At         time.Time        `json:"at"`
-}
-
-// State is a cluster's connection state.
-type State string
-
-const (
-	StateSyncing     State = "syncing"
-	StateOK          State = "ok"
-	StateUnreachable State = "unreachable"
-	// StateUnbound is a cluster of the configuration that no binding
-	// selects: serve does not watch it, and the API lists it as such.
-	StateUnbound State = "unbound"
-	// StateUnassigned is a cluster of a fleet shared among replicas
-	// (serve --lease-namespace) that no replica watches yet.
-	StateUnassigned State = "unassigned"
-	// StateDisconnected is a cluster an agent watches (plumb agent) that
-	// has not been heard from lately.
-	StateDisconnected State = "disconnected"
-)
-
-// Status is what the API shows of a cluster.
-type Status struct {
-	Name string `json:"name"`
-	// Replica is the replica of plumb serve that watches the cluster, when
-	// the fleet is shared among replicas.
-	Replica  string `json:"replica,omitempty"`
-	State    State  `json:"status"`
-	Error    string `json:"error,omitempty"`
-	Ready    bool   `json:"ready"`
-	Objects  int    `json:"objects"`
-	Findings int    `json:"findings"`
-	// Drifted, Missing and Unmanaged count the open findings by state.
-	Drifted   int `json:"drifted"`
-	Missing   int `json:"missing"`
-	Unmanaged int `json:"unmanaged"`
-	// Coverage is the share of live objects in scope that a source
-	// declares (0 to 1); absent unless unmanaged objects are watched.
-	Coverage *float64 `json:"coverage,omitempty"`
-	// LastScan is when an object was last compared and recorded.
-	LastScan *time.Time `json:"lastScan,omitempty"`
-	// Agent is set for a cluster that plumb agent watches and reports
-	// to the hub; LastSeen is when the hub last heard from it.
-	Agent    bool       `json:"agent,omitempty"`
-	LastSeen *time.Time `json:"lastSeen,omitempty"`
 }
 
 // Store is what the watcher needs of the history store.
@@ -124,7 +72,7 @@ type Watcher struct {
 	engine  *drift.Engine
 	store   Store
 	opts    Options
-	publish func(Event)
+	publish func(event.Event)
 
 	// objs are the declared objects until they are resolved (Start).
 	objs    []source.Encoded
@@ -164,7 +112,7 @@ type Watcher struct {
 	// reported as unmanaged, by name.
 	unmanaged map[resourceIn]map[string]drift.ObjectKey
 	resolved  bool
-	status    Status
+	status    event.Status
 	synced    map[groupKey]bool
 	findings  map[drift.ObjectKey]drift.State
 	// pendingPeak is pending's largest size since the last shrink.
@@ -189,7 +137,7 @@ type pendingObject struct {
 
 // New prepares a watcher for the declared objects on c. publish receives
 // every transition (it must not block). Nothing is contacted until Start.
-func New(name string, c *cluster.Cluster, engine *drift.Engine, objs []source.Encoded, st Store, publish func(Event), opts Options) *Watcher {
+func New(name string, c *cluster.Cluster, engine *drift.Engine, objs []source.Encoded, st Store, publish func(event.Event), opts Options) *Watcher {
 	def := DefaultOptions()
 	if opts.Workers <= 0 {
 		opts.Workers = def.Workers
@@ -206,13 +154,13 @@ func New(name string, c *cluster.Cluster, engine *drift.Engine, objs []source.En
 		pending: map[drift.ObjectKey]pendingObject{}, synced: map[groupKey]bool{}, findings: map[drift.ObjectKey]drift.State{},
 		cancels: map[groupKey]context.CancelFunc{}, unmanaged: map[resourceIn]map[string]drift.ObjectKey{},
 		meta: map[groupKey]string{}, metaCancels: map[groupKey]context.CancelFunc{}, narrow: map[schema.GroupResource]bool{},
-		status: Status{Name: name, State: StateSyncing},
+		status: event.Status{Name: name, State: event.StateSyncing},
 		queue:  newQueue(name),
 	}
 }
 
 // Status returns the cluster's current status.
-func (w *Watcher) Status() Status {
+func (w *Watcher) Status() event.Status {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	s := w.status

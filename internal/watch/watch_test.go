@@ -14,6 +14,7 @@ import (
 
 	"plumb.dev/plumb/internal/cluster"
 	"plumb.dev/plumb/internal/drift"
+	"plumb.dev/plumb/internal/event"
 	"plumb.dev/plumb/internal/source"
 	"plumb.dev/plumb/internal/store"
 	"plumb.dev/plumb/internal/testcluster"
@@ -76,8 +77,8 @@ func TestBoundedListAndShrink(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	events := make(chan Event, 64)
-	w := New("envtest", c, e, declare(nil), st, func(ev Event) { events <- ev }, DefaultOptions())
+	events := make(chan event.Event, 64)
+	w := New("envtest", c, e, declare(nil), st, func(ev event.Event) { events <- ev }, DefaultOptions())
 	first := w.currentQueue()
 	done := make(chan struct{})
 	go func() { defer close(done); _ = w.Start(ctx) }()

@@ -9,6 +9,7 @@ import (
 	"k8s.io/client-go/util/workqueue"
 
 	"plumb.dev/plumb/internal/drift"
+	"plumb.dev/plumb/internal/event"
 	"plumb.dev/plumb/internal/store"
 )
 
@@ -170,7 +171,7 @@ func (w *Watcher) process(ctx context.Context, key drift.ObjectKey, p pendingObj
 		m.DryRuns.WithLabelValues(w.name).Set(float64(st.DryRuns))
 		m.CacheHits.WithLabelValues(w.name).Set(float64(st.CacheHits))
 	}
-	ev := Event{Cluster: w.name, FindingID: store.FindingID(w.name, key), Transition: tr, Finding: f, At: start}
+	ev := event.Event{Cluster: w.name, FindingID: store.FindingID(w.name, key), Transition: tr, Finding: f, At: start}
 	switch {
 	case tr != store.Unchanged:
 		w.opts.Logger.Info("finding "+string(tr), "cluster", w.name, "object", key)

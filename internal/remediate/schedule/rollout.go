@@ -5,15 +5,15 @@ import (
 	"time"
 
 	"plumb.dev/plumb/internal/drift"
+	"plumb.dev/plumb/internal/event"
 	"plumb.dev/plumb/internal/rollout"
 	"plumb.dev/plumb/internal/store"
-	"plumb.dev/plumb/internal/watch"
 )
 
 // waitForWaves says why auto mode may not fix e's object in c yet ("" when
 // it may), under Options.Rollout, and has e handled again when it is
 // worth another look. Callers hold mu.
-func (s *Scheduler) waitForWaves(e watch.Event, c *Cluster, now time.Time) string {
+func (s *Scheduler) waitForWaves(e event.Event, c *Cluster, now time.Time) string {
 	if s.opts.Rollout == nil {
 		return ""
 	}

@@ -14,11 +14,11 @@ import (
 	"k8s.io/client-go/util/workqueue"
 
 	"plumb.dev/plumb/internal/drift"
+	"plumb.dev/plumb/internal/event"
 	"plumb.dev/plumb/internal/metrics"
 	"plumb.dev/plumb/internal/remediate"
 	"plumb.dev/plumb/internal/rollout"
 	"plumb.dev/plumb/internal/store"
-	"plumb.dev/plumb/internal/watch"
 )
 
 // Cluster is what the scheduler needs of one watched cluster.
@@ -125,7 +125,7 @@ type Scheduler struct {
 	mu sync.Mutex
 	// events, items, fixes, budget and nextID are guarded by mu.
 	// events holds the newest event per finding, waiting for the worker.
-	events map[string]watch.Event
+	events map[string]event.Event
 	// items are the remediations by finding id.
 	items map[string]*Remediation
 	// fixes are the times each finding's object was fixed automatically,
@@ -163,7 +163,7 @@ func New(clusters []*Cluster, runs Runs, opts Options) *Scheduler {
 	}
 	s := &Scheduler{clusters: map[string]*Cluster{}, runs: runs, opts: opts,
 		queue:  workqueue.NewTyped[string](),
-		events: map[string]watch.Event{}, items: map[string]*Remediation{},
+		events: map[string]event.Event{}, items: map[string]*Remediation{},
 		fixes: map[string][]time.Time{}, budget: map[string][]time.Time{}, lastFix: map[string]time.Time{}}
 	for _, c := range clusters {
 		s.clusters[c.Name] = c
@@ -173,7 +173,7 @@ func New(clusters []*Cluster, runs Runs, opts Options) *Scheduler {
 
 // Publish hands the scheduler a watcher's event: a transition, or a
 // comparison that found a finding unchanged. It never blocks.
-func (s *Scheduler) Publish(e watch.Event) {
+func (s *Scheduler) Publish(e event.Event) {
 	if _, ok := s.clusters[e.Cluster]; !ok {
 		return
 	}
@@ -204,7 +204,7 @@ func (s *Scheduler) Start(ctx context.Context) {
 	}
 }
 
-func (s *Scheduler) handle(ctx context.Context, e watch.Event) {
+func (s *Scheduler) handle(ctx context.Context, e event.Event) {
 	c := s.clusters[e.Cluster]
 	if e.Transition == store.Resolved || e.Finding == nil {
 		s.mu.Lock()

@@ -7,21 +7,15 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"plumb.dev/plumb/internal/agent"
-	"plumb.dev/plumb/internal/drift"
-	"plumb.dev/plumb/internal/event"
+	"plumb.dev/plumb/internal/daemon"
 	"plumb.dev/plumb/internal/metrics"
 	"plumb.dev/plumb/internal/remediate"
-	"plumb.dev/plumb/internal/source"
 	"plumb.dev/plumb/internal/sourcewatch"
-	"plumb.dev/plumb/internal/store"
 	"plumb.dev/plumb/internal/watch"
 )
 
@@ -127,61 +121,38 @@ func (o *agentOptions) Run(ctx context.Context) error {
 		return err
 	}
 	m := metrics.New()
-	setups, _, err := s.clusters(ctx, cfg, m)
+	clusters, _, err := s.clusters(ctx, cfg, m)
 	if err != nil {
 		return err
 	}
-	if len(setups) != 1 {
-		return fmt.Errorf("the agent watches one cluster; -c %s --cluster %s selects %d with sources", s.configFile, strings.Join(s.fleet.clusters, ","), len(setups))
+	if len(clusters) != 1 {
+		return fmt.Errorf("the agent watches one cluster; -c %s --cluster %s selects %d with sources", s.configFile, strings.Join(s.fleet.clusters, ","), len(clusters))
 	}
 	if o.clusterName != "" {
-		setups[0].name, setups[0].cluster.Name = o.clusterName, o.clusterName
+		clusters[0].Name, clusters[0].Cluster.Name = o.clusterName, o.clusterName
 	}
-	name := setups[0].name
-
-	dbPath := filepath.Join(o.stateDir, "agent.db")
-	if err := os.MkdirAll(o.stateDir, 0o700); err != nil {
-		return fmt.Errorf("--state-dir: %w", err)
-	}
-	local, err := store.OpenSQLite(ctx, dbPath)
-	if err != nil {
-		return fmt.Errorf("--state-dir: %w", err)
-	}
-	defer local.Close()
-	outbox, err := agent.OpenOutbox(filepath.Join(o.stateDir, "outbox"))
-	if err != nil {
-		return err
-	}
-	defer outbox.Close()
-
-	e, err := drift.New(setups[0].cluster, s.driftOptions(s.globalOptions, rules))
-	if err != nil {
-		return err
-	}
-	wopts := watch.Options{Workers: s.workers, Resync: s.resync, Logger: s.logger, Metrics: m, Unmanaged: s.unmanaged, UnmanagedClusterWideAfter: s.wideAfter}
-	w := watch.New(name, setups[0].cluster, e, setups[0].objs, &agent.Recorder{Local: local, Outbox: outbox}, func(event.Event) {}, wopts)
-	setups[0].objs = nil
-	sopts := agent.DefaultShipperOptions()
-	sopts.Heartbeat, sopts.Logger, sopts.Client = o.heartbeat, s.logger, client
-	ship := agent.NewShipper(o.hub, name, token, outbox, w.Status, sopts)
-
-	planner := remediate.NewPlanner(e, configGuardrails(cfg), remediate.Options{})
-	fixer := agent.NewFixer(o.hub, name, token, client, s.logger, func(ctx context.Context, keys []drift.ObjectKey) agent.FixReport {
-		return fixForHub(ctx, w, planner, local, setups[0].cluster.Identity(ctx), keys)
+	a, err := daemon.NewAgent(ctx, daemon.AgentOptions{
+		Cluster:   clusters[0],
+		Hub:       o.hub,
+		Token:     token,
+		Client:    client,
+		StateDir:  o.stateDir,
+		Heartbeat: o.heartbeat,
+		Drift:     s.driftOptions(s.globalOptions, rules),
+		Watch: watch.Options{Workers: s.workers, Resync: s.resync, Unmanaged: s.unmanaged,
+			UnmanagedClusterWideAfter: s.wideAfter},
+		Guardrails:  configGuardrails(cfg),
+		Retention:   s.retention,
+		GitInterval: s.gitInterval,
+		GitAuth:     s.gitAuth,
+		Metrics:     m,
+		Logger:      s.logger,
 	})
-
-	watcherAt := func(int) *watch.Watcher { return w }
-	var wg sync.WaitGroup
-	wg.Add(6)
-	go func() { defer wg.Done(); fixer.Start(ctx) }()
-	go func() { defer wg.Done(); _ = w.Start(ctx) }()
-	go func() { defer wg.Done(); ship.Start(ctx) }()
-	go func() { defer wg.Done(); s.prune(ctx, local) }()
-	go func() { defer wg.Done(); s.watchSources(ctx, setups, watcherAt, dbPath) }()
-	go func() { defer wg.Done(); s.watchRemoteSources(ctx, setups, watcherAt, make(chan struct{}), m) }()
-	s.logger.Warn("agent running", "cluster", name, "hub", o.hub, "pending", outbox.Len(), "state", o.stateDir)
-	wg.Wait()
-	return nil
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	return a.Start(ctx)
 }
 
 // readToken reads a bearer token from a file (--token-file).
@@ -216,56 +187,4 @@ func hubClient(caFile string) (*http.Client, error) {
 	t.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	c.Transport = t
 	return c, nil
-}
-
-// fixForHub puts the objects of keys back as their sources declare them, as
-// plumb fix would (a fresh comparison, the guardrails, a conflict-safe
-// apply), and records the run in the agent's history.
-func fixForHub(ctx context.Context, w *watch.Watcher, planner *remediate.Planner, runs store.RunWriter, user string, keys []drift.ObjectKey) agent.FixReport {
-	var rep agent.FixReport
-	var objs []source.Object
-	for _, k := range keys {
-		t, ok := w.Target(k)
-		if !ok {
-			rep.Results = append(rep.Results, agent.FixResult{Object: k.Kind + " " + k.Namespace + "/" + k.Name,
-				Outcome: string(remediate.OutcomeNotApplied), Message: "no source declares it any more"})
-			continue
-		}
-		desired, err := t.Desired()
-		if err != nil {
-			rep.Error = err.Error()
-			return rep
-		}
-		objs = append(objs, source.Object{Object: desired, Origin: t.Origin()})
-	}
-	started := time.Now()
-	plan, err := planner.Plan(ctx, objs)
-	if err != nil {
-		rep.Error = err.Error()
-		return rep
-	}
-	if plan.Refused() {
-		var reasons []string
-		for _, r := range plan.Refusals {
-			reasons = append(reasons, r.Guardrail+": "+r.Reason)
-		}
-		rep.Error = "refused by the agent's guardrails: " + strings.Join(reasons, "; ")
-		return rep
-	}
-	results, err := planner.Apply(ctx, plan, remediate.ApplyOptions{})
-	if err != nil {
-		rep.Error = err.Error()
-		return rep
-	}
-	for _, r := range results {
-		rep.Results = append(rep.Results, agent.FixResult{Object: r.Step.Object(), Outcome: string(r.Outcome), Message: r.Message})
-	}
-	run, err := remediate.Record(remediate.RunInfo{Command: "agent", User: user, Started: started, Finished: time.Now()}, plan, results)
-	if err == nil {
-		rep.Run, err = runs.RecordRun(ctx, run)
-	}
-	if err != nil {
-		rep.Error = "applied, but not recorded: " + err.Error()
-	}
-	return rep
 }

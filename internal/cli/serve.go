@@ -3,24 +3,15 @@ package cli
 import (
 	"context"
 	"fmt"
-	"net"
-	"os"
-	"runtime/debug"
-	"slices"
-	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"plumb.dev/plumb/internal/agent"
-	"plumb.dev/plumb/internal/audit"
 	"plumb.dev/plumb/internal/cluster"
 	"plumb.dev/plumb/internal/config"
-	"plumb.dev/plumb/internal/drift"
-	"plumb.dev/plumb/internal/event"
+	"plumb.dev/plumb/internal/daemon"
 	"plumb.dev/plumb/internal/fleet"
-	"plumb.dev/plumb/internal/gitsource"
 	"plumb.dev/plumb/internal/metrics"
 	"plumb.dev/plumb/internal/notify"
 	"plumb.dev/plumb/internal/remediate"
@@ -28,7 +19,6 @@ import (
 	"plumb.dev/plumb/internal/server"
 	"plumb.dev/plumb/internal/source"
 	"plumb.dev/plumb/internal/sourcewatch"
-	"plumb.dev/plumb/internal/store"
 	"plumb.dev/plumb/internal/watch"
 )
 
@@ -162,33 +152,8 @@ func (o *serveOptions) Validate() error {
 	return o.scanFlags.validate()
 }
 
-// clusterSetup is one cluster to watch.
-type clusterSetup struct {
-	name    string
-	cluster *cluster.Cluster
-	// objs are the declared objects, kept as JSON until the watcher has
-	// resolved and compacted them.
-	objs []source.Encoded
-	// reload loads the cluster's sources again.
-	reload func(context.Context) ([]source.Encoded, []source.Error)
-	// paths are the files and folders its sources are read from, and its
-	// Git and Helm release sources.
-	paths []string
-	// versions are the commits and revisions of its Git and Helm release
-	// sources, read before they were loaded.
-	versions map[string]string
-	// mode says what may be done about an object's drift.
-	mode func(drift.Target) remediate.Mode
-	// remediates: some source's mode is not off.
-	remediates bool
-}
-
 func (o *serveOptions) Run(ctx context.Context) error {
-	restoreGC := func() {}
-	if os.Getenv("GOGC") == "" {
-		prev := debug.SetGCPercent(startupGCPercent)
-		restoreGC = func() { debug.SetGCPercent(prev) }
-	}
+	restoreGC := daemon.LowerGC()
 	cfg, err := o.loadConfig()
 	if err != nil {
 		return err
@@ -207,19 +172,20 @@ func (o *serveOptions) Run(ctx context.Context) error {
 		return fmt.Errorf("--lease-namespace shares a fleet: give -c with a configuration that lists clusters")
 	}
 	m := metrics.New()
-	setups, unbound, err := o.clusters(ctx, cfg, m)
+	clusters, unbound, err := o.clusters(ctx, cfg, m)
 	if err != nil {
 		return err
 	}
-
+	shard, err := o.shard.options(o.kube)
+	if err != nil {
+		return err
+	}
 	st, path, err := openStore(ctx, o.storePath, cfg)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 
-	hub := server.NewHub()
-	var agents *agent.Receiver
 	var sinks []notify.Sink
 	for _, u := range o.webhooks {
 		sinks = append(sinks, notify.Sink{Kind: notify.Webhook, URL: u})
@@ -227,188 +193,42 @@ func (o *serveOptions) Run(ctx context.Context) error {
 	for _, u := range o.slack {
 		sinks = append(sinks, notify.Sink{Kind: notify.Slack, URL: u})
 	}
-	nopts := notify.Options{Logger: o.logger, Metrics: m}
-	if o.auditListen != "" {
-		nopts.HoldOpened = auditHold
-	}
-	notifier := notify.New(sinks, nopts)
-	var remediated []*schedule.Cluster
-	// sched needs the watchers and they publish to it: it is made right
-	// after them, before any of them starts.
-	var sched *schedule.Scheduler
-	publish := func(e event.Event) {
-		hub.Publish(e)
-		notifier.Publish(e)
-		sched.Publish(e)
-	}
-	var watchers []*watch.Watcher
-	var sharded *shardedWatchers
-	var engines []*drift.Engine
-	var audits *auditReceiver
-	var auditLn net.Listener
-	if o.auditListen != "" {
-		if auditLn, err = net.Listen("tcp", o.auditListen); err != nil {
-			return fmt.Errorf("--audit-listen: %w", err)
-		}
-		defer auditLn.Close()
-		audits = newAuditReceiver(token)
-	}
-	// With --lease-namespace a cluster's watcher is made when this
-	// replica takes the cluster; otherwise every one is made now.
-	builds := make([]func([]source.Encoded) *watch.Watcher, len(setups))
-	for i, s := range setups {
-		opts := o.driftOptions(o.globalOptions, rules)
-		e, err := drift.New(s.cluster, opts)
-		if err != nil {
-			return err
-		}
-		builds[i] = func(objs []source.Encoded) *watch.Watcher {
-			wopts := watch.Options{Workers: o.workers, Resync: o.resync, Logger: o.logger, Metrics: m, Unmanaged: o.unmanaged,
-				UnmanagedClusterWideAfter: o.wideAfter, Unchanged: func(e event.Event) { sched.Publish(e) }}
-			var ix *audit.Index
-			if audits != nil {
-				// The watcher asks the index who made a change; the index's
-				// webhook has the watcher compare again what it hears of.
-				ix = audits.index(s.name)
-				wopts.Attribute = attributor(ix, s.cluster)
-			}
-			w := watch.New(s.name, s.cluster, e, objs, st, publish, wopts)
-			if audits != nil {
-				audits.route(s.name, len(setups) == 1, ix, w)
-			}
-			return w
-		}
-		engines = append(engines, e)
-		var target func(drift.ObjectKey) (drift.Target, bool)
-		var ready func() bool
-		if o.shard.namespace == "" {
-			w := builds[i](s.objs)
-			watchers, target, ready = append(watchers, w), w.Target, w.Ready
-			setups[i].objs = nil // the watcher keeps compact copies
-		} else {
-			// sharded is made below, once every cluster's build is known.
-			target = func(k drift.ObjectKey) (drift.Target, bool) { return sharded.target(i, k) }
-		}
-		if s.remediates {
-			remediated = append(remediated, &schedule.Cluster{Name: s.name, Planner: remediate.NewPlanner(e, configGuardrails(cfg), remediate.Options{}),
-				Target: target, Mode: s.mode, User: s.cluster.Identity(ctx), Ready: ready})
-		}
-	}
-	watcherAt := func(i int) *watch.Watcher { return watchers[i] }
-	if o.shard.namespace != "" {
-		if sharded, err = o.newShardedWatchers(ctx, setups, builds); err != nil {
-			return err
-		}
-		watcherAt = sharded.at
-	}
-	adm, err := o.newAdmission(ctx, setups, watchers, engines, m)
+	s, err := daemon.New(ctx, daemon.Options{
+		Clusters:  clusters,
+		Unbound:   unbound,
+		Store:     st,
+		StorePath: path,
+		Drift:     o.driftOptions(o.globalOptions, rules),
+		Watch: watch.Options{Workers: o.workers, Resync: o.resync, Unmanaged: o.unmanaged,
+			UnmanagedClusterWideAfter: o.wideAfter},
+		Retention:   o.retention,
+		GitInterval: o.gitInterval,
+		GitAuth:     o.gitAuth,
+		API:         server.Options{Listen: o.listen, Token: token, AllowedHosts: o.allowedHosts, Logger: o.logger},
+		AuditListen: o.auditListen,
+		Admission:   o.admission.options(),
+		Shard:       shard,
+		Agents:      o.agents,
+		Sinks:       sinks,
+		Guardrails:  configGuardrails(cfg),
+		Schedule:    o.scheduleOptions(cfg, m),
+		Rollout:     rolloutGate(cfg),
+		Labels:      clusterLabels(cfg),
+		Pricing:     pricing(cfg),
+		Metrics:     m,
+		Logger:      o.logger,
+		RestoreGC:   restoreGC,
+	})
 	if err != nil {
 		return err
 	}
-	remoteNow := make(chan struct{}, 1)
-	var gitHook func()
-	for _, s := range setups {
-		if slices.ContainsFunc(s.paths, gitsource.Is) {
-			gitHook = func() {
-				select {
-				case remoteNow <- struct{}{}:
-				default: // a reading is already asked for
-				}
-			}
-		}
-	}
-	if o.agents {
-		// No remediation here: the scheduler plans only for clusters
-		// the hub can reach.
-		toPeople := func(e event.Event) { hub.Publish(e); notifier.Publish(e) }
-		if agents, err = newAgentReceiver(ctx, st, setups, unbound, toPeople); err != nil {
-			return err
-		}
-	}
-	schedOpts := o.scheduleOptions(cfg, m)
-	schedOpts.Notify = notifier.PublishRemediation
-	schedOpts.Rollout = rolloutGate(cfg)
-	sched = schedule.New(remediated, st, schedOpts)
-	srv, err := server.New(server.Backend{
-		Store: st,
-		Clusters: func() []event.Status {
-			out := make([]event.Status, len(watchers), len(watchers)+len(unbound))
-			for i, w := range watchers {
-				out[i] = w.Status()
-			}
-			if sharded != nil {
-				out = sharded.statuses()
-			}
-			for _, name := range unbound {
-				out = append(out, event.Status{Name: name, State: event.StateUnbound, Ready: true})
-			}
-			if agents != nil {
-				out = append(out, agents.Statuses()...)
-			}
-			return out
-		},
-		Ready: func() bool {
-			if sharded != nil && !sharded.ready() {
-				return false
-			}
-			for _, w := range watchers {
-				if !w.Ready() {
-					return false
-				}
-			}
-			return true
-		},
-		Hub:          hub,
-		Metrics:      m,
-		Runs:         st,
-		Remediations: sched,
-		GitHook:      gitHook,
-		Labels:       clusterLabels(cfg),
-		Pricing:      pricing(cfg),
-		Agents:       agents,
-	}, server.Options{Listen: o.listen, Token: token, AllowedHosts: o.allowedHosts, Logger: o.logger})
-	if err != nil {
-		return err
-	}
-
-	var wg sync.WaitGroup
-	for _, w := range watchers {
-		wg.Add(1)
-		go func() { defer wg.Done(); _ = w.Start(ctx) }()
-	}
-	if sharded != nil {
-		wg.Add(1)
-		go func() { defer wg.Done(); sharded.run(ctx) }()
-	}
-	if audits != nil {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := audits.start(ctx, auditLn); err != nil {
-				o.logger.Error("audit webhook receiver stopped", "listen", o.auditListen, "err", err)
-			}
-		}()
-	}
-	if adm != nil {
-		adm.start(ctx, &wg, o)
-	}
-	wg.Add(6)
-	go func() { defer wg.Done(); o.watchRemoteSources(ctx, setups, watcherAt, remoteNow, m) }()
-	go func() { defer wg.Done(); sched.Start(ctx) }()
-	go func() { defer wg.Done(); releaseStartupMemory(ctx, watchers, restoreGC) }()
-	go func() { defer wg.Done(); o.prune(ctx, st) }()
-	go func() { defer wg.Done(); notifier.Start(ctx) }()
-	go func() { defer wg.Done(); o.watchSources(ctx, setups, watcherAt, path) }()
-	o.logger.Warn("serving", "listen", o.listen, "clusters", len(setups), "remediating", len(remediated), "store", path)
-	err = srv.Start(ctx)
-	wg.Wait()
-	return err
+	return s.Start(ctx)
 }
 
 // clusters connects to the current context, or to the configuration's
 // clusters that a binding selects; it names the others (unbound), which
 // are not contacted.
-func (o *serveOptions) clusters(ctx context.Context, cfg *config.File, m *metrics.Metrics) (setups []clusterSetup, unbound []string, err error) {
+func (o *serveOptions) clusters(ctx context.Context, cfg *config.File, m *metrics.Metrics) (setups []daemon.Cluster, unbound []string, err error) {
 	if !isFleet(cfg) {
 		if len(o.sources) == 0 && o.agents {
 			return nil, nil, nil // a hub of agents' clusters only
@@ -430,17 +250,17 @@ func (o *serveOptions) clusters(ctx context.Context, cfg *config.File, m *metric
 		reload := func(ctx context.Context) ([]source.Encoded, []source.Error) {
 			return source.LoadEncoded(ctx, o.sources, opts)
 		}
-		versions := o.sourceVersions(ctx, c, o.sources)
+		versions := daemon.SourceVersions(ctx, c, o.sources, o.gitAuth)
 		objs, errs := reload(ctx)
-		o.reportSourceErrors(errs)
+		daemon.ReportSourceErrors(o.logger, errs)
 		paths := append(append([]string{}, o.sources...), o.values...)
 		mode, _ := remediate.ParseMode(o.remediation)
 		modes := map[string]remediate.Mode{}
 		for _, p := range o.sources {
 			modes[p] = mode
 		}
-		return []clusterSetup{{name: c.Name, cluster: c, objs: objs, reload: reload, paths: paths, versions: versions,
-			mode: remediate.ModeByPath(modes, remediate.ModeOff), remediates: mode != remediate.ModeOff}}, nil, nil
+		return []daemon.Cluster{{Name: c.Name, Cluster: c, Objs: objs, Reload: reload, Paths: paths, Versions: versions,
+			Mode: remediate.ModeByPath(modes, remediate.ModeOff), Remediates: mode != remediate.ModeOff}}, nil, nil
 	}
 	if o.flags.Changed("remediation") {
 		return nil, nil, fmt.Errorf("--remediation is for --source; with -c, set remediation on each binding in %s", cfg.Path)
@@ -474,11 +294,11 @@ func (o *serveOptions) clusters(ctx context.Context, cfg *config.File, m *metric
 			objs, encErrs := source.EncodeAll(decoded)
 			return objs, append(errs, encErrs...)
 		}
-		versions := o.sourceVersions(ctx, c, paths)
+		versions := daemon.SourceVersions(ctx, c, paths, o.gitAuth)
 		objs, errs := reload(ctx)
-		o.reportSourceErrors(errs)
-		setups = append(setups, clusterSetup{name: t.Cluster.Name, cluster: c, objs: objs, reload: reload, paths: paths, versions: versions,
-			mode: remediate.ModeByPath(modes, remediate.ModeOff), remediates: remediates})
+		daemon.ReportSourceErrors(o.logger, errs)
+		setups = append(setups, daemon.Cluster{Name: t.Cluster.Name, Cluster: c, Objs: objs, Reload: reload, Paths: paths, Versions: versions,
+			Mode: remediate.ModeByPath(modes, remediate.ModeOff), Remediates: remediates})
 	}
 	return setups, unbound, nil
 }
@@ -497,78 +317,4 @@ func (o *serveOptions) scheduleOptions(cfg *config.File, m *metrics.Metrics) sch
 		}
 	}
 	return opts
-}
-
-func (o *serveOptions) reportSourceErrors(errs []source.Error) {
-	for _, e := range errs {
-		o.logger.Warn("bad input; the rest is watched", "err", e.Error())
-	}
-}
-
-// prune deletes resolved events past the retention, hourly.
-func (o *serveOptions) prune(ctx context.Context, st store.Writer) {
-	t := time.NewTicker(time.Hour)
-	defer t.Stop()
-	for {
-		if n, err := st.Prune(ctx, time.Now().Add(-o.retention)); err != nil && ctx.Err() == nil {
-			o.logger.Warn("prune history", "err", err)
-		} else if n > 0 {
-			o.logger.Info("pruned history", "events", n)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}
-
-// watchSources reloads a cluster's sources when their files change. Only
-// objects whose declaration changed are compared again.
-func (o *serveOptions) watchSources(ctx context.Context, setups []clusterSetup, watcherAt func(int) *watch.Watcher, storePath string) {
-	w := sourcewatch.Watch{
-		Ignore: store.SQLiteFiles(storePath),
-		Warn:   func(msg string, err error) { o.logger.Warn(msg, "err", err) },
-	}
-	for _, s := range setups {
-		w.Groups = append(w.Groups, localSources(s.paths)) // the rest: watchRemoteSources
-	}
-	err := w.Run(ctx, o.reloader(ctx, setups, watcherAt))
-	if err != nil {
-		o.logger.Warn("cannot watch sources; restart plumb serve to pick up changes", "err", err)
-	}
-}
-
-// startupGCPercent is the garbage collector's target while the sources load
-// and the initial sync runs, unless GOGC is set. The sources are parsed and
-// the first list of every watched kind is decoded and compared all at once;
-// collecting more often keeps that burst (and the heap pages it leaves
-// partly used) smaller. At 20,000 objects it cut the peak from 360 to
-// 275 MiB and the settled RSS by 11 MiB, for about 3 s more of startup.
-const startupGCPercent = 25
-
-// releaseStartupMemory returns the initial sync's garbage to the operating
-// system once every cluster is ready, and restores the garbage collector's
-// target. Afterwards plumb keeps only compact declarations and comparison
-// results, and the Go runtime would otherwise hand the burst back only
-// slowly.
-func releaseStartupMemory(ctx context.Context, watchers []*watch.Watcher, restoreGC func()) {
-	defer restoreGC()
-	t := time.NewTicker(200 * time.Millisecond)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		ready := true
-		for _, w := range watchers {
-			ready = ready && w.Ready()
-		}
-		if ready {
-			debug.FreeOSMemory()
-			return
-		}
-	}
 }

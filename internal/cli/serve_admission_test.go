@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -229,11 +230,15 @@ func TestServeAdmission(t *testing.T) {
 	// Warn mode: the write passes and kubectl prints plumb's warning.
 	_, stopServe = startServe(t, "--kubeconfig", bot, "-n", ns, "--source", src, "--audit-listen", auditAddr,
 		"--store", filepath.Join(t.TempDir(), "plumb.db"), "--admission", "warn", "--admission-listen", admissionAddr)
+	// Each try writes a new value: a try that lands before the API server
+	// calls the new webhook must not make the next ones no-ops.
+	tries := 0
 	waitFor(t, 15*time.Second, "a warning from plumb", func() bool {
-		stderr := mustPass("patch", "configmap/settings", "--type=merge", "-p", `{"data":{"mode":"warned"}}`)
+		tries++
+		stderr := mustPass("patch", "configmap/settings", "--type=merge", "-p", fmt.Sprintf(`{"data":{"mode":"warned-%d"}}`, tries))
 		return strings.Contains(stderr, "Warning: plumb:") && strings.Contains(stderr, ".data.mode")
 	})
-	if got := admin("get", "configmap/settings", "-o", "jsonpath={.data.mode}"); got != "warned" {
+	if got := admin("get", "configmap/settings", "-o", "jsonpath={.data.mode}"); got != fmt.Sprintf("warned-%d", tries) {
 		t.Fatalf("warn mode: the write did not land (mode %q)", got)
 	}
 	stopServe()

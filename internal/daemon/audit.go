@@ -1,8 +1,9 @@
-package cli
+package daemon
 
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"time"
@@ -31,10 +32,17 @@ type auditReceiver struct {
 	// token, when set, is the bearer token the API servers must send
 	// (serve's --token-file; the webhook kubeconfig's user token).
 	token string
+	ln    net.Listener
 }
 
-func newAuditReceiver(token string) *auditReceiver {
-	return &auditReceiver{indexes: map[string]*audit.Index{}, mux: http.NewServeMux(), token: token}
+// newAuditReceiver listens on addr at once, so that a busy address stops
+// serve before anything starts.
+func newAuditReceiver(addr, token string) (*auditReceiver, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("--audit-listen: %w", err)
+	}
+	return &auditReceiver{indexes: map[string]*audit.Index{}, mux: http.NewServeMux(), token: token, ln: ln}, nil
 }
 
 // index makes the index of cluster name.
@@ -87,8 +95,9 @@ func attributor(ix *audit.Index, c *cluster.Cluster) func(*drift.Finding) {
 	}
 }
 
-// start serves until ctx ends, and prunes old writes every 10 minutes.
-func (a *auditReceiver) start(ctx context.Context, ln net.Listener) error {
+// Start serves until ctx ends, and prunes old writes every 10 minutes.
+func (a *auditReceiver) Start(ctx context.Context) error {
+	ln := a.ln
 	srv := &http.Server{Handler: server.Authenticate(a.token, a.mux), ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		t := time.NewTicker(10 * time.Minute)
@@ -108,7 +117,7 @@ func (a *auditReceiver) start(ctx context.Context, ln net.Listener) error {
 		}
 	}()
 	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-		return err
+		return fmt.Errorf("audit webhook receiver on %s: %w", ln.Addr(), err)
 	}
 	return nil
 }

@@ -1,0 +1,116 @@
+package daemon
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/kubernetes"
+
+	"plumb.dev/plumb/internal/admission"
+	"plumb.dev/plumb/internal/drift"
+	"plumb.dev/plumb/internal/metrics"
+	"plumb.dev/plumb/internal/watch"
+)
+
+// AdmissionOptions set up serve's admission webhook.
+type AdmissionOptions struct {
+	Mode admission.Mode
+	// Listen is the address the webhook serves HTTPS on.
+	Listen string
+	// URL is where the API servers call it; with several clusters, each
+	// one's path is appended.
+	URL *url.URL
+	// AllowManagers and Exempt are admission.Options' (Exempt adds to
+	// admission.DefaultExempt).
+	AllowManagers []string
+	Exempt        []string
+}
+
+// admissionWebhook is serve's admission webhook: its server, its listener
+// and one registration per cluster.
+type admissionWebhook struct {
+	server *admission.Server
+	ln     net.Listener
+	cert   tls.Certificate
+	regs   []*admission.Registration
+}
+
+// newAdmission prepares the webhook for the watched clusters (engines[i]
+// compares watchers[i]'s objects). It listens at once, so that the address
+// is known to be free before anything registers it.
+func newAdmission(ctx context.Context, ao *AdmissionOptions, setups []Cluster, watchers []*watch.Watcher, engines []*drift.Engine, m *metrics.Metrics, logger *slog.Logger) (*admissionWebhook, error) {
+	if ao == nil || ao.Mode == admission.ModeOff {
+		return nil, nil
+	}
+	base := ao.URL
+	cert, ca, err := admission.Certificate(base.Hostname())
+	if err != nil {
+		return nil, fmt.Errorf("admission serving certificate: %w", err)
+	}
+	ln, err := net.Listen("tcp", ao.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("--admission-listen: %w", err)
+	}
+	opts := admission.Options{Mode: ao.Mode, AllowManagers: ao.AllowManagers, Logger: logger}
+	if len(ao.Exempt) > 0 {
+		opts.Exempt = append(append([]string{}, admission.DefaultExempt...), ao.Exempt...)
+	}
+	a := &admissionWebhook{ln: ln, cert: cert}
+	var clusters []*admission.Cluster
+	for i, s := range setups {
+		client, err := kubernetes.NewForConfig(s.Cluster.Config)
+		if err != nil {
+			ln.Close()
+			return nil, fmt.Errorf("cluster %s: %w", s.Name, err)
+		}
+		w, name, e := watchers[i], s.Name, engines[i]
+		clusters = append(clusters, &admission.Cluster{
+			Name: name, Engine: e, Mapper: s.Cluster.Mapper,
+			Declared: w.Target, Scaled: w.Scaled, Self: s.Cluster.Identity(ctx),
+			Live: func(t drift.Target) (*unstructured.Unstructured, error) {
+				ctx, cancel := context.WithTimeout(ctx, time.Second)
+				defer cancel()
+				return e.Get(ctx, t)
+			},
+			BreakGlass: func(b admission.BreakGlass) {
+				logger.Warn("break-glass write let through", "cluster", name, "object", b.Object.String(), "user", b.User, "reason", b.Reason, "fields", strings.Join(b.Paths, ","))
+				go func() {
+					ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+					defer cancel()
+					if err := admission.RecordEvent(ctx, client, b); err != nil {
+						logger.Warn("cannot record the break-glass event", "cluster", name, "object", b.Object.String(), "err", err)
+					}
+				}()
+			},
+		})
+		u := *base
+		if len(setups) > 1 {
+			u.Path = strings.TrimSuffix(u.Path, "/") + admission.Path(name)
+		}
+		a.regs = append(a.regs, &admission.Registration{Cluster: name, Client: client, URL: u.String(), CABundle: ca, Targets: w.Targets, Logger: logger})
+	}
+	a.server = admission.NewServer(clusters, opts, m)
+	return a, nil
+}
+
+// runnables serve the webhook and keep each cluster's registration until
+// ctx ends.
+func (a *admissionWebhook) runnables() []Runnable {
+	out := []Runnable{RunnableFunc(func(ctx context.Context) error {
+		if err := a.server.Run(ctx, a.ln, a.cert); err != nil {
+			return fmt.Errorf("admission webhook on %s: %w", a.ln.Addr(), err)
+		}
+		return nil
+	})}
+	for _, r := range a.regs {
+		out = append(out, forever(r.Run))
+	}
+	return out
+}

@@ -87,8 +87,8 @@ func (sw *shardedWatchers) start(name string) {
 	go func() {
 		defer close(r.done)
 		if err := w.Start(ctx); err != nil {
-			// The cluster stays this replica's, unwatched: its status
-			// says so, and the error is logged.
+			// The store failed: the cluster stays this replica's,
+			// unwatched until its Lease moves; the error is logged.
 			sw.logger.Error("cannot watch a cluster this replica holds", "cluster", name, "err", err)
 		}
 	}()

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
@@ -70,6 +71,27 @@ func text(t *testing.T, ctx context.Context, css string) string {
 			t.Fatalf("text of %s: not found within 10s (%v)\npage:\n%s", css, err, pageText(ctx))
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// clickJS finds and clicks the element in one script, trying again until
+// it is there and enabled: a live redraw between finding and clicking
+// cannot lose it.
+func clickJS(css string) chromedp.Action[chromedp.Void] {
+	sel, _ := json.Marshal(css)
+	script := `(() => { const e = document.querySelector(` + string(sel) + `); if (!e || e.disabled) return false; e.click(); return true })()`
+	return func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+		for {
+			ok, err := chromedp.Evaluate[bool](script)(ctx, tg)
+			if err == nil && ok {
+				return chromedp.Void{}, nil
+			}
+			select {
+			case <-ctx.Done():
+				return chromedp.Void{}, fmt.Errorf("click %s: %w", css, ctx.Err())
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
 	}
 }
 
@@ -179,7 +201,7 @@ func TestDashboard(t *testing.T) {
 	apiID := "envtest/apps/Deployment/" + ns + "/api"
 	webID := "envtest/apps/Deployment/" + ns + "/web"
 	do(t, ctx, 10*time.Second, "cluster page",
-		chromedp.Click(chromedp.CSS(`tr[data-cluster="envtest"] a`)),
+		clickJS(`tr[data-cluster="envtest"] a`),
 		chromedp.WaitVisible(chromedp.CSS(`tr[data-id="`+apiID+`"]`)))
 	if row := text(t, ctx, `tr[data-id="`+apiID+`"]`); !strings.Contains(row, ".spec.replicas") || !strings.Contains(row, "drifted") || !strings.Contains(row, "memory +768Mi") {
 		t.Errorf("api's row on the cluster page: %q", row)
@@ -195,7 +217,7 @@ func TestDashboard(t *testing.T) {
 
 	// Object: the diff with desired, live and who changed it; the timeline.
 	do(t, ctx, 10*time.Second, "object page",
-		chromedp.Click(chromedp.CSS(`tr[data-id="`+webID+`"] a.obj`)),
+		clickJS(`tr[data-id="`+webID+`"] a.obj`),
 		chromedp.WaitVisible(chromedp.CSS(`tr.change[data-path*="image"]`)))
 	change, timeline := text(t, ctx, `tr.change[data-path*="image"]`), text(t, ctx, ".timeline")
 	for _, want := range []string{"nginx:1.27", "nginx:1.28", "kubectl-set", "Update"} {
@@ -211,13 +233,13 @@ func TestDashboard(t *testing.T) {
 	// Skew compares clusters that should match: one cluster has nothing
 	// to compare with (internal/skew tests skew across clusters).
 	do(t, ctx, 10*time.Second, "skew page",
-		chromedp.Click(chromedp.CSS(`a[data-nav="skew"]`)),
+		clickJS(`a[data-nav="skew"]`),
 		chromedp.WaitVisible(chromedp.ID("no-groups")))
 	if msg := text(t, ctx, "#no-groups"); !strings.Contains(msg, "this fleet has one") {
 		t.Errorf("skew page of one cluster: %q", msg)
 	}
 	do(t, ctx, 10*time.Second, "cost page",
-		chromedp.Click(chromedp.CSS(`a[data-nav="cost"]`)),
+		clickJS(`a[data-nav="cost"]`),
 		chromedp.WaitVisible(chromedp.CSS(`tr[data-id="`+apiID+`"]`)))
 	// api: 3 more pods of 1 CPU and 256Mi: (3 × 0.04 + 0.75 × 0.005) × 730.
 	if costs := text(t, ctx, "#page"); !strings.Contains(costs, "cpu +3") || !strings.Contains(costs, "$90.34/month") {
@@ -226,10 +248,10 @@ func TestDashboard(t *testing.T) {
 	screenshot(t, ctx, "cost")
 
 	// Remediations: approve web's plan from the page; web is put back.
-	approve := chromedp.CSS(`tr[data-finding="` + webID + `"] button.approve`)
+	approve := `tr[data-finding="` + webID + `"] button.approve`
 	do(t, ctx, 15*time.Second, "web's plan in the approval queue",
-		chromedp.Click(chromedp.CSS(`a[data-nav="remediations"]`)), chromedp.WaitVisible(approve))
-	do(t, ctx, 10*time.Second, "approve", chromedp.Click(approve))
+		clickJS(`a[data-nav="remediations"]`), chromedp.WaitVisible(chromedp.CSS(approve)))
+	do(t, ctx, 10*time.Second, "approve", clickJS(approve))
 	waitFor(t, 15*time.Second, "web's image put back", func() bool {
 		return k("get", "deployment/web", "-o", "jsonpath={.spec.template.spec.containers[0].image}") == "nginx:1.27"
 	})
@@ -243,10 +265,10 @@ func TestDashboard(t *testing.T) {
 	}
 	fixed := strconv.FormatInt(runs.Items[0].ID, 10)
 	do(t, ctx, 10*time.Second, "undo, confirmed",
-		chromedp.Click(chromedp.CSS(`tr[data-run="`+fixed+`"] button.undo`)),
+		clickJS(`tr[data-run="`+fixed+`"] button.undo`),
 		chromedp.WaitVisible(chromedp.CSS(`tr[data-run="`+fixed+`"] button.confirm-undo`)))
 	screenshot(t, ctx, "remediations")
-	do(t, ctx, 10*time.Second, "confirm undo", chromedp.Click(chromedp.CSS(`tr[data-run="`+fixed+`"] button.confirm-undo`)))
+	do(t, ctx, 10*time.Second, "confirm undo", clickJS(`tr[data-run="`+fixed+`"] button.confirm-undo`))
 	do(t, ctx, 10*time.Second, "the undo run in the history",
 		chromedp.WaitVisible(chromedp.CSS(`tr[data-undo-of="`+fixed+`"] .badge.applied`)))
 	if got := k("get", "deployment/web", "-o", "jsonpath={.spec.template.spec.containers[0].image}"); got != "nginx:1.28" {
@@ -278,8 +300,8 @@ func TestDashboard(t *testing.T) {
 	}
 	undo := strconv.FormatInt(runs.Items[0].ID, 10)
 	do(t, ctx, 10*time.Second, "undo of the undo",
-		chromedp.Click(chromedp.CSS(`tr[data-run="`+undo+`"] button.undo`)),
-		chromedp.Click(chromedp.CSS(`tr[data-run="`+undo+`"] button.confirm-undo`)),
+		clickJS(`tr[data-run="`+undo+`"] button.undo`),
+		clickJS(`tr[data-run="`+undo+`"] button.confirm-undo`),
 		chromedp.WaitVisible(chromedp.CSS(`tr[data-run="`+undo+`"] .result:not(:empty)`)))
 	if msg := text(t, ctx, `tr[data-run="`+undo+`"] .result`); !strings.Contains(msg, "changed since the run") {
 		t.Errorf("undo of an object changed since: the page says %q", msg)

@@ -238,16 +238,22 @@ func (o *fixOptions) Run(ctx context.Context) error {
 		defer st.Close()
 		o.logger.Debug("store", "path", path)
 	}
+	runner := &remediate.Runner{Planner: planner, User: c.Identity(ctx)}
+	if st != nil {
+		runner.Runs = st
+	}
+	ropts := remediate.RunOptions{Command: "fix", DryRun: dry, RecordInSync: true, Started: started}
+	if !o.yes {
+		ropts.Confirm = func(p remediate.Plan) (bool, string) { return o.confirm(len(p.Steps)) }
+	}
 	var plan remediate.Plan
 	if o.undo > 0 {
-		run, err := st.Run(ctx, o.undo)
-		if errors.Is(err, store.ErrNotFound) {
+		ropts.Command, ropts.UndoOf = "undo", o.undo
+		plan, err = runner.PlanUndo(ctx, o.undo)
+		if errors.Is(err, remediate.ErrRunNotFound) {
 			return fmt.Errorf("run %d is not in the store; plumb history lists the runs", o.undo)
 		}
 		if err != nil {
-			return err
-		}
-		if plan, err = planner.PlanUndo(ctx, run); err != nil {
 			return err
 		}
 	} else {
@@ -263,85 +269,21 @@ func (o *fixOptions) Run(ctx context.Context) error {
 	for _, s := range plan.Skipped {
 		fmt.Fprintf(o.streams.ErrOut, "skipped %s: %s\n", s.Object, s.Reason)
 	}
-
-	type document struct {
-		remediate.Plan
-		Results []remediate.Result `json:"results,omitempty"`
-		// Run is the id the run was recorded under.
-		Run int64 `json:"run,omitempty"`
-	}
-	// finish records the run (never a dry run) and prints the document.
-	finish := func(results []remediate.Result, declined bool) error {
-		var id int64
-		if !dry && len(plan.Steps) > 0 {
-			info := remediate.RunInfo{Command: "fix", User: c.Identity(ctx), Started: started, Finished: time.Now(), Declined: declined}
-			if o.undo > 0 {
-				info.Command, info.UndoOf = "undo", o.undo
-			}
-			rec, err := remediate.Record(info, plan, results)
-			if err != nil {
-				return err
-			}
-			if id, err = st.RecordRun(ctx, rec); err != nil {
-				return fmt.Errorf("the run could not be recorded: %w", err)
-			}
-			if o.output != "json" {
-				if len(results) > 0 {
-					fmt.Fprintf(o.streams.Out, "Recorded as run %d; put it back with: plumb fix --undo %d\n", id, id)
-				} else {
-					fmt.Fprintf(o.streams.Out, "Recorded as run %d (%s).\n", id, rec.Outcome)
-				}
-			}
-		}
-		if o.output != "json" {
-			return nil
-		}
-		enc := json.NewEncoder(o.streams.Out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(document{Plan: plan, Results: results, Run: id})
-	}
 	if o.output != "json" {
 		writePlan(o.streams.Out, plan)
 	}
-	switch {
-	case len(plan.Steps) == 0:
-		if err := finish(nil, false); err != nil {
-			return err
-		}
-		switch {
-		case len(plan.Errors) > 0:
-			return withCode(ExitError, nil)
-		case len(plan.LeftInPlace) > 0:
-			return withCode(ExitDrift, nil)
-		}
-		return withCode(ExitInSync, nil)
-	case plan.Refused():
-		for _, r := range plan.Refusals {
-			fmt.Fprintf(o.streams.ErrOut, "refused by %s: %s%s\n", r.Guardrail, objectPrefix(r.Object), r.Reason)
-		}
-		if err := finish(nil, false); err != nil {
-			return err
-		}
-		return withCode(ExitDrift, nil)
+	for _, r := range plan.Refusals {
+		fmt.Fprintf(o.streams.ErrOut, "refused by %s: %s%s\n", r.Guardrail, objectPrefix(r.Object), r.Reason)
 	}
-
-	if !dry && !o.yes {
-		ok, why := o.confirm(len(plan.Steps))
-		if !ok {
-			fmt.Fprintln(o.streams.ErrOut, "plan not applied: "+why)
-			if err := finish(nil, true); err != nil {
-				return err
-			}
-			return withCode(ExitDrift, nil)
-		}
-	}
-	results, err := planner.Apply(ctx, plan, remediate.ApplyOptions{DryRun: dry})
+	run, err := runner.Carry(ctx, plan, ropts)
 	if err != nil {
 		return err
 	}
-	code := ExitInSync
-	for _, r := range results {
-		if o.output != "json" {
+	if run.Outcome == remediate.RunDeclined {
+		fmt.Fprintln(o.streams.ErrOut, "plan not applied: "+run.Declined)
+	}
+	if o.output != "json" {
+		for _, r := range run.Results {
 			suffix := ""
 			if dry {
 				suffix = " (server dry run)"
@@ -352,6 +294,42 @@ func (o *fixOptions) Run(ctx context.Context) error {
 			}
 			fmt.Fprintf(o.streams.Out, "%s %s%s%s\n", r.Step.Object(), r.Outcome, suffix, msg)
 		}
+		switch {
+		case run.ID != 0 && len(run.Results) > 0:
+			fmt.Fprintf(o.streams.Out, "Recorded as run %d; put it back with: plumb fix --undo %d\n", run.ID, run.ID)
+		case run.ID != 0:
+			fmt.Fprintf(o.streams.Out, "Recorded as run %d (%s).\n", run.ID, run.Outcome)
+		}
+		if len(plan.LeftInPlace) > 0 && len(run.Results) > 0 {
+			// Drift remains: say so, so that exit 1 after "applied" is
+			// no surprise.
+			fmt.Fprintf(o.streams.Out, "Drift remains: %s.\n", report.LeftSummary(len(plan.LeftInPlace)))
+		}
+	} else {
+		enc := json.NewEncoder(o.streams.Out)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(struct {
+			remediate.Plan
+			Results []remediate.Result `json:"results,omitempty"`
+			// Run is the id the run was recorded under.
+			Run int64 `json:"run,omitempty"`
+		}{Plan: plan, Results: run.Results, Run: run.ID}); err != nil {
+			return err
+		}
+	}
+	return withCode(fixExitCode(run), nil)
+}
+
+// fixExitCode is plumb fix's exit code for a run: 0 when every object is
+// as declared, 1 when drift remains (refused, declined, skipped, left in
+// place, or not applied), 2 when an error stopped part of the work.
+func fixExitCode(run remediate.Run) int {
+	code := ExitInSync
+	switch run.Outcome {
+	case remediate.RunRefused, remediate.RunDeclined:
+		code = ExitDrift
+	}
+	for _, r := range run.Results {
 		switch r.Outcome {
 		case remediate.OutcomeApplied, remediate.OutcomeInSync:
 		case remediate.OutcomeFailed:
@@ -360,24 +338,13 @@ func (o *fixOptions) Run(ctx context.Context) error {
 			code = max(code, ExitDrift)
 		}
 	}
-	if err := finish(results, false); err != nil {
-		return err
-	}
-	if len(plan.LeftInPlace) > 0 {
-		// Drift remains: say so, so that exit 1 after "applied" is no
-		// surprise.
-		if o.output != "json" {
-			fmt.Fprintf(o.streams.Out, "Drift remains: %s.\n", report.LeftSummary(len(plan.LeftInPlace)))
-		}
+	if len(run.Plan.LeftInPlace) > 0 || len(run.Plan.Skipped) > 0 && len(run.Plan.Steps) > 0 {
 		code = max(code, ExitDrift)
 	}
-	if len(plan.Errors) > 0 || len(plan.Skipped) > 0 {
-		code = max(code, ExitDrift)
-		if len(plan.Errors) > 0 {
-			code = ExitError
-		}
+	if len(run.Plan.Errors) > 0 {
+		code = ExitError
 	}
-	return withCode(code, nil)
+	return code
 }
 
 // confirm asks on a terminal; anywhere else the answer is no.

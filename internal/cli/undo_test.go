@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"strconv"
 	"strings"
@@ -153,5 +154,10 @@ func TestFixIsRecordedAndUndone(t *testing.T) {
 	}
 	if got := k("get", "deployment/web", "-o", "jsonpath={.spec.replicas}"); got != "2" {
 		t.Errorf("web replicas = %s after undoing the undo, want 2", got)
+	}
+	// A run is undone once, as serve's API refuses a second undo too.
+	if code, _, stderr := run(t, "fix", "--kubeconfig", env.Kubeconfig, "-n", ns, "--store", storeFor(t), "--undo", strconv.FormatInt(d.Run, 10), "--yes", "--allow-risk"); code != ExitError ||
+		!strings.Contains(stderr, fmt.Sprintf("already undone by run %d", u.Run)) {
+		t.Errorf("a second undo of run %d: exit %d: %s; want 2, already undone by run %d", d.Run, code, stderr, u.Run)
 	}
 }

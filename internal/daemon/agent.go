@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"plumb.dev/plumb/internal/agent"
@@ -119,7 +118,7 @@ func (a *Agent) Close() {
 // fixForHub puts the objects of keys back as their sources declare them, as
 // plumb fix would (a fresh comparison, the guardrails, a conflict-safe
 // apply), and records the run in the agent's history.
-func fixForHub(ctx context.Context, w *watch.Watcher, planner *remediate.Planner, runs store.RunWriter, user string, keys []drift.ObjectKey) agent.FixReport {
+func fixForHub(ctx context.Context, w *watch.Watcher, planner *remediate.Planner, runs remediate.Runs, user string, keys []drift.ObjectKey) agent.FixReport {
 	var rep agent.FixReport
 	var objs []source.Object
 	for _, k := range keys {
@@ -136,34 +135,19 @@ func fixForHub(ctx context.Context, w *watch.Watcher, planner *remediate.Planner
 		}
 		objs = append(objs, source.Object{Object: desired, Origin: t.Origin()})
 	}
-	started := time.Now()
-	plan, err := planner.Plan(ctx, objs)
-	if err != nil {
-		rep.Error = err.Error()
-		return rep
-	}
-	if plan.Refused() {
-		var reasons []string
-		for _, r := range plan.Refusals {
-			reasons = append(reasons, r.Guardrail+": "+r.Reason)
-		}
-		rep.Error = "refused by the agent's guardrails: " + strings.Join(reasons, "; ")
-		return rep
-	}
-	results, err := planner.Apply(ctx, plan, remediate.ApplyOptions{})
-	if err != nil {
-		rep.Error = err.Error()
-		return rep
-	}
-	for _, r := range results {
+	runner := &remediate.Runner{Planner: planner, Runs: runs, User: user}
+	run, err := runner.Fix(ctx, objs, remediate.RunOptions{Command: "agent", RecordInSync: true})
+	for _, r := range run.Results {
 		rep.Results = append(rep.Results, agent.FixResult{Object: r.Step.Object(), Outcome: string(r.Outcome), Message: r.Message})
 	}
-	run, err := remediate.Record(remediate.RunInfo{Command: "agent", User: user, Started: started, Finished: time.Now()}, plan, results)
-	if err == nil {
-		rep.Run, err = runs.RecordRun(ctx, run)
-	}
-	if err != nil {
+	rep.Run = run.ID
+	switch {
+	case err != nil && len(run.Results) > 0:
 		rep.Error = "applied, but not recorded: " + err.Error()
+	case err != nil:
+		rep.Error = err.Error()
+	case run.Outcome == remediate.RunRefused:
+		rep.Error = "the agent's guardrails: " + remediate.Refusals(run.Plan)
 	}
 	return rep
 }

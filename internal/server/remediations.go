@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strconv"
 
+	"plumb.dev/plumb/internal/remediate"
 	"plumb.dev/plumb/internal/remediate/schedule"
 	"plumb.dev/plumb/internal/store"
 )
@@ -169,11 +170,11 @@ func (s *Server) undo(w http.ResponseWriter, r *http.Request) {
 	case err == nil:
 		s.opts.Logger.Info("run undone", "run", id, "undo", u.Run)
 		writeJSON(w, u)
-	case errors.Is(err, schedule.ErrRunNotFound):
+	case errors.Is(err, remediate.ErrRunNotFound):
 		writeError(w, http.StatusNotFound, "no run "+strconv.FormatInt(id, 10))
-	case errors.Is(err, schedule.ErrCannotUndo), errors.Is(err, schedule.ErrNotUndone):
+	case errors.Is(err, remediate.ErrCannotUndo), errors.Is(err, remediate.ErrNotUndone):
 		writeError(w, http.StatusConflict, msg)
-	case errors.Is(err, schedule.ErrUndoRefused):
+	case errors.Is(err, remediate.ErrUndoRefused):
 		writeError(w, http.StatusUnprocessableEntity, msg)
 	default:
 		s.internal(w, err)

@@ -116,7 +116,7 @@ var (
 // Scheduler acts on findings as watchers publish them.
 type Scheduler struct {
 	clusters map[string]*Cluster
-	runs     Runs
+	runs     remediate.Runs
 	opts     Options
 	// undoMu makes undos one at a time, so that one sees the other's run.
 	undoMu sync.Mutex
@@ -141,7 +141,7 @@ type Scheduler struct {
 }
 
 // New returns a scheduler for clusters that records runs in runs.
-func New(clusters []*Cluster, runs Runs, opts Options) *Scheduler {
+func New(clusters []*Cluster, runs remediate.Runs, opts Options) *Scheduler {
 	def := DefaultOptions()
 	if _, ok := remediate.ParseRisk(string(opts.Auto.MaxRisk)); !ok {
 		opts.Auto.MaxRisk = def.Auto.MaxRisk
@@ -259,7 +259,7 @@ func (s *Scheduler) handle(ctx context.Context, e event.Event) {
 		return
 	}
 	if plan.Refused() {
-		hold(StateRefused, refusals(plan))
+		hold(StateRefused, remediate.Refusals(plan))
 		if prev == nil || prev.State != StateRefused {
 			s.count(c.Name, mode, "refused")
 		}
@@ -360,23 +360,16 @@ func (s *Scheduler) sweep(now time.Time) {
 // apply carries out plan and records it as a run, unless every object
 // was already back.
 func (s *Scheduler) apply(ctx context.Context, c *Cluster, mode remediate.Mode, plan remediate.Plan, started time.Time) ([]remediate.Result, error) {
-	results, err := c.Planner.Apply(ctx, plan, remediate.ApplyOptions{})
-	if err != nil {
-		return nil, err
-	}
-	for _, r := range results {
-		s.count(c.Name, mode, string(r.Outcome))
-		s.opts.Logger.Info("remediation "+string(r.Outcome), "cluster", c.Name, "mode", mode, "object", r.Step.Object(), "message", r.Message)
-	}
-	if !slices.ContainsFunc(results, func(r remediate.Result) bool { return r.Outcome != remediate.OutcomeInSync }) {
-		return results, nil
-	}
 	command := "serve"
 	if mode == remediate.ModeApprove {
 		command = "serve-approve"
 	}
-	_, err = s.record(ctx, remediate.RunInfo{Command: command, User: c.User, Started: started, Finished: s.opts.Now()}, plan, results)
-	return results, err
+	run, err := s.runner(c).Carry(ctx, plan, remediate.RunOptions{Command: command, Started: started})
+	for _, r := range run.Results {
+		s.count(c.Name, mode, string(r.Outcome))
+		s.opts.Logger.Info("remediation "+string(r.Outcome), "cluster", c.Name, "mode", mode, "object", r.Step.Object(), "message", r.Message)
+	}
+	return run.Results, err
 }
 
 // List returns the remediations not applied at once, oldest first.
@@ -487,12 +480,4 @@ func mergeManagers(ms []string, fd *drift.Finding) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-func refusals(p remediate.Plan) string {
-	var out []string
-	for _, r := range p.Refusals {
-		out = append(out, "refused by "+r.Guardrail+": "+r.Reason)
-	}
-	return strings.Join(out, "; ")
 }

@@ -1,0 +1,274 @@
+package remediate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"plumb.dev/plumb/internal/source"
+	"plumb.dev/plumb/internal/store"
+)
+
+// Runs is where runs are recorded, and read back to undo one.
+type Runs interface {
+	store.RunWriter
+	store.RunReader
+	// UndoneBy is the run that undid run id, or 0.
+	UndoneBy(ctx context.Context, id int64) (int64, error)
+}
+
+var _ Runs = (*store.DB)(nil)
+
+// RunOutcome is what became of a whole run, as its record says.
+type RunOutcome string
+
+const (
+	// RunApplied: every step was applied or already as planned.
+	RunApplied RunOutcome = "applied"
+	// RunPartial: some steps were applied, others not.
+	RunPartial RunOutcome = "partial"
+	// RunFailed: no step was applied.
+	RunFailed RunOutcome = "failed"
+	// RunRefused: the guardrails refused the plan; nothing was applied.
+	RunRefused RunOutcome = "refused"
+	// RunDeclined: the plan was shown and not approved.
+	RunDeclined RunOutcome = "declined"
+	// RunNothing: the plan had no step; nothing is recorded.
+	RunNothing RunOutcome = "nothing"
+)
+
+// Errors of Runner.PlanUndo and of an undo's outcome.
+var (
+	// ErrRunNotFound: no run has that id.
+	ErrRunNotFound = errors.New("no such run")
+	// ErrCannotUndo: the run cannot be undone here (already undone,
+	// nothing written, another cluster); the error says why.
+	ErrCannotUndo = errors.New("the run cannot be undone")
+	// ErrUndoRefused: the guardrails refuse the undo's plan.
+	ErrUndoRefused = errors.New("the guardrails refuse to undo the run")
+	// ErrNotUndone: the undo was tried and put nothing back, because
+	// every object changed since the run (or could not be written).
+	ErrNotUndone = errors.New("nothing was put back")
+)
+
+// Runner carries a remediation through one lifecycle, whichever command
+// asks for it (plumb fix, serve's scheduler and undo API, plumb agent):
+// plan, refuse what the guardrails refuse, confirm, apply conflict-safe,
+// record the run, and say what became of it.
+type Runner struct {
+	Planner *Planner
+	// Runs records the runs; nil records nothing.
+	Runs Runs
+	// User is the identity the runs act as.
+	User string
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+}
+
+// RunOptions tune one run.
+type RunOptions struct {
+	// Command names the run in its record: fix, undo, serve,
+	// serve-approve, agent.
+	Command string
+	// UndoOf is the run an undo puts back.
+	UndoOf int64
+	// DryRun applies with the server's dry run and records nothing.
+	DryRun bool
+	// Confirm, if set, is asked before anything is applied (not for a
+	// dry run); a no is recorded as declined, with its reason.
+	Confirm func(Plan) (ok bool, why string)
+	// RecordInSync records a run whose every object was already as
+	// planned (plumb fix does; serve, which acts on events, does not).
+	RecordInSync bool
+	// Started is when the run began (planning included). Default now.
+	Started time.Time
+}
+
+// Run is what one run did.
+type Run struct {
+	// ID is the run's record; 0 when nothing was recorded.
+	ID      int64
+	Plan    Plan
+	Results []Result
+	Outcome RunOutcome
+	// Declined says why the plan was not approved.
+	Declined string
+}
+
+func (r *Runner) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
+}
+
+// Fix plans putting objs back as declared and carries the plan out.
+func (r *Runner) Fix(ctx context.Context, objs []source.Object, opts RunOptions) (Run, error) {
+	if opts.Started.IsZero() {
+		opts.Started = r.now()
+	}
+	plan, err := r.Planner.Plan(ctx, objs)
+	if err != nil {
+		return Run{Plan: plan}, err
+	}
+	return r.Carry(ctx, plan, opts)
+}
+
+// Carry takes a plan from refusal to record: a refused plan is recorded
+// as refused, a declined one as declined, and an applied one with each
+// step's outcome. A plan without steps is neither applied nor recorded.
+func (r *Runner) Carry(ctx context.Context, plan Plan, opts RunOptions) (Run, error) {
+	if opts.Started.IsZero() {
+		opts.Started = r.now()
+	}
+	run := Run{Plan: plan, Outcome: RunNothing}
+	info := RunInfo{Command: opts.Command, User: r.User, UndoOf: opts.UndoOf, Started: opts.Started}
+	switch {
+	case len(plan.Steps) == 0:
+		return run, nil
+	case plan.Refused():
+		run.Outcome = RunRefused
+		return run, r.record(ctx, &run, info, opts)
+	}
+	if opts.Confirm != nil && !opts.DryRun {
+		if ok, why := opts.Confirm(plan); !ok {
+			run.Outcome, run.Declined, info.Declined = RunDeclined, why, true
+			return run, r.record(ctx, &run, info, opts)
+		}
+	}
+	results, err := r.Planner.Apply(ctx, plan, ApplyOptions{DryRun: opts.DryRun})
+	if err != nil {
+		return run, err
+	}
+	run.Results, run.Outcome = results, outcomeOf(results)
+	if !opts.RecordInSync && !slices.ContainsFunc(results, func(res Result) bool { return res.Outcome != OutcomeInSync }) {
+		return run, nil
+	}
+	return run, r.record(ctx, &run, info, opts)
+}
+
+// record stores the run, unless it is a dry run or there is no store.
+func (r *Runner) record(ctx context.Context, run *Run, info RunInfo, opts RunOptions) error {
+	if opts.DryRun || r.Runs == nil {
+		return nil
+	}
+	info.Finished = r.now()
+	rec, err := Record(info, run.Plan, run.Results)
+	if err != nil {
+		return err
+	}
+	if run.ID, err = r.Runs.RecordRun(ctx, rec); err != nil {
+		return fmt.Errorf("the run could not be recorded: %w", err)
+	}
+	return nil
+}
+
+// PlanUndo reads run id back and plans putting back what it changed
+// (Planner.PlanUndo). It refuses, with ErrCannotUndo, a run that was
+// undone already, wrote nothing, or changed another cluster than the
+// planner's.
+func (r *Runner) PlanUndo(ctx context.Context, id int64) (Plan, error) {
+	if r.Runs == nil {
+		return Plan{}, fmt.Errorf("no store to read run %d from", id)
+	}
+	run, err := r.Runs.Run(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return Plan{}, fmt.Errorf("%w: %d", ErrRunNotFound, id)
+	}
+	if err != nil {
+		return Plan{}, err
+	}
+	by, err := r.Runs.UndoneBy(ctx, id)
+	if err != nil {
+		return Plan{}, err
+	}
+	if by != 0 {
+		return Plan{}, fmt.Errorf("%w: run %d was already undone by run %d", ErrCannotUndo, id, by)
+	}
+	if !slices.ContainsFunc(run.Steps, func(st store.RunStep) bool { return st.Outcome == string(OutcomeApplied) }) {
+		return Plan{}, fmt.Errorf("%w: run %d wrote nothing (%s)", ErrCannotUndo, id, run.Outcome)
+	}
+	switch {
+	case len(run.Clusters) > 1:
+		return Plan{}, fmt.Errorf("%w: run %d changed clusters %s; undo it with plumb fix --undo %d --context on each", ErrCannotUndo, id,
+			strings.Join(run.Clusters, ", "), id)
+	case len(run.Clusters) == 1 && run.Clusters[0] != r.Planner.Cluster():
+		return Plan{}, fmt.Errorf("%w: run %d changed cluster %s; undo it with --context %s", ErrCannotUndo, id, run.Clusters[0], run.Clusters[0])
+	}
+	plan, err := r.Planner.PlanUndo(ctx, run)
+	if err != nil {
+		return plan, fmt.Errorf("%w: %v", ErrCannotUndo, err)
+	}
+	return plan, nil
+}
+
+// Undo puts back what run id changed: PlanUndo, then Carry as an undo. A
+// plan with nothing to put back is ErrCannotUndo, a refused one
+// ErrUndoRefused (recorded), and one that put nothing back ErrNotUndone
+// (recorded).
+func (r *Runner) Undo(ctx context.Context, id int64, opts RunOptions) (Run, error) {
+	if opts.Started.IsZero() {
+		opts.Started = r.now()
+	}
+	plan, err := r.PlanUndo(ctx, id)
+	if err != nil {
+		return Run{Plan: plan}, err
+	}
+	opts.Command, opts.UndoOf, opts.RecordInSync = "undo", id, true
+	if len(plan.Steps) == 0 {
+		var why []string
+		for _, sk := range plan.Skipped {
+			why = append(why, sk.Object+": "+sk.Reason)
+		}
+		return Run{Plan: plan, Outcome: RunNothing}, fmt.Errorf("%w: run %d: nothing to put back: %s", ErrCannotUndo, id, strings.Join(why, "; "))
+	}
+	run, err := r.Carry(ctx, plan, opts)
+	if err != nil {
+		return run, err
+	}
+	switch run.Outcome {
+	case RunRefused:
+		return run, fmt.Errorf("%w: %s", ErrUndoRefused, Refusals(plan))
+	case RunDeclined:
+		return run, nil
+	}
+	if !slices.ContainsFunc(run.Results, func(res Result) bool { return res.Outcome == OutcomeApplied }) && !opts.DryRun {
+		var why []string
+		for _, res := range run.Results {
+			why = append(why, res.Step.Object()+": "+string(res.Outcome)+": "+res.Message)
+		}
+		return run, fmt.Errorf("%w: %s", ErrNotUndone, strings.Join(why, "; "))
+	}
+	return run, nil
+}
+
+// Refusals says in one line why the guardrails refuse a plan.
+func Refusals(p Plan) string {
+	var out []string
+	for _, r := range p.Refusals {
+		out = append(out, "refused by "+r.Guardrail+": "+r.Reason)
+	}
+	return strings.Join(out, "; ")
+}
+
+// outcomeOf is the outcome of a run whose steps ended as results.
+func outcomeOf(results []Result) RunOutcome {
+	applied, other := 0, 0
+	for _, r := range results {
+		if r.Outcome == OutcomeApplied || r.Outcome == OutcomeInSync {
+			applied++
+		} else {
+			other++
+		}
+	}
+	switch {
+	case other == 0:
+		return RunApplied
+	case applied == 0:
+		return RunFailed
+	}
+	return RunPartial
+}

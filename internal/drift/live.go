@@ -4,12 +4,8 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
-
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -200,77 +196,13 @@ func (e *Engine) Get(ctx context.Context, t Target) (*unstructured.Unstructured,
 	return e.get(ctx, t.t)
 }
 
-// ApplyOptions tune Apply.
-type ApplyOptions struct {
-	// Manager is the field manager to apply as.
-	Manager string
-	// ResourceVersion, if set, is a precondition: the write fails with a
-	// conflict if the object changed since.
-	ResourceVersion string
-	// Force takes over fields other managers own.
-	Force bool
-	// DryRun asks the server to do everything but persist.
-	DryRun bool
-	// Live is the object as it is now, when it exists: fields the chart
-	// generates anew on every render keep their live values
-	// (withLiveGenerated). Default nil.
-	Live *unstructured.Unstructured
-	// Defaults are modified fields the source leaves out (Change.Default):
-	// their default values are applied with the declaration, which puts
-	// back a default someone changed. Default none.
-	Defaults []Change
-}
-
-// Apply server-side applies t's declaration. A refusal for field
-// conflicts is returned as *Conflicts.
-func (e *Engine) Apply(ctx context.Context, t Target, opts ApplyOptions) (*unstructured.Unstructured, error) {
+// DesiredOver returns the declaration as it is applied over live (nil
+// when the object does not exist): Desired, with the values the chart
+// generates anew on every render kept as they are live.
+func (t Target) DesiredOver(live *unstructured.Unstructured) (*unstructured.Unstructured, error) {
 	d, _, err := t.t.desired()
 	if err != nil {
 		return nil, err
 	}
-	d = withLiveGenerated(d, opts.Live, t.t.obj.Origin.Generated)
-	d.SetResourceVersion(opts.ResourceVersion)
-	for _, c := range opts.Defaults {
-		if !PutValue(d.Object, c.Path, c.Desired) {
-			return nil, fmt.Errorf("%s: cannot declare its default value in the applied object", c.Path)
-		}
-	}
-	ao := metav1.ApplyOptions{FieldManager: opts.Manager, Force: opts.Force}
-	if opts.DryRun {
-		ao.DryRun = []string{metav1.DryRunAll}
-	}
-	out, err := e.cluster.Dynamic.Resource(t.t.mapping.Resource).Namespace(t.t.ns).Apply(ctx, t.t.name, d, ao)
-	if err != nil {
-		var status apierrors.APIStatus
-		if errors.As(err, &status) && apierrors.IsConflict(err) {
-			var fields []string
-			if det := status.Status().Details; det != nil {
-				for _, c := range det.Causes {
-					if c.Type == metav1.CauseTypeFieldManagerConflict {
-						fields = append(fields, c.Field)
-					}
-				}
-			}
-			if len(fields) > 0 {
-				return nil, &Conflicts{Fields: fields, Err: err}
-			}
-			return nil, fmt.Errorf("%w: %w", ErrChanged, err)
-		}
-		return nil, err
-	}
-	return out, nil
+	return withLiveGenerated(d, live, t.t.obj.Origin.Generated), nil
 }
-
-// Conflicts is the server's refusal to apply over fields other managers own.
-type Conflicts struct {
-	// Fields are the conflicting fields, in the server's path notation.
-	Fields []string
-	Err    error
-}
-
-func (c *Conflicts) Error() string { return c.Err.Error() }
-func (c *Conflicts) Unwrap() error { return c.Err }
-
-// ErrChanged reports an object that changed since the resourceVersion a
-// write was made at.
-var ErrChanged = errors.New("the object changed since it was planned")

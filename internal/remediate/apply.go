@@ -126,7 +126,7 @@ func (p *Planner) applyDrifted(ctx context.Context, st Step, opts ApplyOptions) 
 					return Result{Outcome: OutcomeConflict, Message: err.Error()}
 				}
 				continue
-			case errors.Is(err, drift.ErrChanged):
+			case errors.Is(err, errChanged):
 				continue
 			default:
 				return failed(err)
@@ -161,14 +161,14 @@ func (o *outsideConflicts) Error() string {
 // (the planned one), first without force;
 // with force only when every conflict is a field the step puts back.
 func (p *Planner) serverSideApply(ctx context.Context, st Step, live *unstructured.Unstructured, opts ApplyOptions) (*unstructured.Unstructured, string, error) {
-	ao := drift.ApplyOptions{Manager: st.Manager, ResourceVersion: live.GetResourceVersion(), Live: live, DryRun: opts.DryRun}
+	ao := writeOptions{Manager: st.Manager, ResourceVersion: live.GetResourceVersion(), Live: live, DryRun: opts.DryRun}
 	for _, c := range st.Changes {
 		if c.Default {
 			ao.Defaults = append(ao.Defaults, c.Change)
 		}
 	}
-	after, err := p.engine.Apply(ctx, st.target, ao)
-	var conflicts *drift.Conflicts
+	after, err := serverSideApply(ctx, p.engine.Cluster(), st.target, ao)
+	var conflicts *fieldConflicts
 	if !errors.As(err, &conflicts) {
 		return after, "", err
 	}
@@ -182,7 +182,7 @@ func (p *Planner) serverSideApply(ctx context.Context, st Step, live *unstructur
 		}
 	}
 	ao.Force = true
-	after, err = p.engine.Apply(ctx, st.target, ao)
+	after, err = serverSideApply(ctx, p.engine.Cluster(), st.target, ao)
 	if err != nil {
 		return nil, "", err
 	}
@@ -196,11 +196,11 @@ func (p *Planner) serverSideApply(ctx context.Context, st Step, live *unstructur
 // apply): the apply then only moves the field's ownership. It asks the
 // server with a forced dry-run; a field whose path it cannot read counts
 // as changed.
-func (p *Planner) unchangedByForce(ctx context.Context, st Step, ao drift.ApplyOptions, live *unstructured.Unstructured, fields []string) (bool, error) {
+func (p *Planner) unchangedByForce(ctx context.Context, st Step, ao writeOptions, live *unstructured.Unstructured, fields []string) (bool, error) {
 	ao.Force, ao.DryRun = true, true
-	forced, err := p.engine.Apply(ctx, st.target, ao)
+	forced, err := serverSideApply(ctx, p.engine.Cluster(), st.target, ao)
 	if err != nil {
-		if errors.Is(err, drift.ErrChanged) {
+		if errors.Is(err, errChanged) {
 			return false, err
 		}
 		return false, nil
@@ -285,7 +285,7 @@ func (p *Planner) create(ctx context.Context, st Step, opts ApplyOptions) Result
 	if before != nil {
 		return changed("the object was created by someone else since it was planned")
 	}
-	after, err := p.engine.Apply(ctx, st.target, drift.ApplyOptions{Manager: st.Manager, DryRun: opts.DryRun})
+	after, err := serverSideApply(ctx, p.engine.Cluster(), st.target, writeOptions{Manager: st.Manager, DryRun: opts.DryRun})
 	if err != nil {
 		return failed(err)
 	}

@@ -22,6 +22,7 @@ import (
 	"plumb.dev/plumb/internal/agent"
 	"plumb.dev/plumb/internal/event"
 	"plumb.dev/plumb/internal/store"
+	"plumb.dev/plumb/internal/testwait"
 )
 
 // startAgent runs plumb agent until the test ends, or stop.
@@ -112,12 +113,12 @@ func TestAgent(t *testing.T) {
 		"--cluster-name", "edge", "--heartbeat", "200ms"}
 	stopAgent := startAgent(t, agentArgs...)
 
-	waitFor(t, 30*time.Second, "the agent's cluster listed, ready", func() bool {
+	testwait.For(t, 30*time.Second, "the agent's cluster listed, ready", func() bool {
 		c, ok := hubCluster(t, base, "s3cret", "edge")
 		return ok && c.Agent && c.Ready && c.State == event.StateOK && c.Objects == 9 && c.LastSeen != nil
 	})
 	env.Kubectl(t, "", "-n", ns, "set", "image", "deployment/api", "api=ghcr.io/example/shop-api:1.5.0")
-	waitFor(t, 10*time.Second, "the change on the hub", func() bool {
+	testwait.For(t, 10*time.Second, "the change on the hub", func() bool {
 		evs := hubEvents(t, base, "s3cret", "edge")
 		return len(evs) == 1 && evs[0].Name == "api" && evs[0].ResolvedAt == nil && slices.Contains(evs[0].Managers, "kubectl-set")
 	})
@@ -129,7 +130,7 @@ func TestAgent(t *testing.T) {
 	env.Kubectl(t, "", "-n", ns, "set", "image", "deployment/api", "api=ghcr.io/example/shop-api:1.4.2")
 	env.Kubectl(t, "", "-n", ns, "set", "image", "deployment/worker", "worker=ghcr.io/example/shop-worker:1.5.0")
 	env.Kubectl(t, "", "-n", ns, "set", "image", "deployment/web", "web=nginx:1.28")
-	waitFor(t, 10*time.Second, "three observations in the agent's outbox", func() bool {
+	testwait.For(t, 10*time.Second, "three observations in the agent's outbox", func() bool {
 		b, _ := os.ReadFile(filepath.Join(state, "outbox", "outbox.jsonl"))
 		return bytes.Count(b, []byte("\n")) >= 3
 	})
@@ -140,7 +141,7 @@ func TestAgent(t *testing.T) {
 	time.Sleep(time.Second)
 
 	base, _ = startServeAt(t, addr, hubArgs...)
-	waitFor(t, 30*time.Second, "the buffered observations on the hub", func() bool {
+	testwait.For(t, 30*time.Second, "the buffered observations on the hub", func() bool {
 		return len(hubEvents(t, base, "s3cret", "edge")) == 3
 	})
 	time.Sleep(time.Second) // five heartbeats: nothing more arrives
@@ -170,7 +171,7 @@ func TestAgent(t *testing.T) {
 	if code := hubPost(t, base+"/api/v1/agents/edge/fixes", "s3cret", `{"findings": ["`+worker+`"]}`, &fix); code != http.StatusCreated || fix.State != agent.FixPending {
 		t.Fatalf("POST fixes: %d %+v", code, fix)
 	}
-	waitFor(t, 40*time.Second, "the fix reported", func() bool {
+	testwait.For(t, 40*time.Second, "the fix reported", func() bool {
 		var fixes struct{ Items []agent.Fix }
 		hubGet(t, base, "s3cret", "/api/v1/agents/edge/fixes", &fixes)
 		fix = fixes.Items[0]
@@ -182,7 +183,7 @@ func TestAgent(t *testing.T) {
 	if got := env.Kubectl(t, "", "-n", ns, "get", "deployment/worker", "-o", "jsonpath={.spec.template.spec.containers[0].image}"); got != "ghcr.io/example/shop-worker:1.4.2" {
 		t.Errorf("worker's image = %s after the fix", got)
 	}
-	waitFor(t, 10*time.Second, "the worker's finding resolved on the hub", func() bool {
+	testwait.For(t, 10*time.Second, "the worker's finding resolved on the hub", func() bool {
 		for _, e := range hubEvents(t, base, "s3cret", "edge") {
 			if e.Name == "worker" {
 				return e.ResolvedAt != nil
@@ -232,7 +233,7 @@ func TestAgentLatency(t *testing.T) {
 	}
 	base, _ := startServe(t, "-n", ns, "--source", shop, "--agents", "--store", filepath.Join(dir, "hub.db"))
 	startAgent(t, "-n", ns, "--source", shop, "--hub", base, "--token-file", token, "--state-dir", filepath.Join(dir, "agent"), "--cluster-name", "edge")
-	waitFor(t, 30*time.Second, "the agent's cluster ready", func() bool {
+	testwait.For(t, 30*time.Second, "the agent's cluster ready", func() bool {
 		c, ok := hubCluster(t, base, "", "edge")
 		return ok && c.Ready
 	})
@@ -304,13 +305,13 @@ func TestAgentBacklog(t *testing.T) {
 	base, stop := startServeAt(t, addr, hubArgs...)
 	state := filepath.Join(dir, "agent")
 	startAgent(t, "-n", ns, "--source", src, "--hub", base, "--token-file", token, "--state-dir", state, "--cluster-name", "edge")
-	waitFor(t, 5*time.Minute, "the agent's cluster ready", func() bool {
+	testwait.For(t, 5*time.Minute, "the agent's cluster ready", func() bool {
 		c, ok := hubCluster(t, base, "", "edge")
 		return ok && c.Ready
 	})
 	stop()
 	env.Kubectl(t, manifests("by-hand"), "apply", "--server-side", "--force-conflicts", "--field-manager", "by-hand", "-f", "-")
-	waitFor(t, 5*time.Minute, "every change in the outbox", func() bool {
+	testwait.For(t, 5*time.Minute, "every change in the outbox", func() bool {
 		b, _ := os.ReadFile(filepath.Join(state, "outbox", "outbox.jsonl"))
 		return bytes.Count(b, []byte("\n")) >= n
 	})
@@ -320,7 +321,7 @@ func TestAgentBacklog(t *testing.T) {
 	// counted.
 	var first time.Time
 	var firstCount int
-	waitFor(t, 5*time.Minute, "every change on the hub", func() bool {
+	testwait.For(t, 5*time.Minute, "every change on the hub", func() bool {
 		var evs struct{ Items []store.Event }
 		getJSON(t, base+"/api/v1/events?cluster=edge&limit=1000", &evs)
 		if first.IsZero() && len(evs.Items) > 0 {

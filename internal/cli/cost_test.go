@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"plumb.dev/plumb/internal/cost"
+	"plumb.dev/plumb/internal/testwait"
 )
 
 // TestCostOfDrift scales the shop's api from 2 to 5 replicas (each
@@ -70,7 +71,7 @@ func TestCostOfDrift(t *testing.T) {
 
 	// Scaled back, api costs nothing more: its delta goes from the API.
 	k("scale", "deployment/api", "--replicas=2")
-	waitFor(t, 10*time.Second, "api's finding to resolve", func() bool {
+	testwait.For(t, 10*time.Second, "api's finding to resolve", func() bool {
 		getJSON(t, base+"/api/v1/cost", &c)
 		return c.Fleet.Workloads == 1 && len(c.Items) == 1 && c.Items[0].Name == "web"
 	})

@@ -9,6 +9,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"plumb.dev/plumb/internal/testcluster"
+	"plumb.dev/plumb/internal/testwait"
 )
 
 // TestDashboardSkew opens the Skew page in headless Chromium for a fleet of
@@ -39,7 +40,7 @@ bindings:
   - {source: shop, clusters: {}}
 `)
 	base, _ := startServe(t, "-c", cfg, "--store", filepath.Join(t.TempDir(), "plumb.db"))
-	waitFor(t, 10*time.Second, "the drift in prod-us", func() bool { return len(findingsOf(t, base)) == 1 })
+	testwait.For(t, 10*time.Second, "the drift in prod-us", func() bool { return len(findingsOf(t, base)) == 1 })
 	ctx := browser(t)
 
 	row := `tr[data-object="Deployment/` + ns + `/web"][data-path=".spec.replicas"]`

@@ -17,6 +17,7 @@ import (
 
 	"plumb.dev/plumb/internal/dashboard"
 	"plumb.dev/plumb/internal/store"
+	"plumb.dev/plumb/internal/testwait"
 )
 
 // browser starts headless Chromium (Debian's chromium package) for the
@@ -252,7 +253,7 @@ func TestDashboard(t *testing.T) {
 	do(t, ctx, 15*time.Second, "web's plan in the approval queue",
 		clickJS(`a[data-nav="remediations"]`), chromedp.WaitVisible(chromedp.CSS(approve)))
 	do(t, ctx, 10*time.Second, "approve", clickJS(approve))
-	waitFor(t, 15*time.Second, "web's image put back", func() bool {
+	testwait.For(t, 15*time.Second, "web's image put back", func() bool {
 		return k("get", "deployment/web", "-o", "jsonpath={.spec.template.spec.containers[0].image}") == "nginx:1.27"
 	})
 	do(t, ctx, 10*time.Second, "the run in the history", chromedp.WaitVisible(chromedp.CSS(`tr[data-run] .badge.applied`)))
@@ -276,10 +277,10 @@ func TestDashboard(t *testing.T) {
 	}
 	// The undo writes twice (the object, then its field owners), so the
 	// page may redraw the history between the badge and these reads.
-	waitFor(t, 10*time.Second, "the fixed run's row marked undone", func() bool {
+	testwait.For(t, 10*time.Second, "the fixed run's row marked undone", func() bool {
 		return strings.Contains(text(t, ctx, `tr[data-run="`+fixed+`"]`), "undone")
 	})
-	waitFor(t, 10*time.Second, "the undo's row to read: undo of #"+fixed+", applied", func() bool {
+	testwait.For(t, 10*time.Second, "the undo's row to read: undo of #"+fixed+", applied", func() bool {
 		undoRow := text(t, ctx, `tr[data-undo-of="`+fixed+`"]`)
 		return strings.Contains(undoRow, "undo of #"+fixed) && strings.Contains(undoRow, "applied")
 	})

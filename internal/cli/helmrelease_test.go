@@ -10,6 +10,7 @@ import (
 
 	"helm.sh/helm/v4/pkg/action"
 	"helm.sh/helm/v4/pkg/kube"
+	"plumb.dev/plumb/internal/testwait"
 )
 
 // helmUpgrade upgrades a release to chartDir with vals, as `helm upgrade`.
@@ -91,7 +92,7 @@ func TestServeFollowsHelmUpgrades(t *testing.T) {
 	defer stop()
 
 	env.Kubectl(t, "", "-n", ns, "scale", "deployment/podinfo", "--replicas=5")
-	waitFor(t, 10*time.Second, "the scale is drift", func() bool {
+	testwait.For(t, 10*time.Second, "the scale is drift", func() bool {
 		fs := findingsOf(t, base)
 		return len(fs) == 1 && fs[0].Source != nil && fs[0].Source.Revision == 1
 	})
@@ -99,9 +100,9 @@ func TestServeFollowsHelmUpgrades(t *testing.T) {
 	// helm upgrade --force-conflicts to 4 replicas takes the field back;
 	// a later scale is drift from revision 2's 4 replicas.
 	helmUpgrade(t, "secret", chart, "podinfo", ns, map[string]any{"replicaCount": 4})
-	waitFor(t, 10*time.Second, "the upgrade resolves the finding", func() bool { return len(findingsOf(t, base)) == 0 })
+	testwait.For(t, 10*time.Second, "the upgrade resolves the finding", func() bool { return len(findingsOf(t, base)) == 0 })
 	env.Kubectl(t, "", "-n", ns, "scale", "deployment/podinfo", "--replicas=6")
-	waitFor(t, 10*time.Second, "the scale is drift from revision 2", func() bool {
+	testwait.For(t, 10*time.Second, "the scale is drift from revision 2", func() bool {
 		fs := findingsOf(t, base)
 		return len(fs) == 1 && fs[0].Source != nil && fs[0].Source.Revision == 2 &&
 			len(fs[0].Changes) == 1 && fmt.Sprint(fs[0].Changes[0].Desired) == "4"

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"plumb.dev/plumb/internal/testwait"
 )
 
 // clusterScoped declares the cluster-scoped objects with quantities, named
@@ -143,7 +144,7 @@ func TestEqualQuantitiesAreNotDrift(t *testing.T) {
 			}
 			k("patch", "deployment/cache", "--type=json", "-p", `[{"op":"replace","path":"/spec/template/spec/containers/0/resources/limits/cpu","value":"0.5"}]`)
 			k("set", "image", "deployment/cache", "cache=memcached:1.7")
-			waitFor(t, 10*time.Second, "the new cache image", func() bool { return len(findingsOf(t, base)) == 4 })
+			testwait.For(t, 10*time.Second, "the new cache image", func() bool { return len(findingsOf(t, base)) == 4 })
 			for _, f := range findingsOf(t, base) {
 				if (f.Name == "cache" || f.Name == "cassandra") && (len(f.Changes) != 1 || !strings.HasSuffix(f.Changes[0].Path, "].image")) {
 					t.Errorf("%s changes = %+v, want only the image", f.Name, f.Changes)

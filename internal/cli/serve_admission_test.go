@@ -17,6 +17,7 @@ import (
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 
 	"plumb.dev/plumb/internal/testcluster"
+	"plumb.dev/plumb/internal/testwait"
 )
 
 // kubectlAs runs kubectl with kubeconfig and returns its stdout and stderr
@@ -113,7 +114,7 @@ func TestServeAdmission(t *testing.T) {
 	// The configuration: Ignore, a short timeout, the CA, the declared
 	// kinds with their scale subresources, the test's namespace only.
 	var vwc admissionregistrationv1.ValidatingWebhookConfiguration
-	waitFor(t, 15*time.Second, "the webhook configuration", func() bool {
+	testwait.For(t, 15*time.Second, "the webhook configuration", func() bool {
 		var ok bool
 		vwc, ok = webhookConfiguration(t, audited)
 		return ok
@@ -148,7 +149,7 @@ func TestServeAdmission(t *testing.T) {
 			}
 		}
 	})
-	waitFor(t, 15*time.Second, "the webhook to refuse a change of .spec.replicas", func() bool {
+	testwait.For(t, 15*time.Second, "the webhook to refuse a change of .spec.replicas", func() bool {
 		stderr, err := as("patch", "deploy/web", "--type=merge", "-p", `{"spec":{"replicas":5}}`)
 		refusal = stderr
 		return err != nil
@@ -199,11 +200,11 @@ func TestServeAdmission(t *testing.T) {
 	if stderr := mustPass("patch", "deploy/web", "--type=merge", "-p", `{"spec":{"replicas":6}}`); !strings.Contains(stderr, "break-glass") {
 		t.Errorf("no break-glass warning: %q", stderr)
 	}
-	waitFor(t, 15*time.Second, "the break-glass event", func() bool {
+	testwait.For(t, 15*time.Second, "the break-glass event", func() bool {
 		ev := admin("get", "events", "--field-selector", "reason=BreakGlass,involvedObject.name=web", "-o", "jsonpath={.items[*].message}")
 		return strings.Contains(ev, "alice") && strings.Contains(ev, "incident 42: traffic spike") && strings.Contains(ev, ".spec.replicas")
 	})
-	waitFor(t, 15*time.Second, "the break-glass change attributed to alice", func() bool {
+	testwait.For(t, 15*time.Second, "the break-glass change attributed to alice", func() bool {
 		return attributed(t, base, "web", ".spec.replicas", "kubectl-patch", "alice")
 	})
 	mustPass("scale", "deploy/web", "--replicas=5") // the scale subresource's object has no annotations
@@ -217,11 +218,11 @@ func TestServeAdmission(t *testing.T) {
 	// Kept current: deleted, it comes back; a new kind in the sources
 	// joins the rules.
 	audited.Kubectl(t, "", "delete", "validatingwebhookconfiguration", "plumb")
-	waitFor(t, 15*time.Second, "the webhook configuration back", func() bool { _, ok := webhookConfiguration(t, audited); return ok })
+	testwait.For(t, 15*time.Second, "the webhook configuration back", func() bool { _, ok := webhookConfiguration(t, audited); return ok })
 	if err := os.WriteFile(filepath.Join(src, "sa.yaml"), []byte("apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: robot}\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 15*time.Second, "serviceaccounts in the rules", func() bool {
+	testwait.For(t, 15*time.Second, "serviceaccounts in the rules", func() bool {
 		vwc, ok := webhookConfiguration(t, audited)
 		return ok && strings.Contains(strings.Join(vwc.Webhooks[0].Rules[0].Resources, ","), "serviceaccounts")
 	})
@@ -233,7 +234,7 @@ func TestServeAdmission(t *testing.T) {
 	// Each try writes a new value: a try that lands before the API server
 	// calls the new webhook must not make the next ones no-ops.
 	tries := 0
-	waitFor(t, 15*time.Second, "a warning from plumb", func() bool {
+	testwait.For(t, 15*time.Second, "a warning from plumb", func() bool {
 		tries++
 		stderr := mustPass("patch", "configmap/settings", "--type=merge", "-p", fmt.Sprintf(`{"data":{"mode":"warned-%d"}}`, tries))
 		return strings.Contains(stderr, "Warning: plumb:") && strings.Contains(stderr, ".data.mode")

@@ -12,6 +12,7 @@ import (
 	"plumb.dev/plumb/internal/report"
 	"plumb.dev/plumb/internal/store"
 	"plumb.dev/plumb/internal/testcluster"
+	"plumb.dev/plumb/internal/testwait"
 )
 
 // TestServeNamesTheUser starts a control plane whose API server sends its
@@ -30,19 +31,19 @@ func TestServeNamesTheUser(t *testing.T) {
 	base, stopServe := startServe(t, "--kubeconfig", audited.Kubeconfig, "-n", ns, "--source", shop,
 		"--store", db, "--audit-listen", auditAddr, "--notify-webhook", hookURL)
 	k("patch", "configmap/settings", "--type=merge", "-p", `{"data":{"mode":"slow"}}`)
-	waitFor(t, 15*time.Second, "the change attributed to "+me, func() bool {
+	testwait.For(t, 15*time.Second, "the change attributed to "+me, func() bool {
 		return attributed(t, base, "settings", ".data.mode", "kubectl-patch", me)
 	})
 
 	// A removed field has no owner in managedFields; the one person who
 	// wrote to the object since its deployer is named.
 	k("label", "configmap/settings", "app.kubernetes.io/part-of-")
-	waitFor(t, 15*time.Second, "the removed label attributed to "+me, func() bool {
+	testwait.For(t, 15*time.Second, "the removed label attributed to "+me, func() bool {
 		return attributed(t, base, "settings", `.metadata.labels["app.kubernetes.io/part-of"]`, "", me)
 	})
 
 	// The notification waited for the audit batch: it names the user.
-	waitFor(t, 15*time.Second, "the opened notification", func() bool { return len(hooks()) > 0 })
+	testwait.For(t, 15*time.Second, "the opened notification", func() bool { return len(hooks()) > 0 })
 	p := hooks()[0]
 	if p.Event == nil || p.Event.Transition != store.Opened || p.Event.Finding.Changes[0].User == nil ||
 		p.Event.Finding.Changes[0].User.Name != me || !strings.Contains(p.Summary, "by "+me+" (kubectl-patch)") {

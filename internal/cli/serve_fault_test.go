@@ -15,19 +15,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"plumb.dev/plumb/internal/store"
+	"plumb.dev/plumb/internal/testwait"
 )
-
-// waitFor polls cond every 100ms until it holds or d passes.
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %s", what, d)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
 
 type clusterList struct {
 	Items []struct {
@@ -54,7 +43,7 @@ func TestServeSurvivesAnOutage(t *testing.T) {
 
 	proxy.Cut()
 	// The outage is noticed when the watch breaks and the relist fails.
-	waitFor(t, 60*time.Second, "cluster reported unreachable", func() bool {
+	testwait.For(t, 60*time.Second, "cluster reported unreachable", func() bool {
 		var cl clusterList
 		getJSON(t, base+"/api/v1/clusters", &cl)
 		return len(cl.Items) == 1 && cl.Items[0].Status == "unreachable" && cl.Items[0].Error != ""
@@ -67,7 +56,7 @@ func TestServeSurvivesAnOutage(t *testing.T) {
 	if err := proxy.Restore(); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 60*time.Second, "drift made during the outage found", func() bool {
+	testwait.For(t, 60*time.Second, "drift made during the outage found", func() bool {
 		got := findingsOf(t, base)
 		return len(got) == 1 && got[0].Name == "web"
 	})
@@ -102,7 +91,7 @@ func TestServeRestartAfterKill(t *testing.T) {
 		}
 		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 		base := "http://" + addr
-		waitFor(t, 30*time.Second, "plumb serve ready", func() bool {
+		testwait.For(t, 30*time.Second, "plumb serve ready", func() bool {
 			resp, err := http.Get(base + "/readyz")
 			if err != nil {
 				return false
@@ -115,7 +104,7 @@ func TestServeRestartAfterKill(t *testing.T) {
 
 	cmd, base := start()
 	env.Kubectl(t, "", "-n", ns, "patch", "configmap/settings", "--type=merge", "-p", `{"data":{"mode":"slow"}}`)
-	waitFor(t, 10*time.Second, "finding opened", func() bool { return len(findingsOf(t, base)) == 1 })
+	testwait.For(t, 10*time.Second, "finding opened", func() bool { return len(findingsOf(t, base)) == 1 })
 
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
@@ -163,7 +152,7 @@ func TestServeRelistsAfterGone(t *testing.T) {
 	if err := proxy.Restore(); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 60*time.Second, "drift made while the watch was gone found", func() bool {
+	testwait.For(t, 60*time.Second, "drift made while the watch was gone found", func() bool {
 		got := findingsOf(t, base)
 		return len(got) == 1 && got[0].Name == "settings"
 	})

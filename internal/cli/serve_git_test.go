@@ -8,6 +8,7 @@ import (
 	"time"
 
 	git "github.com/go-git/go-git/v5"
+	"plumb.dev/plumb/internal/testwait"
 )
 
 // gitShop makes a repository holding the shop under deploy/, committed.
@@ -48,7 +49,7 @@ func TestServeFollowsGit(t *testing.T) {
 	defer stop()
 
 	env.Kubectl(t, "", "-n", ns, "scale", "deployment/web", "--replicas=5")
-	waitFor(t, 10*time.Second, "the scale is drift at the first commit", func() bool {
+	testwait.For(t, 10*time.Second, "the scale is drift at the first commit", func() bool {
 		fs := findingsOf(t, base)
 		return len(fs) == 1 && fs[0].Source != nil && fs[0].Source.Commit == first && fs[0].Source.Path == "deploy/web.yaml"
 	})
@@ -62,7 +63,7 @@ func TestServeFollowsGit(t *testing.T) {
 	if code := postHook(t, base); code != http.StatusAccepted {
 		t.Fatalf("POST /api/v1/hooks/git: %d, want 202", code)
 	}
-	waitFor(t, 10*time.Second, "the hook's reading", func() bool { return reads("unchanged") == 1 })
+	testwait.For(t, 10*time.Second, "the hook's reading", func() bool { return reads("unchanged") == 1 })
 	if n := dryRuns(); n != before || reads("moved") != 0 {
 		t.Errorf("a hook with no new commit: %v dry-runs (was %v), %v reloads; want none", n, before, reads("moved"))
 	}
@@ -74,7 +75,7 @@ func TestServeFollowsGit(t *testing.T) {
 	}
 	second := commitAll(t, repo, "a README")
 	postHook(t, base)
-	waitFor(t, 10*time.Second, "the finding moves to the second commit", func() bool {
+	testwait.For(t, 10*time.Second, "the finding moves to the second commit", func() bool {
 		fs := findingsOf(t, base)
 		return len(fs) == 1 && fs[0].Source.Commit == second
 	})
@@ -86,7 +87,7 @@ func TestServeFollowsGit(t *testing.T) {
 	rewrite(t, filepath.Join(dir, "deploy", "web.yaml"), "replicas: 2", "replicas: 5")
 	commitAll(t, repo, "web takes 5 replicas")
 	postHook(t, base)
-	waitFor(t, 10*time.Second, "the finding resolves", func() bool { return len(findingsOf(t, base)) == 0 })
+	testwait.For(t, 10*time.Second, "the finding resolves", func() bool { return len(findingsOf(t, base)) == 0 })
 }
 
 // TestServeGitHookWithoutGitSources: the hook is not found when nothing

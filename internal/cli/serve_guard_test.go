@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"plumb.dev/plumb/internal/remediate/schedule"
+	"plumb.dev/plumb/internal/testwait"
 )
 
 // request sends method to u with the given headers ("Host" sets the Host
@@ -50,7 +51,7 @@ func pendingRemediation(t *testing.T, k func(...string) string, list func() []sc
 	t.Helper()
 	k("patch", "configmap/settings", "--type=merge", "-p", `{"data":{"mode":"`+mode+`"}}`)
 	var pending []schedule.Remediation
-	waitFor(t, 10*time.Second, "a pending remediation", func() bool {
+	testwait.For(t, 10*time.Second, "a pending remediation", func() bool {
 		pending = list()
 		return len(pending) == 1 && pending[0].State == schedule.StatePending
 	})

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"plumb.dev/plumb/internal/testwait"
 )
 
 // TestServeReloadsSources edits the source folder while plumb serve runs:
@@ -43,7 +45,7 @@ func TestServeReloadsSources(t *testing.T) {
 	if err := os.WriteFile(web, []byte(strings.Replace(string(b), "replicas: 2", "replicas: 3", 1)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 15*time.Second, "drift from the edited source", func() bool { return names() == "Deployment/api:drifted,Deployment/web:drifted" })
+	testwait.For(t, 15*time.Second, "drift from the edited source", func() bool { return names() == "Deployment/api:drifted,Deployment/web:drifted" })
 
 	// A new object that is not in the cluster, and a file removed.
 	if err := os.WriteFile(filepath.Join(dir, "extra.yaml"), []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\ndata: {a: b}\n"), 0o644); err != nil {
@@ -52,7 +54,7 @@ func TestServeReloadsSources(t *testing.T) {
 	if err := os.Remove(filepath.Join(dir, "api.yaml")); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 15*time.Second, "the new object missing and the removed one resolved", func() bool {
+	testwait.For(t, 15*time.Second, "the new object missing and the removed one resolved", func() bool {
 		return names() == "ConfigMap/extra:missing,Deployment/web:drifted"
 	})
 }

@@ -19,6 +19,7 @@ import (
 	"plumb.dev/plumb/internal/remediate"
 	"plumb.dev/plumb/internal/remediate/schedule"
 	"plumb.dev/plumb/internal/store"
+	"plumb.dev/plumb/internal/testwait"
 )
 
 // remediations lists serve's held remediations, filtered by state.
@@ -111,7 +112,7 @@ func TestServeAutoRemediation(t *testing.T) {
 	k("set", "image", "deployment/api", "api=ghcr.io/example/shop-api:1.5.0")
 	waitEvent(t, events, "opened")
 	var pending []schedule.Remediation
-	waitFor(t, 10*time.Second, "a pending remediation", func() bool {
+	testwait.For(t, 10*time.Second, "a pending remediation", func() bool {
 		pending = remediations(t, base, "pending")
 		return len(pending) == 1
 	})
@@ -191,7 +192,7 @@ func TestServeApproveMode(t *testing.T) {
 
 	k("patch", "configmap/settings", "--type=merge", "-p", `{"data":{"mode":"slow"}}`)
 	var pending []schedule.Remediation
-	waitFor(t, 10*time.Second, "a pending remediation", func() bool {
+	testwait.For(t, 10*time.Second, "a pending remediation", func() bool {
 		pending = remediations(t, base, "pending")
 		return len(pending) == 1
 	})
@@ -199,7 +200,7 @@ func TestServeApproveMode(t *testing.T) {
 		t.Fatalf("pending = %+v", p)
 	}
 	// The person who approves hears of it, once.
-	waitFor(t, 10*time.Second, "a notification of the pending remediation", func() bool { return len(remediationHooks(hooks())) == 1 })
+	testwait.For(t, 10*time.Second, "a notification of the pending remediation", func() bool { return len(remediationHooks(hooks())) == 1 })
 	if n := remediationHooks(hooks())[0]; n.Remediation.ID != pending[0].ID || n.Remediation.State != schedule.StatePending ||
 		!strings.Contains(n.Summary, "ConfigMap "+ns+"/settings") || !strings.Contains(n.Summary, "/api/v1/remediations/"+itoa(pending[0].ID)+"/approve") {
 		t.Errorf("pending notification = %s: %+v", n.Summary, n.Remediation)
@@ -219,14 +220,14 @@ func TestServeApproveMode(t *testing.T) {
 	// refused, and approving it is a conflict.
 	k("set", "image", "deployment/api", "api=ghcr.io/example/shop-api:1.5.0")
 	var refused []schedule.Remediation
-	waitFor(t, 10*time.Second, "a refused remediation", func() bool {
+	testwait.For(t, 10*time.Second, "a refused remediation", func() bool {
 		refused = remediations(t, base, "refused")
 		return len(refused) == 1
 	})
 	if r := refused[0]; !strings.Contains(r.Reason, "refused by max-risk") || len(r.Plan.Refusals) != 1 {
 		t.Errorf("refused = %+v", r)
 	}
-	waitFor(t, 10*time.Second, "a notification of the refused remediation", func() bool { return len(remediationHooks(hooks())) == 2 })
+	testwait.For(t, 10*time.Second, "a notification of the refused remediation", func() bool { return len(remediationHooks(hooks())) == 2 })
 	if n := remediationHooks(hooks())[1]; n.Remediation.ID != refused[0].ID || n.Remediation.State != schedule.StateRefused || !strings.Contains(n.Summary, "refused by max-risk") {
 		t.Errorf("refused notification = %s: %+v", n.Summary, n.Remediation)
 	}
@@ -245,7 +246,7 @@ func TestServeApproveMode(t *testing.T) {
 	// A new change gives the rejected object a new plan, and approving it
 	// puts the ConfigMap back.
 	k("patch", "configmap/settings", "--type=merge", "-p", `{"data":{"mode":"slower"}}`)
-	waitFor(t, 10*time.Second, "a new pending remediation", func() bool {
+	testwait.For(t, 10*time.Second, "a new pending remediation", func() bool {
 		pending = remediations(t, base, "pending")
 		return len(pending) == 1 && pending[0].ID != rejected.ID
 	})
@@ -298,7 +299,7 @@ func TestServeStopsFighting(t *testing.T) {
 	defer stopFighter()
 
 	var fighting []schedule.Remediation
-	waitFor(t, 60*time.Second, "remediation to stop fighting", func() bool {
+	testwait.For(t, 60*time.Second, "remediation to stop fighting", func() bool {
 		fighting = remediations(t, base, "fighting")
 		return len(fighting) == 1
 	})
@@ -307,7 +308,7 @@ func TestServeStopsFighting(t *testing.T) {
 	if len(f.Managers) == 0 || !strings.HasPrefix(f.Managers[0], "kubectl") || !strings.Contains(f.Reason, "3 times within 10m0s") {
 		t.Errorf("fighting = %+v, want the kubectl manager named and 3 rounds in the reason", f)
 	}
-	waitFor(t, 10*time.Second, "a notification that remediation stopped", func() bool { return len(remediationHooks(hooks())) == 1 })
+	testwait.For(t, 10*time.Second, "a notification that remediation stopped", func() bool { return len(remediationHooks(hooks())) == 1 })
 	if n := remediationHooks(hooks())[0]; n.Remediation.State != schedule.StateFighting || !strings.Contains(n.Summary, "changed back by kubectl") {
 		t.Errorf("fighting notification = %s: %+v", n.Summary, n.Remediation)
 	}
@@ -335,12 +336,12 @@ func TestServeStopsFighting(t *testing.T) {
 
 	// Someone puts it back: the fight is over, and the next drift is fixed.
 	k("scale", "deployment/web", "--replicas=2")
-	waitFor(t, 10*time.Second, "the fight to end", func() bool { return len(remediations(t, base, "")) == 0 && len(findingsOf(t, base)) == 0 })
+	testwait.For(t, 10*time.Second, "the fight to end", func() bool { return len(remediations(t, base, "")) == 0 && len(findingsOf(t, base)) == 0 })
 	if v := metricValue(t, base, "plumb_remediation_fighting", nil); v != 0 {
 		t.Errorf("plumb_remediation_fighting = %v after the fight ended, want 0", v)
 	}
 	k("scale", "deployment/web", "--replicas=7")
-	waitFor(t, 10*time.Second, "the next drift to be fixed", func() bool {
+	testwait.For(t, 10*time.Second, "the next drift to be fixed", func() bool {
 		return k("get", "deployment/web", "-o", "jsonpath={.spec.replicas}") == "2"
 	})
 }
@@ -371,16 +372,16 @@ bindings:
 	k("patch", "configmap/settings", "--type=merge", "-p", `{"data":{"mode":"slow"}}`)
 	k("scale", "deployment/web", "--replicas=5")
 	k("scale", "deployment/api", "--replicas=5")
-	waitFor(t, 10*time.Second, "settings put back", func() bool { return k("get", "configmap/settings", "-o", "jsonpath={.data.mode}") == "fast" })
+	testwait.For(t, 10*time.Second, "settings put back", func() bool { return k("get", "configmap/settings", "-o", "jsonpath={.data.mode}") == "fast" })
 	var pending []schedule.Remediation
-	waitFor(t, 10*time.Second, "web's plan to wait", func() bool {
+	testwait.For(t, 10*time.Second, "web's plan to wait", func() bool {
 		pending = remediations(t, base, "pending")
 		return len(pending) == 1
 	})
 	if p := pending[0]; p.Mode != remediate.ModeApprove || p.Plan.Steps[0].Name != "web" {
 		t.Errorf("pending = %+v, want web's plan in approve mode", p)
 	}
-	waitFor(t, 10*time.Second, "web and api reported", func() bool { return len(findingsOf(t, base)) == 2 })
+	testwait.For(t, 10*time.Second, "web and api reported", func() bool { return len(findingsOf(t, base)) == 2 })
 	if got := k("get", "deployment/api", "-o", "jsonpath={.spec.replicas}"); got != "5" {
 		t.Errorf("api replicas = %s; its binding's remediation is off", got)
 	}
@@ -400,10 +401,10 @@ func TestServeAutoBudget(t *testing.T) {
 	base, _ := startServe(t, "-c", cfg, "-n", ns, "--source", shop, "--store", filepath.Join(t.TempDir(), "plumb.db"), "--remediation", "auto")
 
 	k("scale", "deployment/web", "--replicas=5")
-	waitFor(t, 10*time.Second, "web put back", func() bool { return k("get", "deployment/web", "-o", "jsonpath={.spec.replicas}") == "2" })
+	testwait.For(t, 10*time.Second, "web put back", func() bool { return k("get", "deployment/web", "-o", "jsonpath={.spec.replicas}") == "2" })
 	k("patch", "configmap/settings", "--type=merge", "-p", `{"data":{"mode":"slow"}}`)
 	var pending []schedule.Remediation
-	waitFor(t, 10*time.Second, "the second plan to wait", func() bool {
+	testwait.For(t, 10*time.Second, "the second plan to wait", func() bool {
 		pending = remediations(t, base, "pending")
 		return len(pending) == 1
 	})
@@ -424,7 +425,7 @@ func TestServeRemediatesAfterRestart(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "plumb.db")
 	base, stop := startServe(t, "-n", ns, "--source", shop, "--store", db)
 	k("scale", "deployment/web", "--replicas=5")
-	waitFor(t, 10*time.Second, "web reported", func() bool { return len(findingsOf(t, base)) == 1 })
+	testwait.For(t, 10*time.Second, "web reported", func() bool { return len(findingsOf(t, base)) == 1 })
 	if code := stop(); code != 0 {
 		t.Fatalf("serve exited %d", code)
 	}
@@ -433,7 +434,7 @@ func TestServeRemediatesAfterRestart(t *testing.T) {
 	}
 
 	startServe(t, "-n", ns, "--source", shop, "--store", db, "--remediation", "auto")
-	waitFor(t, 10*time.Second, "web put back after the restart", func() bool {
+	testwait.For(t, 10*time.Second, "web put back after the restart", func() bool {
 		return k("get", "deployment/web", "-o", "jsonpath={.spec.replicas}") == "2"
 	})
 }

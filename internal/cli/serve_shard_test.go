@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"plumb.dev/plumb/internal/testpostgres"
+	"plumb.dev/plumb/internal/testwait"
 )
 
 // shardedFleet writes a configuration of n clusters, every one a context
@@ -89,12 +90,12 @@ func TestServeSharesTheFleet(t *testing.T) {
 			return true
 		}
 	}
-	waitFor(t, 40*time.Second, "three replicas watch two clusters each, as every replica says", split(3))
+	testwait.For(t, 40*time.Second, "three replicas watch two clusters each, as every replica says", split(3))
 
 	// A change in any cluster is found, and every replica serves it.
 	env.Kubectl(t, "", "-n", namespaces[4], "patch", "configmap/settings", "--type=merge", "-p", `{"data":{"LOG_LEVEL":"debug"}}`)
 	for _, base := range bases {
-		waitFor(t, 15*time.Second, "the drift in c4, from "+base, func() bool {
+		testwait.For(t, 15*time.Second, "the drift in c4, from "+base, func() bool {
 			fs := findingsOf(t, base)
 			return len(fs) == 1 && fs[0].Cluster == "c4"
 		})
@@ -112,10 +113,10 @@ func TestServeSharesTheFleet(t *testing.T) {
 		t.Errorf("r3 stopped with exit %d", code)
 	}
 	bases = bases[:2]
-	waitFor(t, 30*time.Second, "r1 and r2 watch three clusters each", split(2))
+	testwait.For(t, 30*time.Second, "r1 and r2 watch three clusters each", split(2))
 	i := int(gone[0][1] - '0')
 	env.Kubectl(t, "", "-n", namespaces[i], "patch", "configmap/settings", "--type=merge", "-p", `{"data":{"LOG_LEVEL":"trace"}}`)
-	waitFor(t, 15*time.Second, "the drift in "+gone[0]+", which r3 watched", func() bool {
+	testwait.For(t, 15*time.Second, "the drift in "+gone[0]+", which r3 watched", func() bool {
 		for _, f := range findingsOf(t, bases[0]) {
 			if f.Cluster == gone[0] {
 				return true

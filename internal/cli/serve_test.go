@@ -19,6 +19,7 @@ import (
 
 	"plumb.dev/plumb/internal/notify"
 	"plumb.dev/plumb/internal/store"
+	"plumb.dev/plumb/internal/testwait"
 )
 
 // startServe runs plumb serve until the test ends and returns its base URL.
@@ -185,7 +186,7 @@ func TestServe(t *testing.T) {
 
 	// The webhook heard of both.
 	var bodies []notify.Payload
-	waitFor(t, 10*time.Second, "two webhook notifications", func() bool { bodies = hooks(); return len(bodies) == 2 })
+	testwait.For(t, 10*time.Second, "two webhook notifications", func() bool { bodies = hooks(); return len(bodies) == 2 })
 	if bodies[0].Event == nil || bodies[0].Event.Transition != store.Opened || bodies[1].Event == nil || bodies[1].Event.Transition != store.Resolved {
 		t.Errorf("webhook bodies = %+v", bodies)
 	}

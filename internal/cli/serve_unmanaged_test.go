@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"plumb.dev/plumb/internal/testwait"
 )
 
 // TestServeUnmanaged reports undeclared objects of the watched kinds in the
@@ -26,14 +28,14 @@ func TestServeUnmanaged(t *testing.T) {
 		}
 		return strings.Join(out, ",")
 	}
-	waitFor(t, 10*time.Second, "the left-over ConfigMap reported", func() bool {
+	testwait.For(t, 10*time.Second, "the left-over ConfigMap reported", func() bool {
 		return names() == "ConfigMap/left-over:unmanaged:kubectl-create"
 	})
 
 	env.Kubectl(t, "", "-n", ns, "create", "configmap", "debug-dump", "--from-literal=level=trace")
-	waitFor(t, 10*time.Second, "the new ConfigMap reported", func() bool {
+	testwait.For(t, 10*time.Second, "the new ConfigMap reported", func() bool {
 		return names() == "ConfigMap/debug-dump:unmanaged:kubectl-create,ConfigMap/left-over:unmanaged:kubectl-create"
 	})
 	env.Kubectl(t, "", "-n", ns, "delete", "configmap", "left-over", "debug-dump")
-	waitFor(t, 10*time.Second, "both resolved once deleted", func() bool { return names() == "" })
+	testwait.For(t, 10*time.Second, "both resolved once deleted", func() bool { return names() == "" })
 }

@@ -9,6 +9,7 @@ import (
 
 	"plumb.dev/plumb/internal/store"
 	"plumb.dev/plumb/internal/testpostgres"
+	"plumb.dev/plumb/internal/testwait"
 )
 
 // TestPostgresStore runs serve, fix, history and scan on one PostgreSQL
@@ -40,7 +41,7 @@ func TestPostgresStore(t *testing.T) {
 	env.Kubectl(t, "", "-n", ns, "apply", "--server-side", "-f", shop)
 	base, _ := startServe(t, "-n", ns, "--source", shop, "--store", dsn)
 	env.Kubectl(t, "", "-n", ns, "set", "image", "deployment/api", "api=ghcr.io/example/shop-api:1.5.0")
-	waitFor(t, 10*time.Second, "the api drift in serve's API", func() bool {
+	testwait.For(t, 10*time.Second, "the api drift in serve's API", func() bool {
 		fs := findingsOf(t, base)
 		return len(fs) == 1 && fs[0].Name == "api" && fs[0].Changes[0].Manager == "kubectl-set"
 	})
@@ -67,7 +68,7 @@ func TestPostgresStore(t *testing.T) {
 	}
 
 	var events struct{ Items []store.Event }
-	waitFor(t, 10*time.Second, "the api drift's event resolved", func() bool {
+	testwait.For(t, 10*time.Second, "the api drift's event resolved", func() bool {
 		getJSON(t, base+"/api/v1/events", &events)
 		return len(events.Items) == 1 && events.Items[0].Name == "api" && events.Items[0].ResolvedAt != nil
 	})

@@ -15,6 +15,7 @@ import (
 
 	"plumb.dev/plumb/internal/store"
 	"plumb.dev/plumb/internal/testcluster"
+	"plumb.dev/plumb/internal/testwait"
 )
 
 // secretValue is the value of the Secret seedUndeclaredKinds creates; no
@@ -160,7 +161,7 @@ func TestServeUnmanagedAcrossKinds(t *testing.T) {
 	env.Kubectl(t, "", "-n", ns, "patch", "serviceaccount", "ci-bot", "--type=merge", "-p",
 		`{"metadata":{"ownerReferences":[{"apiVersion":"v1","kind":"ConfigMap","name":"app-settings","uid":"0b7c1a9e-3f61-4a44-9f0e-2b1f6d7c8e91","controller":true}]}}`)
 	want := []string{"RoleBinding/debug:kubectl-create", "Secret/db-password:kubectl-create"}
-	waitFor(t, 5*time.Second, "the RoleBinding reported, the Role and the adopted ServiceAccount resolved", func() bool { return cmp.Equal(want, names()) })
+	testwait.For(t, 5*time.Second, "the RoleBinding reported, the Role and the adopted ServiceAccount resolved", func() bool { return cmp.Equal(want, names()) })
 
 	group := strings.ReplaceAll(ns, "-", "") + ".example.com"
 	env.Kubectl(t, fmt.Sprintf(`apiVersion: apiextensions.k8s.io/v1
@@ -183,7 +184,7 @@ spec:
 	want = append(want, "Widget/hand-made:kubectl-create")
 	// The CRD's events read discovery again: no resync is needed (the
 	// default is 10 minutes).
-	waitFor(t, 5*time.Second, "the Widget of the new CRD reported", func() bool { return cmp.Equal(want, names()) })
+	testwait.For(t, 5*time.Second, "the Widget of the new CRD reported", func() bool { return cmp.Equal(want, names()) })
 }
 
 // TestServeUnmanagedForbiddenKinds serves as a user who may read only some
@@ -301,7 +302,7 @@ func TestServeUnmanagedClusterWide(t *testing.T) {
 	want := append(wantSpread(namespaces), "Role "+namespaces[4]+"/late")
 	want = slices.DeleteFunc(want, func(s string) bool { return s == "Role "+namespaces[1]+"/stray" })
 	sort.Strings(want)
-	waitFor(t, 5*time.Second, "the new Role reported and the deleted one resolved", func() bool { return cmp.Equal(want, findingNames(t, base)) })
+	testwait.For(t, 5*time.Second, "the new Role reported and the deleted one resolved", func() bool { return cmp.Equal(want, findingNames(t, base)) })
 	events := func() (all, resolved int) {
 		var ev struct{ Items []store.Event }
 		getJSON(t, base+"/api/v1/events", &ev)
@@ -333,7 +334,7 @@ func TestServeUnmanagedClusterWide(t *testing.T) {
 		t.Fatal(err)
 	}
 	want = slices.DeleteFunc(want, func(s string) bool { return s == "Role "+namespaces[5]+"/stray" })
-	waitFor(t, 10*time.Second, "the Role of the namespace that left resolved", func() bool { return cmp.Equal(want, findingNames(t, base)) })
+	testwait.For(t, 10*time.Second, "the Role of the namespace that left resolved", func() bool { return cmp.Equal(want, findingNames(t, base)) })
 	time.Sleep(2 * time.Second) // the per-namespace watches list what the cluster-wide ones had reported
 	if diff := cmp.Diff(want, findingNames(t, base)); diff != "" {
 		t.Errorf("findings after going back to per-namespace watches (-want +got):\n%s", diff)
@@ -360,7 +361,7 @@ func TestServeUnmanagedClusterWideRefused(t *testing.T) {
 	env.Kubectl(t, "", "-n", namespaces[3], "create", "role", "late", "--verb=get", "--resource=pods")
 	want := append(wantSpread(namespaces), "Role "+namespaces[3]+"/late")
 	sort.Strings(want)
-	waitFor(t, 5*time.Second, "the new Role reported", func() bool { return cmp.Equal(want, findingNames(t, base)) })
+	testwait.For(t, 5*time.Second, "the new Role reported", func() bool { return cmp.Equal(want, findingNames(t, base)) })
 }
 
 // requireOneClusterOK checks that serve at base shows one cluster, ok: a

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"plumb.dev/plumb/internal/cli"
+	"plumb.dev/plumb/internal/testwait"
 )
 
 // serviceAccount is the identity the chart's release plumb in plumb-system
@@ -146,18 +147,6 @@ func (s *server) findings(t *testing.T) []finding {
 // forbidden matches what the API server answers a request RBAC refuses.
 var forbidden = regexp.MustCompile(`(?i)forbidden`)
 
-// waitFor polls cond every 100 ms until it holds, or fails the test.
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %s", what, timeout)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
 // canI asks the API server whether the chart's service account may do verb
 // on resource in ns, as kubectl auth can-i --as does.
 func canI(t *testing.T, ns, verb, resource string) bool {
@@ -219,7 +208,7 @@ func TestServeUnderChartRBAC(t *testing.T) {
 		t.Fatalf("findings before any drift: %+v", f)
 	}
 	env.Kubectl(t, "", "-n", ns, "scale", "deployment/web", "--replicas=5")
-	waitFor(t, 10*time.Second, "the scaled Deployment's finding", func() bool {
+	testwait.For(t, 10*time.Second, "the scaled Deployment's finding", func() bool {
 		f := s.findings(t)
 		return len(f) == 1 && f[0].Kind == "Deployment" && f[0].Name == "web" && f[0].Namespace == ns && f[0].State == "drifted"
 	})
@@ -259,10 +248,10 @@ func TestServeUnderChartRBAC(t *testing.T) {
 		}
 	}
 	s = serve(t, podFiles(t, objs))
-	waitFor(t, 15*time.Second, "auto remediation to scale web back to 2", func() bool {
+	testwait.For(t, 15*time.Second, "auto remediation to scale web back to 2", func() bool {
 		return env.Kubectl(t, "", "-n", ns, "get", "deployment/web", "-o", "jsonpath={.spec.replicas}") == "2"
 	})
-	waitFor(t, 10*time.Second, "no findings once fixed", func() bool { return len(s.findings(t)) == 0 })
+	testwait.For(t, 10*time.Second, "no findings once fixed", func() bool { return len(s.findings(t)) == 0 })
 	s.stop()
 	if log := s.log.String(); forbidden.MatchString(log) {
 		t.Errorf("plumb serve with remediation logged a forbidden error:\n%s", log)

@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"plumb.dev/plumb/internal/testcluster"
+	"plumb.dev/plumb/internal/testwait"
 )
 
 var env *testcluster.Env
@@ -54,18 +55,6 @@ func (w *watching) counts() (map[string]int, int) {
 		out[id]++
 	}
 	return out, len(w.by)
-}
-
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) time.Duration {
-	t.Helper()
-	start := time.Now()
-	for !cond() {
-		if time.Since(start) > d {
-			t.Fatalf("%s: not within %s", what, d)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	return time.Since(start)
 }
 
 // TestReplicasSplitTheFleet: three replicas split twelve clusters, each
@@ -114,14 +103,14 @@ func TestReplicasSplitTheFleet(t *testing.T) {
 			return true
 		}
 	}
-	waitFor(t, 30*time.Second, "three replicas share the twelve clusters", spread(3))
-	waitFor(t, 10*time.Second, "four clusters each", func() bool {
+	testwait.For(t, 30*time.Second, "three replicas share the twelve clusters", spread(3))
+	testwait.For(t, 10*time.Second, "four clusters each", func() bool {
 		per, _ := w.counts()
 		return per["plumb-a"] == 4 && per["plumb-b"] == 4 && per["plumb-c"] == 4
 	})
 
 	// Any replica answers for the whole fleet.
-	waitFor(t, 10*time.Second, "every replica knows every holder", func() bool {
+	testwait.For(t, 10*time.Second, "every replica knows every holder", func() bool {
 		for _, r := range []*replica{a, b, c} {
 			hs := r.c.Holders()
 			for _, cl := range clusters {
@@ -136,18 +125,18 @@ func TestReplicasSplitTheFleet(t *testing.T) {
 	// b crashes: it stops renewing and gives nothing back.
 	b.cancel()
 	<-b.done
-	moved := waitFor(t, 30*time.Second, "b's clusters move to a and c", spread(2))
+	moved := testwait.For(t, 30*time.Second, "b's clusters move to a and c", spread(2))
 	t.Logf("failover after a crash: %s", moved.Round(100*time.Millisecond))
 
 	// c stops cleanly: its clusters move at once.
 	c.cancel()
 	<-c.done
-	moved = waitFor(t, 10*time.Second, "c hands its clusters to a", spread(1))
+	moved = testwait.For(t, 10*time.Second, "c hands its clusters to a", spread(1))
 	t.Logf("handover after a clean stop: %s", moved.Round(100*time.Millisecond))
 
 	// d joins: it takes its share from a.
 	run("plumb-d", true)
-	waitFor(t, 30*time.Second, "d takes its share", spread(2))
+	testwait.For(t, 30*time.Second, "d takes its share", spread(2))
 
 	leases, err := env.Clientset.CoordinationV1().Leases(ns).List(context.Background(), metav1.ListOptions{LabelSelector: roleLabel + "=" + roleCluster})
 	if err != nil || len(leases.Items) != len(clusters) {

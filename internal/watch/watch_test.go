@@ -18,6 +18,7 @@ import (
 	"plumb.dev/plumb/internal/source"
 	"plumb.dev/plumb/internal/store"
 	"plumb.dev/plumb/internal/testcluster"
+	"plumb.dev/plumb/internal/testwait"
 )
 
 var env *testcluster.Env
@@ -84,7 +85,7 @@ func TestBoundedListAndShrink(t *testing.T) {
 	go func() { defer close(done); _ = w.Start(ctx) }()
 	defer func() { cancel(); <-done }()
 
-	waitFor(t, "the first sync", func() bool { return w.Ready() })
+	testwait.For(t, 60*time.Second, "the first sync", func() bool { return w.Ready() })
 	w.mu.Lock()
 	peak := w.pendingPeak
 	w.mu.Unlock()
@@ -104,7 +105,7 @@ func TestBoundedListAndShrink(t *testing.T) {
 	if err := w.Reload(declare(map[string]any{"tier": "bench"})); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the reload's burst to drain and the queue to be replaced", func() bool { return w.Ready() && w.currentQueue() != first })
+	testwait.For(t, 60*time.Second, "the reload's burst to drain and the queue to be replaced", func() bool { return w.Ready() && w.currentQueue() != first })
 	time.Sleep(100 * time.Millisecond) // workers that left the old queue have reached the new one
 	if got, want := w.working.Load(), int64(DefaultOptions().Workers); got != want {
 		t.Fatalf("%d workers running after the queue was replaced, want %d", got, want)
@@ -126,17 +127,5 @@ func TestBoundedListAndShrink(t *testing.T) {
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("the change after the queue was replaced was not found within 30s")
-	}
-}
-
-// waitFor polls cond for up to 60 seconds.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("waited 60s for %s", what)
-		}
-		time.Sleep(50 * time.Millisecond)
 	}
 }

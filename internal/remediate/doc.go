@@ -3,7 +3,14 @@
 // record of each run are here and nowhere else. Its subpackage schedule is
 // serve's side: when to plan and apply (approval queue, auto mode, fight
 // detection), never how. This package must not watch clusters or keep
-// state between calls; it reads the cluster only through drift.Engine.
+// state between calls; it reads the cluster only through drift.Engine, and
+// it is the only package that writes to a cluster (write.go).
+//
+// Every command carries a remediation through one lifecycle, Runner: plan,
+// refuse what the guardrails refuse, confirm, apply, record the run and
+// say what became of it (RunOutcome). plumb fix, serve's scheduler and
+// undo API and plumb agent use it alike, so they record the same runs and
+// refuse the same things (an undo of a run already undone, say).
 //
 // It turns findings into a plan:
 // per object, what will change, field by field, with a risk level. Fields
@@ -23,8 +30,10 @@
 //     can look again.
 //   - Drifted objects are server-side applied as their deploying field
 //     manager, first without force. Force is used only when every conflict
-//     the server reports is on a field the plan changes, so fields other
-//     managers own that the plan does not touch are never taken over.
+//     the server reports is on a field the plan changes, or a forced
+//     dry-run leaves the value of every other conflicting field as it is
+//     (a partly declared atomic struct the server completes), so values
+//     other managers own that the plan does not touch are never changed.
 //   - Missing objects are created by server-side apply.
 //
 // Guardrails bind every plan: a plan any of them refuses is not applied at

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"plumb.dev/plumb/internal/drift"
 	"plumb.dev/plumb/internal/source"
 	"plumb.dev/plumb/internal/store"
 )
@@ -54,12 +55,26 @@ var (
 	ErrNotUndone = errors.New("nothing was put back")
 )
 
+// Planning is what a Runner and serve's scheduler need of a planner.
+// *Planner is the one plumb runs with; the scheduler's tests give one of
+// their own.
+type Planning interface {
+	// Cluster names the cluster the plans are for.
+	Cluster() string
+	Plan(ctx context.Context, objs []source.Object) (Plan, error)
+	PlanFinding(f drift.Finding, t drift.Target) Plan
+	PlanUndo(ctx context.Context, run *store.Run) (Plan, error)
+	Apply(ctx context.Context, plan Plan, opts ApplyOptions) ([]Result, error)
+}
+
+var _ Planning = (*Planner)(nil)
+
 // Runner carries a remediation through one lifecycle, whichever command
 // asks for it (plumb fix, serve's scheduler and undo API, plumb agent):
 // plan, refuse what the guardrails refuse, confirm, apply conflict-safe,
 // record the run, and say what became of it.
 type Runner struct {
-	Planner *Planner
+	Planner Planning
 	// Runs records the runs; nil records nothing.
 	Runs Runs
 	// User is the identity the runs act as.

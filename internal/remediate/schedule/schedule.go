@@ -26,7 +26,7 @@ type Cluster struct {
 	Name string
 	// Planner plans and applies under the guardrails a person's approval
 	// is bound by; auto mode adds Options.AutoMaxRisk and AutoBudget.
-	Planner *remediate.Planner
+	Planner remediate.Planning
 	// Target looks up the declaration of an object (watch.Watcher.Target).
 	Target func(drift.ObjectKey) (drift.Target, bool)
 	// Mode says what may be done about a declared object.

@@ -132,62 +132,33 @@ func (f *scanFlags) run(ctx context.Context, g *globalOptions) (report.Report, e
 	return f.runConfig(ctx, g, cfg)
 }
 
-// runConfig is run with the configuration already loaded (cfg may be nil).
+// runConfig is run with the configuration already loaded (cfg may be
+// nil). One cluster named on the command line is a fleet of one, scanned
+// the same way.
 func (f *scanFlags) runConfig(ctx context.Context, g *globalOptions, cfg *config.File) (report.Report, error) {
-	if isFleet(cfg) {
-		results, err := f.runFleet(ctx, g, cfg)
-		if err != nil {
-			return report.Report{}, err
-		}
-		return fleetReport(results), nil
-	}
-	if len(f.fleet.clusters) > 0 || f.fleet.selector != "" {
-		return report.Report{}, fmt.Errorf("--cluster and -l select clusters of a configuration with clusters (-c)")
-	}
-	if len(f.sources) == 0 {
-		return report.Report{}, fmt.Errorf("at least one --source is required (or -c with a configuration that lists clusters)")
-	}
-	rules, err := f.ignoreRules(cfg)
+	results, err := f.scanAll(ctx, g, cfg)
 	if err != nil {
 		return report.Report{}, err
 	}
-	c, err := cluster.New(g.kube, cluster.DefaultOptions())
-	if err != nil {
-		return report.Report{}, err
-	}
-	set := source.Load(ctx, f.sources, f.sourceOptions(c))
-	g.logger.Info("loaded sources", "objects", len(set.Objects), "errors", len(set.Errors))
-	engine, err := drift.New(c, f.driftOptions(g, rules))
-	if err != nil {
-		return report.Report{}, err
-	}
-	res, err := engine.Scan(ctx, set.Objects)
-	status := report.ClusterStatus{Name: c.Name, Status: report.StatusOK}
-	if err != nil {
-		if ctx.Err() != nil {
-			return report.Report{}, ctx.Err()
-		}
-		status.Status, status.Error = report.StatusOf(err), err.Error()
-	}
-	return report.New([]drift.Result{res}, []report.ClusterStatus{status}, set.Errors), nil
+	return fleetReport(results), nil
 }
 
-// runFleet scans the configuration's clusters.
-func (f *scanFlags) runFleet(ctx context.Context, g *globalOptions, cfg *config.File) ([]fleet.Result, error) {
-	if len(f.sources) > 0 || len(f.values) > 0 || len(f.set) > 0 || f.releaseName != "" {
-		return nil, fmt.Errorf("%s lists clusters: sources and values come from it, not from --source, --values, --set or --release-name", cfg.Path)
-	}
-	rules, err := f.ignoreRules(cfg)
+// scanAll scans every target, each cluster's failure in its result.
+func (f *scanFlags) scanAll(ctx context.Context, g *globalOptions, cfg *config.File) ([]fleet.Result, error) {
+	targets, err := f.targets(g, cfg)
 	if err != nil {
 		return nil, err
 	}
-	targets, err := f.fleet.targets(cfg)
+	rules, err := f.ignoreRules(cfg)
 	if err != nil {
 		return nil, err
 	}
 	opts := fleet.DefaultOptions()
 	opts.Concurrency = f.fleet.parallel
 	opts.Timeout = f.fleet.timeout
+	if !isFleet(cfg) {
+		opts.Timeout = -1 // --cluster-timeout is for fleets
+	}
 	opts.Drift = f.driftOptions(g, rules)
 	opts.Logger = g.logger
 	opts.GitAuth = f.gitAuth
@@ -199,6 +170,28 @@ func (f *scanFlags) runFleet(ctx context.Context, g *globalOptions, cfg *config.
 		return nil, err
 	}
 	return results, nil
+}
+
+// targets are the clusters to work on: the configuration's that --cluster
+// and -l choose, or the fleet of one the kubectl flags and --source name.
+func (f *scanFlags) targets(g *globalOptions, cfg *config.File) ([]fleet.Target, error) {
+	if isFleet(cfg) {
+		if len(f.sources) > 0 || len(f.values) > 0 || len(f.set) > 0 || f.releaseName != "" {
+			return nil, fmt.Errorf("%s lists clusters: sources and values come from it, not from --source, --values, --set or --release-name", cfg.Path)
+		}
+		return f.fleet.targets(cfg)
+	}
+	if len(f.fleet.clusters) > 0 || f.fleet.selector != "" {
+		return nil, fmt.Errorf("--cluster and -l select clusters of a configuration with clusters (-c)")
+	}
+	if len(f.sources) == 0 {
+		return nil, fmt.Errorf("at least one --source is required (or -c with a configuration that lists clusters)")
+	}
+	t, err := fleet.One(g.kube, f.sources, f.values, f.set, f.releaseName, "")
+	if err != nil {
+		return nil, err
+	}
+	return []fleet.Target{t}, nil
 }
 
 // fleetReport builds one report from every cluster's scan. Bad input that

@@ -64,7 +64,7 @@ func (o *skewOptions) Run(cmd *cobra.Command) error {
 	if !isFleet(cfg) {
 		return fmt.Errorf("%s lists no clusters", cfg.Path)
 	}
-	results, err := o.runFleet(cmd.Context(), o.globalOptions, cfg)
+	results, err := o.scanAll(cmd.Context(), o.globalOptions, cfg)
 	if err != nil {
 		return err
 	}

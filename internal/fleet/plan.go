@@ -7,7 +7,9 @@ import (
 	"text/template"
 
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
 
+	"plumb.dev/plumb/internal/cluster"
 	"plumb.dev/plumb/internal/config"
 )
 
@@ -15,6 +17,27 @@ import (
 type Target struct {
 	Cluster config.Cluster
 	Sources []Bound
+	// Flags, when set, reach the cluster with kubectl's flags (--kubeconfig,
+	// --context, -n, --as, a token...) in place of Cluster's kubeconfig
+	// and context: the fleet of one a command line names (One).
+	Flags *genericclioptions.ConfigFlags
+}
+
+// One is the fleet of one cluster a command line names: the cluster
+// kubectl's flags reach, named after its context, with each of paths (the
+// --source flags) bound to it with values, set and releaseName, and
+// remediation as its mode.
+func One(flags *genericclioptions.ConfigFlags, paths, values, set []string, releaseName string, remediation config.Remediation) (Target, error) {
+	name, err := cluster.ContextName(flags)
+	if err != nil {
+		return Target{}, err
+	}
+	t := Target{Cluster: config.Cluster{Name: name}, Flags: flags}
+	for _, p := range paths {
+		t.Sources = append(t.Sources, Bound{Source: config.Source{Name: p, Path: p, Values: values, ReleaseName: releaseName},
+			Set: set, Remediation: remediation})
+	}
+	return t, nil
 }
 
 // Bound reports whether any binding selects the cluster. An unbound
@@ -26,7 +49,9 @@ func (t Target) Bound() bool { return len(t.Sources) > 0 }
 type Bound struct {
 	Source config.Source
 	// Values are the binding's per-cluster Helm values, rendered.
-	Values      map[string]any
+	Values map[string]any
+	// Set are Helm values given as --set, for a fleet of one.
+	Set         []string
 	Remediation config.Remediation
 }
 

@@ -22,7 +22,8 @@ import (
 type Options struct {
 	// Concurrency bounds how many clusters are scanned at once. Default 4.
 	Concurrency int
-	// Timeout bounds each cluster's scan. Default 2 minutes.
+	// Timeout bounds each cluster's scan. Default 2 minutes; negative,
+	// none (a fleet of one, whose scan takes as long as it takes).
 	Timeout time.Duration
 	// Drift is passed to each cluster's engine; each gets its own cache.
 	Drift drift.Options
@@ -63,7 +64,7 @@ func Scan(ctx context.Context, targets []Target, opts Options) []Result {
 	if opts.Concurrency <= 0 {
 		opts.Concurrency = def.Concurrency
 	}
-	if opts.Timeout <= 0 {
+	if opts.Timeout == 0 {
 		opts.Timeout = def.Timeout
 	}
 	if opts.Logger == nil {
@@ -79,7 +80,10 @@ func Scan(ctx context.Context, targets []Target, opts Options) []Result {
 			continue
 		}
 		g.Go(func() error {
-			cctx, cancel := context.WithTimeout(ctx, opts.Timeout)
+			cctx, cancel := context.WithCancel(ctx)
+			if opts.Timeout > 0 {
+				cctx, cancel = context.WithTimeout(ctx, opts.Timeout)
+			}
 			defer cancel()
 			start := time.Now()
 			out[i] = scanOne(cctx, t, opts, loads)
@@ -122,6 +126,15 @@ func scanOne(ctx context.Context, t Target, opts Options, loads *loader) Result 
 // Dial reaches a target's cluster through its kubeconfig context; timeout
 // bounds every request (0: none). Nothing is contacted yet.
 func Dial(t Target, cacheDir string, timeout time.Duration, copts cluster.Options) (*cluster.Cluster, error) {
+	if t.Flags != nil {
+		// The command line's cluster, reached as kubectl would.
+		c, err := cluster.New(t.Flags, copts)
+		if err != nil {
+			return nil, err
+		}
+		c.Name = t.Cluster.Name
+		return c, nil
+	}
 	flags := genericclioptions.NewConfigFlags(true)
 	kubeconfig, contextName := t.Cluster.Kubeconfig, t.Cluster.Context
 	flags.KubeConfig, flags.Context = &kubeconfig, &contextName
@@ -177,7 +190,7 @@ func loadSources(t Target, c *cluster.Cluster, loads *loader) ([]source.Object, 
 		if ns == "" {
 			ns = c.Namespace
 		}
-		opts := source.Options{Values: b.Source.Values, ValueMap: b.Values, ReleaseName: b.Source.ReleaseName, Namespace: ns, GitAuth: loads.auth}
+		opts := source.Options{Values: b.Source.Values, ValueMap: b.Values, Set: b.Set, ReleaseName: b.Source.ReleaseName, Namespace: ns, GitAuth: loads.auth}
 		var set source.Set
 		if helmrelease.Is(b.Source.Path) {
 			// Each cluster has its own release: nothing to share.

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -227,8 +228,10 @@ func (o *serveOptions) Run(ctx context.Context) error {
 
 // clusters connects to the current context, or to the configuration's
 // clusters that a binding selects; it names the others (unbound), which
-// are not contacted.
+// are not contacted. The current context is a fleet of one, set up as a
+// configuration's cluster is.
 func (o *serveOptions) clusters(ctx context.Context, cfg *config.File, m *metrics.Metrics) (setups []daemon.Cluster, unbound []string, err error) {
+	var targets []fleet.Target
 	if !isFleet(cfg) {
 		if len(o.sources) == 0 && o.agents {
 			return nil, nil, nil // a hub of agents' clusters only
@@ -236,38 +239,18 @@ func (o *serveOptions) clusters(ctx context.Context, cfg *config.File, m *metric
 		if len(o.sources) == 0 {
 			return nil, nil, fmt.Errorf("at least one --source is required (or -c with a configuration that lists clusters)")
 		}
-		name, err := cluster.ContextName(o.kube)
+		t, err := fleet.One(o.kube, o.sources, o.values, o.set, o.releaseName, config.Remediation(o.remediation))
 		if err != nil {
 			return nil, nil, err
 		}
-		copts := cluster.DefaultOptions()
-		copts.WrapTransport = m.Transport(name)
-		c, err := cluster.New(o.kube, copts)
-		if err != nil {
+		targets = []fleet.Target{t}
+	} else {
+		if o.flags.Changed("remediation") {
+			return nil, nil, fmt.Errorf("--remediation is for --source; with -c, set remediation on each binding in %s", cfg.Path)
+		}
+		if targets, err = o.fleet.targets(cfg); err != nil {
 			return nil, nil, err
 		}
-		opts := o.sourceOptions(c)
-		reload := func(ctx context.Context) ([]source.Encoded, []source.Error) {
-			return source.LoadEncoded(ctx, o.sources, opts)
-		}
-		versions := daemon.SourceVersions(ctx, c, o.sources, o.gitAuth)
-		objs, errs := reload(ctx)
-		daemon.ReportSourceErrors(o.logger, errs)
-		paths := append(append([]string{}, o.sources...), o.values...)
-		mode, _ := remediate.ParseMode(o.remediation)
-		modes := map[string]remediate.Mode{}
-		for _, p := range o.sources {
-			modes[p] = mode
-		}
-		return []daemon.Cluster{{Name: c.Name, Cluster: c, Objs: objs, Reload: reload, Paths: paths, Versions: versions,
-			Mode: remediate.ModeByPath(modes, remediate.ModeOff), Remediates: mode != remediate.ModeOff}}, nil, nil
-	}
-	if o.flags.Changed("remediation") {
-		return nil, nil, fmt.Errorf("--remediation is for --source; with -c, set remediation on each binding in %s", cfg.Path)
-	}
-	targets, err := o.fleet.targets(cfg)
-	if err != nil {
-		return nil, nil, err
 	}
 	for _, t := range targets {
 		if !t.Bound() {
@@ -278,21 +261,26 @@ func (o *serveOptions) clusters(ctx context.Context, cfg *config.File, m *metric
 		copts.WrapTransport = m.Transport(t.Cluster.Name)
 		c, err := fleet.Dial(t, "", 0, copts)
 		if err != nil {
+			if t.Flags != nil {
+				return nil, nil, err
+			}
 			return nil, nil, fmt.Errorf("cluster %s: %w", t.Cluster.Name, err)
 		}
 		var paths []string
 		modes := map[string]remediate.Mode{}
 		remediates := false
 		for _, b := range t.Sources {
-			paths = append(append(paths, b.Source.Path), b.Source.Values...)
+			for _, p := range append([]string{b.Source.Path}, b.Source.Values...) {
+				if !slices.Contains(paths, p) {
+					paths = append(paths, p)
+				}
+			}
 			mode, _ := remediate.ParseMode(string(b.Remediation))
 			modes[b.Source.Path] = mode
 			remediates = remediates || mode != remediate.ModeOff
 		}
 		reload := func(ctx context.Context) ([]source.Encoded, []source.Error) {
-			decoded, errs := fleet.Load(ctx, t, c, o.gitAuth)
-			objs, encErrs := source.EncodeAll(decoded)
-			return objs, append(errs, encErrs...)
+			return fleet.LoadEncoded(ctx, t, c, o.gitAuth)
 		}
 		versions := daemon.SourceVersions(ctx, c, paths, o.gitAuth)
 		objs, errs := reload(ctx)

@@ -173,6 +173,40 @@ func Load(ctx context.Context, t Target, c *cluster.Cluster, auth gitsource.Auth
 	return loadSources(t, c, &loader{ctx: ctx, auth: auth, sets: map[string]*loaded{}})
 }
 
+// LoadEncoded loads like Load and encodes each object as soon as it is
+// decoded (source.LoadEncoded): plumb serve holds its sources as JSON until
+// the cluster answers, and a large source is never held decoded at once.
+func LoadEncoded(ctx context.Context, t Target, c *cluster.Cluster, auth gitsource.Auth) ([]source.Encoded, []source.Error) {
+	var objs []source.Encoded
+	var errs []source.Error
+	for _, b := range t.Sources {
+		opts := sourceOptions(b, c, auth)
+		errs = append(errs, source.Each(ctx, []string{b.Source.Path}, opts, func(o source.Object) {
+			if o.Object.GetNamespace() == "" && b.Source.Namespace != "" {
+				o.Object.SetNamespace(b.Source.Namespace)
+			}
+			enc, encErrs := source.EncodeAll([]source.Object{o})
+			objs, errs = append(objs, enc...), append(errs, encErrs...)
+		})...)
+	}
+	return objs, errs
+}
+
+// sourceOptions are how b is loaded for c: objects without a namespace
+// get the source's, else c's default namespace; a Helm release source is
+// read from c.
+func sourceOptions(b Bound, c *cluster.Cluster, auth gitsource.Auth) source.Options {
+	ns := b.Source.Namespace
+	if ns == "" {
+		ns = c.Namespace
+	}
+	opts := source.Options{Values: b.Source.Values, ValueMap: b.Values, Set: b.Set, ReleaseName: b.Source.ReleaseName, Namespace: ns, GitAuth: auth}
+	if helmrelease.Is(b.Source.Path) {
+		opts.Releases = Releases(c)
+	}
+	return opts
+}
+
 // Releases reads c's live Helm releases.
 func Releases(c *cluster.Cluster) *helmrelease.Reader {
 	r, err := helmrelease.NewReader(c.Config)
@@ -186,15 +220,10 @@ func loadSources(t Target, c *cluster.Cluster, loads *loader) ([]source.Object, 
 	var objs []source.Object
 	var errs []source.Error
 	for _, b := range t.Sources {
-		ns := b.Source.Namespace
-		if ns == "" {
-			ns = c.Namespace
-		}
-		opts := source.Options{Values: b.Source.Values, ValueMap: b.Values, Set: b.Set, ReleaseName: b.Source.ReleaseName, Namespace: ns, GitAuth: loads.auth}
+		opts := sourceOptions(b, c, loads.auth)
 		var set source.Set
 		if helmrelease.Is(b.Source.Path) {
 			// Each cluster has its own release: nothing to share.
-			opts.Releases = Releases(c)
 			set = source.Load(loads.ctx, []string{b.Source.Path}, opts)
 		} else {
 			set = loads.load(b.Source.Path, opts)

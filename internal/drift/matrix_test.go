@@ -677,11 +677,17 @@ func load(t *testing.T, a app) []source.Object {
 
 func engine(t *testing.T, a app) *drift.Engine {
 	t.Helper()
+	return engineWith(t, a, drift.DefaultOptions())
+}
+
+// engineWith is an engine for the app's namespace with opts.
+func engineWith(t *testing.T, a app, opts drift.Options) *drift.Engine {
+	t.Helper()
 	c, err := cluster.NewForConfig("envtest", a.ns, drift.SharedEnv().Config, nil, cluster.DefaultOptions())
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := drift.New(c, drift.DefaultOptions())
+	e, err := drift.New(c, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -690,7 +696,14 @@ func engine(t *testing.T, a app) *drift.Engine {
 
 func scan(t *testing.T, a app) drift.Result {
 	t.Helper()
-	r, err := engine(t, a).Scan(context.Background(), load(t, a))
+	return scanWith(t, a, drift.DefaultOptions())
+}
+
+// scanWith scans the app with an engine made with opts; errors fail the
+// test.
+func scanWith(t *testing.T, a app, opts drift.Options) drift.Result {
+	t.Helper()
+	r, err := engineWith(t, a, opts).Scan(context.Background(), load(t, a))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -727,19 +740,12 @@ func fixAll(t *testing.T, a app) (remediate.Plan, []remediate.Result) {
 	return plan, results
 }
 
+// changesOf is ownedChangesOf without the managers.
 func changesOf(r drift.Result) []seen {
 	var out []seen
-	for _, f := range r.Findings {
-		obj := f.Kind + "/" + f.Name
-		if f.State != drift.StateDrifted {
-			out = append(out, seen{obj, "-", string(f.State)})
-			continue
-		}
-		for _, c := range f.Changes {
-			out = append(out, seen{obj, c.Path, string(c.Type)})
-		}
+	for _, o := range ownedChangesOf(r) {
+		out = append(out, seen{o.Object, o.Path, o.Type})
 	}
-	sortSeen(out)
 	return out
 }
 

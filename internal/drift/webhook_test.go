@@ -1,4 +1,4 @@
-package cli
+package drift_test
 
 import (
 	"crypto/ecdsa"
@@ -19,8 +19,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	admissionv1 "k8s.io/api/admission/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"plumb.dev/plumb/internal/drift"
+	"plumb.dev/plumb/internal/testwait"
 )
 
 // startInjector serves a mutating admission webhook over TLS on loopback
@@ -81,12 +85,14 @@ func startInjector(t *testing.T) (url string, caPEM []byte) {
 
 // TestMutatingWebhookIsNotDrift registers a webhook that annotates every
 // ConfigMap in the test's namespace. The annotation is in the live object
-// and not in the source, yet it is no drift: the dry-run runs the webhook
-// too. A real change next to it is still found.
+// and not in the source, yet a scan reports no drift: the dry-run runs the
+// webhook too. A real change next to it is still found, alone.
 func TestMutatingWebhookIsNotDrift(t *testing.T) {
-	ns := env.Namespace(t)
+	t.Parallel()
+	env := drift.SharedEnv()
+	a := appAt(env.Namespace(t), filepath.Join(t.TempDir(), "cm.yaml"))
 	url, ca := startInjector(t)
-	name := "injector-" + ns
+	name := "injector-" + a.ns
 	hook := fmt.Sprintf(`apiVersion: admissionregistration.k8s.io/v1
 kind: MutatingWebhookConfiguration
 metadata:
@@ -106,35 +112,25 @@ webhooks:
         apiVersions: [v1]
         resources: [configmaps]
         operations: [CREATE, UPDATE]
-`, name, url, b64(ca), ns)
+`, name, url, base64.StdEncoding.EncodeToString(ca), a.ns)
 	env.Kubectl(t, hook, "apply", "-f", "-")
 	t.Cleanup(func() { _, _ = env.KubectlErr("", "delete", "mutatingwebhookconfiguration", name) })
 
-	src := filepath.Join(t.TempDir(), "cm.yaml")
-	if err := os.WriteFile(src, []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\ndata:\n  mode: fast\n"), 0o644); err != nil {
+	if err := os.WriteFile(a.source, []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\ndata:\n  mode: fast\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	k := kubectlIn(t, a.ns)
 	// The webhook takes effect a moment after it is registered.
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		env.Kubectl(t, "", "-n", ns, "apply", "--server-side", "-f", src)
-		got := env.Kubectl(t, "", "-n", ns, "get", "configmap", "app", "-o", `jsonpath={.metadata.annotations.sidecar\.example\.com/injected}`)
-		if got == "true" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the webhook never annotated the ConfigMap")
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	requireInSync(t, ns, "--source", src)
+	testwait.For(t, 30*time.Second, "the webhook annotating the ConfigMap", func() bool {
+		k("", "apply", "--server-side", "-f", a.source)
+		got := env.Kubectl(t, "", "-n", a.ns, "get", "configmap", "app", "-o", `jsonpath={.metadata.annotations.sidecar\.example\.com/injected}`)
+		return got == "true"
+	})
+	requireInSync(t, a, drift.DefaultOptions())
 
-	env.Kubectl(t, "", "-n", ns, "patch", "configmap", "app", "--type=merge", "-p", `{"data":{"mode":"slow"}}`)
-	_, r, _ := scanJSON(t, ns, "--source", src)
-	want := []seen{{"ConfigMap/app", ".data.mode", "modified", "kubectl-patch"}}
-	if got := changesOf(r); len(got) != 1 || got[0] != want[0] {
-		t.Errorf("changes = %+v, want %+v", got, want)
+	k("", "patch", "configmap", "app", "--type=merge", "-p", `{"data":{"mode":"slow"}}`)
+	want := []owned{{"ConfigMap/app", ".data.mode", "modified", "kubectl-patch"}}
+	if d := cmp.Diff(want, ownedChangesOf(scan(t, a))); d != "" {
+		t.Errorf("changes (-want +got):\n%s", d)
 	}
 }
-
-func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }

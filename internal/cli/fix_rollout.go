@@ -413,7 +413,8 @@ func (f *rolloutFleet) identity(ctx context.Context) string {
 }
 
 // undoRollout puts back what a fleet run (a rollout, every wave of it)
-// changed, cluster by cluster, last wave first.
+// changed, cluster by cluster, last wave first, through the same lifecycle
+// as every other run (remediate.Runner over remediate.Fleet).
 func (o *fixOptions) undoRollout(ctx context.Context, cfg *config.File) error {
 	started := time.Now()
 	st, _, err := openStore(ctx, o.storePath, cfg)
@@ -421,17 +422,6 @@ func (o *fixOptions) undoRollout(ctx context.Context, cfg *config.File) error {
 		return err
 	}
 	defer st.Close()
-	run, err := st.Run(ctx, o.undo)
-	if errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("run %d is not in the store; plumb history lists the runs", o.undo)
-	}
-	if err != nil {
-		return err
-	}
-	var recorded remediate.Plan
-	if err := json.Unmarshal(run.Plan, &recorded); err != nil {
-		return fmt.Errorf("run %d: its plan cannot be read: %w", run.ID, err)
-	}
 	targets, err := fleet.Plan(cfg, nil, nil)
 	if err != nil {
 		return err
@@ -440,127 +430,58 @@ func (o *fixOptions) undoRollout(ctx context.Context, cfg *config.File) error {
 	if err != nil {
 		return err
 	}
-	var order []string
-	for _, s := range slices.Backward(run.Steps) {
-		if !slices.Contains(order, s.Cluster) {
-			order = append(order, s.Cluster)
-		}
-	}
-	// An object a resumed rollout changed twice (it drifted again while a
-	// wave baked) is put back as the last change found it: the earlier
-	// change was overwritten by hand already.
-	key := func(s store.RunStep) string {
-		return strings.Join([]string{s.Cluster, s.APIVersion, s.Kind, s.Namespace, s.Name}, "/")
-	}
-	last := map[string]int{}
-	for i, s := range run.Steps {
-		if s.Outcome == string(remediate.OutcomeApplied) {
-			last[key(s)] = i
-		}
-	}
-	var plan remediate.Plan
-	plans := map[string]remediate.Plan{}
-	for _, name := range order {
+	runner := &remediate.Runner{Runs: st, Planner: remediate.Fleet{Planner: func(name string) (*remediate.Planner, error) {
 		fc, err := f.conn(name)
 		if err != nil {
-			return fmt.Errorf("run %d changed cluster %s: %w", run.ID, name, err)
+			return nil, err
 		}
-		sub := *run
-		sub.Steps = nil
-		var subPlan remediate.Plan
-		for i, s := range run.Steps {
-			if j, ok := last[key(s)]; s.Cluster == name && (!ok || j == i) {
-				sub.Steps = append(sub.Steps, s)
-				if i < len(recorded.Steps) {
-					subPlan.Steps = append(subPlan.Steps, recorded.Steps[i])
-				}
-			}
-		}
-		if sub.Plan, err = json.Marshal(subPlan); err != nil {
-			return err
-		}
-		p, err := fc.planner.PlanUndo(ctx, &sub)
-		if err != nil {
-			return err
-		}
-		plans[name] = p
-		plan.Steps = append(plan.Steps, p.Steps...)
-		plan.Skipped = append(plan.Skipped, p.Skipped...)
-		plan.Refusals = append(plan.Refusals, p.Refusals...)
+		return fc.planner, nil
+	}}}
+	plan, err := runner.PlanUndo(ctx, o.undo)
+	if errors.Is(err, remediate.ErrRunNotFound) {
+		return fmt.Errorf("run %d is not in the store; plumb history lists the runs", o.undo)
 	}
+	if err != nil {
+		return err
+	}
+	runner.User = f.identity(ctx) // the clusters are dialled now
 	for _, s := range plan.Skipped {
 		fmt.Fprintf(o.streams.ErrOut, "skipped %s: %s\n", s.Object, s.Reason)
 	}
 	if o.output != "json" {
 		writePlan(o.streams.Out, plan)
 	}
-	var results []remediate.Result
-	record := func(declined bool) (int64, error) {
-		if len(plan.Steps) == 0 {
-			return 0, nil
-		}
-		rec, err := remediate.Record(remediate.RunInfo{Command: "undo", UndoOf: run.ID, User: f.identity(ctx), Started: started, Finished: time.Now(), Declined: declined}, plan, results)
-		if err != nil {
-			return 0, err
-		}
-		id, err := st.RecordRun(ctx, rec)
-		if err != nil {
-			return 0, fmt.Errorf("the run could not be recorded: %w", err)
-		}
-		if o.output != "json" {
-			fmt.Fprintf(o.streams.Out, "Recorded as run %d (%s).\n", id, rec.Outcome)
-		}
-		return id, nil
+	for _, r := range plan.Refusals {
+		fmt.Fprintf(o.streams.ErrOut, "refused by %s: %s%s\n", r.Guardrail, objectPrefix(r.Object), r.Reason)
 	}
-	finish := func(code int, declined bool) error {
-		id, err := record(declined)
-		if err != nil {
-			return err
-		}
-		if o.output == "json" {
-			enc := json.NewEncoder(o.streams.Out)
-			enc.SetIndent("", "  ")
-			if err := enc.Encode(rolloutDoc{Run: id, Waves: []store.RunWave{}, Plan: &plan, Results: results}); err != nil {
-				return err
-			}
-		}
-		return withCode(code, nil)
-	}
-	switch {
-	case len(plan.Steps) == 0:
-		return finish(ExitInSync, false)
-	case plan.Refused():
-		for _, r := range plan.Refusals {
-			fmt.Fprintf(o.streams.ErrOut, "refused by %s: %s%s\n", r.Guardrail, objectPrefix(r.Object), r.Reason)
-		}
-		return finish(ExitDrift, false)
-	}
+	ropts := remediate.RunOptions{Command: "undo", UndoOf: o.undo, RecordInSync: true, Started: started}
 	if !o.yes {
-		if ok, why := o.confirm(len(plan.Steps)); !ok {
-			fmt.Fprintln(o.streams.ErrOut, "plan not applied: "+why)
-			return finish(ExitDrift, true)
-		}
+		ropts.Confirm = func(p remediate.Plan) (bool, string) { return o.confirm(len(p.Steps)) }
 	}
-	code := ExitInSync
-	for _, name := range order {
-		fc, _ := f.conn(name)
-		rs, err := fc.planner.Apply(ctx, plans[name], remediate.ApplyOptions{})
-		if err != nil {
+	run, err := runner.Carry(ctx, plan, ropts)
+	if err != nil {
+		return err
+	}
+	if run.Outcome == remediate.RunDeclined {
+		fmt.Fprintln(o.streams.ErrOut, "plan not applied: "+run.Declined)
+	}
+	if o.output == "json" {
+		enc := json.NewEncoder(o.streams.Out)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rolloutDoc{Run: run.ID, Waves: []store.RunWave{}, Plan: &plan, Results: run.Results}); err != nil {
 			return err
 		}
-		results = append(results, rs...)
-	}
-	for _, r := range results {
-		if o.output != "json" {
+	} else {
+		for _, r := range run.Results {
 			msg := ""
 			if r.Message != "" {
 				msg = ": " + r.Message
 			}
 			fmt.Fprintf(o.streams.Out, "%s %s %s%s\n", r.Step.Cluster, r.Step.Object(), r.Outcome, msg)
 		}
-		if r.Outcome != remediate.OutcomeApplied && r.Outcome != remediate.OutcomeInSync {
-			code = ExitDrift
+		if run.ID != 0 {
+			fmt.Fprintf(o.streams.Out, "Recorded as run %d (%s).\n", run.ID, run.Outcome)
 		}
 	}
-	return finish(code, false)
+	return withCode(fixExitCode(run), nil)
 }

@@ -176,6 +176,11 @@ func TestFixRolloutInWaves(t *testing.T) {
 			t.Errorf("after undo, %s: settings mode %q, web replicas %s; want %s, 5", ns, got, webReplicas(t, ns), want)
 		}
 	}
+	// A run is undone once, on a fleet as on one cluster.
+	if code, _, stderr := run(t, "fix", "-c", cfg, "--store", storeFor(t), "--yes", "--undo", id); code != ExitError ||
+		!strings.Contains(stderr, fmt.Sprintf("already undone by run %d", u.Run)) {
+		t.Errorf("a second undo of run %s: exit %d: %s; want 2, already undone by run %d", id, code, stderr, u.Run)
+	}
 }
 
 // TestFixRolloutStopsWhenAClusterFails: a guardrail refuses the canary's

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"plumb.dev/plumb/internal/drift"
 	"plumb.dev/plumb/internal/source"
 	"plumb.dev/plumb/internal/store"
 )
@@ -55,14 +54,11 @@ var (
 	ErrNotUndone = errors.New("nothing was put back")
 )
 
-// Planning is what a Runner and serve's scheduler need of a planner.
-// *Planner is the one plumb runs with; the scheduler's tests give one of
-// their own.
+// Planning is what a Runner needs of a planner: *Planner for one
+// cluster, Fleet for a run across clusters, and the scheduler's tests give
+// one of their own.
 type Planning interface {
-	// Cluster names the cluster the plans are for.
-	Cluster() string
 	Plan(ctx context.Context, objs []source.Object) (Plan, error)
-	PlanFinding(f drift.Finding, t drift.Target) Plan
 	PlanUndo(ctx context.Context, run *store.Run) (Plan, error)
 	Apply(ctx context.Context, plan Plan, opts ApplyOptions) ([]Result, error)
 }
@@ -182,9 +178,9 @@ func (r *Runner) record(ctx context.Context, run *Run, info RunInfo, opts RunOpt
 }
 
 // PlanUndo reads run id back and plans putting back what it changed
-// (Planner.PlanUndo). It refuses, with ErrCannotUndo, a run that was
-// undone already, wrote nothing, or changed another cluster than the
-// planner's.
+// (Planning.PlanUndo). It refuses, with ErrCannotUndo, a run that was
+// undone already, wrote nothing, or changed a cluster the planner does not
+// reach.
 func (r *Runner) PlanUndo(ctx context.Context, id int64) (Plan, error) {
 	if r.Runs == nil {
 		return Plan{}, fmt.Errorf("no store to read run %d from", id)
@@ -205,13 +201,6 @@ func (r *Runner) PlanUndo(ctx context.Context, id int64) (Plan, error) {
 	}
 	if !slices.ContainsFunc(run.Steps, func(st store.RunStep) bool { return st.Outcome == string(OutcomeApplied) }) {
 		return Plan{}, fmt.Errorf("%w: run %d wrote nothing (%s)", ErrCannotUndo, id, run.Outcome)
-	}
-	switch {
-	case len(run.Clusters) > 1:
-		return Plan{}, fmt.Errorf("%w: run %d changed clusters %s; undo it with plumb fix --undo %d --context on each", ErrCannotUndo, id,
-			strings.Join(run.Clusters, ", "), id)
-	case len(run.Clusters) == 1 && run.Clusters[0] != r.Planner.Cluster():
-		return Plan{}, fmt.Errorf("%w: run %d changed cluster %s; undo it with --context %s", ErrCannotUndo, id, run.Clusters[0], run.Clusters[0])
 	}
 	plan, err := r.Planner.PlanUndo(ctx, run)
 	if err != nil {

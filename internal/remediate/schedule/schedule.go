@@ -26,7 +26,7 @@ type Cluster struct {
 	Name string
 	// Planner plans and applies under the guardrails a person's approval
 	// is bound by; auto mode adds Options.AutoMaxRisk and AutoBudget.
-	Planner remediate.Planning
+	Planner Planner
 	// Target looks up the declaration of an object (watch.Watcher.Target).
 	Target func(drift.ObjectKey) (drift.Target, bool)
 	// Mode says what may be done about a declared object.
@@ -36,6 +36,13 @@ type Cluster struct {
 	// Ready reports whether every declared object was compared once, for
 	// Options.Rollout. Default: always.
 	Ready func() bool
+}
+
+// Planner plans and applies for one cluster: *remediate.Planner, or a
+// test's own.
+type Planner interface {
+	remediate.Planning
+	PlanFinding(f drift.Finding, t drift.Target) remediate.Plan
 }
 
 // Options tune the scheduler.

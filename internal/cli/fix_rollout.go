@@ -44,7 +44,7 @@ func (o *fixOptions) runRollout(ctx context.Context, cfg *config.File) error {
 		return err
 	}
 	defer st.Close()
-	targets, err := fleet.Plan(cfg, nil, nil)
+	targets, err := fleet.Members(cfg, nil, nil)
 	if err != nil {
 		return err
 	}
@@ -218,7 +218,7 @@ func resumed(prev, rec *store.Run, plan remediate.Plan, waves []rollout.Wave) (*
 // rollout, and keeps what each fix planned and did for the record.
 type rolloutFleet struct {
 	o       *fixOptions
-	targets map[string]fleet.Target
+	targets map[string]fleet.Member
 	guard   remediate.Guardrails
 	dopts   drift.Options
 
@@ -240,14 +240,14 @@ type fleetConn struct {
 	objs []source.Object
 }
 
-func (o *fixOptions) newRolloutFleet(cfg *config.File, targets []fleet.Target) (*rolloutFleet, error) {
+func (o *fixOptions) newRolloutFleet(cfg *config.File, targets []fleet.Member) (*rolloutFleet, error) {
 	rules, err := o.ignoreRules(cfg)
 	if err != nil {
 		return nil, err
 	}
 	dopts := o.driftOptions(o.globalOptions, rules)
 	dopts.Unmanaged = o.prune
-	f := &rolloutFleet{o: o, targets: map[string]fleet.Target{}, guard: o.guardrails(cfg), dopts: dopts,
+	f := &rolloutFleet{o: o, targets: map[string]fleet.Member{}, guard: o.guardrails(cfg), dopts: dopts,
 		conns: map[string]*fleetConn{}, plans: map[string]remediate.Plan{}, results: map[string][]remediate.Result{},
 		left: map[string][]remediate.LeftField{}}
 	for _, t := range targets {
@@ -422,7 +422,7 @@ func (o *fixOptions) undoRollout(ctx context.Context, cfg *config.File) error {
 		return err
 	}
 	defer st.Close()
-	targets, err := fleet.Plan(cfg, nil, nil)
+	targets, err := fleet.Members(cfg, nil, nil)
 	if err != nil {
 		return err
 	}

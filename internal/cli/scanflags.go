@@ -174,7 +174,7 @@ func (f *scanFlags) scanAll(ctx context.Context, g *globalOptions, cfg *config.F
 
 // targets are the clusters to work on: the configuration's that --cluster
 // and -l choose, or the fleet of one the kubectl flags and --source name.
-func (f *scanFlags) targets(g *globalOptions, cfg *config.File) ([]fleet.Target, error) {
+func (f *scanFlags) targets(g *globalOptions, cfg *config.File) ([]fleet.Member, error) {
 	if isFleet(cfg) {
 		if len(f.sources) > 0 || len(f.values) > 0 || len(f.set) > 0 || f.releaseName != "" {
 			return nil, fmt.Errorf("%s lists clusters: sources and values come from it, not from --source, --values, --set or --release-name", cfg.Path)
@@ -191,7 +191,7 @@ func (f *scanFlags) targets(g *globalOptions, cfg *config.File) ([]fleet.Target,
 	if err != nil {
 		return nil, err
 	}
-	return []fleet.Target{t}, nil
+	return []fleet.Member{t}, nil
 }
 
 // fleetReport builds one report from every cluster's scan. Bad input that
@@ -202,7 +202,7 @@ func fleetReport(results []fleet.Result) report.Report {
 	var errs []source.Error
 	seen := map[source.Error]bool{}
 	for _, r := range results {
-		st := report.ClusterStatus{Name: r.Target.Cluster.Name, Status: report.StatusOK}
+		st := report.ClusterStatus{Name: r.Member.Cluster.Name, Status: report.StatusOK}
 		if r.Unbound {
 			st.Status = report.StatusUnbound
 			statuses = append(statuses, st)
@@ -251,7 +251,7 @@ func (f *scanFlags) exitFor(r report.Report) int {
 
 // targets are the clusters of cfg that --cluster and -l choose, each with
 // its bound sources; at least one of them is bound.
-func (f fleetFlags) targets(cfg *config.File) ([]fleet.Target, error) {
+func (f fleetFlags) targets(cfg *config.File) ([]fleet.Member, error) {
 	var sel labels.Selector
 	if f.selector != "" {
 		var err error
@@ -259,21 +259,21 @@ func (f fleetFlags) targets(cfg *config.File) ([]fleet.Target, error) {
 			return nil, fmt.Errorf("-l %q: %w", f.selector, err)
 		}
 	}
-	targets, err := fleet.Plan(cfg, f.clusters, sel)
+	targets, err := fleet.Members(cfg, f.clusters, sel)
 	if err != nil {
 		return nil, err
 	}
 	if len(targets) == 0 {
 		return nil, fmt.Errorf("no cluster of %s matches the selection", cfg.Path)
 	}
-	if !slices.ContainsFunc(targets, fleet.Target.Bound) {
+	if !slices.ContainsFunc(targets, fleet.Member.Bound) {
 		return nil, fmt.Errorf("no binding of %s selects any of the clusters chosen (%s): nothing is declared for them", cfg.Path, targetNames(targets))
 	}
 	return targets, nil
 }
 
 // targetNames lists the targets' cluster names for a message.
-func targetNames(ts []fleet.Target) string {
+func targetNames(ts []fleet.Member) string {
 	names := make([]string, len(ts))
 	for i, t := range ts {
 		names[i] = t.Cluster.Name

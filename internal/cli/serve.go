@@ -231,7 +231,7 @@ func (o *serveOptions) Run(ctx context.Context) error {
 // are not contacted. The current context is a fleet of one, set up as a
 // configuration's cluster is.
 func (o *serveOptions) clusters(ctx context.Context, cfg *config.File, m *metrics.Metrics) (setups []daemon.Cluster, unbound []string, err error) {
-	var targets []fleet.Target
+	var targets []fleet.Member
 	if !isFleet(cfg) {
 		if len(o.sources) == 0 && o.agents {
 			return nil, nil, nil // a hub of agents' clusters only
@@ -243,7 +243,7 @@ func (o *serveOptions) clusters(ctx context.Context, cfg *config.File, m *metric
 		if err != nil {
 			return nil, nil, err
 		}
-		targets = []fleet.Target{t}
+		targets = []fleet.Member{t}
 	} else {
 		if o.flags.Changed("remediation") {
 			return nil, nil, fmt.Errorf("--remediation is for --source; with -c, set remediation on each binding in %s", cfg.Path)

@@ -71,7 +71,7 @@ func (o *skewOptions) Run(cmd *cobra.Command) error {
 	var clusters []skew.Cluster
 	for _, r := range results {
 		if r.Err == nil {
-			clusters = append(clusters, skew.Cluster{Name: r.Target.Cluster.Name, Labels: r.Target.Cluster.Labels, Result: r.Result})
+			clusters = append(clusters, skew.Cluster{Name: r.Member.Cluster.Name, Labels: r.Member.Cluster.Labels, Result: r.Result})
 		}
 	}
 	sr := skew.Compute(clusters, o.groupBy)

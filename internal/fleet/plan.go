@@ -13,8 +13,8 @@ import (
 	"plumb.dev/plumb/internal/config"
 )
 
-// Target is one cluster and what is bound to it.
-type Target struct {
+// Member is one cluster and what is bound to it.
+type Member struct {
 	Cluster config.Cluster
 	Sources []Bound
 	// Flags, when set, reach the cluster with kubectl's flags (--kubeconfig,
@@ -27,12 +27,12 @@ type Target struct {
 // kubectl's flags reach, named after its context, with each of paths (the
 // --source flags) bound to it with values, set and releaseName, and
 // remediation as its mode.
-func One(flags *genericclioptions.ConfigFlags, paths, values, set []string, releaseName string, remediation config.Remediation) (Target, error) {
+func One(flags *genericclioptions.ConfigFlags, paths, values, set []string, releaseName string, remediation config.Remediation) (Member, error) {
 	name, err := cluster.ContextName(flags)
 	if err != nil {
-		return Target{}, err
+		return Member{}, err
 	}
-	t := Target{Cluster: config.Cluster{Name: name}, Flags: flags}
+	t := Member{Cluster: config.Cluster{Name: name}, Flags: flags}
 	for _, p := range paths {
 		t.Sources = append(t.Sources, Bound{Source: config.Source{Name: p, Path: p, Values: values, ReleaseName: releaseName},
 			Set: set, Remediation: remediation})
@@ -43,7 +43,7 @@ func One(flags *genericclioptions.ConfigFlags, paths, values, set []string, rele
 // Bound reports whether any binding selects the cluster. An unbound
 // cluster has nothing declared for it: it is not scanned or watched, and
 // reports say so rather than call it clean.
-func (t Target) Bound() bool { return len(t.Sources) > 0 }
+func (t Member) Bound() bool { return len(t.Sources) > 0 }
 
 // Bound is a source as one cluster gets it.
 type Bound struct {
@@ -55,11 +55,11 @@ type Bound struct {
 	Remediation config.Remediation
 }
 
-// Plan returns the clusters to scan, in the file's order, each with its
+// Members returns the clusters to scan, in the file's order, each with its
 // bound sources; clusters no binding selects are included, unbound (see
-// Target.Bound). names (--cluster) and sel (-l) narrow the clusters; nil
+// Member.Bound). names (--cluster) and sel (-l) narrow the clusters; nil
 // means all.
-func Plan(f *config.File, names []string, sel labels.Selector) ([]Target, error) {
+func Members(f *config.File, names []string, sel labels.Selector) ([]Member, error) {
 	for _, n := range names {
 		if !slices.ContainsFunc(f.Clusters, func(c config.Cluster) bool { return c.Name == n }) {
 			return nil, fmt.Errorf("%s: no cluster named %q", f.Path, n)
@@ -69,7 +69,7 @@ func Plan(f *config.File, names []string, sel labels.Selector) ([]Target, error)
 	for _, s := range f.Sources {
 		sources[s.Name] = s
 	}
-	var out []Target
+	var out []Member
 	for _, c := range f.Clusters {
 		if len(names) > 0 && !slices.Contains(names, c.Name) {
 			continue
@@ -77,7 +77,7 @@ func Plan(f *config.File, names []string, sel labels.Selector) ([]Target, error)
 		if sel != nil && !sel.Matches(labels.Set(c.Labels)) {
 			continue
 		}
-		t := Target{Cluster: c}
+		t := Member{Cluster: c}
 		for i, b := range f.Bindings {
 			if !b.Selector().Matches(labels.Set(c.Labels)) {
 				continue

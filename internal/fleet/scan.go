@@ -43,7 +43,7 @@ func DefaultOptions() Options {
 
 // Result is one cluster's scan.
 type Result struct {
-	Target Target
+	Member Member
 	// Result is the drift result; partial or empty when Err is set.
 	Result drift.Result
 	// SourceErrors are bad input found while loading this cluster's sources.
@@ -59,7 +59,7 @@ type Result struct {
 // within opts.Timeout. Results are in the targets' order; a cluster's
 // failure is in its Result and never stops the others. An unbound target
 // gets a Result marked Unbound and costs no request.
-func Scan(ctx context.Context, targets []Target, opts Options) []Result {
+func Scan(ctx context.Context, targets []Member, opts Options) []Result {
 	def := DefaultOptions()
 	if opts.Concurrency <= 0 {
 		opts.Concurrency = def.Concurrency
@@ -76,7 +76,7 @@ func Scan(ctx context.Context, targets []Target, opts Options) []Result {
 	g.SetLimit(opts.Concurrency)
 	for i, t := range targets {
 		if !t.Bound() {
-			out[i] = Result{Target: t, Result: drift.Result{Cluster: t.Cluster.Name}, Unbound: true}
+			out[i] = Result{Member: t, Result: drift.Result{Cluster: t.Cluster.Name}, Unbound: true}
 			continue
 		}
 		g.Go(func() error {
@@ -98,8 +98,8 @@ func Scan(ctx context.Context, targets []Target, opts Options) []Result {
 	return out
 }
 
-func scanOne(ctx context.Context, t Target, opts Options, loads *loader) Result {
-	res := Result{Target: t, Result: drift.Result{Cluster: t.Cluster.Name}}
+func scanOne(ctx context.Context, t Member, opts Options, loads *loader) Result {
+	res := Result{Member: t, Result: drift.Result{Cluster: t.Cluster.Name}}
 	timeout := time.Duration(0)
 	if d, ok := ctx.Deadline(); ok {
 		timeout = time.Until(d)
@@ -125,7 +125,7 @@ func scanOne(ctx context.Context, t Target, opts Options, loads *loader) Result 
 
 // Dial reaches a target's cluster through its kubeconfig context; timeout
 // bounds every request (0: none). Nothing is contacted yet.
-func Dial(t Target, cacheDir string, timeout time.Duration, copts cluster.Options) (*cluster.Cluster, error) {
+func Dial(t Member, cacheDir string, timeout time.Duration, copts cluster.Options) (*cluster.Cluster, error) {
 	if t.Flags != nil {
 		// The command line's cluster, reached as kubectl would.
 		c, err := cluster.New(t.Flags, copts)
@@ -157,7 +157,7 @@ func Dial(t Target, cacheDir string, timeout time.Duration, copts cluster.Option
 
 // connect dials a target's cluster and loads its bound sources, with
 // namespaces defaulted as the source says.
-func connect(t Target, cacheDir string, timeout time.Duration, copts cluster.Options, loads *loader) (*cluster.Cluster, []source.Object, []source.Error, error) {
+func connect(t Member, cacheDir string, timeout time.Duration, copts cluster.Options, loads *loader) (*cluster.Cluster, []source.Object, []source.Error, error) {
 	c, err := Dial(t, cacheDir, timeout, copts)
 	if err != nil {
 		return nil, nil, nil, err
@@ -169,14 +169,14 @@ func connect(t Target, cacheDir string, timeout time.Duration, copts cluster.Opt
 // Load loads a target's bound sources again (they changed); objects
 // without a namespace get the source's, else c's default namespace. Helm
 // release sources are read from c.
-func Load(ctx context.Context, t Target, c *cluster.Cluster, auth gitsource.Auth) ([]source.Object, []source.Error) {
+func Load(ctx context.Context, t Member, c *cluster.Cluster, auth gitsource.Auth) ([]source.Object, []source.Error) {
 	return loadSources(t, c, &loader{ctx: ctx, auth: auth, sets: map[string]*loaded{}})
 }
 
 // LoadEncoded loads like Load and encodes each object as soon as it is
 // decoded (source.LoadEncoded): plumb serve holds its sources as JSON until
 // the cluster answers, and a large source is never held decoded at once.
-func LoadEncoded(ctx context.Context, t Target, c *cluster.Cluster, auth gitsource.Auth) ([]source.Encoded, []source.Error) {
+func LoadEncoded(ctx context.Context, t Member, c *cluster.Cluster, auth gitsource.Auth) ([]source.Encoded, []source.Error) {
 	var objs []source.Encoded
 	var errs []source.Error
 	for _, b := range t.Sources {
@@ -216,7 +216,7 @@ func Releases(c *cluster.Cluster) *helmrelease.Reader {
 	return r
 }
 
-func loadSources(t Target, c *cluster.Cluster, loads *loader) ([]source.Object, []source.Error) {
+func loadSources(t Member, c *cluster.Cluster, loads *loader) ([]source.Object, []source.Error) {
 	var objs []source.Object
 	var errs []source.Error
 	for _, b := range t.Sources {

@@ -15,7 +15,7 @@ import (
 	pdrift "plumb.dev/plumb/internal/drift"
 	"plumb.dev/plumb/internal/event"
 	"plumb.dev/plumb/internal/metrics"
-	"plumb.dev/plumb/internal/remediate/schedule"
+	"plumb.dev/plumb/internal/remediate/queue"
 	"plumb.dev/plumb/internal/server"
 	"plumb.dev/plumb/internal/store"
 
@@ -81,7 +81,7 @@ func runDashboard(clusters, objects int) error {
 	}
 	hub := server.NewHub()
 	srv, err := server.New(server.Backend{Store: st, Clusters: func() []event.Status { return statuses }, Ready: func() bool { return true },
-		Hub: hub, Metrics: metrics.New(), Runs: st, Remediations: schedule.New(nil, st, schedule.DefaultOptions()), Labels: labels},
+		Hub: hub, Metrics: metrics.New(), Runs: st, Remediations: queue.New(nil, st, queue.DefaultOptions()), Labels: labels},
 		server.Options{Listen: "127.0.0.1:0"})
 	if err != nil {
 		return err

@@ -16,7 +16,7 @@ import (
 	"plumb.dev/plumb/internal/metrics"
 	"plumb.dev/plumb/internal/notify"
 	"plumb.dev/plumb/internal/remediate"
-	"plumb.dev/plumb/internal/remediate/schedule"
+	"plumb.dev/plumb/internal/remediate/queue"
 	"plumb.dev/plumb/internal/server"
 	"plumb.dev/plumb/internal/source"
 	"plumb.dev/plumb/internal/sourcewatch"
@@ -212,7 +212,7 @@ func (o *serveOptions) Run(ctx context.Context) error {
 		Agents:      o.agents,
 		Sinks:       sinks,
 		Guardrails:  configGuardrails(cfg),
-		Schedule:    o.scheduleOptions(cfg, m),
+		Queue:       o.queueOptions(cfg, m),
 		Rollout:     rolloutGate(cfg),
 		Labels:      clusterLabels(cfg),
 		Pricing:     pricing(cfg),
@@ -291,10 +291,10 @@ func (o *serveOptions) clusters(ctx context.Context, cfg *config.File, m *metric
 	return setups, unbound, nil
 }
 
-// scheduleOptions are the remediation limits: the configuration's, with the
+// queueOptions are the remediation limits: the configuration's, with the
 // flags given on top.
-func (o *serveOptions) scheduleOptions(cfg *config.File, m *metrics.Metrics) schedule.Options {
-	opts := schedule.DefaultOptions()
+func (o *serveOptions) queueOptions(cfg *config.File, m *metrics.Metrics) queue.Options {
+	opts := queue.DefaultOptions()
 	opts.Logger, opts.Metrics = o.logger, m
 	opts.Auto.Budget = configGuardrails(cfg).MaxObjects
 	opts.FightRounds, opts.FightWindow = o.fightRounds, o.fightWindow

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"plumb.dev/plumb/internal/remediate/schedule"
+	"plumb.dev/plumb/internal/remediate/queue"
 	"plumb.dev/plumb/internal/testwait"
 )
 
@@ -47,13 +47,13 @@ func request(t *testing.T, method, u string, headers map[string]string) (int, st
 
 // pendingRemediation drifts the shop's settings ConfigMap and waits for
 // serve's plan to put it back.
-func pendingRemediation(t *testing.T, k func(...string) string, list func() []schedule.Remediation, mode string) schedule.Remediation {
+func pendingRemediation(t *testing.T, k func(...string) string, list func() []queue.Remediation, mode string) queue.Remediation {
 	t.Helper()
 	k("patch", "configmap/settings", "--type=merge", "-p", `{"data":{"mode":"`+mode+`"}}`)
-	var pending []schedule.Remediation
+	var pending []queue.Remediation
 	testwait.For(t, 10*time.Second, "a pending remediation", func() bool {
 		pending = list()
-		return len(pending) == 1 && pending[0].State == schedule.StatePending
+		return len(pending) == 1 && pending[0].State == queue.StatePending
 	})
 	return pending[0]
 }
@@ -71,7 +71,7 @@ func TestServeRefusesHostileRequests(t *testing.T) {
 	u, _ := url.Parse(base)
 	port := u.Port()
 
-	p := pendingRemediation(t, k, func() []schedule.Remediation { return remediations(t, base, "pending") }, "slow")
+	p := pendingRemediation(t, k, func() []queue.Remediation { return remediations(t, base, "pending") }, "slow")
 	approve := base + "/api/v1/remediations/" + itoa(p.ID) + "/approve"
 
 	hostile := []struct {
@@ -147,7 +147,7 @@ func TestServeTokenGuardsWrites(t *testing.T) {
 		}
 		return h
 	}
-	list := func() []schedule.Remediation {
+	list := func() []queue.Remediation {
 		req, _ := http.NewRequest("GET", base+"/api/v1/remediations?state=pending", nil)
 		req.Header.Set("Authorization", "Bearer "+token)
 		resp, err := http.DefaultClient.Do(req)
@@ -155,7 +155,7 @@ func TestServeTokenGuardsWrites(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer resp.Body.Close()
-		var l struct{ Items []schedule.Remediation }
+		var l struct{ Items []queue.Remediation }
 		_ = json.NewDecoder(resp.Body).Decode(&l)
 		return l.Items
 	}

@@ -17,15 +17,15 @@ import (
 
 	"plumb.dev/plumb/internal/notify"
 	"plumb.dev/plumb/internal/remediate"
-	"plumb.dev/plumb/internal/remediate/schedule"
+	"plumb.dev/plumb/internal/remediate/queue"
 	"plumb.dev/plumb/internal/store"
 	"plumb.dev/plumb/internal/testwait"
 )
 
 // remediations lists serve's held remediations, filtered by state.
-func remediations(t *testing.T, base, state string) []schedule.Remediation {
+func remediations(t *testing.T, base, state string) []queue.Remediation {
 	t.Helper()
-	var l struct{ Items []schedule.Remediation }
+	var l struct{ Items []queue.Remediation }
 	if code := getJSON(t, base+"/api/v1/remediations?state="+state, &l); code != http.StatusOK {
 		t.Fatalf("GET remediations: %d", code)
 	}
@@ -111,7 +111,7 @@ func TestServeAutoRemediation(t *testing.T) {
 	// An image change is high risk: above auto's medium, it waits.
 	k("set", "image", "deployment/api", "api=ghcr.io/example/shop-api:1.5.0")
 	waitEvent(t, events, "opened")
-	var pending []schedule.Remediation
+	var pending []queue.Remediation
 	testwait.For(t, 10*time.Second, "a pending remediation", func() bool {
 		pending = remediations(t, base, "pending")
 		return len(pending) == 1
@@ -124,7 +124,7 @@ func TestServeAutoRemediation(t *testing.T) {
 	if got := k("get", "deployment/api", "-o", "jsonpath={.spec.template.spec.containers[0].image}"); got != "ghcr.io/example/shop-api:1.5.0" {
 		t.Fatalf("api image = %s while waiting for approval; nothing should have been applied", got)
 	}
-	var one schedule.Remediation
+	var one queue.Remediation
 	if code := getJSON(t, base+"/api/v1/remediations/"+itoa(p.ID), &one); code != 200 || one.FindingID != p.FindingID {
 		t.Errorf("GET one remediation: %d %+v", code, one)
 	}
@@ -191,7 +191,7 @@ func TestServeApproveMode(t *testing.T) {
 		"--notify-webhook", hook)
 
 	k("patch", "configmap/settings", "--type=merge", "-p", `{"data":{"mode":"slow"}}`)
-	var pending []schedule.Remediation
+	var pending []queue.Remediation
 	testwait.For(t, 10*time.Second, "a pending remediation", func() bool {
 		pending = remediations(t, base, "pending")
 		return len(pending) == 1
@@ -201,11 +201,11 @@ func TestServeApproveMode(t *testing.T) {
 	}
 	// The person who approves hears of it, once.
 	testwait.For(t, 10*time.Second, "a notification of the pending remediation", func() bool { return len(remediationHooks(hooks())) == 1 })
-	if n := remediationHooks(hooks())[0]; n.Remediation.ID != pending[0].ID || n.Remediation.State != schedule.StatePending ||
+	if n := remediationHooks(hooks())[0]; n.Remediation.ID != pending[0].ID || n.Remediation.State != queue.StatePending ||
 		!strings.Contains(n.Summary, "ConfigMap "+ns+"/settings") || !strings.Contains(n.Summary, "/api/v1/remediations/"+itoa(pending[0].ID)+"/approve") {
 		t.Errorf("pending notification = %s: %+v", n.Summary, n.Remediation)
 	}
-	var rejected schedule.Remediation
+	var rejected queue.Remediation
 	if code := post(t, base+"/api/v1/remediations/"+itoa(pending[0].ID)+"/reject", &rejected); code != 200 || rejected.ID != pending[0].ID {
 		t.Fatalf("reject: %d %+v", code, rejected)
 	}
@@ -219,7 +219,7 @@ func TestServeApproveMode(t *testing.T) {
 	// The image change is high: over this configuration's maxRisk medium,
 	// refused, and approving it is a conflict.
 	k("set", "image", "deployment/api", "api=ghcr.io/example/shop-api:1.5.0")
-	var refused []schedule.Remediation
+	var refused []queue.Remediation
 	testwait.For(t, 10*time.Second, "a refused remediation", func() bool {
 		refused = remediations(t, base, "refused")
 		return len(refused) == 1
@@ -228,7 +228,7 @@ func TestServeApproveMode(t *testing.T) {
 		t.Errorf("refused = %+v", r)
 	}
 	testwait.For(t, 10*time.Second, "a notification of the refused remediation", func() bool { return len(remediationHooks(hooks())) == 2 })
-	if n := remediationHooks(hooks())[1]; n.Remediation.ID != refused[0].ID || n.Remediation.State != schedule.StateRefused || !strings.Contains(n.Summary, "refused by max-risk") {
+	if n := remediationHooks(hooks())[1]; n.Remediation.ID != refused[0].ID || n.Remediation.State != queue.StateRefused || !strings.Contains(n.Summary, "refused by max-risk") {
 		t.Errorf("refused notification = %s: %+v", n.Summary, n.Remediation)
 	}
 	var apiErr struct {
@@ -298,7 +298,7 @@ func TestServeStopsFighting(t *testing.T) {
 	stopFighter := func() { cancel(); wg.Wait() }
 	defer stopFighter()
 
-	var fighting []schedule.Remediation
+	var fighting []queue.Remediation
 	testwait.For(t, 60*time.Second, "remediation to stop fighting", func() bool {
 		fighting = remediations(t, base, "fighting")
 		return len(fighting) == 1
@@ -309,7 +309,7 @@ func TestServeStopsFighting(t *testing.T) {
 		t.Errorf("fighting = %+v, want the kubectl manager named and 3 rounds in the reason", f)
 	}
 	testwait.For(t, 10*time.Second, "a notification that remediation stopped", func() bool { return len(remediationHooks(hooks())) == 1 })
-	if n := remediationHooks(hooks())[0]; n.Remediation.State != schedule.StateFighting || !strings.Contains(n.Summary, "changed back by kubectl") {
+	if n := remediationHooks(hooks())[0]; n.Remediation.State != queue.StateFighting || !strings.Contains(n.Summary, "changed back by kubectl") {
 		t.Errorf("fighting notification = %s: %+v", n.Summary, n.Remediation)
 	}
 	if rounds != 4 {
@@ -373,7 +373,7 @@ bindings:
 	k("scale", "deployment/web", "--replicas=5")
 	k("scale", "deployment/api", "--replicas=5")
 	testwait.For(t, 10*time.Second, "settings put back", func() bool { return k("get", "configmap/settings", "-o", "jsonpath={.data.mode}") == "fast" })
-	var pending []schedule.Remediation
+	var pending []queue.Remediation
 	testwait.For(t, 10*time.Second, "web's plan to wait", func() bool {
 		pending = remediations(t, base, "pending")
 		return len(pending) == 1
@@ -403,7 +403,7 @@ func TestServeAutoBudget(t *testing.T) {
 	k("scale", "deployment/web", "--replicas=5")
 	testwait.For(t, 10*time.Second, "web put back", func() bool { return k("get", "deployment/web", "-o", "jsonpath={.spec.replicas}") == "2" })
 	k("patch", "configmap/settings", "--type=merge", "-p", `{"data":{"mode":"slow"}}`)
-	var pending []schedule.Remediation
+	var pending []queue.Remediation
 	testwait.For(t, 10*time.Second, "the second plan to wait", func() bool {
 		pending = remediations(t, base, "pending")
 		return len(pending) == 1

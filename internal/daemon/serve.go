@@ -18,7 +18,7 @@ import (
 	"plumb.dev/plumb/internal/metrics"
 	"plumb.dev/plumb/internal/notify"
 	"plumb.dev/plumb/internal/remediate"
-	"plumb.dev/plumb/internal/remediate/schedule"
+	"plumb.dev/plumb/internal/remediate/queue"
 	"plumb.dev/plumb/internal/rollout"
 	"plumb.dev/plumb/internal/server"
 	"plumb.dev/plumb/internal/source"
@@ -78,10 +78,10 @@ type Options struct {
 	Agents     bool
 	Sinks      []notify.Sink
 	Guardrails remediate.Guardrails
-	// Schedule are the remediation limits; Notify and Rollout are set here
+	// Queue holds the remediation limits; Notify and Rollout are set here
 	// from Sinks and Rollout.
-	Schedule schedule.Options
-	Rollout  *rollout.Gate
+	Queue   queue.Options
+	Rollout *rollout.Gate
 	// Labels are the clusters' labels, for the API and the dashboard.
 	Labels  map[string]map[string]string
 	Pricing cost.Pricing
@@ -100,7 +100,7 @@ type Serve struct {
 
 // New makes every part of plumb serve and wires them together: the
 // watchers publish to a bus the API's stream, the notifier and the
-// scheduler subscribe to. The listeners are bound here, so that a busy
+// remediation queue subscribe to. The listeners are bound here, so that a busy
 // address stops serve before anything starts.
 func New(ctx context.Context, opts Options) (*Serve, error) {
 	logger, m, st := opts.Logger, opts.Metrics, opts.Store
@@ -124,7 +124,7 @@ func New(ctx context.Context, opts Options) (*Serve, error) {
 	var (
 		watchers   []*watch.Watcher
 		engines    []*drift.Engine
-		remediated []*schedule.Cluster
+		remediated []*queue.Cluster
 		sharded    *shardedWatchers
 	)
 	// With Shard a cluster's watcher is made when this replica takes the
@@ -163,7 +163,7 @@ func New(ctx context.Context, opts Options) (*Serve, error) {
 			target = func(k drift.ObjectKey) (drift.Target, bool) { return sharded.target(i, k) }
 		}
 		if c.Remediates {
-			remediated = append(remediated, &schedule.Cluster{Name: c.Name, Planner: remediate.NewPlanner(e, opts.Guardrails, remediate.Options{}),
+			remediated = append(remediated, &queue.Cluster{Name: c.Name, Planner: remediate.NewPlanner(e, opts.Guardrails, remediate.Options{}),
 				Target: target, Mode: c.Mode, User: c.Cluster.Identity(ctx), Ready: ready})
 		}
 	}
@@ -192,7 +192,7 @@ func New(ctx context.Context, opts Options) (*Serve, error) {
 	}
 	var agents *agent.Receiver
 	if opts.Agents {
-		// Agents' findings go to people; the scheduler plans only for
+		// Agents' findings go to people; the remediation queue plans only for
 		// the clusters it remediates, which no agent may name.
 		reserved := slices.Clone(opts.Unbound)
 		for _, c := range opts.Clusters {
@@ -202,12 +202,12 @@ func New(ctx context.Context, opts Options) (*Serve, error) {
 			return nil, err
 		}
 	}
-	schedOpts := opts.Schedule
-	schedOpts.Notify = notifier.PublishRemediation
-	schedOpts.Rollout = opts.Rollout
-	sched := schedule.New(remediated, st, schedOpts)
-	findings.Subscribe(sched.Publish)
-	unchanged.Subscribe(sched.Publish)
+	qopts := opts.Queue
+	qopts.Notify = notifier.PublishRemediation
+	qopts.Rollout = opts.Rollout
+	remediations := queue.New(remediated, st, qopts)
+	findings.Subscribe(remediations.Publish)
+	unchanged.Subscribe(remediations.Publish)
 
 	srv, err := server.New(server.Backend{
 		Store: st,
@@ -241,7 +241,7 @@ func New(ctx context.Context, opts Options) (*Serve, error) {
 		Hub:          hub,
 		Metrics:      m,
 		Runs:         st,
-		Remediations: sched,
+		Remediations: remediations,
 		GitHook:      gitHook,
 		Labels:       opts.Labels,
 		Pricing:      opts.Pricing,
@@ -267,7 +267,7 @@ func New(ctx context.Context, opts Options) (*Serve, error) {
 	s.parts = append(s.parts,
 		RunnableFunc(sources.remote),
 		RunnableFunc(sources.local),
-		forever(sched.Start),
+		forever(remediations.Start),
 		forever(notifier.Start),
 		pruner{store: st, retention: opts.Retention, logger: logger},
 		forever(func(ctx context.Context) { releaseStartupMemory(ctx, watchers, opts.RestoreGC) }),

@@ -6,7 +6,7 @@ import (
 
 // Bus hands every published event to each subscriber, in the order they
 // subscribed, on the publisher's goroutine: a subscriber must not block
-// (the API's stream, the notifier and the remediation scheduler queue what
+// (the API's stream, the notifier and the remediation queue keep what
 // they get). Subscribers register before the first Publish; the set is
 // fixed from then on, so no part misses an event because it subscribed
 // late.

@@ -26,7 +26,7 @@ import (
 
 	"plumb.dev/plumb/internal/event"
 	"plumb.dev/plumb/internal/metrics"
-	"plumb.dev/plumb/internal/remediate/schedule"
+	"plumb.dev/plumb/internal/remediate/queue"
 	"plumb.dev/plumb/internal/store"
 )
 
@@ -73,17 +73,17 @@ type Options struct {
 // Payload is what the generic webhook receives: either a finding's event
 // or a remediation, with a line for people.
 type Payload struct {
-	APIVersion  string                `json:"apiVersion"`
-	Kind        string                `json:"kind"`
-	Event       *event.Event          `json:"event,omitempty"`
-	Remediation *schedule.Remediation `json:"remediation,omitempty"`
-	Summary     string                `json:"summary"`
+	APIVersion  string             `json:"apiVersion"`
+	Kind        string             `json:"kind"`
+	Event       *event.Event       `json:"event,omitempty"`
+	Remediation *queue.Remediation `json:"remediation,omitempty"`
+	Summary     string             `json:"summary"`
 }
 
 // message is one notification to send: exactly one field is set.
 type message struct {
 	event       *event.Event
-	remediation *schedule.Remediation
+	remediation *queue.Remediation
 }
 
 // about names what a message is about, for logs.
@@ -192,10 +192,10 @@ func named(e event.Event) bool {
 }
 
 // PublishRemediation queues a notification that r needs a person; it
-// never blocks. The remediation scheduler calls it once each time a remediation enters
+// never blocks. The remediation queue calls it once each time a remediation enters
 // the pending, refused, fighting or failed state, so it is not
 // deduplicated again here.
-func (n *Notifier) PublishRemediation(r schedule.Remediation) {
+func (n *Notifier) PublishRemediation(r queue.Remediation) {
 	if len(n.sinks) == 0 {
 		return
 	}
@@ -328,16 +328,16 @@ func payload(k Kind, m message) ([]byte, error) {
 }
 
 // RemediationSummary is one line about a remediation that needs a person.
-func RemediationSummary(r schedule.Remediation) string {
+func RemediationSummary(r queue.Remediation) string {
 	obj := strings.TrimPrefix(r.FindingID, r.Cluster+"/")
 	if len(r.Plan.Steps) > 0 {
 		obj = r.Plan.Steps[0].Object()
 	}
 	head := fmt.Sprintf("plumb: %s on %s: remediation %d", obj, r.Cluster, r.ID)
 	switch r.State {
-	case schedule.StatePending:
+	case queue.StatePending:
 		return fmt.Sprintf("%s waits for approval (%s); approve it with POST /api/v1/remediations/%d/approve", head, r.Reason, r.ID)
-	case schedule.StateFighting:
+	case queue.StateFighting:
 		msg := head + " stopped: the object keeps being changed back"
 		if len(r.Managers) > 0 {
 			msg += " by " + strings.Join(r.Managers, ", ")

@@ -14,7 +14,7 @@ import (
 	"plumb.dev/plumb/internal/drift"
 	"plumb.dev/plumb/internal/event"
 	"plumb.dev/plumb/internal/remediate"
-	"plumb.dev/plumb/internal/remediate/schedule"
+	"plumb.dev/plumb/internal/remediate/queue"
 	"plumb.dev/plumb/internal/store"
 )
 
@@ -159,10 +159,10 @@ func TestRemediationNotifications(t *testing.T) {
 	n := started(t, []Sink{{Webhook, url(t, hook)}, {Slack, url(t, slack)}})
 
 	step := remediate.Step{Cluster: "prod-eu", APIVersion: "apps/v1", Kind: "Deployment", Namespace: "shop", Name: "web", Risk: remediate.RiskHigh}
-	pending := schedule.Remediation{ID: 7, FindingID: "prod-eu/apps/Deployment/shop/web", Cluster: "prod-eu", Mode: remediate.ModeAuto, State: schedule.StatePending,
+	pending := queue.Remediation{ID: 7, FindingID: "prod-eu/apps/Deployment/shop/web", Cluster: "prod-eu", Mode: remediate.ModeAuto, State: queue.StatePending,
 		Reason: "risk high is above automatic remediation's limit medium: waiting for approval", Plan: remediate.Plan{Steps: []remediate.Step{step}}}
 	fighting := pending
-	fighting.ID, fighting.State, fighting.Managers, fighting.Reason = 8, schedule.StateFighting, []string{"kubectl-scale", "hpa"}, "drifted again 3 times within 10m0s"
+	fighting.ID, fighting.State, fighting.Managers, fighting.Reason = 8, queue.StateFighting, []string{"kubectl-scale", "hpa"}, "drifted again 3 times within 10m0s"
 	n.PublishRemediation(pending)
 	n.PublishRemediation(fighting)
 
@@ -171,7 +171,7 @@ func TestRemediationNotifications(t *testing.T) {
 	if err := json.Unmarshal([]byte(bodies[0]), &p); err != nil {
 		t.Fatal(err)
 	}
-	if p.Event != nil || p.Remediation == nil || p.Remediation.ID != 7 || p.Remediation.State != schedule.StatePending || len(p.Remediation.Plan.Steps) != 1 {
+	if p.Event != nil || p.Remediation == nil || p.Remediation.ID != 7 || p.Remediation.State != queue.StatePending || len(p.Remediation.Plan.Steps) != 1 {
 		t.Errorf("webhook payload = %s", bodies[0])
 	}
 	wantPending := "plumb: Deployment shop/web on prod-eu: remediation 7 waits for approval (risk high is above automatic remediation's limit medium: waiting for approval); approve it with POST /api/v1/remediations/7/approve"

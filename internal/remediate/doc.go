@@ -1,6 +1,6 @@
 // Package remediate puts drift back, safely, for plumb fix and plumb serve
 // alike: planning, risk, guardrails, the conflict-safe apply, undo and the
-// record of each run are here and nowhere else. Its subpackage schedule is
+// record of each run are here and nowhere else. Its subpackage queue is
 // serve's side: when to plan and apply (approval queue, auto mode, fight
 // detection), never how. This package must not watch clusters or keep
 // state between calls; it reads the cluster only through drift.Engine, and
@@ -8,7 +8,7 @@
 //
 // Every command carries a remediation through one lifecycle, Runner: plan,
 // refuse what the guardrails refuse, confirm, apply, record the run and
-// say what became of it (RunOutcome). plumb fix, serve's scheduler and
+// say what became of it (RunOutcome). plumb fix, serve's remediation queue and
 // undo API and plumb agent use it alike, so they record the same runs and
 // refuse the same things (an undo of a run already undone, say).
 //

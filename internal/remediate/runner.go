@@ -55,7 +55,7 @@ var (
 )
 
 // Planning is what a Runner needs of a planner: *Planner for one
-// cluster, Fleet for a run across clusters, and the scheduler's tests give
+// cluster, Fleet for a run across clusters, and the remediation queue's tests give
 // one of their own.
 type Planning interface {
 	Plan(ctx context.Context, objs []source.Object) (Plan, error)
@@ -66,7 +66,7 @@ type Planning interface {
 var _ Planning = (*Planner)(nil)
 
 // Runner carries a remediation through one lifecycle, whichever command
-// asks for it (plumb fix, serve's scheduler and undo API, plumb agent):
+// asks for it (plumb fix, serve's remediation queue and undo API, plumb agent):
 // plan, refuse what the guardrails refuse, confirm, apply conflict-safe,
 // record the run, and say what became of it.
 type Runner struct {

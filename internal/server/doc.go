@@ -8,7 +8,7 @@
 // JSON: {"code": 404, "reason": "NotFound", "message": "..."}.
 //
 // It must not compare, store or remediate by itself: it reads the store and
-// calls the remediation scheduler it is given. It answers only for the
+// calls the remediation queue it is given. It answers only for the
 // hosts it serves, needs the token when one is set, and refuses
 // cross-origin writes.
 package server

@@ -10,25 +10,25 @@ import (
 	"strconv"
 
 	"plumb.dev/plumb/internal/remediate"
-	"plumb.dev/plumb/internal/remediate/schedule"
+	"plumb.dev/plumb/internal/remediate/queue"
 	"plumb.dev/plumb/internal/store"
 )
 
 // Remediator is what the server needs of serve's remediation.
 type Remediator interface {
-	List() []schedule.Remediation
-	Get(id int64) (schedule.Remediation, bool)
-	Approve(ctx context.Context, id int64) (schedule.Approval, error)
-	Reject(id int64) (schedule.Remediation, error)
-	Undo(ctx context.Context, runID int64) (schedule.Undone, error)
+	List() []queue.Remediation
+	Get(id int64) (queue.Remediation, bool)
+	Approve(ctx context.Context, id int64) (queue.Approval, error)
+	Reject(id int64) (queue.Remediation, error)
+	Undo(ctx context.Context, runID int64) (queue.Undone, error)
 }
 
-var _ Remediator = (*schedule.Scheduler)(nil)
+var _ Remediator = (*queue.Queue)(nil)
 
 func (s *Server) remediations(w http.ResponseWriter, r *http.Request) {
 	state, cluster := r.URL.Query().Get("state"), r.URL.Query().Get("cluster")
-	switch schedule.State(state) {
-	case "", schedule.StatePending, schedule.StateRefused, schedule.StateFighting, schedule.StateFailed, schedule.StateWaiting:
+	switch queue.State(state) {
+	case "", queue.StatePending, queue.StateRefused, queue.StateFighting, queue.StateFailed, queue.StateWaiting:
 	default:
 		writeError(w, http.StatusBadRequest, "state "+strconv.Quote(state)+": want pending, refused, fighting, failed or waiting")
 		return
@@ -98,9 +98,9 @@ func (s *Server) remediationError(w http.ResponseWriter, id int64, err error) bo
 	switch {
 	case err == nil:
 		return false
-	case errors.Is(err, schedule.ErrNotFound):
+	case errors.Is(err, queue.ErrNotFound):
 		writeError(w, http.StatusNotFound, "no remediation "+strconv.FormatInt(id, 10))
-	case errors.Is(err, schedule.ErrNotPending):
+	case errors.Is(err, queue.ErrNotPending):
 		writeError(w, http.StatusConflict, err.Error())
 	default:
 		s.internal(w, err)

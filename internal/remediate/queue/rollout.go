@@ -1,4 +1,4 @@
-package schedule
+package queue
 
 import (
 	"fmt"
@@ -13,7 +13,7 @@ import (
 // waitForWaves says why auto mode may not fix e's object in c yet ("" when
 // it may), under Options.Rollout, and has e handled again when it is
 // worth another look. Callers hold mu.
-func (s *Scheduler) waitForWaves(e event.Event, c *Cluster, now time.Time) string {
+func (s *Queue) waitForWaves(e event.Event, c *Cluster, now time.Time) string {
 	if s.opts.Rollout == nil {
 		return ""
 	}
@@ -34,7 +34,7 @@ func (s *Scheduler) waitForWaves(e event.Event, c *Cluster, now time.Time) strin
 
 // clusterState is what the rollout gate needs of a cluster. Callers hold
 // mu.
-func (s *Scheduler) clusterState(name string) rollout.ClusterState {
+func (s *Queue) clusterState(name string) rollout.ClusterState {
 	st := rollout.ClusterState{Ready: true, LastFix: s.lastFix[name]}
 	c := s.clusters[name]
 	if c == nil {
@@ -61,7 +61,7 @@ func (s *Scheduler) clusterState(name string) rollout.ClusterState {
 // recordWaves notes, under Options.Rollout, the wave of each cluster an
 // automatic run fixed, so that history shows auto mode's waves as it
 // shows plumb fix's.
-func (s *Scheduler) recordWaves(run *store.Run) {
+func (s *Queue) recordWaves(run *store.Run) {
 	if s.opts.Rollout == nil || run.Command != "serve" {
 		return
 	}

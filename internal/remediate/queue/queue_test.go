@@ -1,4 +1,4 @@
-package schedule
+package queue
 
 import (
 	"context"
@@ -53,7 +53,7 @@ func (c *clock) Now() time.Time { return c.now }
 
 // scheduler remediates cluster prod in mode, with a real store, the
 // fake planner and the clock.
-func scheduler(t *testing.T, mode remediate.Mode, opts Options) (*Scheduler, *planner, *clock, *store.DB) {
+func scheduler(t *testing.T, mode remediate.Mode, opts Options) (*Queue, *planner, *clock, *store.DB) {
 	t.Helper()
 	st, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "plumb.db"))
 	if err != nil {

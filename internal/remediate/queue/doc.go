@@ -1,6 +1,8 @@
-// Package schedule decides when plumb serve remediates: it is the serve
-// side of package remediate, and holds only scheduling, namely the
-// approval queue, auto mode and fight detection. Planning, risk, the
+// Package queue is plumb serve's remediation queue: each drifted object's
+// remediation, applied at once (auto mode) or held, for approval, refused,
+// fighting, waiting for its rollout wave or failed, and the undo API. It is
+// the serve side of package remediate and decides only when: the approval
+// queue, auto mode and fight detection. Planning, risk, the
 // guardrails (remediate.Guardrails, and remediate.AutoLimits for what is
 // applied with nobody in the loop), the conflict-safe apply and the run
 // record are package remediate's, the same code plumb fix uses; this
@@ -38,4 +40,4 @@
 // memory: after a restart they are made again from the first comparisons.
 // Each time one enters such a state, Options.Notify hears of it, so a
 // person can be told (package notify) instead of polling the API.
-package schedule
+package queue

@@ -1,4 +1,4 @@
-package schedule
+package queue
 
 import (
 	"context"
@@ -120,8 +120,8 @@ var (
 	ErrNotPending = errors.New("the remediation is not waiting for approval")
 )
 
-// Scheduler acts on findings as watchers publish them.
-type Scheduler struct {
+// Queue acts on findings as watchers publish them.
+type Queue struct {
 	clusters map[string]*Cluster
 	runs     remediate.Runs
 	opts     Options
@@ -148,7 +148,7 @@ type Scheduler struct {
 }
 
 // New returns a scheduler for clusters that records runs in runs.
-func New(clusters []*Cluster, runs remediate.Runs, opts Options) *Scheduler {
+func New(clusters []*Cluster, runs remediate.Runs, opts Options) *Queue {
 	def := DefaultOptions()
 	if _, ok := remediate.ParseRisk(string(opts.Auto.MaxRisk)); !ok {
 		opts.Auto.MaxRisk = def.Auto.MaxRisk
@@ -168,7 +168,7 @@ func New(clusters []*Cluster, runs remediate.Runs, opts Options) *Scheduler {
 	if opts.Now == nil {
 		opts.Now = def.Now
 	}
-	s := &Scheduler{clusters: map[string]*Cluster{}, runs: runs, opts: opts,
+	s := &Queue{clusters: map[string]*Cluster{}, runs: runs, opts: opts,
 		queue:  workqueue.NewTyped[string](),
 		events: map[string]event.Event{}, items: map[string]*Remediation{},
 		fixes: map[string][]time.Time{}, budget: map[string][]time.Time{}, lastFix: map[string]time.Time{}}
@@ -180,7 +180,7 @@ func New(clusters []*Cluster, runs remediate.Runs, opts Options) *Scheduler {
 
 // Publish hands the scheduler a watcher's event: a transition, or a
 // comparison that found a finding unchanged. It never blocks.
-func (s *Scheduler) Publish(e event.Event) {
+func (s *Queue) Publish(e event.Event) {
 	if _, ok := s.clusters[e.Cluster]; !ok {
 		return
 	}
@@ -193,7 +193,7 @@ func (s *Scheduler) Publish(e event.Event) {
 // Start works through events until ctx ends. One worker: plans for one
 // cluster are applied one at a time, so the budget and the fight counts
 // are exact.
-func (s *Scheduler) Start(ctx context.Context) {
+func (s *Queue) Start(ctx context.Context) {
 	go func() { <-ctx.Done(); s.queue.ShutDown() }()
 	for {
 		id, shutdown := s.queue.Get()
@@ -211,7 +211,7 @@ func (s *Scheduler) Start(ctx context.Context) {
 	}
 }
 
-func (s *Scheduler) handle(ctx context.Context, e event.Event) {
+func (s *Queue) handle(ctx context.Context, e event.Event) {
 	c := s.clusters[e.Cluster]
 	if e.Transition == store.Resolved || e.Finding == nil {
 		s.mu.Lock()
@@ -331,7 +331,7 @@ func (s *Scheduler) handle(ctx context.Context, e event.Event) {
 
 // set stores item, keeping the fighting gauge right, and tells Notify
 // when its state is new. Callers hold mu.
-func (s *Scheduler) set(item *Remediation) {
+func (s *Queue) set(item *Remediation) {
 	prev := s.items[item.FindingID]
 	wasFighting := prev != nil && prev.State == StateFighting
 	s.items[item.FindingID] = item
@@ -347,7 +347,7 @@ func (s *Scheduler) set(item *Remediation) {
 }
 
 // drop forgets a finding's remediation. Callers hold mu.
-func (s *Scheduler) drop(findingID string) {
+func (s *Queue) drop(findingID string) {
 	if it := s.items[findingID]; it != nil && it.State == StateFighting {
 		s.fightingGauge(it.Cluster, -1)
 	}
@@ -356,7 +356,7 @@ func (s *Scheduler) drop(findingID string) {
 
 // sweep forgets fix times past the fight window, so objects fixed once
 // long ago cost nothing. Callers hold mu.
-func (s *Scheduler) sweep(now time.Time) {
+func (s *Queue) sweep(now time.Time) {
 	for id, ts := range s.fixes {
 		if len(within(ts, now, s.opts.FightWindow)) == 0 {
 			delete(s.fixes, id)
@@ -366,7 +366,7 @@ func (s *Scheduler) sweep(now time.Time) {
 
 // apply carries out plan and records it as a run, unless every object
 // was already back.
-func (s *Scheduler) apply(ctx context.Context, c *Cluster, mode remediate.Mode, plan remediate.Plan, started time.Time) ([]remediate.Result, error) {
+func (s *Queue) apply(ctx context.Context, c *Cluster, mode remediate.Mode, plan remediate.Plan, started time.Time) ([]remediate.Result, error) {
 	command := "serve"
 	if mode == remediate.ModeApprove {
 		command = "serve-approve"
@@ -380,7 +380,7 @@ func (s *Scheduler) apply(ctx context.Context, c *Cluster, mode remediate.Mode, 
 }
 
 // List returns the remediations not applied at once, oldest first.
-func (s *Scheduler) List() []Remediation {
+func (s *Queue) List() []Remediation {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := make([]Remediation, 0, len(s.items))
@@ -392,7 +392,7 @@ func (s *Scheduler) List() []Remediation {
 }
 
 // Get returns one remediation by id.
-func (s *Scheduler) Get(id int64) (Remediation, bool) {
+func (s *Queue) Get(id int64) (Remediation, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if it := s.byID(id); it != nil {
@@ -410,7 +410,7 @@ type Approval struct {
 // Approve applies a pending remediation. The plan is applied
 // conflict-safe: an object that changed since is compared again and left
 // alone unless the plan still holds.
-func (s *Scheduler) Approve(ctx context.Context, id int64) (Approval, error) {
+func (s *Queue) Approve(ctx context.Context, id int64) (Approval, error) {
 	s.mu.Lock()
 	it := s.byID(id)
 	if it == nil {
@@ -430,7 +430,7 @@ func (s *Scheduler) Approve(ctx context.Context, id int64) (Approval, error) {
 
 // Reject drops a remediation; the finding stays open, and a new plan is
 // made when the object is compared again (a change or a resync).
-func (s *Scheduler) Reject(id int64) (Remediation, error) {
+func (s *Queue) Reject(id int64) (Remediation, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	it := s.byID(id)
@@ -441,7 +441,7 @@ func (s *Scheduler) Reject(id int64) (Remediation, error) {
 	return *it, nil
 }
 
-func (s *Scheduler) byID(id int64) *Remediation {
+func (s *Queue) byID(id int64) *Remediation {
 	for _, it := range s.items {
 		if it.ID == id {
 			return it
@@ -450,13 +450,13 @@ func (s *Scheduler) byID(id int64) *Remediation {
 	return nil
 }
 
-func (s *Scheduler) count(cluster string, mode remediate.Mode, outcome string) {
+func (s *Queue) count(cluster string, mode remediate.Mode, outcome string) {
 	if m := s.opts.Metrics; m != nil {
 		m.Remediations.WithLabelValues(cluster, string(mode), outcome).Inc()
 	}
 }
 
-func (s *Scheduler) fightingGauge(cluster string, d float64) {
+func (s *Queue) fightingGauge(cluster string, d float64) {
 	if m := s.opts.Metrics; m != nil {
 		m.Fighting.WithLabelValues(cluster).Add(d)
 	}

@@ -1,4 +1,4 @@
-package schedule
+package queue
 
 import (
 	"context"
@@ -24,7 +24,7 @@ type Undone struct {
 // only to objects still as the run left them, and recorded as an undo run
 // made by serve's identity. The run must have changed one cluster that
 // serve remediates. Undos are made one at a time.
-func (s *Scheduler) Undo(ctx context.Context, id int64) (Undone, error) {
+func (s *Queue) Undo(ctx context.Context, id int64) (Undone, error) {
 	s.undoMu.Lock()
 	defer s.undoMu.Unlock()
 	out := Undone{UndoOf: id}
@@ -62,7 +62,7 @@ func (s *Scheduler) Undo(ctx context.Context, id int64) (Undone, error) {
 
 // runner carries c's remediations through remediate's one lifecycle,
 // recording runs with their rollout waves.
-func (s *Scheduler) runner(c *Cluster) *remediate.Runner {
+func (s *Queue) runner(c *Cluster) *remediate.Runner {
 	return &remediate.Runner{Planner: c.Planner, Runs: wavesRecorder{runLog: s.runs, s: s}, User: c.User, Now: s.opts.Now}
 }
 
@@ -70,7 +70,7 @@ func (s *Scheduler) runner(c *Cluster) *remediate.Runner {
 // toward.
 type wavesRecorder struct {
 	runLog
-	s *Scheduler
+	s *Queue
 }
 
 // runLog is remediate.Runs under a name that does not hide its Runs

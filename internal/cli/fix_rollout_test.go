@@ -60,6 +60,7 @@ func webReplicas(t *testing.T, ns string) string {
 // two at a time, in the same run; history shows the waves; --undo puts
 // every wave back.
 func TestFixRolloutInWaves(t *testing.T) {
+	t.Parallel() // its own namespaces (and API server, where it starts one): it waits more than it works
 	cfg, namespaces := rolloutFleetConfig(t, 5, "off", `rollout:
   waves:
     - {name: canary, clusters: {matchLabels: {tier: canary}}, bake: 6s}

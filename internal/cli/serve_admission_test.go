@@ -64,6 +64,7 @@ func webhookConfiguration(t *testing.T, e *testcluster.Env) (admissionregistrati
 // configuration is put back when deleted and follows the sources; and with
 // plumb stopped nothing is blocked.
 func TestServeAdmission(t *testing.T) {
+	t.Parallel() // its own namespaces (and API server, where it starts one): it waits more than it works
 	audited, auditAddr, stopAudited := startAudited(t)
 	ns := audited.Namespace(t)
 	admin := func(args ...string) string { return audited.Kubectl(t, "", append([]string{"-n", ns}, args...)...) }

@@ -20,6 +20,7 @@ import (
 // and checks that a change made with kubectl carries the user who made
 // it, although the audit batch arrives after the watch event.
 func TestServeNamesTheUser(t *testing.T) {
+	t.Parallel() // its own namespaces (and API server, where it starts one): it waits more than it works
 	audited, auditAddr, stopAudited := startAudited(t)
 	ns := audited.Namespace(t)
 	k := func(args ...string) string { return audited.Kubectl(t, "", append([]string{"-n", ns}, args...)...) }

@@ -49,6 +49,7 @@ func clustersOf(t *testing.T, base string) []shardedCluster {
 // them; any replica's API answers for all six; a replica that stops hands
 // its clusters to the others, which then find drift in them.
 func TestServeSharesTheFleet(t *testing.T) {
+	t.Parallel() // its own namespaces (and API server, where it starts one): it waits more than it works
 	cfg, namespaces := shardedFleet(t, 6)
 	leases := env.Namespace(t)
 	ctx := context.Background()

@@ -18,9 +18,9 @@ import (
 	"plumb.dev/plumb/internal/cluster"
 	"plumb.dev/plumb/internal/config"
 	"plumb.dev/plumb/internal/drift"
+	"plumb.dev/plumb/internal/fleet"
 	"plumb.dev/plumb/internal/remediate"
 	"plumb.dev/plumb/internal/report"
-	"plumb.dev/plumb/internal/source"
 	"plumb.dev/plumb/internal/store"
 )
 
@@ -212,7 +212,13 @@ func (o *fixOptions) Run(ctx context.Context) error {
 	case len(o.sources) == 0 && o.undo == 0:
 		return fmt.Errorf("%s lists no clusters: give --source", cfg.Path)
 	}
-	c, err := cluster.New(o.kube, cluster.DefaultOptions())
+	// The current context is a fleet of one, reached and loaded as a
+	// configuration's cluster is.
+	member, err := fleet.One(o.kube, o.sources, o.values, o.set, o.releaseName, "")
+	if err != nil {
+		return err
+	}
+	c, err := fleet.Dial(member, "", 0, cluster.DefaultOptions())
 	if err != nil {
 		return err
 	}
@@ -257,11 +263,11 @@ func (o *fixOptions) Run(ctx context.Context) error {
 			return err
 		}
 	} else {
-		set := source.Load(ctx, o.sources, o.sourceOptions(c))
-		if plan, err = planner.Plan(ctx, set.Objects); err != nil {
+		objs, errs := fleet.Load(ctx, member, c, o.gitAuth)
+		if plan, err = planner.Plan(ctx, objs); err != nil {
 			return err
 		}
-		plan.Errors = append(set.Errors, plan.Errors...)
+		plan.Errors = append(errs, plan.Errors...)
 	}
 	for _, e := range plan.Errors {
 		fmt.Fprintf(o.streams.ErrOut, "error: %s\n", e.Error())

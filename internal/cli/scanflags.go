@@ -10,7 +10,6 @@ import (
 	"github.com/spf13/pflag"
 	"k8s.io/apimachinery/pkg/labels"
 
-	"plumb.dev/plumb/internal/cluster"
 	"plumb.dev/plumb/internal/config"
 	"plumb.dev/plumb/internal/drift"
 	"plumb.dev/plumb/internal/fleet"
@@ -99,12 +98,6 @@ func (f *scanFlags) ignoreRules(cfg *config.File) ([]drift.IgnoreRule, error) {
 		rules = append(rules, drift.IgnoreRule{Kinds: []string{kind}, Paths: []string{path}, Reason: "--ignore-path"})
 	}
 	return rules, nil
-}
-
-// sourceOptions are the source loading options the flags ask for, for
-// sources compared with c: its default namespace, and its Helm releases.
-func (f *scanFlags) sourceOptions(c *cluster.Cluster) source.Options {
-	return source.Options{Values: f.values, Set: f.set, ReleaseName: f.releaseName, Namespace: c.Namespace, Releases: fleet.Releases(c), GitAuth: f.gitAuth}
 }
 
 // driftOptions are the engine options the flags ask for.

@@ -51,7 +51,9 @@ type Change struct {
 	Live any `json:"live,omitempty"`
 	// Manager, Operation, Subresource and Time come from the managedFields
 	// entry that owns the field live. A removed field has none: nobody owns
-	// it any more and managedFields do not record who removed it.
+	// it any more and managedFields do not record who removed it. Time is
+	// absent when the entry has none (seen for a kubectl scale through the
+	// scale subresource).
 	Manager     string     `json:"manager,omitempty"`
 	Operation   string     `json:"operation,omitempty"`
 	Subresource string     `json:"subresource,omitempty"`

@@ -102,7 +102,16 @@ type Serve struct {
 // watchers publish to a bus the API's stream, the notifier and the
 // remediation queue subscribe to. The listeners are bound here, so that a busy
 // address stops serve before anything starts.
-func New(ctx context.Context, opts Options) (*Serve, error) {
+func New(ctx context.Context, opts Options) (s *Serve, err error) {
+	// The listeners bound here are closed again if New fails after them.
+	var bound []interface{ Close() error }
+	defer func() {
+		if err != nil {
+			for _, l := range bound {
+				_ = l.Close()
+			}
+		}
+	}()
 	logger, m, st := opts.Logger, opts.Metrics, opts.Store
 	hub := server.NewHub()
 	nopts := notify.Options{Logger: logger, Metrics: m}
@@ -116,10 +125,10 @@ func New(ctx context.Context, opts Options) (*Serve, error) {
 
 	var audits *auditReceiver
 	if opts.AuditListen != "" {
-		var err error
 		if audits, err = newAuditReceiver(opts.AuditListen, opts.API.Token); err != nil {
 			return nil, err
 		}
+		bound = append(bound, audits.ln)
 	}
 	var (
 		watchers   []*watch.Watcher
@@ -178,6 +187,9 @@ func New(ctx context.Context, opts Options) (*Serve, error) {
 	adm, err := newAdmission(ctx, opts.Admission, opts.Clusters, watchers, engines, m, logger)
 	if err != nil {
 		return nil, err
+	}
+	if adm != nil {
+		bound = append(bound, adm.ln)
 	}
 	sources := &sourceWatch{clusters: opts.Clusters, watcherAt: watcherAt, storePath: opts.StorePath, auth: opts.GitAuth,
 		interval: opts.GitInterval, now: make(chan struct{}, 1), metrics: m, logger: logger}
@@ -251,7 +263,7 @@ func New(ctx context.Context, opts Options) (*Serve, error) {
 		return nil, err
 	}
 
-	s := &Serve{opts: opts}
+	s = &Serve{opts: opts}
 	for _, w := range watchers {
 		s.parts = append(s.parts, w)
 	}

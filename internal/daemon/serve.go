@@ -100,8 +100,9 @@ type Serve struct {
 
 // New makes every part of plumb serve and wires them together: the
 // watchers publish to a bus the API's stream, the notifier and the
-// remediation queue subscribe to. The listeners are bound here, so that a busy
-// address stops serve before anything starts.
+// remediation queue subscribe to. The audit and admission webhooks'
+// listeners are bound here, so that a busy address stops serve before
+// anything starts; the API's is bound by its Start.
 func New(ctx context.Context, opts Options) (s *Serve, err error) {
 	// The listeners bound here are closed again if New fails after them.
 	var bound []interface{ Close() error }

@@ -78,7 +78,7 @@ func NewAgent(ctx context.Context, opts AgentOptions) (*Agent, error) {
 	wopts := opts.Watch
 	wopts.Logger, wopts.Metrics = opts.Logger, opts.Metrics
 	w := watch.New(c.Name, c.Cluster, e, c.Objs, &agent.Recorder{Local: local, Outbox: a.outbox}, func(event.Event) {}, wopts)
-	c.Objs = nil
+	c.Objs, a.opts.Cluster.Objs = nil, nil // the watcher keeps compact copies
 	sopts := agent.DefaultShipperOptions()
 	sopts.Heartbeat, sopts.Logger, sopts.Client = opts.Heartbeat, opts.Logger, opts.Client
 	ship := agent.NewShipper(opts.Hub, c.Name, opts.Token, a.outbox, w.Status, sopts)

@@ -34,7 +34,6 @@ func Record(info RunInfo, plan Plan, results []Result) (*store.Run, error) {
 	}
 	run := &store.Run{StartedAt: info.Started, FinishedAt: info.Finished, User: info.User, Command: info.Command,
 		UndoOf: info.UndoOf, Objects: len(plan.Steps), Plan: body, Clusters: []string{}}
-	applied, other := 0, 0
 	for i, st := range plan.Steps {
 		if !slices.Contains(run.Clusters, st.Cluster) {
 			run.Clusters = append(run.Clusters, st.Cluster)
@@ -50,25 +49,16 @@ func Record(info RunInfo, plan Plan, results []Result) (*store.Run, error) {
 			if rs.After, err = masked(r.After); err != nil {
 				return nil, err
 			}
-			if r.Outcome == OutcomeApplied || r.Outcome == OutcomeInSync {
-				applied++
-			} else {
-				other++
-			}
 		}
 		run.Steps = append(run.Steps, rs)
 	}
 	switch {
 	case plan.Refused():
-		run.Outcome = "refused"
+		run.Outcome = string(RunRefused)
 	case info.Declined:
-		run.Outcome = "declined"
-	case other == 0:
-		run.Outcome = "applied"
-	case applied == 0:
-		run.Outcome = "failed"
+		run.Outcome = string(RunDeclined)
 	default:
-		run.Outcome = "partial"
+		run.Outcome = string(outcomeOf(results))
 	}
 	return run, nil
 }

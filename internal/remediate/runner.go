@@ -177,30 +177,48 @@ func (r *Runner) record(ctx context.Context, run *Run, info RunInfo, opts RunOpt
 	return nil
 }
 
-// PlanUndo reads run id back and plans putting back what it changed
-// (Planning.PlanUndo). It refuses, with ErrCannotUndo, a run that was
-// undone already, wrote nothing, or changed a cluster the planner does not
-// reach.
-func (r *Runner) PlanUndo(ctx context.Context, id int64) (Plan, error) {
+// Undoable says why run cannot be undone (ErrCannotUndo): an undo of it
+// already wrote something, or it wrote nothing itself; nil when it can be.
+func Undoable(ctx context.Context, runs Runs, run *store.Run) error {
+	by, err := runs.UndoneBy(ctx, run.ID)
+	if err != nil {
+		return err
+	}
+	if by != 0 {
+		return fmt.Errorf("%w: run %d was already undone by run %d", ErrCannotUndo, run.ID, by)
+	}
+	if !slices.ContainsFunc(run.Steps, func(st store.RunStep) bool { return st.Outcome == string(OutcomeApplied) }) {
+		return fmt.Errorf("%w: run %d wrote nothing (%s)", ErrCannotUndo, run.ID, run.Outcome)
+	}
+	return nil
+}
+
+// read reads run id back from the store.
+func (r *Runner) read(ctx context.Context, id int64) (*store.Run, error) {
 	if r.Runs == nil {
-		return Plan{}, fmt.Errorf("no store to read run %d from", id)
+		return nil, fmt.Errorf("no store to read run %d from", id)
 	}
 	run, err := r.Runs.Run(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
-		return Plan{}, fmt.Errorf("%w: %d", ErrRunNotFound, id)
+		return nil, fmt.Errorf("%w: %d", ErrRunNotFound, id)
 	}
+	return run, err
+}
+
+// PlanUndo reads run id back and plans putting back what it changed
+// (Planning.PlanUndo). It refuses, with ErrCannotUndo, a run that is not
+// Undoable or changed a cluster the planner does not reach.
+func (r *Runner) PlanUndo(ctx context.Context, id int64) (Plan, error) {
+	run, err := r.read(ctx, id)
 	if err != nil {
 		return Plan{}, err
 	}
-	by, err := r.Runs.UndoneBy(ctx, id)
-	if err != nil {
+	return r.planUndo(ctx, run)
+}
+
+func (r *Runner) planUndo(ctx context.Context, run *store.Run) (Plan, error) {
+	if err := Undoable(ctx, r.Runs, run); err != nil {
 		return Plan{}, err
-	}
-	if by != 0 {
-		return Plan{}, fmt.Errorf("%w: run %d was already undone by run %d", ErrCannotUndo, id, by)
-	}
-	if !slices.ContainsFunc(run.Steps, func(st store.RunStep) bool { return st.Outcome == string(OutcomeApplied) }) {
-		return Plan{}, fmt.Errorf("%w: run %d wrote nothing (%s)", ErrCannotUndo, id, run.Outcome)
 	}
 	plan, err := r.Planner.PlanUndo(ctx, run)
 	if err != nil {
@@ -209,15 +227,28 @@ func (r *Runner) PlanUndo(ctx context.Context, id int64) (Plan, error) {
 	return plan, nil
 }
 
-// Undo puts back what run id changed: PlanUndo, then Carry as an undo. A
-// plan with nothing to put back is ErrCannotUndo, a refused one
-// ErrUndoRefused (recorded), and one that put nothing back ErrNotUndone
-// (recorded).
+// Undo puts back what run id changed (UndoRun).
 func (r *Runner) Undo(ctx context.Context, id int64, opts RunOptions) (Run, error) {
 	if opts.Started.IsZero() {
 		opts.Started = r.now()
 	}
-	plan, err := r.PlanUndo(ctx, id)
+	run, err := r.read(ctx, id)
+	if err != nil {
+		return Run{}, err
+	}
+	return r.UndoRun(ctx, run, opts)
+}
+
+// UndoRun puts back what run changed, read from the store: the planning
+// of PlanUndo, then Carry as an undo. A plan with nothing to put back is
+// ErrCannotUndo, a refused one ErrUndoRefused (recorded), and one that put
+// nothing back ErrNotUndone (recorded).
+func (r *Runner) UndoRun(ctx context.Context, run *store.Run, opts RunOptions) (Run, error) {
+	if opts.Started.IsZero() {
+		opts.Started = r.now()
+	}
+	id := run.ID
+	plan, err := r.planUndo(ctx, run)
 	if err != nil {
 		return Run{Plan: plan}, err
 	}
@@ -229,24 +260,24 @@ func (r *Runner) Undo(ctx context.Context, id int64, opts RunOptions) (Run, erro
 		}
 		return Run{Plan: plan, Outcome: RunNothing}, fmt.Errorf("%w: run %d: nothing to put back: %s", ErrCannotUndo, id, strings.Join(why, "; "))
 	}
-	run, err := r.Carry(ctx, plan, opts)
+	done, err := r.Carry(ctx, plan, opts)
 	if err != nil {
-		return run, err
+		return done, err
 	}
-	switch run.Outcome {
+	switch done.Outcome {
 	case RunRefused:
-		return run, fmt.Errorf("%w: %s", ErrUndoRefused, Refusals(plan))
+		return done, fmt.Errorf("%w: %s", ErrUndoRefused, Refusals(plan))
 	case RunDeclined:
-		return run, nil
+		return done, nil
 	}
-	if !slices.ContainsFunc(run.Results, func(res Result) bool { return res.Outcome == OutcomeApplied }) && !opts.DryRun {
+	if !slices.ContainsFunc(done.Results, func(res Result) bool { return res.Outcome == OutcomeApplied }) && !opts.DryRun {
 		var why []string
-		for _, res := range run.Results {
+		for _, res := range done.Results {
 			why = append(why, res.Step.Object()+": "+string(res.Outcome)+": "+res.Message)
 		}
-		return run, fmt.Errorf("%w: %s", ErrNotUndone, strings.Join(why, "; "))
+		return done, fmt.Errorf("%w: %s", ErrNotUndone, strings.Join(why, "; "))
 	}
-	return run, nil
+	return done, nil
 }
 
 // Refusals says in one line why the guardrails refuse a plan.

@@ -35,24 +35,18 @@ func (s *Queue) Undo(ctx context.Context, id int64) (Undone, error) {
 	if err != nil {
 		return out, err
 	}
-	if len(run.Clusters) == 1 && s.clusters[run.Clusters[0]] == nil {
+	if err := remediate.Undoable(ctx, s.runs, run); err != nil {
+		return out, err
+	}
+	if len(run.Clusters) != 1 {
+		return out, fmt.Errorf("%w: run %d changed clusters %s; undo it with plumb fix --undo %d --context on each", remediate.ErrCannotUndo, id, strings.Join(run.Clusters, ", "), id)
+	}
+	c := s.clusters[run.Clusters[0]]
+	if c == nil {
 		return out, fmt.Errorf("%w: run %d changed cluster %s, which plumb serve does not remediate (remediation off); use plumb fix --undo %d --context %s",
 			remediate.ErrCannotUndo, id, run.Clusters[0], id, run.Clusters[0])
 	}
-	var c *Cluster
-	if len(run.Clusters) == 1 {
-		c = s.clusters[run.Clusters[0]]
-	} else {
-		// No cluster can undo it alone; the runner says why.
-		for _, any := range s.clusters {
-			c = any
-			break
-		}
-		if c == nil {
-			return out, fmt.Errorf("%w: run %d changed clusters %s; undo it with plumb fix --undo %d --context on each", remediate.ErrCannotUndo, id, strings.Join(run.Clusters, ", "), id)
-		}
-	}
-	done, err := s.runner(c).Undo(ctx, id, remediate.RunOptions{})
+	done, err := s.runner(c).UndoRun(ctx, run, remediate.RunOptions{})
 	out.Run, out.Plan, out.Results = done.ID, done.Plan, done.Results
 	for _, r := range done.Results {
 		s.opts.Logger.Info("undo "+string(r.Outcome), "cluster", c.Name, "run", id, "object", r.Step.Object(), "message", r.Message)

@@ -148,7 +148,9 @@ func (f *scanFlags) scanAll(ctx context.Context, g *globalOptions, cfg *config.F
 	}
 	opts := fleet.DefaultOptions()
 	opts.Concurrency = f.fleet.parallel
-	opts.Timeout = f.fleet.timeout
+	// A negative --cluster-timeout means fleet's default, as it always
+	// has; only a fleet of one has no timeout.
+	opts.Timeout = max(f.fleet.timeout, 0)
 	if !isFleet(cfg) {
 		opts.Timeout = -1 // --cluster-timeout is for fleets
 	}

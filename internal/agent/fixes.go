@@ -50,7 +50,7 @@ type FixReport struct {
 	Error   string      `json:"error,omitempty"`
 }
 
-// FixResult is one object's outcome (remediate.Outcome).
+// FixResult is one object's outcome (store.StepOutcome).
 type FixResult struct {
 	Object  string `json:"object"`
 	Outcome string `json:"outcome"`

@@ -285,7 +285,7 @@ func (o *fixOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if run.Outcome == remediate.RunDeclined {
+	if run.Outcome == store.RunDeclined {
 		fmt.Fprintln(o.streams.ErrOut, "plan not applied: "+run.Declined)
 	}
 	if o.output != "json" {
@@ -294,11 +294,7 @@ func (o *fixOptions) Run(ctx context.Context) error {
 			if dry {
 				suffix = " (server dry run)"
 			}
-			msg := ""
-			if r.Message != "" {
-				msg = ": " + r.Message
-			}
-			fmt.Fprintf(o.streams.Out, "%s %s%s%s\n", r.Step.Object(), r.Outcome, suffix, msg)
+			fmt.Fprintln(o.streams.Out, resultLine(r, suffix))
 		}
 		switch {
 		case run.ID != 0 && len(run.Results) > 0:
@@ -332,13 +328,13 @@ func (o *fixOptions) Run(ctx context.Context) error {
 func fixExitCode(run remediate.Run) int {
 	code := ExitInSync
 	switch run.Outcome {
-	case remediate.RunRefused, remediate.RunDeclined:
+	case store.RunRefused, store.RunDeclined:
 		code = ExitDrift
 	}
 	for _, r := range run.Results {
 		switch r.Outcome {
-		case remediate.OutcomeApplied, remediate.OutcomeInSync:
-		case remediate.OutcomeFailed:
+		case store.StepApplied, store.StepInSync:
+		case store.StepFailed:
 			code = ExitError
 		default:
 			code = max(code, ExitDrift)
@@ -392,9 +388,9 @@ func writePlan(w io.Writer, p remediate.Plan) {
 			note = "\n    note: " + s.Note
 		}
 		switch s.Action {
-		case remediate.ActionCreate, remediate.ActionRecreate:
+		case store.ActionCreate, store.ActionRecreate:
 			fmt.Fprintf(w, "\n+ %s (%s, %s risk)%s\n", s.Object(), s.Action, s.Risk, note)
-		case remediate.ActionDelete:
+		case store.ActionDelete:
 			fmt.Fprintf(w, "\n- %s (delete, %s risk)%s\n", s.Object(), s.Risk, note)
 		default:
 			fmt.Fprintf(w, "\n~ %s (%s, %s risk, as %s)%s\n", s.Object(), s.Action, s.Risk, s.Manager, note)
@@ -415,6 +411,15 @@ func writePlan(w io.Writer, p remediate.Plan) {
 		}
 	}
 	fmt.Fprintln(w)
+}
+
+// resultLine is one step's result: OBJECT OUTCOME[SUFFIX][: MESSAGE].
+func resultLine(r remediate.Result, suffix string) string {
+	line := r.Step.Object() + " " + string(r.Outcome) + suffix
+	if r.Message != "" {
+		line += ": " + r.Message
+	}
+	return line
 }
 
 func objectPrefix(obj string) string {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -35,7 +34,6 @@ type rolloutDoc struct {
 // runRollout fixes the configuration's fleet wave by wave (rollout:), or
 // goes on with a stopped rollout (--resume).
 func (o *fixOptions) runRollout(ctx context.Context, cfg *config.File) error {
-	started := time.Now()
 	if o.dryRun != "none" {
 		return fmt.Errorf("--dry-run is not supported with a rollout: plumb diff -c shows what it would fix")
 	}
@@ -55,22 +53,18 @@ func (o *fixOptions) runRollout(ctx context.Context, cfg *config.File) error {
 		}
 	}
 	waves, unassigned := rollout.Waves(cfg.Rollout, bound)
-	var prev *store.Run
 	if o.resume > 0 {
-		if prev, err = st.Run(ctx, o.resume); errors.Is(err, store.ErrNotFound) {
+		prev, err := st.Run(ctx, o.resume)
+		if errors.Is(err, store.ErrNotFound) {
 			return fmt.Errorf("run %d is not in the store; plumb history lists the runs", o.resume)
 		} else if err != nil {
 			return err
 		}
-		if len(prev.Waves) == 0 {
-			return fmt.Errorf("run %d is not a rollout: nothing to resume", o.resume)
-		}
-		if prev.Outcome != outcomeStopped {
-			return fmt.Errorf("run %d did not stop (%s): nothing to resume", o.resume, prev.Outcome)
+		if err := remediate.Resumable(prev); err != nil {
+			return err
 		}
 		waves = rollout.Remaining(waves, prev.Waves)
-	}
-	if len(waves) == 0 && prev == nil {
+	} else if len(waves) == 0 {
 		return fmt.Errorf("%s: no bound cluster is in a wave of the rollout; nothing to fix", cfg.Path)
 	}
 	if len(unassigned) > 0 {
@@ -99,39 +93,19 @@ func (o *fixOptions) runRollout(ctx context.Context, cfg *config.File) error {
 	if err != nil {
 		return err
 	}
-	res := rollout.Run(ctx, waves, f, rollout.Options{Logger: o.logger})
-	// A rollout interrupted (Ctrl-C) is recorded as stopped all the same,
-	// so that it can be resumed or undone.
-	ctx = context.WithoutCancel(ctx)
-	plan, results := f.merged(waves)
-	rec, err := remediate.Record(remediate.RunInfo{Command: "fix", User: f.identity(ctx), Started: started, Finished: time.Now()}, plan, results)
+	runner := &remediate.Runner{Runs: st}
+	ropts := remediate.RolloutOptions{Waves: rollout.Options{Logger: o.logger}, Planned: f.planned, Applied: f.applied}
+	var run remediate.RolloutRun
+	if o.resume > 0 {
+		run, err = runner.Resume(ctx, o.resume, f.fleet(), waves, ropts)
+	} else {
+		run, err = runner.Rollout(ctx, f.fleet(), waves, ropts)
+	}
 	if err != nil {
 		return err
 	}
-	rec.Waves = res.Clusters
-	if prev != nil {
-		if rec, err = resumed(prev, rec, plan, waves); err != nil {
-			return err
-		}
-	}
-	for _, w := range rec.Waves {
-		if !slices.Contains(rec.Clusters, w.Cluster) {
-			rec.Clusters = append(rec.Clusters, w.Cluster)
-		}
-	}
-	if res.Stopped != "" {
-		rec.Outcome = outcomeStopped
-	}
-	var id int64
-	if prev != nil {
-		id = prev.ID
-		err = st.UpdateRun(ctx, rec)
-	} else {
-		id, err = st.RecordRun(ctx, rec)
-	}
-	if err != nil {
-		return fmt.Errorf("the run could not be recorded: %w", err)
-	}
+	id, plan, results := run.ID, run.Plan, run.Results
+	res := rollout.Result{Clusters: run.Waves, Stopped: run.Stopped, Left: run.Left}
 
 	if o.output == "json" {
 		enc := json.NewEncoder(o.streams.Out)
@@ -155,9 +129,6 @@ func (o *fixOptions) runRollout(ctx context.Context, cfg *config.File) error {
 	return withCode(ExitInSync, nil)
 }
 
-// outcomeStopped is a rollout's outcome when it stopped with waves left.
-const outcomeStopped = "stopped"
-
 func writeWaves(o *fixOptions, rows []store.RunWave) {
 	for _, r := range rows {
 		when := ""
@@ -172,72 +143,24 @@ func writeWaves(o *fixOptions, rows []store.RunWave) {
 	}
 }
 
-// resumed is the stopped run prev gone on with rec, which did the waves
-// left: prev's steps and plan followed by rec's, and prev's waves with
-// those done again replaced.
-func resumed(prev, rec *store.Run, plan remediate.Plan, waves []rollout.Wave) (*store.Run, error) {
-	var all remediate.Plan
-	if err := json.Unmarshal(prev.Plan, &all); err != nil {
-		return nil, fmt.Errorf("run %d: its plan cannot be read: %w", prev.ID, err)
-	}
-	all.Steps = append(all.Steps, plan.Steps...)
-	body, err := json.Marshal(all)
-	if err != nil {
-		return nil, err
-	}
-	out := *prev
-	out.Plan, out.FinishedAt = body, rec.FinishedAt
-	out.Steps = append(slices.Clone(prev.Steps), rec.Steps...)
-	out.Objects = len(out.Steps)
-	out.Waves = nil
-	for _, w := range prev.Waves {
-		if !slices.ContainsFunc(waves, func(x rollout.Wave) bool { return x.Name == w.Wave }) {
-			out.Waves = append(out.Waves, w)
-		}
-	}
-	out.Waves = append(out.Waves, rec.Waves...)
-	out.Outcome = "applied"
-	applied, other := 0, 0
-	for _, s := range out.Steps {
-		if s.Outcome == string(remediate.OutcomeApplied) || s.Outcome == string(remediate.OutcomeInSync) {
-			applied++
-		} else {
-			other++
-		}
-	}
-	switch {
-	case other > 0 && applied == 0:
-		out.Outcome = "failed"
-	case other > 0:
-		out.Outcome = "partial"
-	}
-	return &out, nil
-}
-
-// rolloutFleet fixes and rescans a configuration's clusters for package
-// rollout, and keeps what each fix planned and did for the record.
+// rolloutFleet is the configuration's clusters as plumb fix -c reaches
+// them: each dialled once, on first use, with its planner; it prints each
+// cluster's plan and results as a rollout goes.
 type rolloutFleet struct {
 	o       *fixOptions
 	targets map[string]fleet.Member
 	guard   remediate.Guardrails
 	dopts   drift.Options
 
-	// mu guards conns, plans, results, left and writes to o.streams.Out.
-	mu      sync.Mutex
-	conns   map[string]*fleetConn
-	plans   map[string]remediate.Plan
-	results map[string][]remediate.Result
-	// left are the added fields each cluster's last fix left in place.
-	left map[string][]remediate.LeftField
+	// mu guards conns and writes to o.streams.
+	mu    sync.Mutex
+	conns map[string]*fleetConn
 }
 
 // fleetConn is one cluster of the fleet, dialled once.
 type fleetConn struct {
 	c       *cluster.Cluster
-	engine  *drift.Engine
 	planner *remediate.Planner
-	// objs are the cluster's declared objects as its last fix loaded them.
-	objs []source.Object
 }
 
 func (o *fixOptions) newRolloutFleet(cfg *config.File, targets []fleet.Member) (*rolloutFleet, error) {
@@ -247,9 +170,7 @@ func (o *fixOptions) newRolloutFleet(cfg *config.File, targets []fleet.Member) (
 	}
 	dopts := o.driftOptions(o.globalOptions, rules)
 	dopts.Unmanaged = o.prune
-	f := &rolloutFleet{o: o, targets: map[string]fleet.Member{}, guard: o.guardrails(cfg), dopts: dopts,
-		conns: map[string]*fleetConn{}, plans: map[string]remediate.Plan{}, results: map[string][]remediate.Result{},
-		left: map[string][]remediate.LeftField{}}
+	f := &rolloutFleet{o: o, targets: map[string]fleet.Member{}, guard: o.guardrails(cfg), dopts: dopts, conns: map[string]*fleetConn{}}
 	for _, t := range targets {
 		f.targets[t.Cluster.Name] = t
 	}
@@ -279,66 +200,35 @@ func (f *rolloutFleet) conn(name string) (*fleetConn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cluster %s: %w", name, err)
 	}
-	fc := &fleetConn{c: c, engine: e, planner: remediate.NewPlanner(e, f.guard, remediate.Options{RemoveAdded: f.o.removeAdded, Prune: f.o.prune})}
+	fc := &fleetConn{c: c, planner: remediate.NewPlanner(e, f.guard, remediate.Options{RemoveAdded: f.o.removeAdded, Prune: f.o.prune})}
 	f.conns[name] = fc
 	return fc, nil
 }
 
-// Fix implements rollout.Fleet: a fresh plan against the live cluster,
-// under the guardrails, applied.
-func (f *rolloutFleet) Fix(ctx context.Context, name string) error {
-	fc, err := f.conn(name)
-	if err != nil {
-		return err
-	}
-	objs, errs := fleet.Load(ctx, f.targets[name], fc.c, f.o.gitAuth)
-	plan, err := fc.planner.Plan(ctx, objs)
-	if err != nil {
-		return err
-	}
-	plan.Errors = append(errs, plan.Errors...)
-	f.mu.Lock()
-	fc.objs = objs
-	f.report(name, plan)
-	f.left[name] = plan.LeftInPlace
-	f.mu.Unlock()
-	switch {
-	case plan.Refused():
-		r := plan.Refusals[0]
-		return fmt.Errorf("refused by %s: %s%s", r.Guardrail, objectPrefix(r.Object), r.Reason)
-	case len(plan.Errors) > 0:
-		return fmt.Errorf("%d objects could not be compared, the first: %s", len(plan.Errors), plan.Errors[0].Error())
-	case len(plan.Steps) == 0:
-		return nil
-	}
-	results, err := fc.planner.Apply(ctx, plan, remediate.ApplyOptions{})
-	if err != nil {
-		return err
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.plans[name], f.results[name] = plan, results
-	var notApplied []string
-	for _, r := range results {
-		if f.o.output != "json" {
-			msg := ""
-			if r.Message != "" {
-				msg = ": " + r.Message
+// fleet is the clusters as the runner plans, loads and applies them.
+func (f *rolloutFleet) fleet() remediate.Fleet {
+	return remediate.Fleet{
+		Planner: func(name string) (*remediate.Planner, error) {
+			fc, err := f.conn(name)
+			if err != nil {
+				return nil, err
 			}
-			fmt.Fprintf(f.o.streams.Out, "%s: %s %s%s\n", name, r.Step.Object(), r.Outcome, msg)
-		}
-		if r.Outcome != remediate.OutcomeApplied && r.Outcome != remediate.OutcomeInSync {
-			notApplied = append(notApplied, r.Step.Object())
-		}
+			return fc.planner, nil
+		},
+		Load: func(ctx context.Context, name string) ([]source.Object, []source.Error) {
+			fc, err := f.conn(name)
+			if err != nil {
+				return nil, []source.Error{{Message: err.Error()}}
+			}
+			return fleet.Load(ctx, f.targets[name], fc.c, f.o.gitAuth)
+		},
 	}
-	if len(notApplied) > 0 {
-		return fmt.Errorf("%d of %d objects not put back: %s", len(notApplied), len(results), strings.Join(notApplied, ", "))
-	}
-	return nil
 }
 
-// report prints a cluster's plan, its errors and skips; f.mu is held.
-func (f *rolloutFleet) report(name string, plan remediate.Plan) {
+// planned prints a cluster's plan, its errors, skips and refusals.
+func (f *rolloutFleet) planned(name string, plan remediate.Plan) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	for _, e := range plan.Errors {
 		fmt.Fprintf(f.o.streams.ErrOut, "error: %s: %s\n", name, e.Error())
 	}
@@ -354,49 +244,16 @@ func (f *rolloutFleet) report(name string, plan remediate.Plan) {
 	}
 }
 
-// Drifted implements rollout.Fleet: the cluster's drifted and missing
-// objects, compared with what its last fix loaded.
-func (f *rolloutFleet) Drifted(ctx context.Context, name string) ([]string, error) {
-	fc, err := f.conn(name)
-	if err != nil {
-		return nil, err
+// applied prints what became of each of a cluster's steps.
+func (f *rolloutFleet) applied(name string, results []remediate.Result) {
+	if f.o.output == "json" {
+		return
 	}
-	f.mu.Lock()
-	objs := fc.objs
-	f.mu.Unlock()
-	res, err := fc.engine.Scan(ctx, objs)
-	if err != nil {
-		return nil, err
-	}
-	var keys []string
-	for _, d := range res.Findings {
-		if d.State == drift.StateUnmanaged {
-			continue
-		}
-		key := d.Kind + " " + d.Name
-		if d.Namespace != "" {
-			key = d.Kind + " " + d.Namespace + "/" + d.Name
-		}
-		keys = append(keys, key)
-	}
-	return keys, nil
-}
-
-// merged is every applied plan and its results, in wave order.
-func (f *rolloutFleet) merged(waves []rollout.Wave) (remediate.Plan, []remediate.Result) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	var plan remediate.Plan
-	var results []remediate.Result
-	for _, w := range waves {
-		for _, c := range w.Clusters {
-			plan.Steps = append(plan.Steps, f.plans[c].Steps...)
-			plan.Skipped = append(plan.Skipped, f.plans[c].Skipped...)
-			plan.LeftInPlace = append(plan.LeftInPlace, f.left[c]...)
-			results = append(results, f.results[c]...)
-		}
+	for _, r := range results {
+		fmt.Fprintf(f.o.streams.Out, "%s: %s\n", name, resultLine(r, ""))
 	}
-	return plan, results
 }
 
 // identity is who the run acted as: the identity in one of the clusters
@@ -462,7 +319,7 @@ func (o *fixOptions) undoRollout(ctx context.Context, cfg *config.File) error {
 	if err != nil {
 		return err
 	}
-	if run.Outcome == remediate.RunDeclined {
+	if run.Outcome == store.RunDeclined {
 		fmt.Fprintln(o.streams.ErrOut, "plan not applied: "+run.Declined)
 	}
 	if o.output == "json" {
@@ -473,11 +330,7 @@ func (o *fixOptions) undoRollout(ctx context.Context, cfg *config.File) error {
 		}
 	} else {
 		for _, r := range run.Results {
-			msg := ""
-			if r.Message != "" {
-				msg = ": " + r.Message
-			}
-			fmt.Fprintf(o.streams.Out, "%s %s %s%s\n", r.Step.Cluster, r.Step.Object(), r.Outcome, msg)
+			fmt.Fprintf(o.streams.Out, "%s %s\n", r.Step.Cluster, resultLine(r, ""))
 		}
 		if run.ID != 0 {
 			fmt.Fprintf(o.streams.Out, "Recorded as run %d (%s).\n", run.ID, run.Outcome)

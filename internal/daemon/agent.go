@@ -125,7 +125,7 @@ func fixForHub(ctx context.Context, w *watch.Watcher, planner *remediate.Planner
 		t, ok := w.Target(k)
 		if !ok {
 			rep.Results = append(rep.Results, agent.FixResult{Object: k.Kind + " " + k.Namespace + "/" + k.Name,
-				Outcome: string(remediate.OutcomeNotApplied), Message: "no source declares it any more"})
+				Outcome: string(store.StepNotApplied), Message: "no source declares it any more"})
 			continue
 		}
 		desired, err := t.Desired()
@@ -146,7 +146,7 @@ func fixForHub(ctx context.Context, w *watch.Watcher, planner *remediate.Planner
 		rep.Error = "applied, but not recorded: " + err.Error()
 	case err != nil:
 		rep.Error = err.Error()
-	case run.Outcome == remediate.RunRefused:
+	case run.Outcome == store.RunRefused:
 		rep.Error = "the agent's guardrails: " + remediate.Refusals(run.Plan)
 	}
 	return rep

@@ -28,6 +28,7 @@ import (
 	"plumb.dev/plumb/internal/remediate"
 	"plumb.dev/plumb/internal/skew"
 	"plumb.dev/plumb/internal/source"
+	"plumb.dev/plumb/internal/store"
 )
 
 // The matrix: every way objects get deployed × every change engineers
@@ -364,7 +365,7 @@ func TestUndoReportsWhatWasThere(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, r := range undone {
-		if r.Outcome != remediate.OutcomeApplied || r.Message != "" {
+		if r.Outcome != store.StepApplied || r.Message != "" {
 			t.Errorf("undo of %s: %s %s", r.Step.Object(), r.Outcome, r.Message)
 		}
 	}
@@ -733,7 +734,7 @@ func fixAll(t *testing.T, a app) (remediate.Plan, []remediate.Result) {
 		t.Fatal(err)
 	}
 	for _, r := range results {
-		if r.Outcome != remediate.OutcomeApplied {
+		if r.Outcome != store.StepApplied {
 			t.Errorf("fix %s: %s %s", r.Step.Object(), r.Outcome, r.Message)
 		}
 	}

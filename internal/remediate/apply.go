@@ -18,23 +18,7 @@ import (
 	"k8s.io/client-go/dynamic"
 
 	"plumb.dev/plumb/internal/drift"
-)
-
-// Outcome is what happened to one step.
-type Outcome string
-
-const (
-	OutcomeApplied Outcome = "applied"
-	// OutcomeInSync: the object was already as planned; nothing written.
-	OutcomeInSync Outcome = "already-in-sync"
-	// OutcomeChanged: the object changed since it was planned and now
-	// needs other changes; it was left alone.
-	OutcomeChanged Outcome = "changed-since-planned"
-	// OutcomeConflict: other managers own fields the plan does not change.
-	OutcomeConflict Outcome = "conflict"
-	OutcomeFailed   Outcome = "failed"
-	// OutcomeNotApplied: the plan was refused or declined.
-	OutcomeNotApplied Outcome = "not-applied"
+	"plumb.dev/plumb/internal/store"
 )
 
 // UndoManager is the field manager undo writes as. Undo then gives the
@@ -44,9 +28,9 @@ const UndoManager = "plumb-undo"
 
 // Result is one step's outcome.
 type Result struct {
-	Step    Step    `json:"step"`
-	Outcome Outcome `json:"outcome"`
-	Message string  `json:"message,omitempty"`
+	Step    Step              `json:"step"`
+	Outcome store.StepOutcome `json:"outcome"`
+	Message string            `json:"message,omitempty"`
 	// Before and After are the whole object around the write; nil when it
 	// did not exist. They hold Secret values, so they are never printed;
 	// Record masks them.
@@ -70,18 +54,18 @@ func (p *Planner) Apply(ctx context.Context, plan Plan, opts ApplyOptions) ([]Re
 	for _, st := range plan.Steps {
 		var r Result
 		switch st.Action {
-		case ActionApply:
+		case store.ActionApply:
 			r = p.applyDrifted(ctx, st, opts)
-		case ActionCreate:
+		case store.ActionCreate:
 			r = p.create(ctx, st, opts)
-		case ActionDelete:
+		case store.ActionDelete:
 			r = p.delete(ctx, st, opts)
-		case ActionRestore:
+		case store.ActionRestore:
 			r = p.restore(ctx, st, opts)
-		case ActionRecreate:
+		case store.ActionRecreate:
 			r = p.recreate(ctx, st, opts)
 		default:
-			r = Result{Outcome: OutcomeFailed, Message: fmt.Sprintf("unknown action %q", st.Action)}
+			r = Result{Outcome: store.StepFailed, Message: fmt.Sprintf("unknown action %q", st.Action)}
 		}
 		r.Step = st
 		out = append(out, r)
@@ -93,9 +77,9 @@ func (p *Planner) Apply(ctx context.Context, plan Plan, opts ApplyOptions) ([]Re
 // same drift) is re-checked.
 const maxReplans = 3
 
-func failed(err error) Result { return Result{Outcome: OutcomeFailed, Message: err.Error()} }
+func failed(err error) Result { return Result{Outcome: store.StepFailed, Message: err.Error()} }
 
-func changed(msg string) Result { return Result{Outcome: OutcomeChanged, Message: msg} }
+func changed(msg string) Result { return Result{Outcome: store.StepChanged, Message: msg} }
 
 // applyDrifted server-side applies the declaration at the planned version.
 func (p *Planner) applyDrifted(ctx context.Context, st Step, opts ApplyOptions) Result {
@@ -113,7 +97,7 @@ func (p *Planner) applyDrifted(ctx context.Context, st Step, opts ApplyOptions) 
 			var outside *outsideConflicts
 			switch {
 			case err == nil:
-				r := Result{Outcome: OutcomeApplied, Message: msg, Before: before, After: after}
+				r := Result{Outcome: store.StepApplied, Message: msg, Before: before, After: after}
 				return p.removeAdded(ctx, st, r, opts)
 			case errors.As(err, &outside):
 				// The server checks ownership before the resourceVersion:
@@ -123,7 +107,7 @@ func (p *Planner) applyDrifted(ctx context.Context, st Step, opts ApplyOptions) 
 					return failed(gerr)
 				}
 				if live != nil && live.GetResourceVersion() == rv {
-					return Result{Outcome: OutcomeConflict, Message: err.Error()}
+					return Result{Outcome: store.StepConflict, Message: err.Error()}
 				}
 				continue
 			case errors.Is(err, errChanged):
@@ -139,7 +123,7 @@ func (p *Planner) applyDrifted(ctx context.Context, st Step, opts ApplyOptions) 
 			return failed(err)
 		}
 		if f == nil {
-			return Result{Outcome: OutcomeInSync, Message: "already back in sync"}
+			return Result{Outcome: store.StepInSync, Message: "already back in sync"}
 		}
 		again, ok := p.step(*f, st.target)
 		if !ok || !sameChanges(again.Changes, st.Changes) {
@@ -250,7 +234,7 @@ func (p *Planner) removeAdded(ctx context.Context, st Step, r Result, opts Apply
 	}
 	after, err := res.Patch(ctx, st.Name, types.JSONPatchType, body, po)
 	if err != nil {
-		r.Outcome = OutcomeChanged
+		r.Outcome = store.StepChanged
 		r.Message = strings.TrimPrefix(r.Message+"; ", "; ") + "declared fields put back, but added fields not removed: " + err.Error()
 		return r
 	}
@@ -289,7 +273,7 @@ func (p *Planner) create(ctx context.Context, st Step, opts ApplyOptions) Result
 	if err != nil {
 		return failed(err)
 	}
-	return Result{Outcome: OutcomeApplied, After: after}
+	return Result{Outcome: store.StepApplied, After: after}
 }
 
 // delete deletes an object, only if it is still the one planned, at the
@@ -300,7 +284,7 @@ func (p *Planner) delete(ctx context.Context, st Step, opts ApplyOptions) Result
 		return failed(err)
 	}
 	if before == nil {
-		return Result{Outcome: OutcomeInSync, Message: "already gone"}
+		return Result{Outcome: store.StepInSync, Message: "already gone"}
 	}
 	if string(before.GetUID()) != st.UID || before.GetResourceVersion() != st.ResourceVersion {
 		return changed("the object changed since it was planned; it was not deleted")
@@ -317,7 +301,7 @@ func (p *Planner) delete(ctx context.Context, st Step, opts ApplyOptions) Result
 		}
 		return failed(err)
 	}
-	return Result{Outcome: OutcomeApplied, Before: before}
+	return Result{Outcome: store.StepApplied, Before: before}
 }
 
 // restore writes an object back to a recorded state, only if it is still
@@ -346,7 +330,7 @@ func (p *Planner) restore(ctx context.Context, st Step, opts ApplyOptions) Resul
 		}
 		return failed(err)
 	}
-	r := Result{Outcome: OutcomeApplied, Before: before, After: after}
+	r := Result{Outcome: store.StepApplied, Before: before, After: after}
 	return restoreOwnership(ctx, res, st, r, opts)
 }
 
@@ -399,7 +383,7 @@ func (p *Planner) recreate(ctx context.Context, st Step, opts ApplyOptions) Resu
 		}
 		return failed(err)
 	}
-	return restoreOwnership(ctx, res, st, Result{Outcome: OutcomeApplied, After: after}, opts)
+	return restoreOwnership(ctx, res, st, Result{Outcome: store.StepApplied, After: after}, opts)
 }
 
 // resource is the dynamic client for the step's object.

@@ -7,6 +7,7 @@ import (
 	"plumb.dev/plumb/internal/cluster"
 	"plumb.dev/plumb/internal/drift"
 	"plumb.dev/plumb/internal/source"
+	"plumb.dev/plumb/internal/store"
 	"plumb.dev/plumb/internal/testcluster"
 )
 
@@ -52,7 +53,7 @@ func TestConcurrentChangeIsNotClobbered(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(results) != 1 || results[0].Outcome != OutcomeChanged {
+	if len(results) != 1 || results[0].Outcome != store.StepChanged {
 		t.Fatalf("results = %+v, want web left alone as changed since planned", results)
 	}
 	got := env.Kubectl(t, "", "-n", ns, "get", "deployment/web", "-o", "jsonpath={.spec.replicas} {.spec.template.spec.containers[0].image}")
@@ -80,7 +81,7 @@ func TestSameDriftAgainIsApplied(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(results) != 1 || results[0].Outcome != OutcomeApplied {
+	if len(results) != 1 || results[0].Outcome != store.StepApplied {
 		t.Fatalf("results = %+v, want applied", results)
 	}
 	if got := env.Kubectl(t, "", "-n", ns, "get", "configmap/settings", "-o", "jsonpath={.data.mode} {.metadata.annotations.touched}"); got != "fast yes" {

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"plumb.dev/plumb/internal/store"
 )
 
 // AutoLimits are the guardrails on what is applied with no person in the
@@ -52,7 +54,7 @@ func Unresolved(rs []Result) string {
 	var out []string
 	for _, r := range rs {
 		switch r.Outcome {
-		case OutcomeApplied, OutcomeInSync, OutcomeChanged:
+		case store.StepApplied, store.StepInSync, store.StepChanged:
 			// Changed: the object moved on; its next event plans again.
 		default:
 			out = append(out, fmt.Sprintf("%s %s: %s", r.Step.Object(), r.Outcome, r.Message))

@@ -8,7 +8,7 @@
 //
 // Every command carries a remediation through one lifecycle, Runner: plan,
 // refuse what the guardrails refuse, confirm, apply, record the run and
-// say what became of it (RunOutcome). plumb fix, serve's remediation queue and
+// say what became of it (store.RunOutcome). plumb fix, serve's remediation queue and
 // undo API and plumb agent use it alike, so they record the same runs and
 // refuse the same things (an undo of a run already undone, say).
 //

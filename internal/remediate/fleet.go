@@ -2,7 +2,6 @@ package remediate
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -18,6 +17,10 @@ import (
 type Fleet struct {
 	// Planner returns cluster name's planner (dialled on first use).
 	Planner func(name string) (*Planner, error)
+	// Load reads what cluster name declares, with the errors of the
+	// sources that could not be read; a rollout loads each cluster as its
+	// wave starts. Undo does not need it.
+	Load func(ctx context.Context, name string) ([]source.Object, []source.Error)
 }
 
 var _ Planning = Fleet{}
@@ -35,9 +38,9 @@ func (f Fleet) Plan(context.Context, []source.Object) (Plan, error) {
 // by hand already.
 func (f Fleet) PlanUndo(ctx context.Context, run *store.Run) (Plan, error) {
 	plan := newPlan()
-	var recorded Plan
-	if err := json.Unmarshal(run.Plan, &recorded); err != nil {
-		return plan, fmt.Errorf("run %d: its plan cannot be read: %w", run.ID, err)
+	recorded, err := recordedPlan(run)
+	if err != nil {
+		return plan, err
 	}
 	var order []string
 	for _, s := range slices.Backward(run.Steps) {
@@ -50,7 +53,7 @@ func (f Fleet) PlanUndo(ctx context.Context, run *store.Run) (Plan, error) {
 	}
 	last := map[string]int{}
 	for i, s := range run.Steps {
-		if s.Outcome == string(OutcomeApplied) {
+		if s.Outcome == store.StepApplied {
 			last[key(s)] = i
 		}
 	}
@@ -70,7 +73,7 @@ func (f Fleet) PlanUndo(ctx context.Context, run *store.Run) (Plan, error) {
 				}
 			}
 		}
-		if sub.Plan, err = json.Marshal(subPlan); err != nil {
+		if sub.Plan, err = encodePlan(subPlan); err != nil {
 			return plan, err
 		}
 		cp, err := p.PlanUndo(ctx, &sub)

@@ -9,24 +9,7 @@ import (
 
 	"plumb.dev/plumb/internal/drift"
 	"plumb.dev/plumb/internal/source"
-)
-
-// Action is what a step does to an object.
-type Action string
-
-const (
-	// ActionApply re-applies the declaration over drifted fields (and,
-	// when asked, removes fields added out of band).
-	ActionApply Action = "apply"
-	// ActionCreate creates a missing object.
-	ActionCreate Action = "create"
-	// ActionDelete deletes an object: an unmanaged one (--prune), or one
-	// an undone run created.
-	ActionDelete Action = "delete"
-	// ActionRestore writes an object back to how a run found it (undo).
-	ActionRestore Action = "restore"
-	// ActionRecreate creates again an object a run deleted (undo).
-	ActionRecreate Action = "recreate"
+	"plumb.dev/plumb/internal/store"
 )
 
 // Change is one field a step puts back, with its risk.
@@ -37,14 +20,14 @@ type Change struct {
 
 // Step is what the plan does to one object.
 type Step struct {
-	Cluster    string   `json:"cluster"`
-	APIVersion string   `json:"apiVersion"`
-	Kind       string   `json:"kind"`
-	Namespace  string   `json:"namespace,omitempty"`
-	Name       string   `json:"name"`
-	Action     Action   `json:"action"`
-	Risk       Risk     `json:"risk"`
-	Changes    []Change `json:"changes,omitempty"`
+	Cluster    string           `json:"cluster"`
+	APIVersion string           `json:"apiVersion"`
+	Kind       string           `json:"kind"`
+	Namespace  string           `json:"namespace,omitempty"`
+	Name       string           `json:"name"`
+	Action     store.StepAction `json:"action"`
+	Risk       Risk             `json:"risk"`
+	Changes    []Change         `json:"changes,omitempty"`
 	// ResourceVersion and UID are the object's as planned; the step
 	// writes only if the object is still at them.
 	ResourceVersion string `json:"resourceVersion,omitempty"`
@@ -73,6 +56,14 @@ type Refusal struct {
 	Guardrail string `json:"guardrail"`
 	Object    string `json:"object,omitempty"`
 	Reason    string `json:"reason"`
+}
+
+// String is the refusal in one line: refused by GUARDRAIL: OBJECT: REASON.
+func (r Refusal) String() string {
+	if r.Object == "" {
+		return "refused by " + r.Guardrail + ": " + r.Reason
+	}
+	return "refused by " + r.Guardrail + ": " + r.Object + ": " + r.Reason
 }
 
 // LeftField is a field a plan leaves as it is live although the sources do
@@ -279,13 +270,13 @@ func (p *Planner) step(f drift.Finding, t drift.Target) (Step, bool) {
 		Risk: RiskLow, key: f.Key(), target: t}
 	switch f.State {
 	case drift.StateMissing:
-		st.Action, st.Manager, st.Risk = ActionCreate, drift.DefaultManager, RiskMedium
+		st.Action, st.Manager, st.Risk = store.ActionCreate, drift.DefaultManager, RiskMedium
 		if f.Kind == "ClusterRole" || f.Kind == "ClusterRoleBinding" {
 			st.Risk = RiskCritical
 		}
 		return st, true
 	case drift.StateDrifted:
-		st.Action, st.Manager = ActionApply, f.Deployer
+		st.Action, st.Manager = store.ActionApply, f.Deployer
 		if f.Live != nil {
 			st.ResourceVersion = f.Live.GetResourceVersion()
 			st.UID = string(f.Live.GetUID())
@@ -338,7 +329,7 @@ func (p *Planner) pruneStep(f drift.Finding) (Step, bool) {
 		return Step{}, false
 	}
 	st := Step{Cluster: f.Cluster, APIVersion: f.APIVersion, Kind: f.Kind, Namespace: f.Namespace, Name: f.Name,
-		Action: ActionDelete, Risk: RiskCritical, key: f.Key(),
+		Action: store.ActionDelete, Risk: RiskCritical, key: f.Key(),
 		ResourceVersion: f.Live.GetResourceVersion(), UID: string(f.Live.GetUID())}
 	if f.Kind == "Secret" && f.Key().Group == "" {
 		st.Note = "cannot be undone: Secret values are never recorded"
@@ -363,7 +354,7 @@ func (p *Planner) Check(steps []Step) []Refusal {
 			out = append(out, Refusal{Guardrail: "protected-namespace", Object: obj,
 				Reason: fmt.Sprintf("namespace %s is protected", ns)})
 		}
-		if s.Action == ActionDelete && slices.Contains(p.guard.ProtectedKinds, s.Kind) && !slices.Contains(p.guard.AllowDelete, s.Kind) {
+		if s.Action == store.ActionDelete && slices.Contains(p.guard.ProtectedKinds, s.Kind) && !slices.Contains(p.guard.AllowDelete, s.Kind) {
 			out = append(out, Refusal{Guardrail: "protected-kind", Object: obj,
 				Reason: fmt.Sprintf("a %s is never deleted without --allow-delete=%s", s.Kind, s.Kind)})
 		}

@@ -2,6 +2,7 @@ package remediate
 
 import (
 	"encoding/json"
+	"fmt"
 	"slices"
 	"time"
 
@@ -28,7 +29,7 @@ type RunInfo struct {
 // one step per planned object, with its outcome and the whole object
 // before and after. Secret values never reach the record.
 func Record(info RunInfo, plan Plan, results []Result) (*store.Run, error) {
-	body, err := json.Marshal(plan)
+	body, err := encodePlan(plan)
 	if err != nil {
 		return nil, err
 	}
@@ -39,10 +40,10 @@ func Record(info RunInfo, plan Plan, results []Result) (*store.Run, error) {
 			run.Clusters = append(run.Clusters, st.Cluster)
 		}
 		rs := store.RunStep{Cluster: st.Cluster, APIVersion: st.APIVersion, Kind: st.Kind, Namespace: st.Namespace, Name: st.Name,
-			Action: string(st.Action), Outcome: string(OutcomeNotApplied)}
+			Action: st.Action, Outcome: store.StepNotApplied}
 		if i < len(results) {
 			r := results[i]
-			rs.Outcome, rs.Message = string(r.Outcome), r.Message
+			rs.Outcome, rs.Message = r.Outcome, r.Message
 			if rs.Before, err = masked(r.Before); err != nil {
 				return nil, err
 			}
@@ -54,11 +55,11 @@ func Record(info RunInfo, plan Plan, results []Result) (*store.Run, error) {
 	}
 	switch {
 	case plan.Refused():
-		run.Outcome = string(RunRefused)
+		run.Outcome = store.RunRefused
 	case info.Declined:
-		run.Outcome = string(RunDeclined)
+		run.Outcome = store.RunDeclined
 	default:
-		run.Outcome = string(outcomeOf(results))
+		run.Outcome = outcomeOf(results)
 	}
 	return run, nil
 }
@@ -69,4 +70,19 @@ func masked(u *unstructured.Unstructured) (json.RawMessage, error) {
 		return nil, nil
 	}
 	return json.Marshal(drift.MaskSecret(u).Object)
+}
+
+// encodePlan is plan as a run records it: as plumb fix -o json prints it.
+func encodePlan(plan Plan) (json.RawMessage, error) { return json.Marshal(plan) }
+
+// recordedPlan reads back the plan a run recorded.
+func recordedPlan(run *store.Run) (Plan, error) {
+	var plan Plan
+	if len(run.Plan) == 0 {
+		return plan, nil
+	}
+	if err := json.Unmarshal(run.Plan, &plan); err != nil {
+		return plan, fmt.Errorf("run %d: its plan cannot be read: %w", run.ID, err)
+	}
+	return plan, nil
 }

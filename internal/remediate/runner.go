@@ -18,27 +18,11 @@ type Runs interface {
 	store.RunReader
 	// UndoneBy is the run that undid run id, or 0.
 	UndoneBy(ctx context.Context, id int64) (int64, error)
+	// UpdateRun replaces a recorded run whole (a resumed rollout).
+	UpdateRun(ctx context.Context, r *store.Run) error
 }
 
 var _ Runs = (*store.DB)(nil)
-
-// RunOutcome is what became of a whole run, as its record says.
-type RunOutcome string
-
-const (
-	// RunApplied: every step was applied or already as planned.
-	RunApplied RunOutcome = "applied"
-	// RunPartial: some steps were applied, others not.
-	RunPartial RunOutcome = "partial"
-	// RunFailed: no step was applied.
-	RunFailed RunOutcome = "failed"
-	// RunRefused: the guardrails refused the plan; nothing was applied.
-	RunRefused RunOutcome = "refused"
-	// RunDeclined: the plan was shown and not approved.
-	RunDeclined RunOutcome = "declined"
-	// RunNothing: the plan had no step; nothing is recorded.
-	RunNothing RunOutcome = "nothing"
-)
 
 // Errors of Runner.PlanUndo and of an undo's outcome.
 var (
@@ -104,7 +88,7 @@ type Run struct {
 	ID      int64
 	Plan    Plan
 	Results []Result
-	Outcome RunOutcome
+	Outcome store.RunOutcome
 	// Declined says why the plan was not approved.
 	Declined string
 }
@@ -135,18 +119,18 @@ func (r *Runner) Carry(ctx context.Context, plan Plan, opts RunOptions) (Run, er
 	if opts.Started.IsZero() {
 		opts.Started = r.now()
 	}
-	run := Run{Plan: plan, Outcome: RunNothing}
+	run := Run{Plan: plan, Outcome: store.RunNothing}
 	info := RunInfo{Command: opts.Command, User: r.User, UndoOf: opts.UndoOf, Started: opts.Started}
 	switch {
 	case len(plan.Steps) == 0:
 		return run, nil
 	case plan.Refused():
-		run.Outcome = RunRefused
+		run.Outcome = store.RunRefused
 		return run, r.record(ctx, &run, info, opts)
 	}
 	if opts.Confirm != nil && !opts.DryRun {
 		if ok, why := opts.Confirm(plan); !ok {
-			run.Outcome, run.Declined, info.Declined = RunDeclined, why, true
+			run.Outcome, run.Declined, info.Declined = store.RunDeclined, why, true
 			return run, r.record(ctx, &run, info, opts)
 		}
 	}
@@ -155,7 +139,7 @@ func (r *Runner) Carry(ctx context.Context, plan Plan, opts RunOptions) (Run, er
 		return run, err
 	}
 	run.Results, run.Outcome = results, outcomeOf(results)
-	if !opts.RecordInSync && !slices.ContainsFunc(results, func(res Result) bool { return res.Outcome != OutcomeInSync }) {
+	if !opts.RecordInSync && !slices.ContainsFunc(results, func(res Result) bool { return res.Outcome != store.StepInSync }) {
 		return run, nil
 	}
 	return run, r.record(ctx, &run, info, opts)
@@ -187,7 +171,7 @@ func Undoable(ctx context.Context, runs Runs, run *store.Run) error {
 	if by != 0 {
 		return fmt.Errorf("%w: run %d was already undone by run %d", ErrCannotUndo, run.ID, by)
 	}
-	if !slices.ContainsFunc(run.Steps, func(st store.RunStep) bool { return st.Outcome == string(OutcomeApplied) }) {
+	if !slices.ContainsFunc(run.Steps, func(st store.RunStep) bool { return st.Outcome == store.StepApplied }) {
 		return fmt.Errorf("%w: run %d wrote nothing (%s)", ErrCannotUndo, run.ID, run.Outcome)
 	}
 	return nil
@@ -258,19 +242,19 @@ func (r *Runner) UndoRun(ctx context.Context, run *store.Run, opts RunOptions) (
 		for _, sk := range plan.Skipped {
 			why = append(why, sk.Object+": "+sk.Reason)
 		}
-		return Run{Plan: plan, Outcome: RunNothing}, fmt.Errorf("%w: run %d: nothing to put back: %s", ErrCannotUndo, id, strings.Join(why, "; "))
+		return Run{Plan: plan, Outcome: store.RunNothing}, fmt.Errorf("%w: run %d: nothing to put back: %s", ErrCannotUndo, id, strings.Join(why, "; "))
 	}
 	done, err := r.Carry(ctx, plan, opts)
 	if err != nil {
 		return done, err
 	}
 	switch done.Outcome {
-	case RunRefused:
+	case store.RunRefused:
 		return done, fmt.Errorf("%w: %s", ErrUndoRefused, Refusals(plan))
-	case RunDeclined:
+	case store.RunDeclined:
 		return done, nil
 	}
-	if !slices.ContainsFunc(done.Results, func(res Result) bool { return res.Outcome == OutcomeApplied }) && !opts.DryRun {
+	if !slices.ContainsFunc(done.Results, func(res Result) bool { return res.Outcome == store.StepApplied }) && !opts.DryRun {
 		var why []string
 		for _, res := range done.Results {
 			why = append(why, res.Step.Object()+": "+string(res.Outcome)+": "+res.Message)
@@ -284,16 +268,16 @@ func (r *Runner) UndoRun(ctx context.Context, run *store.Run, opts RunOptions) (
 func Refusals(p Plan) string {
 	var out []string
 	for _, r := range p.Refusals {
-		out = append(out, "refused by "+r.Guardrail+": "+r.Reason)
+		out = append(out, r.String())
 	}
 	return strings.Join(out, "; ")
 }
 
 // outcomeOf is the outcome of a run whose steps ended as results.
-func outcomeOf(results []Result) RunOutcome {
+func outcomeOf(results []Result) store.RunOutcome {
 	applied, other := 0, 0
 	for _, r := range results {
-		if r.Outcome == OutcomeApplied || r.Outcome == OutcomeInSync {
+		if r.Outcome == store.StepApplied || r.Outcome == store.StepInSync {
 			applied++
 		} else {
 			other++
@@ -301,9 +285,9 @@ func outcomeOf(results []Result) RunOutcome {
 	}
 	switch {
 	case other == 0:
-		return RunApplied
+		return store.RunApplied
 	case applied == 0:
-		return RunFailed
+		return store.RunFailed
 	}
-	return RunPartial
+	return store.RunPartial
 }

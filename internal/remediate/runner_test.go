@@ -4,8 +4,14 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"slices"
 	"testing"
+	"time"
 
+	"plumb.dev/plumb/internal/cluster"
+	"plumb.dev/plumb/internal/drift"
+	"plumb.dev/plumb/internal/rollout"
+	"plumb.dev/plumb/internal/source"
 	"plumb.dev/plumb/internal/store"
 )
 
@@ -30,23 +36,23 @@ func TestRunnerLifecycle(t *testing.T) {
 	r := &Runner{Planner: p, Runs: st, User: "tester"}
 
 	declined, err := r.Fix(ctx, objs, RunOptions{Command: "fix", Confirm: func(Plan) (bool, string) { return false, "declined" }})
-	if err != nil || declined.Outcome != RunDeclined || declined.ID == 0 || len(declined.Results) != 0 || mode() != "slow" {
+	if err != nil || declined.Outcome != store.RunDeclined || declined.ID == 0 || len(declined.Results) != 0 || mode() != "slow" {
 		t.Fatalf("declined: %+v, %v; mode %s: want recorded as declined, nothing written", declined, err, mode())
 	}
 
 	p.guard.ProtectedNamespaces = []string{ns}
 	refused, err := r.Fix(ctx, objs, RunOptions{Command: "fix"})
-	if err != nil || refused.Outcome != RunRefused || refused.ID == 0 || mode() != "slow" {
+	if err != nil || refused.Outcome != store.RunRefused || refused.ID == 0 || mode() != "slow" {
 		t.Fatalf("refused: %+v, %v; mode %s: want recorded as refused, nothing written", refused, err, mode())
 	}
 	p.guard = DefaultGuardrails()
 
 	fixed, err := r.Fix(ctx, objs, RunOptions{Command: "fix"})
-	if err != nil || fixed.Outcome != RunApplied || fixed.ID == 0 || mode() != "fast" {
+	if err != nil || fixed.Outcome != store.RunApplied || fixed.ID == 0 || mode() != "fast" {
 		t.Fatalf("fix: %+v, %v; mode %s: want applied and recorded", fixed, err, mode())
 	}
 	rec, err := st.Run(ctx, fixed.ID)
-	if err != nil || rec.Outcome != string(RunApplied) || rec.User != "tester" || rec.Command != "fix" {
+	if err != nil || rec.Outcome != store.RunApplied || rec.User != "tester" || rec.Command != "fix" {
 		t.Fatalf("the fix's record: %+v, %v", rec, err)
 	}
 
@@ -54,7 +60,7 @@ func TestRunnerLifecycle(t *testing.T) {
 		t.Errorf("undo of a declined run: %v, want ErrCannotUndo (it wrote nothing)", err)
 	}
 	undone, err := r.Undo(ctx, fixed.ID, RunOptions{})
-	if err != nil || undone.Outcome != RunApplied || mode() != "slow" {
+	if err != nil || undone.Outcome != store.RunApplied || mode() != "slow" {
 		t.Fatalf("undo: %+v, %v; mode %s: want slow back", undone, err, mode())
 	}
 	if _, err := r.Undo(ctx, fixed.ID, RunOptions{}); !errors.Is(err, ErrCannotUndo) {
@@ -62,5 +68,78 @@ func TestRunnerLifecycle(t *testing.T) {
 	}
 	if _, err := r.Undo(ctx, 999, RunOptions{}); !errors.Is(err, ErrRunNotFound) {
 		t.Errorf("undo of no such run: %v, want ErrRunNotFound", err)
+	}
+}
+
+// TestRunnerRolloutResume fixes two clusters (two namespaces of one API
+// server, named apart) wave by wave: the second wave is refused, so the
+// rollout stops and is recorded as stopped; resumed after the guardrail
+// is lifted, it finishes in the same run, which can then be undone across
+// both clusters as one run, and cannot be resumed again.
+func TestRunnerRolloutResume(t *testing.T) {
+	ctx := context.Background()
+	planners := map[string]*Planner{}
+	objs := map[string][]source.Object{}
+	for _, name := range []string{"east", "west"} {
+		ns := env.Namespace(t)
+		env.Kubectl(t, "", "-n", ns, "apply", "--server-side", "-f", shop)
+		env.Kubectl(t, "", "-n", ns, "patch", "configmap/settings", "--type=merge", "-p", `{"data":{"mode":"slow"}}`)
+		c, err := cluster.NewForConfig(name, ns, env.Config, nil, cluster.DefaultOptions())
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, err := drift.New(c, drift.DefaultOptions())
+		if err != nil {
+			t.Fatal(err)
+		}
+		planners[name] = NewPlanner(e, DefaultGuardrails(), Options{})
+		objs[name] = source.Load(ctx, []string{shop}, source.Options{Namespace: ns}).Objects
+		if name == "west" {
+			planners[name].guard.ProtectedNamespaces = []string{ns}
+		}
+	}
+	mode := func(name string) string {
+		return env.Kubectl(t, "", "-n", planners[name].engine.Cluster().Namespace, "get", "configmap/settings", "-o", "jsonpath={.data.mode}")
+	}
+	f := Fleet{
+		Planner: func(name string) (*Planner, error) { return planners[name], nil },
+		Load: func(_ context.Context, name string) ([]source.Object, []source.Error) {
+			return objs[name], nil
+		},
+	}
+	st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "plumb.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	r := &Runner{Runs: st}
+	waves := []rollout.Wave{{Name: "first", Clusters: []string{"east"}, MaxParallel: 1}, {Name: "second", Clusters: []string{"west"}, MaxParallel: 1}}
+	opts := RolloutOptions{Waves: rollout.Options{Interval: 10 * time.Millisecond}}
+
+	stopped, err := r.Rollout(ctx, f, waves, opts)
+	if err != nil || stopped.Outcome != store.RunStopped || stopped.ID == 0 || !slices.Equal(stopped.Left, []string{"second"}) {
+		t.Fatalf("rollout: %+v, %v: want stopped at wave second, recorded", stopped, err)
+	}
+	if mode("east") != "fast" || mode("west") != "slow" {
+		t.Fatalf("after the stop: east %s, west %s; want east fixed, west untouched", mode("east"), mode("west"))
+	}
+
+	planners["west"].guard = DefaultGuardrails()
+	done, err := r.Resume(ctx, stopped.ID, f, waves, opts)
+	if err != nil || done.ID != stopped.ID || done.Outcome != store.RunApplied || mode("west") != "fast" {
+		t.Fatalf("resume: %+v, %v; west %s: want run %d finished, applied", done, err, mode("west"), stopped.ID)
+	}
+	rec, err := st.Run(ctx, stopped.ID)
+	if err != nil || rec.Outcome != store.RunApplied || len(rec.Steps) != 2 || !slices.Equal(rec.Clusters, []string{"east", "west"}) || len(rec.Waves) != 2 {
+		t.Fatalf("the resumed run's record: %+v, %v: want both clusters' steps and waves, applied", rec, err)
+	}
+	if _, err := r.Resume(ctx, stopped.ID, f, waves, opts); !errors.Is(err, ErrCannotResume) {
+		t.Errorf("a second resume: %v, want ErrCannotResume (it did not stop)", err)
+	}
+
+	undoer := &Runner{Runs: st, Planner: f}
+	undone, err := undoer.Undo(ctx, stopped.ID, RunOptions{})
+	if err != nil || undone.Outcome != store.RunApplied || mode("east") != "slow" || mode("west") != "slow" {
+		t.Fatalf("undo: %+v, %v; east %s, west %s: want both back to slow", undone, err, mode("east"), mode("west"))
 	}
 }

@@ -18,12 +18,12 @@ import (
 // The guardrails apply as to any plan.
 func (p *Planner) PlanUndo(ctx context.Context, run *store.Run) (Plan, error) {
 	plan := newPlan()
-	var recorded Plan
-	if err := json.Unmarshal(run.Plan, &recorded); err != nil {
-		return plan, fmt.Errorf("run %d: its plan cannot be read: %w", run.ID, err)
+	recorded, err := recordedPlan(run)
+	if err != nil {
+		return plan, err
 	}
 	for i, rs := range run.Steps {
-		if rs.Outcome != string(OutcomeApplied) {
+		if rs.Outcome != store.StepApplied {
 			continue // nothing was written
 		}
 		if rs.Cluster != p.Cluster() {
@@ -44,7 +44,7 @@ func (p *Planner) PlanUndo(ctx context.Context, run *store.Run) (Plan, error) {
 		}
 		switch {
 		case before != nil && after != nil:
-			st.Action, st.object, st.Risk = ActionRestore, before, RiskLow
+			st.Action, st.object, st.Risk = store.ActionRestore, before, RiskLow
 			st.ResourceVersion, st.UID = after.GetResourceVersion(), string(after.GetUID())
 			if i < len(recorded.Steps) && recorded.Steps[i].Name == rs.Name && recorded.Steps[i].Kind == rs.Kind {
 				for _, c := range recorded.Steps[i].Changes {
@@ -58,10 +58,10 @@ func (p *Planner) PlanUndo(ctx context.Context, run *store.Run) (Plan, error) {
 				st.Risk = RiskMedium
 			}
 		case after != nil:
-			st.Action, st.Risk = ActionDelete, RiskCritical
+			st.Action, st.Risk = store.ActionDelete, RiskCritical
 			st.ResourceVersion, st.UID = after.GetResourceVersion(), string(after.GetUID())
 		case before != nil:
-			st.Action, st.object, st.Risk = ActionRecreate, before, RiskMedium
+			st.Action, st.object, st.Risk = store.ActionRecreate, before, RiskMedium
 			if rs.Kind == "ClusterRole" || rs.Kind == "ClusterRoleBinding" {
 				st.Risk = RiskCritical
 			}

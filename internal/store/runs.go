@@ -21,11 +21,9 @@ type Run struct {
 	// Command is fix, undo, or serve (remediation by plumb serve).
 	Command string `json:"command"`
 	// UndoOf is the run an undo reverted.
-	UndoOf int64 `json:"undoOf,omitempty"`
-	// Outcome is applied, partial, refused, declined or failed; stopped
-	// for a rollout that stopped with waves left.
-	Outcome  string   `json:"outcome"`
-	Clusters []string `json:"clusters"`
+	UndoOf   int64      `json:"undoOf,omitempty"`
+	Outcome  RunOutcome `json:"outcome"`
+	Clusters []string   `json:"clusters"`
 	// Objects is how many objects the plan changes.
 	Objects int `json:"objects"`
 	// Plan is the plan as printed by plumb fix -o json. Only Run fills
@@ -36,16 +34,82 @@ type Run struct {
 	Waves []RunWave `json:"waves,omitempty"`
 }
 
+// RunOutcome is what became of a whole run.
+type RunOutcome string
+
+const (
+	// RunApplied: every step was applied or already as planned.
+	RunApplied RunOutcome = "applied"
+	// RunPartial: some steps were applied, others not.
+	RunPartial RunOutcome = "partial"
+	// RunFailed: no step was applied.
+	RunFailed RunOutcome = "failed"
+	// RunRefused: the guardrails refused the plan; nothing was applied.
+	RunRefused RunOutcome = "refused"
+	// RunDeclined: the plan was shown and not approved.
+	RunDeclined RunOutcome = "declined"
+	// RunStopped: a rollout stopped with waves left; it can be resumed.
+	RunStopped RunOutcome = "stopped"
+	// RunNothing: the plan had no step. Such a run is never recorded.
+	RunNothing RunOutcome = "nothing"
+)
+
+// Wrote says whether a run with this outcome wrote to a cluster.
+func (o RunOutcome) Wrote() bool {
+	return o == RunApplied || o == RunPartial || o == RunStopped
+}
+
+// StepAction is what a step does to its object.
+type StepAction string
+
+const (
+	// ActionApply re-applies the declaration over drifted fields (and,
+	// when asked, removes fields added out of band).
+	ActionApply StepAction = "apply"
+	// ActionCreate creates a missing object.
+	ActionCreate StepAction = "create"
+	// ActionDelete deletes an object: an unmanaged one (--prune), or one
+	// an undone run created.
+	ActionDelete StepAction = "delete"
+	// ActionRestore writes an object back to how a run found it (undo).
+	ActionRestore StepAction = "restore"
+	// ActionRecreate creates again an object a run deleted (undo).
+	ActionRecreate StepAction = "recreate"
+)
+
+// StepOutcome is what became of one step.
+type StepOutcome string
+
+const (
+	// StepApplied: the step was written.
+	StepApplied StepOutcome = "applied"
+	// StepInSync: the object was already as planned; nothing written.
+	StepInSync StepOutcome = "already-in-sync"
+	// StepChanged: the object changed since it was planned and now
+	// needs other changes; it was left alone.
+	StepChanged StepOutcome = "changed-since-planned"
+	// StepConflict: other managers own fields the plan does not change.
+	StepConflict StepOutcome = "conflict"
+	// StepFailed: the write failed.
+	StepFailed StepOutcome = "failed"
+	// StepNotApplied: the plan was refused or declined.
+	StepNotApplied StepOutcome = "not-applied"
+)
+
+// Done says whether the step left its object as planned: written, or
+// already so.
+func (o StepOutcome) Done() bool { return o == StepApplied || o == StepInSync }
+
 // RunStep is what a run did to one object.
 type RunStep struct {
-	Cluster    string `json:"cluster"`
-	APIVersion string `json:"apiVersion"`
-	Kind       string `json:"kind"`
-	Namespace  string `json:"namespace,omitempty"`
-	Name       string `json:"name"`
-	Action     string `json:"action"`
-	Outcome    string `json:"outcome"`
-	Message    string `json:"message,omitempty"`
+	Cluster    string      `json:"cluster"`
+	APIVersion string      `json:"apiVersion"`
+	Kind       string      `json:"kind"`
+	Namespace  string      `json:"namespace,omitempty"`
+	Name       string      `json:"name"`
+	Action     StepAction  `json:"action"`
+	Outcome    StepOutcome `json:"outcome"`
+	Message    string      `json:"message,omitempty"`
 	// Before and After are the whole object before and after; absent when
 	// the object did not exist.
 	Before json.RawMessage `json:"before,omitempty"`

@@ -10,7 +10,7 @@ import (
 // that wrote something: applied or partial), or 0 when none did.
 func (s *DB) UndoneBy(ctx context.Context, id int64) (int64, error) {
 	var by int64
-	err := s.queryRow(ctx, s.db, `SELECT id FROM runs WHERE undo_of = ? AND outcome IN ('applied', 'partial') ORDER BY id LIMIT 1`, id).Scan(&by)
+	err := s.queryRow(ctx, s.db, `SELECT id FROM runs WHERE undo_of = ? AND outcome IN (?, ?) ORDER BY id LIMIT 1`, id, RunApplied, RunPartial).Scan(&by)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil
 	}

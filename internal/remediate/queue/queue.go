@@ -310,7 +310,7 @@ func (s *Queue) handle(ctx context.Context, e event.Event) {
 	results, err := s.apply(ctx, c, remediate.ModeAuto, plan, now)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if anyOutcome(results, remediate.OutcomeApplied) {
+	if anyOutcome(results, store.StepApplied) {
 		s.fixes[e.FindingID] = append(s.fixes[e.FindingID], now)
 		s.budget[c.Name] = append(s.budget[c.Name], now)
 		s.lastFix[c.Name] = s.opts.Now()
@@ -473,7 +473,7 @@ func within(ts []time.Time, now time.Time, window time.Duration) []time.Time {
 	return out
 }
 
-func anyOutcome(rs []remediate.Result, o remediate.Outcome) bool {
+func anyOutcome(rs []remediate.Result, o store.StepOutcome) bool {
 	return slices.ContainsFunc(rs, func(r remediate.Result) bool { return r.Outcome == o })
 }
 

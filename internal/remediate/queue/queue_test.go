@@ -30,7 +30,7 @@ func (p *planner) Plan(context.Context, []source.Object) (remediate.Plan, error)
 
 func (p *planner) PlanFinding(f drift.Finding, _ drift.Target) remediate.Plan {
 	return remediate.Plan{Steps: []remediate.Step{{Cluster: "prod", APIVersion: f.APIVersion, Kind: f.Kind, Namespace: f.Namespace, Name: f.Name,
-		Action: remediate.ActionApply, Risk: p.risk}}}
+		Action: store.ActionApply, Risk: p.risk}}}
 }
 
 func (p *planner) PlanUndo(context.Context, *store.Run) (remediate.Plan, error) {
@@ -41,7 +41,7 @@ func (p *planner) Apply(_ context.Context, plan remediate.Plan, _ remediate.Appl
 	var out []remediate.Result
 	for _, st := range plan.Steps {
 		p.applied = append(p.applied, st.Name)
-		out = append(out, remediate.Result{Step: st, Outcome: remediate.OutcomeApplied})
+		out = append(out, remediate.Result{Step: st, Outcome: store.StepApplied})
 	}
 	return out, nil
 }
@@ -105,7 +105,7 @@ func TestAutoModeStopsAFight(t *testing.T) {
 		t.Fatalf("remediations %+v, want web fighting, with kubectl-scale named", l)
 	}
 	runs, err := st.Runs(ctx, store.RunFilter{})
-	if err != nil || len(runs) != 3 || runs[0].Command != "serve" || runs[0].Outcome != string(remediate.RunApplied) {
+	if err != nil || len(runs) != 3 || runs[0].Command != "serve" || runs[0].Outcome != store.RunApplied {
 		t.Fatalf("runs %+v, %v: want the 3 fixes recorded as serve runs", runs, err)
 	}
 

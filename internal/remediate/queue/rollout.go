@@ -66,7 +66,7 @@ func (s *Queue) recordWaves(run *store.Run) {
 		return
 	}
 	status := rollout.StatusFixed
-	if run.Outcome != "applied" {
+	if run.Outcome != store.RunApplied {
 		status = rollout.StatusFailed
 	}
 	for _, c := range run.Clusters {

@@ -121,7 +121,7 @@ func (o *agentOptions) Run(ctx context.Context) error {
 		return err
 	}
 	m := metrics.New()
-	clusters, _, err := s.clusters(ctx, cfg, m)
+	clusters, _, err := s.clusters(ctx, cfg, m, s.driftOptions(s.globalOptions, rules))
 	if err != nil {
 		return err
 	}
@@ -129,7 +129,7 @@ func (o *agentOptions) Run(ctx context.Context) error {
 		return fmt.Errorf("the agent watches one cluster; -c %s --cluster %s selects %d with sources", s.configFile, strings.Join(s.fleet.clusters, ","), len(clusters))
 	}
 	if o.clusterName != "" {
-		clusters[0].Name, clusters[0].Cluster.Name = o.clusterName, o.clusterName
+		clusters[0].Rename(o.clusterName)
 	}
 	a, err := daemon.NewAgent(ctx, daemon.AgentOptions{
 		Cluster:   clusters[0],
@@ -138,7 +138,6 @@ func (o *agentOptions) Run(ctx context.Context) error {
 		Client:    client,
 		StateDir:  o.stateDir,
 		Heartbeat: o.heartbeat,
-		Drift:     s.driftOptions(s.globalOptions, rules),
 		Watch: watch.Options{Workers: s.workers, Resync: s.resync, Unmanaged: s.unmanaged,
 			UnmanagedClusterWideAfter: s.wideAfter},
 		Guardrails:  configGuardrails(cfg),

@@ -17,7 +17,6 @@ import (
 
 	"plumb.dev/plumb/internal/cluster"
 	"plumb.dev/plumb/internal/config"
-	"plumb.dev/plumb/internal/drift"
 	"plumb.dev/plumb/internal/fleet"
 	"plumb.dev/plumb/internal/remediate"
 	"plumb.dev/plumb/internal/report"
@@ -218,21 +217,17 @@ func (o *fixOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	c, err := fleet.Dial(member, "", 0, cluster.DefaultOptions())
-	if err != nil {
-		return err
-	}
 	rules, err := o.ignoreRules(cfg)
 	if err != nil {
 		return err
 	}
 	dopts := o.driftOptions(o.globalOptions, rules)
 	dopts.Unmanaged = o.prune
-	engine, err := drift.New(c, dopts)
+	s, err := fleet.Open(member, fleet.SessionOptions{Cluster: cluster.DefaultOptions(), Drift: dopts, GitAuth: o.gitAuth})
 	if err != nil {
 		return err
 	}
-	planner := remediate.NewPlanner(engine, o.guardrails(cfg), remediate.Options{RemoveAdded: o.removeAdded, Prune: o.prune})
+	planner := remediate.NewPlanner(s.Engine, o.guardrails(cfg), remediate.Options{RemoveAdded: o.removeAdded, Prune: o.prune})
 	dry := o.dryRun == "server"
 
 	var st *store.DB
@@ -244,7 +239,7 @@ func (o *fixOptions) Run(ctx context.Context) error {
 		defer st.Close()
 		o.logger.Debug("store", "path", path)
 	}
-	runner := &remediate.Runner{Planner: planner, User: c.Identity(ctx)}
+	runner := &remediate.Runner{Planner: planner, User: s.Cluster.Identity(ctx)}
 	if st != nil {
 		runner.Runs = st
 	}
@@ -263,7 +258,7 @@ func (o *fixOptions) Run(ctx context.Context) error {
 			return err
 		}
 	} else {
-		objs, errs := fleet.Load(ctx, member, c, o.gitAuth)
+		objs, errs := s.Load(ctx)
 		if plan, err = planner.Plan(ctx, objs); err != nil {
 			return err
 		}

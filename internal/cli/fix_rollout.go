@@ -159,7 +159,7 @@ type rolloutFleet struct {
 
 // fleetConn is one cluster of the fleet, dialled once.
 type fleetConn struct {
-	c       *cluster.Cluster
+	*fleet.Session
 	planner *remediate.Planner
 }
 
@@ -190,17 +190,11 @@ func (f *rolloutFleet) conn(name string) (*fleetConn, error) {
 	}
 	// Each request gives up after --cluster-timeout, so that an unreachable
 	// cluster fails its wave rather than hold it.
-	c, err := fleet.Dial(t, "", f.o.fleet.timeout, cluster.DefaultOptions())
+	s, err := fleet.Open(t, fleet.SessionOptions{Timeout: f.o.fleet.timeout, Cluster: cluster.DefaultOptions(), Drift: f.dopts, GitAuth: f.o.gitAuth})
 	if err != nil {
 		return nil, fmt.Errorf("cluster %s: %w", name, err)
 	}
-	dopts := f.dopts
-	dopts.Cache = drift.NewCache()
-	e, err := drift.New(c, dopts)
-	if err != nil {
-		return nil, fmt.Errorf("cluster %s: %w", name, err)
-	}
-	fc := &fleetConn{c: c, planner: remediate.NewPlanner(e, f.guard, remediate.Options{RemoveAdded: f.o.removeAdded, Prune: f.o.prune})}
+	fc := &fleetConn{Session: s, planner: remediate.NewPlanner(s.Engine, f.guard, remediate.Options{RemoveAdded: f.o.removeAdded, Prune: f.o.prune})}
 	f.conns[name] = fc
 	return fc, nil
 }
@@ -220,7 +214,7 @@ func (f *rolloutFleet) fleet() remediate.Fleet {
 			if err != nil {
 				return nil, []source.Error{{Message: err.Error()}}
 			}
-			return fleet.Load(ctx, f.targets[name], fc.c, f.o.gitAuth)
+			return fc.Load(ctx)
 		},
 	}
 }
@@ -263,7 +257,7 @@ func (f *rolloutFleet) identity(ctx context.Context) string {
 	defer f.mu.Unlock()
 	for _, t := range f.targets {
 		if fc := f.conns[t.Cluster.Name]; fc != nil {
-			return fc.c.Identity(ctx)
+			return fc.Cluster.Identity(ctx)
 		}
 	}
 	return "unknown"

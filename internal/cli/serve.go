@@ -12,13 +12,13 @@ import (
 	"plumb.dev/plumb/internal/cluster"
 	"plumb.dev/plumb/internal/config"
 	"plumb.dev/plumb/internal/daemon"
+	"plumb.dev/plumb/internal/drift"
 	"plumb.dev/plumb/internal/fleet"
 	"plumb.dev/plumb/internal/metrics"
 	"plumb.dev/plumb/internal/notify"
 	"plumb.dev/plumb/internal/remediate"
 	"plumb.dev/plumb/internal/remediate/queue"
 	"plumb.dev/plumb/internal/server"
-	"plumb.dev/plumb/internal/source"
 	"plumb.dev/plumb/internal/sourcewatch"
 	"plumb.dev/plumb/internal/watch"
 )
@@ -173,7 +173,7 @@ func (o *serveOptions) Run(ctx context.Context) error {
 		return fmt.Errorf("--lease-namespace shares a fleet: give -c with a configuration that lists clusters")
 	}
 	m := metrics.New()
-	clusters, unbound, err := o.clusters(ctx, cfg, m)
+	clusters, unbound, err := o.clusters(ctx, cfg, m, o.driftOptions(o.globalOptions, rules))
 	if err != nil {
 		return err
 	}
@@ -199,7 +199,6 @@ func (o *serveOptions) Run(ctx context.Context) error {
 		Unbound:   unbound,
 		Store:     st,
 		StorePath: path,
-		Drift:     o.driftOptions(o.globalOptions, rules),
 		Watch: watch.Options{Workers: o.workers, Resync: o.resync, Unmanaged: o.unmanaged,
 			UnmanagedClusterWideAfter: o.wideAfter},
 		Retention:   o.retention,
@@ -230,7 +229,7 @@ func (o *serveOptions) Run(ctx context.Context) error {
 // clusters that a binding selects; it names the others (unbound), which
 // are not contacted. The current context is a fleet of one, set up as a
 // configuration's cluster is.
-func (o *serveOptions) clusters(ctx context.Context, cfg *config.File, m *metrics.Metrics) (setups []daemon.Cluster, unbound []string, err error) {
+func (o *serveOptions) clusters(ctx context.Context, cfg *config.File, m *metrics.Metrics, dopts drift.Options) (setups []daemon.Cluster, unbound []string, err error) {
 	var targets []fleet.Member
 	if !isFleet(cfg) {
 		if len(o.sources) == 0 && o.agents {
@@ -259,7 +258,7 @@ func (o *serveOptions) clusters(ctx context.Context, cfg *config.File, m *metric
 		}
 		copts := cluster.DefaultOptions()
 		copts.WrapTransport = m.Transport(t.Cluster.Name)
-		c, err := fleet.Dial(t, "", 0, copts)
+		session, err := fleet.Open(t, fleet.SessionOptions{Cluster: copts, Drift: dopts, GitAuth: o.gitAuth})
 		if err != nil {
 			if t.Flags != nil {
 				return nil, nil, err
@@ -279,13 +278,10 @@ func (o *serveOptions) clusters(ctx context.Context, cfg *config.File, m *metric
 			modes[b.Source.Path] = mode
 			remediates = remediates || mode != remediate.ModeOff
 		}
-		reload := func(ctx context.Context) ([]source.Encoded, []source.Error) {
-			return fleet.LoadEncoded(ctx, t, c, o.gitAuth)
-		}
-		versions := daemon.SourceVersions(ctx, c, paths, o.gitAuth)
-		objs, errs := reload(ctx)
+		versions := daemon.SourceVersions(ctx, session.Cluster, paths, o.gitAuth)
+		objs, errs := session.LoadEncoded(ctx)
 		daemon.ReportSourceErrors(o.logger, errs)
-		setups = append(setups, daemon.Cluster{Name: t.Cluster.Name, Cluster: c, Objs: objs, Reload: reload, Paths: paths, Versions: versions,
+		setups = append(setups, daemon.Cluster{Session: session, Objs: objs, Paths: paths, Versions: versions,
 			Mode: remediate.ModeByPath(modes, remediate.ModeOff), Remediates: remediates})
 	}
 	return setups, unbound, nil

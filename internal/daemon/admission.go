@@ -68,9 +68,9 @@ func newAdmission(ctx context.Context, ao *AdmissionOptions, setups []Cluster, w
 		client, err := kubernetes.NewForConfig(s.Cluster.Config)
 		if err != nil {
 			ln.Close()
-			return nil, fmt.Errorf("cluster %s: %w", s.Name, err)
+			return nil, fmt.Errorf("cluster %s: %w", s.Name(), err)
 		}
-		w, name, e := watchers[i], s.Name, engines[i]
+		w, name, e := watchers[i], s.Name(), engines[i]
 		clusters = append(clusters, &admission.Cluster{
 			Name: name, Engine: e, Mapper: s.Cluster.Mapper,
 			Declared: w.Target, Scaled: w.Scaled, Self: s.Cluster.Identity(ctx),

@@ -32,7 +32,6 @@ type AgentOptions struct {
 	// StateDir holds the outbox and the agent's own history.
 	StateDir  string
 	Heartbeat time.Duration
-	Drift     drift.Options
 	// Watch tunes the watcher; Logger and Metrics are set here.
 	Watch       watch.Options
 	Guardrails  remediate.Guardrails
@@ -70,22 +69,18 @@ func NewAgent(ctx context.Context, opts AgentOptions) (*Agent, error) {
 		local.Close()
 		return nil, err
 	}
-	e, err := drift.New(c.Cluster, opts.Drift)
-	if err != nil {
-		a.Close()
-		return nil, err
-	}
+	e := c.Engine
 	wopts := opts.Watch
 	wopts.Logger, wopts.Metrics = opts.Logger, opts.Metrics
-	w := watch.New(c.Name, c.Cluster, e, c.Objs, &agent.Recorder{Local: local, Outbox: a.outbox}, func(event.Event) {}, wopts)
+	w := watch.New(c.Name(), c.Cluster, e, c.Objs, &agent.Recorder{Local: local, Outbox: a.outbox}, func(event.Event) {}, wopts)
 	c.Objs, a.opts.Cluster.Objs = nil, nil // the watcher keeps compact copies
 	sopts := agent.DefaultShipperOptions()
 	sopts.Heartbeat, sopts.Logger, sopts.Client = opts.Heartbeat, opts.Logger, opts.Client
-	ship := agent.NewShipper(opts.Hub, c.Name, opts.Token, a.outbox, w.Status, sopts)
+	ship := agent.NewShipper(opts.Hub, c.Name(), opts.Token, a.outbox, w.Status, sopts)
 
 	planner := remediate.NewPlanner(e, opts.Guardrails, remediate.Options{})
 	user := c.Cluster.Identity(ctx)
-	fixer := agent.NewFixer(opts.Hub, c.Name, opts.Token, opts.Client, opts.Logger, func(ctx context.Context, keys []drift.ObjectKey) agent.FixReport {
+	fixer := agent.NewFixer(opts.Hub, c.Name(), opts.Token, opts.Client, opts.Logger, func(ctx context.Context, keys []drift.ObjectKey) agent.FixReport {
 		return fixForHub(ctx, w, planner, local, user, keys)
 	})
 	sources := &sourceWatch{clusters: []Cluster{c}, watcherAt: func(int) *watch.Watcher { return w }, storePath: dbPath, auth: opts.GitAuth,
@@ -103,7 +98,7 @@ func NewAgent(ctx context.Context, opts AgentOptions) (*Agent, error) {
 
 // Start runs the agent until ctx ends or a part fails.
 func (a *Agent) Start(ctx context.Context) error {
-	a.opts.Logger.Warn("agent running", "cluster", a.opts.Cluster.Name, "hub", a.opts.Hub, "pending", a.outbox.Len(), "state", a.opts.StateDir)
+	a.opts.Logger.Warn("agent running", "cluster", a.opts.Cluster.Name(), "hub", a.opts.Hub, "pending", a.outbox.Len(), "state", a.opts.StateDir)
 	return Run(ctx, a.parts...)
 }
 

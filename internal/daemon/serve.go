@@ -10,10 +10,10 @@ import (
 
 	"plumb.dev/plumb/internal/agent"
 	"plumb.dev/plumb/internal/audit"
-	"plumb.dev/plumb/internal/cluster"
 	"plumb.dev/plumb/internal/cost"
 	"plumb.dev/plumb/internal/drift"
 	"plumb.dev/plumb/internal/event"
+	"plumb.dev/plumb/internal/fleet"
 	"plumb.dev/plumb/internal/gitsource"
 	"plumb.dev/plumb/internal/metrics"
 	"plumb.dev/plumb/internal/notify"
@@ -29,13 +29,12 @@ import (
 // Cluster is one cluster plumb serve watches, dialled, with its sources
 // loaded.
 type Cluster struct {
-	Name    string
-	Cluster *cluster.Cluster
+	// Session is the cluster, dialled, with its engine; it reloads the
+	// cluster's sources when they change.
+	*fleet.Session
 	// Objs are the declared objects, kept as JSON until the watcher has
 	// resolved and compacted them.
 	Objs []source.Encoded
-	// Reload loads the cluster's sources again.
-	Reload func(context.Context) ([]source.Encoded, []source.Error)
 	// Paths are the files and folders its sources are read from, and its
 	// Git and Helm release sources.
 	Paths []string
@@ -57,8 +56,6 @@ type Options struct {
 	Store   *store.DB
 	// StorePath is the store's file (its files are not sources).
 	StorePath string
-	// Drift compares each cluster's objects.
-	Drift drift.Options
 	// Watch tunes the watchers (Workers, Resync, Unmanaged...); Logger,
 	// Metrics, Unchanged and Attribute are set here.
 	Watch watch.Options
@@ -141,10 +138,7 @@ func New(ctx context.Context, opts Options) (s *Serve, err error) {
 	// cluster; otherwise every one is made now.
 	builds := make([]func([]source.Encoded) *watch.Watcher, len(opts.Clusters))
 	for i, c := range opts.Clusters {
-		e, err := drift.New(c.Cluster, opts.Drift)
-		if err != nil {
-			return nil, err
-		}
+		e := c.Engine
 		builds[i] = func(objs []source.Encoded) *watch.Watcher {
 			wopts := opts.Watch
 			wopts.Logger, wopts.Metrics, wopts.Unchanged = logger, m, unchanged.Publish
@@ -152,12 +146,12 @@ func New(ctx context.Context, opts Options) (s *Serve, err error) {
 			if audits != nil {
 				// The watcher asks the index who made a change; the index's
 				// webhook has the watcher compare again what it hears of.
-				ix = audits.index(c.Name)
+				ix = audits.index(c.Name())
 				wopts.Attribute = attributor(ix, c.Cluster)
 			}
-			w := watch.New(c.Name, c.Cluster, e, objs, st, findings.Publish, wopts)
+			w := watch.New(c.Name(), c.Cluster, e, objs, st, findings.Publish, wopts)
 			if audits != nil {
-				audits.route(c.Name, len(opts.Clusters) == 1, ix, w)
+				audits.route(c.Name(), len(opts.Clusters) == 1, ix, w)
 			}
 			return w
 		}
@@ -173,7 +167,7 @@ func New(ctx context.Context, opts Options) (s *Serve, err error) {
 			target = func(k drift.ObjectKey) (drift.Target, bool) { return sharded.target(i, k) }
 		}
 		if c.Remediates {
-			remediated = append(remediated, &queue.Cluster{Name: c.Name, Planner: remediate.NewPlanner(e, opts.Guardrails, remediate.Options{}),
+			remediated = append(remediated, &queue.Cluster{Name: c.Name(), Planner: remediate.NewPlanner(e, opts.Guardrails, remediate.Options{}),
 				Target: target, Mode: c.Mode, User: c.Cluster.Identity(ctx), Ready: ready})
 		}
 	}
@@ -209,7 +203,7 @@ func New(ctx context.Context, opts Options) (s *Serve, err error) {
 		// the clusters it remediates, which no agent may name.
 		reserved := slices.Clone(opts.Unbound)
 		for _, c := range opts.Clusters {
-			reserved = append(reserved, c.Name)
+			reserved = append(reserved, c.Name())
 		}
 		if agents, err = agent.NewReceiver(ctx, st, st, findings.Publish, agent.ReceiverOptions{Reserved: reserved}); err != nil {
 			return nil, err

@@ -61,7 +61,7 @@ func newShardedWatchers(ctx context.Context, so *ShardOptions, setups []Cluster,
 	sw := &shardedWatchers{setups: setups, build: build, parent: ctx, logger: logger, running: map[int]*runningWatcher{}, byName: map[string]int{}}
 	names := make([]string, len(setups))
 	for i, s := range setups {
-		names[i], sw.byName[s.Name] = s.Name, i
+		names[i], sw.byName[s.Name()] = s.Name(), i
 	}
 	sw.coord, err = shard.New(client, names, sw.start, sw.stop, shard.Options{Namespace: so.Namespace, Identity: id,
 		ReleaseOnStop: true, Logger: logger, Status: sw.status})
@@ -80,7 +80,7 @@ func (sw *shardedWatchers) Start(ctx context.Context) error { sw.coord.Run(ctx);
 // loaded again (they may have moved since serve started).
 func (sw *shardedWatchers) start(name string) {
 	i := sw.byName[name]
-	objs, _ := sw.setups[i].Reload(sw.parent) // bad input was reported when serve started
+	objs, _ := sw.setups[i].LoadEncoded(sw.parent) // bad input was reported when serve started
 	w := sw.build[i](objs)
 	ctx, cancel := context.WithCancel(sw.parent)
 	r := &runningWatcher{w: w, cancel: cancel, done: make(chan struct{})}
@@ -147,11 +147,11 @@ func (sw *shardedWatchers) statuses() []event.Status {
 	holders := sw.coord.Holders()
 	out := make([]event.Status, len(sw.setups))
 	for i, s := range sw.setups {
-		h := holders[s.Name]
+		h := holders[s.Name()]
 		if w := sw.at(i); w != nil {
 			out[i] = w.Status()
 		} else {
-			out[i] = event.Status{Name: s.Name, State: event.StateUnassigned}
+			out[i] = event.Status{Name: s.Name(), State: event.StateUnassigned}
 			if h.Status != "" {
 				_ = json.Unmarshal([]byte(h.Status), &out[i])
 			}

@@ -119,7 +119,7 @@ func (sw *sourceWatch) remote(ctx context.Context) error {
 			sw.logger.Warn("cannot read a source's version; it is read again at the next interval", "source", spec, "err", err)
 		},
 		Observe: func(i int, outcome string) {
-			sw.metrics.SourceReads.WithLabelValues(sw.clusters[i].Name, outcome).Inc()
+			sw.metrics.SourceReads.WithLabelValues(sw.clusters[i].Name(), outcome).Inc()
 		},
 	}
 	watched := false
@@ -147,10 +147,10 @@ func (sw *sourceWatch) reload(ctx context.Context) func(int) {
 		if w == nil {
 			return
 		}
-		objs, errs := sw.clusters[i].Reload(ctx)
+		objs, errs := sw.clusters[i].LoadEncoded(ctx)
 		ReportSourceErrors(sw.logger, errs)
 		if err := w.Reload(objs); err != nil {
-			sw.logger.Warn("reload sources", "cluster", sw.clusters[i].Name, "err", err)
+			sw.logger.Warn("reload sources", "cluster", sw.clusters[i].Name(), "err", err)
 		}
 	}
 }

@@ -104,21 +104,17 @@ func scanOne(ctx context.Context, t Member, opts Options, loads *loader) Result 
 	if d, ok := ctx.Deadline(); ok {
 		timeout = time.Until(d)
 	}
-	c, objs, errs, err := connect(t, opts.CacheDir, timeout, cluster.DefaultOptions(), loads)
-	res.SourceErrors = errs
-	if err != nil {
-		res.Err = err
-		return res
-	}
 	dopts := opts.Drift
-	dopts.Cache = drift.NewCache()
 	dopts.Logger = opts.Logger
-	e, err := drift.New(c, dopts)
+	s, err := Open(t, SessionOptions{Timeout: timeout, CacheDir: opts.CacheDir, Cluster: cluster.DefaultOptions(), Drift: dopts, GitAuth: opts.GitAuth})
 	if err != nil {
 		res.Err = err
 		return res
 	}
-	res.Result, res.Err = e.Scan(ctx, objs)
+	s.loads = loads // clusters bound to the same source share its parse
+	objs, errs := s.Load(ctx)
+	res.SourceErrors = errs
+	res.Result, res.Err = s.Engine.Scan(ctx, objs)
 	res.Result.Cluster = t.Cluster.Name
 	return res
 }
@@ -153,17 +149,6 @@ func Dial(t Member, cacheDir string, timeout time.Duration, copts cluster.Option
 	}
 	c.Name = t.Cluster.Name
 	return c, nil
-}
-
-// connect dials a target's cluster and loads its bound sources, with
-// namespaces defaulted as the source says.
-func connect(t Member, cacheDir string, timeout time.Duration, copts cluster.Options, loads *loader) (*cluster.Cluster, []source.Object, []source.Error, error) {
-	c, err := Dial(t, cacheDir, timeout, copts)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	objs, errs := loadSources(t, c, loads)
-	return c, objs, errs, nil
 }
 
 // Load loads a target's bound sources again (they changed); objects

@@ -16,7 +16,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"plumb.dev/plumb/internal/drift"
-	"plumb.dev/plumb/internal/remediate"
 	"plumb.dev/plumb/internal/source"
 )
 
@@ -53,10 +52,6 @@ const BreakGlassAnnotation = "plumb.dev/break-glass"
 // Entries are user names or groups, as path.Match patterns.
 var DefaultExempt = []string{"system:serviceaccount:kube-system:*", "system:kube-controller-manager", "system:kube-scheduler"}
 
-// plumbManagers are the field managers plumb writes as (fix, remediation,
-// undo): their writes put declarations back.
-var plumbManagers = []string{drift.DefaultManager, remediate.UndoManager}
-
 // Cluster is what the webhook knows of one watched cluster.
 type Cluster struct {
 	Name   string
@@ -73,6 +68,10 @@ type Cluster struct {
 	Live func(drift.Target) (*unstructured.Unstructured, error)
 	// Self is the user plumb acts as on the cluster; its writes pass.
 	Self string
+	// Deployers returns who deploys an object's source (users, groups or
+	// service accounts, as path.Match patterns): their writes pass. Nil:
+	// nobody but Self and the exempt.
+	Deployers func(drift.Target) []string
 	// BreakGlass records each write the break-glass annotation lets
 	// through (not dry-runs). It must not block.
 	BreakGlass func(BreakGlass)
@@ -85,6 +84,7 @@ type BreakGlass struct {
 	Object     drift.ObjectKey
 	UID        string
 	User       string
+	Groups     []string
 	Reason     string
 	// Operation is UPDATE or DELETE.
 	Operation string
@@ -94,16 +94,21 @@ type BreakGlass struct {
 }
 
 // Options tune a Reviewer.
+//
+// Every decision is by the identity the API server authenticated (the
+// request's userInfo: user name and groups), never by what the request
+// says of itself: a field manager name is the caller's choice, so it only
+// says which fields a write touches.
 type Options struct {
 	Mode Mode
-	// AllowManagers are field managers (path.Match patterns) whose writes
-	// pass, besides plumb's and each object's deployer: a GitOps tool that
-	// deploys through another manager name.
-	AllowManagers []string
 	// Exempt are users or groups (path.Match patterns) whose writes are
 	// never reviewed. Default DefaultExempt.
 	Exempt []string
-	Logger *slog.Logger
+	// BreakGlass are the users or groups (path.Match patterns) whose writes
+	// the break-glass annotation lets through. None: the annotation lets
+	// nobody through.
+	BreakGlass []string
+	Logger     *slog.Logger
 }
 
 // Decision is how a review ended, as counted in metrics.
@@ -122,7 +127,7 @@ func Review(c *Cluster, req *admissionv1.AdmissionRequest, opts Options) (*admis
 	if req.Operation != admissionv1.Update && req.Operation != admissionv1.Delete {
 		return allow, Allowed
 	}
-	if exempt(req.UserInfo, c.Self, opts.Exempt) {
+	if req.UserInfo.Username == c.Self && c.Self != "" || matchesIdentity(req.UserInfo, exemptPatterns(opts.Exempt)) {
 		debug(opts, "exempt user", c, drift.ObjectKey{Namespace: req.Namespace, Name: req.Name}, "user", req.UserInfo.Username)
 		return allow, Allowed
 	}
@@ -132,6 +137,10 @@ func Review(c *Cluster, req *admissionv1.AdmissionRequest, opts Options) (*admis
 	}
 	t, ok := c.Declared(key)
 	if !ok {
+		return allow, Allowed
+	}
+	if c.Deployers != nil && matchesIdentity(req.UserInfo, c.Deployers(t)) {
+		debug(opts, "deployer", c, key, "user", req.UserInfo.Username)
 		return allow, Allowed
 	}
 	old, err := decode(req.OldObject)
@@ -149,7 +158,7 @@ func Review(c *Cluster, req *admissionv1.AdmissionRequest, opts Options) (*admis
 		if paths, err = scaleOverride(t, old, obj, c.Scaled(key)); err != nil {
 			return failOpen(c, opts, allow, key, err)
 		}
-		if len(paths) == 0 || matchesAny(fieldManager(req.Options), plumbManagers, opts.AllowManagers) {
+		if len(paths) == 0 {
 			return allow, Allowed
 		}
 	case req.SubResource != "":
@@ -162,7 +171,7 @@ func Review(c *Cluster, req *admissionv1.AdmissionRequest, opts Options) (*admis
 		if err != nil {
 			return failOpen(c, opts, allow, key, err)
 		}
-		if len(ov.Paths) == 0 || (ov.Deployer != "" && ov.Writer == ov.Deployer) || matchesAny(ov.Writer, plumbManagers, opts.AllowManagers) {
+		if len(ov.Paths) == 0 {
 			debug(opts, "write allowed", c, key, "user", req.UserInfo.Username, "writer", ov.Writer, "deployer", ov.Deployer, "fields", strings.Join(ov.Paths, ","))
 			return allow, Allowed
 		}
@@ -174,15 +183,19 @@ func Review(c *Cluster, req *admissionv1.AdmissionRequest, opts Options) (*admis
 			obj = parent
 		}
 	}
-	if reason := strings.TrimSpace(obj.GetAnnotations()[BreakGlassAnnotation]); reason != "" {
+	reason := strings.TrimSpace(obj.GetAnnotations()[BreakGlassAnnotation])
+	if reason != "" && matchesIdentity(req.UserInfo, opts.BreakGlass) {
 		if (req.DryRun == nil || !*req.DryRun) && c.BreakGlass != nil {
 			c.BreakGlass(BreakGlass{Cluster: c.Name, APIVersion: obj.GetAPIVersion(), Object: key, UID: string(old.GetUID()), User: req.UserInfo.Username,
-				Reason: reason, Operation: string(req.Operation), Paths: paths, Origin: t.Origin()})
+				Groups: req.UserInfo.Groups, Reason: reason, Operation: string(req.Operation), Paths: paths, Origin: t.Origin()})
 		}
 		allow.Warnings = []string{fmt.Sprintf("plumb: break-glass (%s) recorded for %s", reason, req.UserInfo.Username)}
 		return allow, BrokeGlass
 	}
-	msg := message(c, key, t.Origin(), req.Operation, paths)
+	msg := message(c, key, t.Origin(), req.Operation, paths, len(opts.BreakGlass) > 0)
+	if reason != "" {
+		msg += fmt.Sprintf(" (break-glass is not open to %s)", req.UserInfo.Username)
+	}
 	if opts.Mode == ModeWarn {
 		allow.Warnings = []string{msg}
 		return allow, Warned
@@ -207,28 +220,36 @@ func failOpen(c *Cluster, opts Options, allow *admissionv1.AdmissionResponse, ke
 	return allow, Allowed
 }
 
-// message tells the writer what it ran into and how to go on.
-func message(c *Cluster, key drift.ObjectKey, origin source.Origin, op admissionv1.Operation, paths []string) string {
+// message tells the writer what it ran into and how to go on; the
+// break-glass annotation is named only when someone may use it.
+func message(c *Cluster, key drift.ObjectKey, origin source.Origin, op admissionv1.Operation, paths []string, breakGlass bool) string {
+	override := ""
+	if breakGlass {
+		override = fmt.Sprintf(", or, if you may break glass, annotate it %s=<reason> first", BreakGlassAnnotation)
+	}
 	if op == admissionv1.Delete {
-		return fmt.Sprintf("plumb: %s is declared by %s (cluster %s); remove it from the source to delete it, or annotate it %s=<reason> first",
-			key, origin, c.Name, BreakGlassAnnotation)
+		return fmt.Sprintf("plumb: %s is declared by %s (cluster %s); remove it from the source to delete it%s",
+			key, origin, c.Name, override)
 	}
 	fields := paths
 	if len(fields) > 4 {
 		fields = append(fields[:4:4], fmt.Sprintf("%d more", len(paths)-4))
 	}
-	return fmt.Sprintf("plumb: %s declares %s of %s (cluster %s); change the source instead, or set the annotation %s=<reason> to override",
-		origin, strings.Join(fields, ", "), key, c.Name, BreakGlassAnnotation)
+	return fmt.Sprintf("plumb: %s declares %s of %s (cluster %s); change the source instead%s",
+		origin, strings.Join(fields, ", "), key, c.Name, override)
 }
 
-// exempt reports whether the user's writes are never reviewed.
-func exempt(u authenticationv1.UserInfo, self string, patterns []string) bool {
-	if u.Username == self && self != "" {
-		return true
-	}
+// exemptPatterns are the exemptions in force: DefaultExempt unless set.
+func exemptPatterns(patterns []string) []string {
 	if patterns == nil {
-		patterns = DefaultExempt
+		return DefaultExempt
 	}
+	return patterns
+}
+
+// matchesIdentity reports whether the authenticated user, or one of its
+// groups, matches one of patterns.
+func matchesIdentity(u authenticationv1.UserInfo, patterns []string) bool {
 	if matchesAny(u.Username, patterns) {
 		return true
 	}
@@ -240,15 +261,13 @@ func exempt(u authenticationv1.UserInfo, self string, patterns []string) bool {
 	return false
 }
 
-func matchesAny(name string, lists ...[]string) bool {
+func matchesAny(name string, patterns []string) bool {
 	if name == "" {
 		return false
 	}
-	for _, l := range lists {
-		for _, p := range l {
-			if ok, _ := path.Match(p, name); ok {
-				return true
-			}
+	for _, p := range patterns {
+		if ok, _ := path.Match(p, name); ok {
+			return true
 		}
 	}
 	return false

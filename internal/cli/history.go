@@ -22,6 +22,7 @@ type historyOptions struct {
 	configFile string
 	limit      int
 	before     int64
+	breakGlass bool
 }
 
 func newHistoryCommand(g *globalOptions) *cobra.Command {
@@ -34,16 +35,25 @@ func newHistoryCommand(g *globalOptions) *cobra.Command {
 outcome (applied, partial, refused, declined, failed). With a run's id, show
 what it did to each object; -o json then includes the plan and every object
 before and after (Secret values are never recorded). plumb fix --undo RUN
-puts a run's objects back.`,
+puts a run's objects back. --break-glass lists instead the writes the
+admission webhook let through because their author broke glass: who (the
+authenticated user and groups), why, which declared fields, and when.`,
 		Example: `  plumb history
   plumb history -o json
-  plumb history 12`,
+  plumb history 12
+  plumb history --break-glass`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			switch o.output {
 			case "", "json", "yaml":
 			default:
 				return fmt.Errorf("--output %q is not supported by history; use json or yaml", o.output)
+			}
+			if o.breakGlass {
+				if len(args) > 0 {
+					return fmt.Errorf("--break-glass lists break-glass writes; it takes no RUN")
+				}
+				return o.listBreakGlass(cmd.Context())
 			}
 			if len(args) == 1 {
 				id, err := strconv.ParseInt(args[0], 10, 64)
@@ -60,6 +70,7 @@ puts a run's objects back.`,
 	fs.StringVarP(&o.configFile, "config", "c", "", "plumb configuration file, for its store")
 	fs.IntVar(&o.limit, "limit", 50, "List at most this many runs")
 	fs.Int64Var(&o.before, "before", 0, "List only runs older than this run id (paging)")
+	fs.BoolVar(&o.breakGlass, "break-glass", false, "List the writes the admission webhook let through because their author broke glass")
 	return cmd
 }
 
@@ -100,6 +111,36 @@ func (o *historyOptions) list(ctx context.Context) error {
 			command = fmt.Sprintf("undo %d", r.UndoOf)
 		}
 		fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%d\t%s\t%s\n", r.ID, r.StartedAt.Local().Format(time.DateTime), r.User, command, r.Objects, r.Outcome, strings.Join(r.Clusters, ","))
+	}
+	return w.Flush()
+}
+
+func (o *historyOptions) listBreakGlass(ctx context.Context) error {
+	st, err := o.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	items, err := st.BreakGlasses(ctx, store.BreakGlassFilter{Limit: o.limit, Before: o.before})
+	if err != nil {
+		return err
+	}
+	if done, err := output.Data(o.streams.Out, items, o.output); done {
+		return err
+	}
+	if len(items) == 0 {
+		fmt.Fprintln(o.streams.Out, "No break-glass writes recorded.")
+		return nil
+	}
+	w := tabwriter.NewWriter(o.streams.Out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "ID\tTIME\tCLUSTER\tOBJECT\tUSER\tOPERATION\tFIELDS\tREASON")
+	for _, b := range items {
+		obj := b.Kind + " " + b.Name
+		if b.Namespace != "" {
+			obj = b.Kind + " " + b.Namespace + "/" + b.Name
+		}
+		fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", b.ID, b.Time.Local().Format(time.DateTime+" MST"), b.Cluster, obj, b.User, b.Operation,
+			strings.Join(b.Paths, ","), strconv.Quote(b.Reason))
 	}
 	return w.Flush()
 }

@@ -111,8 +111,11 @@ refused, failed, or stopped because something fights it.`,
 	fs.StringVar(&o.admission.mode, "admission", "off", "Admission webhook that stops out-of-band changes to declared fields: off, warn (the write goes through with a warning) or enforce (it is denied); see docs/serve.md")
 	fs.StringVar(&o.admission.listen, "admission-listen", "", "Address the admission webhook serves HTTPS on, with a certificate plumb makes, e.g. 0.0.0.0:9443")
 	fs.StringVar(&o.admission.url, "admission-url", "", "URL the API servers call the webhook at (https://...); default https:// and the --admission-listen address")
-	fs.StringArrayVar(&o.admission.allowManagers, "admission-allow-manager", nil, "A field manager whose writes to declared fields pass, besides plumb's and each object's deployer, e.g. argocd-controller (repeatable; path.Match patterns)")
-	fs.StringArrayVar(&o.admission.exempt, "admission-exempt", nil, "A user or group whose writes are never reviewed, besides kube-system's controllers, e.g. system:serviceaccount:argocd:argocd-application-controller (repeatable; path.Match patterns)")
+	fs.StringArrayVar(&o.admission.deployers, "admission-deployer", nil, "Who deploys the --source sources: a user, group or service account whose writes to what they declare pass, e.g. system:serviceaccount:flux-system:kustomize-controller or ci-deployer (repeatable; path.Match patterns; with -c, set deployers on each source)")
+	fs.StringArrayVar(&o.admission.exempt, "admission-exempt", nil, "A user or group whose writes are never reviewed, besides kube-system's controllers (repeatable; path.Match patterns)")
+	fs.StringArrayVar(&o.admission.breakGlass, "admission-break-glass", nil, "A user or group who may break glass: the plumb.dev/break-glass annotation lets their writes through, recorded in the store (repeatable; path.Match patterns; default nobody)")
+	fs.StringArrayVar(&o.admission.allowManagers, "admission-allow-manager", nil, "Gone: admission decides by the authenticated identity, not by field manager names; use --admission-deployer")
+	_ = fs.MarkHidden("admission-allow-manager")
 	fs.StringArrayVar(&o.webhooks, "notify-webhook", nil, "POST a JSON notification here when a finding opens or resolves and when a remediation needs a person (repeatable)")
 	fs.StringArrayVar(&o.slack, "notify-slack", nil, "Slack incoming-webhook URL to notify when a finding opens or resolves and when a remediation needs a person (repeatable)")
 	fs.StringVar(&o.remediation, "remediation", "off", "What to do about drift from the --source sources: off, approve (plans wait for approval through the API) or auto")
@@ -242,10 +245,16 @@ func (o *serveOptions) clusters(ctx context.Context, cfg *config.File, m *metric
 		if err != nil {
 			return nil, nil, err
 		}
+		for i := range t.Sources {
+			t.Sources[i].Source.Deployers = o.admission.deployers
+		}
 		targets = []fleet.Member{t}
 	} else {
 		if o.flags.Changed("remediation") {
 			return nil, nil, fmt.Errorf("--remediation is for --source; with -c, set remediation on each binding in %s", cfg.Path)
+		}
+		if len(o.admission.deployers) > 0 {
+			return nil, nil, fmt.Errorf("--admission-deployer is for --source; with -c, set deployers on each source in %s", cfg.Path)
 		}
 		if targets, err = o.fleet.targets(cfg); err != nil {
 			return nil, nil, err
@@ -267,6 +276,7 @@ func (o *serveOptions) clusters(ctx context.Context, cfg *config.File, m *metric
 		}
 		var paths []string
 		modes := map[string]remediate.Mode{}
+		deployers := map[string][]string{}
 		remediates := false
 		for _, b := range t.Sources {
 			for _, p := range append([]string{b.Source.Path}, b.Source.Values...) {
@@ -276,12 +286,13 @@ func (o *serveOptions) clusters(ctx context.Context, cfg *config.File, m *metric
 			}
 			mode, _ := remediate.ParseMode(string(b.Remediation))
 			modes[b.Source.Path] = mode
+			deployers[b.Source.Path] = b.Source.Deployers
 			remediates = remediates || mode != remediate.ModeOff
 		}
 		versions := daemon.SourceVersions(ctx, session.Cluster, paths, o.gitAuth)
 		objs, errs := session.LoadEncoded(ctx)
 		daemon.ReportSourceErrors(o.logger, errs)
-		setups = append(setups, daemon.Cluster{Session: session, Objs: objs, Paths: paths, Versions: versions,
+		setups = append(setups, daemon.Cluster{Session: session, Objs: objs, Paths: paths, Versions: versions, Deployers: drift.BySource(deployers, nil),
 			Mode: remediate.ModeByPath(modes, remediate.ModeOff), Remediates: remediates})
 	}
 	return setups, unbound, nil

@@ -6,6 +6,7 @@ import (
 	"net/url"
 
 	"plumb.dev/plumb/internal/admission"
+	"plumb.dev/plumb/internal/config"
 	"plumb.dev/plumb/internal/daemon"
 )
 
@@ -14,14 +15,26 @@ type admissionFlags struct {
 	mode          string
 	listen        string
 	url           string
-	allowManagers []string
+	deployers     []string
 	exempt        []string
+	breakGlass    []string
+	allowManagers []string // refused: see validate
 }
 
 func (a *admissionFlags) validate() error {
 	mode, ok := admission.ParseMode(a.mode)
 	if !ok {
 		return fmt.Errorf("--admission %q: want off, warn or enforce", a.mode)
+	}
+	if len(a.allowManagers) > 0 {
+		return fmt.Errorf("--admission-allow-manager is gone: a field manager name is the caller's to choose, so admission decides by the authenticated identity; name who deploys with --admission-deployer (or deployers: on each source in the configuration), or --admission-exempt")
+	}
+	for flag, patterns := range map[string][]string{"--admission-deployer": a.deployers, "--admission-exempt": a.exempt, "--admission-break-glass": a.breakGlass} {
+		for _, p := range patterns {
+			if err := config.CheckIdentityPattern(p); err != nil {
+				return fmt.Errorf("%s: %w", flag, err)
+			}
+		}
 	}
 	if mode == admission.ModeOff {
 		return nil
@@ -62,5 +75,5 @@ func (a *admissionFlags) options() *daemon.AdmissionOptions {
 		return nil
 	}
 	u, _ := a.baseURL()
-	return &daemon.AdmissionOptions{Mode: mode, Listen: a.listen, URL: u, AllowManagers: a.allowManagers, Exempt: a.exempt}
+	return &daemon.AdmissionOptions{Mode: mode, Listen: a.listen, URL: u, Exempt: a.exempt, BreakGlass: a.breakGlass}
 }

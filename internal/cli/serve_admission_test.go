@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -58,11 +59,14 @@ func webhookConfiguration(t *testing.T, e *testcluster.Env) (admissionregistrati
 // server that calls the webhook over TLS (and sends its audit events to
 // --audit-listen): a person's kubectl changes to declared fields are
 // denied with a message naming plumb, the field and the source file, or
-// only warned about in warn mode; undeclared fields and objects, the
-// declared deployer's own applies, putting a field back, and break-glass
-// writes (recorded as an Event with the user and reason) pass; the
-// configuration is put back when deleted and follows the sources; and with
-// plumb stopped nothing is blocked.
+// only warned about in warn mode, whatever field manager the request
+// names (plumb's, the deployer's); undeclared fields and objects, the
+// deployer identity's applies, putting a field back, and break-glass
+// writes by the group allowed to (recorded in the store, the API and an
+// Event, with the user and reason) pass, while anyone else's break-glass
+// annotation lets nothing through; the configuration is put back when
+// deleted and follows the sources; and with plumb stopped nothing is
+// blocked.
 func TestServeAdmission(t *testing.T) {
 	t.Parallel() // its own namespaces (and API server, where it starts one): it waits more than it works
 	audited, auditAddr, stopAudited := startAudited(t)
@@ -71,20 +75,26 @@ func TestServeAdmission(t *testing.T) {
 	src := copyShop(t)
 	admin("apply", "--server-side", "--field-manager=gitops", "-f", src)
 	admin("create", "configmap", "scratch", "--from-literal=a=1")
-	alice := audited.User(t, "alice")
-	audited.Kubectl(t, "", "create", "clusterrolebinding", "alice-"+ns, "--clusterrole=cluster-admin", "--user=alice")
-	as := func(args ...string) (string, error) {
-		_, stderr, err := kubectlAs(audited, alice, append([]string{"-n", ns}, args...)...)
+	// alice may do anything RBAC allows; ci-deployer is who deploys the
+	// sources; carol is in the group that may break glass.
+	alice, deployer, carol := audited.User(t, "alice"), audited.User(t, "ci-deployer"), audited.User(t, "carol", "sre")
+	for _, u := range []string{"alice", "ci-deployer", "carol"} {
+		audited.Kubectl(t, "", "create", "clusterrolebinding", u+"-"+ns, "--clusterrole=cluster-admin", "--user="+u)
+	}
+	asUser := func(kubeconfig string, args ...string) (string, error) {
+		_, stderr, err := kubectlAs(audited, kubeconfig, append([]string{"-n", ns}, args...)...)
 		return stderr, err
 	}
-	mustPass := func(args ...string) string {
+	as := func(args ...string) (string, error) { return asUser(alice, args...) }
+	mustPassAs := func(kubeconfig string, args ...string) string {
 		t.Helper()
-		stderr, err := as(args...)
+		stderr, err := asUser(kubeconfig, args...)
 		if err != nil {
 			t.Fatalf("kubectl %s was refused: %v\n%s", strings.Join(args, " "), err, stderr)
 		}
 		return stderr
 	}
+	mustPass := func(args ...string) string { t.Helper(); return mustPassAs(alice, args...) }
 	replicas := func() string { return admin("get", "deploy/web", "-o", "jsonpath={.spec.replicas}") }
 
 	// plumb runs with the roles docs/rbac ships for it, no more.
@@ -108,9 +118,10 @@ func TestServeAdmission(t *testing.T) {
 	}
 
 	admissionAddr := freeAddr(t)
+	storePath := filepath.Join(t.TempDir(), "plumb.db")
 	base, stopServe := startServe(t, "--kubeconfig", bot, "-n", ns, "--source", src,
-		"--store", filepath.Join(t.TempDir(), "plumb.db"), "--audit-listen", auditAddr,
-		"--admission", "enforce", "--admission-listen", admissionAddr, "-v", "2")
+		"--store", storePath, "--audit-listen", auditAddr,
+		"--admission", "enforce", "--admission-listen", admissionAddr, "--admission-deployer", "ci-deployer", "--admission-break-glass", "sre", "-v", "2")
 
 	// The configuration: Ignore, a short timeout, the CA, the declared
 	// kinds with their scale subresources, the test's namespace only.
@@ -183,35 +194,69 @@ func TestServeAdmission(t *testing.T) {
 	mustPass("label", "deploy/web", "team=payments")
 	mustPass("patch", "configmap/scratch", "--type=merge", "-p", `{"data":{"a":"2"}}`)
 	mustPass("delete", "configmap/scratch")
-	// The declared deployer's own apply passes, whoever runs it.
+	// A field manager name is the caller's to choose: naming plumb's or
+	// the deployer's lets nothing through.
 	web := filepath.Join(t.TempDir(), "web.yaml")
 	if err := os.WriteFile(web, []byte(strings.Replace(string(b0), "replicas: 2", "replicas: 3", 1)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	mustPass("apply", "--server-side", "--field-manager=gitops", "-f", web)
+	for _, spoofed := range [][]string{
+		{"patch", "deploy/web", "--type=merge", "-p", `{"spec":{"replicas":5}}`, "--field-manager=plumb"},
+		{"patch", "deploy/web", "--type=merge", "-p", `{"spec":{"replicas":5}}`, "--field-manager=plumb-undo"},
+		{"apply", "--server-side", "--field-manager=gitops", "--force-conflicts", "-f", web},
+		{"patch", "deploy/web", "--subresource=scale", "--type=merge", "-p", `{"spec":{"replicas":4}}`, "--field-manager=gitops"},
+	} {
+		if stderr, err := as(spoofed...); err == nil || !strings.Contains(stderr, "plumb:") {
+			t.Errorf("kubectl %s by alice: want refused by plumb, got err %v, stderr %q", strings.Join(spoofed, " "), err, stderr)
+		}
+	}
+	if replicas() != "2" {
+		t.Fatalf("replicas %s after spoofed managers", replicas())
+	}
+	// The deployer identity's apply passes, whatever manager it names.
+	mustPassAs(deployer, "apply", "--server-side", "--field-manager=gitops", "-f", web)
 	if replicas() != "3" {
 		t.Fatalf("the deployer's apply did not land: replicas %s", replicas())
 	}
-	mustPass("apply", "--server-side", "--field-manager=gitops", "-f", filepath.Join(src, "web.yaml"))
+	mustPassAs(deployer, "scale", "deploy/web", "--replicas=2")
 
-	// Break glass: the annotation is undeclared, so it may be set; then
-	// the change passes with a warning, is recorded as an Event naming
-	// alice and the reason, and the finding names alice (audit).
+	// Break glass: the annotation is undeclared, so anyone may set it; it
+	// lets through only the group allowed to break glass (sre). carol's
+	// change passes with a warning, is recorded in the store (history,
+	// API) and as an Event naming carol and the reason, and the finding
+	// names carol (audit).
 	mustPass("annotate", "deploy/web", "plumb.dev/break-glass=incident 42: traffic spike")
-	if stderr := mustPass("patch", "deploy/web", "--type=merge", "-p", `{"spec":{"replicas":6}}`); !strings.Contains(stderr, "break-glass") {
+	if stderr, err := as("patch", "deploy/web", "--type=merge", "-p", `{"spec":{"replicas":6}}`); err == nil || !strings.Contains(stderr, "break-glass is not open to alice") {
+		t.Errorf("alice broke glass without being allowed to: err %v, stderr %q", err, stderr)
+	}
+	if stderr := mustPassAs(carol, "patch", "deploy/web", "--type=merge", "-p", `{"spec":{"replicas":6}}`); !strings.Contains(stderr, "break-glass") {
 		t.Errorf("no break-glass warning: %q", stderr)
 	}
 	testwait.For(t, 15*time.Second, "the break-glass event", func() bool {
 		ev := admin("get", "events", "--field-selector", "reason=BreakGlass,involvedObject.name=web", "-o", "jsonpath={.items[*].message}")
-		return strings.Contains(ev, "alice") && strings.Contains(ev, "incident 42: traffic spike") && strings.Contains(ev, ".spec.replicas")
+		return strings.Contains(ev, "carol") && strings.Contains(ev, "incident 42: traffic spike") && strings.Contains(ev, ".spec.replicas")
 	})
-	testwait.For(t, 15*time.Second, "the break-glass change attributed to alice", func() bool {
-		return attributed(t, base, "web", ".spec.replicas", "kubectl-patch", "alice")
+	var breaks struct {
+		Items []struct {
+			User, Reason, Kind, Name, Operation string
+			Groups, Paths                       []string
+		}
+	}
+	testwait.For(t, 15*time.Second, "the break-glass record in the API", func() bool {
+		getJSON(t, base+"/api/v1/break-glass", &breaks)
+		return len(breaks.Items) == 1
 	})
-	mustPass("scale", "deploy/web", "--replicas=5") // the scale subresource's object has no annotations
+	if b := breaks.Items[0]; b.User != "carol" || !slices.Contains(b.Groups, "sre") || b.Reason != "incident 42: traffic spike" || b.Kind != "Deployment" ||
+		b.Name != "web" || b.Operation != "UPDATE" || strings.Join(b.Paths, ",") != ".spec.replicas" {
+		t.Errorf("break-glass record %+v", b)
+	}
+	testwait.For(t, 15*time.Second, "the break-glass change attributed to carol", func() bool {
+		return attributed(t, base, "web", ".spec.replicas", "kubectl-patch", "carol")
+	})
+	mustPassAs(carol, "scale", "deploy/web", "--replicas=5") // the scale subresource's object has no annotations
 	// Without the annotation, putting the declared value back passes.
 	mustPass("annotate", "deploy/web", "plumb.dev/break-glass-")
-	if _, err := as("scale", "deploy/web", "--replicas=7"); err == nil {
+	if _, err := asUser(carol, "scale", "deploy/web", "--replicas=7"); err == nil {
 		t.Fatal("a change passed once the break-glass annotation was gone")
 	}
 	mustPass("scale", "deploy/web", "--replicas=2")
@@ -228,6 +273,11 @@ func TestServeAdmission(t *testing.T) {
 		return ok && strings.Contains(strings.Join(vwc.Webhooks[0].Rules[0].Resources, ","), "serviceaccounts")
 	})
 	stopServe()
+	// The record outlives serve and the Event: plumb history shows it.
+	if code, out, stderr := run(t, "history", "--break-glass", "--store", storePath); code != 0 || !strings.Contains(out, "carol") ||
+		!strings.Contains(out, `"incident 42: traffic spike"`) || !strings.Contains(out, "Deployment "+ns+"/web") {
+		t.Errorf("plumb history --break-glass: exit %d\n%s\n%s", code, out, stderr)
+	}
 
 	// Warn mode: the write passes and kubectl prints plumb's warning.
 	_, stopServe = startServe(t, "--kubeconfig", bot, "-n", ns, "--source", src, "--audit-listen", auditAddr,

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 
@@ -84,6 +85,12 @@ type Source struct {
 	// Namespace is the namespace of objects that name none. Default: the
 	// context's namespace.
 	Namespace string `yaml:"namespace"`
+	// Deployers are who deploys this source (a CI user, a GitOps
+	// controller's service account system:serviceaccount:NS:NAME, a
+	// group), as path.Match patterns on the authenticated user name and
+	// groups. plumb serve's admission webhook lets their writes to what the
+	// source declares through; anyone else's are reviewed.
+	Deployers []string `yaml:"deployers"`
 	line      int
 }
 
@@ -372,6 +379,11 @@ func (f *File) Validate() error {
 				add(s.line, "source %q: values file %s: %v", s.Name, v, errors.Unwrap(err))
 			}
 		}
+		for _, d := range s.Deployers {
+			if err := CheckIdentityPattern(d); err != nil {
+				add(s.line, "source %q: deployers: %v", s.Name, err)
+			}
+		}
 		if len(s.Values) > 0 && s.Path != "" && !IsRemote(s.Path) && !IsChart(s.Path) {
 			add(s.line, "source %q: values are for Helm charts, and %s is not a chart directory", s.Name, s.Path)
 		}
@@ -511,4 +523,19 @@ func recordLines(doc *yaml.Node, cfg *Config) {
 			}
 		}
 	}
+}
+
+// CheckIdentityPattern checks a pattern that names users, groups or
+// service accounts (deployers, exemptions, break-glass): a valid
+// path.Match pattern that does not match every identity.
+func CheckIdentityPattern(p string) error {
+	if _, err := path.Match(p, ""); err != nil || strings.TrimSpace(p) == "" {
+		return fmt.Errorf("%q is not a user, group or path.Match pattern of them", p)
+	}
+	if ok, _ := path.Match(p, "system:serviceaccount:any:any"); ok {
+		if ok, _ := path.Match(p, "any-user"); ok {
+			return fmt.Errorf("%q matches every user: it would let anyone through", p)
+		}
+	}
+	return nil
 }

@@ -140,6 +140,14 @@ func TestLoadReportsEveryProblemWithItsLine(t *testing.T) {
 		{"values on a plain source", func(s string) string {
 			return strings.Replace(s, "    clusters: {matchLabels: {env: prod}}\n", "    clusters: {matchLabels: {env: prod}}\n    values: {a: b}\n", 1)
 		}, []string{"line 19", "not a chart"}},
+		{"a deployer that is everyone", func(s string) string {
+			return strings.Replace(s, "    namespace: shop\n", "    namespace: shop\n    deployers: [ci-deployer, \"*\"]\n", 1)
+		},
+			[]string{"line 12", `source "shop"`, "deployers", "matches every user"}},
+		{"a deployer pattern that is no pattern", func(s string) string {
+			return strings.Replace(s, "    namespace: shop\n", "    namespace: shop\n    deployers: [\"team-[\"]\n", 1)
+		},
+			[]string{"line 12", "deployers", `"team-["`}},
 		{"bad remediation", func(s string) string { return strings.Replace(s, "remediation: approve", "remediation: always", 1) },
 			[]string{"line 21", `remediation "always"`}},
 		{"bad ignore path", func(s string) string {

@@ -16,6 +16,7 @@ import (
 	"plumb.dev/plumb/internal/admission"
 	"plumb.dev/plumb/internal/drift"
 	"plumb.dev/plumb/internal/metrics"
+	"plumb.dev/plumb/internal/store"
 	"plumb.dev/plumb/internal/watch"
 )
 
@@ -27,10 +28,15 @@ type AdmissionOptions struct {
 	// URL is where the API servers call it; with several clusters, each
 	// one's path is appended.
 	URL *url.URL
-	// AllowManagers and Exempt are admission.Options' (Exempt adds to
+	// Exempt and BreakGlass are admission.Options' (Exempt adds to
 	// admission.DefaultExempt).
-	AllowManagers []string
-	Exempt        []string
+	Exempt     []string
+	BreakGlass []string
+}
+
+// breakGlassLog keeps break-glass writes durably.
+type breakGlassLog interface {
+	RecordBreakGlass(ctx context.Context, b *store.BreakGlass) (int64, error)
 }
 
 // admissionWebhook is serve's admission webhook: its server, its listener
@@ -45,7 +51,7 @@ type admissionWebhook struct {
 // newAdmission prepares the webhook for the watched clusters (engines[i]
 // compares watchers[i]'s objects). It listens at once, so that the address
 // is known to be free before anything registers it.
-func newAdmission(ctx context.Context, ao *AdmissionOptions, setups []Cluster, watchers []*watch.Watcher, engines []*drift.Engine, m *metrics.Metrics, logger *slog.Logger) (*admissionWebhook, error) {
+func newAdmission(ctx context.Context, ao *AdmissionOptions, setups []Cluster, watchers []*watch.Watcher, engines []*drift.Engine, log breakGlassLog, m *metrics.Metrics, logger *slog.Logger) (*admissionWebhook, error) {
 	if ao == nil || ao.Mode == admission.ModeOff {
 		return nil, nil
 	}
@@ -58,7 +64,7 @@ func newAdmission(ctx context.Context, ao *AdmissionOptions, setups []Cluster, w
 	if err != nil {
 		return nil, fmt.Errorf("--admission-listen: %w", err)
 	}
-	opts := admission.Options{Mode: ao.Mode, AllowManagers: ao.AllowManagers, Logger: logger}
+	opts := admission.Options{Mode: ao.Mode, BreakGlass: ao.BreakGlass, Logger: logger}
 	if len(ao.Exempt) > 0 {
 		opts.Exempt = append(append([]string{}, admission.DefaultExempt...), ao.Exempt...)
 	}
@@ -73,7 +79,7 @@ func newAdmission(ctx context.Context, ao *AdmissionOptions, setups []Cluster, w
 		w, name, e := watchers[i], s.Name(), engines[i]
 		clusters = append(clusters, &admission.Cluster{
 			Name: name, Engine: e, Mapper: s.Cluster.Mapper,
-			Declared: w.Target, Scaled: w.Scaled, Self: s.Cluster.Identity(ctx),
+			Declared: w.Target, Scaled: w.Scaled, Self: s.Cluster.Identity(ctx), Deployers: s.Deployers,
 			Live: func(t drift.Target) (*unstructured.Unstructured, error) {
 				ctx, cancel := context.WithTimeout(ctx, time.Second)
 				defer cancel()
@@ -84,6 +90,13 @@ func newAdmission(ctx context.Context, ao *AdmissionOptions, setups []Cluster, w
 				go func() {
 					ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 					defer cancel()
+					// The store is the record: the Event is for kubectl
+					// events, and expires.
+					rec := &store.BreakGlass{Time: time.Now(), Cluster: b.Cluster, APIVersion: b.APIVersion, Kind: b.Object.Kind, Namespace: b.Object.Namespace,
+						Name: b.Object.Name, UID: b.UID, User: b.User, Groups: b.Groups, Reason: b.Reason, Operation: b.Operation, Paths: b.Paths, Source: b.Origin.String()}
+					if _, err := log.RecordBreakGlass(ctx, rec); err != nil {
+						logger.Error("cannot record a break-glass write in the store", "cluster", name, "object", b.Object.String(), "user", b.User, "err", err)
+					}
 					if err := admission.RecordEvent(ctx, client, b); err != nil {
 						logger.Warn("cannot record the break-glass event", "cluster", name, "object", b.Object.String(), "err", err)
 					}

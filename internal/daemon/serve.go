@@ -41,6 +41,9 @@ type Cluster struct {
 	// Versions are the commits and revisions of its Git and Helm release
 	// sources, read before they were loaded (SourceVersions).
 	Versions map[string]string
+	// Deployers says who deploys an object's source (admission lets
+	// their writes through); nil, nobody.
+	Deployers func(drift.Target) []string
 	// Mode says what may be done about an object's drift.
 	Mode func(drift.Target) remediate.Mode
 	// Remediates: some source's mode is not off.
@@ -179,7 +182,7 @@ func New(ctx context.Context, opts Options) (s *Serve, err error) {
 		}
 		watcherAt = sharded.at
 	}
-	adm, err := newAdmission(ctx, opts.Admission, opts.Clusters, watchers, engines, m, logger)
+	adm, err := newAdmission(ctx, opts.Admission, opts.Clusters, watchers, engines, st, m, logger)
 	if err != nil {
 		return nil, err
 	}
@@ -248,6 +251,7 @@ func New(ctx context.Context, opts Options) (s *Serve, err error) {
 		Hub:          hub,
 		Metrics:      m,
 		Runs:         st,
+		BreakGlass:   st,
 		Remediations: remediations,
 		GitHook:      gitHook,
 		Labels:       opts.Labels,

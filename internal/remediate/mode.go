@@ -1,10 +1,6 @@
 package remediate
 
 import (
-	"path/filepath"
-	"sort"
-	"strings"
-
 	"plumb.dev/plumb/internal/drift"
 )
 
@@ -31,40 +27,9 @@ func ParseMode(s string) (Mode, bool) {
 	return "", false
 }
 
-// ModeByPath returns a Mode function for sources given by path: an object
-// takes the mode of the source it was loaded from (a file, a folder, a
-// kustomize root, a chart, a Git source or a Helm release), or else of
-// the source whose path is its origin's file or a folder above it, the
-// longest first; def for any other.
+// ModeByPath returns a Mode function for sources given by path
+// (drift.BySource): an object takes the mode of the source that declares
+// it; def for any other.
 func ModeByPath(paths map[string]Mode, def Mode) func(drift.Target) Mode {
-	of := modeByOrigin(paths, def)
-	return func(t drift.Target) Mode {
-		o := t.Origin()
-		if m, ok := paths[o.Root]; ok {
-			return m
-		}
-		return of(o.Path)
-	}
-}
-
-// modeByOrigin is ModeByPath on an origin's path.
-func modeByOrigin(paths map[string]Mode, def Mode) func(string) Mode {
-	clean := make(map[string]Mode, len(paths))
-	keys := make([]string, 0, len(paths))
-	for p, m := range paths {
-		p = filepath.Clean(p)
-		clean[p] = m
-		keys = append(keys, p)
-	}
-	sort.Slice(keys, func(i, j int) bool { return len(keys[i]) > len(keys[j]) })
-	sep := string(filepath.Separator)
-	return func(origin string) Mode {
-		origin = filepath.Clean(origin)
-		for _, p := range keys {
-			if origin == p || strings.HasPrefix(origin, strings.TrimSuffix(p, sep)+sep) {
-				return clean[p]
-			}
-		}
-		return def
-	}
+	return drift.BySource(paths, def)
 }

@@ -109,6 +109,24 @@ func (s *Server) remediationError(w http.ResponseWriter, id int64, err error) bo
 }
 
 func (s *Server) runs(w http.ResponseWriter, r *http.Request) {
+	listPage(s, w, r, func(before int64, limit int) ([]store.Run, error) {
+		return s.b.Runs.Runs(r.Context(), store.RunFilter{Before: before, Limit: limit})
+	}, func(run store.Run) int64 { return run.ID })
+}
+
+func (s *Server) breakGlass(w http.ResponseWriter, r *http.Request) {
+	if s.b.BreakGlass == nil {
+		writeJSON(w, map[string]any{"items": []store.BreakGlass{}})
+		return
+	}
+	listPage(s, w, r, func(before int64, limit int) ([]store.BreakGlass, error) {
+		return s.b.BreakGlass.BreakGlasses(r.Context(), store.BreakGlassFilter{Before: before, Limit: limit})
+	}, func(b store.BreakGlass) int64 { return b.ID })
+}
+
+// listPage answers a list paged by id, newest first: ?before=ID&limit=N
+// (default 100, at most 1000), with next naming the following page.
+func listPage[T any](s *Server, w http.ResponseWriter, r *http.Request, list func(before int64, limit int) ([]T, error), id func(T) int64) {
 	before, err := nonNegative(r.URL.Query(), "before")
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
@@ -119,15 +137,14 @@ func (s *Server) runs(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	f := store.RunFilter{Before: before, Limit: int(limit)}
-	items, err := s.b.Runs.Runs(r.Context(), f)
+	items, err := list(before, int(limit))
 	if err != nil {
 		s.internal(w, err)
 		return
 	}
 	page := map[string]any{"items": items}
-	if len(items) > 0 && len(items) == min(cmp.Or(f.Limit, 100), 1000) {
-		page["next"] = fmt.Sprintf("before=%d", items[len(items)-1].ID)
+	if len(items) > 0 && len(items) == min(cmp.Or(int(limit), 100), 1000) {
+		page["next"] = fmt.Sprintf("before=%d", id(items[len(items)-1]))
 	}
 	writeJSON(w, page)
 }

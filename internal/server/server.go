@@ -62,6 +62,11 @@ type Backend struct {
 	Metrics  *metrics.Metrics
 	// Runs are the remediation runs (plumb fix, undo, serve).
 	Runs store.RunReader
+	// BreakGlass lists the writes the admission webhook let through
+	// because their author broke glass.
+	BreakGlass interface {
+		BreakGlasses(ctx context.Context, f store.BreakGlassFilter) ([]store.BreakGlass, error)
+	}
 	// Remediations are serve's plans that wait or were held back.
 	Remediations Remediator
 	// GitHook asks for the Git sources to be read now; nil when there are
@@ -139,6 +144,7 @@ func (s *Server) Handler() http.Handler {
 	api.HandleFunc("GET /api/v1/runs/{id}", s.run)
 	api.HandleFunc("POST /api/v1/runs/{id}/undo", s.undo)
 	api.HandleFunc("GET /api/v1/skew", s.skew)
+	api.HandleFunc("GET /api/v1/break-glass", s.breakGlass)
 	s.agentRoutes(api)
 	api.HandleFunc("GET /api/v1/openapi.json", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")

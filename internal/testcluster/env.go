@@ -193,11 +193,12 @@ func (e *Env) KubectlErr(stdin string, args ...string) (string, error) {
 }
 
 // User returns the path of a kubeconfig for a new user of the control plane
-// who belongs to no group: RBAC gives them nothing until a test binds a
-// role to name. The file is removed when the test ends.
-func (e *Env) User(t testing.TB, name string) string {
+// who belongs to groups (none but system:authenticated when none are
+// given): RBAC gives them nothing until a test binds a role to name. The
+// file is removed when the test ends.
+func (e *Env) User(t testing.TB, name string, groups ...string) string {
 	t.Helper()
-	u, err := e.env.AddUser(envtest.User{Name: name}, e.Config)
+	u, err := e.env.AddUser(envtest.User{Name: name, Groups: groups}, e.Config)
 	if err != nil {
 		t.Fatalf("add user %s: %v", name, err)
 	}

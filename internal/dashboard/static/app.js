@@ -134,9 +134,10 @@ async function clusterPage(params, name) {
 async function objectPage(params, id) {
   const [cluster, group, kind, namespace, ...rest] = id.split('/');
   const name = rest.join('/');
-  const [fs, evs, rems, runs] = await Promise.all([
+  const [fs, evs, rems, runs, breaks] = await Promise.all([
     api('findings?' + q({cluster, kind, namespace})), api('events?' + q({cluster, kind, namespace, limit: 1000})),
-    api('remediations?' + q({cluster})).catch(() => ({items: []})), api('runs?limit=200').catch(() => ({items: []}))]);
+    api('remediations?' + q({cluster})).catch(() => ({items: []})), api('runs?limit=200').catch(() => ({items: []})),
+    api('break-glass?limit=200').catch(() => ({items: []}))]);
   const f = fs.items.find((x) => x.id === id);
   const events = evs.items.filter((e) => e.findingId === id);
   const plans = rems.items.filter((r) => r.findingId === id);
@@ -168,6 +169,11 @@ async function objectPage(params, id) {
   for (const r of runs.items) {
     if (r.clusters && r.clusters.includes(cluster) && r.objects && events.some((e) => new Date(r.time) >= new Date(e.openedAt) && (!e.resolvedAt || new Date(r.time) <= new Date(e.resolvedAt)))) {
       items.push({t: r.time, text: ['run #' + r.id + ' (' + r.command + ') ', badge(r.outcome), ' by ' + r.user]});
+    }
+  }
+  for (const b of breaks.items) {
+    if (b.cluster === cluster && b.kind === kind && (b.namespace || '') === (namespace || '') && b.name === name) {
+      items.push({t: b.time, text: [badge('break-glass'), ' by ' + b.user + ': ' + b.reason, b.paths.length ? ' (' + b.paths.join(', ') + ')' : '']});
     }
   }
   items.sort((a, b) => new Date(b.t) - new Date(a.t));
@@ -213,7 +219,7 @@ const failure = (path) => h('div', {class: 'result error'}, failures.get(path));
 
 // Remediations: the approval queue and the history of runs, with undo.
 async function remediations() {
-  const [rems, runs] = await Promise.all([api('remediations'), api('runs')]);
+  const [rems, runs, breaks] = await Promise.all([api('remediations'), api('runs'), api('break-glass').catch(() => ({items: []}))]);
   // post runs a write from a button and redraws; an error shows in the
   // row's .result, and stays there when the page is drawn again.
   const post = (path, key = path) => async (ev) => {
@@ -267,7 +273,12 @@ async function remediations() {
     table(['Run', 'When', 'Command', 'Clusters', '#Objects', 'Outcome', 'By', 'Undo'], runs.items, (r) => h('tr', {'data-run': r.id, 'data-undo-of': r.undoOf},
       h('td', {}, '#' + r.id), h('td', {}, ago(r.time)), h('td', {}, r.command, r.undoOf ? ' of #' + r.undoOf : ''), h('td', {}, (r.clusters || []).join(', ')),
       h('td', {class: 'num'}, r.objects), h('td', {}, badge(r.outcome)), h('td', {}, r.user), h('td', {}, undo(r))),
-    {empty: 'No runs yet.'}));
+    {empty: 'No runs yet.'}),
+    h('h2', {}, 'Break-glass writes'),
+    table(['When', 'Cluster', 'Object', 'By', 'Fields', 'Reason'], breaks.items, (b) => h('tr', {'data-break-glass': b.id},
+      h('td', {}, ago(b.time)), h('td', {}, b.cluster), h('td', {}, b.kind, ' ', objName(b)), h('td', {}, b.user),
+      h('td', {}, b.paths.map((p) => h('code', {}, p + ' '))), h('td', {}, b.reason)),
+    {empty: 'Nobody broke glass.'}));
 }
 
 // Cost: what drift asks for beyond the declarations, per workload,

@@ -138,7 +138,20 @@ func TestDashboard(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := writeTemp(t, "apiVersion: plumb.dev/v1alpha1\nkind: Config\npricing: {cpuCoreHour: 0.04, memoryGiBHour: 0.005}\n")
-	base, _ := startServe(t, "-c", cfg, "-n", ns, "--source", shop, "--store", filepath.Join(t.TempDir(), "plumb.db"),
+	// A break-glass write the admission webhook recorded earlier; its
+	// reason is the user's text, shown as text.
+	storePath := filepath.Join(t.TempDir(), "plumb.db")
+	st, err := store.OpenSQLite(context.Background(), storePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const reason = `incident 7 <img src=x onerror="document.title='owned'">`
+	if _, err := st.RecordBreakGlass(context.Background(), &store.BreakGlass{Time: time.Now(), Cluster: "envtest", APIVersion: "apps/v1", Kind: "Deployment",
+		Namespace: ns, Name: "web", User: "carol", Groups: []string{"sre"}, Reason: reason, Operation: "UPDATE", Paths: []string{".spec.replicas"}}); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	base, _ := startServe(t, "-c", cfg, "-n", ns, "--source", shop, "--store", storePath,
 		"--remediation", "approve", "--token-file", tokenFile)
 	ctx := browser(t)
 
@@ -257,6 +270,9 @@ func TestDashboard(t *testing.T) {
 		return k("get", "deployment/web", "-o", "jsonpath={.spec.template.spec.containers[0].image}") == "nginx:1.27"
 	})
 	do(t, ctx, 10*time.Second, "the run in the history", chromedp.WaitVisible(chromedp.CSS(`tr[data-run] .badge.applied`)))
+	if got := text(t, ctx, `tr[data-break-glass]`); !strings.Contains(got, "carol") || !strings.Contains(got, reason) || !strings.Contains(got, ".spec.replicas") {
+		t.Errorf("the break-glass row reads %q", got)
+	}
 
 	// History with undo: Undo, then Confirm, puts web back as it was
 	// before the fix, and the undo is a run in the history.

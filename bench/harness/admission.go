@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -23,6 +24,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	"plumb.dev/plumb/internal/testcluster"
 )
 
 // runAdmission measures serve's admission webhook with the first of sizes
@@ -34,7 +36,30 @@ import (
 // straight to it over TLS (half denied); and plumb serve's memory without
 // and with admission.
 func runAdmission(plumb, sizes string, rate int, d time.Duration) error {
-	b, err := start(plumb, "admission", sizes)
+	// The API server presents a token to the webhook (its
+	// AdmissionConfiguration), as docs/security.md sets it up.
+	addr, err := freeAddr()
+	if err != nil {
+		return err
+	}
+	creds, err := os.MkdirTemp("", "plumb-bench-admission-auth-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(creds)
+	const token = "bench-admission-token"
+	config, tokenFile := filepath.Join(creds, "admission.yaml"), filepath.Join(creds, "token")
+	for path, content := range map[string]string{
+		filepath.Join(creds, "webhook.kubeconfig"): fmt.Sprintf("apiVersion: v1\nkind: Config\nusers:\n- name: %q\n  user: {token: %q}\n", addr, token),
+		config: fmt.Sprintf("apiVersion: apiserver.config.k8s.io/v1\nkind: AdmissionConfiguration\nplugins:\n- name: ValidatingAdmissionWebhook\n  configuration:\n"+
+			"    apiVersion: apiserver.config.k8s.io/v1\n    kind: WebhookAdmissionConfiguration\n    kubeConfigFile: %q\n", filepath.Join(creds, "webhook.kubeconfig")),
+		tokenFile: token + "\n",
+	} {
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			return err
+		}
+	}
+	b, err := startWith(plumb, "admission", sizes, testcluster.Options{APIServerFlags: map[string]string{"admission-control-config-file": config}})
 	if err != nil {
 		return err
 	}
@@ -66,11 +91,8 @@ func runAdmission(plumb, sizes string, rate int, d time.Duration) error {
 		return err
 	}
 
-	addr, err := freeAddr()
-	if err != nil {
-		return err
-	}
-	guarded, err := startServe(b.plumb, b.env.Kubeconfig, ns, file, filepath.Join(b.work, "guarded.db"), "--admission", "enforce", "--admission-listen", addr)
+	guarded, err := startServe(b.plumb, b.env.Kubeconfig, ns, file, filepath.Join(b.work, "guarded.db"), "--admission", "enforce", "--admission-listen", addr,
+		"--admission-token-file", tokenFile)
 	if err != nil {
 		return err
 	}
@@ -88,7 +110,7 @@ func runAdmission(plumb, sizes string, rate int, d time.Duration) error {
 	if err != nil {
 		return err
 	}
-	direct, err := directReviews(b.env.Clientset, ns, "https://"+addr)
+	direct, err := directReviews(b.env.Clientset, ns, "https://"+addr, token)
 	if err != nil {
 		return err
 	}
@@ -237,7 +259,7 @@ func waitDenied(client kubernetes.Interface, ns string, d time.Duration) error {
 // server would, straight to the webhook at url over one TLS client that
 // trusts the registered caBundle: even calls change a declared field of a
 // live Deployment, odd ones add a label to a live ConfigMap.
-func directReviews(admin kubernetes.Interface, ns, url string) (func(int) error, error) {
+func directReviews(admin kubernetes.Interface, ns, url, token string) (func(int) error, error) {
 	ctx := context.Background()
 	vwc, err := admin.AdmissionregistrationV1().ValidatingWebhookConfigurations().Get(ctx, "plumb", metav1.GetOptions{})
 	if err != nil {
@@ -283,7 +305,13 @@ func directReviews(admin kubernetes.Interface, ns, url string) (func(int) error,
 		}
 	}
 	return func(i int) error {
-		resp, err := hc.Post(url, "application/json", bytes.NewReader(bodies[i%2]))
+		req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(bodies[i%2]))
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := hc.Do(req)
 		if err != nil {
 			return err
 		}

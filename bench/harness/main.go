@@ -183,6 +183,11 @@ type bench struct {
 // start prepares a mode's bench for the object counts in sizes; stop
 // undoes it.
 func start(plumb, mode, sizes string) (*bench, error) {
+	return startWith(plumb, mode, sizes, testcluster.Options{})
+}
+
+// startWith is start with the control plane shaped by opts.
+func startWith(plumb, mode, sizes string, opts testcluster.Options) (*bench, error) {
 	counts, err := sizeList(sizes)
 	if err != nil {
 		return nil, err
@@ -194,7 +199,7 @@ func start(plumb, mode, sizes string) (*bench, error) {
 	if err != nil {
 		return nil, err
 	}
-	env, err := testcluster.Start()
+	env, err := testcluster.StartWith(opts)
 	if err != nil {
 		os.RemoveAll(work)
 		return nil, err

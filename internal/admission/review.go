@@ -119,6 +119,9 @@ const (
 	Denied     Decision = "denied"
 	Warned     Decision = "warned"
 	BrokeGlass Decision = "break-glass"
+	// Unauthenticated: the caller lacked the API servers' credentials;
+	// nothing was decided.
+	Unauthenticated Decision = "unauthenticated"
 )
 
 // Review decides one admission request for cluster c.

@@ -155,14 +155,17 @@ func (o *agentOptions) Run(ctx context.Context) error {
 }
 
 // readToken reads a bearer token from a file (--token-file).
-func readToken(path string) (string, error) {
+func readToken(path string) (string, error) { return readSecretFile("--token-file", path) }
+
+// readSecretFile reads the token a flag names, without its line end.
+func readSecretFile(flag, path string) (string, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return "", fmt.Errorf("--token-file: %w", err)
+		return "", fmt.Errorf("%s: %w", flag, err)
 	}
 	token := strings.TrimSpace(string(b))
 	if token == "" {
-		return "", fmt.Errorf("--token-file %s is empty", path)
+		return "", fmt.Errorf("%s %s is empty", flag, path)
 	}
 	return token, nil
 }

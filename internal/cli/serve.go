@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"plumb.dev/plumb/internal/admission"
 	"plumb.dev/plumb/internal/cluster"
 	"plumb.dev/plumb/internal/config"
 	"plumb.dev/plumb/internal/daemon"
@@ -114,6 +115,9 @@ refused, failed, or stopped because something fights it.`,
 	fs.StringArrayVar(&o.admission.deployers, "admission-deployer", nil, "Who deploys the --source sources: a user, group or service account whose writes to what they declare pass, e.g. system:serviceaccount:flux-system:kustomize-controller or ci-deployer (repeatable; path.Match patterns; with -c, set deployers on each source)")
 	fs.StringArrayVar(&o.admission.exempt, "admission-exempt", nil, "A user or group whose writes are never reviewed, besides kube-system's controllers (repeatable; path.Match patterns)")
 	fs.StringArrayVar(&o.admission.breakGlass, "admission-break-glass", nil, "A user or group who may break glass: the plumb.dev/break-glass annotation lets their writes through, recorded in the store (repeatable; path.Match patterns; default nobody)")
+	fs.StringVar(&o.admission.tokenFile, "admission-token-file", "", "File holding the bearer token the API servers send the webhook (their AdmissionConfiguration's kubeConfigFile); reviews without it are refused")
+	fs.StringVar(&o.admission.clientCA, "admission-client-ca", "", "PEM file of the CA whose client certificates the API servers present to the webhook; reviews without one are refused")
+	fs.BoolVar(&o.admission.open, "admission-allow-unauthenticated", false, "Take reviews from anyone who reaches the webhook, for API servers that cannot be given a credential (managed clusters); let only them reach --admission-listen")
 	fs.StringArrayVar(&o.admission.allowManagers, "admission-allow-manager", nil, "Gone: admission decides by the authenticated identity, not by field manager names; use --admission-deployer")
 	_ = fs.MarkHidden("admission-allow-manager")
 	fs.StringArrayVar(&o.webhooks, "notify-webhook", nil, "POST a JSON notification here when a finding opens or resolves and when a remediation needs a person (repeatable)")
@@ -172,6 +176,10 @@ func (o *serveOptions) Run(ctx context.Context) error {
 			return err
 		}
 	}
+	admissionOpts, err := o.admission.options()
+	if err != nil {
+		return err
+	}
 	if o.shard.namespace != "" && !isFleet(cfg) {
 		return fmt.Errorf("--lease-namespace shares a fleet: give -c with a configuration that lists clusters")
 	}
@@ -209,7 +217,7 @@ func (o *serveOptions) Run(ctx context.Context) error {
 		GitAuth:     o.gitAuth,
 		API:         server.Options{Listen: o.listen, Token: token, AllowedHosts: o.allowedHosts, Logger: o.logger},
 		AuditListen: o.auditListen,
-		Admission:   o.admission.options(),
+		Admission:   admissionOpts,
 		Shard:       shard,
 		Agents:      o.agents,
 		Sinks:       sinks,
@@ -287,6 +295,10 @@ func (o *serveOptions) clusters(ctx context.Context, cfg *config.File, m *metric
 			mode, _ := remediate.ParseMode(string(b.Remediation))
 			modes[b.Source.Path] = mode
 			deployers[b.Source.Path] = b.Source.Deployers
+			if len(b.Source.Deployers) == 0 && o.admission.mode != string(admission.ModeOff) {
+				o.logger.Warn("the source names no deployers: the admission webhook lets only plumb, the exempt and break-glass change what it declares (--admission-deployer, or deployers: in the configuration)",
+					"cluster", t.Cluster.Name, "source", b.Source.Name)
+			}
 			remediates = remediates || mode != remediate.ModeOff
 		}
 		versions := daemon.SourceVersions(ctx, session.Cluster, paths, o.gitAuth)

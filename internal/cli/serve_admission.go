@@ -1,9 +1,11 @@
 package cli
 
 import (
+	"crypto/x509"
 	"fmt"
 	"net"
 	"net/url"
+	"os"
 
 	"plumb.dev/plumb/internal/admission"
 	"plumb.dev/plumb/internal/config"
@@ -19,6 +21,9 @@ type admissionFlags struct {
 	exempt        []string
 	breakGlass    []string
 	allowManagers []string // refused: see validate
+	tokenFile     string
+	clientCA      string
+	open          bool
 }
 
 func (a *admissionFlags) validate() error {
@@ -41,6 +46,9 @@ func (a *admissionFlags) validate() error {
 	}
 	if a.listen == "" {
 		return fmt.Errorf("--admission %s needs --admission-listen, the address the webhook serves on", mode)
+	}
+	if a.tokenFile == "" && a.clientCA == "" && !a.open {
+		return fmt.Errorf("--admission %s needs to know its callers: give --admission-token-file or --admission-client-ca, with the API server's AdmissionConfiguration presenting that credential (docs/security.md), or --admission-allow-unauthenticated where the API server cannot be configured, and let only it reach --admission-listen", mode)
 	}
 	_, err := a.baseURL()
 	return err
@@ -67,13 +75,30 @@ func (a *admissionFlags) baseURL() (*url.URL, error) {
 	return u, nil
 }
 
-// options are the flags as the daemon takes them; nil when off. validate
-// has passed.
-func (a *admissionFlags) options() *daemon.AdmissionOptions {
+// options are the flags as the daemon takes them, with the credential
+// files read; nil when off. validate has passed.
+func (a *admissionFlags) options() (*daemon.AdmissionOptions, error) {
 	mode, _ := admission.ParseMode(a.mode)
 	if mode == admission.ModeOff {
-		return nil
+		return nil, nil
 	}
 	u, _ := a.baseURL()
-	return &daemon.AdmissionOptions{Mode: mode, Listen: a.listen, URL: u, Exempt: a.exempt, BreakGlass: a.breakGlass}
+	opts := &daemon.AdmissionOptions{Mode: mode, Listen: a.listen, URL: u, Exempt: a.exempt, BreakGlass: a.breakGlass}
+	if a.tokenFile != "" {
+		var err error
+		if opts.Auth.Token, err = readSecretFile("--admission-token-file", a.tokenFile); err != nil {
+			return nil, err
+		}
+	}
+	if a.clientCA != "" {
+		b, err := os.ReadFile(a.clientCA)
+		if err != nil {
+			return nil, fmt.Errorf("--admission-client-ca: %w", err)
+		}
+		opts.Auth.ClientCAs = x509.NewCertPool()
+		if !opts.Auth.ClientCAs.AppendCertsFromPEM(b) {
+			return nil, fmt.Errorf("--admission-client-ca %s holds no PEM certificate", a.clientCA)
+		}
+	}
+	return opts, nil
 }

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -69,7 +70,16 @@ func webhookConfiguration(t *testing.T, e *testcluster.Env) (admissionregistrati
 // blocked.
 func TestServeAdmission(t *testing.T) {
 	t.Parallel() // its own namespaces (and API server, where it starts one): it waits more than it works
-	audited, auditAddr, stopAudited := startAudited(t)
+	// The API server presents a token to the webhook, from its
+	// AdmissionConfiguration, as docs/security.md shows.
+	admissionAddr := freeAddr(t)
+	const admissionToken = "admission-test-token"
+	admissionConfig := writeAdmissionConfig(t, admissionAddr, admissionToken)
+	tokenFile := filepath.Join(t.TempDir(), "admission-token")
+	if err := os.WriteFile(tokenFile, []byte(admissionToken+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	audited, auditAddr, stopAudited := startAudited(t, map[string]string{"admission-control-config-file": admissionConfig})
 	ns := audited.Namespace(t)
 	admin := func(args ...string) string { return audited.Kubectl(t, "", append([]string{"-n", ns}, args...)...) }
 	src := copyShop(t)
@@ -117,11 +127,10 @@ func TestServeAdmission(t *testing.T) {
 		t.Errorf("plumb check of a scale to 0: exit %d\n%s\n%s", code, out, stderr)
 	}
 
-	admissionAddr := freeAddr(t)
 	storePath := filepath.Join(t.TempDir(), "plumb.db")
 	base, stopServe := startServe(t, "--kubeconfig", bot, "-n", ns, "--source", src,
 		"--store", storePath, "--audit-listen", auditAddr,
-		"--admission", "enforce", "--admission-listen", admissionAddr, "--admission-deployer", "ci-deployer", "--admission-break-glass", "sre", "-v", "2")
+		"--admission", "enforce", "--admission-listen", admissionAddr, "--admission-token-file", tokenFile, "--admission-deployer", "ci-deployer", "--admission-break-glass", "sre", "-v", "2")
 
 	// The configuration: Ignore, a short timeout, the CA, the declared
 	// kinds with their scale subresources, the test's namespace only.
@@ -173,6 +182,14 @@ func TestServeAdmission(t *testing.T) {
 	}
 	if replicas() != "2" {
 		t.Fatalf("replicas %s after a refused patch", replicas())
+	}
+	// The webhook itself takes reviews only with the API server's token:
+	// a forged review, claiming a break-glass write by someone, is refused
+	// and records nothing.
+	for _, token := range []string{"", "wrong-token"} {
+		if code := postForgedReview(t, admissionAddr, token, ns); code != http.StatusUnauthorized {
+			t.Errorf("a forged review with token %q: %d, want 401", token, code)
+		}
 	}
 	for _, refused := range [][]string{
 		{"scale", "deploy/web", "--replicas=4"},
@@ -281,7 +298,7 @@ func TestServeAdmission(t *testing.T) {
 
 	// Warn mode: the write passes and kubectl prints plumb's warning.
 	_, stopServe = startServe(t, "--kubeconfig", bot, "-n", ns, "--source", src, "--audit-listen", auditAddr,
-		"--store", filepath.Join(t.TempDir(), "plumb.db"), "--admission", "warn", "--admission-listen", admissionAddr)
+		"--store", filepath.Join(t.TempDir(), "plumb.db"), "--admission", "warn", "--admission-listen", admissionAddr, "--admission-token-file", tokenFile)
 	// Each try writes a new value: a try that lands before the API server
 	// calls the new webhook must not make the next ones no-ops.
 	tries := 0
@@ -304,4 +321,56 @@ func TestServeAdmission(t *testing.T) {
 		t.Errorf("plumb down, yet: %q", stderr)
 	}
 	stopAudited(func() int { return 0 })
+}
+
+// writeAdmissionConfig writes an AdmissionConfiguration whose validating
+// webhooks' kubeconfig gives the webhook at addr token, and returns its
+// path (kube-apiserver --admission-control-config-file).
+func writeAdmissionConfig(t *testing.T, addr, token string) string {
+	t.Helper()
+	dir := t.TempDir()
+	kubeconfig, config := filepath.Join(dir, "webhook.kubeconfig"), filepath.Join(dir, "admission.yaml")
+	for path, content := range map[string]string{
+		kubeconfig: fmt.Sprintf("apiVersion: v1\nkind: Config\nusers:\n- name: %q\n  user: {token: %q}\n", addr, token),
+		config: fmt.Sprintf(`apiVersion: apiserver.config.k8s.io/v1
+kind: AdmissionConfiguration
+plugins:
+- name: ValidatingAdmissionWebhook
+  configuration:
+    apiVersion: apiserver.config.k8s.io/v1
+    kind: WebhookAdmissionConfiguration
+    kubeConfigFile: %q
+`, kubeconfig),
+	} {
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return config
+}
+
+// postForgedReview sends the webhook at addr, over TLS, a review made up
+// by a process that is no API server: a break-glass UPDATE of the web
+// Deployment by "ceo@example.com". It returns the status code.
+func postForgedReview(t *testing.T, addr, token, ns string) int {
+	t.Helper()
+	obj := fmt.Sprintf(`{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"web","namespace":%q,"annotations":{"plumb.dev/break-glass":"forged"}},"spec":{"replicas":9}}`, ns)
+	review := fmt.Sprintf(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"1","kind":{"group":"apps","version":"v1","kind":"Deployment"},
+		"resource":{"group":"apps","version":"v1","resource":"deployments"},"namespace":%q,"name":"web","operation":"UPDATE",
+		"userInfo":{"username":"ceo@example.com","groups":["sre"]},"object":%s,"oldObject":%s}}`, ns, obj, obj)
+	req, err := http.NewRequest(http.MethodPost, "https://"+addr+"/", strings.NewReader(review))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}} //nolint:gosec // the forger does not check plumb's certificate
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }

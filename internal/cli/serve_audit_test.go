@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -96,8 +97,9 @@ func attributed(t *testing.T, base, name, path, manager, user string) bool {
 
 // startAudited starts a control plane whose API server sends its audit
 // events to the returned address (path /audit/envtest), as docs/serve.md
-// shows. stop stops plumb serve with stopServe, then the control plane.
-func startAudited(t *testing.T) (audited *testcluster.Env, auditAddr string, stop func(stopServe func() int)) {
+// shows, with flags on top. stop stops plumb serve with stopServe, then the
+// control plane.
+func startAudited(t *testing.T, flags ...map[string]string) (audited *testcluster.Env, auditAddr string, stop func(stopServe func() int)) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -114,9 +116,11 @@ func startAudited(t *testing.T) (audited *testcluster.Env, auditAddr string, sto
 	}
 	writeFile(policy, auditPolicyDoc)
 	writeFile(hook, "apiVersion: v1\nkind: Config\nclusters: [{name: plumb, cluster: {server: \"http://"+auditAddr+"/audit/envtest\"}}]\ncontexts: [{name: plumb, context: {cluster: plumb}}]\ncurrent-context: plumb\n")
-	audited, err = testcluster.StartWith(testcluster.Options{APIServerFlags: map[string]string{
-		"audit-policy-file": policy, "audit-webhook-config-file": hook, "audit-webhook-batch-max-wait": "1s",
-	}})
+	apiFlags := map[string]string{"audit-policy-file": policy, "audit-webhook-config-file": hook, "audit-webhook-batch-max-wait": "1s"}
+	for _, f := range flags {
+		maps.Copy(apiFlags, f)
+	}
+	audited, err = testcluster.StartWith(testcluster.Options{APIServerFlags: apiFlags})
 	if err != nil {
 		t.Fatal(err)
 	}

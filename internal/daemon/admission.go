@@ -32,6 +32,8 @@ type AdmissionOptions struct {
 	// admission.DefaultExempt).
 	Exempt     []string
 	BreakGlass []string
+	// Auth is how the webhook knows its callers are the API servers.
+	Auth admission.ClientAuth
 }
 
 // breakGlassLog keeps break-glass writes durably.
@@ -109,7 +111,10 @@ func newAdmission(ctx context.Context, ao *AdmissionOptions, setups []Cluster, w
 		}
 		a.regs = append(a.regs, &admission.Registration{Cluster: name, Client: client, URL: u.String(), CABundle: ca, Targets: w.Targets, Logger: logger})
 	}
-	a.server = admission.NewServer(clusters, opts, m)
+	if ao.Auth.Open() {
+		logger.Warn("the admission webhook takes reviews from anyone who reaches it (--admission-allow-unauthenticated): let only the API servers reach it", "listen", ao.Listen)
+	}
+	a.server = admission.NewServer(clusters, opts, ao.Auth, m)
 	return a, nil
 }
 

@@ -77,7 +77,7 @@ func TestLint(t *testing.T) {
 // with PostgreSQL: TestSharding).
 const everything = `
 remediation: {enabled: true, mode: auto}
-admission: {enabled: true, mode: enforce}
+admission: {enabled: true, mode: enforce, tokenSecret: {name: plumb-admission}, deployers: ["system:serviceaccount:flux-system:*"], breakGlass: [sre]}
 audit: {enabled: true}
 serviceMonitor: {enabled: true}
 pdb: {enabled: true}
@@ -211,11 +211,14 @@ func TestOptions(t *testing.T) {
 	d := typed[appsv1.Deployment](t, mustFind(t, objs, "Deployment", "plumb"))
 	p := pod{args: d.Spec.Template.Spec.Containers[0].Args}
 	for name, want := range map[string]string{
-		"admission":        "enforce",
-		"admission-listen": "0.0.0.0:9443",
-		"admission-url":    "https://plumb.plumb-system.svc:9443",
-		"audit-listen":     "0.0.0.0:8181",
-		"remediation":      "auto",
+		"admission":             "enforce",
+		"admission-listen":      "0.0.0.0:9443",
+		"admission-url":         "https://plumb.plumb-system.svc:9443",
+		"admission-token-file":  "/var/run/secrets/plumb-admission/token",
+		"admission-deployer":    "system:serviceaccount:flux-system:*",
+		"admission-break-glass": "sre",
+		"audit-listen":          "0.0.0.0:8181",
+		"remediation":           "auto",
 	} {
 		if got := p.flag(name); got != want {
 			t.Errorf("--%s=%q, want %q", name, got, want)
@@ -228,6 +231,15 @@ func TestOptions(t *testing.T) {
 	}
 	if d.Spec.Strategy.Type != appsv1.RecreateDeploymentStrategyType {
 		t.Errorf("strategy %q with a volume claim, want Recreate", d.Spec.Strategy.Type)
+	}
+	// The webhook must know its callers: a token Secret, or an explicit
+	// choice to take reviews from anyone.
+	if _, _, err := render(rel, shopValues(t, "shop", "admission: {enabled: true}\n")); err == nil || !strings.Contains(err.Error(), "admission.tokenSecret.name") {
+		t.Errorf("admission without a way to know its callers: %v, want a refusal naming admission.tokenSecret.name", err)
+	}
+	_, open := mustRender(t, rel, shopValues(t, "shop", "admission: {enabled: true, allowUnauthenticated: true}\n"))
+	if args := typed[appsv1.Deployment](t, mustFind(t, open, "Deployment", "plumb")).Spec.Template.Spec.Containers[0].Args; !slices.Contains(args, "--admission-allow-unauthenticated") {
+		t.Errorf("admission.allowUnauthenticated: args %q", args)
 	}
 	svc := typed[corev1.Service](t, mustFind(t, objs, "Service", "plumb"))
 	var ports []string

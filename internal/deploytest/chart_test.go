@@ -176,22 +176,47 @@ func verbs(rules []rbacv1.PolicyRule) []string {
 }
 
 // TestClusterRoleIsLeastPrivilege: reading only, unless remediation is on;
-// then patch and create, never delete, bind, escalate or impersonate, which
-// the chart refuses to render even when the values ask for them.
+// then patch and create, only in the sources' namespace; never delete,
+// bind, escalate or impersonate, no wildcard, no subresource but scale, no
+// Secrets cluster-wide and no RBAC, admission or certificate kind unless
+// asked for, which the chart refuses to render even when the values ask.
 func TestClusterRoleIsLeastPrivilege(t *testing.T) {
 	_, objs := mustRender(t, rel, shopValues(t, "shop", ""))
 	if diff := cmp.Diff([]string{"get", "list", "watch"}, verbs(rulesOf(t, objs))); diff != "" {
-		t.Errorf("verbs without remediation (-want +got):\n%s", diff)
+		t.Errorf("cluster-wide verbs without remediation (-want +got):\n%s", diff)
 	}
 	_, objs = mustRender(t, rel, shopValues(t, "shop", "remediation: {enabled: true}"))
-	if diff := cmp.Diff([]string{"create", "get", "list", "patch", "watch"}, verbs(rulesOf(t, objs))); diff != "" {
-		t.Errorf("verbs with remediation (-want +got):\n%s", diff)
+	if diff := cmp.Diff([]string{"get", "list", "watch"}, verbs(rulesOf(t, objs))); diff != "" {
+		t.Errorf("cluster-wide verbs with remediation (-want +got):\n%s", diff)
 	}
-	for _, bad := range []string{"delete", "bind", "escalate", "impersonate", "*"} {
-		v := shopValues(t, "shop", "remediation: {enabled: true}\nrbac:\n  write: [{apiGroups: ['*'], resources: ['*'], verbs: [patch, '"+bad+"']}]")
-		if _, _, err := render(rel, v); err == nil || !strings.Contains(err.Error(), "never granted") {
-			t.Errorf("rbac.write with %s: %v, want a refusal", bad, err)
+	namespaced := typed[rbacv1.ClusterRole](t, mustFind(t, objs, "ClusterRole", "plumb-namespaced")).Rules
+	if diff := cmp.Diff([]string{"create", "get", "list", "patch", "watch"}, verbs(namespaced)); diff != "" {
+		t.Errorf("verbs in the sources' namespace with remediation (-want +got):\n%s", diff)
+	}
+	if rb := typed[rbacv1.RoleBinding](t, mustFind(t, objs, "RoleBinding", "plumb")); rb.Namespace != "shop" || rb.RoleRef.Name != "plumb-namespaced" {
+		t.Errorf("RoleBinding %s/%s to %s, want shop/plumb to plumb-namespaced", rb.Namespace, rb.Name, rb.RoleRef.Name)
+	}
+	for rules, want := range map[string]string{
+		"write: [{apiGroups: [apps], resources: [deployments], verbs: [patch, delete]}]":                   "never granted",
+		"write: [{apiGroups: [apps], resources: [deployments], verbs: [bind]}]":                            "never granted",
+		"read: [{apiGroups: [''], resources: [pods], verbs: [impersonate]}]":                               "never granted",
+		"write: [{apiGroups: ['*'], resources: [deployments]}]":                                            "every group",
+		"read: [{apiGroups: [''], resources: ['*']}]":                                                      "every kind",
+		"write: [{apiGroups: [''], resources: [serviceaccounts/token]}]":                                   "subresource",
+		"write: [{apiGroups: [''], resources: [pods/exec]}]":                                               "subresource",
+		"read: [{apiGroups: [''], resources: [nodes/proxy]}]":                                              "subresource",
+		"read: [{apiGroups: [''], resources: [secrets]}]":                                                  "only in rbac.namespaces",
+		"write: [{apiGroups: [rbac.authorization.k8s.io], resources: [clusterrolebindings]}]":              "rbac.sensitive",
+		"write: [{apiGroups: [admissionregistration.k8s.io], resources: [mutatingwebhookconfigurations]}]": "rbac.sensitive",
+		"write: [{apiGroups: [certificates.k8s.io], resources: [certificatesigningrequests]}]":             "rbac.sensitive",
+	} {
+		v := shopValues(t, "shop", "remediation: {enabled: true}\nrbac:\n  "+rules)
+		if _, _, err := render(rel, v); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("rbac %s: %v, want a refusal saying %q", rules, err, want)
 		}
+	}
+	if _, _, err := render(rel, shopValues(t, "shop", "remediation: {enabled: true}\nrbac:\n  sensitive: true\n  write: [{apiGroups: [rbac.authorization.k8s.io], resources: [roles]}]")); err != nil {
+		t.Errorf("an RBAC kind with rbac.sensitive: %v", err)
 	}
 	if _, _, err := render(rel, shopValues(t, "shop", "config: {bindings: [{source: shop, clusters: {}, remediation: auto}]}")); err == nil ||
 		!strings.Contains(err.Error(), "remediation.enabled=true") {

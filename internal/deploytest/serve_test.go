@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -14,6 +15,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	authorizationv1 "k8s.io/api/authorization/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"plumb.dev/plumb/internal/cli"
 	"plumb.dev/plumb/internal/testwait"
@@ -308,5 +312,79 @@ config:
 	var out syncBuffer
 	if code := cli.Execute(context.Background(), []string{"config", "validate", "-c", config}, cli.Streams{In: strings.NewReader(""), Out: &out, ErrOut: &out}); code != 0 {
 		t.Errorf("plumb config validate of the chart's fleet file: exit %d\n%s", code, out.String())
+	}
+}
+
+// TestChartNeverGrantsClusterAdmin installs the chart with each combination
+// of the values that shape its RBAC on a real API server, and asks the API
+// server, as the release's service account (a SubjectAccessReview, what
+// kubectl auth can-i --as asks), for what would make plumb cluster-admin or
+// let it touch what its sources do not declare: minting a token, exec,
+// the node proxy, approving certificates, binding roles, webhooks, Secrets
+// and writes outside its namespaces, deleting. Every answer is no; what
+// plumb needs is yes.
+func TestChartNeverGrantsClusterAdmin(t *testing.T) {
+	ns, other := env.Namespace(t), env.Namespace(t)
+	env.Kubectl(t, "apiVersion: v1\nkind: Namespace\nmetadata: {name: plumb-system}\n", "apply", "-f", "-")
+	i := 0
+	for _, remediation := range []bool{false, true} {
+		for _, admission := range []bool{false, true} {
+			for _, secrets := range []bool{false, true} {
+				for _, namespaces := range []string{"", fmt.Sprintf("[%s, %s-extra]", ns, ns)} {
+					i++
+					extra := fmt.Sprintf("remediation: {enabled: %v}\nadmission: {enabled: %v, allowUnauthenticated: true}\nrbac: {secrets: %v", remediation, admission, secrets)
+					if namespaces != "" {
+						extra += ", namespaces: " + namespaces
+					}
+					extra += "}\n"
+					name := fmt.Sprintf("plumb-rbac-%d", i)
+					stream, _ := mustRender(t, release{name: name, namespace: "plumb-system"}, shopValues(t, ns, extra))
+					if namespaces != "" {
+						env.Kubectl(t, "apiVersion: v1\nkind: Namespace\nmetadata: {name: "+ns+"-extra}\n", "apply", "-f", "-")
+					}
+					env.Kubectl(t, stream, "apply", "--server-side", "--field-manager=helm", "-f", "-")
+					sa := "system:serviceaccount:plumb-system:" + name
+					for _, c := range []struct {
+						verb, group, resource, sub, ns string
+						want                           bool
+					}{
+						{"list", "apps", "deployments", "", ns, true},
+						{"get", "", "secrets", "", ns, true},
+						{"patch", "apps", "deployments", "", ns, remediation},
+						{"patch", "", "secrets", "", ns, remediation && secrets},
+						{"create", "", "serviceaccounts", "token", ns, false},
+						{"create", "", "serviceaccounts", "token", "kube-system", false},
+						{"create", "", "pods", "exec", ns, false},
+						{"create", "", "pods", "", ns, false},
+						{"get", "", "nodes", "proxy", "", false},
+						{"update", "certificates.k8s.io", "certificatesigningrequests", "approval", "", false},
+						{"create", "rbac.authorization.k8s.io", "clusterrolebindings", "", "", false},
+						{"create", "rbac.authorization.k8s.io", "rolebindings", "", ns, false},
+						{"bind", "rbac.authorization.k8s.io", "clusterroles", "", "", false},
+						{"escalate", "rbac.authorization.k8s.io", "clusterroles", "", "", false},
+						{"impersonate", "", "users", "", "", false},
+						{"patch", "admissionregistration.k8s.io", "mutatingwebhookconfigurations", "", "", false},
+						{"update", "admissionregistration.k8s.io", "validatingwebhookconfigurations", "", "", admission},
+						{"list", "", "secrets", "", "kube-system", false},
+						{"get", "", "secrets", "", other, false},
+						{"patch", "apps", "deployments", "", other, false},
+						{"patch", "", "configmaps", "", "kube-system", false},
+						{"delete", "apps", "deployments", "", ns, false},
+						{"delete", "", "namespaces", "", "", false},
+					} {
+						sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{User: sa,
+							Groups:             []string{"system:serviceaccounts", "system:serviceaccounts:plumb-system", "system:authenticated"},
+							ResourceAttributes: &authorizationv1.ResourceAttributes{Verb: c.verb, Group: c.group, Resource: c.resource, Subresource: c.sub, Namespace: c.ns}}}
+						got, err := env.Clientset.AuthorizationV1().SubjectAccessReviews().Create(context.Background(), sar, metav1.CreateOptions{})
+						if err != nil {
+							t.Fatal(err)
+						}
+						if got.Status.Allowed != c.want {
+							t.Errorf("%s: can %s %s/%s %s in %q = %v, want %v", strings.TrimSpace(strings.ReplaceAll(extra, "\n", "; ")), c.verb, c.group, c.resource, c.sub, c.ns, got.Status.Allowed, c.want)
+						}
+					}
+				}
+			}
+		}
 	}
 }

@@ -78,3 +78,15 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- $hosts := list $name (printf "%s.%s" $name $ns) (printf "%s.%s.svc" $name $ns) (printf "%s.%s.svc.%s" $name $ns .Values.clusterDomain) }}
 {{- concat $hosts .Values.allowedHosts | uniq | join "," }}
 {{- end }}
+
+{{/*
+plumb.rbacNamespaces: where plumb reads Secrets and writes (rbac.namespaces;
+default the sources' namespace), as a JSON list.
+*/}}
+{{- define "plumb.rbacNamespaces" -}}
+{{- if .Values.rbac.namespaces -}}
+{{- toJson (uniq .Values.rbac.namespaces) -}}
+{{- else -}}
+{{- toJson (list (default .Release.Namespace .Values.sources.namespace)) -}}
+{{- end -}}
+{{- end }}

@@ -38,6 +38,7 @@ type serveOptions struct {
 	gitInterval  time.Duration
 	auditListen  string
 	admission    admissionFlags
+	pprof        bool
 	webhooks     []string
 	slack        []string
 	// remediation is the mode of the --source sources.
@@ -103,6 +104,7 @@ refused, failed, or stopped because something fights it.`,
 	fs.StringVar(&o.listen, "listen", "127.0.0.1:8080", "Address to serve the API, metrics and probes on; a non-loopback address needs --token-file")
 	fs.StringVar(&o.storePath, "store", "", storeFlagHelp)
 	fs.StringVar(&o.tokenFile, "token-file", "", "File holding the bearer token API clients must send")
+	fs.BoolVar(&o.pprof, "profiling", false, "Serve Go's profiles at /debug/pprof/ on --listen, behind the token, as Kubernetes components' --profiling does")
 	fs.StringArrayVar(&o.allowedHosts, "allowed-host", nil, "A host name clients may reach the API by, besides the --listen address and localhost, e.g. plumb.example.com or *.example.com (repeatable); requests naming any other Host are refused")
 	fs.DurationVar(&o.resync, "resync", 10*time.Minute, "Rescan everything this often, as a safety net")
 	fs.DurationVar(&o.retention, "retention", 30*24*time.Hour, "Delete resolved events older than this")
@@ -215,7 +217,7 @@ func (o *serveOptions) Run(ctx context.Context) error {
 		Retention:   o.retention,
 		GitInterval: o.gitInterval,
 		GitAuth:     o.gitAuth,
-		API:         server.Options{Listen: o.listen, Token: token, AllowedHosts: o.allowedHosts, Logger: o.logger},
+		API:         server.Options{Listen: o.listen, Token: token, AllowedHosts: o.allowedHosts, Logger: o.logger, Pprof: o.pprof},
 		AuditListen: o.auditListen,
 		Admission:   admissionOpts,
 		Shard:       shard,

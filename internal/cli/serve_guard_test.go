@@ -139,7 +139,22 @@ func TestServeTokenGuardsWrites(t *testing.T) {
 		t.Fatal(err)
 	}
 	base, _ := startServe(t, "-n", ns, "--source", shop, "--store", filepath.Join(t.TempDir(), "plumb.db"),
-		"--remediation", "approve", "--token-file", tokenFile)
+		"--remediation", "approve", "--token-file", tokenFile, "--profiling")
+	// --profiling serves Go's profiles, behind the token.
+	for tok, want := range map[string]int{"": http.StatusUnauthorized, token: http.StatusOK} {
+		req, _ := http.NewRequest("GET", base+"/debug/pprof/", nil)
+		if tok != "" {
+			req.Header.Set("Authorization", "Bearer "+tok)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("GET /debug/pprof/ with token %q: %d, want %d", tok, resp.StatusCode, want)
+		}
+	}
 	auth := func(tok string, more map[string]string) map[string]string {
 		h := map[string]string{"Authorization": "Bearer " + tok}
 		for k, v := range more {

@@ -159,6 +159,13 @@ func TestServe(t *testing.T) {
 		t.Fatalf("clusters = %+v, want one ready cluster with 9 objects and no findings", clusters.Items)
 	}
 
+	// Go's profiles are served only with --profiling.
+	if resp, err := http.Get(base + "/debug/pprof/"); err != nil || resp.StatusCode != http.StatusNotFound {
+		t.Errorf("GET /debug/pprof/ without --profiling: %v %v, want 404", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+
 	events := sse(t, base+"/api/v1/stream")
 	time.Sleep(100 * time.Millisecond) // let the subscription register
 	env.Kubectl(t, "", "-n", ns, "set", "image", "deployment/api", "api=ghcr.io/example/shop-api:1.5.0")

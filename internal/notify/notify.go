@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	neturl "net/url"
 	"strings"
 	"sync"
 	"time"
@@ -269,7 +270,7 @@ func (n *Notifier) deliver(ctx context.Context, s Sink, m message) {
 		var perm permanentError
 		if attempt == n.opts.Retries || errors.As(err, &perm) {
 			n.count(string(s.Kind), "failed")
-			n.opts.Logger.Warn("notification failed", "sink", s.Kind, "about", m.about(), "attempts", attempt+1, "err", err)
+			n.opts.Logger.Warn("notification failed", "sink", s.Kind, "to", redactURL(s.URL), "about", m.about(), "attempts", attempt+1, "err", redactErr(err))
 			return
 		}
 		select {
@@ -279,6 +280,25 @@ func (n *Notifier) deliver(ctx context.Context, s Sink, m message) {
 		}
 		delay *= 2
 	}
+}
+
+// redactURL is a sink's URL as it may be logged: scheme and host. The
+// path and query of a Slack or webhook URL are its secret.
+func redactURL(raw string) string {
+	u, err := neturl.Parse(raw)
+	if err != nil || u.Host == "" {
+		return "(a URL that does not parse)"
+	}
+	return u.Scheme + "://" + u.Host + "/…"
+}
+
+// redactErr is err without the URL a failed request names in it.
+func redactErr(err error) error {
+	var ue *neturl.Error
+	if errors.As(err, &ue) {
+		return fmt.Errorf("%s %s: %w", ue.Op, redactURL(ue.URL), ue.Err)
+	}
+	return err
 }
 
 // permanentError is a response that retrying will not change (4xx).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -224,4 +225,50 @@ func TestHoldOpenedForUsers(t *testing.T) {
 	if d := time.Since(began); d < time.Second {
 		t.Errorf("sent after %s, within the hold", d)
 	}
+}
+
+// TestFailuresNeverLogTheSecretURL: a Slack or webhook URL's path is its
+// secret; a failed delivery logs the host only, for an HTTP error and for
+// a sink that cannot be reached.
+func TestFailuresNeverLogTheSecretURL(t *testing.T) {
+	const secret = "T000/B000/XXXXsecretXXXX"
+	refusing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusForbidden) }))
+	t.Cleanup(refusing.Close)
+	gone := httptest.NewServer(http.NotFoundHandler())
+	gone.Close() // nothing listens there any more
+	var log syncLog
+	n := New([]Sink{{Slack, refusing.URL + "/services/" + secret}, {Webhook, gone.URL + "/hooks/" + secret + "?token=" + secret}},
+		Options{Backoff: time.Millisecond, Retries: 1, Logger: slog.New(slog.NewTextHandler(&log, nil))})
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	go n.Start(ctx)
+	n.Publish(findingEvent(store.Opened))
+	deadline := time.Now().Add(5 * time.Second)
+	for strings.Count(log.String(), "notification failed") < 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("two failures not logged:\n%s", log.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if out := log.String(); strings.Contains(out, "secret") || !strings.Contains(out, refusing.URL+"/…") {
+		t.Errorf("the log names the secret, or not the host:\n%s", out)
+	}
+}
+
+// syncLog is a log destination written from the notifier's goroutines.
+type syncLog struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *syncLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *syncLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

@@ -41,6 +41,9 @@ type Options struct {
 	AllowedHosts []string
 	// Logger receives request errors. Default: discard.
 	Logger *slog.Logger
+	// Pprof serves Go's profiles under /debug/pprof/, behind the same
+	// authentication as the API. Default off.
+	Pprof bool
 }
 
 // Store is what the server reads of the store: findings and events, and
@@ -154,11 +157,14 @@ func (s *Server) Handler() http.Handler {
 		writeError(w, http.StatusNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path)
 	})
 	api.Handle("GET /metrics", promhttp.HandlerFor(s.b.Metrics.Registry, promhttp.HandlerOpts{}))
-	// Go profiling, as Kubernetes components serve it, behind the same auth.
-	api.HandleFunc("GET /debug/pprof/", pprof.Index)
-	api.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
-	api.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
-	api.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	if s.opts.Pprof {
+		// Go profiling, as Kubernetes components serve it (--profiling),
+		// behind the same auth; off unless asked for.
+		api.HandleFunc("GET /debug/pprof/", pprof.Index)
+		api.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		api.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+		api.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	}
 	// Forges cannot send a bearer token: the hook checks its own.
 	mux.HandleFunc("POST /api/v1/hooks/git", s.gitHook)
 	s.ui.Register(mux, sameOrigin)

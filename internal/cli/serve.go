@@ -31,16 +31,17 @@ type serveOptions struct {
 	storePath string
 	tokenFile string
 	// allowedHosts are extra names the API answers to (--allowed-host).
-	allowedHosts []string
-	resync       time.Duration
-	retention    time.Duration
-	workers      int
-	gitInterval  time.Duration
-	auditListen  string
-	admission    admissionFlags
-	pprof        bool
-	webhooks     []string
-	slack        []string
+	allowedHosts   []string
+	resync         time.Duration
+	retention      time.Duration
+	workers        int
+	gitInterval    time.Duration
+	auditListen    string
+	admission      admissionFlags
+	pprof          bool
+	hookSecretFile string
+	webhooks       []string
+	slack          []string
 	// remediation is the mode of the --source sources.
 	remediation string
 	autoMaxRisk string
@@ -104,6 +105,7 @@ refused, failed, or stopped because something fights it.`,
 	fs.StringVar(&o.listen, "listen", "127.0.0.1:8080", "Address to serve the API, metrics and probes on; a non-loopback address needs --token-file")
 	fs.StringVar(&o.storePath, "store", "", storeFlagHelp)
 	fs.StringVar(&o.tokenFile, "token-file", "", "File holding the bearer token API clients must send")
+	fs.StringVar(&o.hookSecretFile, "git-hook-secret-file", "", "File holding the Git push hook's own secret, as GitLab's X-Gitlab-Token or the key of GitHub's X-Hub-Signature-256 (POST /api/v1/hooks/git); never the API token")
 	fs.BoolVar(&o.pprof, "profiling", false, "Serve Go's profiles at /debug/pprof/ on --listen, behind the token, as Kubernetes components' --profiling does")
 	fs.StringArrayVar(&o.allowedHosts, "allowed-host", nil, "A host name clients may reach the API by, besides the --listen address and localhost, e.g. plumb.example.com or *.example.com (repeatable); requests naming any other Host are refused")
 	fs.DurationVar(&o.resync, "resync", 10*time.Minute, "Rescan everything this often, as a safety net")
@@ -178,6 +180,12 @@ func (o *serveOptions) Run(ctx context.Context) error {
 			return err
 		}
 	}
+	hookSecret := ""
+	if o.hookSecretFile != "" {
+		if hookSecret, err = readSecretFile("--git-hook-secret-file", o.hookSecretFile); err != nil {
+			return err
+		}
+	}
 	admissionOpts, err := o.admission.options()
 	if err != nil {
 		return err
@@ -217,7 +225,7 @@ func (o *serveOptions) Run(ctx context.Context) error {
 		Retention:   o.retention,
 		GitInterval: o.gitInterval,
 		GitAuth:     o.gitAuth,
-		API:         server.Options{Listen: o.listen, Token: token, AllowedHosts: o.allowedHosts, Logger: o.logger, Pprof: o.pprof},
+		API:         server.Options{Listen: o.listen, Token: token, AllowedHosts: o.allowedHosts, Logger: o.logger, Pprof: o.pprof, HookSecret: hookSecret},
 		AuditListen: o.auditListen,
 		Admission:   admissionOpts,
 		Shard:       shard,

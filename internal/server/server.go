@@ -41,6 +41,10 @@ type Options struct {
 	AllowedHosts []string
 	// Logger receives request errors. Default: discard.
 	Logger *slog.Logger
+	// HookSecret is the Git push hook's own secret: GitLab's token, the
+	// key of GitHub's signature. Default none: only the API token, as a
+	// bearer token, calls the hook.
+	HookSecret string
 	// Pprof serves Go's profiles under /debug/pprof/, behind the same
 	// authentication as the API. Default off.
 	Pprof bool

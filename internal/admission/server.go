@@ -2,22 +2,20 @@ package admission
 
 import (
 	"context"
-	"crypto/subtle"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"strings"
 	"time"
 
 	admissionv1 "k8s.io/api/admission/v1"
 	certutil "k8s.io/client-go/util/cert"
 
 	"plumb.dev/plumb/internal/metrics"
+	"plumb.dev/plumb/internal/webhookauth"
 )
 
 // maxReview bounds a review's body: two objects of etcd's largest size.
@@ -28,27 +26,13 @@ const maxReview = 7 << 20
 type Server struct {
 	mux     *http.ServeMux
 	opts    Options
-	auth    ClientAuth
+	auth    webhookauth.Caller
 	metrics *metrics.Metrics
 }
 
-// ClientAuth is how the webhook knows that a review comes from an API
-// server: the API server presents a client certificate or a bearer token
-// from its AdmissionConfiguration's kubeConfigFile. With neither set, the
-// webhook takes reviews from anyone who reaches it.
-type ClientAuth struct {
-	// Token is the bearer token the API servers send.
-	Token string
-	// ClientCAs verify the client certificate the API servers present.
-	ClientCAs *x509.CertPool
-}
-
-// Open says whether the webhook takes reviews from anyone.
-func (a ClientAuth) Open() bool { return a.Token == "" && a.ClientCAs == nil }
-
 // NewServer routes each cluster's reviews to Review, for callers auth
 // lets in. m may be nil.
-func NewServer(clusters []*Cluster, opts Options, auth ClientAuth, m *metrics.Metrics) *Server {
+func NewServer(clusters []*Cluster, opts Options, auth webhookauth.Caller, m *metrics.Metrics) *Server {
 	s := &Server{mux: http.NewServeMux(), opts: opts, auth: auth, metrics: m}
 	for _, c := range clusters {
 		s.mux.Handle("POST /admit/"+c.Name, s.handler(c))
@@ -64,31 +48,11 @@ func NewServer(clusters []*Cluster, opts Options, auth ClientAuth, m *metrics.Me
 func Path(name string) string { return "/admit/" + name }
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if !s.authenticated(r) {
+	s.auth.Require(s.mux, "the admission webhook", func() {
 		if s.metrics != nil {
 			s.metrics.Admissions.WithLabelValues("", string(Unauthenticated)).Inc()
 		}
-		w.Header().Set("WWW-Authenticate", `Bearer realm="plumb admission"`)
-		http.Error(w, "plumb: the admission webhook takes reviews only from the API servers' credentials", http.StatusUnauthorized)
-		return
-	}
-	s.mux.ServeHTTP(w, r)
-}
-
-// authenticated says whether r comes with the credentials auth asks for:
-// the token, when one is set, and a certificate the client CAs verified
-// (the TLS handshake verified it; here it must be there), when they are.
-func (s *Server) authenticated(r *http.Request) bool {
-	if s.auth.ClientCAs != nil && (r.TLS == nil || len(r.TLS.VerifiedChains) == 0) {
-		return false
-	}
-	if s.auth.Token != "" {
-		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(s.auth.Token)) != 1 {
-			return false
-		}
-	}
-	return true
+	}).ServeHTTP(w, r)
 }
 
 func (s *Server) handler(c *Cluster) http.Handler {
@@ -119,11 +83,7 @@ func (s *Server) Run(ctx context.Context, ln net.Listener, cert tls.Certificate)
 		ReadHeaderTimeout: 5 * time.Second,
 		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
 	}
-	if s.auth.ClientCAs != nil {
-		// A certificate is asked for, and checked when given; a request
-		// without one is refused by authenticated, with a 401 that says so.
-		srv.TLSConfig.ClientCAs, srv.TLSConfig.ClientAuth = s.auth.ClientCAs, tls.VerifyClientCertIfGiven
-	}
+	s.auth.TLS(srv.TLSConfig)
 	go func() {
 		<-ctx.Done()
 		shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)

@@ -19,6 +19,7 @@ import (
 	admissionv1 "k8s.io/api/admission/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"plumb.dev/plumb/internal/webhookauth"
 )
 
 // TestServerAuthenticatesItsCallers: with a token, only requests bearing
@@ -56,17 +57,17 @@ func TestServerAuthenticatesItsCallers(t *testing.T) {
 
 	for _, tc := range []struct {
 		name  string
-		auth  ClientAuth
+		auth  webhookauth.Caller
 		token string
 		cert  *tls.Certificate
 		want  int
 	}{
-		{"no token", ClientAuth{Token: "s3cret"}, "", nil, http.StatusUnauthorized},
-		{"a wrong token", ClientAuth{Token: "s3cret"}, "guess", nil, http.StatusUnauthorized},
-		{"the token", ClientAuth{Token: "s3cret"}, "s3cret", nil, http.StatusOK},
-		{"no certificate", ClientAuth{ClientCAs: apiServerCA.pool}, "", nil, http.StatusUnauthorized},
-		{"another CA's certificate", ClientAuth{ClientCAs: apiServerCA.pool}, "", &stranger, http.StatusUnauthorized},
-		{"the API server's certificate", ClientAuth{ClientCAs: apiServerCA.pool}, "", &apiServerCert, http.StatusOK},
+		{"no token", webhookauth.Caller{Token: "s3cret"}, "", nil, http.StatusUnauthorized},
+		{"a wrong token", webhookauth.Caller{Token: "s3cret"}, "guess", nil, http.StatusUnauthorized},
+		{"the token", webhookauth.Caller{Token: "s3cret"}, "s3cret", nil, http.StatusOK},
+		{"no certificate", webhookauth.Caller{ClientCAs: apiServerCA.pool}, "", nil, http.StatusUnauthorized},
+		{"another CA's certificate", webhookauth.Caller{ClientCAs: apiServerCA.pool}, "", &stranger, http.StatusUnauthorized},
+		{"the API server's certificate", webhookauth.Caller{ClientCAs: apiServerCA.pool}, "", &apiServerCert, http.StatusOK},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before := len(f.breaks)

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -28,6 +29,10 @@ type Write struct {
 	UserAgent string    `json:"userAgent,omitempty"`
 	SourceIPs []string  `json:"sourceIPs,omitempty"`
 	Time      time.Time `json:"time"`
+	// Candidates, set by Who, are the users who wrote with the same
+	// manager when they were more than one: the write cannot be pinned on
+	// one of them, and User is empty.
+	Candidates []string `json:"candidates,omitempty"`
 }
 
 // Object names an object the way audit events do: by resource, not kind.
@@ -35,28 +40,41 @@ type Object struct {
 	Group, Resource, Namespace, Name string
 }
 
-// Options bound what the index keeps.
+// Options bound what the index keeps, whoever sends it events.
 type Options struct {
 	// MaxPerObject is how many recent writes are kept per object.
 	// Default 16.
 	MaxPerObject int
-	// MaxAge is how long a write is kept. Default 24 hours.
+	// MaxWrites is how many writes are kept in all; past it the oldest
+	// recorded go first. Default 100,000 (about 56 MiB of heap when full).
+	MaxWrites int
+	// MaxAge is how long a write is kept. Default 24 hours. An event older
+	// than that, or stamped more than MaxSkew in the future, is not kept.
 	MaxAge time.Duration
+	// MaxSkew is how far in the future an event's time may be (the API
+	// server's clock against plumb's). Default 1 minute.
+	MaxSkew time.Duration
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 }
 
 // DefaultOptions returns the defaults documented on Options.
 func DefaultOptions() Options {
-	return Options{MaxPerObject: 16, MaxAge: 24 * time.Hour, Now: time.Now}
+	return Options{MaxPerObject: 16, MaxWrites: 100_000, MaxAge: 24 * time.Hour, MaxSkew: time.Minute, Now: time.Now}
 }
 
 // Index keeps recent writes per object.
 type Index struct {
 	opts Options
 	mu   sync.Mutex
-	// writes, guarded by mu, holds each object's writes, oldest first.
+	// writes, guarded by mu, holds each object's writes, oldest first;
+	// count is how many there are in all.
 	writes map[Object][]Write
+	count  int
+	// order, guarded by mu, is the object of each write in the order they
+	// were recorded, to drop the oldest past MaxWrites; an entry may name
+	// a write already dropped (per object, or by Prune).
+	order []Object
 }
 
 // NewIndex returns an empty index.
@@ -67,6 +85,12 @@ func NewIndex(opts Options) *Index {
 	}
 	if opts.MaxAge <= 0 {
 		opts.MaxAge = def.MaxAge
+	}
+	if opts.MaxWrites <= 0 {
+		opts.MaxWrites = def.MaxWrites
+	}
+	if opts.MaxSkew <= 0 {
+		opts.MaxSkew = def.MaxSkew
 	}
 	if opts.Now == nil {
 		opts.Now = def.Now
@@ -86,6 +110,9 @@ func (ix *Index) Record(e auditv1.Event) (Object, bool) {
 	if e.ResponseStatus != nil && e.ResponseStatus.Code >= 300 || dryRun(e.RequestURI) {
 		return Object{}, false
 	}
+	if now, at := ix.opts.Now(), e.StageTimestamp.Time; at.After(now.Add(ix.opts.MaxSkew)) || at.Before(now.Add(-ix.opts.MaxAge)) {
+		return Object{}, false // a forged or stale time would outlive or outrank real writes
+	}
 	ref := e.ObjectRef
 	w := Write{Group: ref.APIGroup, Resource: ref.Resource, Subresource: ref.Subresource, Namespace: ref.Namespace, Name: ref.Name,
 		Verb: e.Verb, Manager: manager(e.RequestURI, e.UserAgent), User: e.User.Username, Groups: e.User.Groups,
@@ -94,11 +121,44 @@ func (ix *Index) Record(e auditv1.Event) (Object, bool) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	ws := append(ix.writes[key], w)
+	ix.count++
 	if len(ws) > ix.opts.MaxPerObject {
-		ws = ws[len(ws)-ix.opts.MaxPerObject:]
+		ix.count -= len(ws) - ix.opts.MaxPerObject
+		ws = append([]Write(nil), ws[len(ws)-ix.opts.MaxPerObject:]...)
 	}
 	ix.writes[key] = ws
+	ix.order = append(ix.order, key)
+	for ix.count > ix.opts.MaxWrites && len(ix.order) > 0 {
+		ix.dropOldest()
+	}
+	if len(ix.order) > 2*ix.opts.MaxWrites {
+		ix.order = append([]Object(nil), ix.order[len(ix.order)-ix.opts.MaxWrites:]...)
+	}
 	return key, true
+}
+
+// dropOldest drops the oldest write of the object recorded longest ago.
+// Callers hold mu.
+func (ix *Index) dropOldest() {
+	key := ix.order[0]
+	ix.order = ix.order[1:]
+	ws := ix.writes[key]
+	if len(ws) == 0 {
+		return // dropped already
+	}
+	ix.count--
+	if len(ws) == 1 {
+		delete(ix.writes, key)
+		return
+	}
+	ix.writes[key] = ws[1:]
+}
+
+// Len is how many writes the index keeps.
+func (ix *Index) Len() int {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	return ix.count
 }
 
 // dryRun reports whether a request only pretended to write (plumb's own
@@ -123,19 +183,37 @@ func manager(requestURI, userAgent string) string {
 
 // Who returns the latest write to obj by field manager mgr made no later
 // than at (a managedFields time, which has whole seconds) allows; mgr ""
-// matches any manager.
+// matches any manager. A field manager's time is that of its last change
+// to any of its fields, so when several users wrote with mgr since plumb
+// last wrote the object, the write cannot be pinned on one of them: the
+// Write returned has no User and names them all in Candidates.
 func (ix *Index) Who(obj Object, mgr string, at time.Time) (Write, bool) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	ws := ix.writes[obj]
 	limit := at.Truncate(time.Second).Add(time.Second)
+	var found Write
+	ok := false
+	var users []string
 	for i := len(ws) - 1; i >= 0; i-- {
 		w := ws[i]
+		if strings.HasPrefix(w.Manager, "plumb") && ok {
+			break // plumb put fields back: earlier writes are not this change's
+		}
 		if (mgr == "" || w.Manager == mgr) && w.Time.Before(limit) {
-			return w, true
+			if !ok {
+				found, ok = w, true
+			}
+			if !slices.Contains(users, w.User) {
+				users = append(users, w.User)
+			}
 		}
 	}
-	return Write{}, false
+	if len(users) > 1 {
+		slices.Sort(users)
+		found.User, found.Groups, found.Candidates = "", nil, users
+	}
+	return found, ok
 }
 
 // WhoRemoved names who removed a declared field from obj, which
@@ -178,6 +256,7 @@ func (ix *Index) Prune() {
 		for i < len(ws) && ws[i].Time.Before(cutoff) {
 			i++
 		}
+		ix.count -= i
 		if i == len(ws) {
 			delete(ix.writes, k)
 		} else if i > 0 {

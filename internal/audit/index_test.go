@@ -2,10 +2,13 @@ package audit
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -104,7 +107,9 @@ func TestRecordKeepsOnlySuccessfulWrites(t *testing.T) {
 		{ev("get", 200, auditv1.StageResponseComplete, now, "/api/v1/namespaces/shop/configmaps/settings"), false},
 		{ev("patch", 409, auditv1.StageResponseComplete, now, "/api/v1/namespaces/shop/configmaps/settings"), false},
 		{ev("patch", 200, auditv1.StageRequestReceived, now, "/api/v1/namespaces/shop/configmaps/settings"), false},
-		{ev("patch", 200, auditv1.StageResponseComplete, now.Add(-2*time.Hour), "/api/v1/namespaces/shop/configmaps/settings?fieldManager=old"), true},
+		{ev("patch", 200, auditv1.StageResponseComplete, now.Add(-2*time.Hour), "/api/v1/namespaces/shop/configmaps/settings?fieldManager=stale"), false},
+		{ev("patch", 200, auditv1.StageResponseComplete, now.Add(2*time.Minute), "/api/v1/namespaces/shop/configmaps/settings?fieldManager=future"), false},
+		{ev("patch", 200, auditv1.StageResponseComplete, now.Add(-30*time.Minute), "/api/v1/namespaces/shop/configmaps/settings?fieldManager=old"), true},
 		{ev("update", 200, auditv1.StageResponseComplete, now.Add(-time.Minute), "/api/v1/namespaces/shop/configmaps/settings"), true},
 		{ev("patch", 200, auditv1.StageResponseComplete, now, "/api/v1/namespaces/shop/configmaps/settings?fieldManager=kubectl-patch"), true},
 	} {
@@ -169,7 +174,7 @@ func TestWhoRemoved(t *testing.T) {
 		{"nobody but the creator", []auditv1.Event{w(1, "kubectl-create", "jane", "create")}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ix := NewIndex(DefaultOptions())
+			ix := NewIndex(Options{Now: func() time.Time { return at.Add(time.Minute) }})
 			for _, e := range tc.events {
 				ix.Record(e)
 			}
@@ -178,5 +183,81 @@ func TestWhoRemoved(t *testing.T) {
 				t.Errorf("WhoRemoved = %q, %v; want %q", got.User, ok, tc.want)
 			}
 		})
+	}
+}
+
+// TestIndexIsBounded: whoever posts events, the index keeps at most
+// MaxWrites writes, the newest, and nothing stamped in the future.
+func TestIndexIsBounded(t *testing.T) {
+	now := time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)
+	ix := NewIndex(Options{MaxWrites: 100, Now: func() time.Time { return now }})
+	for i := range 1000 {
+		ix.Record(forged(i, now))
+	}
+	if n := ix.Len(); n != 100 {
+		t.Errorf("%d writes kept, want MaxWrites (100)", n)
+	}
+	if _, ok := ix.Who(Object{Resource: "configmaps", Namespace: "shop", Name: "cm-999"}, "", now); !ok {
+		t.Error("the newest write was dropped")
+	}
+	if _, ok := ix.Who(Object{Resource: "configmaps", Namespace: "shop", Name: "cm-0"}, "", now); ok {
+		t.Error("the oldest write was kept past MaxWrites")
+	}
+	if _, ok := ix.Record(forged(1, now.Add(time.Hour))); ok {
+		t.Error("an event stamped an hour ahead was kept")
+	}
+}
+
+// forged is a write event to ConfigMap cm-i at at, as anyone could post.
+func forged(i int, at time.Time) auditv1.Event {
+	return auditv1.Event{Stage: auditv1.StageResponseComplete, Verb: "patch", UserAgent: "kubectl/v1.37.2",
+		ObjectRef:      &auditv1.ObjectReference{Resource: "configmaps", Namespace: "shop", Name: fmt.Sprintf("cm-%d", i)},
+		User:           authenticationv1.UserInfo{Username: "ceo@example.com"},
+		StageTimestamp: metav1.NewMicroTime(at)}
+}
+
+// TestWhoIsAmbiguousBetweenUsersOfOneManager: kubectl's time in
+// managedFields is its last change to any of its fields, so when two
+// people both wrote with kubectl the change is pinned on neither; once
+// plumb has put the object back, only the writes after it count.
+func TestWhoIsAmbiguousBetweenUsersOfOneManager(t *testing.T) {
+	at := time.Date(2026, 12, 5, 10, 0, 0, 0, time.UTC)
+	ix := NewIndex(Options{Now: func() time.Time { return at.Add(time.Hour) }})
+	write := func(sec int, manager, user string) {
+		ix.Record(auditv1.Event{Stage: auditv1.StageResponseComplete, Verb: "patch",
+			ObjectRef:      &auditv1.ObjectReference{Resource: "configmaps", Namespace: "shop", Name: "settings"},
+			RequestURI:     "/api/v1/namespaces/shop/configmaps/settings?fieldManager=" + manager,
+			User:           authenticationv1.UserInfo{Username: user},
+			StageTimestamp: metav1.NewMicroTime(at.Add(time.Duration(sec) * time.Second))})
+	}
+	obj := Object{Resource: "configmaps", Namespace: "shop", Name: "settings"}
+	write(1, "kubectl", "alice")
+	write(5, "kubectl", "bob")
+	if w, ok := ix.Who(obj, "kubectl", at.Add(5*time.Second)); !ok || w.User != "" || !slices.Equal(w.Candidates, []string{"alice", "bob"}) {
+		t.Errorf("two users of kubectl: %+v, %v; want no user, candidates alice and bob", w, ok)
+	}
+	write(7, "plumb", "system:serviceaccount:plumb:plumb")
+	write(9, "kubectl", "alice")
+	if w, ok := ix.Who(obj, "kubectl", at.Add(9*time.Second)); !ok || w.User != "alice" || len(w.Candidates) != 0 {
+		t.Errorf("alice after plumb's fix: %+v, %v; want alice", w, ok)
+	}
+}
+
+// BenchmarkForgedFlood posts a million forged events for distinct objects
+// and reports what the index holds afterwards: bounded by MaxWrites.
+func BenchmarkForgedFlood(b *testing.B) {
+	now := time.Now()
+	for b.Loop() {
+		ix := NewIndex(DefaultOptions())
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		for i := range 1_000_000 {
+			ix.Record(forged(i, now))
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		b.ReportMetric(float64(ix.Len()), "writes-kept")
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/(1<<20), "heap-MiB")
 	}
 }

@@ -36,7 +36,7 @@ type serveOptions struct {
 	retention      time.Duration
 	workers        int
 	gitInterval    time.Duration
-	auditListen    string
+	audit          auditFlags
 	admission      admissionFlags
 	pprof          bool
 	hookSecretFile string
@@ -112,7 +112,12 @@ refused, failed, or stopped because something fights it.`,
 	fs.DurationVar(&o.retention, "retention", 30*24*time.Hour, "Delete resolved events older than this")
 	fs.IntVar(&o.workers, "workers", 4, "Objects compared in parallel per cluster")
 	fs.DurationVar(&o.gitInterval, "git-interval", sourcewatch.DefaultInterval, "Read the commit of each Git source (and the revision of each Helm release source) this often; a push webhook can ask sooner (POST /api/v1/hooks/git)")
-	fs.StringVar(&o.auditListen, "audit-listen", "", "Address to receive the API servers' audit webhook on (POST /audit/CLUSTER, or / with one cluster), to name the user behind each change; see docs/serve.md")
+	fs.StringVar(&o.audit.listen, "audit-listen", "", "Address to receive the API servers' audit webhook on (POST /audit/CLUSTER, or / with one cluster), to name the user behind each change; see docs/serve.md")
+	fs.StringVar(&o.audit.certFile, "audit-tls-cert-file", "", "Certificate the audit receiver serves HTTPS with (required unless --audit-listen is loopback)")
+	fs.StringVar(&o.audit.keyFile, "audit-tls-key-file", "", "Key of --audit-tls-cert-file")
+	fs.StringVar(&o.audit.tokenFile, "audit-token-file", "", "File holding the bearer token the API servers' audit webhook kubeconfig sends (over TLS)")
+	fs.StringVar(&o.audit.clientCA, "audit-client-ca", "", "PEM file of the CA whose client certificates the API servers' audit webhook presents")
+	fs.BoolVar(&o.audit.open, "audit-allow-unauthenticated", false, "Take audit events from anyone who reaches a loopback --audit-listen")
 	fs.StringVar(&o.admission.mode, "admission", "off", "Admission webhook that stops out-of-band changes to declared fields: off, warn (the write goes through with a warning) or enforce (it is denied); see docs/serve.md")
 	fs.StringVar(&o.admission.listen, "admission-listen", "", "Address the admission webhook serves HTTPS on, with a certificate plumb makes, e.g. 0.0.0.0:9443")
 	fs.StringVar(&o.admission.url, "admission-url", "", "URL the API servers call the webhook at (https://...); default https:// and the --admission-listen address")
@@ -152,6 +157,9 @@ func (o *serveOptions) Validate() error {
 	if err := o.admission.validate(); err != nil {
 		return err
 	}
+	if err := o.audit.validate(); err != nil {
+		return err
+	}
 	if o.agents && o.shard.namespace != "" {
 		return fmt.Errorf("--agents takes one hub's agents; it cannot be shared among replicas (--lease-namespace)")
 	}
@@ -185,6 +193,10 @@ func (o *serveOptions) Run(ctx context.Context) error {
 		if hookSecret, err = readSecretFile("--git-hook-secret-file", o.hookSecretFile); err != nil {
 			return err
 		}
+	}
+	auditOpts, err := o.audit.options()
+	if err != nil {
+		return err
 	}
 	admissionOpts, err := o.admission.options()
 	if err != nil {
@@ -226,7 +238,7 @@ func (o *serveOptions) Run(ctx context.Context) error {
 		GitInterval: o.gitInterval,
 		GitAuth:     o.gitAuth,
 		API:         server.Options{Listen: o.listen, Token: token, AllowedHosts: o.allowedHosts, Logger: o.logger, Pprof: o.pprof, HookSecret: hookSecret},
-		AuditListen: o.auditListen,
+		Audit:       auditOpts,
 		Admission:   admissionOpts,
 		Shard:       shard,
 		Agents:      o.agents,

@@ -1,15 +1,14 @@
 package cli
 
 import (
-	"crypto/x509"
 	"fmt"
 	"net"
 	"net/url"
-	"os"
 
 	"plumb.dev/plumb/internal/admission"
 	"plumb.dev/plumb/internal/config"
 	"plumb.dev/plumb/internal/daemon"
+	"plumb.dev/plumb/internal/webhookauth"
 )
 
 // admissionFlags are serve's --admission flags.
@@ -84,21 +83,7 @@ func (a *admissionFlags) options() (*daemon.AdmissionOptions, error) {
 	}
 	u, _ := a.baseURL()
 	opts := &daemon.AdmissionOptions{Mode: mode, Listen: a.listen, URL: u, Exempt: a.exempt, BreakGlass: a.breakGlass}
-	if a.tokenFile != "" {
-		var err error
-		if opts.Auth.Token, err = readSecretFile("--admission-token-file", a.tokenFile); err != nil {
-			return nil, err
-		}
-	}
-	if a.clientCA != "" {
-		b, err := os.ReadFile(a.clientCA)
-		if err != nil {
-			return nil, fmt.Errorf("--admission-client-ca: %w", err)
-		}
-		opts.Auth.ClientCAs = x509.NewCertPool()
-		if !opts.Auth.ClientCAs.AppendCertsFromPEM(b) {
-			return nil, fmt.Errorf("--admission-client-ca %s holds no PEM certificate", a.clientCA)
-		}
-	}
-	return opts, nil
+	var err error
+	opts.Auth, err = webhookauth.Load("--admission-token-file", a.tokenFile, "--admission-client-ca", a.clientCA)
+	return opts, err
 }

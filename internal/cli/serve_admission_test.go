@@ -79,7 +79,7 @@ func TestServeAdmission(t *testing.T) {
 	if err := os.WriteFile(tokenFile, []byte(admissionToken+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	audited, auditAddr, stopAudited := startAudited(t, map[string]string{"admission-control-config-file": admissionConfig})
+	audited, auditArgs, stopAudited := startAudited(t, map[string]string{"admission-control-config-file": admissionConfig})
 	ns := audited.Namespace(t)
 	admin := func(args ...string) string { return audited.Kubectl(t, "", append([]string{"-n", ns}, args...)...) }
 	src := copyShop(t)
@@ -128,9 +128,9 @@ func TestServeAdmission(t *testing.T) {
 	}
 
 	storePath := filepath.Join(t.TempDir(), "plumb.db")
-	base, stopServe := startServe(t, "--kubeconfig", bot, "-n", ns, "--source", src,
-		"--store", storePath, "--audit-listen", auditAddr,
-		"--admission", "enforce", "--admission-listen", admissionAddr, "--admission-token-file", tokenFile, "--admission-deployer", "ci-deployer", "--admission-break-glass", "sre", "-v", "2")
+	base, stopServe := startServe(t, append([]string{"--kubeconfig", bot, "-n", ns, "--source", src,
+		"--store", storePath,
+		"--admission", "enforce", "--admission-listen", admissionAddr, "--admission-token-file", tokenFile, "--admission-deployer", "ci-deployer", "--admission-break-glass", "sre", "-v", "2"}, auditArgs...)...)
 
 	// The configuration: Ignore, a short timeout, the CA, the declared
 	// kinds with their scale subresources, the test's namespace only.
@@ -297,8 +297,8 @@ func TestServeAdmission(t *testing.T) {
 	}
 
 	// Warn mode: the write passes and kubectl prints plumb's warning.
-	_, stopServe = startServe(t, "--kubeconfig", bot, "-n", ns, "--source", src, "--audit-listen", auditAddr,
-		"--store", filepath.Join(t.TempDir(), "plumb.db"), "--admission", "warn", "--admission-listen", admissionAddr, "--admission-token-file", tokenFile)
+	_, stopServe = startServe(t, append([]string{"--kubeconfig", bot, "-n", ns, "--source", src,
+		"--store", filepath.Join(t.TempDir(), "plumb.db"), "--admission", "warn", "--admission-listen", admissionAddr, "--admission-token-file", tokenFile}, auditArgs...)...)
 	// Each try writes a new value: a try that lands before the API server
 	// calls the new webhook must not make the next ones no-ops.
 	tries := 0

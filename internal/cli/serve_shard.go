@@ -30,7 +30,7 @@ func (f *shardFlags) validate(o *serveOptions) error {
 		}
 		return nil
 	}
-	if o.auditListen != "" || o.admission.mode != "off" {
+	if o.audit.listen != "" || o.admission.mode != "off" {
 		return errors.New("--lease-namespace does not work with --audit-listen or --admission yet: run those on a single replica")
 	}
 	return nil

@@ -18,6 +18,7 @@ import (
 	"plumb.dev/plumb/internal/metrics"
 	"plumb.dev/plumb/internal/store"
 	"plumb.dev/plumb/internal/watch"
+	"plumb.dev/plumb/internal/webhookauth"
 )
 
 // AdmissionOptions set up serve's admission webhook.
@@ -33,7 +34,7 @@ type AdmissionOptions struct {
 	Exempt     []string
 	BreakGlass []string
 	// Auth is how the webhook knows its callers are the API servers.
-	Auth admission.ClientAuth
+	Auth webhookauth.Caller
 }
 
 // breakGlassLog keeps break-glass writes durably.

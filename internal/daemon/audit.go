@@ -2,8 +2,10 @@ package daemon
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"time"
@@ -13,8 +15,8 @@ import (
 	"plumb.dev/plumb/internal/audit"
 	"plumb.dev/plumb/internal/cluster"
 	"plumb.dev/plumb/internal/drift"
-	"plumb.dev/plumb/internal/server"
 	"plumb.dev/plumb/internal/watch"
+	"plumb.dev/plumb/internal/webhookauth"
 )
 
 // auditHold is how long, with --audit-listen, a notification of an opened
@@ -23,26 +25,38 @@ import (
 // plumb's re-check, with room to spare. Without the batch it goes anyway.
 const auditHold = 5 * time.Second
 
+// AuditOptions set up serve's audit receiver.
+type AuditOptions struct {
+	// Listen is the address.
+	Listen string
+	// Cert, if set, is served with TLS (required beyond loopback).
+	Cert *tls.Certificate
+	// Caller is how the receiver knows its callers are the API servers;
+	// open only on loopback, as the cli allows.
+	Caller webhookauth.Caller
+}
+
 // auditReceiver is serve's --audit-listen: one index of recent writes per
 // cluster, fed by that cluster's API server through its audit webhook at
 // /audit/CLUSTER (or / when serve watches one cluster).
 type auditReceiver struct {
+	opts    AuditOptions
 	indexes map[string]*audit.Index
 	mux     *http.ServeMux
-	// token, when set, is the bearer token the API servers must send
-	// (serve's --token-file; the webhook kubeconfig's user token).
-	token string
-	ln    net.Listener
+	ln      net.Listener
 }
 
-// newAuditReceiver listens on addr at once, so that a busy address stops
-// serve before anything starts.
-func newAuditReceiver(addr, token string) (*auditReceiver, error) {
-	ln, err := net.Listen("tcp", addr)
+// newAuditReceiver listens at once, so that a busy address stops serve
+// before anything starts.
+func newAuditReceiver(opts AuditOptions, logger *slog.Logger) (*auditReceiver, error) {
+	ln, err := net.Listen("tcp", opts.Listen)
 	if err != nil {
 		return nil, fmt.Errorf("--audit-listen: %w", err)
 	}
-	return &auditReceiver{indexes: map[string]*audit.Index{}, mux: http.NewServeMux(), token: token, ln: ln}, nil
+	if opts.Caller.Open() {
+		logger.Warn("the audit receiver takes events from anyone who reaches it (--audit-allow-unauthenticated)", "listen", opts.Listen)
+	}
+	return &auditReceiver{opts: opts, indexes: map[string]*audit.Index{}, mux: http.NewServeMux(), ln: ln}, nil
 }
 
 // index makes the index of cluster name.
@@ -89,7 +103,7 @@ func attributor(ix *audit.Index, c *cluster.Cluster) func(*drift.Finding) {
 				w, ok = ix.WhoRemoved(obj, f.Deployer)
 			}
 			if ok {
-				ch.User = &drift.User{Name: w.User, Groups: w.Groups, UserAgent: w.UserAgent, SourceIPs: w.SourceIPs}
+				ch.User = &drift.User{Name: w.User, Groups: w.Groups, UserAgent: w.UserAgent, SourceIPs: w.SourceIPs, Candidates: w.Candidates}
 			}
 		}
 	}
@@ -98,7 +112,12 @@ func attributor(ix *audit.Index, c *cluster.Cluster) func(*drift.Finding) {
 // Start serves until ctx ends, and prunes old writes every 10 minutes.
 func (a *auditReceiver) Start(ctx context.Context) error {
 	ln := a.ln
-	srv := &http.Server{Handler: server.Authenticate(a.token, a.mux), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: a.opts.Caller.Require(a.mux, "the audit receiver", nil), ReadHeaderTimeout: 10 * time.Second}
+	if a.opts.Cert != nil {
+		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{*a.opts.Cert}, MinVersion: tls.VersionTLS12}
+		a.opts.Caller.TLS(srv.TLSConfig)
+		ln = tls.NewListener(ln, srv.TLSConfig)
+	}
 	go func() {
 		t := time.NewTicker(10 * time.Minute)
 		defer t.Stop()

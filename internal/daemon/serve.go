@@ -68,8 +68,8 @@ type Options struct {
 	GitAuth     gitsource.Auth
 	// API is the API server's; its Listen, Token and AllowedHosts.
 	API server.Options
-	// AuditListen, if set, receives the API servers' audit webhook.
-	AuditListen string
+	// Audit, if set, receives the API servers' audit webhook.
+	Audit *AuditOptions
 	// Admission, if set, serves the admission webhook.
 	Admission *AdmissionOptions
 	// Shard, if set, shares the clusters with other replicas.
@@ -116,7 +116,7 @@ func New(ctx context.Context, opts Options) (s *Serve, err error) {
 	logger, m, st := opts.Logger, opts.Metrics, opts.Store
 	hub := server.NewHub()
 	nopts := notify.Options{Logger: logger, Metrics: m}
-	if opts.AuditListen != "" {
+	if opts.Audit != nil {
 		nopts.HoldOpened = auditHold
 	}
 	notifier := notify.New(opts.Sinks, nopts)
@@ -125,8 +125,8 @@ func New(ctx context.Context, opts Options) (s *Serve, err error) {
 	findings.Subscribe(notifier.Publish)
 
 	var audits *auditReceiver
-	if opts.AuditListen != "" {
-		if audits, err = newAuditReceiver(opts.AuditListen, opts.API.Token); err != nil {
+	if opts.Audit != nil {
+		if audits, err = newAuditReceiver(*opts.Audit, logger); err != nil {
 			return nil, err
 		}
 		bound = append(bound, audits.ln)

@@ -78,7 +78,7 @@ func TestLint(t *testing.T) {
 const everything = `
 remediation: {enabled: true, mode: auto}
 admission: {enabled: true, mode: enforce, tokenSecret: {name: plumb-admission}, deployers: ["system:serviceaccount:flux-system:*"], breakGlass: [sre]}
-audit: {enabled: true}
+audit: {enabled: true, tlsSecret: plumb-audit-tls, tokenSecret: {name: plumb-audit}}
 serviceMonitor: {enabled: true}
 pdb: {enabled: true}
 unmanaged: true
@@ -243,6 +243,8 @@ func TestOptions(t *testing.T) {
 		"admission-deployer":    "system:serviceaccount:flux-system:*",
 		"admission-break-glass": "sre",
 		"audit-listen":          "0.0.0.0:8181",
+		"audit-tls-cert-file":   "/var/run/secrets/plumb-audit-tls/tls.crt",
+		"audit-token-file":      "/var/run/secrets/plumb-audit/token",
 		"remediation":           "auto",
 	} {
 		if got := p.flag(name); got != want {
@@ -259,6 +261,9 @@ func TestOptions(t *testing.T) {
 	}
 	// The webhook must know its callers: a token Secret, or an explicit
 	// choice to take reviews from anyone.
+	if _, _, err := render(rel, shopValues(t, "shop", "audit: {enabled: true}\n")); err == nil || !strings.Contains(err.Error(), "audit.tlsSecret") {
+		t.Errorf("audit without TLS and a token: %v, want a refusal naming audit.tlsSecret", err)
+	}
 	if _, _, err := render(rel, shopValues(t, "shop", "admission: {enabled: true}\n")); err == nil || !strings.Contains(err.Error(), "admission.tokenSecret.name") {
 		t.Errorf("admission without a way to know its callers: %v, want a refusal naming admission.tokenSecret.name", err)
 	}
@@ -344,9 +349,9 @@ func TestSharding(t *testing.T) {
 	mustFind(t, objs, "RoleBinding", "plumb-leases")
 
 	for extra, want := range map[string]string{
-		"replicas: 2\n":                      "replicas > 1 needs sharding.enabled",
-		"sharding: {enabled: true}\n":        "it needs config.clusters and a shared store",
-		sharded + "audit: {enabled: true}\n": "does not work with admission or audit",
+		"replicas: 2\n":               "replicas > 1 needs sharding.enabled",
+		"sharding: {enabled: true}\n": "it needs config.clusters and a shared store",
+		sharded + "audit: {enabled: true, tlsSecret: t, tokenSecret: {name: t}}\n": "does not work with admission or audit",
 	} {
 		if _, _, err := render(rel, shopValues(t, "shop", extra)); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("values %q: %v, want an error saying %q", extra, err, want)

@@ -76,10 +76,23 @@ type Change struct {
 
 // User is who made a request, as the API server authenticated it.
 type User struct {
+	// Name is the user; empty when the change cannot be pinned on one of
+	// Candidates.
 	Name      string   `json:"name"`
 	Groups    []string `json:"groups,omitempty"`
 	UserAgent string   `json:"userAgent,omitempty"`
 	SourceIPs []string `json:"sourceIPs,omitempty"`
+	// Candidates are the users who wrote with the change's field manager,
+	// when they were more than one.
+	Candidates []string `json:"candidates,omitempty"`
+}
+
+// String names the user, or the candidates when there are several.
+func (u User) String() string {
+	if u.Name == "" && len(u.Candidates) > 0 {
+		return "one of " + strings.Join(u.Candidates, ", ")
+	}
+	return u.Name
 }
 
 // Finding is one object that is not as declared.

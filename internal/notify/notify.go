@@ -388,7 +388,7 @@ func Summary(e event.Event) string {
 		p := c.Path + " " + string(c.Type)
 		switch {
 		case c.User != nil && c.Manager != "":
-			p += " by " + c.User.Name + " (" + c.Manager + ")"
+			p += " by " + c.User.String() + " (" + c.Manager + ")"
 		case c.Manager != "":
 			p += " by " + c.Manager
 		}

@@ -34,6 +34,9 @@ const badge = (s) => h('span', {class: 'badge ' + s}, s);
 const q = (o) => new URLSearchParams(Object.entries(o).filter(([, v]) => v)).toString();
 const findingLink = (f) => h('a', {href: '#/object/' + encodeURIComponent(f.id || f.findingId), class: 'obj'}, objName(f));
 const objName = (f) => (f.namespace ? f.namespace + '/' : '') + f.name;
+// userName is who made a change, or who may have when several people wrote
+// with its field manager.
+const userName = (u) => u.name || (u.candidates && u.candidates.length ? 'one of ' + u.candidates.join(', ') : '');
 const clusterLink = (name) => h('a', {href: '#/cluster/' + encodeURIComponent(name)}, name);
 
 function ago(t) {
@@ -125,7 +128,7 @@ async function clusterPage(params, name) {
       items, (f) => h('tr', {'data-id': f.id},
         h('td', {}, findingLink(f)), h('td', {}, f.kind), h('td', {}, badge(f.state)),
         h('td', {}, (f.changes || []).slice(0, 3).map((x) => h('div', {}, h('code', {}, x.path))), (f.changes || []).length > 3 ? h('div', {class: 'muted'}, `and ${f.changes.length - 3} more`) : null),
-        h('td', {}, [...new Set((f.changes || []).map((x) => x.user ? x.user.name : x.manager).filter(Boolean))].join(', ')),
+        h('td', {}, [...new Set((f.changes || []).map((x) => x.user ? userName(x.user) : x.manager).filter(Boolean))].join(', ')),
         h('td', {}, ago(f.lastChange)), h('td', {}, delta(f.resourceDelta))),
       {empty: 'Every declared object is as declared.'}));
 }
@@ -157,7 +160,7 @@ async function objectPage(params, id) {
           h('td', {}, h('code', {}, c.path), ' ', h('span', {class: 'muted'}, c.type)),
           h('td', {class: 'desired'}, value(c.desired)), h('td', {class: 'live-v'}, value(c.live)),
           h('td', {}, c.manager || '—'), h('td', {}, c.operation || '—'), h('td', {}, ago(c.time)),
-          h('td', {}, c.user ? c.user.name : h('span', {class: 'muted'}, 'no audit data')))));
+          h('td', {}, c.user ? userName(c.user) : h('span', {class: 'muted'}, 'no audit data')))));
     }
   }
   const items = [];

@@ -7,9 +7,14 @@ import (
 	"encoding/hex"
 	"html/template"
 	"io/fs"
+	"net"
 	"net/http"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 //go:embed static
@@ -35,7 +40,17 @@ type Dashboard struct {
 	mu    sync.Mutex
 	// sessions (guarded by mu) maps a session id to when it ends.
 	sessions map[string]time.Time
+	// failures (guarded by mu) limits wrong tokens per client address.
+	failures map[string]*rate.Limiter
 }
+
+// Failed sign-ins a client may make: a burst of failedBurst, then one
+// every failedEvery; past that it is answered 429 until it waits.
+const (
+	failedBurst  = 5
+	failedEvery  = 2 * time.Second
+	maxFailTrack = 10_000 // client addresses tracked at once
+)
 
 // New returns a dashboard.
 func New(opts Options) *Dashboard {
@@ -46,6 +61,7 @@ func New(opts Options) *Dashboard {
 		opts:     opts,
 		pages:    template.Must(template.ParseFS(static, "static/*.html")),
 		sessions: map[string]time.Time{},
+		failures: map[string]*rate.Limiter{},
 	}
 }
 
@@ -125,9 +141,16 @@ func (d *Dashboard) signIn(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 		return
 	}
+	limiter := d.limiter(r)
+	if limiter.Tokens() < 1 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(failedEvery.Seconds())))
+		d.renderLogin(w, http.StatusTooManyRequests, "Too many wrong tokens from here; wait a moment and try again.")
+		return
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	got := []byte(r.PostFormValue("token"))
 	if subtle.ConstantTimeCompare(got, []byte(d.opts.Token)) != 1 {
+		limiter.Allow() // only a wrong token spends the allowance
 		d.renderLogin(w, http.StatusUnauthorized, "That is not the token plumb serve was started with (--token-file).")
 		return
 	}
@@ -146,7 +169,7 @@ func (d *Dashboard) signIn(w http.ResponseWriter, r *http.Request) {
 	d.sessions[id] = now.Add(d.opts.SessionTTL)
 	d.mu.Unlock()
 	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: id, Path: "/", MaxAge: int(d.opts.SessionTTL.Seconds()),
-		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
+		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: secure(r)})
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
@@ -157,8 +180,34 @@ func (d *Dashboard) signOut(w http.ResponseWriter, r *http.Request) {
 		d.mu.Unlock()
 	}
 	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: "", Path: "/", MaxAge: -1,
-		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
+		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: secure(r)})
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
+}
+
+// secure says whether the browser reached plumb over TLS: directly, or
+// through a TLS-terminating ingress that says so (X-Forwarded-Proto). The
+// session cookie is then Secure, so it never travels in clear.
+func secure(r *http.Request) bool {
+	return r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
+}
+
+// limiter is the failed sign-in allowance of r's client address.
+func (d *Dashboard) limiter(r *http.Request) *rate.Limiter {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	l := d.failures[host]
+	if l == nil {
+		if len(d.failures) >= maxFailTrack {
+			clear(d.failures) // a flood of addresses starts everyone afresh
+		}
+		l = rate.NewLimiter(rate.Every(failedEvery), failedBurst)
+		d.failures[host] = l
+	}
+	return l
 }
 
 func newSessionID() (string, error) {

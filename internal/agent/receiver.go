@@ -97,6 +97,9 @@ func (r *Receiver) Apply(ctx context.Context, cluster string, b Batch) (Ack, err
 	if b.Stream == "" {
 		return Ack{}, fmt.Errorf("%w: cluster %s: the batch names no stream", ErrRefused, cluster)
 	}
+	if err := validate(b); err != nil {
+		return Ack{}, fmt.Errorf("cluster %s: %w", cluster, err)
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	c, err := r.cursors.AgentCursor(ctx, cluster)

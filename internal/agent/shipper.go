@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -116,7 +117,7 @@ func (s *Shipper) Start(ctx context.Context) {
 // ship sends one batch (maybe empty: the status alone) and forgets what
 // the hub acknowledges.
 func (s *Shipper) ship(ctx context.Context) error {
-	b := Batch{Stream: s.outbox.Stream(), Status: s.status(), Entries: s.outbox.Pending(s.opts.Batch)}
+	b := Batch{Stream: s.outbox.Stream(), Status: s.status(), Entries: fitting(s.outbox.Pending(s.opts.Batch), MaxBatchBytes/2)}
 	var ack Ack
 	if err := request(ctx, s.opts.Client, http.MethodPost, s.url, s.token, b, &ack); err != nil {
 		return err
@@ -125,4 +126,21 @@ func (s *Shipper) ship(ctx context.Context) error {
 		return fmt.Errorf("POST %s: the hub acknowledged stream %q, not %q", s.url, ack.Stream, b.Stream)
 	}
 	return s.outbox.Ack(ack.Applied)
+}
+
+// fitting is the first of entries whose JSON stays within limit bytes, at
+// least one: the hub takes a batch of up to MaxBatchBytes, and one entry
+// is at most MaxFinding.
+func fitting(entries []Entry, limit int) []Entry {
+	size := 0
+	for i, e := range entries {
+		b, err := json.Marshal(e)
+		if err != nil {
+			return entries[:max(i, 1)]
+		}
+		if size += len(b); size > limit && i > 0 {
+			return entries[:i]
+		}
+	}
+	return entries
 }

@@ -5,13 +5,18 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/util/validation"
 
+	"plumb.dev/plumb/internal/agent"
+	"plumb.dev/plumb/internal/config"
 	"plumb.dev/plumb/internal/daemon"
 	"plumb.dev/plumb/internal/metrics"
 	"plumb.dev/plumb/internal/remediate"
@@ -40,7 +45,8 @@ func newAgentCommand(g *globalOptions) *cobra.Command {
 that reaches its API server), and send its findings and their history to a
 hub — plumb serve --agents — that cannot reach the cluster. The agent only
 makes outbound HTTPS requests to the hub: POST /api/v1/agents/CLUSTER/observations
-with the hub's bearer token.
+with its own token (--token-file), which plumb agent token CLUSTER makes on
+the hub, and which the hub takes for CLUSTER only.
 
 Every observation that changes a finding is written to an outbox in
 --state-dir (fsync'd) before anything else, and sent from there in order;
@@ -71,7 +77,7 @@ docs/agent.md.`,
 	fs := cmd.Flags()
 	o.serve.scanFlags.add(fs)
 	fs.StringVar(&o.hub, "hub", "", "Base URL of the hub (plumb serve --agents), e.g. https://plumb.example.com")
-	fs.StringVar(&o.tokenFile, "token-file", "", "File holding the hub's bearer token")
+	fs.StringVar(&o.tokenFile, "token-file", "", "File holding this agent's own token (plumb agent token CLUSTER on the hub)")
 	fs.StringVar(&o.caFile, "hub-ca-file", "", "PEM file of the certificate authorities the hub's certificate is checked against (default: the system's)")
 	fs.StringVar(&o.clusterName, "cluster-name", "", "The cluster's name on the hub (default: the context's name, or the configuration's cluster)")
 	fs.StringVar(&o.stateDir, "state-dir", "/var/lib/plumb", "Directory of the outbox and the agent's own history; keep it on a volume that outlives the pod")
@@ -80,6 +86,70 @@ docs/agent.md.`,
 	fs.IntVar(&o.serve.workers, "workers", 4, "Objects compared in parallel")
 	fs.DurationVar(&o.serve.gitInterval, "git-interval", sourcewatch.DefaultInterval, "Read the commit of each Git source (and the revision of each Helm release source) this often")
 	o.serve.flags = fs
+	cmd.AddCommand(newAgentTokenCommand(g))
+	return cmd
+}
+
+// isLoopbackIP says whether host is a loopback IP address.
+func isLoopbackIP(host string) bool {
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+type agentTokenOptions struct {
+	*globalOptions
+	storePath  string
+	configFile string
+}
+
+// newAgentTokenCommand makes (or replaces) an agent's own credential on
+// the hub.
+func newAgentTokenCommand(g *globalOptions) *cobra.Command {
+	o := &agentTokenOptions{globalOptions: g}
+	cmd := &cobra.Command{
+		Use:   "token CLUSTER",
+		Short: "Make the token the agent of CLUSTER sends to this hub, replacing its last one",
+		Long: `Make a random token for the agent that watches CLUSTER, bind it to that
+cluster in the hub's store (--store, or the configuration's), and print it.
+The hub keeps only its SHA-256. The agent sends it with --token-file; the
+hub then takes from it observations and reports for CLUSTER only, and
+refuses it for any other cluster. Running it again replaces the token: the
+old one stops working at once.`,
+		Example: `  plumb agent token edge-eu --store /var/lib/plumb/plumb.db > edge-eu.token
+  kubectl -n plumb create secret generic plumb-agent --from-file=token=edge-eu.token`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cluster := args[0]
+			if errs := validation.IsDNS1123Subdomain(cluster); len(errs) > 0 {
+				return fmt.Errorf("CLUSTER %q: %s", cluster, strings.Join(errs, "; "))
+			}
+			var cfg *config.File
+			if o.configFile != "" {
+				var err error
+				if cfg, err = config.Load(o.configFile); err != nil {
+					return err
+				}
+			}
+			ctx := cmd.Context()
+			st, _, err := openStore(ctx, o.storePath, cfg)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			token, err := agent.NewToken()
+			if err != nil {
+				return err
+			}
+			if err := st.SetAgentToken(ctx, cluster, agent.HashToken(token), time.Now()); err != nil {
+				return err
+			}
+			fmt.Fprintln(o.streams.Out, token)
+			fmt.Fprintf(o.streams.ErrOut, "agent token for cluster %s made; its previous one, if any, no longer works\n", cluster)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&o.storePath, "store", "", storeFlagHelp)
+	cmd.Flags().StringVarP(&o.configFile, "config", "c", "", "plumb configuration file, for its store")
 	return cmd
 }
 
@@ -87,8 +157,12 @@ func (o *agentOptions) Validate() error {
 	if o.hub == "" || o.tokenFile == "" {
 		return fmt.Errorf("--hub and --token-file are required")
 	}
-	if !strings.HasPrefix(o.hub, "https://") && !strings.HasPrefix(o.hub, "http://") {
+	u, err := url.Parse(o.hub)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
 		return fmt.Errorf("--hub %q: want an https:// URL", o.hub)
+	}
+	if host := u.Hostname(); u.Scheme == "http" && host != "localhost" && !isLoopbackIP(host) {
+		return fmt.Errorf("--hub %s: the agent's token and its cluster's findings would cross the network in clear; use https:// (http:// only to a loopback hub)", o.hub)
 	}
 	if o.heartbeat <= 0 || o.serve.workers < 1 || o.serve.resync <= 0 {
 		return fmt.Errorf("--heartbeat, --workers and --resync must be positive")

@@ -98,6 +98,7 @@ func TestAgent(t *testing.T) {
 	}
 	db, addr := filepath.Join(dir, "hub.db"), freeAddr(t)
 	hubArgs := []string{"--kubeconfig", filepath.Join(dir, "no-such-kubeconfig"), "--agents", "--token-file", token, "--store", db}
+	agentToken := agentTokenFile(t, db, "edge")
 	base, stop := startServeAt(t, addr, hubArgs...)
 	// The agent reaches the hub over HTTPS, through a proxy (an ingress)
 	// that stays up while the hub restarts.
@@ -109,7 +110,7 @@ func TestAgent(t *testing.T) {
 		t.Fatal(err)
 	}
 	state := filepath.Join(dir, "agent")
-	agentArgs := []string{"-n", ns, "--source", shop, "--hub", ingress.URL, "--hub-ca-file", ca, "--token-file", token, "--state-dir", state,
+	agentArgs := []string{"-n", ns, "--source", shop, "--hub", ingress.URL, "--hub-ca-file", ca, "--token-file", agentToken, "--state-dir", state,
 		"--cluster-name", "edge", "--heartbeat", "200ms"}
 	stopAgent := startAgent(t, agentArgs...)
 
@@ -196,6 +197,100 @@ func TestAgent(t *testing.T) {
 	}
 }
 
+// agentTokenFile makes the token of cluster's agent in the hub's store db,
+// as plumb agent token does, and returns the file it is written to.
+func agentTokenFile(t *testing.T, db, cluster string) string {
+	t.Helper()
+	code, out, stderr := run(t, "agent", "token", cluster, "--store", db)
+	if code != 0 || len(strings.TrimSpace(out)) != 64 {
+		t.Fatalf("plumb agent token %s: exit %d, %q\n%s", cluster, code, out, stderr)
+	}
+	path := filepath.Join(t.TempDir(), cluster+".token")
+	if err := os.WriteFile(path, []byte(out), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestAgentCredentials: each agent's token speaks for its own cluster
+// only. The hub refuses, with real requests: no token or the API's token
+// (401), another cluster's agent posting observations, or reporting on
+// another cluster's fix (403), an entry of an unknown kind, a malformed
+// key and a finding past the size limit (400, nothing applied); a replaced
+// token stops working at once; and the agent refuses a plain-HTTP hub
+// beyond loopback.
+func TestAgentCredentials(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "hub.db")
+	apiToken := filepath.Join(dir, "api-token")
+	if err := os.WriteFile(apiToken, []byte("api-s3cret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	read := func(path string) string {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimSpace(string(b))
+	}
+	edge, other := read(agentTokenFile(t, db, "edge")), read(agentTokenFile(t, db, "other"))
+	base, _ := startServe(t, "--kubeconfig", filepath.Join(dir, "no-such-kubeconfig"), "--agents", "--store", db, "--token-file", apiToken)
+	post := func(path, token, body string) int {
+		t.Helper()
+		var out map[string]any
+		return hubPost(t, base+path, token, body, &out)
+	}
+	key := `{"kind":"ConfigMap","namespace":"shop","name":"settings"}`
+	finding := func(user string, pad int) string {
+		return `{"cluster":"x","apiVersion":"v1","kind":"ConfigMap","namespace":"shop","name":"settings","state":"drifted",` +
+			`"changes":[{"path":".data.mode","type":"modified","desired":"fast","live":"` + strings.Repeat("x", pad) + `","manager":"kubectl","user":{"name":"` + user + `"}}]}`
+	}
+	batch := func(kind, key, finding string) string {
+		f := ""
+		if finding != "" {
+			f = `,"finding":` + finding
+		}
+		return `{"stream":"s1","status":{},"entries":[{"seq":1,"kind":"` + kind + `","key":` + key + f + `,"at":"2026-12-05T10:00:00Z"}]}`
+	}
+	for _, tc := range []struct {
+		name, path, token, body string
+		want                    int
+	}{
+		{"no token", "/api/v1/agents/edge/observations", "", batch("observe", key, ""), http.StatusUnauthorized},
+		{"the API's token", "/api/v1/agents/edge/observations", "api-s3cret", batch("observe", key, ""), http.StatusUnauthorized},
+		{"another cluster's agent", "/api/v1/agents/edge/observations", other, batch("observe", key, finding("ceo@example.com", 1)), http.StatusForbidden},
+		{"a report on another cluster's fix", "/api/v1/agents/other/fixes/1/report", edge, `{"results":[]}`, http.StatusForbidden},
+		{"an unknown kind of entry", "/api/v1/agents/edge/observations", edge, batch("obliterate", key, ""), http.StatusBadRequest},
+		{"a malformed key", "/api/v1/agents/edge/observations", edge, batch("observe", `{"kind":"ConfigMap","namespace":"Shop/..","name":"a\u001b[2J"}`, ""), http.StatusBadRequest},
+		{"a finding past the limit", "/api/v1/agents/edge/observations", edge, batch("observe", key, finding("jane", agent.MaxFinding)), http.StatusBadRequest},
+		{"its own cluster", "/api/v1/agents/edge/observations", edge, batch("observe", key, finding("jane", 1)), http.StatusOK},
+	} {
+		if code := post(tc.path, tc.token, tc.body); code != tc.want {
+			t.Errorf("%s: %d, want %d", tc.name, code, tc.want)
+		}
+	}
+	var evs struct{ Items []store.Event }
+	hubGet(t, base, "api-s3cret", "/api/v1/events", &evs)
+	if len(evs.Items) != 1 || evs.Items[0].Cluster != "edge" {
+		t.Errorf("events on the hub: %+v, want edge's one", evs.Items)
+	}
+	// A new token for edge: the old one no longer speaks for it.
+	fresh := read(agentTokenFile(t, db, "edge"))
+	if code := post("/api/v1/agents/edge/observations", edge, `{"stream":"s1","status":{},"entries":[]}`); code != http.StatusUnauthorized {
+		t.Errorf("the replaced token: %d, want 401", code)
+	}
+	if code := post("/api/v1/agents/edge/observations", fresh, `{"stream":"s1","status":{},"entries":[]}`); code != http.StatusOK {
+		t.Errorf("the new token: %d, want 200", code)
+	}
+	tokenFile := filepath.Join(dir, "edge.token")
+	if err := os.WriteFile(tokenFile, []byte(fresh), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := run(t, "agent", "--hub", "http://hub.example.com", "--token-file", tokenFile, "--source", shop); code != ExitError || !strings.Contains(stderr, "in clear") {
+		t.Errorf("an http:// hub beyond loopback: exit %d, %q; want a refusal", code, stderr)
+	}
+}
+
 // hubPost POSTs body with the bearer token and decodes the answer.
 func hubPost(t *testing.T, url, token, body string, v any) int {
 	t.Helper()
@@ -227,10 +322,7 @@ func TestAgentLatency(t *testing.T) {
 	ns := env.Namespace(t)
 	env.Kubectl(t, "", "-n", ns, "apply", "--server-side", "-f", shop)
 	dir := t.TempDir()
-	token := filepath.Join(dir, "token")
-	if err := os.WriteFile(token, []byte("unused\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	token := agentTokenFile(t, filepath.Join(dir, "hub.db"), "edge")
 	base, _ := startServe(t, "-n", ns, "--source", shop, "--agents", "--store", filepath.Join(dir, "hub.db"))
 	startAgent(t, "-n", ns, "--source", shop, "--hub", base, "--token-file", token, "--state-dir", filepath.Join(dir, "agent"), "--cluster-name", "edge")
 	testwait.For(t, 30*time.Second, "the agent's cluster ready", func() bool {
@@ -296,11 +388,8 @@ func TestAgentBacklog(t *testing.T) {
 		t.Fatal(err)
 	}
 	env.Kubectl(t, "", "apply", "--server-side", "-f", filepath.Join(src, "cms.yaml"))
-	token := filepath.Join(dir, "token")
-	if err := os.WriteFile(token, []byte("unused\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	db, addr := filepath.Join(dir, "hub.db"), freeAddr(t)
+	token := agentTokenFile(t, db, "edge")
 	hubArgs := []string{"--kubeconfig", filepath.Join(dir, "no-such-kubeconfig"), "--agents", "--store", db}
 	base, stop := startServeAt(t, addr, hubArgs...)
 	state := filepath.Join(dir, "agent")

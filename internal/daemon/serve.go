@@ -257,6 +257,7 @@ func New(ctx context.Context, opts Options) (s *Serve, err error) {
 		Labels:       opts.Labels,
 		Pricing:      opts.Pricing,
 		Agents:       agents,
+		AgentTokens:  st,
 	}, opts.API)
 	if err != nil {
 		return nil, err

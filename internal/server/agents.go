@@ -1,10 +1,12 @@
 package server
 
 import (
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"plumb.dev/plumb/internal/agent"
@@ -13,18 +15,47 @@ import (
 )
 
 // maxBatch bounds the body of an agent's batch.
-const maxBatch = 32 << 20
+const maxBatch = agent.MaxBatchBytes
 
 // agentRoutes adds the endpoints plumb agent sends to, when the hub takes
-// agents.
-func (s *Server) agentRoutes(api *http.ServeMux) {
+// agents. What an agent sends (its observations, its reports, its long
+// poll for fixes) is authenticated by the agent's own token, which names
+// the one cluster it may speak for; asking an agent for a fix is an API
+// call like any other, behind the API token.
+func (s *Server) agentRoutes(mux, api *http.ServeMux) {
 	if s.b.Agents == nil {
 		return
 	}
-	api.HandleFunc("POST /api/v1/agents/{cluster}/observations", s.agentObservations)
+	mux.Handle("POST /api/v1/agents/{cluster}/observations", s.asAgent(http.HandlerFunc(s.agentObservations), false))
+	mux.Handle("POST /api/v1/agents/{cluster}/fixes/{id}/report", s.asAgent(http.HandlerFunc(s.reportFix), false))
+	mux.Handle("GET /api/v1/agents/{cluster}/fixes", s.asAgent(http.HandlerFunc(s.agentFixes), true))
 	api.HandleFunc("POST /api/v1/agents/{cluster}/fixes", s.requestFix)
-	api.HandleFunc("GET /api/v1/agents/{cluster}/fixes", s.agentFixes)
-	api.HandleFunc("POST /api/v1/agents/{cluster}/fixes/{id}/report", s.reportFix)
+}
+
+// asAgent lets through a request bearing the token of the agent of the
+// path's cluster; with orAPI, the API's token (or, with none, anyone) as
+// well. Another cluster's agent is refused 403, an unknown token 401.
+func (s *Server) asAgent(next http.Handler, orAPI bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if orAPI && (s.opts.Token == "" || subtle.ConstantTimeCompare([]byte(got), []byte(s.opts.Token)) == 1) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		cluster, ok, err := agent.ClusterOf(r.Context(), s.b.AgentTokens, got)
+		switch {
+		case err != nil:
+			s.internal(w, err)
+		case !ok:
+			w.Header().Set("WWW-Authenticate", `Bearer realm="plumb agents"`)
+			writeError(w, http.StatusUnauthorized, "an agent's own token is required (plumb agent token CLUSTER on the hub makes one)")
+		case cluster != r.PathValue("cluster"):
+			s.opts.Logger.Warn("an agent spoke for another cluster", "token", cluster, "path", r.PathValue("cluster"))
+			writeError(w, http.StatusForbidden, "this token is cluster "+cluster+"'s; it may not speak for cluster "+r.PathValue("cluster"))
+		default:
+			next.ServeHTTP(w, r)
+		}
+	})
 }
 
 // maxFixWait bounds how long GET .../fixes?wait= holds the request.
@@ -134,6 +165,11 @@ func (s *Server) agentObservations(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ack, err := s.b.Agents.Apply(r.Context(), r.PathValue("cluster"), b)
+	if errors.Is(err, agent.ErrInvalid) {
+		s.opts.Logger.Warn("agent batch invalid", "cluster", r.PathValue("cluster"), "err", err)
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
 	if errors.Is(err, agent.ErrRefused) {
 		s.opts.Logger.Warn("agent batch refused", "cluster", r.PathValue("cluster"), "err", err)
 		writeError(w, http.StatusConflict, err.Error())

@@ -84,8 +84,9 @@ type Backend struct {
 	// Pricing prices drift's resource deltas; zero gives no estimate.
 	Pricing cost.Pricing
 	// Agents applies plumb agent's batches; nil when the hub takes no
-	// agents.
-	Agents *agent.Receiver
+	// agents. AgentTokens are the agents' own credentials.
+	Agents      *agent.Receiver
+	AgentTokens agent.Tokens
 }
 
 // Server serves the API.
@@ -152,7 +153,7 @@ func (s *Server) Handler() http.Handler {
 	api.HandleFunc("POST /api/v1/runs/{id}/undo", s.undo)
 	api.HandleFunc("GET /api/v1/skew", s.skew)
 	api.HandleFunc("GET /api/v1/break-glass", s.breakGlass)
-	s.agentRoutes(api)
+	s.agentRoutes(mux, api)
 	api.HandleFunc("GET /api/v1/openapi.json", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(openapiDoc)

@@ -98,3 +98,22 @@ func (s *DB) AgentFixes(ctx context.Context, cluster, state string) ([]AgentFix,
 	}
 	return out, rows.Err()
 }
+
+// SetAgentToken binds the token whose SHA-256 is hash to cluster, in place
+// of the cluster's previous token.
+func (s *DB) SetAgentToken(ctx context.Context, cluster, hash string, at time.Time) error {
+	_, err := s.exec(ctx, s.db, `INSERT INTO agent_tokens (cluster, hash, created_at) VALUES (?, ?, ?)
+		ON CONFLICT (cluster) DO UPDATE SET hash = excluded.hash, created_at = excluded.created_at`, cluster, hash, at.UnixMilli())
+	return err
+}
+
+// AgentTokenCluster returns the cluster the token whose SHA-256 is hash
+// is bound to, or ErrNotFound.
+func (s *DB) AgentTokenCluster(ctx context.Context, hash string) (string, error) {
+	var cluster string
+	err := s.queryRow(ctx, s.db, `SELECT cluster FROM agent_tokens WHERE hash = ?`, hash).Scan(&cluster)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", ErrNotFound
+	}
+	return cluster, err
+}

@@ -65,23 +65,13 @@ func TestReadOnlyIdentity(t *testing.T) {
 	}
 }
 
-// readerOf returns the kubeconfig of a new user who may get, list and
-// watch resources (kubectl's --resource list) in every namespace, and
-// nothing else.
-func readerOf(t *testing.T, user, resources string) string {
-	t.Helper()
-	env.Kubectl(t, "", "create", "clusterrole", user, "--verb=get,list,watch", "--resource="+resources)
-	env.Kubectl(t, "", "create", "clusterrolebinding", user, "--clusterrole="+user, "--user="+user)
-	return env.User(t, user)
-}
-
 // TestForbiddenKindIsReportedNotFatal scans as a user who may read every
 // kind of the shop but Secrets: the Secret is an error naming it, the rest
 // is scanned, and the exit code says the result is incomplete.
 func TestForbiddenKindIsReportedNotFatal(t *testing.T) {
 	ns := env.Namespace(t)
 	env.Kubectl(t, "", "-n", ns, "apply", "--server-side", "-f", shop)
-	kubeconfig := readerOf(t, "no-secrets-"+ns, "configmaps,services,deployments.apps,horizontalpodautoscalers.autoscaling")
+	kubeconfig := env.Reader(t, "no-secrets-"+ns, "configmaps,services,deployments.apps,horizontalpodautoscalers.autoscaling")
 
 	code, out, _ := run(t, "scan", "--kubeconfig", kubeconfig, "-n", ns, "--source", shop, "-o", "json")
 	r := decodeReport(t, out)

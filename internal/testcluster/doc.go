@@ -14,6 +14,13 @@
 // under test are driven exactly as a user drives them, and runs the pinned
 // kubectl for changes made "the way an engineer would".
 //
+// Objects that the tests of more than one package seed alike live here too
+// (fixtures.go), so that each package asserts its part of one behaviour on
+// the same objects: the undeclared kinds and namespaces of plumb scan and
+// serve --unmanaged (SeedUndeclaredKinds, SeedSpread, SeedControlPlane, with
+// what is reported of each), and users whom RBAC gives only some reads
+// (Reader, NamespacedUser).
+//
 // kube-apiserver and etcd die with the process that started them (through
 // util-linux's setpriv), so a test binary killed by its timeout leaves no
 // control plane running.

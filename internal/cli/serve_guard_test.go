@@ -72,7 +72,7 @@ func TestServeRefusesHostileRequests(t *testing.T) {
 	port := u.Port()
 
 	p := pendingRemediation(t, k, func() []queue.Remediation { return remediations(t, base, "pending") }, "slow")
-	approve := base + "/api/v1/remediations/" + itoa(p.ID) + "/approve"
+	approve := base + "/api/v1/remediations/" + itoa(p.ID) + "/approve?hash=" + p.Hash
 
 	hostile := []struct {
 		name    string
@@ -175,7 +175,7 @@ func TestServeTokenGuardsWrites(t *testing.T) {
 		return l.Items
 	}
 	p := pendingRemediation(t, k, list, "slow")
-	approve := base + "/api/v1/remediations/" + itoa(p.ID) + "/approve"
+	approve := base + "/api/v1/remediations/" + itoa(p.ID) + "/approve?hash=" + p.Hash
 
 	refused := []struct {
 		name    string

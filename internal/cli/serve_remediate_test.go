@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"path/filepath"
@@ -132,7 +133,7 @@ func TestServeAutoRemediation(t *testing.T) {
 	var approval struct {
 		Results []struct{ Outcome string }
 	}
-	if code := post(t, base+"/api/v1/remediations/"+itoa(p.ID)+"/approve", &approval); code != 200 ||
+	if code := post(t, base+"/api/v1/remediations/"+itoa(p.ID)+"/approve?hash="+p.Hash, &approval); code != 200 ||
 		len(approval.Results) != 1 || approval.Results[0].Outcome != "applied" {
 		t.Fatalf("approve: %d %+v", code, approval)
 	}
@@ -157,7 +158,7 @@ func TestServeAutoRemediation(t *testing.T) {
 		Code   int
 		Reason string
 	}
-	if code := post(t, base+"/api/v1/remediations/"+itoa(p.ID)+"/approve", &apiErr); code != 404 || apiErr.Reason != "NotFound" {
+	if code := post(t, base+"/api/v1/remediations/"+itoa(p.ID)+"/approve?hash="+p.Hash, &apiErr); code != 404 || apiErr.Reason != "NotFound" {
 		t.Errorf("approve again: %d %+v", code, apiErr)
 	}
 	if v := metricValue(t, base, "plumb_remediations_total", map[string]string{"mode": "auto", "outcome": "applied"}); v != 1 {
@@ -166,6 +167,68 @@ func TestServeAutoRemediation(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestApprovalNeverOverwritesANewerChange: with --remediation approve, a
+// plan to put web's replicas back from 7 to 2 waits; someone then scales
+// to 9. The waiting plan is replaced by a new remediation (9 → 2) that
+// needs its own approval: approving the old one, or the new one with the
+// old plan's hash, is 409 and writes nothing; approving the new one with
+// its own hash puts 2 back.
+func TestApprovalNeverOverwritesANewerChange(t *testing.T) {
+	ns := env.Namespace(t)
+	k := func(args ...string) string { return env.Kubectl(t, "", append([]string{"-n", ns}, args...)...) }
+	k("apply", "--server-side", "-f", shop)
+	base, _ := startServe(t, "-n", ns, "--source", shop, "--store", filepath.Join(t.TempDir(), "plumb.db"), "--remediation", "approve")
+	replicas := func() string { return k("get", "deployment/web", "-o", "jsonpath={.spec.replicas}") }
+	live := func(r queue.Remediation) string {
+		if len(r.Plan.Steps) != 1 || len(r.Plan.Steps[0].Changes) != 1 {
+			return ""
+		}
+		return fmt.Sprint(r.Plan.Steps[0].Changes[0].Live)
+	}
+	pendingWith := func(value string) queue.Remediation {
+		t.Helper()
+		var got queue.Remediation
+		testwait.For(t, 10*time.Second, "a remediation putting back "+value, func() bool {
+			for _, r := range remediations(t, base, "pending") {
+				if live(r) == value {
+					got = r
+					return true
+				}
+			}
+			return false
+		})
+		return got
+	}
+	k("scale", "deployment/web", "--replicas=7")
+	first := pendingWith("7")
+	k("scale", "deployment/web", "--replicas=9")
+	second := pendingWith("9")
+	if second.ID == first.ID || second.Hash == first.Hash {
+		t.Fatalf("the new plan kept the old remediation's id or hash: %d/%s, %d/%s", first.ID, first.Hash, second.ID, second.Hash)
+	}
+	var apiErr struct{ Reason, Message string }
+	if code := post(t, base+"/api/v1/remediations/"+itoa(first.ID)+"/approve?hash="+first.Hash, &apiErr); code != 409 || !strings.Contains(apiErr.Message, "replaced by "+itoa(second.ID)) {
+		t.Errorf("approving the replaced remediation: %d %+v, want 409 naming %d", code, apiErr, second.ID)
+	}
+	if code := post(t, base+"/api/v1/remediations/"+itoa(second.ID)+"/approve?hash="+first.Hash, &apiErr); code != 409 {
+		t.Errorf("approving the new remediation with the old plan's hash: %d %+v, want 409", code, apiErr)
+	}
+	if code := post(t, base+"/api/v1/remediations/"+itoa(second.ID)+"/approve", &apiErr); code != 400 {
+		t.Errorf("approving without a hash: %d %+v, want 400", code, apiErr)
+	}
+	if got := replicas(); got != "9" {
+		t.Fatalf("replicas %s after refused approvals, want the person's 9", got)
+	}
+	var approval struct{ Results []struct{ Outcome string } }
+	if code := post(t, base+"/api/v1/remediations/"+itoa(second.ID)+"/approve?hash="+second.Hash, &approval); code != 200 ||
+		len(approval.Results) != 1 || approval.Results[0].Outcome != "applied" {
+		t.Fatalf("approving the plan shown: %d %+v", code, approval)
+	}
+	if got := replicas(); got != "2" {
+		t.Errorf("replicas %s after approval, want the declared 2", got)
+	}
+}
 
 // remediationHooks keeps the webhook payloads that are about remediations.
 func remediationHooks(all []notify.Payload) []notify.Payload {
@@ -202,7 +265,7 @@ func TestServeApproveMode(t *testing.T) {
 	// The person who approves hears of it, once.
 	testwait.For(t, 10*time.Second, "a notification of the pending remediation", func() bool { return len(remediationHooks(hooks())) == 1 })
 	if n := remediationHooks(hooks())[0]; n.Remediation.ID != pending[0].ID || n.Remediation.State != queue.StatePending ||
-		!strings.Contains(n.Summary, "ConfigMap "+ns+"/settings") || !strings.Contains(n.Summary, "/api/v1/remediations/"+itoa(pending[0].ID)+"/approve") {
+		!strings.Contains(n.Summary, "ConfigMap "+ns+"/settings") || !strings.Contains(n.Summary, "/api/v1/remediations/"+itoa(pending[0].ID)+"/approve?hash="+pending[0].Hash) {
 		t.Errorf("pending notification = %s: %+v", n.Summary, n.Remediation)
 	}
 	var rejected queue.Remediation
@@ -236,7 +299,7 @@ func TestServeApproveMode(t *testing.T) {
 		Reason  string
 		Message string
 	}
-	if code := post(t, base+"/api/v1/remediations/"+itoa(refused[0].ID)+"/approve", &apiErr); code != 409 || apiErr.Reason != "Conflict" || !strings.Contains(apiErr.Message, "refused") {
+	if code := post(t, base+"/api/v1/remediations/"+itoa(refused[0].ID)+"/approve?hash="+refused[0].Hash, &apiErr); code != 409 || apiErr.Reason != "Conflict" || !strings.Contains(apiErr.Message, "refused") {
 		t.Errorf("approve a refused plan: %d %+v", code, apiErr)
 	}
 	if got := k("get", "deployment/api", "-o", "jsonpath={.spec.template.spec.containers[0].image}"); got != "ghcr.io/example/shop-api:1.5.0" {
@@ -251,7 +314,7 @@ func TestServeApproveMode(t *testing.T) {
 		return len(pending) == 1 && pending[0].ID != rejected.ID
 	})
 	var approval struct{ Results []struct{ Outcome string } }
-	if code := post(t, base+"/api/v1/remediations/"+itoa(pending[0].ID)+"/approve", &approval); code != 200 || approval.Results[0].Outcome != "applied" {
+	if code := post(t, base+"/api/v1/remediations/"+itoa(pending[0].ID)+"/approve?hash="+pending[0].Hash, &approval); code != 200 || approval.Results[0].Outcome != "applied" {
 		t.Fatalf("approve: %d %+v", code, approval)
 	}
 	if got := k("get", "configmap/settings", "-o", "jsonpath={.data.mode}"); got != "fast" {

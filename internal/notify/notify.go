@@ -356,7 +356,7 @@ func RemediationSummary(r queue.Remediation) string {
 	head := fmt.Sprintf("plumb: %s on %s: remediation %d", obj, r.Cluster, r.ID)
 	switch r.State {
 	case queue.StatePending:
-		return fmt.Sprintf("%s waits for approval (%s); approve it with POST /api/v1/remediations/%d/approve", head, r.Reason, r.ID)
+		return fmt.Sprintf("%s waits for approval (%s); approve it with POST /api/v1/remediations/%d/approve?hash=%s", head, r.Reason, r.ID, r.Hash)
 	case queue.StateFighting:
 		msg := head + " stopped: the object keeps being changed back"
 		if len(r.Managers) > 0 {

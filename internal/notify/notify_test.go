@@ -175,7 +175,7 @@ func TestRemediationNotifications(t *testing.T) {
 	if p.Event != nil || p.Remediation == nil || p.Remediation.ID != 7 || p.Remediation.State != queue.StatePending || len(p.Remediation.Plan.Steps) != 1 {
 		t.Errorf("webhook payload = %s", bodies[0])
 	}
-	wantPending := "plumb: Deployment shop/web on prod-eu: remediation 7 waits for approval (risk high is above automatic remediation's limit medium: waiting for approval); approve it with POST /api/v1/remediations/7/approve"
+	wantPending := "plumb: Deployment shop/web on prod-eu: remediation 7 waits for approval (risk high is above automatic remediation's limit medium: waiting for approval); approve it with POST /api/v1/remediations/7/approve?hash=" + pending.Hash
 	if p.Summary != wantPending {
 		t.Errorf("summary = %q\nwant %q", p.Summary, wantPending)
 	}

@@ -449,7 +449,9 @@ func sameChanges(a, b []Change) bool {
 		return false
 	}
 	for i := range a {
-		if a[i].Path != b[i].Path || a[i].Type != b[i].Type || fmt.Sprint(a[i].Desired) != fmt.Sprint(b[i].Desired) {
+		// The live value too: a plan shown (and approved) as 7 → 2 must not
+		// put 2 over a 9 someone set since.
+		if a[i].Path != b[i].Path || a[i].Type != b[i].Type || fmt.Sprint(a[i].Desired) != fmt.Sprint(b[i].Desired) || fmt.Sprint(a[i].Live) != fmt.Sprint(b[i].Live) {
 			return false
 		}
 	}

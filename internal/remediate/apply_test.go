@@ -2,6 +2,7 @@ package remediate
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"plumb.dev/plumb/internal/cluster"
@@ -86,5 +87,35 @@ func TestSameDriftAgainIsApplied(t *testing.T) {
 	}
 	if got := env.Kubectl(t, "", "-n", ns, "get", "configmap/settings", "-o", "jsonpath={.data.mode} {.metadata.annotations.touched}"); got != "fast yes" {
 		t.Errorf("settings = %q, want mode back to fast and the other manager's annotation kept", got)
+	}
+}
+
+// TestPlanShownIsNeverAppliedOverANewerValue: a plan shown as replicas
+// 7 → 2; someone scales to 9 before it is applied. The object is compared
+// again: the same field drifts, but from another value than the plan
+// showed, so web is left at 9 for a plan of its own.
+func TestPlanShownIsNeverAppliedOverANewerValue(t *testing.T) {
+	ns := env.Namespace(t)
+	env.Kubectl(t, "", "-n", ns, "apply", "--server-side", "-f", shop)
+	env.Kubectl(t, "", "-n", ns, "scale", "deployment/web", "--replicas=7")
+	p, objs := planner(t, ns)
+	ctx := context.Background()
+	plan, err := p.Plan(ctx, objs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(plan.Steps) != 1 || len(plan.Steps[0].Changes) != 1 || fmt.Sprint(plan.Steps[0].Changes[0].Live) != "7" {
+		t.Fatalf("plan = %+v, want web's replicas from 7", plan.Steps)
+	}
+	env.Kubectl(t, "", "-n", ns, "scale", "deployment/web", "--replicas=9")
+	results, err := p.Apply(ctx, plan, ApplyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(results) != 1 || results[0].Outcome != store.StepChanged {
+		t.Fatalf("results = %+v, want web left alone as changed since planned", results)
+	}
+	if got := env.Kubectl(t, "", "-n", ns, "get", "deployment/web", "-o", "jsonpath={.spec.replicas}"); got != "9" {
+		t.Errorf("replicas %s, want the newer 9", got)
 	}
 }

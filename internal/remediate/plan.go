@@ -2,6 +2,9 @@ package remediate
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"slices"
 
@@ -103,6 +106,16 @@ type Plan struct {
 // Refused reports whether any guardrail refused the plan: then nothing is
 // applied.
 func (p Plan) Refused() bool { return len(p.Refusals) > 0 }
+
+// Hash names what the plan would write: every step's object, action,
+// the version it was planned at and each change with its desired and live
+// value. An approval names the hash of the plan it approves, so a plan made
+// again after the object changed is never approved unseen.
+func (p Plan) Hash() string {
+	b, _ := json.Marshal(p.Steps) // steps are plain data: they always marshal
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:16])
+}
 
 func newPlan() Plan {
 	return Plan{APIVersion: "plumb.dev/v1alpha1", Kind: "Plan", Steps: []Step{}, Refusals: []Refusal{}, Errors: []source.Error{}}

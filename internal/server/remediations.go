@@ -3,6 +3,7 @@ package server
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -18,7 +19,7 @@ import (
 type Remediator interface {
 	List() []queue.Remediation
 	Get(id int64) (queue.Remediation, bool)
-	Approve(ctx context.Context, id int64) (queue.Approval, error)
+	Approve(ctx context.Context, id int64, hash string) (queue.Approval, error)
 	Reject(id int64) (queue.Remediation, error)
 	Undo(ctx context.Context, runID int64) (queue.Undone, error)
 }
@@ -72,7 +73,19 @@ func (s *Server) approve(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	a, err := s.b.Remediations.Approve(r.Context(), id)
+	// The approval names the plan it approves: ?hash=, or {"hash": ...}.
+	hash := r.URL.Query().Get("hash")
+	if hash == "" && r.ContentLength != 0 {
+		var body struct {
+			Hash string `json:"hash"`
+		}
+		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4<<10)).Decode(&body); err != nil {
+			writeError(w, http.StatusBadRequest, `want {"hash": "..."}, the hash of the plan you approve`)
+			return
+		}
+		hash = body.Hash
+	}
+	a, err := s.b.Remediations.Approve(r.Context(), id, hash)
 	if s.remediationError(w, id, err) {
 		return
 	}
@@ -100,6 +113,10 @@ func (s *Server) remediationError(w http.ResponseWriter, id int64, err error) bo
 		return false
 	case errors.Is(err, queue.ErrNotFound):
 		writeError(w, http.StatusNotFound, "no remediation "+strconv.FormatInt(id, 10))
+	case errors.Is(err, queue.ErrNoHash):
+		writeError(w, http.StatusBadRequest, err.Error()+": POST .../approve?hash=HASH, the hash GET /api/v1/remediations/"+strconv.FormatInt(id, 10)+" shows")
+	case errors.Is(err, queue.ErrPlanChanged):
+		writeError(w, http.StatusConflict, err.Error())
 	case errors.Is(err, queue.ErrNotPending):
 		writeError(w, http.StatusConflict, err.Error())
 	default:

@@ -266,7 +266,7 @@ async function remediations() {
     table(['#', 'Cluster', 'Object', 'Plan', 'Since', ''], pending, (r) => h('tr', {'data-remediation': r.id, 'data-finding': r.findingId},
       h('td', {}, r.id), h('td', {}, clusterLink(r.cluster)), h('td', {}, h('a', {href: '#/object/' + encodeURIComponent(r.findingId)}, r.findingId.split('/').slice(2).join(' '))),
       h('td', {}, steps(r)), h('td', {}, ago(r.createdAt)),
-      h('td', {}, h('button', {class: 'approve', onclick: post(`remediations/${r.id}/approve`, `remediations/${r.id}`)}, 'Approve'), ' ',
+      h('td', {}, h('button', {class: 'approve', onclick: post(`remediations/${r.id}/approve?hash=${encodeURIComponent(r.hash)}`, `remediations/${r.id}`)}, 'Approve'), ' ',
         h('button', {class: 'reject', onclick: post(`remediations/${r.id}/reject`, `remediations/${r.id}`)}, 'Reject'), failure(`remediations/${r.id}`))),
     {empty: 'Nothing waits for approval.'}),
     held.length ? [h('h2', {}, 'Held back'), table(['#', 'Cluster', 'Object', 'State', 'Why'], held, (r) => h('tr', {'data-remediation': r.id},

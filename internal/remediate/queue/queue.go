@@ -106,6 +106,8 @@ type Remediation struct {
 	State     State          `json:"state"`
 	Reason    string         `json:"reason,omitempty"`
 	Plan      remediate.Plan `json:"plan"`
+	// Hash is the plan's (remediate.Plan.Hash): an approval must name it.
+	Hash string `json:"hash"`
 	// Managers are the field managers whose changes keep coming back
 	// (state fighting).
 	Managers  []string  `json:"managers,omitempty"`
@@ -118,6 +120,12 @@ var (
 	ErrNotFound = errors.New("no such remediation")
 	// ErrNotPending: the remediation is refused, failed or fighting.
 	ErrNotPending = errors.New("the remediation is not waiting for approval")
+	// ErrPlanChanged: the approval names another plan than the one that
+	// waits (the object changed, and the plan was made again), or a
+	// remediation another replaced.
+	ErrPlanChanged = errors.New("the plan changed since it was shown")
+	// ErrNoHash: the approval names no plan.
+	ErrNoHash = errors.New("an approval names the hash of the plan it approves")
 )
 
 // Queue acts on findings as watchers publish them.
@@ -145,6 +153,9 @@ type Queue struct {
 	// guarded by mu).
 	lastFix map[string]time.Time
 	nextID  int64
+	// replaced maps a remediation made obsolete by a new plan for the same
+	// finding to the one that replaced it.
+	replaced map[int64]int64
 }
 
 // New returns a scheduler for clusters that records runs in runs.
@@ -171,7 +182,7 @@ func New(clusters []*Cluster, runs remediate.Runs, opts Options) *Queue {
 	s := &Queue{clusters: map[string]*Cluster{}, runs: runs, opts: opts,
 		queue:  workqueue.NewTyped[string](),
 		events: map[string]event.Event{}, items: map[string]*Remediation{},
-		fixes: map[string][]time.Time{}, budget: map[string][]time.Time{}, lastFix: map[string]time.Time{}}
+		fixes: map[string][]time.Time{}, budget: map[string][]time.Time{}, lastFix: map[string]time.Time{}, replaced: map[int64]int64{}}
 	for _, c := range clusters {
 		s.clusters[c.Name] = c
 	}
@@ -242,12 +253,17 @@ func (s *Queue) handle(ctx context.Context, e event.Event) {
 		s.mu.Unlock()
 		return
 	}
-	item := &Remediation{FindingID: e.FindingID, Cluster: c.Name, Mode: mode, Plan: plan, CreatedAt: now, UpdatedAt: now}
-	if prev != nil {
+	item := &Remediation{FindingID: e.FindingID, Cluster: c.Name, Mode: mode, Plan: plan, Hash: plan.Hash(), CreatedAt: now, UpdatedAt: now}
+	if prev != nil && prev.Hash == item.Hash {
 		item.ID, item.CreatedAt = prev.ID, prev.CreatedAt
 	} else {
+		// A new plan is a new remediation: whoever saw the old one has
+		// not seen this one, and must approve it on its own.
 		s.nextID++
 		item.ID = s.nextID
+		if prev != nil {
+			s.replaced[prev.ID] = item.ID
+		}
 	}
 	hold := func(state State, reason string) {
 		item.State, item.Reason = state, reason
@@ -335,7 +351,7 @@ func (s *Queue) set(item *Remediation) {
 	prev := s.items[item.FindingID]
 	wasFighting := prev != nil && prev.State == StateFighting
 	s.items[item.FindingID] = item
-	if s.opts.Notify != nil && (prev == nil || prev.State != item.State) && item.State != StateWaiting {
+	if s.opts.Notify != nil && (prev == nil || prev.State != item.State || prev.ID != item.ID) && item.State != StateWaiting {
 		s.opts.Notify(*item)
 	}
 	if item.State == StateFighting && !wasFighting {
@@ -410,20 +426,35 @@ type Approval struct {
 // Approve applies a pending remediation. The plan is applied
 // conflict-safe: an object that changed since is compared again and left
 // alone unless the plan still holds.
-func (s *Queue) Approve(ctx context.Context, id int64) (Approval, error) {
+func (s *Queue) Approve(ctx context.Context, id int64, hash string) (Approval, error) {
 	s.mu.Lock()
 	it := s.byID(id)
 	if it == nil {
+		by := s.replaced[id]
 		s.mu.Unlock()
+		if by != 0 {
+			return Approval{}, fmt.Errorf("%w: remediation %d was replaced by %d when its object changed; review and approve that one", ErrPlanChanged, id, by)
+		}
 		return Approval{}, ErrNotFound
 	}
 	if it.State != StatePending {
 		s.mu.Unlock()
 		return Approval{}, fmt.Errorf("%w: it is %s", ErrNotPending, it.State)
 	}
+	if hash == "" {
+		s.mu.Unlock()
+		return Approval{}, ErrNoHash
+	}
+	if hash != it.Hash {
+		s.mu.Unlock()
+		return Approval{}, fmt.Errorf("%w: remediation %d's plan is %s now, not %s; review it again", ErrPlanChanged, id, it.Hash, hash)
+	}
 	s.drop(it.FindingID)
 	rem := *it
 	s.mu.Unlock()
+	// The approved plan is applied as it was shown: a step whose object
+	// changed since is compared again and left alone unless its changes,
+	// live values included, are still the same (remediate's Apply).
 	results, err := s.apply(ctx, s.clusters[rem.Cluster], remediate.ModeApprove, rem.Plan, s.opts.Now())
 	return Approval{Remediation: rem, Results: results}, err
 }

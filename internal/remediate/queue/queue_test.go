@@ -2,6 +2,7 @@ package queue
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -29,8 +30,12 @@ func (p *planner) Plan(context.Context, []source.Object) (remediate.Plan, error)
 }
 
 func (p *planner) PlanFinding(f drift.Finding, _ drift.Target) remediate.Plan {
-	return remediate.Plan{Steps: []remediate.Step{{Cluster: "prod", APIVersion: f.APIVersion, Kind: f.Kind, Namespace: f.Namespace, Name: f.Name,
-		Action: store.ActionApply, Risk: p.risk}}}
+	st := remediate.Step{Cluster: "prod", APIVersion: f.APIVersion, Kind: f.Kind, Namespace: f.Namespace, Name: f.Name,
+		Action: store.ActionApply, Risk: p.risk}
+	for _, c := range f.Changes {
+		st.Changes = append(st.Changes, remediate.Change{Change: c, Risk: p.risk})
+	}
+	return remediate.Plan{Steps: []remediate.Step{st}}
 }
 
 func (p *planner) PlanUndo(context.Context, *store.Run) (remediate.Plan, error) {
@@ -151,14 +156,51 @@ func TestAutoModeHoldsRiskyPlans(t *testing.T) {
 	if len(p.applied) != 0 || len(l) != 1 || l[0].State != StatePending || !strings.Contains(l[0].Reason, "risk high") {
 		t.Fatalf("applied %v, remediations %+v: want web pending on its risk", p.applied, l)
 	}
-	if _, err := s.Approve(ctx, l[0].ID); err != nil {
+	if _, err := s.Approve(ctx, l[0].ID, ""); !errors.Is(err, ErrNoHash) {
+		t.Errorf("an approval without the plan's hash: %v, want ErrNoHash", err)
+	}
+	if _, err := s.Approve(ctx, l[0].ID, l[0].Hash); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Approve(ctx, l[0].ID); err == nil {
+	if _, err := s.Approve(ctx, l[0].ID, l[0].Hash); err == nil {
 		t.Error("approving the same remediation twice: want an error")
 	}
 	runs, err := st.Runs(ctx, store.RunFilter{})
 	if len(p.applied) != 1 || err != nil || len(runs) != 1 || runs[0].Command != "serve-approve" {
 		t.Errorf("after approval: applied %v, runs %+v (%v); want web applied once, recorded as serve-approve", p.applied, runs, err)
+	}
+}
+
+// TestApprovalNamesThePlanShown: a waiting plan made again because its
+// object changed is a new remediation; approving the old one, or the new
+// one with the old plan's hash, applies nothing; the same plan seen again
+// (a resync) keeps its remediation.
+func TestApprovalNamesThePlanShown(t *testing.T) {
+	ctx := context.Background()
+	s, p, _, _ := scheduler(t, remediate.ModeApprove, DefaultOptions())
+	s.handle(ctx, drifted("web"))
+	first := s.List()
+	s.handle(ctx, drifted("web")) // the same drift again
+	if again := s.List(); len(first) != 1 || len(again) != 1 || again[0].ID != first[0].ID || again[0].Hash != first[0].Hash {
+		t.Fatalf("the same plan seen twice: %+v then %+v, want one remediation kept", first, again)
+	}
+	scaled := drifted("web")
+	scaled.Finding.Changes[0].Live = 9
+	s.handle(ctx, scaled)
+	second := s.List()
+	if len(second) != 1 || second[0].ID == first[0].ID || second[0].Hash == first[0].Hash {
+		t.Fatalf("after the object changed: %+v, want a new remediation with a new hash", second)
+	}
+	if _, err := s.Approve(ctx, first[0].ID, first[0].Hash); !errors.Is(err, ErrPlanChanged) {
+		t.Errorf("approving the replaced remediation: %v, want ErrPlanChanged", err)
+	}
+	if _, err := s.Approve(ctx, second[0].ID, first[0].Hash); !errors.Is(err, ErrPlanChanged) {
+		t.Errorf("approving the new remediation with the old hash: %v, want ErrPlanChanged", err)
+	}
+	if len(p.applied) != 0 {
+		t.Fatalf("applied %v after refused approvals", p.applied)
+	}
+	if _, err := s.Approve(ctx, second[0].ID, second[0].Hash); err != nil || len(p.applied) != 1 {
+		t.Errorf("approving the plan shown: %v, applied %v", err, p.applied)
 	}
 }

@@ -41,9 +41,10 @@ type Registration struct {
 	Cluster string
 	Client  kubernetes.Interface
 	// URL is where the API server sends this cluster's reviews; CABundle
-	// is the CA that signed the webhook's serving certificate.
+	// returns the CAs of the webhook's serving certificates (Certs.Bundle:
+	// it changes when the certificate is renewed).
 	URL      string
-	CABundle []byte
+	CABundle func() []byte
 	// Targets returns the declared objects (a watcher's).
 	Targets func() []drift.Target
 	Logger  *slog.Logger
@@ -221,7 +222,7 @@ func (r *Registration) Configuration(targets []drift.Target) *admissionregistrat
 		ObjectMeta: metav1.ObjectMeta{Name: Name, Labels: map[string]string{"app.kubernetes.io/managed-by": "plumb"}},
 		Webhooks: []admissionregistrationv1.ValidatingWebhook{{
 			Name:                    WebhookName,
-			ClientConfig:            admissionregistrationv1.WebhookClientConfig{URL: &url, CABundle: r.CABundle},
+			ClientConfig:            admissionregistrationv1.WebhookClientConfig{URL: &url, CABundle: r.CABundle()},
 			Rules:                   rules,
 			FailurePolicy:           &ignore,
 			MatchPolicy:             &equivalent,

@@ -5,14 +5,12 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"time"
 
 	admissionv1 "k8s.io/api/admission/v1"
-	certutil "k8s.io/client-go/util/cert"
 
 	"plumb.dev/plumb/internal/metrics"
 	"plumb.dev/plumb/internal/webhookauth"
@@ -76,12 +74,12 @@ func (s *Server) handler(c *Cluster) http.Handler {
 	})
 }
 
-// Run serves TLS with cert on ln until ctx ends.
-func (s *Server) Run(ctx context.Context, ln net.Listener, cert tls.Certificate) error {
+// Run serves TLS with certs' current certificate on ln until ctx ends.
+func (s *Server) Run(ctx context.Context, ln net.Listener, certs *Certs) error {
 	srv := &http.Server{
 		Handler:           s,
 		ReadHeaderTimeout: 5 * time.Second,
-		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
+		TLSConfig:         &tls.Config{GetCertificate: certs.GetCertificate, MinVersion: tls.VersionTLS12},
 	}
 	s.auth.TLS(srv.TLSConfig)
 	go func() {
@@ -94,26 +92,4 @@ func (s *Server) Run(ctx context.Context, ln net.Listener, cert tls.Certificate)
 		return err
 	}
 	return nil
-}
-
-// Certificate makes a serving certificate for host (a DNS name or an IP
-// address, as the webhook's URL names it), signed by a CA made for it; it
-// returns the certificate and the CA's, PEM-encoded, for the webhook
-// configuration's caBundle. The CA's key is not kept: each start makes a
-// new pair, and Registration puts the new bundle in place.
-func Certificate(host string) (tls.Certificate, []byte, error) {
-	certPEM, keyPEM, err := certutil.GenerateSelfSignedCertKey(host, nil, nil)
-	if err != nil {
-		return tls.Certificate{}, nil, err
-	}
-	certs, err := certutil.ParseCertsPEM(certPEM)
-	if err != nil || len(certs) != 2 {
-		return tls.Certificate{}, nil, fmt.Errorf("serving certificate: %v", err)
-	}
-	ca, err := certutil.EncodeCertificates(certs[1])
-	if err != nil {
-		return tls.Certificate{}, nil, err
-	}
-	pair, err := tls.X509KeyPair(certPEM, keyPEM)
-	return pair, ca, err
 }

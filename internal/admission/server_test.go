@@ -75,7 +75,7 @@ func TestServerAuthenticatesItsCallers(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			serving, _, err := Certificate("127.0.0.1")
+			serving, err := LoadCerts(context.Background(), "127.0.0.1", nil, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

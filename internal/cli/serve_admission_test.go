@@ -289,6 +289,7 @@ func TestServeAdmission(t *testing.T) {
 		vwc, ok := webhookConfiguration(t, audited)
 		return ok && strings.Contains(strings.Join(vwc.Webhooks[0].Rules[0].Resources, ","), "serviceaccounts")
 	})
+	kept, _ := webhookConfiguration(t, audited)
 	stopServe()
 	// The record outlives serve and the Event: plumb history shows it.
 	if code, out, stderr := run(t, "history", "--break-glass", "--store", storePath); code != 0 || !strings.Contains(out, "carol") ||
@@ -298,7 +299,7 @@ func TestServeAdmission(t *testing.T) {
 
 	// Warn mode: the write passes and kubectl prints plumb's warning.
 	_, stopServe = startServe(t, append([]string{"--kubeconfig", bot, "-n", ns, "--source", src,
-		"--store", filepath.Join(t.TempDir(), "plumb.db"), "--admission", "warn", "--admission-listen", admissionAddr, "--admission-token-file", tokenFile}, auditArgs...)...)
+		"--store", storePath, "--admission", "warn", "--admission-listen", admissionAddr, "--admission-token-file", tokenFile}, auditArgs...)...)
 	// Each try writes a new value: a try that lands before the API server
 	// calls the new webhook must not make the next ones no-ops.
 	tries := 0
@@ -307,6 +308,11 @@ func TestServeAdmission(t *testing.T) {
 		stderr := mustPass("patch", "configmap/settings", "--type=merge", "-p", fmt.Sprintf(`{"data":{"mode":"warned-%d"}}`, tries))
 		return strings.Contains(stderr, "Warning: plumb:") && strings.Contains(stderr, ".data.mode")
 	})
+	// The restart served the certificate kept in the store: the caBundle
+	// the API server trusted all along still verifies it.
+	if now, ok := webhookConfiguration(t, audited); !ok || string(now.Webhooks[0].ClientConfig.CABundle) != string(kept.Webhooks[0].ClientConfig.CABundle) {
+		t.Error("the restart changed the webhook's CA: reviews failed (and writes passed unreviewed) until the new bundle was published")
+	}
 	if got := admin("get", "configmap/settings", "-o", "jsonpath={.data.mode}"); got != fmt.Sprintf("warned-%d", tries) {
 		t.Fatalf("warn mode: the write did not land (mode %q)", got)
 	}

@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"context"
-	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net"
@@ -37,9 +36,11 @@ type AdmissionOptions struct {
 	Auth webhookauth.Caller
 }
 
-// breakGlassLog keeps break-glass writes durably.
-type breakGlassLog interface {
+// admissionStore keeps break-glass writes and the webhook's serving
+// certificate durably.
+type admissionStore interface {
 	RecordBreakGlass(ctx context.Context, b *store.BreakGlass) (int64, error)
+	admission.CertStore
 }
 
 // admissionWebhook is serve's admission webhook: its server, its listener
@@ -47,21 +48,21 @@ type breakGlassLog interface {
 type admissionWebhook struct {
 	server *admission.Server
 	ln     net.Listener
-	cert   tls.Certificate
+	certs  *admission.Certs
 	regs   []*admission.Registration
 }
 
 // newAdmission prepares the webhook for the watched clusters (engines[i]
 // compares watchers[i]'s objects). It listens at once, so that the address
 // is known to be free before anything registers it.
-func newAdmission(ctx context.Context, ao *AdmissionOptions, setups []Cluster, watchers []*watch.Watcher, engines []*drift.Engine, log breakGlassLog, m *metrics.Metrics, logger *slog.Logger) (*admissionWebhook, error) {
+func newAdmission(ctx context.Context, ao *AdmissionOptions, setups []Cluster, watchers []*watch.Watcher, engines []*drift.Engine, log admissionStore, m *metrics.Metrics, logger *slog.Logger) (*admissionWebhook, error) {
 	if ao == nil || ao.Mode == admission.ModeOff {
 		return nil, nil
 	}
 	base := ao.URL
-	cert, ca, err := admission.Certificate(base.Hostname())
+	certs, err := admission.LoadCerts(ctx, base.Hostname(), log, logger)
 	if err != nil {
-		return nil, fmt.Errorf("admission serving certificate: %w", err)
+		return nil, err
 	}
 	ln, err := net.Listen("tcp", ao.Listen)
 	if err != nil {
@@ -71,7 +72,7 @@ func newAdmission(ctx context.Context, ao *AdmissionOptions, setups []Cluster, w
 	if len(ao.Exempt) > 0 {
 		opts.Exempt = append(append([]string{}, admission.DefaultExempt...), ao.Exempt...)
 	}
-	a := &admissionWebhook{ln: ln, cert: cert}
+	a := &admissionWebhook{ln: ln, certs: certs}
 	var clusters []*admission.Cluster
 	for i, s := range setups {
 		client, err := kubernetes.NewForConfig(s.Cluster.Config)
@@ -110,7 +111,7 @@ func newAdmission(ctx context.Context, ao *AdmissionOptions, setups []Cluster, w
 		if len(setups) > 1 {
 			u.Path = strings.TrimSuffix(u.Path, "/") + admission.Path(name)
 		}
-		a.regs = append(a.regs, &admission.Registration{Cluster: name, Client: client, URL: u.String(), CABundle: ca, Targets: w.Targets, Logger: logger})
+		a.regs = append(a.regs, &admission.Registration{Cluster: name, Client: client, URL: u.String(), CABundle: certs.Bundle, Targets: w.Targets, Logger: logger})
 	}
 	if ao.Auth.Open() {
 		logger.Warn("the admission webhook takes reviews from anyone who reaches it (--admission-allow-unauthenticated): let only the API servers reach it", "listen", ao.Listen)
@@ -119,15 +120,15 @@ func newAdmission(ctx context.Context, ao *AdmissionOptions, setups []Cluster, w
 	return a, nil
 }
 
-// runnables serve the webhook and keep each cluster's registration until
-// ctx ends.
+// runnables serve the webhook, renew its certificate and keep each
+// cluster's registration until ctx ends.
 func (a *admissionWebhook) runnables() []Runnable {
 	out := []Runnable{RunnableFunc(func(ctx context.Context) error {
-		if err := a.server.Run(ctx, a.ln, a.cert); err != nil {
+		if err := a.server.Run(ctx, a.ln, a.certs); err != nil {
 			return fmt.Errorf("admission webhook on %s: %w", a.ln.Addr(), err)
 		}
 		return nil
-	})}
+	}), a.certs}
 	for _, r := range a.regs {
 		out = append(out, forever(r.Run))
 	}

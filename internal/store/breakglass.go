@@ -53,11 +53,7 @@ func (s *DB) RecordBreakGlass(ctx context.Context, b *BreakGlass) (int64, error)
 
 // BreakGlasses lists break-glass writes, newest first.
 func (s *DB) BreakGlasses(ctx context.Context, f BreakGlassFilter) ([]BreakGlass, error) {
-	limit := f.Limit
-	if limit <= 0 {
-		limit = 100
-	}
-	limit = min(limit, 1000)
+	limit := pageSize(f.Limit)
 	where, args := "", []any{}
 	if f.Before > 0 {
 		where, args = " WHERE id < ?", append(args, f.Before)

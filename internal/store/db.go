@@ -318,11 +318,7 @@ func (s *DB) Events(ctx context.Context, f EventFilter) ([]Event, error) {
 	if f.Before > 0 {
 		add("id < ?", f.Before)
 	}
-	limit := f.Limit
-	if limit <= 0 {
-		limit = 100
-	}
-	limit = min(limit, 1000)
+	limit := pageSize(f.Limit)
 	rows, err := s.query(ctx, s.db, `SELECT id, finding_id, cluster, api_version, kind, namespace, name, state, changes, managers, opened_at, updated_at, updates, resolved_at, resolved_by
 		FROM events`+where+` ORDER BY id DESC LIMIT ?`, append(args, limit)...)
 	if err != nil {
@@ -418,6 +414,14 @@ func managersOf(cs []drift.Change) string {
 	}
 	sort.Strings(ms)
 	return strings.Join(ms, ",")
+}
+
+// pageSize is a page's size as asked: default 100, at most 1000.
+func pageSize(limit int) int {
+	if limit <= 0 {
+		return 100
+	}
+	return min(limit, 1000)
 }
 
 func splitList(s string) []string {

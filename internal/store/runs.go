@@ -172,11 +172,7 @@ const runColumns = `id, started_at, finished_at, "user", command, undo_of, outco
 
 // Runs implements RunReader.
 func (s *DB) Runs(ctx context.Context, f RunFilter) ([]Run, error) {
-	limit := f.Limit
-	if limit <= 0 {
-		limit = 100
-	}
-	limit = min(limit, 1000)
+	limit := pageSize(f.Limit)
 	where, args := "", []any{}
 	if f.Before > 0 {
 		where, args = " WHERE id < ?", append(args, f.Before)

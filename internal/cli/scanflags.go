@@ -21,6 +21,10 @@ import (
 // scanFlags are the flags scan, diff and skew share: what to compare, and
 // how, on one cluster (--source) or a fleet (-c with clusters).
 type scanFlags struct {
+	// hashKeyFile names the key of Secret data hashes; validate reads it
+	// into hashKey.
+	hashKeyFile string
+	hashKey     []byte
 	sources     []string
 	values      []string
 	set         []string
@@ -49,6 +53,7 @@ func (f *scanFlags) add(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&f.values, "values", nil, "Helm values file for chart sources (repeatable, applied in order)")
 	fs.StringArrayVar(&f.set, "set", nil, "Helm value for chart sources, key=value (repeatable)")
 	fs.StringVar(&f.releaseName, "release-name", "", "Helm release name for chart sources (default: the chart's name)")
+	fs.StringVar(&f.hashKeyFile, "secret-hash-key-file", "", "File holding the key plumb snapshot hashed Secret data with (--secret-hash-key-file there), to compare Secrets declared by a keyed hash")
 	fs.BoolVar(&f.unmanaged, "unmanaged", false, "Also report live objects no source declares, of any namespaced kind, in the namespaces the sources touch")
 	fs.IntVar(&f.wideAfter, "unmanaged-cluster-wide-after", drift.DefaultOptions().UnmanagedClusterWideAfter,
 		"With --unmanaged, when the sources touch more than this many namespaces, read each other kind once for the whole cluster instead of once per namespace (-1: always per namespace)")
@@ -109,7 +114,21 @@ func (f *scanFlags) driftOptions(g *globalOptions, rules []drift.IgnoreRule) dri
 	opts.UnmanagedClusterWideAfter = f.wideAfter
 	opts.Ignore = rules
 	opts.Logger = g.logger
+	opts.SecretHashKey = f.hashKey
 	return opts
+}
+
+// readHashKey reads the key of Secret data hashes: at least 32 bytes, so
+// that it cannot be guessed either.
+func readHashKey(path string) ([]byte, error) {
+	key, err := readSecretFile("--secret-hash-key-file", path)
+	if err != nil {
+		return nil, err
+	}
+	if len(key) < 32 {
+		return nil, fmt.Errorf("--secret-hash-key-file %s: %d bytes, want at least 32 (openssl rand -hex 32 makes one)", path, len(key))
+	}
+	return []byte(key), nil
 }
 
 // isFleet reports whether cfg puts plumb in fleet mode.
@@ -220,6 +239,13 @@ func fleetReport(results []fleet.Result) report.Report {
 }
 
 func (f *scanFlags) validate() error {
+	if f.hashKeyFile != "" {
+		key, err := readHashKey(f.hashKeyFile)
+		if err != nil {
+			return err
+		}
+		f.hashKey = key
+	}
 	if f.concurrency < 1 {
 		return fmt.Errorf("--concurrency must be at least 1")
 	}

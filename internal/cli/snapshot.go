@@ -3,12 +3,14 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/labels"
 
 	"plumb.dev/plumb/internal/cluster"
+	"plumb.dev/plumb/internal/drift"
 	"plumb.dev/plumb/internal/snapshot"
 )
 
@@ -19,6 +21,7 @@ type snapshotOptions struct {
 	allNamespaces bool
 	selector      string
 	concurrency   int
+	hashKeyFile   string
 }
 
 func newSnapshotCommand(g *globalOptions) *cobra.Command {
@@ -69,6 +72,7 @@ or an object that could not be cleaned (the rest is written).`,
 	fs.BoolVarP(&o.allNamespaces, "all-namespaces", "A", false, "Every namespace, and the cluster-scoped kinds")
 	fs.StringVarP(&o.selector, "selector", "l", "", "Only objects whose labels match, e.g. app=web,tier!=cache")
 	fs.IntVar(&o.concurrency, "concurrency", 8, "Parallel list requests")
+	fs.StringVar(&o.hashKeyFile, "secret-hash-key-file", "", "File holding this installation's key (32 bytes or more): Secrets' data hashes are keyed with it, so that a guess at a value cannot be checked against the snapshot without it; scans then need the same key")
 	return cmd
 }
 
@@ -97,9 +101,17 @@ func (o *snapshotOptions) Run(cmd *cobra.Command) error {
 	opts := snapshot.DefaultOptions()
 	opts.Namespace, opts.AllNamespaces, opts.Selector = c.Namespace, o.allNamespaces, o.selector
 	opts.Concurrency, opts.Logger = o.concurrency, o.logger
+	if o.hashKeyFile != "" {
+		if opts.SecretHashKey, err = readHashKey(o.hashKeyFile); err != nil {
+			return err
+		}
+	}
 	res, err := snapshot.Take(cmd.Context(), c, opts)
 	if err != nil {
 		return fmt.Errorf("cluster %s: %w", c.Name, err)
+	}
+	if o.hashKeyFile == "" && slices.ContainsFunc(res.Objects, drift.IsSecret) {
+		fmt.Fprintln(o.streams.ErrOut, "note: Secrets are written with an unkeyed hash of their data, which a guess at a value can be checked against; --secret-hash-key-file keys it")
 	}
 	w, err := snapshot.Write(o.out, res.Objects, o.force)
 	if err != nil {

@@ -56,7 +56,10 @@ func (e *Engine) compareAt(ctx context.Context, t *target, desired, live *unstru
 	desired = withLiveGenerated(desired, live, t.obj.Origin.Generated)
 	var byHash []rawChange
 	if isSecret(t.mapping.GroupVersionKind.GroupKind()) {
-		desired, byHash = valuelessSecret(desired, live)
+		var err error
+		if desired, byHash, err = valuelessSecret(e.opts.SecretHashKey, desired, live); err != nil {
+			return comparison{}, err
+		}
 		for i := range byHash {
 			byHash[i].owner = owner(entries, byHash[i].path)
 		}

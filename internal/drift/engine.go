@@ -27,6 +27,10 @@ import (
 type Options struct {
 	// Concurrency bounds parallel lists and dry-runs. Default 8.
 	Concurrency int
+	// SecretHashKey keys the hashes of Secret data that value-less
+	// Secrets are declared by (plumb snapshot --secret-hash-key-file).
+	// Without it, a Secret declared by a keyed hash cannot be compared.
+	SecretHashKey []byte
 	// Unmanaged also reports live objects that no source declares, of the
 	// kinds the sources use, in the namespaces they touch, from the lists
 	// the scan makes anyway. Default false.

@@ -1,10 +1,12 @@
 package drift
 
 import (
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -31,11 +33,17 @@ const (
 // not apply.
 const dataHashDomain = "plumb.dev/data-hash/v1\x00"
 
-// SecretDataHash returns "sha256:HEX" over a Secret's data (base64 values,
-// as the API serves them): every key in order and its decoded value, each
-// length-prefixed. A value that is not base64 is an error naming its key.
-func SecretDataHash(data map[string]any) (string, error) {
-	h := sha256.New()
+// SecretDataHash returns "hmac-sha256:HEX" keyed with key, or, with no
+// key, "sha256:HEX", over a Secret's data (base64 values, as the API serves
+// them): every key in order and its decoded value, each length-prefixed. A
+// value that is not base64 is an error naming its key. An unkeyed hash can
+// be checked against a guessed value by anyone who reads the file it is in;
+// a keyed one only by who holds the key.
+func SecretDataHash(key []byte, data map[string]any) (string, error) {
+	h, prefix := sha256.New(), "sha256:"
+	if len(key) > 0 {
+		h, prefix = hmac.New(sha256.New, key), KeyedHashPrefix
+	}
 	h.Write([]byte(dataHashDomain))
 	var n [8]byte
 	write := func(b []byte) {
@@ -52,8 +60,16 @@ func SecretDataHash(data map[string]any) (string, error) {
 		write([]byte(k))
 		write(v)
 	}
-	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
+	return prefix + hex.EncodeToString(h.Sum(nil)), nil
 }
+
+// KeyedHashPrefix starts a hash of Secret data keyed with the
+// installation's key.
+const KeyedHashPrefix = "hmac-sha256:"
+
+// ErrNoHashKey: a Secret is declared by a keyed hash, and the engine has no
+// key to compare it with.
+var ErrNoHashKey = errors.New("the Secret is declared by a keyed hash (hmac-sha256): give the key it was made with (--secret-hash-key-file) to compare it")
 
 // SecretDataKeys returns the data keys, sorted and comma-separated, as
 // DataKeysAnnotation holds them.
@@ -77,11 +93,18 @@ func IsValueless(u *unstructured.Unstructured) bool {
 // are taken out. The changes it returns are what the hash and the keys say
 // about the data: a key added or removed live, or, with the same keys,
 // .data modified. Values never appear in them.
-func valuelessSecret(desired, live *unstructured.Unstructured) (*unstructured.Unstructured, []rawChange) {
+func valuelessSecret(key []byte, desired, live *unstructured.Unstructured) (*unstructured.Unstructured, []rawChange, error) {
 	ann := desired.GetAnnotations()
 	want, declared := ann[DataHashAnnotation]
 	if !declared {
-		return desired, nil
+		return desired, nil, nil
+	}
+	keyed := strings.HasPrefix(want, KeyedHashPrefix)
+	if keyed && len(key) == 0 {
+		return nil, nil, ErrNoHashKey
+	}
+	if !keyed {
+		key = nil // an older snapshot's unkeyed hash: compared as it was made
 	}
 	d := desired.DeepCopy()
 	da := d.GetAnnotations()
@@ -100,9 +123,9 @@ func valuelessSecret(desired, live *unstructured.Unstructured) (*unstructured.Un
 		delete(d.Object, "data")
 	}
 
-	got, err := SecretDataHash(liveData)
-	if err == nil && got == want {
-		return d, nil
+	got, err := SecretDataHash(key, liveData)
+	if err == nil && hmac.Equal([]byte(got), []byte(want)) {
+		return d, nil, nil
 	}
 	var keys []string
 	if s := ann[DataKeysAnnotation]; s != "" {
@@ -123,7 +146,7 @@ func valuelessSecret(desired, live *unstructured.Unstructured) (*unstructured.Un
 		// The same keys: some value changed, and the hash cannot say which.
 		changes = append(changes, rawChange{path: fieldpath.MakePathOrDie("data"), typ: ChangeModified, desired: Redacted, live: Redacted})
 	}
-	return d, changes
+	return d, changes, nil
 }
 
 func dataKeyPath(k string) fieldpath.Path { return fieldpath.MakePathOrDie("data", k) }

@@ -2,6 +2,8 @@ package drift
 
 import (
 	"encoding/base64"
+	"errors"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -16,7 +18,7 @@ func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) 
 func TestSecretDataHash(t *testing.T) {
 	hash := func(data map[string]any) string {
 		t.Helper()
-		h, err := SecretDataHash(data)
+		h, err := SecretDataHash(nil, data)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -36,16 +38,45 @@ func TestSecretDataHash(t *testing.T) {
 			t.Errorf("%s: same hash", name)
 		}
 	}
-	if _, err := SecretDataHash(map[string]any{"k": "not base64!"}); err == nil {
+	if _, err := SecretDataHash(nil, map[string]any{"k": "not base64!"}); err == nil {
 		t.Error("a value that is not base64 hashed without error")
 	}
 }
 
+// TestKeyedSecretDataHash: a keyed hash cannot be checked without the
+// key (a guess at the value, hashed unkeyed or with another key, does not
+// match), and comparing a Secret declared by one needs the key.
+func TestKeyedSecretDataHash(t *testing.T) {
+	data := map[string]any{"password": b64("hunter2")}
+	keyed, err := SecretDataHash([]byte("installation-key"), data)
+	if err != nil || !strings.HasPrefix(keyed, KeyedHashPrefix) {
+		t.Fatalf("keyed hash %q, %v", keyed, err)
+	}
+	plain, _ := SecretDataHash(nil, data)
+	other, _ := SecretDataHash([]byte("another-key"), data)
+	if strings.TrimPrefix(keyed, KeyedHashPrefix) == strings.TrimPrefix(plain, "sha256:") || keyed == other {
+		t.Error("the keyed hash can be made without the key")
+	}
+	declared := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "Secret",
+		"metadata": map[string]any{"name": "db", "annotations": map[string]any{DataHashAnnotation: keyed, DataKeysAnnotation: SecretDataKeys(data)}}}}
+	live := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "Secret", "metadata": map[string]any{"name": "db"}, "data": data}}
+	if _, _, err := valuelessSecret(nil, declared, live); !errors.Is(err, ErrNoHashKey) {
+		t.Errorf("without the key: %v, want ErrNoHashKey", err)
+	}
+	if _, raw, err := valuelessSecret([]byte("installation-key"), declared, live); err != nil || len(raw) != 0 {
+		t.Errorf("with the key, unchanged data: %v, %v; want in sync", raw, err)
+	}
+	if _, raw, err := valuelessSecret([]byte("another-key"), declared, live); err != nil || len(raw) != 1 {
+		t.Errorf("with another key: %v, %v; want the data reported modified", raw, err)
+	}
+}
+
 // TestValuelessSecret: a Secret declared by hash is compared by hash and
-// keys; the changes name keys, never values.
+// keys; the changes name keys, never values. An unkeyed hash (an older
+// snapshot) is compared as it was made, key or none.
 func TestValuelessSecret(t *testing.T) {
 	data := map[string]any{"user": b64("admin"), "password": b64("hunter2")}
-	h, _ := SecretDataHash(data)
+	h, _ := SecretDataHash(nil, data)
 	declared := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "Secret",
 		"metadata": map[string]any{"name": "db", "annotations": map[string]any{DataHashAnnotation: h, DataKeysAnnotation: SecretDataKeys(data)}}}}
 	liveWith := func(d map[string]any) *unstructured.Unstructured {
@@ -64,7 +95,10 @@ func TestValuelessSecret(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			d, raw := valuelessSecret(declared, liveWith(tt.live))
+			d, raw, err := valuelessSecret([]byte("a key the old hash was not made with"), declared, liveWith(tt.live))
+			if err != nil {
+				t.Fatal(err)
+			}
 			var got []change
 			for _, c := range raw {
 				pub := c.public(true)

@@ -45,6 +45,9 @@ type Converters func(schema.GroupVersion) (managedfields.TypeConverter, error)
 type Cleaner struct {
 	converters Converters
 	system     []string
+	// HashKey keys the hash of each Secret's data (drift.SecretDataHash);
+	// without it the hash is unkeyed.
+	HashKey []byte
 }
 
 // NewCleaner returns a cleaner that reads schemas through converters and
@@ -99,7 +102,7 @@ func (c *Cleaner) Clean(live *unstructured.Unstructured) (*unstructured.Unstruct
 	}
 	scrub(u)
 	if drift.IsSecret(u) {
-		if err := withoutValues(u, live); err != nil {
+		if err := withoutValues(c.HashKey, u, live); err != nil {
 			return nil, err
 		}
 	}

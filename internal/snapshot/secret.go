@@ -11,11 +11,11 @@ import (
 // withoutValues takes a cleaned Secret's values out and declares its data
 // by keys and hash instead (drift.DataKeysAnnotation and
 // drift.DataHashAnnotation), from the live Secret's data.
-func withoutValues(u, live *unstructured.Unstructured) error {
+func withoutValues(key []byte, u, live *unstructured.Unstructured) error {
 	delete(u.Object, "data")
 	delete(u.Object, "stringData")
 	data, _, _ := unstructured.NestedMap(live.Object, "data")
-	hash, err := drift.SecretDataHash(data)
+	hash, err := drift.SecretDataHash(key, data)
 	if err != nil {
 		return err
 	}

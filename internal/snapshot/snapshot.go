@@ -30,6 +30,9 @@ type Options struct {
 	SystemManagers []string
 	// Concurrency bounds parallel list requests. Default 8.
 	Concurrency int
+	// SecretHashKey keys the hashes of Secret data. Default none: an
+	// unkeyed hash, which a guess at a value can be checked against.
+	SecretHashKey []byte
 	// Logger receives progress. Default: discard.
 	Logger *slog.Logger
 }
@@ -82,6 +85,7 @@ func Take(ctx context.Context, c *cluster.Cluster, opts Options) (Result, error)
 		ns = ""
 	}
 	cleaner := NewCleaner(c.TypeConverter, opts.SystemManagers)
+	cleaner.HashKey = opts.SecretHashKey
 
 	type listed struct {
 		objs     []*unstructured.Unstructured

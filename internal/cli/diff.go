@@ -80,7 +80,8 @@ func (o *diffOptions) Run(cmd *cobra.Command) error {
 		}
 	}
 	opts := report.DiffOptions{Color: o.useColor(), Clusters: isFleet(cfg), LeftInPlace: remediate.LeftInPlace}
-	if err := report.WriteDiff(o.streams.Out, shown, opts); err != nil {
+	// The diff escapes what it prints itself, around its own colours.
+	if err := report.WriteDiff(o.rawOut, shown, opts); err != nil {
 		return err
 	}
 	printProblems(o.streams.ErrOut, r)
@@ -94,6 +95,6 @@ func (o *diffOptions) useColor() bool {
 	case "never":
 		return false
 	}
-	f, ok := o.streams.Out.(*os.File)
+	f, ok := o.rawOut.(*os.File)
 	return ok && os.Getenv("NO_COLOR") == "" && term.IsTerminal(int(f.Fd()))
 }

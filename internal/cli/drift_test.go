@@ -2,6 +2,8 @@ package cli
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -114,5 +116,36 @@ func TestDriftOutputAndExitCodes(t *testing.T) {
 		if strings.Contains(out, hidden) {
 			t.Errorf("diff shows %q", hidden)
 		}
+	}
+}
+
+// TestHumanOutputEscapesControlCharacters: a source that declares an
+// object whose name holds terminal escapes (ESC[2J clears the screen, an
+// OSC retitles the terminal) is printed with them made visible, by the
+// table, Markdown, plumb diff (colours on) and errors; JSON keeps the name
+// as data.
+func TestHumanOutputEscapesControlCharacters(t *testing.T) {
+	ns := env.Namespace(t)
+	src := filepath.Join(t.TempDir(), "hostile.yaml")
+	if err := os.WriteFile(src, []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: \"evil\\e[2J\\e]0;owned\\a\"\ndata: {a: b}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"scan", "-o", "table"},
+		{"scan", "-o", "markdown"},
+		{"diff", "--color", "always"},
+	} {
+		_, out, stderr := run(t, append(args, "--kubeconfig", env.Kubeconfig, "-n", ns, "--source", src)...)
+		all := out + stderr
+		if strings.Contains(all, "\x1b[2J") || strings.Contains(all, "\x1b]0;") || strings.Contains(all, "\a") {
+			t.Errorf("plumb %s printed raw escapes:\n%q", strings.Join(args, " "), all)
+		}
+		if !strings.Contains(all, `evil\x1b[2J\x1b]0;owned\x07`) {
+			t.Errorf("plumb %s does not show the name with its escapes visible:\n%q", strings.Join(args, " "), all)
+		}
+	}
+	_, out, _ := run(t, "scan", "--kubeconfig", env.Kubeconfig, "-n", ns, "--source", src, "-o", "json")
+	if !strings.Contains(out, `evil\u001b[2J`) {
+		t.Errorf("JSON does not keep the name as data:\n%s", out)
 	}
 }

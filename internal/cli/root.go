@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"plumb.dev/plumb/internal/termsafe"
 )
 
 // Streams are the standard streams a command reads and writes. Tests pass
@@ -21,7 +22,12 @@ type Streams struct {
 
 // globalOptions are the flags every command shares, kubectl's among them.
 type globalOptions struct {
+	// streams escape the control characters of what is written to them
+	// (termsafe): names and values from clusters and sources are printed
+	// through them. rawOut is standard output itself, for plumb diff's own
+	// colours and to ask whether it is a terminal.
 	streams Streams
+	rawOut  io.Writer
 	// kube holds --kubeconfig, --context, -n/--namespace and kubectl's other
 	// connection flags, with kubectl's precedence rules.
 	kube *genericclioptions.ConfigFlags
@@ -54,8 +60,11 @@ func NewRootCommand(streams Streams) *cobra.Command {
 }
 
 func newRoot(streams Streams) (*cobra.Command, *globalOptions) {
+	raw := streams.Out
+	streams.Out, streams.ErrOut = termsafe.NewWriter(streams.Out), termsafe.NewWriter(streams.ErrOut)
 	g := &globalOptions{
 		streams: streams,
+		rawOut:  raw,
 		kube:    genericclioptions.NewConfigFlags(true),
 	}
 	cmd := &cobra.Command{
@@ -107,7 +116,7 @@ func Execute(ctx context.Context, args []string, streams Streams) int {
 	}
 	var ee *exitError
 	if err != nil && !(errors.As(err, &ee) && ee.err == nil) {
-		fmt.Fprintf(streams.ErrOut, "error: %v\n", err)
+		fmt.Fprintf(streams.ErrOut, "error: %s\n", termsafe.Escape(err.Error()))
 	}
 	return exitCode(err)
 }

@@ -11,6 +11,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"plumb.dev/plumb/internal/drift"
+	"plumb.dev/plumb/internal/termsafe"
 )
 
 // DiffOptions tune WriteDiff.
@@ -78,7 +79,9 @@ func WriteDiff(w io.Writer, findings []drift.Finding, opts DiffOptions) error {
 		if text != "" && opts.LeftInPlace != nil {
 			text = leftNote(opts.LeftInPlace(f)) + text
 		}
-		if err := writeColored(w, text, opts.Color); err != nil {
+		// Names and values came from clusters and sources: their control
+		// characters are escaped before plumb's own colours go around them.
+		if err := writeColored(w, termsafe.Escape(text), opts.Color); err != nil {
 			return err
 		}
 	}

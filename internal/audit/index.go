@@ -110,13 +110,21 @@ func (ix *Index) Record(e auditv1.Event) (Object, bool) {
 	if e.ResponseStatus != nil && e.ResponseStatus.Code >= 300 || dryRun(e.RequestURI) {
 		return Object{}, false
 	}
-	if now, at := ix.opts.Now(), e.StageTimestamp.Time; at.After(now.Add(ix.opts.MaxSkew)) || at.Before(now.Add(-ix.opts.MaxAge)) {
+	// A write is dated when its request arrived: the server sets the
+	// managedFields time it is matched with while handling it, before the
+	// response completes (after the webhooks and the storage write), so
+	// the completion time can fall in the next second.
+	at := e.RequestReceivedTimestamp.Time
+	if at.IsZero() {
+		at = e.StageTimestamp.Time
+	}
+	if now := ix.opts.Now(); at.After(now.Add(ix.opts.MaxSkew)) || at.Before(now.Add(-ix.opts.MaxAge)) {
 		return Object{}, false // a forged or stale time would outlive or outrank real writes
 	}
 	ref := e.ObjectRef
 	w := Write{Group: ref.APIGroup, Resource: ref.Resource, Subresource: ref.Subresource, Namespace: ref.Namespace, Name: ref.Name,
 		Verb: e.Verb, Manager: manager(e.RequestURI, e.UserAgent), User: e.User.Username, Groups: e.User.Groups,
-		UserAgent: e.UserAgent, SourceIPs: e.SourceIPs, Time: e.StageTimestamp.Time}
+		UserAgent: e.UserAgent, SourceIPs: e.SourceIPs, Time: at}
 	key := Object{Group: ref.APIGroup, Resource: ref.Resource, Namespace: ref.Namespace, Name: ref.Name}
 	ix.mu.Lock()
 	defer ix.mu.Unlock()

@@ -261,3 +261,21 @@ func BenchmarkForgedFlood(b *testing.B) {
 		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/(1<<20), "heap-MiB")
 	}
 }
+
+// TestWhoDatesAWriteByItsRequest: managedFields take the time a request
+// is handled, before its response completes (after webhooks and storage),
+// which may be in the next second; the write is still matched.
+func TestWhoDatesAWriteByItsRequest(t *testing.T) {
+	at := time.Date(2026, 12, 5, 10, 0, 0, 900_000_000, time.UTC)
+	ix := NewIndex(Options{Now: func() time.Time { return at.Add(time.Minute) }})
+	ix.Record(auditv1.Event{Stage: auditv1.StageResponseComplete, Verb: "patch",
+		ObjectRef:                &auditv1.ObjectReference{APIGroup: "apps", Resource: "deployments", Namespace: "shop", Name: "web"},
+		RequestURI:               "/apis/apps/v1/namespaces/shop/deployments/web?fieldManager=kubectl-patch",
+		User:                     authenticationv1.UserInfo{Username: "carol"},
+		RequestReceivedTimestamp: metav1.NewMicroTime(at),
+		StageTimestamp:           metav1.NewMicroTime(at.Add(300 * time.Millisecond))})
+	managedFieldsTime := at.Truncate(time.Second) // what the object records
+	if w, ok := ix.Who(Object{Group: "apps", Resource: "deployments", Namespace: "shop", Name: "web"}, "kubectl-patch", managedFieldsTime); !ok || w.User != "carol" {
+		t.Errorf("a write whose response completed in the next second: %+v, %v; want carol", w, ok)
+	}
+}

@@ -119,9 +119,9 @@ func scanOne(ctx context.Context, t Member, opts Options, loads *loader) Result 
 	return res
 }
 
-// Dial reaches a target's cluster through its kubeconfig context; timeout
+// dial reaches a target's cluster through its kubeconfig context; timeout
 // bounds every request (0: none). Nothing is contacted yet.
-func Dial(t Member, cacheDir string, timeout time.Duration, copts cluster.Options) (*cluster.Cluster, error) {
+func dial(t Member, cacheDir string, timeout time.Duration, copts cluster.Options) (*cluster.Cluster, error) {
 	if t.Flags != nil {
 		// The command line's cluster, reached as kubectl would.
 		c, err := cluster.New(t.Flags, copts)
@@ -149,32 +149,6 @@ func Dial(t Member, cacheDir string, timeout time.Duration, copts cluster.Option
 	}
 	c.Name = t.Cluster.Name
 	return c, nil
-}
-
-// Load loads a target's bound sources again (they changed); objects
-// without a namespace get the source's, else c's default namespace. Helm
-// release sources are read from c.
-func Load(ctx context.Context, t Member, c *cluster.Cluster, auth gitsource.Auth) ([]source.Object, []source.Error) {
-	return loadSources(t, c, &loader{ctx: ctx, auth: auth, sets: map[string]*loaded{}})
-}
-
-// LoadEncoded loads like Load and encodes each object as soon as it is
-// decoded (source.LoadEncoded): plumb serve holds its sources as JSON until
-// the cluster answers, and a large source is never held decoded at once.
-func LoadEncoded(ctx context.Context, t Member, c *cluster.Cluster, auth gitsource.Auth) ([]source.Encoded, []source.Error) {
-	var objs []source.Encoded
-	var errs []source.Error
-	for _, b := range t.Sources {
-		opts := sourceOptions(b, c, auth)
-		errs = append(errs, source.Each(ctx, []string{b.Source.Path}, opts, func(o source.Object) {
-			if o.Object.GetNamespace() == "" && b.Source.Namespace != "" {
-				o.Object.SetNamespace(b.Source.Namespace)
-			}
-			enc, encErrs := source.EncodeAll([]source.Object{o})
-			objs, errs = append(objs, enc...), append(errs, encErrs...)
-		})...)
-	}
-	return objs, errs
 }
 
 // sourceOptions are how b is loaded for c: objects without a namespace

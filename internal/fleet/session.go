@@ -41,7 +41,7 @@ type SessionOptions struct {
 
 // Open dials m's cluster and makes its engine. Nothing is contacted yet.
 func Open(m Member, opts SessionOptions) (*Session, error) {
-	c, err := Dial(m, opts.CacheDir, opts.Timeout, opts.Cluster)
+	c, err := dial(m, opts.CacheDir, opts.Timeout, opts.Cluster)
 	if err != nil {
 		return nil, err
 	}
@@ -73,7 +73,20 @@ func (s *Session) Load(ctx context.Context) ([]source.Object, []source.Error) {
 }
 
 // LoadEncoded loads like Load and encodes each object as soon as it is
-// decoded (LoadEncoded).
+// decoded (source.Each): plumb serve holds its sources as JSON until the
+// cluster answers, and a large source is never held decoded at once.
 func (s *Session) LoadEncoded(ctx context.Context) ([]source.Encoded, []source.Error) {
-	return LoadEncoded(ctx, s.Member, s.Cluster, s.auth)
+	var objs []source.Encoded
+	var errs []source.Error
+	for _, b := range s.Member.Sources {
+		opts := sourceOptions(b, s.Cluster, s.auth)
+		errs = append(errs, source.Each(ctx, []string{b.Source.Path}, opts, func(o source.Object) {
+			if o.Object.GetNamespace() == "" && b.Source.Namespace != "" {
+				o.Object.SetNamespace(b.Source.Namespace)
+			}
+			enc, encErrs := source.EncodeAll([]source.Object{o})
+			objs, errs = append(objs, enc...), append(errs, encErrs...)
+		})...)
+	}
+	return objs, errs
 }

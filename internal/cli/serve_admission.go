@@ -8,7 +8,6 @@ import (
 	"plumb.dev/plumb/internal/admission"
 	"plumb.dev/plumb/internal/config"
 	"plumb.dev/plumb/internal/daemon"
-	"plumb.dev/plumb/internal/webhookauth"
 )
 
 // admissionFlags are serve's --admission flags.
@@ -84,6 +83,6 @@ func (a *admissionFlags) options() (*daemon.AdmissionOptions, error) {
 	u, _ := a.baseURL()
 	opts := &daemon.AdmissionOptions{Mode: mode, Listen: a.listen, URL: u, Exempt: a.exempt, BreakGlass: a.breakGlass}
 	var err error
-	opts.Auth, err = webhookauth.Load("--admission-token-file", a.tokenFile, "--admission-client-ca", a.clientCA)
+	opts.Auth, err = loadCaller("--admission-token-file", a.tokenFile, "--admission-client-ca", a.clientCA)
 	return opts, err
 }

@@ -2,8 +2,10 @@ package cli
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"net"
+	"os"
 
 	"plumb.dev/plumb/internal/daemon"
 	"plumb.dev/plumb/internal/webhookauth"
@@ -62,6 +64,30 @@ func (a *auditFlags) options() (*daemon.AuditOptions, error) {
 		opts.Cert = &cert
 	}
 	var err error
-	opts.Caller, err = webhookauth.Load("--audit-token-file", a.tokenFile, "--audit-client-ca", a.clientCA)
+	opts.Caller, err = loadCaller("--audit-token-file", a.tokenFile, "--audit-client-ca", a.clientCA)
 	return opts, err
+}
+
+// loadCaller reads how a webhook listener knows the API servers: a token
+// file and a PEM file of client CAs, either of which may be "", naming each
+// file's flag in its errors.
+func loadCaller(tokenFlag, tokenFile, caFlag, caFile string) (webhookauth.Caller, error) {
+	var c webhookauth.Caller
+	if tokenFile != "" {
+		var err error
+		if c.Token, err = readSecretFile(tokenFlag, tokenFile); err != nil {
+			return c, err
+		}
+	}
+	if caFile != "" {
+		b, err := os.ReadFile(caFile)
+		if err != nil {
+			return c, fmt.Errorf("%s: %w", caFlag, err)
+		}
+		c.ClientCAs = x509.NewCertPool()
+		if !c.ClientCAs.AppendCertsFromPEM(b) {
+			return c, fmt.Errorf("%s %s holds no PEM certificate", caFlag, caFile)
+		}
+	}
+	return c, nil
 }

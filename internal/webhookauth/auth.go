@@ -4,9 +4,7 @@ import (
 	"crypto/subtle"
 	"crypto/tls"
 	"crypto/x509"
-	"fmt"
 	"net/http"
-	"os"
 	"strings"
 )
 
@@ -21,32 +19,6 @@ type Caller struct {
 
 // Open says whether the webhook takes requests from anyone.
 func (c Caller) Open() bool { return c.Token == "" && c.ClientCAs == nil }
-
-// Load reads a token file and a PEM file of client CAs, either of which may
-// be "", naming each file's flag in its errors.
-func Load(tokenFlag, tokenFile, caFlag, caFile string) (Caller, error) {
-	var c Caller
-	if tokenFile != "" {
-		b, err := os.ReadFile(tokenFile)
-		if err != nil {
-			return c, fmt.Errorf("%s: %w", tokenFlag, err)
-		}
-		if c.Token = strings.TrimSpace(string(b)); c.Token == "" {
-			return c, fmt.Errorf("%s %s is empty", tokenFlag, tokenFile)
-		}
-	}
-	if caFile != "" {
-		b, err := os.ReadFile(caFile)
-		if err != nil {
-			return c, fmt.Errorf("%s: %w", caFlag, err)
-		}
-		c.ClientCAs = x509.NewCertPool()
-		if !c.ClientCAs.AppendCertsFromPEM(b) {
-			return c, fmt.Errorf("%s %s holds no PEM certificate", caFlag, caFile)
-		}
-	}
-	return c, nil
-}
 
 // TLS makes cfg ask for client certificates signed by ClientCAs, when set.
 // A request without one is refused by Authenticated, with a 401 that says

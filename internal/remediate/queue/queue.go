@@ -108,6 +108,9 @@ type Remediation struct {
 	Plan      remediate.Plan `json:"plan"`
 	// Hash is the plan's (remediate.Plan.Hash): an approval must name it.
 	Hash string `json:"hash"`
+	// replaces are the remediations of the same finding that this one's
+	// new plan made obsolete, so that approving one of them can name it.
+	replaces []int64
 	// Managers are the field managers whose changes keep coming back
 	// (state fighting).
 	Managers  []string  `json:"managers,omitempty"`
@@ -153,9 +156,6 @@ type Queue struct {
 	// guarded by mu).
 	lastFix map[string]time.Time
 	nextID  int64
-	// replaced maps a remediation made obsolete by a new plan for the same
-	// finding to the one that replaced it.
-	replaced map[int64]int64
 }
 
 // New returns a scheduler for clusters that records runs in runs.
@@ -182,7 +182,7 @@ func New(clusters []*Cluster, runs remediate.Runs, opts Options) *Queue {
 	s := &Queue{clusters: map[string]*Cluster{}, runs: runs, opts: opts,
 		queue:  workqueue.NewTyped[string](),
 		events: map[string]event.Event{}, items: map[string]*Remediation{},
-		fixes: map[string][]time.Time{}, budget: map[string][]time.Time{}, lastFix: map[string]time.Time{}, replaced: map[int64]int64{}}
+		fixes: map[string][]time.Time{}, budget: map[string][]time.Time{}, lastFix: map[string]time.Time{}}
 	for _, c := range clusters {
 		s.clusters[c.Name] = c
 	}
@@ -255,14 +255,14 @@ func (s *Queue) handle(ctx context.Context, e event.Event) {
 	}
 	item := &Remediation{FindingID: e.FindingID, Cluster: c.Name, Mode: mode, Plan: plan, Hash: plan.Hash(), CreatedAt: now, UpdatedAt: now}
 	if prev != nil && prev.Hash == item.Hash {
-		item.ID, item.CreatedAt = prev.ID, prev.CreatedAt
+		item.ID, item.CreatedAt, item.replaces = prev.ID, prev.CreatedAt, prev.replaces
 	} else {
 		// A new plan is a new remediation: whoever saw the old one has
 		// not seen this one, and must approve it on its own.
 		s.nextID++
 		item.ID = s.nextID
 		if prev != nil {
-			s.replaced[prev.ID] = item.ID
+			item.replaces = append(slices.Clone(prev.replaces), prev.ID)
 		}
 	}
 	hold := func(state State, reason string) {
@@ -430,7 +430,12 @@ func (s *Queue) Approve(ctx context.Context, id int64, hash string) (Approval, e
 	s.mu.Lock()
 	it := s.byID(id)
 	if it == nil {
-		by := s.replaced[id]
+		var by int64
+		for _, other := range s.items {
+			if slices.Contains(other.replaces, id) {
+				by = other.ID
+			}
+		}
 		s.mu.Unlock()
 		if by != 0 {
 			return Approval{}, fmt.Errorf("%w: remediation %d was replaced by %d when its object changed; review and approve that one", ErrPlanChanged, id, by)

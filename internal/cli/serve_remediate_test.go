@@ -109,10 +109,30 @@ func TestServeAutoRemediation(t *testing.T) {
 		t.Fatalf("runs = %+v, want one applied serve run by a named user", runs)
 	}
 
+	// A Secret's value, whatever its risk, is never written unseen: it
+	// waits, and the value set by hand stays until a person decides.
+	k("patch", "secret/api-credentials", "--type=merge", "-p", `{"stringData":{"token":"rotated"}}`)
+	waitEvent(t, events, "opened")
+	var pending []queue.Remediation
+	testwait.For(t, 10*time.Second, "a pending remediation for the Secret", func() bool {
+		pending = remediations(t, base, "pending")
+		return len(pending) == 1
+	})
+	if s := pending[0]; !strings.Contains(s.Reason, "Secret values are never written without a person's approval") ||
+		len(s.Plan.Steps) != 1 || s.Plan.Steps[0].Name != "api-credentials" {
+		t.Fatalf("pending remediation for the Secret = %+v", s)
+	}
+	if got := k("get", "secret/api-credentials", "-o", "jsonpath={.data.token}"); got != "cm90YXRlZA==" {
+		t.Fatalf("Secret token = %s while waiting for approval; nothing should have been written", got)
+	}
+	// Put back by hand: the finding resolves and its remediation goes.
+	k("patch", "secret/api-credentials", "--type=merge", "-p", `{"stringData":{"token":"not-a-real-token"}}`)
+	waitEvent(t, events, "resolved")
+	testwait.For(t, 10*time.Second, "no remediation left", func() bool { return len(remediations(t, base, "")) == 0 })
+
 	// An image change is high risk: above auto's medium, it waits.
 	k("set", "image", "deployment/api", "api=ghcr.io/example/shop-api:1.5.0")
 	waitEvent(t, events, "opened")
-	var pending []queue.Remediation
 	testwait.For(t, 10*time.Second, "a pending remediation", func() bool {
 		pending = remediations(t, base, "pending")
 		return len(pending) == 1

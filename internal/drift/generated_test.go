@@ -3,6 +3,8 @@ package drift_test
 import (
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -76,5 +78,68 @@ data:
 	fixAll(t, a)
 	if got := get(); got != installed {
 		t.Errorf("after fix: %s, want the values as installed %s", got, installed)
+	}
+}
+
+// TestChartLookupInHelper installs a chart whose Secret keeps its password
+// with lookup, called from a helper in _helpers.tpl rather than from the
+// Secret's own template, and whose offline fallback is a fixed value. The
+// password is then rotated in the cluster, as helm upgrade would keep it.
+// Rendered offline the chart declares its fallback, so a plan built from
+// it would overwrite the rotated password: the Secret's values must be
+// compared by presence only, and fix must leave the live one.
+func TestChartLookupInHelper(t *testing.T) {
+	t.Parallel()
+	a := layout(t)
+	a.chart = filepath.Join(t.TempDir(), "keep")
+	files := map[string]string{
+		"Chart.yaml": "apiVersion: v2\nname: keep\nversion: 0.1.0\n",
+		"templates/_helpers.tpl": `{{- define "keep.password" -}}
+{{- $s := lookup "v1" "Secret" .Release.Namespace "db" -}}
+{{- if $s }}{{ index $s.data "password" }}{{ else }}{{ "initial" | b64enc }}{{ end -}}
+{{- end -}}
+`,
+		"templates/secret.yaml": `apiVersion: v1
+kind: Secret
+metadata:
+  name: db
+data:
+  password: {{ include "keep.password" . | quote }}
+`,
+	}
+	for name, body := range files {
+		p := filepath.Join(a.chart, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a.source, a.opts.ReleaseName = a.chart, "keep"
+	helmInstall(t, a, true, false)
+	k := kubectlIn(t, a.ns)
+	k("", "patch", "secret/db", "--type=merge", "-p", `{"stringData":{"password":"rotated"}}`)
+	rotated := drift.SharedEnv().Kubectl(t, "", "-n", a.ns, "get", "secret/db", "-o", "jsonpath={.data.password}")
+
+	for _, o := range load(t, a) {
+		if o.Object.GetKind() == "Secret" && !slices.Contains(o.Origin.Generated, ".data.password") {
+			t.Errorf("Secret from a chart that calls lookup: generated fields %v, want .data.password among them", o.Origin.Generated)
+		}
+	}
+	if r := scan(t, a); len(r.Findings) != 0 {
+		t.Errorf("a password the chart keeps with lookup, rotated in the cluster: %v", changesOf(r))
+	}
+	k("", "patch", "secret/db", "--type=merge", "-p", `{"metadata":{"labels":{"extra":"x"}}}`)
+	plan, _ := fixAll(t, a)
+	for _, s := range plan.Steps {
+		for _, c := range s.Changes {
+			if strings.HasPrefix(c.Path, ".data") {
+				t.Errorf("plan writes %s on %s", c.Path, s.Object())
+			}
+		}
+	}
+	if got := drift.SharedEnv().Kubectl(t, "", "-n", a.ns, "get", "secret/db", "-o", "jsonpath={.data.password}"); got != rotated {
+		t.Errorf("after fix the password is %q, want the rotated %q kept", got, rotated)
 	}
 }

@@ -10,7 +10,8 @@ import (
 
 // AutoLimits are the guardrails on what is applied with no person in the
 // loop (serve's auto mode), on top of the Guardrails that bind every plan:
-// a plan beyond them is not refused but waits for approval.
+// a plan beyond them is not refused but waits for approval. A plan that
+// writes a Secret's values always waits, whatever its risk.
 type AutoLimits struct {
 	// MaxRisk: plans riskier than this wait for approval. Default medium.
 	MaxRisk Risk
@@ -30,6 +31,11 @@ func DefaultAutoLimits() AutoLimits { return AutoLimits{MaxRisk: RiskMedium, Bud
 // being applied automatically, given the objects fixed there within
 // BudgetWindow; "" when it may be applied.
 func (l AutoLimits) Hold(plan Plan, cluster string, fixedInWindow int) string {
+	for _, s := range plan.Steps {
+		if writesSecretValues(s) {
+			return fmt.Sprintf("%s: Secret values are never written without a person's approval: waiting for approval", s.Object())
+		}
+	}
 	if r := plan.Risk(); r.Above(l.MaxRisk) {
 		return fmt.Sprintf("risk %s is above automatic remediation's limit %s: waiting for approval", r, l.MaxRisk)
 	}
@@ -37,6 +43,28 @@ func (l AutoLimits) Hold(plan Plan, cluster string, fixedInWindow int) string {
 		return fmt.Sprintf("automatic remediation fixed %d objects on cluster %s in the last %s, its limit: waiting for approval", fixedInWindow, cluster, BudgetWindow)
 	}
 	return ""
+}
+
+// writesSecretValues reports whether s writes a Secret's values: it
+// creates, recreates or restores a whole Secret, or puts back a change under its data or
+// stringData. A wrong value there (a password a chart renders anew, a
+// value rotated on purpose) locks applications out, and nothing can undo
+// it: Secret values are never recorded.
+func writesSecretValues(s Step) bool {
+	if s.Kind != "Secret" || s.APIVersion != "v1" {
+		return false
+	}
+	switch s.Action {
+	case store.ActionCreate, store.ActionRecreate, store.ActionRestore:
+		return true
+	}
+	for _, c := range s.Changes {
+		if c.Path == ".data" || c.Path == ".stringData" || strings.HasPrefix(c.Path, ".data.") || strings.HasPrefix(c.Path, ".data[") ||
+			strings.HasPrefix(c.Path, ".stringData.") || strings.HasPrefix(c.Path, ".stringData[") {
+			return true
+		}
+	}
+	return false
 }
 
 // Risk is the highest risk of the plan's steps; low for an empty plan.

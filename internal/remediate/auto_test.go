@@ -3,6 +3,9 @@ package remediate
 import (
 	"strings"
 	"testing"
+
+	"plumb.dev/plumb/internal/drift"
+	"plumb.dev/plumb/internal/store"
 )
 
 func TestAutoLimitsHold(t *testing.T) {
@@ -11,6 +14,15 @@ func TestAutoLimitsHold(t *testing.T) {
 		for _, r := range risks {
 			p.Steps = append(p.Steps, Step{Risk: r})
 		}
+		return p
+	}
+	secret := func(action store.StepAction, paths ...string) Plan {
+		p := newPlan()
+		st := Step{APIVersion: "v1", Kind: "Secret", Namespace: "prod", Name: "db", Action: action, Risk: RiskLow}
+		for _, path := range paths {
+			st.Changes = append(st.Changes, Change{Change: drift.Change{Path: path}, Risk: RiskLow})
+		}
+		p.Steps = append(p.Steps, st)
 		return p
 	}
 	l := DefaultAutoLimits()
@@ -23,6 +35,10 @@ func TestAutoLimitsHold(t *testing.T) {
 		{"low and medium within the budget", plan(RiskLow, RiskMedium), 19, ""},
 		{"one high step", plan(RiskLow, RiskHigh), 0, "risk high is above automatic remediation's limit medium"},
 		{"budget spent", plan(RiskLow), 20, "fixed 20 objects on cluster prod in the last 1m0s"},
+		{"a Secret's value", secret(store.ActionApply, ".data.password"), 0, "Secret prod/db: Secret values are never written without a person's approval"},
+		{"a Secret's value by key", secret(store.ActionApply, `.stringData["db.password"]`), 0, "Secret values are never written"},
+		{"a missing Secret", secret(store.ActionCreate), 0, "Secret values are never written"},
+		{"a Secret's label", secret(store.ActionApply, ".metadata.labels.team"), 0, ""},
 	}
 	for _, tt := range tests {
 		got := l.Hold(tt.plan, "prod", tt.fixed)

@@ -5,7 +5,6 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
-	"strings"
 
 	chart "helm.sh/helm/v4/pkg/chart/v2"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -28,21 +27,21 @@ func generates(ch *chart.Chart) bool {
 	return slices.ContainsFunc(ch.Dependencies(), generates)
 }
 
-// usesLookup reports whether the template rendered as name (chart name,
-// then its path, as the engine names files) calls lookup.
-func usesLookup(ch *chart.Chart, name string) bool {
-	prefix := ch.Name() + "/"
+// lookupCall is a template calling lookup.
+var lookupCall = regexp.MustCompile(`\blookup\b`)
+
+// callsLookup reports whether any template of ch or of its subcharts,
+// helpers included, calls lookup. An offline render of such a chart
+// cannot know what lookup would find, and a chart that keeps a Secret's
+// value with it usually does so from a helper the Secret's own template
+// only includes: every Secret value the chart renders is then unknown.
+func callsLookup(ch *chart.Chart) bool {
 	for _, t := range ch.Templates {
-		if prefix+t.Name == name {
-			return strings.Contains(string(t.Data), "lookup")
-		}
-	}
-	for _, sub := range ch.Dependencies() {
-		if rest, ok := strings.CutPrefix(name, prefix+"charts/"); ok && usesLookup(sub, rest) {
+		if lookupCall.Match(t.Data) {
 			return true
 		}
 	}
-	return false
+	return slices.ContainsFunc(ch.Dependencies(), callsLookup)
 }
 
 // generatedFields lists, in kubectl's notation, the leaves whose values
@@ -97,9 +96,11 @@ func fieldStep(k string) string {
 	return "[" + strconv.Quote(k) + "]"
 }
 
-// appendSecretValues adds the values of a Secret from a template that calls
-// lookup: the usual way a chart keeps a password it generated once is to
-// look the Secret up and reuse its value, which an offline render cannot.
+// appendSecretValues adds the values of a Secret from a chart that calls
+// lookup (callsLookup): the usual way a chart keeps a password it
+// generated once is to look the Secret up and reuse its value, which an
+// offline render cannot, so no Secret value of such a chart is ever
+// planned over a live one.
 func appendSecretValues(paths []string, u *unstructured.Unstructured) []string {
 	if u.GetAPIVersion() != "v1" || u.GetKind() != "Secret" {
 		return paths

@@ -108,6 +108,7 @@ func (l *loader) loadChart(ctx context.Context, dir string) {
 	// A chart that generates values renders differently every time: render
 	// it again and mark what moved (generatedFields).
 	var again map[string]string
+	lookups := callsLookup(ch)
 	if generates(ch) {
 		if again, err = e.RenderWithContext(ctx, ch, top); err != nil {
 			again = nil
@@ -136,7 +137,6 @@ func (l *loader) loadChart(ctx context.Context, dir string) {
 		if again != nil && again[n] != content {
 			_ = decodeYAMLStream(p, []byte(again[n]), splitHelm, func(d document) { others = append(others, d.object) })
 		}
-		lookups := again != nil && usesLookup(ch, n)
 		i := -1
 		errs := decodeYAMLStream(p, []byte(content), splitHelm, func(d document) {
 			i++

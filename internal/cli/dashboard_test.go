@@ -151,7 +151,8 @@ func TestDashboard(t *testing.T) {
 		t.Fatal(err)
 	}
 	st.Close()
-	base, _ := startServe(t, "-c", cfg, "-n", ns, "--source", shop, "--store", storePath,
+	src := copyShop(t)
+	base, _ := startServe(t, "-c", cfg, "-n", ns, "--source", src, "--store", storePath,
 		"--remediation", "approve", "--token-file", tokenFile)
 	ctx := browser(t)
 
@@ -326,6 +327,23 @@ func TestDashboard(t *testing.T) {
 	if got := k("get", "deployment/web", "-o", "jsonpath={.spec.template.spec.containers[0].image}"); got != "nginx:1.29" {
 		t.Errorf("web's image = %s after a refused undo, want nginx:1.29 left alone", got)
 	}
+
+	// A typo saved into a source file: the fleet and the cluster page say
+	// which file, and that its declarations are kept.
+	if err := os.WriteFile(filepath.Join(src, "api.yaml"), []byte("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: api\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	testwait.For(t, 15*time.Second, "the source error in the API", func() bool {
+		var l struct{ Items []struct{ SourceErrors []any } }
+		call(t, http.MethodGet, base+"/api/v1/clusters", token, &l)
+		return len(l.Items) == 1 && len(l.Items[0].SourceErrors) > 0
+	})
+	do(t, ctx, 10*time.Second, "the source error on the cluster page",
+		chromedp.Navigate(base+"/#/cluster/envtest"), chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(".source-errors li")))
+	if msg := text(t, ctx, ".source-errors"); !strings.Contains(msg, "api.yaml:3") || !strings.Contains(msg, "2 declarations kept as last loaded") {
+		t.Errorf("the cluster page says %q, want the file and line and the declaration kept", msg)
+	}
+	screenshot(t, ctx, "source-error")
 }
 
 // call sends an empty request with the bearer token and decodes the JSON

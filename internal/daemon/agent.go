@@ -76,7 +76,7 @@ func NewAgent(ctx context.Context, opts AgentOptions) (*Agent, error) {
 	c.Objs, a.opts.Cluster.Objs = nil, nil // the watcher keeps compact copies
 	sopts := agent.DefaultShipperOptions()
 	sopts.Heartbeat, sopts.Logger, sopts.Client = opts.Heartbeat, opts.Logger, opts.Client
-	ship := agent.NewShipper(opts.Hub, c.Name(), opts.Token, a.outbox, w.Status, sopts)
+	ship := agent.NewShipper(opts.Hub, c.Name(), opts.Token, a.outbox, func() event.Status { return withSources(w.Status(), c) }, sopts)
 
 	planner := remediate.NewPlanner(e, opts.Guardrails, remediate.Options{})
 	user := c.Cluster.Identity(ctx)

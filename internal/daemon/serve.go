@@ -190,7 +190,10 @@ func New(ctx context.Context, opts Options) (s *Serve, err error) {
 		bound = append(bound, adm.ln)
 	}
 	sources := &sourceWatch{clusters: opts.Clusters, watcherAt: watcherAt, storePath: opts.StorePath, auth: opts.GitAuth,
-		interval: opts.GitInterval, now: make(chan struct{}, 1), metrics: m, logger: logger}
+		interval: opts.GitInterval, now: make(chan struct{}, 1), metrics: m, notify: notifier.PublishSources, logger: logger}
+	for _, c := range opts.Clusters {
+		reportSources(c, m, notifier.PublishSources) // the first load's, made before New
+	}
 	var gitHook func()
 	if slices.ContainsFunc(opts.Clusters, func(c Cluster) bool { return slices.ContainsFunc(c.Paths, gitsource.Is) }) {
 		gitHook = func() {
@@ -224,7 +227,7 @@ func New(ctx context.Context, opts Options) (s *Serve, err error) {
 		Clusters: func() []event.Status {
 			out := make([]event.Status, len(watchers), len(watchers)+len(opts.Unbound))
 			for i, w := range watchers {
-				out[i] = w.Status()
+				out[i] = withSources(w.Status(), opts.Clusters[i])
 			}
 			if sharded != nil {
 				out = sharded.statuses()

@@ -149,7 +149,7 @@ func (sw *shardedWatchers) statuses() []event.Status {
 	for i, s := range sw.setups {
 		h := holders[s.Name()]
 		if w := sw.at(i); w != nil {
-			out[i] = w.Status()
+			out[i] = withSources(w.Status(), s)
 		} else {
 			out[i] = event.Status{Name: s.Name(), State: event.StateUnassigned}
 			if h.Status != "" {

@@ -15,10 +15,12 @@ import (
 
 	"plumb.dev/plumb/internal/cluster"
 	"plumb.dev/plumb/internal/config"
+	"plumb.dev/plumb/internal/event"
 	"plumb.dev/plumb/internal/fleet"
 	"plumb.dev/plumb/internal/gitsource"
 	"plumb.dev/plumb/internal/helmrelease"
 	"plumb.dev/plumb/internal/metrics"
+	"plumb.dev/plumb/internal/notify"
 	"plumb.dev/plumb/internal/source"
 	"plumb.dev/plumb/internal/sourcewatch"
 	"plumb.dev/plumb/internal/store"
@@ -86,7 +88,10 @@ type sourceWatch struct {
 	// Git push hook, Helm writing a release).
 	now     chan struct{}
 	metrics *metrics.Metrics
-	logger  *slog.Logger
+	// notify, if set, hears what each load of a cluster's sources found
+	// wrong (reportSources).
+	notify func(notify.SourceReport)
+	logger *slog.Logger
 }
 
 // local reloads a cluster's sources when their files change.
@@ -147,10 +152,15 @@ func (sw *sourceWatch) reload(ctx context.Context) func(int) {
 		if w == nil {
 			return
 		}
-		objs, errs := sw.clusters[i].LoadEncoded(ctx)
+		c := sw.clusters[i]
+		objs, errs := c.LoadEncoded(ctx)
+		if ctx.Err() != nil {
+			return // serve is stopping: a load cut short declares nothing
+		}
 		ReportSourceErrors(sw.logger, errs)
+		reportSources(c, sw.metrics, sw.notify)
 		if err := w.Reload(objs); err != nil {
-			sw.logger.Warn("reload sources", "cluster", sw.clusters[i].Name(), "err", err)
+			sw.logger.Warn("reload sources", "cluster", c.Name(), "err", err)
 		}
 	}
 }
@@ -158,8 +168,28 @@ func (sw *sourceWatch) reload(ctx context.Context) func(int) {
 // ReportSourceErrors logs bad input; the rest is watched.
 func ReportSourceErrors(logger *slog.Logger, errs []source.Error) {
 	for _, e := range errs {
-		logger.Warn("bad input; the rest is watched", "err", e.Error())
+		logger.Warn("bad input; the rest is watched, and what this file or folder declared when it last loaded is kept", "err", e.Error())
 	}
+}
+
+// reportSources puts what the last load of c's sources found wrong, and
+// kept, into /metrics and notifications (the API reads it from c).
+func reportSources(c Cluster, m *metrics.Metrics, publish func(notify.SourceReport)) {
+	p := c.SourceProblems()
+	if m != nil {
+		m.SourceErrors.WithLabelValues(c.Name()).Set(float64(len(p.Errors)))
+		m.SourceKept.WithLabelValues(c.Name()).Set(float64(p.Kept))
+	}
+	if publish != nil {
+		publish(notify.SourceReport{Cluster: c.Name(), Errors: p.Errors, KeptDeclarations: p.Kept})
+	}
+}
+
+// withSources adds what the last load of c's sources found wrong to st.
+func withSources(st event.Status, c Cluster) event.Status {
+	p := c.SourceProblems()
+	st.SourceErrors, st.KeptDeclarations = p.Errors, p.Kept
+	return st
 }
 
 // watchReleaseStorage pokes now whenever Helm writes ref's storage (an

@@ -1,14 +1,15 @@
 // Package event holds what the parts of plumb serve tell each other: a
 // finding's change (Event), a cluster's connection state (Status), and the
 // Bus that hands each event to the parts that subscribed before serve
-// started. It depends on nothing but the drift and store types an event
-// carries.
+// started. It depends on nothing but the drift, source and store types an
+// event carries.
 package event
 
 import (
 	"time"
 
 	"plumb.dev/plumb/internal/drift"
+	"plumb.dev/plumb/internal/source"
 	"plumb.dev/plumb/internal/store"
 )
 
@@ -63,4 +64,10 @@ type Status struct {
 	// to the hub; LastSeen is when the hub last heard from it.
 	Agent    bool       `json:"agent,omitempty"`
 	LastSeen *time.Time `json:"lastSeen,omitempty"`
+	// SourceErrors are the errors of the last load of the cluster's
+	// sources, and KeptDeclarations how many objects that load could not
+	// read and kept as an earlier load declared them: they stay watched
+	// until the source is fixed.
+	SourceErrors     []source.Error `json:"sourceErrors,omitempty"`
+	KeptDeclarations int            `json:"keptDeclarations,omitempty"`
 }

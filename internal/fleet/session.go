@@ -22,6 +22,8 @@ type Session struct {
 	Engine  *drift.Engine
 	auth    gitsource.Auth
 	loads   *loader
+	// good keeps each source's last declarations for LoadEncoded.
+	good lastGood
 }
 
 // SessionOptions tune Open.
@@ -75,18 +77,36 @@ func (s *Session) Load(ctx context.Context) ([]source.Object, []source.Error) {
 // LoadEncoded loads like Load and encodes each object as soon as it is
 // decoded (source.Each): plumb serve holds its sources as JSON until the
 // cluster answers, and a large source is never held decoded at once.
+//
+// A source that fails to load in part keeps what its last load declared
+// where the errors are (see lastGood): a typo saved into one file does
+// not take that file's objects out of plumb serve's watch. SourceProblems
+// tells what the last load found wrong and kept.
 func (s *Session) LoadEncoded(ctx context.Context) ([]source.Encoded, []source.Error) {
 	var objs []source.Encoded
 	var errs []source.Error
+	kept := 0
 	for _, b := range s.Member.Sources {
 		opts := sourceOptions(b, s.Cluster, s.auth)
-		errs = append(errs, source.Each(ctx, []string{b.Source.Path}, opts, func(o source.Object) {
+		var these []source.Encoded
+		var theirs []source.Error
+		theirs = append(theirs, source.Each(ctx, []string{b.Source.Path}, opts, func(o source.Object) {
 			if o.Object.GetNamespace() == "" && b.Source.Namespace != "" {
 				o.Object.SetNamespace(b.Source.Namespace)
 			}
 			enc, encErrs := source.EncodeAll([]source.Object{o})
-			objs, errs = append(objs, enc...), append(errs, encErrs...)
+			these, theirs = append(these, enc...), append(theirs, encErrs...)
 		})...)
+		if ctx.Err() != nil {
+			return nil, append(errs, source.Error{Path: b.Source.Path, Message: ctx.Err().Error()})
+		}
+		these, n := s.good.merge(b.Source.Path, these, theirs)
+		objs, errs, kept = append(objs, these...), append(errs, theirs...), kept+n
 	}
+	s.good.finish(errs, kept)
 	return objs, errs
 }
+
+// SourceProblems are the errors of the last LoadEncoded and how many
+// declarations it kept from earlier loads because of them.
+func (s *Session) SourceProblems() SourceProblems { return s.good.problems() }

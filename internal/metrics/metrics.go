@@ -49,6 +49,10 @@ type Metrics struct {
 	// SourceReads counts readings of remote sources' versions by cluster
 	// and outcome.
 	SourceReads *prometheus.CounterVec
+	// SourceErrors is the number of errors in the last load of a
+	// cluster's sources, and SourceKept the declarations that load kept
+	// from an earlier one because of them.
+	SourceErrors, SourceKept *prometheus.GaugeVec
 }
 
 // New registers plumb's metrics, plus the Go runtime and process ones.
@@ -80,12 +84,16 @@ func New() *Metrics {
 			Help: "Admission reviews of writes to declared kinds, by cluster and decision (allowed, denied, warned, break-glass)."}, []string{"cluster", "decision"}),
 		SourceReads: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "plumb_remote_source_reads_total",
 			Help: "Readings of the commits of Git sources and revisions of Helm release sources, by cluster and outcome (unchanged: nothing loaded; moved: loaded again; failed)."}, []string{"cluster", "outcome"}),
+		SourceErrors: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "plumb_source_errors",
+			Help: "Errors in the last load of a cluster's sources (a file that does not parse, a chart that does not render), by cluster; 0 when they load cleanly."}, []string{"cluster"}),
+		SourceKept: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "plumb_source_declarations_kept",
+			Help: "Declarations the last load of a cluster's sources could not read and kept from an earlier load, by cluster."}, []string{"cluster"}),
 		AdmissionLatency: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "plumb_admission_review_seconds",
 			Help:    "Time to decide an admission review, from its arrival to the response being written.",
 			Buckets: []float64{.00025, .0005, .001, .002, .003, .004, .005, .0075, .01, .025, .05, .1, .25, .5, 1, 2}}),
 	}
 	m.Registry.MustRegister(m.Findings, m.Detection, m.WatchStarts, m.APIRequests, m.StoreWrite, m.DryRuns, m.CacheHits, m.Notifications, m.Remediations, m.Fighting, m.SourceReads,
-		m.Admissions, m.AdmissionLatency,
+		m.Admissions, m.AdmissionLatency, m.SourceErrors, m.SourceKept,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -1,7 +1,8 @@
 // Package notify tells people about drift: a generic JSON webhook and a
 // Slack-compatible incoming webhook, sent when a finding opens and when it
-// resolves, and when a remediation needs a person (it waits for approval,
-// was refused, failed, or stopped because something fights it).
+// resolves, when a remediation needs a person (it waits for approval,
+// was refused, failed, or stopped because something fights it), and when
+// a cluster's sources stop loading cleanly and when they load again.
 // Notifications are deduplicated, rate-limited per sink, and retried with
 // exponential backoff; a failure is logged and counted and never slows
 // detection or remediation down, because publishing only queues.
@@ -28,6 +29,7 @@ import (
 	"plumb.dev/plumb/internal/event"
 	"plumb.dev/plumb/internal/metrics"
 	"plumb.dev/plumb/internal/remediate/queue"
+	"plumb.dev/plumb/internal/source"
 	"plumb.dev/plumb/internal/store"
 )
 
@@ -78,19 +80,43 @@ type Payload struct {
 	Kind        string             `json:"kind"`
 	Event       *event.Event       `json:"event,omitempty"`
 	Remediation *queue.Remediation `json:"remediation,omitempty"`
+	Sources     *SourceReport      `json:"sources,omitempty"`
 	Summary     string             `json:"summary"`
+}
+
+// SourceReport says what is wrong with a cluster's sources: the errors of
+// their last load, and how many declarations it kept from an earlier load
+// because of them. No errors: they load cleanly again.
+type SourceReport struct {
+	Cluster          string         `json:"cluster"`
+	Errors           []source.Error `json:"errors"`
+	KeptDeclarations int            `json:"keptDeclarations"`
+}
+
+// signature is what makes two reports the same news.
+func (r SourceReport) signature() string {
+	var b strings.Builder
+	for _, e := range r.Errors {
+		b.WriteString(e.Error())
+		b.WriteByte('\n')
+	}
+	return b.String()
 }
 
 // message is one notification to send: exactly one field is set.
 type message struct {
 	event       *event.Event
 	remediation *queue.Remediation
+	sources     *SourceReport
 }
 
 // about names what a message is about, for logs.
 func (m message) about() string {
-	if m.event != nil {
+	switch {
+	case m.event != nil:
 		return m.event.FindingID
+	case m.sources != nil:
+		return "the sources of " + m.sources.Cluster
 	}
 	return fmt.Sprintf("remediation %d of %s", m.remediation.ID, m.remediation.FindingID)
 }
@@ -106,6 +132,9 @@ type Notifier struct {
 	// finding, and opened findings held for their users (HoldOpened).
 	last map[string]store.Transition
 	held map[string]*event.Event
+	// sources guarded by mu: the signature of the last source report
+	// notified per cluster.
+	sources map[string]string
 }
 
 // New returns a notifier for sinks; Start sends.
@@ -130,7 +159,8 @@ func New(sinks []Sink, opts Options) *Notifier {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Notifier{sinks: sinks, opts: opts, queue: make(chan message, opts.Queue), last: map[string]store.Transition{}, held: map[string]*event.Event{}}
+	return &Notifier{sinks: sinks, opts: opts, queue: make(chan message, opts.Queue), last: map[string]store.Transition{}, held: map[string]*event.Event{},
+		sources: map[string]string{}}
 }
 
 // Publish queues e if it is worth a notification; it never blocks.
@@ -201,6 +231,24 @@ func (n *Notifier) PublishRemediation(r queue.Remediation) {
 		return
 	}
 	n.enqueue(message{remediation: &r})
+}
+
+// PublishSources queues a notification that r's cluster's sources no
+// longer load cleanly, load with other errors, or load cleanly again; a
+// report that says what the last one said is not sent again. It never
+// blocks.
+func (n *Notifier) PublishSources(r SourceReport) {
+	if len(n.sinks) == 0 {
+		return
+	}
+	sig := r.signature()
+	n.mu.Lock()
+	same := n.sources[r.Cluster] == sig
+	n.sources[r.Cluster] = sig
+	n.mu.Unlock()
+	if !same {
+		n.enqueue(message{sources: &r})
+	}
 }
 
 func (n *Notifier) enqueue(m message) {
@@ -336,15 +384,36 @@ func (n *Notifier) count(sink, outcome string) {
 // payload renders m for a sink.
 func payload(k Kind, m message) ([]byte, error) {
 	var text string
-	if m.event != nil {
+	switch {
+	case m.event != nil:
 		text = Summary(*m.event)
-	} else {
+	case m.sources != nil:
+		text = SourceSummary(*m.sources)
+	default:
 		text = RemediationSummary(*m.remediation)
 	}
 	if k == Slack {
 		return json.Marshal(map[string]string{"text": text})
 	}
-	return json.Marshal(Payload{APIVersion: "plumb.dev/v1alpha1", Kind: "Notification", Event: m.event, Remediation: m.remediation, Summary: text})
+	return json.Marshal(Payload{APIVersion: "plumb.dev/v1alpha1", Kind: "Notification", Event: m.event, Remediation: m.remediation, Sources: m.sources, Summary: text})
+}
+
+// SourceSummary is one line about a cluster's sources, for people.
+func SourceSummary(r SourceReport) string {
+	if len(r.Errors) == 0 {
+		return fmt.Sprintf("plumb: the sources of %s load cleanly again", r.Cluster)
+	}
+	msg := fmt.Sprintf("plumb: the sources of %s do not load: %s", r.Cluster, r.Errors[0].Error())
+	if len(r.Errors) > 1 {
+		msg += fmt.Sprintf(" (%d errors in all)", len(r.Errors))
+	}
+	switch {
+	case r.KeptDeclarations == 1:
+		msg += "; 1 declaration is kept as last loaded until the source is fixed"
+	case r.KeptDeclarations > 1:
+		msg += fmt.Sprintf("; %d declarations are kept as last loaded until the source is fixed", r.KeptDeclarations)
+	}
+	return msg
 }
 
 // RemediationSummary is one line about a remediation that needs a person.

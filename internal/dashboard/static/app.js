@@ -57,6 +57,7 @@ function delta(rl) {
     h('span', {class: String(v).startsWith('-') ? 'minus' : 'plus'}, (i ? ', ' : '') + k + ' ' + (String(v).startsWith('-') ? v : '+' + v))));
 }
 
+const plural = (n, word) => `${n} ${word}${n === 1 ? '' : 's'}`;
 const money = (m) => m === undefined || m === null ? '' : (m < 0 ? '−' : '') + '$' + Math.abs(m).toFixed(2) + '/month';
 
 // table draws items as rows, at most ROWS of them until "Show all": row
@@ -100,13 +101,25 @@ async function fleet(params) {
     table(['Cluster', 'Status', '#Drifted', '#Missing', '#Unmanaged', '#Coverage', 'Last scan', 'Labels', 'Drift asks for'],
       items, (c) => h('tr', {'data-cluster': c.name},
         h('td', {}, clusterLink(c.name)),
-        h('td', {}, badge(c.status), c.error ? h('div', {class: 'muted'}, c.error) : null),
+        h('td', {}, badge(c.status), c.error ? h('div', {class: 'muted'}, c.error) : null,
+          c.sourceErrors ? h('div', {class: 'error source-errors'}, plural(c.sourceErrors.length, 'source error')) : null),
         h('td', {class: 'num drifted'}, c.drifted || 0), h('td', {class: 'num missing'}, c.missing || 0), h('td', {class: 'num unmanaged'}, c.unmanaged || 0),
         h('td', {class: 'num'}, c.coverage === undefined ? '—' : Math.round(c.coverage * 100) + '%'),
         h('td', {}, ago(c.lastScan)),
         h('td', {}, Object.entries(c.labels || {}).map(([k, v]) => h('code', {class: 'label'}, k + '=' + v + ' '))),
         h('td', {}, costBy[c.name] ? delta(costBy[c.name].resourceDelta) : '—')),
       {empty: 'No cluster matches.'}));
+}
+
+// sourceErrors says what the last load of a cluster's sources found wrong
+// and how many declarations it kept as they last loaded; nothing when they
+// load cleanly.
+function sourceErrors(c) {
+  if (!c.sourceErrors) return null;
+  const kept = c.keptDeclarations ? ` ${plural(c.keptDeclarations, 'declaration')} kept as last loaded until the source is fixed.` : '';
+  return h('div', {class: 'error source-errors'},
+    h('p', {}, `The sources do not load cleanly: ${plural(c.sourceErrors.length, 'error')}.${kept}`),
+    h('ul', {}, c.sourceErrors.map((e) => h('li', {}, h('code', {}, [e.path, e.line].filter(Boolean).join(':')), ' ', e.object ? e.object + ': ' : '', e.message))));
 }
 
 // Cluster: its findings, each linking to its object.
@@ -121,6 +134,7 @@ async function clusterPage(params, name) {
   return h('div', {},
     h('h1', {}, 'Cluster ', name, ' ', badge(c.status)),
     c.error ? h('p', {class: 'error'}, c.error) : null,
+    sourceErrors(c),
     h('div', {class: 'cards'}, card('declared objects', c.objects), card('drifted', c.drifted || 0), card('missing', c.missing || 0),
       card('unmanaged', c.unmanaged || 0), card('coverage', c.coverage === undefined ? '—' : Math.round(c.coverage * 100) + '%'), card('last scan', ago(c.lastScan))),
     h('div', {class: 'toolbar'}, input, h('span', {class: 'muted'}, `${items.length} findings`)),

@@ -334,7 +334,9 @@ func TestDashboard(t *testing.T) {
 		t.Fatal(err)
 	}
 	testwait.For(t, 15*time.Second, "the source error in the API", func() bool {
-		var l struct{ Items []struct{ SourceErrors []any } }
+		var l struct {
+			Items []struct{ SourceErrors []any }
+		}
 		call(t, http.MethodGet, base+"/api/v1/clusters", token, &l)
 		return len(l.Items) == 1 && len(l.Items[0].SourceErrors) > 0
 	})

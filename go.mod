@@ -10,6 +10,7 @@ require (
 	github.com/jackc/pgx/v5 v5.13.0
 	github.com/jdx/go-netrc v1.0.0
 	github.com/spf13/cobra v1.10.2
+	golang.org/x/mod v0.42.0
 	helm.sh/helm/v4 v4.3.1
 	k8s.io/api v0.37.2
 	k8s.io/apimachinery v0.37.2

@@ -6,15 +6,25 @@ import (
 )
 
 // Set by the linker: -X plumb.dev/plumb/internal/buildinfo.version=...
+// (hack/version.sh makes the version and date the Makefile sets).
 var (
 	version = ""
 	commit  = ""
+	date    = ""
 )
+
+// devVersion is the version of a build that knows nothing better: a valid
+// semantic version that sorts before every release.
+const devVersion = "v0.0.0-dev"
 
 // Info describes one build of plumb.
 type Info struct {
-	Version         string `json:"version"`
-	Commit          string `json:"commit"`
+	Version string `json:"version"`
+	Commit  string `json:"commit"`
+	// BuildDate is the time of the commit built (RFC 3339, UTC), so
+	// that one commit always builds the same binary; "unknown" when the
+	// build did not record it.
+	BuildDate       string `json:"buildDate"`
 	GoVersion       string `json:"goVersion"`
 	ClientGoVersion string `json:"clientGoVersion"`
 	Platform        string `json:"platform"`
@@ -25,6 +35,7 @@ func Get() Info {
 	info := Info{
 		Version:   version,
 		Commit:    commit,
+		BuildDate: date,
 		GoVersion: runtime.Version(),
 		Platform:  runtime.GOOS + "/" + runtime.GOARCH,
 	}
@@ -34,8 +45,11 @@ func Get() Info {
 			info.Version = bi.Main.Version
 		}
 		for _, s := range bi.Settings {
-			if s.Key == "vcs.revision" && info.Commit == "" {
+			switch {
+			case s.Key == "vcs.revision" && info.Commit == "":
 				info.Commit = s.Value
+			case s.Key == "vcs.time" && info.BuildDate == "":
+				info.BuildDate = s.Value
 			}
 		}
 		for _, dep := range bi.Deps {
@@ -48,10 +62,13 @@ func Get() Info {
 		}
 	}
 	if info.Version == "" {
-		info.Version = "devel"
+		info.Version = devVersion
 	}
 	if info.Commit == "" {
 		info.Commit = "unknown"
+	}
+	if info.BuildDate == "" {
+		info.BuildDate = "unknown"
 	}
 	return info
 }

@@ -53,6 +53,15 @@ Exit codes:
   1  drift found
   2  an error stopped the work or left the result incomplete`
 
+// PluginName is the binary name under which kubectl runs plumb as a
+// plugin: `kubectl plumb scan ...` runs kubectl-plumb from the PATH.
+// Under completionPluginName (a link to the same binary) kubectl asks it
+// to complete `kubectl plumb ...` on the command line.
+const (
+	PluginName           = "kubectl-plumb"
+	completionPluginName = "kubectl_complete-plumb"
+)
+
 // NewRootCommand builds the plumb command tree.
 func NewRootCommand(streams Streams) *cobra.Command {
 	cmd, _ := newRoot(streams)
@@ -108,7 +117,22 @@ func newRoot(streams Streams) (*cobra.Command, *globalOptions) {
 
 // Execute runs plumb with args and returns the process exit code.
 func Execute(ctx context.Context, args []string, streams Streams) int {
+	return ExecuteAs(ctx, "plumb", args, streams)
+}
+
+// ExecuteAs runs plumb, invoked under the binary name name, with args and
+// returns the process exit code. As PluginName, its help and completion
+// speak of `kubectl plumb`, as kubectl runs it; as completionPluginName it
+// completes args.
+func ExecuteAs(ctx context.Context, name string, args []string, streams Streams) int {
 	cmd, g := newRoot(streams)
+	switch name {
+	case completionPluginName:
+		args = append([]string{cobra.ShellCompRequestCmd}, args...)
+		fallthrough
+	case PluginName:
+		cmd.Annotations = map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl plumb"}
+	}
 	cmd.SetArgs(args)
 	err := cmd.ExecuteContext(ctx)
 	if perr := g.profile.stop(); perr != nil && err == nil {

@@ -18,8 +18,9 @@ func newVersionCommand(g *globalOptions) *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
 		Short: "Print the version of plumb and what it was built with",
-		Long: `Print plumb's version, commit, Go version and the client-go version it
-talks to clusters with. -o json or -o yaml prints the same as data.`,
+		Long: `Print plumb's version (a semantic version), the commit and the date it
+was built from, its Go version and the client-go version it talks to
+clusters with. -o json or -o yaml prints the same as data.`,
 		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
 			if err := o.Validate(); err != nil {
@@ -44,7 +45,7 @@ func (o *versionOptions) Run() error {
 	if done, err := output.Data(out, info, o.output); done {
 		return err
 	}
-	_, err := fmt.Fprintf(out, "plumb %s\n  commit:    %s\n  go:        %s\n  client-go: %s\n  platform:  %s\n",
-		info.Version, info.Commit, info.GoVersion, info.ClientGoVersion, info.Platform)
+	_, err := fmt.Fprintf(out, "plumb %s\n  commit:    %s\n  built:     %s\n  go:        %s\n  client-go: %s\n  platform:  %s\n",
+		info.Version, info.Commit, info.BuildDate, info.GoVersion, info.ClientGoVersion, info.Platform)
 	return err
 }

@@ -153,7 +153,7 @@ func TestKubectlPlugin(t *testing.T) {
 		Spec             struct {
 			Version   string
 			Platforms []struct {
-				Selector struct{ MatchLabels map[string]string } `json:"selector"`
+				Selector         struct{ MatchLabels map[string]string } `json:"selector"`
 				URI, Sha256, Bin string
 			}
 		}

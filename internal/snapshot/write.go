@@ -1,7 +1,6 @@
 package snapshot
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -36,14 +35,17 @@ type Written struct {
 // not be replaced.
 var ErrNotEmpty = errors.New("the folder is not empty")
 
-// Write writes objs into dir, one object per file (NAMESPACE/KIND-NAME.yaml,
-// _cluster/KIND-NAME.yaml for cluster-scoped ones, with the kind's group
-// when two groups share a kind), plus a kustomization.yaml listing them.
+// Write writes objs into dir, one object per file (see fileNames), plus a
+// kustomization.yaml listing them.
 // A dir that exists and is not empty is refused unless replace is set;
 // then the files its kustomization.yaml lists, and that file, are removed
 // first, and nothing else is touched.
 func Write(dir string, objs []*unstructured.Unstructured, replace bool) (Written, error) {
 	var w Written
+	names, err := fileNames(objs)
+	if err != nil {
+		return w, fmt.Errorf("%s: %w", dir, err)
+	}
 	entries, err := os.ReadDir(dir)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -59,7 +61,6 @@ func Write(dir string, objs []*unstructured.Unstructured, replace bool) (Written
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return w, err
 	}
-	names := fileNames(objs)
 	for i, u := range objs {
 		b, err := yaml.Marshal(u.Object)
 		if err != nil {
@@ -79,7 +80,10 @@ func Write(dir string, objs []*unstructured.Unstructured, replace bool) (Written
 		w.Files = append(w.Files, rel)
 		w.Bytes += int64(len(b))
 	}
-	k := kustomization(w.Files)
+	k, err := kustomization(w.Files)
+	if err != nil {
+		return w, err
+	}
 	if err := os.WriteFile(filepath.Join(dir, KustomizationFile), k, 0o644); err != nil {
 		return w, err
 	}
@@ -87,49 +91,23 @@ func Write(dir string, objs []*unstructured.Unstructured, replace bool) (Written
 	return w, nil
 }
 
-// fileNames names each object's file, relative to the folder, with '/'.
-func fileNames(objs []*unstructured.Unstructured) []string {
-	groups := map[string]map[string]bool{} // kind → groups
-	for _, u := range objs {
-		k := drift.KeyOf(u)
-		if groups[k.Kind] == nil {
-			groups[k.Kind] = map[string]bool{}
-		}
-		groups[k.Kind][k.Group] = true
-	}
-	out := make([]string, len(objs))
-	for i, u := range objs {
-		k := drift.KeyOf(u)
-		kind := strings.ToLower(k.Kind)
-		if len(groups[k.Kind]) > 1 && k.Group != "" {
-			kind += "." + k.Group
-		}
-		folder := k.Namespace
-		if folder == "" {
-			folder = clusterDir
-		}
-		out[i] = folder + "/" + kind + "-" + k.Name + ".yaml"
-	}
-	return out
-}
-
 const kustomizationHeader = `# Written by plumb snapshot: every object it read, one per file.
 # Scan against it with: plumb scan --source THIS_FOLDER
 `
 
-func kustomization(files []string) []byte {
-	var b bytes.Buffer
-	b.WriteString(kustomizationHeader)
-	b.WriteString("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n")
-	if len(files) == 0 {
-		b.WriteString("resources: []\n")
-		return b.Bytes()
+// kustomization is the kustomization.yaml listing files, written by the
+// YAML encoder: a file's name is data, never YAML.
+func kustomization(files []string) ([]byte, error) {
+	k := struct {
+		APIVersion string   `json:"apiVersion"`
+		Kind       string   `json:"kind"`
+		Resources  []string `json:"resources"`
+	}{"kustomize.config.k8s.io/v1beta1", "Kustomization", append([]string{}, files...)}
+	b, err := yaml.Marshal(k)
+	if err != nil {
+		return nil, err
 	}
-	b.WriteString("resources:\n")
-	for _, f := range files {
-		b.WriteString("- " + f + "\n")
-	}
-	return b.Bytes()
+	return append([]byte(kustomizationHeader), b...), nil
 }
 
 // removePrevious removes the files an earlier snapshot in dir wrote (those

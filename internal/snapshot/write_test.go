@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -78,14 +79,178 @@ func TestWriteNamesFilesAndRefusesToOverwrite(t *testing.T) {
 		t.Errorf("the emptied _cluster folder is still there (%v)", err)
 	}
 
-	// A folder of other files, without a snapshot's kustomization, is
-	// never replaced.
+	// A folder of other files, without a snapshot's marker, is never
+	// replaced.
 	other := t.TempDir()
 	if err := os.WriteFile(filepath.Join(other, "main.go"), []byte("package main"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Write(other, objs, true); !errors.Is(err, ErrNotEmpty) {
-		t.Errorf("replacing a folder that holds no snapshot: %v, want ErrNotEmpty", err)
+	if _, err := Write(other, objs, true); !errors.Is(err, ErrNotSnapshot) {
+		t.Errorf("replacing a folder that holds no snapshot: %v, want ErrNotSnapshot", err)
+	}
+}
+
+// TestWriteForceKeepsFilesPlumbDidNotWrite: --force replaces only the
+// files the marker says plumb wrote. A kustomize folder of someone's own
+// (its kustomization.yaml listing base/app.yaml) is refused, naming the
+// folder and the missing marker, and left as it was; a file someone added
+// to a snapshot and listed in its kustomization.yaml is kept.
+func TestWriteForceKeepsFilesPlumbDidNotWrite(t *testing.T) {
+	objs := []*unstructured.Unstructured{object("v1", "ConfigMap", "shop", "settings")}
+
+	theirs := t.TempDir()
+	putFiles(t, theirs, map[string]string{
+		KustomizationFile: "resources:\n- base/app.yaml\n",
+		"base/app.yaml":   "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app}\n",
+	})
+	before := filesIn(t, theirs)
+	_, err := Write(theirs, objs, true)
+	if !errors.Is(err, ErrNotSnapshot) || !strings.Contains(err.Error(), theirs) || !strings.Contains(err.Error(), MarkerFile) {
+		t.Errorf("--force into a kustomize folder of someone's own: %v; want ErrNotSnapshot naming the folder and %s", err, MarkerFile)
+	}
+	if diff := cmp.Diff(before, filesIn(t, theirs)); diff != "" {
+		t.Errorf("the folder changed (-before +after):\n%s", diff)
+	}
+
+	dir := filepath.Join(t.TempDir(), "snap")
+	if _, err := Write(dir, objs, false); err != nil {
+		t.Fatal(err)
+	}
+	putFiles(t, dir, map[string]string{"base/app.yaml": "mine"})
+	k, err := os.ReadFile(filepath.Join(dir, KustomizationFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	putFiles(t, dir, map[string]string{KustomizationFile: string(k) + "- base/app.yaml\n"})
+	if _, err := Write(dir, objs, true); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "base", "app.yaml")); err != nil || string(b) != "mine" {
+		t.Errorf("base/app.yaml, which plumb did not write: %q, %v; want it kept", b, err)
+	}
+}
+
+// TestWriteForceNeverFollowsLinks: links in a snapshot's folder are never
+// followed. A namespace folder replaced by a link to another folder, or an
+// object's file by a link to another file, is refused where the snapshot
+// writes and the files they point to are untouched; a link elsewhere in
+// the folder is kept as a link; --out that is itself a link is refused.
+func TestWriteForceNeverFollowsLinks(t *testing.T) {
+	objs := []*unstructured.Unstructured{object("v1", "ConfigMap", "shop", "settings")}
+	outside := t.TempDir()
+	putFiles(t, outside, map[string]string{"configmap-settings.yaml": "outside", "victim": "outside"})
+	wantOutside := filesIn(t, outside)
+	snap := func(t *testing.T) string {
+		t.Helper()
+		dir := filepath.Join(t.TempDir(), "snap")
+		if _, err := Write(dir, objs, false); err != nil {
+			t.Fatal(err)
+		}
+		return dir
+	}
+	link := func(t *testing.T, target, at string) {
+		t.Helper()
+		if err := os.RemoveAll(at); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(target, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	for _, tt := range []struct {
+		name string
+		at   string // the link, relative to the folder
+		to   string
+	}{
+		{"namespace folder", "shop", outside},
+		{"object's file", "shop/configmap-settings.yaml", filepath.Join(outside, "victim")},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := snap(t)
+			link(t, tt.to, filepath.Join(dir, tt.at))
+			_, err := Write(dir, objs, true)
+			if !errors.Is(err, ErrInTheWay) || !strings.Contains(err.Error(), tt.at+" is a symbolic link") {
+				t.Errorf("--force with %s a link: %v; want ErrInTheWay naming it", tt.at, err)
+			}
+			if diff := cmp.Diff(wantOutside, filesIn(t, outside)); diff != "" {
+				t.Errorf("the folder the link points to changed (-want +got):\n%s", diff)
+			}
+			if fi, err := os.Lstat(filepath.Join(dir, tt.at)); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+				t.Errorf("the link %s is gone (%v)", tt.at, err)
+			}
+		})
+	}
+
+	t.Run("link elsewhere", func(t *testing.T) {
+		dir := snap(t)
+		link(t, outside, filepath.Join(dir, "elsewhere"))
+		if _, err := Write(dir, objs, true); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := os.Readlink(filepath.Join(dir, "elsewhere")); err != nil || got != outside {
+			t.Errorf("the link elsewhere: %q, %v; want it kept, to %s", got, err, outside)
+		}
+		if diff := cmp.Diff(wantOutside, filesIn(t, outside)); diff != "" {
+			t.Errorf("the folder the link points to changed (-want +got):\n%s", diff)
+		}
+	})
+
+	t.Run("--out a link", func(t *testing.T) {
+		dir := snap(t)
+		before := filesIn(t, dir)
+		out := filepath.Join(t.TempDir(), "link")
+		link(t, dir, out)
+		if _, err := Write(out, objs, true); !errors.Is(err, ErrInTheWay) || !strings.Contains(err.Error(), "symbolic link") {
+			t.Errorf("--out a link: %v; want ErrInTheWay", err)
+		}
+		if diff := cmp.Diff(before, filesIn(t, dir)); diff != "" {
+			t.Errorf("the folder --out points to changed (-before +after):\n%s", diff)
+		}
+	})
+}
+
+// TestWriteRefusesABadMarker: a marker that lists a path outside the
+// folder, or is a link, or is not a marker, is refused with --force and
+// nothing is removed.
+func TestWriteRefusesABadMarker(t *testing.T) {
+	objs := []*unstructured.Unstructured{object("v1", "ConfigMap", "shop", "settings")}
+	victim := filepath.Join(t.TempDir(), "victim")
+	putFiles(t, filepath.Dir(victim), map[string]string{"victim": "mine"})
+	for name, marker := range map[string]string{
+		"outside":  "files:\n- ../victim\n",
+		"absolute": "files:\n- " + victim + "\n",
+		"unknown":  "files: []\nremove: everything\n",
+		"not yaml": "files: [",
+		"link":     "",
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "snap")
+			if _, err := Write(dir, objs, false); err != nil {
+				t.Fatal(err)
+			}
+			m := filepath.Join(dir, MarkerFile)
+			if marker == "" {
+				if err := os.Remove(m); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Symlink(victim, m); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				putFiles(t, dir, map[string]string{MarkerFile: marker})
+			}
+			before := filesIn(t, dir)
+			if _, err := Write(dir, objs, true); !errors.Is(err, ErrNotSnapshot) {
+				t.Errorf("--force: %v; want ErrNotSnapshot", err)
+			}
+			if diff := cmp.Diff(before, filesIn(t, dir)); diff != "" {
+				t.Errorf("the folder changed (-before +after):\n%s", diff)
+			}
+			if b, err := os.ReadFile(victim); err != nil || string(b) != "mine" {
+				t.Errorf("the file outside: %q, %v", b, err)
+			}
+		})
 	}
 }
 
@@ -140,7 +305,7 @@ func TestWriteLongAndUnusualNames(t *testing.T) {
 			t.Errorf("%s holds %q (%v), want %q", f, got.GetName(), err, objs[i].GetName())
 		}
 	}
-	wantFiles := map[string]bool{KustomizationFile: true}
+	wantFiles := map[string]bool{KustomizationFile: true, MarkerFile: true}
 	for _, f := range w.Files {
 		wantFiles[f] = true
 	}
@@ -185,6 +350,81 @@ func TestWriteLongAndUnusualNames(t *testing.T) {
 	}
 }
 
+// TestWriteFailureLeavesThePreviousFolder: a snapshot that fails while
+// writing (an object that cannot be encoded, after one that can) leaves
+// no folder where there was none, and an earlier snapshot, with a file of
+// someone's beside it, exactly as it was; nothing is left beside it.
+func TestWriteFailureLeavesThePreviousFolder(t *testing.T) {
+	bad := object("v1", "ConfigMap", "shop", "zz-bad")
+	bad.Object["data"] = map[string]any{"f": func() {}}
+	good := []*unstructured.Unstructured{object("v1", "ConfigMap", "shop", "settings"), object("v1", "ConfigMap", "other", "flags")}
+	parent := t.TempDir()
+	dir := filepath.Join(parent, "snap")
+
+	if _, err := Write(dir, []*unstructured.Unstructured{good[0], bad}, false); err == nil || !strings.Contains(err.Error(), "shop/zz-bad") {
+		t.Errorf("writing an object that cannot be encoded: %v; want an error naming it", err)
+	}
+	if got := entriesOf(t, parent); len(got) != 0 {
+		t.Errorf("a failed snapshot left %q", got)
+	}
+
+	if _, err := Write(dir, good, false); err != nil {
+		t.Fatal(err)
+	}
+	putFiles(t, dir, map[string]string{"shop/NOTES.md": "mine"})
+	before := filesIn(t, dir)
+	if _, err := Write(dir, []*unstructured.Unstructured{object("v1", "ConfigMap", "shop", "new"), bad}, true); err == nil {
+		t.Error("replacing with an object that cannot be encoded: no error")
+	}
+	if diff := cmp.Diff(before, filesIn(t, dir)); diff != "" {
+		t.Errorf("a failed --force changed the earlier snapshot (-before +after):\n%s", diff)
+	}
+	if got := entriesOf(t, parent); !slices.Equal(got, []string{"snap"}) {
+		t.Errorf("beside the snapshot: %q, want only snap", got)
+	}
+}
+
+// TestWriteFolderPermissions: a new folder gets the permissions of any
+// folder made with 0755 (the umask applies); an empty folder is written
+// into without --force, and keeps its permissions.
+func TestWriteFolderPermissions(t *testing.T) {
+	objs := []*unstructured.Unstructured{object("v1", "ConfigMap", "shop", "settings")}
+	parent := t.TempDir()
+	ref := filepath.Join(parent, "ref")
+	if err := os.Mkdir(ref, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	empty := filepath.Join(parent, "empty")
+	if err := os.Mkdir(empty, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		dir  string
+		want string // a folder with the wanted permissions
+	}{
+		{filepath.Join(parent, "new"), ref},
+		{empty, empty},
+	} {
+		want, err := os.Stat(tt.want)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Write(tt.dir, objs, false); err != nil {
+			t.Fatal(err)
+		}
+		got, err := os.Stat(tt.dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Mode().Perm() != want.Mode().Perm() {
+			t.Errorf("%s: permissions %v, want %v", tt.dir, got.Mode().Perm(), want.Mode().Perm())
+		}
+		if _, err := os.Stat(filepath.Join(tt.dir, "shop", "configmap-settings.yaml")); err != nil {
+			t.Error(err)
+		}
+	}
+}
+
 // TestKustomizationEscapesNames: kustomization.yaml is encoded, so a file
 // name is data whatever it holds.
 func TestKustomizationEscapesNames(t *testing.T) {
@@ -204,6 +444,34 @@ func TestKustomizationEscapesNames(t *testing.T) {
 	if b, _ := kustomization(nil); !strings.Contains(string(b), "resources: []\n") {
 		t.Errorf("an empty snapshot's kustomization:\n%s", b)
 	}
+}
+
+// putFiles writes files (relative path → content) into dir.
+func putFiles(t *testing.T, dir string, files map[string]string) {
+	t.Helper()
+	for rel, content := range files {
+		p := filepath.Join(dir, filepath.FromSlash(rel))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// entriesOf names what dir holds.
+func entriesOf(t *testing.T, dir string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range entries {
+		out = append(out, e.Name())
+	}
+	return out
 }
 
 func toAny(ss []string) []any {

@@ -481,3 +481,36 @@ func toAny(ss []string) []any {
 	}
 	return out
 }
+
+// TestWriteSecretHeaderIsAComment: the comment above a Secret written
+// without values names the Secret only when its name could be a Secret's;
+// a name with a newline and YAML after it adds no key to the file, which
+// reads back as the same Secret.
+func TestWriteSecretHeaderIsAComment(t *testing.T) {
+	for _, name := range []string{"api-credentials", "x\nkind: ConfigMap\n#"} {
+		u := object("v1", "Secret", "shop", name)
+		u.SetAnnotations(map[string]string{drift.DataHashAnnotation: "sha256:00", drift.DataKeysAnnotation: "token"})
+		dir := filepath.Join(t.TempDir(), "snap")
+		w, err := Write(dir, []*unstructured.Unstructured{u}, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(filepath.Join(dir, w.Files[0]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		header, _, _ := strings.Cut(string(b), "apiVersion:")
+		for _, line := range strings.Split(strings.TrimSuffix(header, "\n"), "\n") {
+			if !strings.HasPrefix(line, "#") {
+				t.Errorf("%q: the header has a line that is no comment: %q\n%s", name, line, b)
+			}
+		}
+		var got unstructured.Unstructured
+		if err := yaml.Unmarshal(b, &got.Object); err != nil || got.GetKind() != "Secret" || got.GetName() != name {
+			t.Errorf("%q: the file reads back as %s %q (%v)\n%s", name, got.GetKind(), got.GetName(), err, b)
+		}
+		if want := "kubectl create secret generic api-credentials -n shop"; name == "api-credentials" && !strings.Contains(string(b), want) {
+			t.Errorf("the header lacks %q:\n%s", want, b)
+		}
+	}
+}

@@ -282,5 +282,9 @@ func move(from, to, rel string) error {
 	if _, err := os.Lstat(dst); !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("%s: %w", dst, fs.ErrExist)
 	}
-	return os.Rename(filepath.Join(from, filepath.FromSlash(rel)), dst)
+	return moveHook(filepath.Join(from, filepath.FromSlash(rel)), dst)
 }
+
+// moveHook renames for move; a test makes it fail, to see a failure
+// undone.
+var moveHook = os.Rename

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -512,5 +513,37 @@ func TestWriteSecretHeaderIsAComment(t *testing.T) {
 		if want := "kubectl create secret generic api-credentials -n shop"; name == "api-credentials" && !strings.Contains(string(b), want) {
 			t.Errorf("the header lacks %q:\n%s", want, b)
 		}
+	}
+}
+
+// TestWriteForceUndoneWhenAFileCannotBeKept: should a file of someone's
+// not move into the new snapshot's folder (here the rename fails), what
+// was done is undone: the folder is as it was, the file moved before it
+// is back, and nothing is left beside it.
+func TestWriteForceUndoneWhenAFileCannotBeKept(t *testing.T) {
+	objs := []*unstructured.Unstructured{object("v1", "ConfigMap", "shop", "settings")}
+	parent := t.TempDir()
+	dir := filepath.Join(parent, "snap")
+	if _, err := Write(dir, objs, false); err != nil {
+		t.Fatal(err)
+	}
+	putFiles(t, dir, map[string]string{"a-notes.md": "mine", "shop/NOTES.md": "mine"})
+	moveHook = func(from, to string) error {
+		if strings.HasSuffix(from, filepath.Join("shop", "NOTES.md")) {
+			return &os.LinkError{Op: "rename", Old: from, New: to, Err: syscall.EPERM}
+		}
+		return os.Rename(from, to)
+	}
+	t.Cleanup(func() { moveHook = os.Rename })
+	before := filesIn(t, dir)
+	_, err := Write(dir, objs[:0], true)
+	if err == nil || !strings.Contains(err.Error(), "keep shop/NOTES.md") || !strings.Contains(err.Error(), "as it was") {
+		t.Errorf("--force with a file that cannot be moved: %v; want an error naming it, and the folder as it was", err)
+	}
+	if diff := cmp.Diff(before, filesIn(t, dir)); diff != "" {
+		t.Errorf("the folder changed (-before +after):\n%s", diff)
+	}
+	if got := entriesOf(t, parent); !slices.Equal(got, []string{"snap"}) {
+		t.Errorf("beside the snapshot: %q, want only snap", got)
 	}
 }

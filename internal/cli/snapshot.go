@@ -33,6 +33,18 @@ func newSnapshotCommand(g *globalOptions) *cobra.Command {
 all of them and the cluster-scoped kinds (-A), and write each object as the
 manifest a person would have declared, one file per object
 (NAMESPACE/KIND-NAME.yaml, _cluster/KIND-NAME.yaml) plus a kustomization.yaml.
+A name that is long or holds anything but lower-case letters, digits, '.',
+'-' and '_' is written as a readable part of it and a hash
+(_cluster/clusterrole-cert-manager_leader-election-3c8aa2e2.yaml).
+
+The snapshot is written into a new folder beside --out and renamed into
+place, so one that fails leaves --out as it was. Beside the objects plumb
+writes .plumb-snapshot, listing the files it wrote. A folder with files in it
+is refused; --force replaces the snapshot in a folder holding that marker,
+removing only the files it lists and keeping your own. A folder without the
+marker is refused even with --force, and so are an --out that is a symbolic
+link and a link or file of your own where the snapshot writes: links are
+never followed.
 
 Only declared fields are written: managedFields say which fields people and
 their tools set; status, bookkeeping, kubectl's last-applied record, server
@@ -68,7 +80,7 @@ or an object that could not be cleaned (the rest is written).`,
 	}
 	fs := cmd.Flags()
 	fs.StringVar(&o.out, "out", "", "Folder to write the snapshot into (required)")
-	fs.BoolVar(&o.force, "force", false, "Replace the earlier snapshot in --out (the files its kustomization.yaml lists)")
+	fs.BoolVar(&o.force, "force", false, "Replace the earlier snapshot in --out: only the files its .plumb-snapshot marker lists; other files are kept, and a folder without the marker is refused")
 	fs.BoolVarP(&o.allNamespaces, "all-namespaces", "A", false, "Every namespace, and the cluster-scoped kinds")
 	fs.StringVarP(&o.selector, "selector", "l", "", "Only objects whose labels match, e.g. app=web,tier!=cache")
 	fs.IntVar(&o.concurrency, "concurrency", 8, "Parallel list requests")

@@ -91,6 +91,54 @@ func TestSnapshotEndToEnd(t *testing.T) {
 	}
 }
 
+// TestSnapshotForceReplacesOnlyItsOwnFiles: --force into someone's own
+// kustomize folder (no plumb marker) exits 2, naming the folder and the
+// marker, and removes nothing, not even the file its kustomization.yaml
+// lists. A snapshot of a namespace holding a ConfigMap with a 253-character
+// name exits 0 and scans clean; a second one with --force exits 0 and
+// keeps the file someone put beside the first.
+func TestSnapshotForceReplacesOnlyItsOwnFiles(t *testing.T) {
+	ns := env.Namespace(t)
+	long := strings.Repeat("c", 253)
+	env.Kubectl(t, "", "-n", ns, "create", "configmap", long, "--from-literal=mode=fast")
+
+	theirs := t.TempDir()
+	app := filepath.Join(theirs, "base", "app.yaml")
+	if err := os.MkdirAll(filepath.Dir(app), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(theirs, "kustomization.yaml"), []byte("resources:\n- base/app.yaml\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(app, []byte("mine"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := snapshotTo(t, ns, theirs, "--force")
+	if code != ExitError || !strings.Contains(stderr, theirs) || !strings.Contains(stderr, ".plumb-snapshot") {
+		t.Errorf("snapshot --force into a kustomize folder of someone's own: exit %d, stderr %s; want 2 naming the folder and the marker", code, stderr)
+	}
+	if b, err := os.ReadFile(app); err != nil || string(b) != "mine" {
+		t.Errorf("base/app.yaml after snapshot --force: %q, %v; want it kept", b, err)
+	}
+
+	dir := filepath.Join(t.TempDir(), "snap")
+	if code, out, stderr := snapshotTo(t, ns, dir); code != ExitInSync || !strings.Contains(out, "Wrote 1 objects") {
+		t.Fatalf("snapshot of a ConfigMap with a 253-character name: exit %d\n%s\n%s", code, out, stderr)
+	}
+	requireInSync(t, ns, "--source", dir)
+	notes := filepath.Join(dir, "NOTES.md")
+	if err := os.WriteFile(notes, []byte("mine"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, stderr := snapshotTo(t, ns, dir, "--force"); code != ExitInSync {
+		t.Errorf("snapshot --force over a snapshot: exit %d\n%s\n%s", code, out, stderr)
+	}
+	if _, err := os.Stat(notes); err != nil {
+		t.Errorf("the file beside the snapshot: %v; want it kept", err)
+	}
+	requireInSync(t, ns, "--source", dir)
+}
+
 // TestSnapshotBadInput: missing or malformed flags are clear errors that
 // write nothing.
 func TestSnapshotBadInput(t *testing.T) {

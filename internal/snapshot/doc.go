@@ -52,6 +52,21 @@
 // data changed, and plumb fix refuses to create or change it: the values
 // must come from elsewhere.
 //
+// # The folder
+//
+// Write names each object's file NAMESPACE/KIND-NAME.yaml (names.go); a
+// name that is long or holds anything but lower-case letters, digits,
+// '.', '-' and '_' (names of some kinds may hold newlines, escapes,
+// colons) is written as a readable part and a hash of the object, and
+// kustomization.yaml is written by the YAML encoder, so no name reaches a
+// path or a YAML key. It writes into a new folder beside --out and
+// renames it into place: a snapshot that fails leaves --out as it was.
+// Beside the kustomization it writes MarkerFile, listing the files it
+// wrote (marker.go). Replacing a snapshot (--force) needs the marker and
+// removes only the files it lists; every other file is kept, links are
+// never followed, and a file of someone else's or a link where the
+// snapshot writes is refused before anything is written.
+//
 // This package reads the cluster and writes files; it must not change the
 // cluster, and what it writes never holds a Secret's values.
 package snapshot

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	"plumb.dev/plumb/internal/drift"
 )
@@ -30,13 +31,22 @@ func withoutValues(key []byte, u, live *unstructured.Unstructured) error {
 }
 
 // secretHeader is written above a Secret's manifest: how to supply the
-// values it does not hold.
+// values it does not hold. A name or namespace the API server would not
+// take for a Secret (a newline in it would end the comment) is written as
+// NAME or NAMESPACE.
 func secretHeader(u *unstructured.Unstructured) string {
+	name, ns := u.GetName(), u.GetNamespace()
+	if len(validation.IsDNS1123Subdomain(name)) > 0 {
+		name = "NAME"
+	}
+	if len(validation.IsDNS1123Label(ns)) > 0 {
+		ns = "NAMESPACE"
+	}
 	return fmt.Sprintf(`# Written by plumb snapshot WITHOUT VALUES: the data keys are in
 # %s and a hash of the data in %s, so that
 # plumb scan finds a change, and plumb fix never creates or changes this Secret.
 # To create it elsewhere, supply the values, e.g.
 #   kubectl create secret generic %s -n %s --from-literal=KEY=VALUE ...
 # or replace this file with the real Secret (or a SealedSecret or ExternalSecret).
-`, drift.DataKeysAnnotation, drift.DataHashAnnotation, u.GetName(), u.GetNamespace())
+`, drift.DataKeysAnnotation, drift.DataHashAnnotation, name, ns)
 }

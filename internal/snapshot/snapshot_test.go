@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -19,6 +20,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/yaml"
 
 	"plumb.dev/plumb/internal/cluster"
 	"plumb.dev/plumb/internal/drift"
@@ -255,7 +257,7 @@ reason: ScalingReplicaSet
 		names = append(names, n)
 	}
 	slices.Sort(names)
-	want := []string{"kustomization.yaml"}
+	want := []string{MarkerFile, KustomizationFile}
 	for _, f := range []string{"configmap-flags", "configmap-settings", "deployment-api", "deployment-cache", "deployment-web", "deployment-worker",
 		"secret-api-credentials", "service-api", "service-web"} {
 		want = append(want, ns+"/"+f+".yaml")
@@ -279,8 +281,8 @@ reason: ScalingReplicaSet
 	}
 
 	// Scanning right after: nothing, every object compared.
-	if r := requireInSync(t, env.Config, ns, dir); r.Objects != len(want)-1 {
-		t.Errorf("compared %d objects, want the %d written", r.Objects, len(want)-1)
+	if r := requireInSync(t, env.Config, ns, dir); r.Objects != len(want)-2 {
+		t.Errorf("compared %d objects, want the %d written", r.Objects, len(want)-2)
 	}
 
 	// The same cluster gives the same folder, byte for byte.
@@ -582,7 +584,7 @@ rules: [{apiGroups: [""], resources: [pods], verbs: [get, list]}]
 		}
 	}
 	for name := range files {
-		if strings.Contains(name, "system:") || strings.HasPrefix(name, "kube-system/") || name == "_cluster/namespace-default.yaml" ||
+		if strings.Contains(name, "system:") || strings.Contains(name, "-system_") || strings.HasPrefix(name, "kube-system/") || name == "_cluster/namespace-default.yaml" ||
 			strings.HasPrefix(name, "default/") && strings.Contains(name, "kubernetes") {
 			t.Errorf("the snapshot of every namespace wrote the cluster's own %s", name)
 		}
@@ -639,5 +641,70 @@ spec:
 			}
 			requireInSync(t, env.Config, ns, dir)
 		})
+	}
+}
+
+// TestSnapshotOfUnusualNames snapshots objects whose names the API server
+// takes but no file should have: a ConfigMap named with 253 characters,
+// and Roles (whose names may hold anything but '/' and '%') named with a
+// newline and YAML after it, an escape sequence, and a colon. Each is
+// written to its own file inside the folder, the kustomization lists
+// exactly those files (no namespace or images key injected), the folder
+// scans clean, and a second snapshot with replace works.
+func TestSnapshotOfUnusualNames(t *testing.T) {
+	ns := env.Namespace(t)
+	long := strings.Repeat("n", 253)
+	unusual := []string{"x\nnamespace: evil\nimages:\n- {name: nginx, newName: evil.example}", "\x1b[2Jclear", "cert-manager:leader"}
+	manifests := "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: " + long + "}\ndata: {mode: fast}\n"
+	for _, name := range unusual {
+		q, err := json.Marshal(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		manifests += "---\napiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {name: " + string(q) + "}\nrules: [{apiGroups: [''], resources: [pods], verbs: [get]}]\n"
+	}
+	env.Kubectl(t, manifests, "-n", ns, "apply", "--server-side", "-f", "-")
+
+	dir := filepath.Join(t.TempDir(), "snap")
+	res := mustSnapshot(t, ns, dir)
+	names := map[string]bool{}
+	for _, u := range res.Objects {
+		names[u.GetName()] = true
+	}
+	for _, want := range append([]string{long}, unusual...) {
+		if !names[want] {
+			t.Fatalf("the snapshot lacks %q: %v", want, names)
+		}
+	}
+	files := filesIn(t, dir)
+	var top map[string]any
+	if err := yaml.Unmarshal([]byte(files[KustomizationFile]), &top); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"apiVersion", "kind", "resources"}; !cmp.Equal(want, slices.Sorted(maps.Keys(top))) {
+		t.Errorf("kustomization.yaml has keys %v, want %v:\n%s", slices.Sorted(maps.Keys(top)), want, files[KustomizationFile])
+	}
+	var listed []string
+	for f := range files {
+		if f != KustomizationFile && f != MarkerFile {
+			listed = append(listed, f)
+		}
+	}
+	sort.Strings(listed)
+	var resources []string
+	for _, r := range top["resources"].([]any) {
+		resources = append(resources, r.(string))
+	}
+	sort.Strings(resources)
+	if diff := cmp.Diff(listed, resources); diff != "" || len(listed) != len(res.Objects) {
+		t.Errorf("kustomization.yaml lists (-written +listed):\n%s", diff)
+	}
+	requireInSync(t, env.Config, ns, dir)
+
+	if _, err := Write(dir, res.Objects, true); err != nil {
+		t.Errorf("replacing the snapshot: %v", err)
+	}
+	if diff := cmp.Diff(files, filesIn(t, dir)); diff != "" {
+		t.Errorf("the snapshot replaced by the same objects differs (-first +second):\n%s", diff)
 	}
 }

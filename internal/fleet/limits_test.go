@@ -2,21 +2,25 @@ package fleet_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"plumb.dev/plumb/internal/config"
 	"plumb.dev/plumb/internal/fleet"
+	"plumb.dev/plumb/internal/report"
 	"plumb.dev/plumb/internal/source"
 )
 
 // TestSourceLimits: the command's limits reach every way a session loads
 // its sources (Load for scan, diff and fix; LoadEncoded for serve and the
-// agent), and a source's own maxFileSize replaces them for that source
-// only.
+// agent; fleet.Scan for -c), and a source's own maxFileSize replaces them
+// for that source only.
 func TestSourceLimits(t *testing.T) {
 	dir := t.TempDir()
 	for _, name := range []string{"capped", "raised"} {
@@ -70,4 +74,17 @@ bindings:
 		t.Errorf("LoadEncoded: %d objects, errors %v; want big-raised, and capped's file refused", len(enc), errs)
 	}
 
+	kubectl(t, "prod-eu", "create", "namespace", "limits-test")
+	code, out, stderr := run(t, "scan", "-c", cfg, "-o", "json", "--max-source-file-size=16Ki")
+	var r report.Report
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("scan: exit %d: %v\n%s\n%s", code, err, out, stderr)
+	}
+	var findings []string
+	for _, f := range r.Findings {
+		findings = append(findings, string(f.State)+" "+f.Name)
+	}
+	if diff := cmp.Diff([]string{"missing big-raised"}, findings); code != 2 || diff != "" || !refused(r.Errors) {
+		t.Errorf("scan -c: exit %d, want 2; findings (-want +got):\n%s\nerrors: %v", code, diff, r.Errors)
+	}
 }

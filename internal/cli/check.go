@@ -32,6 +32,7 @@ type checkOptions struct {
 	policies    []string
 	configFile  string
 	gitAuth     gitsource.Auth
+	limits      source.Limits
 }
 
 func newCheckCommand(g *globalOptions) *cobra.Command {
@@ -110,6 +111,7 @@ either side is named and stops the check).`,
 	fs.StringArrayVar(&o.policies, "policy", nil, "A GuardrailPolicy file of CEL rules to add (repeatable)")
 	fs.StringVarP(&o.configFile, "config", "c", "", "plumb configuration file: its policies are added")
 	addGitFlags(fs, &o.gitAuth)
+	addLimitFlags(fs, &o.limits)
 	return cmd
 }
 
@@ -205,7 +207,7 @@ func (o *checkOptions) load(ctx context.Context, paths []string, namespace strin
 	if namespace == "" {
 		namespace = o.namespace()
 	}
-	set := source.Load(ctx, paths, source.Options{Values: o.values, Set: o.set, ReleaseName: o.releaseName, Namespace: namespace, GitAuth: o.gitAuth})
+	set := source.Load(ctx, paths, source.Options{Values: o.values, Set: o.set, ReleaseName: o.releaseName, Namespace: namespace, GitAuth: o.gitAuth, Limits: o.limits})
 	if len(set.Errors) > 0 {
 		for _, e := range set.Errors {
 			fmt.Fprintf(o.streams.ErrOut, "error: %s\n", e.Error())

@@ -223,7 +223,7 @@ func (o *fixOptions) Run(ctx context.Context) error {
 	}
 	dopts := o.driftOptions(o.globalOptions, rules)
 	dopts.Unmanaged = o.prune
-	s, err := fleet.Open(member, fleet.SessionOptions{Cluster: cluster.DefaultOptions(), Drift: dopts, GitAuth: o.gitAuth})
+	s, err := fleet.Open(member, fleet.SessionOptions{Cluster: cluster.DefaultOptions(), Drift: dopts, GitAuth: o.gitAuth, Limits: o.limits})
 	if err != nil {
 		return err
 	}

@@ -190,7 +190,7 @@ func (f *rolloutFleet) conn(name string) (*fleetConn, error) {
 	}
 	// Each request gives up after --cluster-timeout, so that an unreachable
 	// cluster fails its wave rather than hold it.
-	s, err := fleet.Open(t, fleet.SessionOptions{Timeout: f.o.fleet.timeout, Cluster: cluster.DefaultOptions(), Drift: f.dopts, GitAuth: f.o.gitAuth})
+	s, err := fleet.Open(t, fleet.SessionOptions{Timeout: f.o.fleet.timeout, Cluster: cluster.DefaultOptions(), Drift: f.dopts, GitAuth: f.o.gitAuth, Limits: f.o.limits})
 	if err != nil {
 		return nil, fmt.Errorf("cluster %s: %w", name, err)
 	}

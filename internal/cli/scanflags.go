@@ -37,6 +37,7 @@ type scanFlags struct {
 	concurrency int
 	fleet       fleetFlags
 	gitAuth     gitsource.Auth
+	limits      source.Limits
 }
 
 // fleetFlags select and bound clusters in fleet mode.
@@ -61,6 +62,7 @@ func (f *scanFlags) add(fs *pflag.FlagSet) {
 	fs.IntVar(&f.concurrency, "concurrency", 8, "Parallel list and dry-run requests per cluster")
 	f.addConfig(fs)
 	addGitFlags(fs, &f.gitAuth)
+	addLimitFlags(fs, &f.limits)
 }
 
 // addConfig adds the flags of fleet mode.
@@ -77,6 +79,37 @@ func (f *scanFlags) addConfig(fs *pflag.FlagSet) {
 func addGitFlags(fs *pflag.FlagSet, auth *gitsource.Auth) {
 	fs.StringVar(&auth.SSHKey, "git-ssh-key", "", "Private key file for ssh:// Git sources (default: the SSH agent; passphrase from $PLUMB_GIT_SSH_PASSPHRASE). https sources use netrc or $GIT_ASKPASS")
 }
+
+// addLimitFlags adds the flags of the sources' size limits, with
+// source's defaults.
+func addLimitFlags(fs *pflag.FlagSet, l *source.Limits) {
+	*l = source.DefaultLimits()
+	fs.Var(sizeValue{&l.File}, strings.TrimPrefix(source.FileSizeFlag, "--"),
+		"Refuse a source file larger than this, unread, as an error naming it (a source's maxFileSize in -c replaces it)")
+	fs.Var(sizeValue{&l.Object}, strings.TrimPrefix(source.ObjectSizeFlag, "--"),
+		"Refuse a declared object larger than this as JSON, naming its file and line: the API server refuses a request over 3Mi (a source's maxObjectSize in -c replaces it)")
+}
+
+// sizeValue is a flag of bytes, written as bytes or a quantity (32Mi).
+type sizeValue struct{ n *int64 }
+
+func (v sizeValue) String() string {
+	if v.n == nil {
+		return ""
+	}
+	return source.FormatSize(*v.n)
+}
+
+func (v sizeValue) Set(s string) error {
+	n, err := source.ParseSize(s)
+	if err != nil {
+		return err
+	}
+	*v.n = n
+	return nil
+}
+
+func (v sizeValue) Type() string { return "size" }
 
 // loadConfig reads -c, if given.
 func (f *scanFlags) loadConfig() (*config.File, error) {
@@ -176,6 +209,7 @@ func (f *scanFlags) scanAll(ctx context.Context, g *globalOptions, cfg *config.F
 	opts.Drift = f.driftOptions(g, rules)
 	opts.Logger = g.logger
 	opts.GitAuth = f.gitAuth
+	opts.Limits = f.limits
 	if g.kube.CacheDir != nil {
 		opts.CacheDir = *g.kube.CacheDir
 	}

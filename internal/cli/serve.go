@@ -297,7 +297,7 @@ func (o *serveOptions) clusters(ctx context.Context, cfg *config.File, m *metric
 		}
 		copts := cluster.DefaultOptions()
 		copts.WrapTransport = m.Transport(t.Cluster.Name)
-		session, err := fleet.Open(t, fleet.SessionOptions{Cluster: copts, Drift: dopts, GitAuth: o.gitAuth})
+		session, err := fleet.Open(t, fleet.SessionOptions{Cluster: copts, Drift: dopts, GitAuth: o.gitAuth, Limits: o.limits})
 		if err != nil {
 			if t.Flags != nil {
 				return nil, nil, err

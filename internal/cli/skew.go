@@ -43,6 +43,7 @@ Exit codes: 0 no skew, 1 skew found, 2 an error.`,
 	cmd.Flags().IntVar(&o.concurrency, "concurrency", 8, "Parallel list and dry-run requests per cluster")
 	cmd.Flags().StringArrayVar(&o.ignorePaths, "ignore-path", nil, "Ignore a field, KIND:PATH (repeatable)")
 	o.scanFlags.addConfig(cmd.Flags())
+	addLimitFlags(cmd.Flags(), &o.limits)
 	return cmd
 }
 

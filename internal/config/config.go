@@ -19,6 +19,7 @@ import (
 	"plumb.dev/plumb/internal/drift"
 	"plumb.dev/plumb/internal/gitsource"
 	"plumb.dev/plumb/internal/helmrelease"
+	"plumb.dev/plumb/internal/source"
 )
 
 // APIVersion and Kind identify a plumb configuration file.
@@ -91,7 +92,45 @@ type Source struct {
 	// groups. plumb serve's admission webhook lets their writes to what the
 	// source declares through; anyone else's are reviewed.
 	Deployers []string `yaml:"deployers"`
-	line      int
+	// MaxFileSize is the largest file read for this source (a manifest, a
+	// values file, a file its kustomization reads), as bytes or a quantity
+	// (64Mi). Default: the command's --max-source-file-size, 32Mi.
+	MaxFileSize Size `yaml:"maxFileSize"`
+	// MaxObjectSize is the largest object this source may declare, encoded
+	// as JSON, as bytes or a quantity (4Mi). Default: the command's
+	// --max-source-object-size, 3Mi, the API server's limit on a request.
+	MaxObjectSize Size `yaml:"maxObjectSize"`
+	line          int
+}
+
+// Size is a number of bytes, written as bytes or a Kubernetes quantity
+// (32Mi, 3145728). 0 means unset.
+type Size int64
+
+// UnmarshalYAML implements yaml.Unmarshaler: a size that is not one is an
+// error naming its line.
+func (s *Size) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode {
+		return fmt.Errorf("line %d: want a size, such as 32Mi", n.Line)
+	}
+	v, err := source.ParseSize(n.Value)
+	if err != nil {
+		return fmt.Errorf("line %d: %w", n.Line, err)
+	}
+	*s = Size(v)
+	return nil
+}
+
+// Limits are the source's limits on top of base, the command's: a size
+// the source sets replaces base's.
+func (s Source) Limits(base source.Limits) source.Limits {
+	if s.MaxFileSize > 0 {
+		base.File = int64(s.MaxFileSize)
+	}
+	if s.MaxObjectSize > 0 {
+		base.Object = int64(s.MaxObjectSize)
+	}
+	return base
 }
 
 // GitSource is a source read from a Git repository at a ref.

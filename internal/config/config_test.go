@@ -10,6 +10,8 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+
+	"plumb.dev/plumb/internal/source"
 )
 
 // workspace writes a kubeconfig with contexts prod-eu and prod-us, a plain
@@ -219,5 +221,36 @@ func TestPricing(t *testing.T) {
 	}
 	if f.Pricing.CPUCoreHour != 0.031 || f.Pricing.MemoryGiBHour != 0.004 {
 		t.Errorf("pricing %+v, want cpuCoreHour 0.031 and memoryGiBHour 0.004", f.Pricing)
+	}
+}
+
+// TestSourceLimits: a source's maxFileSize and maxObjectSize are sizes
+// (bytes or quantities) that replace the command's limits for that source
+// only; a size that is not one is an error on its line.
+func TestSourceLimits(t *testing.T) {
+	dir := workspace(t)
+	sized := strings.Replace(example, "    namespace: shop\n", "    namespace: shop\n    maxFileSize: 64Mi\n    maxObjectSize: 4194304\n", 1)
+	f, err := Load(write(t, dir, sized))
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := source.Limits{File: 1, Object: 2}
+	if diff := cmp.Diff(source.Limits{File: 64 << 20, Object: 4 << 20}, f.Sources[0].Limits(base)); diff != "" {
+		t.Errorf("shop's limits (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(base, f.Sources[1].Limits(base)); diff != "" {
+		t.Errorf("web sets none: the command's limits (-want +got):\n%s", diff)
+	}
+	for name, tc := range map[string]struct{ edit, want string }{
+		"not a size": {"    maxFileSize: lots\n", `"lots" is not a size`},
+		"zero":       {"    maxObjectSize: 0\n", `"0" is not a size`},
+		"a list":     {"    maxObjectSize: [1]\n", "want a size"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := Load(write(t, dir, strings.Replace(example, "    namespace: shop\n", "    namespace: shop\n"+tc.edit, 1)))
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "line 15") {
+				t.Errorf("error %v, want %q on line 15", err, tc.want)
+			}
+		})
 	}
 }

@@ -34,6 +34,10 @@ type Options struct {
 	// GitAuth says where Git sources' credentials come from beyond the
 	// standard places.
 	GitAuth gitsource.Auth
+	// Limits bound the sources' files and objects; a source's own
+	// (maxFileSize, maxObjectSize) replace them. Default: source's
+	// (source.DefaultLimits).
+	Limits source.Limits
 }
 
 // DefaultOptions returns the defaults documented on Options.
@@ -71,7 +75,7 @@ func Scan(ctx context.Context, targets []Member, opts Options) []Result {
 		opts.Logger = def.Logger
 	}
 	out := make([]Result, len(targets))
-	loads := &loader{ctx: ctx, auth: opts.GitAuth, sets: map[string]*loaded{}}
+	loads := &loader{ctx: ctx, auth: opts.GitAuth, limits: opts.Limits, sets: map[string]*loaded{}}
 	var g errgroup.Group
 	g.SetLimit(opts.Concurrency)
 	for i, t := range targets {
@@ -106,7 +110,7 @@ func scanOne(ctx context.Context, t Member, opts Options, loads *loader) Result 
 	}
 	dopts := opts.Drift
 	dopts.Logger = opts.Logger
-	s, err := Open(t, SessionOptions{Timeout: timeout, CacheDir: opts.CacheDir, Cluster: cluster.DefaultOptions(), Drift: dopts, GitAuth: opts.GitAuth})
+	s, err := Open(t, SessionOptions{Timeout: timeout, CacheDir: opts.CacheDir, Cluster: cluster.DefaultOptions(), Drift: dopts, GitAuth: opts.GitAuth, Limits: opts.Limits})
 	if err != nil {
 		res.Err = err
 		return res
@@ -153,13 +157,14 @@ func dial(t Member, cacheDir string, timeout time.Duration, copts cluster.Option
 
 // sourceOptions are how b is loaded for c: objects without a namespace
 // get the source's, else c's default namespace; a Helm release source is
-// read from c.
-func sourceOptions(b Bound, c *cluster.Cluster, auth gitsource.Auth) source.Options {
+// read from c; the source's own limits replace the command's (limits).
+func sourceOptions(b Bound, c *cluster.Cluster, auth gitsource.Auth, limits source.Limits) source.Options {
 	ns := b.Source.Namespace
 	if ns == "" {
 		ns = c.Namespace
 	}
-	opts := source.Options{Values: b.Source.Values, ValueMap: b.Values, Set: b.Set, ReleaseName: b.Source.ReleaseName, Namespace: ns, GitAuth: auth}
+	opts := source.Options{Values: b.Source.Values, ValueMap: b.Values, Set: b.Set, ReleaseName: b.Source.ReleaseName, Namespace: ns, GitAuth: auth,
+		Limits: b.Source.Limits(limits)}
 	if helmrelease.Is(b.Source.Path) {
 		opts.Releases = Releases(c)
 	}
@@ -179,7 +184,7 @@ func loadSources(t Member, c *cluster.Cluster, loads *loader) ([]source.Object, 
 	var objs []source.Object
 	var errs []source.Error
 	for _, b := range t.Sources {
-		opts := sourceOptions(b, c, loads.auth)
+		opts := sourceOptions(b, c, loads.auth, loads.limits)
 		var set source.Set
 		if helmrelease.Is(b.Source.Path) {
 			// Each cluster has its own release: nothing to share.
@@ -205,9 +210,10 @@ func loadSources(t Member, c *cluster.Cluster, loads *loader) ([]source.Object, 
 type loader struct {
 	// ctx is the fleet scan's, not one cluster's: a cluster that times out
 	// must not cut short the load that other clusters share.
-	ctx  context.Context
-	auth gitsource.Auth
-	mu   sync.Mutex
+	ctx    context.Context
+	auth   gitsource.Auth
+	limits source.Limits
+	mu     sync.Mutex
 	// sets guarded by mu; each entry is filled once.
 	sets map[string]*loaded
 }

@@ -21,6 +21,7 @@ type Session struct {
 	Cluster *cluster.Cluster
 	Engine  *drift.Engine
 	auth    gitsource.Auth
+	limits  source.Limits
 	loads   *loader
 	// good keeps each source's last declarations for LoadEncoded.
 	good lastGood
@@ -39,6 +40,10 @@ type SessionOptions struct {
 	// GitAuth says where Git sources' credentials come from beyond the
 	// standard places.
 	GitAuth gitsource.Auth
+	// Limits bound the sources' files and objects; a source's own
+	// (maxFileSize, maxObjectSize) replace them. Default: source's
+	// (source.DefaultLimits).
+	Limits source.Limits
 }
 
 // Open dials m's cluster and makes its engine. Nothing is contacted yet.
@@ -53,7 +58,7 @@ func Open(m Member, opts SessionOptions) (*Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Session{Member: m, Cluster: c, Engine: e, auth: opts.GitAuth}, nil
+	return &Session{Member: m, Cluster: c, Engine: e, auth: opts.GitAuth, limits: opts.Limits}, nil
 }
 
 // Name is the cluster's name in the fleet.
@@ -69,7 +74,7 @@ func (s *Session) Rename(name string) { s.Member.Cluster.Name, s.Cluster.Name = 
 func (s *Session) Load(ctx context.Context) ([]source.Object, []source.Error) {
 	loads := s.loads
 	if loads == nil {
-		loads = &loader{ctx: ctx, auth: s.auth, sets: map[string]*loaded{}}
+		loads = &loader{ctx: ctx, auth: s.auth, limits: s.limits, sets: map[string]*loaded{}}
 	}
 	return loadSources(s.Member, s.Cluster, loads)
 }
@@ -87,7 +92,7 @@ func (s *Session) LoadEncoded(ctx context.Context) ([]source.Encoded, []source.E
 	var errs []source.Error
 	kept := 0
 	for _, b := range s.Member.Sources {
-		opts := sourceOptions(b, s.Cluster, s.auth)
+		opts := sourceOptions(b, s.Cluster, s.auth, s.limits)
 		var these []source.Encoded
 		var theirs []source.Error
 		theirs = append(theirs, source.Each(ctx, []string{b.Source.Path}, opts, func(o source.Object) {

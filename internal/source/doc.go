@@ -76,8 +76,32 @@
 // kind or metadata.name (an object with only generateName cannot be matched
 // to a live object), a path that does not exist or is not a manifest, a
 // kustomize build that fails, a chart that does not render (at the
-// template and template source line Helm names, when it names one), and
-// bad Helm values (reported once; no chart renders with them).
+// template and template source line Helm names, when it names one), bad
+// Helm values (reported once; no chart renders with them), and a file or
+// an object over its limit.
+//
+// # Limits
+//
+// Options.Limits bound what a load reads, so that a source too large to
+// apply cannot take plumb's memory and is never mistaken for drift (an
+// object the API server refuses would otherwise show as missing):
+//
+//   - A file over Limits.File (default 32 MiB) is refused by its size
+//     before it is read; one that grows while it is read, or has no size
+//     (a pipe), is read no further than the limit. This holds for
+//     manifest files, Helm values files and every file a kustomization
+//     reads (kustomize reads through a file system that applies it, so the
+//     build fails naming the file). A chart's own files are read by the
+//     Helm SDK, which refuses a chart over 100 MiB in all.
+//   - An object over Limits.Object (default 3 MiB) encoded as JSON is
+//     refused at its file and line: the API server refuses a request body
+//     over 3 MiB (and etcd an object over 1.5 MiB), so it could never be
+//     applied. This holds for objects read from files, made by kustomize,
+//     rendered from a chart and read from a live release. The other
+//     objects of the same file still load.
+//
+// Each refusal names the flag that raises the limit
+// (--max-source-file-size, --max-source-object-size).
 //
 // # What Load does not do
 //

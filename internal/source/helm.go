@@ -135,10 +135,10 @@ func (l *loader) loadChart(ctx context.Context, dir string) {
 		p := filepath.Join(dir, filepath.FromSlash(strings.TrimPrefix(n, ch.Name()+"/")))
 		var others []*unstructured.Unstructured
 		if again != nil && again[n] != content {
-			_ = decodeYAMLStream(p, []byte(again[n]), splitHelm, func(d document) { others = append(others, d.object) })
+			_ = decodeYAMLStream(p, []byte(again[n]), splitHelm, l.opts.Limits.Object, func(d document) { others = append(others, d.object) })
 		}
 		i := -1
-		errs := decodeYAMLStream(p, []byte(content), splitHelm, func(d document) {
+		errs := decodeYAMLStream(p, []byte(content), splitHelm, l.opts.Limits.Object, func(d document) {
 			i++
 			if isHook(d.object) {
 				return
@@ -206,12 +206,12 @@ func missingDependencies(ch *chart.Chart) []string {
 // values.yaml is coalesced under these later, by ToRenderValues.
 //
 // It reads the files anew for every chart so that no chart sees another's
-// changes to the maps.
+// changes to the maps, none larger than opts.Limits.File.
 func chartValues(opts Options) (map[string]any, []Error) {
 	base := map[string]any{}
 	var errs []Error
 	for _, f := range opts.Values {
-		data, err := os.ReadFile(f)
+		data, err := readFile(f, opts.Limits.File)
 		if err != nil {
 			errs = append(errs, Error{Path: f, Message: "read Helm values: " + pathErrorMessage(err)})
 			continue
@@ -326,7 +326,7 @@ func (l *loader) loadRelease(spec string) {
 	}
 	templates := sourceComments(rel.Manifest)
 	name := ref.Namespace + "/" + ref.Name
-	errs := decodeYAMLStream(helmrelease.Prefix+name, []byte(rel.Manifest), splitHelm, func(d document) {
+	errs := decodeYAMLStream(helmrelease.Prefix+name, []byte(rel.Manifest), splitHelm, l.opts.Limits.Object, func(d document) {
 		setReleaseMetadata(d.object, ref.Name, ref.Namespace)
 		if d.object.GetNamespace() == "" {
 			// Helm installs the release's objects into its namespace; the

@@ -10,8 +10,9 @@ import (
 // decodeJSONStream decodes a .json file: one JSON value, or several one
 // after another, as kubectl's YAMLOrJSONDecoder accepts, and hands each
 // object to add. A JSON syntax error ends the file, since a JSON stream
-// cannot be resynchronised after one.
-func decodeJSONStream(path string, data []byte, add func(document)) []Error {
+// cannot be resynchronised after one. An object larger than maxObject
+// bytes as JSON (0: no limit) is an Error, and decoding goes on.
+func decodeJSONStream(path string, data []byte, maxObject int64, add func(document)) []Error {
 	var errs []Error
 	data = bytes.TrimPrefix(data, utf8BOM)
 	dec := json.NewDecoder(bytes.NewReader(data))
@@ -32,7 +33,7 @@ func decodeJSONStream(path string, data []byte, add func(document)) []Error {
 		}
 		// The value starts after the blanks that precede it.
 		start := off + len(data[off:]) - len(bytes.TrimLeft(data[off:], " \t\r\n"))
-		d, e := decodeJSONDocument(path, lineAt(data, start), raw)
+		d, e := decodeJSONDocument(path, lineAt(data, start), raw, maxObject)
 		for _, doc := range d {
 			add(doc)
 		}

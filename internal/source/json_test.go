@@ -77,7 +77,7 @@ func TestDecodeJSONStream(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var docs []document
-			errs := decodeJSONStream(path, []byte(tt.in), func(d document) { docs = append(docs, d) })
+			errs := decodeJSONStream(path, []byte(tt.in), 0, func(d document) { docs = append(docs, d) })
 			if diff := cmp.Diff(tt.wantDocs, summarize(docs)); diff != "" {
 				t.Errorf("documents (-want +got):\n%s", diff)
 			}

@@ -32,10 +32,14 @@ func kustomizationFile(dir string) (string, bool) {
 // when its kustomization asks for origin annotations: plumb asks for them
 // (the files on disk stay as they are) and takes them off the objects
 // again, unless the kustomization asked for them itself.
+//
+// Every file kustomize reads is held to the file limit as it reads it, so
+// one too large fails the build naming the file; every object it makes
+// is held to the object limit.
 func (l *loader) loadKustomization(root, file string) {
 	path := filepath.Join(root, file)
 	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
-	fs := &originFS{FileSystem: filesys.MakeFsOnDisk(), kustomization: path}
+	fs := &originFS{FileSystem: filesys.MakeFsOnDisk(), kustomization: path, maxFile: l.opts.Limits.File}
 	m, err := k.Run(fs, root)
 	if err != nil {
 		l.addError(Error{Path: path, Message: "kustomize build " + root + ": " + err.Error()})
@@ -49,13 +53,13 @@ func (l *loader) loadKustomization(root, file string) {
 			l.addError(Error{Path: path, Object: ref(r.GetKind(), r.GetNamespace(), r.GetName()), Message: "kustomize build " + root + ": " + err.Error()})
 			continue
 		}
-		docs, errs := decodeJSONDocument(path, 0, j)
+		docs, errs := decodeJSONDocument(path, 0, j, l.opts.Limits.Object)
 		for _, d := range docs {
 			origin := Origin{Path: path, Kustomization: root}
 			if o, err := r.GetOrigin(); err == nil && o != nil && o.Path != "" && o.Repo == "" {
 				origin.Path = filepath.Join(root, filepath.FromSlash(o.Path))
 				id := r.OrgId()
-				origin.Line = lineOf(lines, origin.Path, id.Kind, id.Name)
+				origin.Line = lineOf(lines, origin.Path, id.Kind, id.Name, l.opts.Limits.File)
 			}
 			if fs.added {
 				dropOriginAnnotation(d.object)
@@ -66,18 +70,20 @@ func (l *loader) loadKustomization(root, file string) {
 	}
 }
 
-// originFS reads the files on disk, but the root kustomization asks for
-// origin annotations (buildMetadata: [originAnnotations]).
+// originFS reads the files on disk, none larger than maxFile, but the
+// root kustomization asks for origin annotations (buildMetadata:
+// [originAnnotations]).
 type originFS struct {
 	filesys.FileSystem
 	kustomization string
+	maxFile       int64
 	// added is set when plumb, not the kustomization, asked for them.
 	added bool
 }
 
 // ReadFile implements filesys.FileSystem.
 func (f *originFS) ReadFile(name string) ([]byte, error) {
-	data, err := f.FileSystem.ReadFile(name)
+	data, err := readFile(name, f.maxFile)
 	if err != nil || filepath.Clean(name) != filepath.Clean(f.kustomization) {
 		return data, err
 	}
@@ -130,12 +136,13 @@ type declared struct {
 // when the file does not tell (it was generated, or the name is
 // ambiguous). kustomize forgets the names it changed, so a document whose
 // name is inside the new one (namePrefix, nameSuffix) counts when it is
-// the only one of its kind.
-func lineOf(cache map[string][]declared, file, kind, name string) int {
+// the only one of its kind. The file is read again, no more than maxFile
+// bytes of it.
+func lineOf(cache map[string][]declared, file, kind, name string, maxFile int64) int {
 	docs, ok := cache[file]
 	if !ok {
-		if data, err := os.ReadFile(file); err == nil {
-			decodeYAMLStream(file, data, splitKubectl, func(d document) {
+		if data, err := readFile(file, maxFile); err == nil {
+			decodeYAMLStream(file, data, splitKubectl, 0, func(d document) {
 				docs = append(docs, declared{kind: d.object.GetKind(), name: d.object.GetName(), line: d.line})
 			})
 		}

@@ -17,8 +17,21 @@ type document struct {
 // decodeJSONDocument decodes one JSON document that starts at line of path
 // into objects, expanding a List into its items. JSON numbers become int64
 // when they are integers and float64 otherwise, as in kubectl. A null
-// document is empty and yields nothing.
-func decodeJSONDocument(path string, line int, data []byte) ([]document, []Error) {
+// document is empty and yields nothing. An object larger than maxObject
+// bytes encoded as JSON is an Error; maxObject 0 is no limit.
+func decodeJSONDocument(path string, line int, data []byte, maxObject int64) ([]document, []Error) {
+	// Only a document over the limit can hold an object over it: the
+	// others are not measured again.
+	big := maxObject > 0 && int64(len(data)) > maxObject
+	tooLarge := func(m map[string]any) string {
+		if !big {
+			return ""
+		}
+		if n := jsonSize(m); n > maxObject {
+			return objectTooLarge(n, maxObject)
+		}
+		return ""
+	}
 	var v any
 	if err := utiljson.Unmarshal(data, &v); err != nil {
 		return nil, []Error{{Path: path, Line: line, Message: "invalid JSON: " + err.Error()}}
@@ -33,6 +46,9 @@ func decodeJSONDocument(path string, line int, data []byte) ([]document, []Error
 	u := &unstructured.Unstructured{Object: m}
 	if !isList(u) {
 		if msg := validate(u); msg != "" {
+			return nil, []Error{{Path: path, Line: line, Object: objectRef(u), Message: msg}}
+		}
+		if msg := tooLarge(m); msg != "" {
 			return nil, []Error{{Path: path, Line: line, Object: objectRef(u), Message: msg}}
 		}
 		return []document{{object: u, line: line}}, nil
@@ -52,6 +68,10 @@ func decodeJSONDocument(path string, line int, data []byte) ([]document, []Error
 		}
 		item := &unstructured.Unstructured{Object: im}
 		if msg := validate(item); msg != "" {
+			errs = append(errs, Error{Path: path, Line: line, Object: objectRef(item), Message: fmt.Sprintf("items[%d]: %s", i, msg)})
+			continue
+		}
+		if msg := tooLarge(im); msg != "" {
 			errs = append(errs, Error{Path: path, Line: line, Object: objectRef(item), Message: fmt.Sprintf("items[%d]: %s", i, msg)})
 			continue
 		}

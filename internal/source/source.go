@@ -141,6 +141,9 @@ type Options struct {
 	// GitAuth says where Git sources' credentials come from beyond the
 	// standard places (see gitsource.Auth).
 	GitAuth gitsource.Auth
+	// Limits bound the files read and the objects loaded. Default:
+	// DefaultLimits(), for each field left 0.
+	Limits Limits
 }
 
 // DefaultNamespace is the Helm release namespace used when
@@ -175,6 +178,7 @@ func Each(ctx context.Context, paths []string, opts Options, fn func(Object)) []
 	if opts.Namespace == "" {
 		opts.Namespace = DefaultNamespace
 	}
+	opts.Limits = opts.Limits.orDefault()
 	l := &loader{opts: opts}
 	for _, p := range paths {
 		if ctx.Err() != nil {
@@ -272,9 +276,10 @@ func (l *loader) loadDir(ctx context.Context, dir string) {
 	}
 }
 
-// loadFile loads one YAML or JSON manifest file.
+// loadFile loads one YAML or JSON manifest file. A file over the limit is
+// refused before it is read.
 func (l *loader) loadFile(path string) {
-	data, err := os.ReadFile(path)
+	data, err := readFile(path, l.opts.Limits.File)
 	if err != nil {
 		l.addError(Error{Path: path, Message: pathErrorMessage(err)})
 		return
@@ -282,9 +287,9 @@ func (l *loader) loadFile(path string) {
 	add := func(d document) { l.add(Object{Object: d.object, Origin: Origin{Path: path, Line: d.line}}) }
 	var errs []Error
 	if strings.EqualFold(filepath.Ext(path), ".json") {
-		errs = decodeJSONStream(path, data, add)
+		errs = decodeJSONStream(path, data, l.opts.Limits.Object, add)
 	} else {
-		errs = decodeYAMLStream(path, data, splitKubectl, add)
+		errs = decodeYAMLStream(path, data, splitKubectl, l.opts.Limits.Object, add)
 	}
 	l.set.Errors = append(l.set.Errors, errs...)
 }
@@ -301,6 +306,9 @@ func isManifestFile(name string) bool {
 // pathErrorMessage returns err's message without the path, which the Error
 // already names.
 func pathErrorMessage(err error) string {
+	if te, ok := errors.AsType[*fileTooLargeError](err); ok {
+		return te.message()
+	}
 	var pe *fs.PathError
 	if errors.As(err, &pe) {
 		return pe.Err.Error()

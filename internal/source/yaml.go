@@ -30,9 +30,10 @@ var utf8BOM = []byte("\ufeff")
 
 // decodeYAMLStream splits data into YAML documents, decodes each one and
 // hands its objects to add as it goes. Empty documents (only blanks and
-// comments) are skipped. A bad document is reported as an Error and
+// comments) are skipped. A bad document, or an object larger than
+// maxObject bytes as JSON (0: no limit), is reported as an Error and
 // decoding goes on with the next one.
-func decodeYAMLStream(path string, data []byte, mode splitMode, add func(document)) []Error {
+func decodeYAMLStream(path string, data []byte, mode splitMode, maxObject int64, add func(document)) []Error {
 	var (
 		errs  []Error
 		body  []byte
@@ -41,7 +42,7 @@ func decodeYAMLStream(path string, data []byte, mode splitMode, add func(documen
 	)
 	flush := func() {
 		if !skip {
-			d, e := decodeYAMLDocument(path, start, body)
+			d, e := decodeYAMLDocument(path, start, body, maxObject)
 			for _, doc := range d {
 				add(doc)
 			}
@@ -84,7 +85,7 @@ func decodeYAMLStream(path string, data []byte, mode splitMode, add func(documen
 
 // decodeYAMLDocument decodes one YAML document whose first line is line
 // start of path. It returns nothing for an empty document.
-func decodeYAMLDocument(path string, start int, body []byte) ([]document, []Error) {
+func decodeYAMLDocument(path string, start int, body []byte, maxObject int64) ([]document, []Error) {
 	offset, ok := firstContentLine(body)
 	if !ok {
 		return nil, nil
@@ -94,7 +95,7 @@ func decodeYAMLDocument(path string, start int, body []byte) ([]document, []Erro
 	if err != nil {
 		return nil, []Error{yamlError(path, start, line, err)}
 	}
-	return decodeJSONDocument(path, line, j)
+	return decodeJSONDocument(path, line, j, maxObject)
 }
 
 // firstContentLine returns the 0-based index of the first line of body that

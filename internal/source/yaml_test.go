@@ -297,7 +297,7 @@ metadata:
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var docs []document
-			errs := decodeYAMLStream(path, []byte(tt.in), tt.mode, func(d document) { docs = append(docs, d) })
+			errs := decodeYAMLStream(path, []byte(tt.in), tt.mode, 0, func(d document) { docs = append(docs, d) })
 			if diff := cmp.Diff(tt.wantDocs, summarize(docs)); diff != "" {
 				t.Errorf("documents (-want +got):\n%s", diff)
 			}

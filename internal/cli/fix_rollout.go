@@ -37,10 +37,9 @@ func (o *fixOptions) runRollout(ctx context.Context, cfg *config.File) error {
 	if o.dryRun != "none" {
 		return fmt.Errorf("--dry-run is not supported with a rollout: plumb diff -c shows what it would fix")
 	}
-	st, _, err := openStore(ctx, o.storePath, cfg)
-	if err != nil {
-		return err
-	}
+	// The store is read for --resume, and made only once the rollout
+	// starts (the runner opens it).
+	st := &lazyStore{flag: o.storePath, cfg: cfg}
 	defer st.Close()
 	targets, err := fleet.Members(cfg, nil, nil)
 	if err != nil {
@@ -268,10 +267,7 @@ func (f *rolloutFleet) identity(ctx context.Context) string {
 // as every other run (remediate.Runner over remediate.Fleet).
 func (o *fixOptions) undoRollout(ctx context.Context, cfg *config.File) error {
 	started := time.Now()
-	st, _, err := openStore(ctx, o.storePath, cfg)
-	if err != nil {
-		return err
-	}
+	st := &lazyStore{flag: o.storePath, cfg: cfg}
 	defer st.Close()
 	targets, err := fleet.Members(cfg, nil, nil)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -287,7 +288,7 @@ func (o *fixOptions) Run(ctx context.Context) error {
 			fmt.Fprintln(o.streams.Out, resultLine(r, suffix))
 		}
 		switch {
-		case run.ID != 0 && len(run.Results) > 0:
+		case run.ID != 0 && applied(run.Results):
 			fmt.Fprintf(o.streams.Out, "Recorded as run %d; put it back with: plumb fix --undo %d\n", run.ID, run.ID)
 		case run.ID != 0:
 			fmt.Fprintf(o.streams.Out, "Recorded as run %d (%s).\n", run.ID, run.Outcome)
@@ -337,6 +338,12 @@ func fixExitCode(run remediate.Run) int {
 		code = ExitError
 	}
 	return code
+}
+
+// applied says whether any step of a run wrote its object: only then is
+// there something to undo.
+func applied(results []remediate.Result) bool {
+	return slices.ContainsFunc(results, func(r remediate.Result) bool { return r.Outcome == store.StepApplied })
 }
 
 // confirm asks on a terminal; anywhere else the answer is no.

@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -12,8 +13,11 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"plumb.dev/plumb/internal/testwait"
 )
 
 type fixDoc struct {
@@ -455,5 +459,50 @@ func TestFixPlanWritesNothing(t *testing.T) {
 	// In sync, the plan has nothing to do: exit 0.
 	if code, out, stderr := run(t, append(fix, "-o", "json")...); code != ExitInSync {
 		t.Errorf("the plan in sync: exit %d: %s%s", code, out, stderr)
+	}
+}
+
+// TestFixFailedRunOffersNoUndo: an admission policy of the API server
+// lets the plan's dry runs through and refuses the write itself, so every
+// step fails: the run is recorded as failed, exits 2, and offers no
+// --undo, since it wrote nothing to put back.
+func TestFixFailedRunOffersNoUndo(t *testing.T) {
+	ns := env.Namespace(t)
+	env.Kubectl(t, "", "-n", ns, "apply", "--server-side", "-f", shop)
+	env.Kubectl(t, "", "-n", ns, "patch", "configmap/settings", "--type=merge", "-p", `{"data":{"mode":"slow"}}`)
+	name := "plumb-" + ns
+	env.Kubectl(t, `apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: `+name+`}
+spec:
+  failurePolicy: Fail
+  matchConstraints:
+    resourceRules:
+      - {apiGroups: [""], apiVersions: [v1], operations: [CREATE, UPDATE], resources: [configmaps]}
+  validations:
+    - {expression: "request.dryRun == true", message: "frozen by the test"}
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {name: `+name+`}
+spec:
+  policyName: `+name+`
+  validationActions: [Deny]
+  matchResources:
+    namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: `+ns+`}}
+`, "apply", "--server-side", "-f", "-")
+	t.Cleanup(func() {
+		_, _ = env.KubectlErr("", "delete", "validatingadmissionpolicybinding,validatingadmissionpolicy", name)
+	})
+	probe := 0
+	testwait.For(t, 30*time.Second, "the policy in force", func() bool {
+		probe++
+		_, err := env.KubectlErr("", "-n", ns, "create", "configmap", fmt.Sprintf("probe-%d", probe))
+		return err != nil
+	})
+
+	code, out, stderr := run(t, "fix", "--kubeconfig", env.Kubeconfig, "-n", ns, "--source", shop, "--store", storeFor(t), "--yes")
+	if code != ExitError || !strings.Contains(out, "settings failed") || !strings.Contains(out, "Recorded as run 1 (failed).") || strings.Contains(out, "--undo") {
+		t.Errorf("every step failed: exit %d (want %d); want recorded as failed and no --undo offered:\n%s%s", code, ExitError, out, stderr)
 	}
 }

@@ -154,7 +154,7 @@ guardrails:
 
 store:
   driver: sqlite
-  path: plumb.db
+  # path: plumb.db   # relative to this file; default ${XDG_STATE_HOME:-~/.local/state}/plumb/plumb.db
 `)
 	return b.String()
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -69,11 +70,14 @@ the plan lists them, plumb diff notes them, and since the objects still
 differ from their declaration, fix exits 1 and a scan after it reports them.
 Objects no source declares stay unless --prune.
 
-Every run that is not a dry run is recorded in the store (see plumb
-history): the plan, who ran it, and every object before and after, Secret
-values excepted. --undo RUN puts the objects that run changed back as it
-found them, under the same guardrails, and only where nobody changed them
-since.
+Every plan that is applied is recorded in the store (--store; by default
+plumb.db in $XDG_STATE_HOME/plumb, ~/.local/state/plumb when unset; see
+plumb history): the plan, who ran it, and every object before and after,
+Secret values excepted; with --yes, so is a plan the guardrails refuse. A
+plan that is only shown (no --yes and no 'yes' on a terminal, -o json
+without --yes, --dry-run) writes nothing, not even the store. --undo RUN
+puts the objects that run changed back as it found them, under the same
+guardrails, and only where nobody changed them since.
 
 With -c and a configuration whose rollout section orders the fleet in
 waves, fix goes wave by wave: each cluster is planned when its wave
@@ -84,8 +88,8 @@ cluster failed, or new drift appeared while it baked, stops the rollout;
 --undo RUN puts back every wave. Clusters in no wave are not fixed.
 
 Exit codes: 0 nothing to do, or the plan was applied and left nothing
-drifted; 1 the plan was refused, declined, or not applied in full, or it
-left added fields in place; 2 an error.`,
+drifted; 1 the plan was only shown, refused, declined, or not applied in
+full, or it left added fields in place; 2 an error.`,
 		Example: `  plumb fix --source deploy/
   plumb fix --source deploy/ --dry-run=server
   plumb fix --source deploy/ --yes --max-risk medium
@@ -230,19 +234,11 @@ func (o *fixOptions) Run(ctx context.Context) error {
 	planner := remediate.NewPlanner(s.Engine, o.guardrails(cfg), remediate.Options{RemoveAdded: o.removeAdded, Prune: o.prune})
 	dry := o.dryRun == "server"
 
-	var st *store.DB
-	if !dry || o.undo > 0 {
-		var path string
-		if st, path, err = openStore(ctx, o.storePath, cfg); err != nil {
-			return err
-		}
-		defer st.Close()
-		o.logger.Debug("store", "path", path)
-	}
-	runner := &remediate.Runner{Planner: planner, User: s.Cluster.Identity(ctx)}
-	if st != nil {
-		runner.Runs = st
-	}
+	// The store is opened when a run is read (--undo) or recorded, never
+	// for a plan that is only shown.
+	st := &lazyStore{flag: o.storePath, cfg: cfg}
+	defer st.Close()
+	runner := &remediate.Runner{Planner: planner, Runs: st, User: s.Cluster.Identity(ctx)}
 	ropts := remediate.RunOptions{Command: "fix", DryRun: dry, RecordInSync: true, Started: started}
 	if !o.yes {
 		ropts.Confirm = func(p remediate.Plan) (bool, string) { return o.confirm(len(p.Steps)) }
@@ -292,7 +288,7 @@ func (o *fixOptions) Run(ctx context.Context) error {
 			fmt.Fprintln(o.streams.Out, resultLine(r, suffix))
 		}
 		switch {
-		case run.ID != 0 && len(run.Results) > 0:
+		case run.ID != 0 && applied(run.Results):
 			fmt.Fprintf(o.streams.Out, "Recorded as run %d; put it back with: plumb fix --undo %d\n", run.ID, run.ID)
 		case run.ID != 0:
 			fmt.Fprintf(o.streams.Out, "Recorded as run %d (%s).\n", run.ID, run.Outcome)
@@ -344,13 +340,23 @@ func fixExitCode(run remediate.Run) int {
 	return code
 }
 
+// applied says whether any step of a run wrote its object: only then is
+// there something to undo.
+func applied(results []remediate.Result) bool {
+	return slices.ContainsFunc(results, func(r remediate.Result) bool { return r.Outcome == store.StepApplied })
+}
+
 // confirm asks on a terminal; anywhere else the answer is no.
 func (o *fixOptions) confirm(objects int) (bool, string) {
 	return o.ask(fmt.Sprintf("Apply this plan to %d objects?", objects))
 }
 
-// ask asks question on a terminal; anywhere else the answer is no.
+// ask asks question on a terminal; anywhere else the answer is no. With
+// -o json the plan is data for a program, and nobody is asked.
 func (o *fixOptions) ask(question string) (bool, string) {
+	if o.output == "json" {
+		return false, "-o json prints the plan; pass --yes to apply it"
+	}
 	f, ok := o.streams.In.(*os.File)
 	if !ok || !term.IsTerminal(int(f.Fd())) {
 		return false, "not a terminal; pass --yes to apply without asking"

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -37,10 +38,9 @@ func (o *fixOptions) runRollout(ctx context.Context, cfg *config.File) error {
 	if o.dryRun != "none" {
 		return fmt.Errorf("--dry-run is not supported with a rollout: plumb diff -c shows what it would fix")
 	}
-	st, _, err := openStore(ctx, o.storePath, cfg)
-	if err != nil {
-		return err
-	}
+	// The store is read for --resume, and made only once the rollout
+	// starts (the runner opens it).
+	st := &lazyStore{flag: o.storePath, cfg: cfg}
 	defer st.Close()
 	targets, err := fleet.Members(cfg, nil, nil)
 	if err != nil {
@@ -53,6 +53,8 @@ func (o *fixOptions) runRollout(ctx context.Context, cfg *config.File) error {
 		}
 	}
 	waves, unassigned := rollout.Waves(cfg.Rollout, bound)
+	// wrote: a wave before the resumed ones wrote something to undo.
+	wrote := false
 	if o.resume > 0 {
 		prev, err := st.Run(ctx, o.resume)
 		if errors.Is(err, store.ErrNotFound) {
@@ -64,6 +66,7 @@ func (o *fixOptions) runRollout(ctx context.Context, cfg *config.File) error {
 			return err
 		}
 		waves = rollout.Remaining(waves, prev.Waves)
+		wrote = slices.ContainsFunc(prev.Steps, func(s store.RunStep) bool { return s.Outcome == store.StepApplied })
 	} else if len(waves) == 0 {
 		return fmt.Errorf("%s: no bound cluster is in a wave of the rollout; nothing to fix", cfg.Path)
 	}
@@ -118,7 +121,11 @@ func (o *fixOptions) runRollout(ctx context.Context, cfg *config.File) error {
 		if res.Stopped != "" {
 			fmt.Fprintf(o.streams.Out, "Rollout stopped: %s\nWaves left: %s. Go on with: plumb fix -c %s --resume %d\n", res.Stopped, strings.Join(res.Left, ", "), cfg.Path, id)
 		}
-		fmt.Fprintf(o.streams.Out, "Recorded as run %d; put every wave back with: plumb fix -c %s --undo %d\n", id, cfg.Path, id)
+		if wrote || applied(results) {
+			fmt.Fprintf(o.streams.Out, "Recorded as run %d; put every wave back with: plumb fix -c %s --undo %d\n", id, cfg.Path, id)
+		} else {
+			fmt.Fprintf(o.streams.Out, "Recorded as run %d (%s).\n", id, run.Outcome)
+		}
 		if len(plan.LeftInPlace) > 0 {
 			fmt.Fprintf(o.streams.Out, "Drift remains: %s.\n", report.LeftSummary(len(plan.LeftInPlace)))
 		}
@@ -268,10 +275,7 @@ func (f *rolloutFleet) identity(ctx context.Context) string {
 // as every other run (remediate.Runner over remediate.Fleet).
 func (o *fixOptions) undoRollout(ctx context.Context, cfg *config.File) error {
 	started := time.Now()
-	st, _, err := openStore(ctx, o.storePath, cfg)
-	if err != nil {
-		return err
-	}
+	st := &lazyStore{flag: o.storePath, cfg: cfg}
 	defer st.Close()
 	targets, err := fleet.Members(cfg, nil, nil)
 	if err != nil {

@@ -2,6 +2,9 @@ package cli
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -10,8 +13,11 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"plumb.dev/plumb/internal/testwait"
 )
 
 type fixDoc struct {
@@ -370,4 +376,133 @@ func TestFixLeavesAddedFieldsAndSaysSo(t *testing.T) {
 		t.Fatalf("--remove-added: exit %d, left %+v: %s", code, d.LeftInPlace, stderr)
 	}
 	requireInSync(t, ns, "--source", shop)
+}
+
+// TestFixPlanWritesNothing: a plan that is not applied (no --yes and no
+// terminal, -o json without --yes, refused, --dry-run), history and an
+// undo of a run that is not there create no store, neither in the state
+// directory nor in the working directory; a plan exits 1 while it would
+// fix drift, 0 once there is none. The first plan applied makes the
+// default store, in $XDG_STATE_HOME/plumb (mode 0700), where history
+// then finds it.
+func TestFixPlanWritesNothing(t *testing.T) {
+	state := t.TempDir()
+	t.Setenv("XDG_STATE_HOME", state)
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	noStore := func(after string) {
+		t.Helper()
+		for _, p := range []string{filepath.Join(state, "plumb"), filepath.Join(wd, "plumb.db")} {
+			if _, err := os.Stat(p); !errors.Is(err, fs.ErrNotExist) {
+				t.Fatalf("after %s: %s exists (%v); want no store", after, p, err)
+			}
+		}
+	}
+	ns := env.Namespace(t)
+	env.Kubectl(t, "", "-n", ns, "apply", "--server-side", "-f", shop)
+	env.Kubectl(t, "", "-n", ns, "patch", "configmap/settings", "--type=merge", "-p", `{"data":{"mode":"slow"}}`)
+	fix := []string{"fix", "--kubeconfig", env.Kubeconfig, "-n", ns, "--source", shop}
+
+	if code, out, stderr := run(t, "history"); code != 0 || !strings.Contains(out, "No history: no store at "+filepath.Join(state, "plumb", "plumb.db")) {
+		t.Errorf("history with no store: exit %d: %s%s", code, out, stderr)
+	}
+	if code, out, stderr := run(t, "history", "-o", "json"); code != 0 || strings.TrimSpace(out) != "[]" {
+		t.Errorf("history -o json with no store: exit %d: %s%s", code, out, stderr)
+	}
+	if code, _, stderr := run(t, "history", "1"); code != ExitError || !strings.Contains(stderr, "run 1 is not in the store") {
+		t.Errorf("history 1 with no store: exit %d: %s", code, stderr)
+	}
+	noStore("history")
+
+	code, out, stderr := run(t, fix...)
+	if code != ExitDrift || !strings.Contains(out, "Plan: 1 objects") || strings.Contains(out, "Recorded") || !strings.Contains(stderr, "pass --yes") {
+		t.Errorf("the plan: exit %d, want %d\n%s%s", code, ExitDrift, out, stderr)
+	}
+	noStore("the plan")
+	code, out, stderr = run(t, append(fix, "-o", "json")...)
+	var d fixDoc
+	if err := json.Unmarshal([]byte(out), &d); err != nil || code != ExitDrift || len(d.Steps) != 1 || d.Run != 0 {
+		t.Errorf("the plan as JSON: exit %d (want %d), %v: %s%s", code, ExitDrift, err, out, stderr)
+	}
+	noStore("the plan as JSON")
+	if code, out, stderr := run(t, append(fix, "--max-risk", "low")...); code != ExitDrift || !strings.Contains(stderr, "refused by max-risk") {
+		t.Errorf("a refused plan: exit %d: %s%s", code, out, stderr)
+	}
+	noStore("a refused plan")
+	if code, out, stderr := run(t, append(fix, "--dry-run=server")...); code != ExitInSync || !strings.Contains(out, "(server dry run)") {
+		t.Errorf("a dry run: exit %d: %s%s", code, out, stderr)
+	}
+	noStore("a dry run")
+	if code, _, stderr := run(t, "fix", "--kubeconfig", env.Kubeconfig, "-n", ns, "--undo", "1", "--yes"); code != ExitError || !strings.Contains(stderr, "run 1 is not in the store") {
+		t.Errorf("an undo with no store: exit %d: %s", code, stderr)
+	}
+	noStore("an undo with no store")
+
+	code, out, stderr = run(t, append(fix, "--yes")...)
+	if code != ExitInSync || !strings.Contains(out, "Recorded as run 1; put it back with: plumb fix --undo 1") {
+		t.Fatalf("fix --yes: exit %d: %s%s", code, out, stderr)
+	}
+	dir, err := os.Stat(filepath.Join(state, "plumb"))
+	if err != nil || dir.Mode().Perm() != 0o700 {
+		t.Fatalf("the default store's directory: %v, %v; want mode 0700", dir, err)
+	}
+	if _, err := os.Stat(filepath.Join(wd, "plumb.db")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a store in the working directory: %v", err)
+	}
+	var runs []struct{ Command, Outcome string }
+	if code, out, stderr := run(t, "history", "-o", "json"); code != 0 || json.Unmarshal([]byte(out), &runs) != nil ||
+		len(runs) != 1 || runs[0].Command != "fix" || runs[0].Outcome != "applied" {
+		t.Errorf("history after the fix: exit %d: %s%s; want the fix, applied, alone", code, out, stderr)
+	}
+	// In sync, the plan has nothing to do: exit 0.
+	if code, out, stderr := run(t, append(fix, "-o", "json")...); code != ExitInSync {
+		t.Errorf("the plan in sync: exit %d: %s%s", code, out, stderr)
+	}
+}
+
+// TestFixFailedRunOffersNoUndo: an admission policy of the API server
+// lets the plan's dry runs through and refuses the write itself, so every
+// step fails: the run is recorded as failed, exits 2, and offers no
+// --undo, since it wrote nothing to put back.
+func TestFixFailedRunOffersNoUndo(t *testing.T) {
+	ns := env.Namespace(t)
+	env.Kubectl(t, "", "-n", ns, "apply", "--server-side", "-f", shop)
+	env.Kubectl(t, "", "-n", ns, "patch", "configmap/settings", "--type=merge", "-p", `{"data":{"mode":"slow"}}`)
+	name := "plumb-" + ns
+	env.Kubectl(t, `apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: `+name+`}
+spec:
+  failurePolicy: Fail
+  matchConstraints:
+    resourceRules:
+      - {apiGroups: [""], apiVersions: [v1], operations: [CREATE, UPDATE], resources: [configmaps]}
+  validations:
+    - {expression: "request.dryRun == true", message: "frozen by the test"}
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {name: `+name+`}
+spec:
+  policyName: `+name+`
+  validationActions: [Deny]
+  matchResources:
+    namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: `+ns+`}}
+`, "apply", "--server-side", "-f", "-")
+	t.Cleanup(func() {
+		_, _ = env.KubectlErr("", "delete", "validatingadmissionpolicybinding,validatingadmissionpolicy", name)
+	})
+	probe := 0
+	testwait.For(t, 30*time.Second, "the policy in force", func() bool {
+		probe++
+		_, err := env.KubectlErr("", "-n", ns, "create", "configmap", fmt.Sprintf("probe-%d", probe))
+		return err != nil
+	})
+
+	code, out, stderr := run(t, "fix", "--kubeconfig", env.Kubeconfig, "-n", ns, "--source", shop, "--store", storeFor(t), "--yes")
+	if code != ExitError || !strings.Contains(out, "settings failed") || !strings.Contains(out, "Recorded as run 1 (failed).") || strings.Contains(out, "--undo") {
+		t.Errorf("every step failed: exit %d (want %d); want recorded as failed and no --undo offered:\n%s%s", code, ExitError, out, stderr)
+	}
 }

@@ -32,12 +32,16 @@ func newHistoryCommand(g *globalOptions) *cobra.Command {
 		Short: "List remediation runs, or show one",
 		Long: `List the remediation runs recorded in the store, newest first: when, who
 (the Kubernetes identity), what (fix, undo, serve), how many objects, and the
-outcome (applied, partial, refused, declined, failed). With a run's id, show
+outcome (applied, partial, failed, refused, stopped). With a run's id, show
 what it did to each object; -o json then includes the plan and every object
 before and after (Secret values are never recorded). plumb fix --undo RUN
 puts a run's objects back. --break-glass lists instead the writes the
 admission webhook let through because their author broke glass: who (the
-authenticated user and groups), why, which declared fields, and when.`,
+authenticated user and groups), why, which declared fields, and when.
+
+The store is --store, the configuration's, else plumb.db in
+$XDG_STATE_HOME/plumb (~/.local/state/plumb when unset). history only reads
+it: with no store there yet, there is no history, and none is made.`,
 		Example: `  plumb history
   plumb history -o json
   plumb history 12
@@ -74,30 +78,41 @@ authenticated user and groups), why, which declared fields, and when.`,
 	return cmd
 }
 
-func (o *historyOptions) open(ctx context.Context) (*store.DB, error) {
+// open opens the store to read it; history never creates one. With no
+// store yet it is nil, and says where the store would be.
+func (o *historyOptions) open(ctx context.Context) (*store.DB, string, error) {
 	var cfg *config.File
 	if o.configFile != "" {
 		var err error
 		if cfg, err = config.Load(o.configFile); err != nil {
-			return nil, err
+			return nil, "", err
 		}
 	}
-	st, _, err := openStore(ctx, o.storePath, cfg)
-	return st, err
+	st, path, err := openExistingStore(ctx, o.storePath, cfg)
+	if errors.Is(err, errNoStore) {
+		return nil, path, nil
+	}
+	return st, path, err
 }
 
 func (o *historyOptions) list(ctx context.Context) error {
-	st, err := o.open(ctx)
+	st, path, err := o.open(ctx)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	runs, err := st.Runs(ctx, store.RunFilter{Limit: o.limit, Before: o.before})
-	if err != nil {
-		return err
+	runs := []store.Run{}
+	if st != nil {
+		defer st.Close()
+		if runs, err = st.Runs(ctx, store.RunFilter{Limit: o.limit, Before: o.before}); err != nil {
+			return err
+		}
 	}
 	if done, err := output.Data(o.streams.Out, runs, o.output); done {
 		return err
+	}
+	if st == nil {
+		fmt.Fprintf(o.streams.Out, "No history: no store at %s yet.\n", path)
+		return nil
 	}
 	if len(runs) == 0 {
 		fmt.Fprintln(o.streams.Out, "No runs recorded.")
@@ -116,17 +131,23 @@ func (o *historyOptions) list(ctx context.Context) error {
 }
 
 func (o *historyOptions) listBreakGlass(ctx context.Context) error {
-	st, err := o.open(ctx)
+	st, path, err := o.open(ctx)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	items, err := st.BreakGlasses(ctx, store.BreakGlassFilter{Limit: o.limit, Before: o.before})
-	if err != nil {
-		return err
+	items := []store.BreakGlass{}
+	if st != nil {
+		defer st.Close()
+		if items, err = st.BreakGlasses(ctx, store.BreakGlassFilter{Limit: o.limit, Before: o.before}); err != nil {
+			return err
+		}
 	}
 	if done, err := output.Data(o.streams.Out, items, o.output); done {
 		return err
+	}
+	if st == nil {
+		fmt.Fprintf(o.streams.Out, "No history: no store at %s yet.\n", path)
+		return nil
 	}
 	if len(items) == 0 {
 		fmt.Fprintln(o.streams.Out, "No break-glass writes recorded.")
@@ -146,9 +167,12 @@ func (o *historyOptions) listBreakGlass(ctx context.Context) error {
 }
 
 func (o *historyOptions) show(ctx context.Context, id int64) error {
-	st, err := o.open(ctx)
+	st, path, err := o.open(ctx)
 	if err != nil {
 		return err
+	}
+	if st == nil {
+		return fmt.Errorf("run %d is not in the store: there is no store at %s yet", id, path)
 	}
 	defer st.Close()
 	r, err := st.Run(ctx, id)

@@ -62,10 +62,14 @@ func newServeCommand(g *globalOptions) *cobra.Command {
 on every cluster of a configuration (-c), and keep their findings current as
 the clusters change: a change made with kubectl is a finding within a second,
 and reverting it resolves the finding. Findings and their history go to a
-SQLite store; a JSON API (/api/v1, with its OpenAPI document at
+store (--store); a JSON API (/api/v1, with its OpenAPI document at
 /api/v1/openapi.json and a Server-Sent Events stream at /api/v1/stream),
 Prometheus metrics (/metrics) and probes (/healthz, /readyz) are served on
---listen. It stops cleanly on SIGTERM or Ctrl-C.
+--listen. /readyz is about plumb itself: it answers 200 once each cluster
+has synced or is known to be unreachable (or after 2 minutes), so one
+cluster down does not take the API away; GET /api/v1/clusters and the
+plumb_cluster_* metrics say how each cluster is. It stops cleanly on
+SIGTERM or Ctrl-C.
 
 The API answers only requests addressed to the --listen address, localhost
 or an --allowed-host name, so a web page cannot reach it through a name of

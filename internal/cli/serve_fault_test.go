@@ -2,15 +2,19 @@ package cli
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -156,4 +160,62 @@ func TestServeRelistsAfterGone(t *testing.T) {
 		got := findingsOf(t, base)
 		return len(got) == 1 && got[0].Name == "settings"
 	})
+}
+
+// TestServeReadyWithAClusterDown serves a fleet of two clusters, one of
+// them gone (its API server's address refuses connections): serve is
+// ready all the same, as the chart's readiness probe asks, with the live
+// cluster synced and its drift found; the API lists the dead one as
+// unreachable, with its error, and so do the metrics.
+func TestServeReadyWithAClusterDown(t *testing.T) {
+	ns := env.Namespace(t)
+	env.Kubectl(t, "", "-n", ns, "apply", "--server-side", "-f", shop)
+	cfg := writeTemp(t, fmt.Sprintf(`apiVersion: plumb.dev/v1alpha1
+kind: Config
+clusters:
+  - {name: live, kubeconfig: %s, context: %s}
+  - {name: dead, kubeconfig: %s, context: %s}
+sources:
+  - {name: shop, path: %s, namespace: %s}
+bindings:
+  - {source: shop, clusters: {}}
+`, env.Kubeconfig, env.Context, unreachableKubeconfig(t), env.Context, mustAbs(t, shop), ns))
+	base, _ := startServe(t, "-c", cfg, "--store", filepath.Join(t.TempDir(), "plumb.db"))
+
+	var cl clusterList
+	getJSON(t, base+"/api/v1/clusters", &cl)
+	got := map[string]string{}
+	for _, c := range cl.Items {
+		got[c.Name] = fmt.Sprintf("%s ready=%t error=%t", c.Status, c.Ready, c.Error != "")
+	}
+	want := map[string]string{"live": "ok ready=true error=false", "dead": "unreachable ready=false error=true"}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("clusters (-want +got):\n%s", d)
+	}
+	env.Kubectl(t, "", "-n", ns, "scale", "deployment/web", "--replicas=5")
+	testwait.For(t, 10*time.Second, "the live cluster's drift found", func() bool {
+		fs := findingsOf(t, base)
+		return len(fs) == 1 && fs[0].Cluster == "live" && fs[0].Name == "web"
+	})
+
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range []string{
+		`plumb_cluster_ready{cluster="live"} 1`,
+		`plumb_cluster_ready{cluster="dead"} 0`,
+		`plumb_cluster_status{cluster="live",status="ok"} 1`,
+		`plumb_cluster_status{cluster="dead",status="unreachable"} 1`,
+		`plumb_cluster_status{cluster="dead",status="ok"} 0`,
+	} {
+		if !strings.Contains(string(body), line+"\n") {
+			t.Errorf("/metrics lacks %s", line)
+		}
+	}
 }

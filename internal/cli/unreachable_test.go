@@ -10,9 +10,10 @@ import (
 	"plumb.dev/plumb/internal/report"
 )
 
-// TestUnreachableClusterIsReportedNotHidden points plumb at an address where
-// no API server listens: the report says unreachable and the exit code 2.
-func TestUnreachableClusterIsReportedNotHidden(t *testing.T) {
+// unreachableKubeconfig is the test cluster's kubeconfig with every
+// server moved to an address where nothing listens.
+func unreachableKubeconfig(t *testing.T) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -31,6 +32,13 @@ func TestUnreachableClusterIsReportedNotHidden(t *testing.T) {
 	if err := clientcmd.WriteToFile(*kc, path); err != nil {
 		t.Fatal(err)
 	}
+	return path
+}
+
+// TestUnreachableClusterIsReportedNotHidden points plumb at an address where
+// no API server listens: the report says unreachable and the exit code 2.
+func TestUnreachableClusterIsReportedNotHidden(t *testing.T) {
+	path := unreachableKubeconfig(t)
 	cache := t.TempDir() // no discovery cached from the live server
 	code, out, stderr := run(t, "scan", "--kubeconfig", path, "--cache-dir", cache, "--request-timeout", "5s", "--source", shop, "-o", "json")
 	if code != ExitError {

@@ -245,7 +245,8 @@ type Store struct {
 	// Driver is sqlite (default) or postgres.
 	Driver string `yaml:"driver"`
 	// Path is the SQLite file, relative to the configuration file.
-	// Default: plumb.db.
+	// Default: none, which is plumb's default store (plumb.db in the
+	// user's state directory, $XDG_STATE_HOME/plumb).
 	Path string `yaml:"path"`
 	// DSN is the PostgreSQL connection string.
 	DSN string `yaml:"dsn"`
@@ -333,10 +334,7 @@ func (f *File) setDefaults() {
 	if f.Store.Driver == "" {
 		f.Store.Driver = "sqlite"
 	}
-	if f.Store.Driver == "sqlite" {
-		if f.Store.Path == "" {
-			f.Store.Path = "plumb.db"
-		}
+	if f.Store.Driver == "sqlite" && f.Store.Path != "" {
 		f.Store.Path = rel(f.Store.Path)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"runtime/debug"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"plumb.dev/plumb/internal/agent"
@@ -87,10 +88,17 @@ type Options struct {
 	Pricing cost.Pricing
 	Metrics *metrics.Metrics
 	Logger  *slog.Logger
-	// RestoreGC runs once every cluster is ready, after the initial
-	// sync's garbage is returned to the system (LowerGC).
+	// RestoreGC runs once serve is ready (see FirstSync), after the
+	// initial sync's garbage is returned to the system (LowerGC).
 	RestoreGC func()
+	// FirstSync is how long a cluster's first sync may hold readiness
+	// (/readyz) while the cluster answers nothing, neither objects nor an
+	// error. Default DefaultFirstSync.
+	FirstSync time.Duration
 }
+
+// DefaultFirstSync is Options.FirstSync's default.
+const DefaultFirstSync = 2 * time.Minute
 
 // Serve is plumb serve, made and ready to start.
 type Serve struct {
@@ -222,6 +230,27 @@ func New(ctx context.Context, opts Options) (s *Serve, err error) {
 	findings.Subscribe(remediations.Publish)
 	unchanged.Subscribe(remediations.Publish)
 
+	firstSync := newFirstSync(opts.FirstSync)
+	ready := func() bool {
+		if sharded != nil {
+			return sharded.ready(firstSync.settled)
+		}
+		for _, w := range watchers {
+			if !firstSync.settled(w) {
+				return false
+			}
+		}
+		return true
+	}
+	if m != nil {
+		m.ReportClusters(func() []metrics.Cluster {
+			var out []metrics.Cluster
+			for _, s := range ownStatuses(watchers, sharded, agents) {
+				out = append(out, metrics.Cluster{Name: s.Name, Status: string(s.State), Ready: s.Ready})
+			}
+			return out
+		})
+	}
 	srv, err := server.New(server.Backend{
 		Store: st,
 		Clusters: func() []event.Status {
@@ -240,17 +269,7 @@ func New(ctx context.Context, opts Options) (s *Serve, err error) {
 			}
 			return out
 		},
-		Ready: func() bool {
-			if sharded != nil && !sharded.ready() {
-				return false
-			}
-			for _, w := range watchers {
-				if !w.Ready() {
-					return false
-				}
-			}
-			return true
-		},
+		Ready:        ready,
 		Hub:          hub,
 		Metrics:      m,
 		Runs:         st,
@@ -280,12 +299,13 @@ func New(ctx context.Context, opts Options) (s *Serve, err error) {
 		s.parts = append(s.parts, adm.runnables()...)
 	}
 	s.parts = append(s.parts,
+		firstSync,
 		RunnableFunc(sources.remote),
 		RunnableFunc(sources.local),
 		forever(remediations.Start),
 		forever(notifier.Start),
 		pruner{store: st, retention: opts.Retention, logger: logger},
-		forever(func(ctx context.Context) { releaseStartupMemory(ctx, watchers, opts.RestoreGC) }),
+		forever(func(ctx context.Context) { releaseStartupMemory(ctx, ready, opts.RestoreGC) }),
 		srv,
 	)
 	return s, nil
@@ -332,11 +352,11 @@ func (p pruner) Start(ctx context.Context) error {
 }
 
 // releaseStartupMemory returns the initial sync's garbage to the operating
-// system once every cluster is ready, and then (or when ctx ends) calls
-// restore, which puts back the garbage collector's target (LowerGC).
-// Afterwards plumb keeps only compact declarations and comparison results,
-// and the Go runtime would otherwise hand the burst back only slowly.
-func releaseStartupMemory(ctx context.Context, watchers []*watch.Watcher, restore func()) {
+// system once serve is ready, and then (or when ctx ends) calls restore,
+// which puts back the garbage collector's target (LowerGC). Afterwards
+// plumb keeps only compact declarations and comparison results, and the
+// Go runtime would otherwise hand the burst back only slowly.
+func releaseStartupMemory(ctx context.Context, ready func() bool, restore func()) {
 	if restore != nil {
 		defer restore()
 	}
@@ -348,11 +368,7 @@ func releaseStartupMemory(ctx context.Context, watchers []*watch.Watcher, restor
 			return
 		case <-t.C:
 		}
-		ready := true
-		for _, w := range watchers {
-			ready = ready && w.Ready()
-		}
-		if ready {
+		if ready() {
 			debug.FreeOSMemory()
 			return
 		}
@@ -375,4 +391,60 @@ func LowerGC() (restore func()) {
 	}
 	prev := debug.SetGCPercent(startupGCPercent)
 	return func() { debug.SetGCPercent(prev) }
+}
+
+// firstSync bounds how long the clusters' first syncs hold serve's
+// readiness. Readiness is about plumb itself, as Kubernetes means it (can
+// this pod take traffic?): its store is open and its API answers (or
+// /readyz could not), and each cluster it watches is synced, or is known
+// to be failing (unreachable, its error in GET /api/v1/clusters and
+// plumb_cluster_status), or has had the grace to sync. One cluster down is
+// not plumb down: the API and the dashboard report it.
+type firstSync struct {
+	grace time.Duration
+	// over: the grace has passed since Start.
+	over atomic.Bool
+}
+
+func newFirstSync(grace time.Duration) *firstSync {
+	if grace <= 0 {
+		grace = DefaultFirstSync
+	}
+	return &firstSync{grace: grace}
+}
+
+// Start lets the grace run from serve's start.
+func (f *firstSync) Start(ctx context.Context) error {
+	t := time.NewTimer(f.grace)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+		f.over.Store(true)
+	}
+	<-ctx.Done()
+	return nil
+}
+
+// settled says whether w no longer holds readiness: it is synced, known
+// to be failing, or past the grace.
+func (f *firstSync) settled(w *watch.Watcher) bool {
+	return f.over.Load() || w.Status().State == event.StateUnreachable || w.Ready()
+}
+
+// ownStatuses are the clusters this replica watches (every one, unless
+// the fleet is sharded) and those agents report to it; not the clusters
+// other replicas watch, nor unbound ones.
+func ownStatuses(watchers []*watch.Watcher, sharded *shardedWatchers, agents *agent.Receiver) []event.Status {
+	var out []event.Status
+	for _, w := range watchers {
+		out = append(out, w.Status())
+	}
+	if sharded != nil {
+		out = append(out, sharded.own()...)
+	}
+	if agents != nil {
+		out = append(out, agents.Statuses()...)
+	}
+	return out
 }

@@ -161,17 +161,29 @@ func (sw *shardedWatchers) statuses() []event.Status {
 	return out
 }
 
-// ready: this replica knows its share, and watches it in sync.
-func (sw *shardedWatchers) ready() bool {
+// ready: this replica knows its share, and each cluster of it is settled
+// (firstSync.settled).
+func (sw *shardedWatchers) ready(settled func(*watch.Watcher) bool) bool {
 	if !sw.coord.Ready() {
 		return false
 	}
 	sw.mu.Lock()
 	defer sw.mu.Unlock()
 	for _, r := range sw.running {
-		if !r.w.Ready() {
+		if !settled(r.w) {
 			return false
 		}
 	}
 	return true
+}
+
+// own are the statuses of the clusters this replica watches.
+func (sw *shardedWatchers) own() []event.Status {
+	sw.mu.Lock()
+	defer sw.mu.Unlock()
+	var out []event.Status
+	for _, r := range sw.running {
+		out = append(out, r.w.Status())
+	}
+	return out
 }

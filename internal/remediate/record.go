@@ -21,8 +21,6 @@ type RunInfo struct {
 	// UndoOf is the run an undo reverts.
 	UndoOf            int64
 	Started, Finished time.Time
-	// Declined: the plan was shown and not approved.
-	Declined bool
 }
 
 // Record turns a plan and what became of it into a run for the store:
@@ -53,13 +51,9 @@ func Record(info RunInfo, plan Plan, results []Result) (*store.Run, error) {
 		}
 		run.Steps = append(run.Steps, rs)
 	}
-	switch {
-	case plan.Refused():
+	run.Outcome = outcomeOf(results)
+	if plan.Refused() {
 		run.Outcome = store.RunRefused
-	case info.Declined:
-		run.Outcome = store.RunDeclined
-	default:
-		run.Outcome = outcomeOf(results)
 	}
 	return run, nil
 }

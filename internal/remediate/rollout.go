@@ -80,6 +80,9 @@ func (r *Runner) Resume(ctx context.Context, id int64, f Fleet, waves []rollout.
 
 func (r *Runner) rollout(ctx context.Context, f Fleet, waves []rollout.Wave, prev *store.Run, opts RolloutOptions) (RolloutRun, error) {
 	started := r.now()
+	if err := r.open(ctx, false); err != nil {
+		return RolloutRun{}, err
+	}
 	rf := &rolloutFleet{f: f, opts: opts, plans: map[string]Plan{}, results: map[string][]Result{}, left: map[string][]LeftField{}, objs: map[string][]source.Object{}}
 	res := rollout.Run(ctx, waves, rf, opts.Waves)
 	// A rollout interrupted (Ctrl-C) is recorded as stopped all the same.

@@ -24,6 +24,15 @@ type Runs interface {
 
 var _ Runs = (*store.DB)(nil)
 
+// Opener is Runs opened only when first needed (plumb fix creates its
+// store only when a plan is to be applied, so that a plan shown and not
+// applied leaves none behind). Carry and Rollout open it once a plan is
+// to be applied and before anything is written, so that a store that
+// cannot be opened stops the run before it writes to a cluster.
+type Opener interface {
+	Open(ctx context.Context) error
+}
+
 // Errors of Runner.PlanUndo and of an undo's outcome.
 var (
 	// ErrRunNotFound: no run has that id.
@@ -73,7 +82,9 @@ type RunOptions struct {
 	// DryRun applies with the server's dry run and records nothing.
 	DryRun bool
 	// Confirm, if set, is asked before anything is applied (not for a
-	// dry run); a no is recorded as declined, with its reason.
+	// dry run). Until it says yes the plan is only a plan: one it does
+	// not approve (Run.Declined says why), or one the guardrails refuse
+	// before it is asked, is not recorded.
 	Confirm func(Plan) (ok bool, why string)
 	// RecordInSync records a run whose every object was already as
 	// planned (plumb fix does; serve, which acts on events, does not).
@@ -112,9 +123,12 @@ func (r *Runner) Fix(ctx context.Context, objs []source.Object, opts RunOptions)
 	return r.Carry(ctx, plan, opts)
 }
 
-// Carry takes a plan from refusal to record: a refused plan is recorded
-// as refused, a declined one as declined, and an applied one with each
-// step's outcome. A plan without steps is neither applied nor recorded.
+// Carry takes a plan from refusal to record: a plan that was to be
+// applied without asking (no Confirm) and that the guardrails refuse is
+// recorded as refused, and an applied one with each step's outcome. A
+// plan that is only shown (not approved, refused before anyone was asked,
+// a dry run, or without steps) is recorded nowhere: a plan writes
+// nothing.
 func (r *Runner) Carry(ctx context.Context, plan Plan, opts RunOptions) (Run, error) {
 	if opts.Started.IsZero() {
 		opts.Started = r.now()
@@ -126,13 +140,19 @@ func (r *Runner) Carry(ctx context.Context, plan Plan, opts RunOptions) (Run, er
 		return run, nil
 	case plan.Refused():
 		run.Outcome = store.RunRefused
+		if opts.Confirm != nil {
+			return run, nil // nobody approved it: a plan
+		}
 		return run, r.record(ctx, &run, info, opts)
 	}
 	if opts.Confirm != nil && !opts.DryRun {
 		if ok, why := opts.Confirm(plan); !ok {
-			run.Outcome, run.Declined, info.Declined = store.RunDeclined, why, true
-			return run, r.record(ctx, &run, info, opts)
+			run.Outcome, run.Declined = store.RunDeclined, why
+			return run, nil
 		}
+	}
+	if err := r.open(ctx, opts.DryRun); err != nil {
+		return run, err
 	}
 	results, err := r.Planner.Apply(ctx, plan, ApplyOptions{DryRun: opts.DryRun})
 	if err != nil {
@@ -143,6 +163,15 @@ func (r *Runner) Carry(ctx context.Context, plan Plan, opts RunOptions) (Run, er
 		return run, nil
 	}
 	return run, r.record(ctx, &run, info, opts)
+}
+
+// open opens Runs that are opened when first needed (Opener), before a
+// run that is not a dry run writes anything.
+func (r *Runner) open(ctx context.Context, dryRun bool) error {
+	if o, ok := r.Runs.(Opener); ok && !dryRun {
+		return o.Open(ctx)
+	}
+	return nil
 }
 
 // record stores the run, unless it is a dry run or there is no store.

@@ -16,9 +16,11 @@ import (
 )
 
 // TestRunnerLifecycle drives one remediation through every way it can
-// end, against a real API server and a real store: declined (recorded,
-// nothing written), refused by the guardrails (recorded), applied
-// (recorded), undone, and a second undo of the same run refused.
+// end, against a real API server and a real store: declined (a plan:
+// nothing recorded, nothing written), refused by the guardrails before
+// anyone approved it (a plan too), refused when it was to be applied
+// without asking (recorded), applied (recorded), undone, and a second undo
+// of the same run refused.
 func TestRunnerLifecycle(t *testing.T) {
 	ns := env.Namespace(t)
 	ctx := context.Background()
@@ -34,13 +36,25 @@ func TestRunnerLifecycle(t *testing.T) {
 	defer st.Close()
 	p, objs := planner(t, ns)
 	r := &Runner{Planner: p, Runs: st, User: "tester"}
+	no := func(Plan) (bool, string) { return false, "declined" }
+	recorded := func() int {
+		runs, err := st.Runs(ctx, store.RunFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(runs)
+	}
 
-	declined, err := r.Fix(ctx, objs, RunOptions{Command: "fix", Confirm: func(Plan) (bool, string) { return false, "declined" }})
-	if err != nil || declined.Outcome != store.RunDeclined || declined.ID == 0 || len(declined.Results) != 0 || mode() != "slow" {
-		t.Fatalf("declined: %+v, %v; mode %s: want recorded as declined, nothing written", declined, err, mode())
+	declined, err := r.Fix(ctx, objs, RunOptions{Command: "fix", Confirm: no})
+	if err != nil || declined.Outcome != store.RunDeclined || declined.Declined != "declined" || declined.ID != 0 || len(declined.Results) != 0 || mode() != "slow" || recorded() != 0 {
+		t.Fatalf("declined: %+v, %v; mode %s, %d runs recorded: want a plan, nothing recorded or written", declined, err, mode(), recorded())
 	}
 
 	p.guard.ProtectedNamespaces = []string{ns}
+	shown, err := r.Fix(ctx, objs, RunOptions{Command: "fix", Confirm: no})
+	if err != nil || shown.Outcome != store.RunRefused || shown.ID != 0 || mode() != "slow" || recorded() != 0 {
+		t.Fatalf("refused before it was asked for: %+v, %v; mode %s, %d runs recorded: want a plan, nothing recorded", shown, err, mode(), recorded())
+	}
 	refused, err := r.Fix(ctx, objs, RunOptions{Command: "fix"})
 	if err != nil || refused.Outcome != store.RunRefused || refused.ID == 0 || mode() != "slow" {
 		t.Fatalf("refused: %+v, %v; mode %s: want recorded as refused, nothing written", refused, err, mode())
@@ -56,8 +70,8 @@ func TestRunnerLifecycle(t *testing.T) {
 		t.Fatalf("the fix's record: %+v, %v", rec, err)
 	}
 
-	if _, err := r.Undo(ctx, declined.ID, RunOptions{}); !errors.Is(err, ErrCannotUndo) {
-		t.Errorf("undo of a declined run: %v, want ErrCannotUndo (it wrote nothing)", err)
+	if _, err := r.Undo(ctx, refused.ID, RunOptions{}); !errors.Is(err, ErrCannotUndo) {
+		t.Errorf("undo of a refused run: %v, want ErrCannotUndo (it wrote nothing)", err)
 	}
 	undone, err := r.Undo(ctx, fixed.ID, RunOptions{})
 	if err != nil || undone.Outcome != store.RunApplied || mode() != "slow" {
@@ -68,6 +82,65 @@ func TestRunnerLifecycle(t *testing.T) {
 	}
 	if _, err := r.Undo(ctx, 999, RunOptions{}); !errors.Is(err, ErrRunNotFound) {
 		t.Errorf("undo of no such run: %v, want ErrRunNotFound", err)
+	}
+}
+
+// lazyRuns is a store opened when first needed, as plumb fix's is: it
+// counts the runner's Opens, and fails them with err.
+type lazyRuns struct {
+	*store.DB
+	opens int
+	err   error
+}
+
+func (l *lazyRuns) Open(context.Context) error {
+	l.opens++
+	return l.err
+}
+
+// TestRunnerOpensRunsOnlyToApply: a store opened when first needed
+// (Opener) is not opened for a plan that is declined, refused before it
+// was approved, or run as a dry run; it is opened before a plan is
+// applied, and a store that cannot be opened stops the run before
+// anything is written.
+func TestRunnerOpensRunsOnlyToApply(t *testing.T) {
+	ns := env.Namespace(t)
+	ctx := context.Background()
+	env.Kubectl(t, "", "-n", ns, "apply", "--server-side", "-f", shop)
+	env.Kubectl(t, "", "-n", ns, "patch", "configmap/settings", "--type=merge", "-p", `{"data":{"mode":"slow"}}`)
+	mode := func() string {
+		return env.Kubectl(t, "", "-n", ns, "get", "configmap/settings", "-o", "jsonpath={.data.mode}")
+	}
+	st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "plumb.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	p, objs := planner(t, ns)
+	runs := &lazyRuns{DB: st}
+	r := &Runner{Planner: p, Runs: runs, User: "tester"}
+	no := func(Plan) (bool, string) { return false, "declined" }
+
+	if _, err := r.Fix(ctx, objs, RunOptions{Command: "fix", Confirm: no}); err != nil || runs.opens != 0 {
+		t.Fatalf("declined: %v, %d opens; want none", err, runs.opens)
+	}
+	if _, err := r.Fix(ctx, objs, RunOptions{Command: "fix", DryRun: true}); err != nil || runs.opens != 0 {
+		t.Fatalf("dry run: %v, %d opens; want none", err, runs.opens)
+	}
+	p.guard.ProtectedNamespaces = []string{ns}
+	if _, err := r.Fix(ctx, objs, RunOptions{Command: "fix", Confirm: no}); err != nil || runs.opens != 0 {
+		t.Fatalf("refused before it was asked for: %v, %d opens; want none", err, runs.opens)
+	}
+	p.guard = DefaultGuardrails()
+
+	runs.err = errors.New("disk full")
+	if _, err := r.Fix(ctx, objs, RunOptions{Command: "fix"}); !errors.Is(err, runs.err) || runs.opens != 1 || mode() != "slow" {
+		t.Fatalf("a store that cannot be opened: %v, %d opens, mode %s; want its error, nothing written", err, runs.opens, mode())
+	}
+	runs.err = nil
+	fixed, err := r.Fix(ctx, objs, RunOptions{Command: "fix"})
+	if err != nil || fixed.ID == 0 || runs.opens != 2 || mode() != "fast" {
+		t.Fatalf("applied: %+v, %v, %d opens, mode %s; want opened, applied and recorded", fixed, err, runs.opens, mode())
 	}
 }
 

@@ -64,9 +64,12 @@ var _ Store = (*store.DB)(nil)
 type Backend struct {
 	Store    Store
 	Clusters func() []event.Status
-	Ready    func() bool
-	Hub      *Hub
-	Metrics  *metrics.Metrics
+	// Ready says whether plumb can serve (/readyz): true once each
+	// cluster is synced or known to be failing, never held by one
+	// cluster that is down.
+	Ready   func() bool
+	Hub     *Hub
+	Metrics *metrics.Metrics
 	// Runs are the remediation runs (plumb fix, undo, serve).
 	Runs store.RunReader
 	// BreakGlass lists the writes the admission webhook let through
@@ -132,7 +135,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
 		if !s.b.Ready() {
-			writeError(w, http.StatusServiceUnavailable, "initial sync of every cluster is not done yet")
+			writeError(w, http.StatusServiceUnavailable, "not ready: a cluster's first sync is not done yet (GET /api/v1/clusters shows each)")
 			return
 		}
 		_, _ = w.Write([]byte("ok\n"))

@@ -46,7 +46,8 @@ const (
 	RunFailed RunOutcome = "failed"
 	// RunRefused: the guardrails refused the plan; nothing was applied.
 	RunRefused RunOutcome = "refused"
-	// RunDeclined: the plan was shown and not approved.
+	// RunDeclined: the plan was shown and not approved. Such a run is no
+	// longer recorded (a plan writes nothing); older stores may hold some.
 	RunDeclined RunOutcome = "declined"
 	// RunStopped: a rollout stopped with waves left; it can be resumed.
 	RunStopped RunOutcome = "stopped"

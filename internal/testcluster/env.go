@@ -46,8 +46,16 @@ type Env struct {
 }
 
 // Main starts a control plane, stores it in *env, runs the package's tests and
-// stops it, then exits with the tests' code. Call it from TestMain.
+// stops it, then exits with the tests' code. Call it from TestMain. The
+// tests' state directory ($XDG_STATE_HOME, where plumb keeps its default
+// store) is a temporary one, never the user's.
 func Main(m *testing.M, env **Env) {
+	state, err := os.MkdirTemp("", "plumb-state-")
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "testcluster: %v\n", err)
+		os.Exit(2)
+	}
+	os.Setenv("XDG_STATE_HOME", state)
 	e, err := Start()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "testcluster: %v\n", err)
@@ -55,6 +63,7 @@ func Main(m *testing.M, env **Env) {
 	}
 	*env = e
 	code := m.Run()
+	_ = os.RemoveAll(state)
 	if err := e.Stop(); err != nil {
 		fmt.Fprintf(os.Stderr, "testcluster: stop: %v\n", err)
 		if code == 0 {

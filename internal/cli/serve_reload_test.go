@@ -17,16 +17,7 @@ import (
 // findings, with no restart.
 func TestServeReloadsSources(t *testing.T) {
 	ns := env.Namespace(t)
-	dir := t.TempDir()
-	for _, f := range []string{"api.yaml", "config.yaml", "web.yaml", "worker.yaml"} {
-		b, err := os.ReadFile(filepath.Join(shop, f))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, f), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	dir := shopFiles(t, "api.yaml", "config.yaml", "web.yaml", "worker.yaml")
 	env.Kubectl(t, "", "-n", ns, "apply", "--server-side", "-f", dir)
 	env.Kubectl(t, "", "-n", ns, "scale", "deployment/api", "--replicas=4")
 	base, _ := startServe(t, "-n", ns, "--source", dir, "--store", filepath.Join(t.TempDir(), "plumb.db"))
@@ -68,16 +59,7 @@ func TestServeReloadsSources(t *testing.T) {
 // is fixed the error goes and what the file then declares counts.
 func TestServeKeepsWhatABrokenFileDeclared(t *testing.T) {
 	ns := env.Namespace(t)
-	dir := t.TempDir()
-	for _, f := range []string{"api.yaml", "web.yaml"} {
-		b, err := os.ReadFile(filepath.Join(shop, f))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, f), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	dir := shopFiles(t, "api.yaml", "web.yaml")
 	env.Kubectl(t, "", "-n", ns, "apply", "--server-side", "-f", dir)
 	env.Kubectl(t, "", "-n", ns, "scale", "deployment/api", "--replicas=4")
 	hook, hooks := webhookReceiver(t)
@@ -170,4 +152,20 @@ func TestServeKeepsWhatABrokenFileDeclared(t *testing.T) {
 	if r := sourceHooks()[1]; len(r.Errors) != 0 {
 		t.Errorf("second notification = %+v, want the sources clean", r)
 	}
+}
+
+// shopFiles copies files of the example shop into a new folder.
+func shopFiles(t *testing.T, files ...string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, f := range files {
+		b, err := os.ReadFile(filepath.Join(shop, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
 }

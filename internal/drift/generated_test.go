@@ -40,15 +40,7 @@ data:
   mode: fast
 `,
 	}
-	for name, body := range files {
-		p := filepath.Join(a.chart, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	writeChart(t, a.chart, files)
 	a.source, a.opts.ReleaseName = a.chart, "gen"
 	helmInstall(t, a, true, false)
 	if r := scan(t, a); len(r.Findings) != 0 {
@@ -107,15 +99,7 @@ data:
   password: {{ include "keep.password" . | quote }}
 `,
 	}
-	for name, body := range files {
-		p := filepath.Join(a.chart, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	writeChart(t, a.chart, files)
 	a.source, a.opts.ReleaseName = a.chart, "keep"
 	helmInstall(t, a, true, false)
 	k := kubectlIn(t, a.ns)
@@ -141,5 +125,19 @@ data:
 	}
 	if got := drift.SharedEnv().Kubectl(t, "", "-n", a.ns, "get", "secret/db", "-o", "jsonpath={.data.password}"); got != rotated {
 		t.Errorf("after fix the password is %q, want the rotated %q kept", got, rotated)
+	}
+}
+
+// writeChart writes files, by path inside dir, into dir.
+func writeChart(t *testing.T, dir string, files map[string]string) {
+	t.Helper()
+	for name, body := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

@@ -331,7 +331,7 @@ func fixExitCode(run remediate.Run) int {
 			code = max(code, ExitDrift)
 		}
 	}
-	if len(run.Plan.LeftInPlace) > 0 || len(run.Plan.Skipped) > 0 && len(run.Plan.Steps) > 0 {
+	if len(run.Plan.LeftInPlace) > 0 || len(run.Plan.Skipped) > 0 {
 		code = max(code, ExitDrift)
 	}
 	if len(run.Plan.Errors) > 0 {

@@ -223,3 +223,16 @@ func TestDiffNamesClustersAndNotesLeftFields(t *testing.T) {
 		t.Errorf("without Clusters and LeftInPlace, the diff names the cluster or notes fields:\n%s", buf.String())
 	}
 }
+
+// TestWriteTableIncomplete: a report with an error and no findings never
+// says "No drift".
+func TestWriteTableIncomplete(t *testing.T) {
+	r := New(nil, nil, []source.Error{{Path: "deploy/", Message: source.NoObjectsMessage}})
+	var b strings.Builder
+	if err := Write(&b, r, "table", time.Now()); err != nil {
+		t.Fatalf("Write: %v", err)
+	}
+	if strings.Contains(b.String(), "No drift") {
+		t.Errorf("table of an incomplete report says No drift:\n%s", b.String())
+	}
+}

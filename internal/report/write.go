@@ -62,6 +62,11 @@ func writeTable(w io.Writer, r Report, now time.Time) error {
 
 func writeFindings(w io.Writer, r Report, now time.Time) error {
 	if len(r.Findings) == 0 {
+		if !r.Healthy() {
+			// Never "No drift" beside an error: the result is incomplete.
+			_, err := fmt.Fprintf(w, "Incomplete: %d objects in sync, the rest not compared (see the errors).\n", r.Summary.InSync)
+			return err
+		}
 		_, err := fmt.Fprintf(w, "No drift: %d objects in sync.\n", r.Summary.InSync)
 		return err
 	}

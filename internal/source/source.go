@@ -150,6 +150,9 @@ type Options struct {
 // Options.Namespace is empty.
 const DefaultNamespace = "default"
 
+// NoObjectsMessage is the error of a path that declares no object.
+const NoObjectsMessage = "no objects found"
+
 // Set is the result of loading.
 type Set struct {
 	Objects []Object
@@ -161,7 +164,8 @@ type Set struct {
 // order: paths in the given order, files in lexical order, documents in file
 // order.
 //
-// Bad input is reported in Set.Errors and never stops the load. When ctx is
+// Bad input is reported in Set.Errors and never stops the load; a path that
+// declares no object and has no other error is one (NoObjectsMessage). When ctx is
 // done Load stops and returns what it loaded so far; the caller tells a
 // partial load from a complete one by checking ctx.Err().
 func Load(ctx context.Context, paths []string, opts Options) Set {
@@ -184,8 +188,15 @@ func Each(ctx context.Context, paths []string, opts Options, fn func(Object)) []
 		if ctx.Err() != nil {
 			break
 		}
-		l.each = func(o Object) { o.Origin.Root = p; fn(o) }
+		found, errs := 0, len(l.set.Errors)
+		l.each = func(o Object) { o.Origin.Root = p; found++; fn(o) }
 		l.loadPath(ctx, p)
+		// A path that declares nothing and says nothing wrong is an empty
+		// or mistyped folder, never "in sync" (kubectl: "no objects passed
+		// to apply").
+		if found == 0 && len(l.set.Errors) == errs && ctx.Err() == nil {
+			l.addError(Error{Path: p, Message: NoObjectsMessage})
+		}
 	}
 	return l.set.Errors
 }

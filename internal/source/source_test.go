@@ -332,3 +332,20 @@ func TestEachAndEncoded(t *testing.T) {
 		}
 	}
 }
+
+// TestLoadNoObjects: an empty folder, or a file of comments only, is an
+// error naming it, so that a scan of it is never "in sync".
+func TestLoadNoObjects(t *testing.T) {
+	root := t.TempDir()
+	writeFiles(t, root, map[string]string{"full/a.yaml": configMap("a"), "comments.yaml": "# nothing here\n"})
+	empty := filepath.Join(root, "empty")
+	if err := os.Mkdir(empty, 0o755); err != nil {
+		t.Fatalf("mkdir: %v", err)
+	}
+	comments := filepath.Join(root, "comments.yaml")
+	got := Load(context.Background(), []string{empty, filepath.Join(root, "full"), comments}, Options{})
+	want := []Error{{Path: empty, Message: NoObjectsMessage}, {Path: comments, Message: NoObjectsMessage}}
+	if diff := cmp.Diff(want, got.Errors); diff != "" {
+		t.Errorf("errors (-want +got):\n%s", diff)
+	}
+}

@@ -79,3 +79,34 @@ bindings:
 		}
 	}
 }
+
+// TestFlagsNamespaceMismatch: an explicit -n and a manifest that names
+// another namespace is refused as kubectl refuses it, as an error naming
+// the file and line; the rest of the source is still compared.
+func TestFlagsNamespaceMismatch(t *testing.T) {
+	t.Parallel()
+	ns := env.Namespace(t)
+	dir := t.TempDir()
+	file := filepath.Join(dir, "cms.yaml")
+	if err := os.WriteFile(file, []byte(`apiVersion: v1
+kind: ConfigMap
+metadata: {name: here}
+data: {a: "1"}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: there, namespace: elsewhere}
+data: {a: "1"}
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, stderr := run(t, "scan", "--kubeconfig", env.Kubeconfig, "-n", ns, "--source", file)
+	want := file + `:6: ConfigMap elsewhere/there: the namespace from the provided object "elsewhere" does not match the namespace "` + ns + `". You must pass '--namespace=elsewhere' to perform this operation.`
+	if code != ExitError || !strings.Contains(out+stderr, want) || !strings.Contains(out, "here") {
+		t.Errorf("exit %d, want an error %q and ConfigMap here compared\nstdout:\n%s\nstderr:\n%s", code, want, out, stderr)
+	}
+	// Without -n, the manifest's namespace stands, as in kubectl.
+	if _, out, stderr := run(t, "scan", "--kubeconfig", env.Kubeconfig, "--source", file); strings.Contains(out+stderr, "does not match") {
+		t.Errorf("without -n: refused\n%s\n%s", out, stderr)
+	}
+}

@@ -39,7 +39,7 @@ type agentOptions struct {
 func newAgentCommand(g *globalOptions) *cobra.Command {
 	o := &agentOptions{serve: serveOptions{globalOptions: g, remediation: string(remediate.ModeOff), retention: 30 * 24 * time.Hour}}
 	cmd := &cobra.Command{
-		Use:   "agent --hub URL --token-file FILE (--source PATH ... | -c plumb.yaml --cluster NAME)",
+		Use:   "agent --hub URL --token-file FILE (--source PATH ... | -c plumb.yaml --fleet-cluster NAME)",
 		Short: "Watch a cluster the hub cannot reach and send its findings to the hub",
 		Long: `Watch one cluster as plumb serve does, from inside it (or from anywhere
 that reaches its API server), and send its findings and their history to a
@@ -65,7 +65,7 @@ fix would, under the configuration's guardrails and its own identity,
 records the run in its history and reports each object's outcome. See
 docs/agent.md.`,
 		Example: `  plumb agent --hub https://plumb.example.com --token-file /var/run/secrets/plumb/token --source /etc/plumb/deploy --cluster-name prod-eu
-  plumb agent --hub https://plumb.example.com --token-file token -c plumb.yaml --cluster prod-eu --state-dir /var/lib/plumb`,
+  plumb agent --hub https://plumb.example.com --token-file token -c plumb.yaml --fleet-cluster prod-eu --state-dir /var/lib/plumb`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := o.Validate(); err != nil {
@@ -171,7 +171,7 @@ func (o *agentOptions) Validate() error {
 		return fmt.Errorf("agent does not print reports; the hub serves them")
 	}
 	if o.serve.configFile != "" && len(o.serve.fleet.clusters) != 1 {
-		return fmt.Errorf("with -c, name the one cluster this agent watches: --cluster NAME")
+		return fmt.Errorf("with -c, name the one cluster this agent watches: --fleet-cluster NAME")
 	}
 	return o.serve.scanFlags.validate()
 }
@@ -200,7 +200,7 @@ func (o *agentOptions) Run(ctx context.Context) error {
 		return err
 	}
 	if len(clusters) != 1 {
-		return fmt.Errorf("the agent watches one cluster; -c %s --cluster %s selects %d with sources", s.configFile, strings.Join(s.fleet.clusters, ","), len(clusters))
+		return fmt.Errorf("the agent watches one cluster; -c %s --fleet-cluster %s selects %d with sources", s.configFile, strings.Join(s.fleet.clusters, ","), len(clusters))
 	}
 	if o.clusterName != "" {
 		clusters[0].Rename(o.clusterName)

@@ -49,7 +49,12 @@ func storeFor(t *testing.T) string {
 
 func fix(t *testing.T, ns string, args ...string) (int, fixDoc, string) {
 	t.Helper()
-	code, out, stderr := run(t, append([]string{"fix", "--kubeconfig", env.Kubeconfig, "-n", ns, "-o", "json", "--store", storeFor(t)}, args...)...)
+	// ns "" gives no -n, for manifests that name their own namespace.
+	all := []string{"fix", "--kubeconfig", env.Kubeconfig, "-o", "json", "--store", storeFor(t)}
+	if ns != "" {
+		all = append(all, "-n", ns)
+	}
+	code, out, stderr := run(t, append(all, args...)...)
 	var d fixDoc
 	if err := json.Unmarshal([]byte(out), &d); err != nil {
 		t.Fatalf("fix -o json: exit %d: %v\n%s\n%s", code, err, out, stderr)
@@ -144,7 +149,7 @@ func TestFixRefusesProtectedNamespaces(t *testing.T) {
 	t.Cleanup(func() { _, _ = env.KubectlErr("", "-n", "kube-system", "delete", "configmap", name) })
 	env.Kubectl(t, "", "-n", "kube-system", "patch", "configmap", name, "--type=merge", "-p", `{"data":{"mode":"slow"}}`)
 	src := writeTemp(t, manifest)
-	code, d, _ := fix(t, "default", "--source", src, "--yes")
+	code, d, _ := fix(t, "", "--source", src, "--yes")
 	if code != ExitDrift || len(d.Refusals) != 1 || d.Refusals[0].Guardrail != "protected-namespace" {
 		t.Errorf("kube-system: exit %d, refusals %+v", code, d.Refusals)
 	}

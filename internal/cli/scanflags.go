@@ -68,8 +68,10 @@ func (f *scanFlags) add(fs *pflag.FlagSet) {
 // addConfig adds the flags of fleet mode.
 func (f *scanFlags) addConfig(fs *pflag.FlagSet) {
 	fs.StringVarP(&f.configFile, "config", "c", "", "plumb configuration file: its clusters, sources and bindings (fleet mode) and ignore rules")
-	fs.StringArrayVar(&f.fleet.clusters, "cluster", nil, "Fleet mode: scan only this cluster of the configuration (repeatable)")
-	fs.StringVarP(&f.fleet.selector, "selector", "l", "", "Fleet mode: scan only clusters whose labels match, e.g. env=prod,region!=us")
+	// --cluster and -l are kubectl's (the kubeconfig cluster; objects'
+	// labels): clusters of the configuration are chosen by their own flags.
+	fs.StringArrayVar(&f.fleet.clusters, "fleet-cluster", nil, "Fleet mode: scan only this cluster of the configuration (repeatable)")
+	fs.StringVar(&f.fleet.selector, "cluster-selector", "", "Fleet mode: scan only clusters whose labels match, e.g. env=prod,region!=us")
 	fs.BoolVar(&f.fleet.failOnUnreachable, "fail-on-unreachable", false, "Fleet mode: exit 2 when any cluster is unreachable (by default only when none is reachable)")
 	fs.DurationVar(&f.fleet.timeout, "cluster-timeout", 2*time.Minute, "Fleet mode: give up on a cluster after this long")
 	fs.IntVar(&f.fleet.parallel, "parallel-clusters", 4, "Fleet mode: clusters scanned at once")
@@ -220,17 +222,20 @@ func (f *scanFlags) scanAll(ctx context.Context, g *globalOptions, cfg *config.F
 	return results, nil
 }
 
-// targets are the clusters to work on: the configuration's that --cluster
-// and -l choose, or the fleet of one the kubectl flags and --source name.
+// targets are the clusters to work on: the configuration's that
+// --fleet-cluster and --cluster-selector choose, or the fleet of one the kubectl flags and --source name.
 func (f *scanFlags) targets(g *globalOptions, cfg *config.File) ([]fleet.Member, error) {
 	if isFleet(cfg) {
+		if err := refuseKubeFlags(g, cfg); err != nil {
+			return nil, err
+		}
 		if len(f.sources) > 0 || len(f.values) > 0 || len(f.set) > 0 || f.releaseName != "" {
 			return nil, fmt.Errorf("%s lists clusters: sources and values come from it, not from --source, --values, --set or --release-name", cfg.Path)
 		}
 		return f.fleet.targets(cfg)
 	}
 	if len(f.fleet.clusters) > 0 || f.fleet.selector != "" {
-		return nil, fmt.Errorf("--cluster and -l select clusters of a configuration with clusters (-c)")
+		return nil, fmt.Errorf("--fleet-cluster and --cluster-selector select clusters of a configuration with clusters (-c)")
 	}
 	if len(f.sources) == 0 {
 		return nil, fmt.Errorf("at least one --source is required (or -c with a configuration that lists clusters)")
@@ -304,14 +309,15 @@ func (f *scanFlags) exitFor(r report.Report) int {
 	return ExitInSync
 }
 
-// targets are the clusters of cfg that --cluster and -l choose, each with
+// targets are the clusters of cfg that --fleet-cluster and
+// --cluster-selector choose, each with
 // its bound sources; at least one of them is bound.
 func (f fleetFlags) targets(cfg *config.File) ([]fleet.Member, error) {
 	var sel labels.Selector
 	if f.selector != "" {
 		var err error
 		if sel, err = labels.Parse(f.selector); err != nil {
-			return nil, fmt.Errorf("-l %q: %w", f.selector, err)
+			return nil, fmt.Errorf("--cluster-selector %q: %w", f.selector, err)
 		}
 	}
 	targets, err := fleet.Members(cfg, f.clusters, sel)
@@ -334,4 +340,22 @@ func targetNames(ts []fleet.Member) string {
 		names[i] = t.Cluster.Name
 	}
 	return strings.Join(names, ", ")
+}
+
+// refuseKubeFlags refuses kubectl's --context and -n with a configuration
+// that lists clusters: each cluster's context and namespace come from it,
+// and the flags would otherwise be silently ignored.
+func refuseKubeFlags(g *globalOptions, cfg *config.File) error {
+	var given []string
+	if g.kube.Context != nil && *g.kube.Context != "" {
+		given = append(given, "--context")
+	}
+	if g.kube.Namespace != nil && *g.kube.Namespace != "" {
+		given = append(given, "-n/--namespace")
+	}
+	if len(given) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%s cannot be used with -c %s, which lists clusters: each cluster's context and namespace come from the configuration (choose clusters with --fleet-cluster or --cluster-selector)",
+		strings.Join(given, " and "), cfg.Path)
 }

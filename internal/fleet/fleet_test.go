@@ -255,11 +255,11 @@ bindings:
 	}
 
 	// Selecting clusters.
-	if _, r := scan("--cluster", "prod-eu"); len(r.Clusters) != 1 || r.Clusters[0].Name != "prod-eu" {
-		t.Errorf("--cluster prod-eu scanned %+v", r.Clusters)
+	if _, r := scan("--fleet-cluster", "prod-eu"); len(r.Clusters) != 1 || r.Clusters[0].Name != "prod-eu" {
+		t.Errorf("--fleet-cluster prod-eu scanned %+v", r.Clusters)
 	}
-	if _, r := scan("-l", "region=eu"); len(r.Clusters) != 2 || r.Clusters[0].Name != "prod-eu" || r.Clusters[1].Name != "staging" {
-		t.Errorf("-l region=eu scanned %+v", r.Clusters)
+	if _, r := scan("--cluster-selector", "region=eu"); len(r.Clusters) != 2 || r.Clusters[0].Name != "prod-eu" || r.Clusters[1].Name != "staging" {
+		t.Errorf("--cluster-selector region=eu scanned %+v", r.Clusters)
 	}
 
 	// Staging goes away: it is reported unreachable, the others in full;
@@ -351,8 +351,8 @@ bindings:
 	}
 
 	// Choosing only the unbound cluster is an error, not a clean result.
-	code, _, stderr = run(t, "scan", "-c", cfg, "-l", "env=dev")
+	code, _, stderr = run(t, "scan", "-c", cfg, "--cluster-selector", "env=dev")
 	if code != 2 || !strings.Contains(stderr, "no binding of "+cfg+" selects any of the clusters chosen (lab)") {
-		t.Errorf("scan -l env=dev: exit %d, stderr %s", code, stderr)
+		t.Errorf("scan --cluster-selector env=dev: exit %d, stderr %s", code, stderr)
 	}
 }

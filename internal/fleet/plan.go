@@ -33,9 +33,10 @@ func One(flags *genericclioptions.ConfigFlags, paths, values, set []string, rele
 		return Member{}, err
 	}
 	t := Member{Cluster: config.Cluster{Name: name}, Flags: flags}
+	explicitNS := flags.Namespace != nil && *flags.Namespace != ""
 	for _, p := range paths {
 		t.Sources = append(t.Sources, Bound{Source: config.Source{Name: p, Path: p, Values: values, ReleaseName: releaseName},
-			Set: set, Remediation: remediation})
+			Set: set, Remediation: remediation, EnforceNamespace: explicitNS})
 	}
 	return t, nil
 }
@@ -53,6 +54,9 @@ type Bound struct {
 	// Set are Helm values given as --set, for a fleet of one.
 	Set         []string
 	Remediation config.Remediation
+	// EnforceNamespace refuses objects that name a namespace other than
+	// the -n a fleet of one was given (source.Options.EnforceNamespace).
+	EnforceNamespace bool
 }
 
 // Members returns the clusters to scan, in the file's order, each with its

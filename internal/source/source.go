@@ -134,6 +134,10 @@ type Options struct {
 	// Namespace is the namespace for Helm's .Release.Namespace. It does not
 	// default the namespace of loaded objects. Default: "default".
 	Namespace string
+	// EnforceNamespace refuses, as kubectl does, an object that names a
+	// namespace other than Namespace: an Error at its file and line, and
+	// the rest still loads. Set for an explicit -n. Default: false.
+	EnforceNamespace bool
 	// Releases reads live Helm releases (helm:NAMESPACE/NAME sources) from
 	// the cluster being compared. Default: nil, and such a source is an
 	// error.
@@ -214,7 +218,14 @@ type loader struct {
 
 func (l *loader) addError(e Error) { l.set.Errors = append(l.set.Errors, e) }
 
-func (l *loader) add(o Object) { l.each(o) }
+func (l *loader) add(o Object) {
+	if ns := o.Object.GetNamespace(); l.opts.EnforceNamespace && ns != "" && ns != l.opts.Namespace {
+		l.addError(Error{Path: o.Origin.Path, Line: o.Origin.Line, Object: objectRef(o.Object),
+			Message: fmt.Sprintf("the namespace from the provided object %q does not match the namespace %q. You must pass '--namespace=%s' to perform this operation.", ns, l.opts.Namespace, ns)})
+		return
+	}
+	l.each(o)
+}
 
 // loadPath loads one path given by the caller.
 func (l *loader) loadPath(ctx context.Context, path string) {

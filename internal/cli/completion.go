@@ -1,0 +1,54 @@
+package cli
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"plumb.dev/plumb/internal/policy"
+	"plumb.dev/plumb/internal/report"
+	"plumb.dev/plumb/internal/skew"
+)
+
+// outputFormats are the -o values each command accepts, as its Validate
+// checks them; a command not listed takes no -o.
+var outputFormats = map[string][]string{
+	"scan":    report.Formats,
+	"check":   policy.Formats,
+	"skew":    skew.Formats,
+	"fix":     {"json"},
+	"history": {"json", "yaml"},
+	"version": {"json", "yaml"},
+}
+
+// registerCompletions adds dynamic completion for the root's persistent
+// flags: -o by the command it is given to, --context from the kubeconfig.
+func registerCompletions(root *cobra.Command, g *globalOptions) {
+	_ = root.RegisterFlagCompletionFunc("output", func(cmd *cobra.Command, _ []string, prefix string) ([]string, cobra.ShellCompDirective) {
+		return withPrefix(outputFormats[cmd.Name()], prefix), cobra.ShellCompDirectiveNoFileComp
+	})
+	_ = root.RegisterFlagCompletionFunc("context", func(_ *cobra.Command, _ []string, prefix string) ([]string, cobra.ShellCompDirective) {
+		raw, err := g.kube.ToRawKubeConfigLoader().RawConfig()
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		names := make([]string, 0, len(raw.Contexts))
+		for name := range raw.Contexts {
+			names = append(names, name)
+		}
+		slices.Sort(names)
+		return withPrefix(names, prefix), cobra.ShellCompDirectiveNoFileComp
+	})
+}
+
+// withPrefix returns the values that start with prefix.
+func withPrefix(values []string, prefix string) []string {
+	var out []string
+	for _, v := range values {
+		if strings.HasPrefix(v, prefix) {
+			out = append(out, v)
+		}
+	}
+	return out
+}

@@ -75,3 +75,27 @@ current-context: prod
 		t.Errorf("--context st (-want +got):\n%s", diff)
 	}
 }
+
+func TestCompleteNamespace(t *testing.T) {
+	t.Parallel()
+	ns := env.Namespace(t)
+	got := complete(t, "scan", "--kubeconfig", env.Kubeconfig, "-n", ns)
+	if diff := cmp.Diff([]string{ns}, got); diff != "" {
+		t.Errorf("-n %s (-want +got):\n%s", ns, diff)
+	}
+	// A cluster that does not answer completes nothing, and does so promptly.
+	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	const cfg = `apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]
+users: [{name: u, user: {token: t}}]
+contexts: [{name: x, context: {cluster: c, user: u}}]
+current-context: x
+`
+	if err := os.WriteFile(kubeconfig, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got := complete(t, "scan", "--kubeconfig", kubeconfig, "-n", ""); got != nil {
+		t.Errorf("-n against no cluster: got %q, want nothing", got)
+	}
+}

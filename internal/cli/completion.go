@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -10,9 +11,11 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"plumb.dev/plumb/internal/config"
 	"plumb.dev/plumb/internal/policy"
 	"plumb.dev/plumb/internal/report"
 	"plumb.dev/plumb/internal/skew"
+	"plumb.dev/plumb/internal/store"
 )
 
 // outputFormats are the -o values each command accepts, as its Validate
@@ -88,4 +91,43 @@ func withPrefix(values []string, prefix string) []string {
 		}
 	}
 	return out
+}
+
+// completeRunIDs completes a run id from the store the command's --store
+// and -c name, newest first with the command and outcome as description.
+// It opens only a store that exists (openExistingStore): completion never
+// creates one.
+func completeRunIDs(cmd *cobra.Command, prefix string) ([]string, cobra.ShellCompDirective) {
+	flagPath, _ := cmd.Flags().GetString("store")
+	var cfg *config.File
+	if file, _ := cmd.Flags().GetString("config"); file != "" {
+		c, err := config.Load(file)
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		cfg = c
+	}
+	parent := cmd.Context()
+	if parent == nil {
+		parent = context.Background()
+	}
+	ctx, cancel := context.WithTimeout(parent, namespaceCompletionTimeout)
+	defer cancel()
+	st, _, err := openExistingStore(ctx, flagPath, cfg)
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	defer st.Close()
+	runs, err := st.Runs(ctx, store.RunFilter{})
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	var out []string
+	for _, r := range runs {
+		id := strconv.FormatInt(r.ID, 10)
+		if strings.HasPrefix(id, prefix) {
+			out = append(out, id+"\t"+r.Command+" "+string(r.Outcome))
+		}
+	}
+	return out, cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveKeepOrder
 }

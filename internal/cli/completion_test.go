@@ -1,12 +1,17 @@
 package cli
 
 import (
+	"context"
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"plumb.dev/plumb/internal/store"
 )
 
 // complete runs cobra's hidden __complete command with args and returns
@@ -97,5 +102,50 @@ current-context: x
 	}
 	if got := complete(t, "scan", "--kubeconfig", kubeconfig, "-n", ""); got != nil {
 		t.Errorf("-n against no cluster: got %q, want nothing", got)
+	}
+}
+
+func TestCompleteRunIDs(t *testing.T) {
+	// No t.Parallel: t.Setenv points the default store at a temporary
+	// directory.
+	state := t.TempDir()
+	t.Setenv("XDG_STATE_HOME", state)
+	path := filepath.Join(t.TempDir(), "plumb.db")
+	ctx := context.Background()
+	st, err := store.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []store.Run{
+		{Command: "fix", Outcome: store.RunApplied, Clusters: []string{"a"}},
+		{Command: "undo", UndoOf: 1, Outcome: store.RunPartial, Clusters: []string{"a"}},
+	} {
+		if _, err := st.RecordRun(ctx, &r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"2\tundo partial", "1\tfix applied"}
+	if diff := cmp.Diff(want, complete(t, "history", "--store", path, "")); diff != "" {
+		t.Errorf("history RUN (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(want, complete(t, "fix", "--store", path, "--undo", "")); diff != "" {
+		t.Errorf("fix --undo (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(want[1:], complete(t, "fix", "--store", path, "--undo", "1")); diff != "" {
+		t.Errorf("fix --undo 1 (-want +got):\n%s", diff)
+	}
+	// The default store does not exist: nothing to complete, and
+	// completion does not create it.
+	if got := complete(t, "history", ""); got != nil {
+		t.Errorf("history RUN with no store: got %q, want nothing", got)
+	}
+	if got := complete(t, "fix", "--undo", ""); got != nil {
+		t.Errorf("fix --undo with no store: got %q, want nothing", got)
+	}
+	if _, err := os.Stat(filepath.Join(state, "plumb")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("completion made the default store's directory: %v", err)
 	}
 }

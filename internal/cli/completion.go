@@ -29,6 +29,9 @@ var outputFormats = map[string][]string{
 	"version": {"json", "yaml"},
 }
 
+// fleetClusterFlags are the names the fleet's cluster flag goes by.
+var fleetClusterFlags = []string{"fleet-cluster", "cluster"}
+
 // namespaceCompletionTimeout bounds the list of namespaces a completion
 // makes: a shell waits on it.
 const namespaceCompletionTimeout = 3 * time.Second
@@ -80,6 +83,42 @@ func registerCompletions(root *cobra.Command, g *globalOptions) {
 		}
 		return names, cobra.ShellCompDirectiveNoFileComp
 	})
+	registerFleetClusterCompletion(root)
+}
+
+// registerFleetClusterCompletion completes the fleet cluster flag, under
+// whichever name a command has it, on root and every command below it,
+// with the cluster names of the -c file given on the line.
+func registerFleetClusterCompletion(cmd *cobra.Command) {
+	for _, name := range fleetClusterFlags {
+		if f := cmd.LocalNonPersistentFlags().Lookup(name); f != nil && f.Value.Type() == "stringArray" {
+			_ = cmd.RegisterFlagCompletionFunc(name, completeFleetClusters)
+			break
+		}
+	}
+	for _, c := range cmd.Commands() {
+		registerFleetClusterCompletion(c)
+	}
+}
+
+// completeFleetClusters completes the names of the clusters of the
+// configuration file -c names.
+func completeFleetClusters(cmd *cobra.Command, _ []string, prefix string) ([]string, cobra.ShellCompDirective) {
+	file, _ := cmd.Flags().GetString("config")
+	if file == "" {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	cfg, err := config.Load(file)
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	var names []string
+	for _, c := range cfg.Clusters {
+		if strings.HasPrefix(c.Name, prefix) {
+			names = append(names, c.Name)
+		}
+	}
+	return names, cobra.ShellCompDirectiveNoFileComp
 }
 
 // withPrefix returns the values that start with prefix.

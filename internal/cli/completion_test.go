@@ -149,3 +149,32 @@ func TestCompleteRunIDs(t *testing.T) {
 		t.Errorf("completion made the default store's directory: %v", err)
 	}
 }
+
+func TestCompleteFleetClusters(t *testing.T) {
+	t.Parallel()
+	file := filepath.Join(t.TempDir(), "plumb.yaml")
+	cfg := "apiVersion: plumb.dev/v1alpha1\nkind: Config\nclusters:\n" +
+		"  - {name: prod-eu, kubeconfig: " + env.Kubeconfig + ", context: " + env.Context + "}\n" +
+		"  - {name: prod-us, kubeconfig: " + env.Kubeconfig + ", context: " + env.Context + "}\n" +
+		"  - {name: staging, kubeconfig: " + env.Kubeconfig + ", context: " + env.Context + "}\n" +
+		"sources:\n  - {name: shop, path: " + t.TempDir() + "}\n" +
+		"bindings:\n  - {source: shop, clusters: {}}\n"
+	if err := os.WriteFile(file, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// The flag is looked up by name: --cluster, or --fleet-cluster once it
+	// is renamed.
+	name := "--cluster"
+	if code, out, _ := run(t, "scan", "--help"); code == 0 && strings.Contains(out, "--fleet-cluster") {
+		name = "--fleet-cluster"
+	}
+	for _, cmdName := range []string{"scan", "fix"} {
+		got := complete(t, cmdName, "-c", file, name, "prod")
+		if diff := cmp.Diff([]string{"prod-eu", "prod-us"}, got); diff != "" {
+			t.Errorf("%s %s prod (-want +got):\n%s", cmdName, name, diff)
+		}
+	}
+	if got := complete(t, "scan", name, ""); got != nil {
+		t.Errorf("%s without -c: got %q, want nothing", name, got)
+	}
+}

@@ -90,13 +90,17 @@ func TestCheckOffline(t *testing.T) {
 
 	code, out, stderr := run(t, "check", "--against", old, "--source", bad, "-o", "json")
 	var res struct {
-		Violations []struct {
+		APIVersion, Kind string
+		Violations       []struct {
 			Rule, Severity, Kind, Namespace, Name, Message string
 			Affected                                       int
 		}
 	}
 	if err := json.Unmarshal([]byte(out), &res); err != nil {
 		t.Fatalf("check -o json: exit %d: %v\n%s\n%s", code, err, out, stderr)
+	}
+	if res.APIVersion != "plumb.dev/v1alpha1" || res.Kind != "CheckResult" {
+		t.Errorf("check -o json: apiVersion %q kind %q, want plumb.dev/v1alpha1 CheckResult", res.APIVersion, res.Kind)
 	}
 	var got []string
 	for _, v := range res.Violations {

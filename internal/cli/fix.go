@@ -120,6 +120,9 @@ full, or it left added fields in place; 2 an error.`,
 	fs.Int64Var(&o.undo, "undo", 0, "Put back what run RUN changed (see plumb history)")
 	fs.Int64Var(&o.resume, "resume", 0, "Go on with rollout run RUN that stopped, from the wave it stopped in (-c)")
 	fs.StringVar(&o.storePath, "store", "", storeFlagHelp)
+	_ = cmd.RegisterFlagCompletionFunc("undo", func(cmd *cobra.Command, _ []string, prefix string) ([]string, cobra.ShellCompDirective) {
+		return completeRunIDs(cmd, prefix)
+	})
 	return cmd
 }
 

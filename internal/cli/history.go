@@ -47,6 +47,12 @@ it: with no store there yet, there is no history, and none is made.`,
   plumb history 12
   plumb history --break-glass`,
 		Args: cobra.MaximumNArgs(1),
+		ValidArgsFunction: func(cmd *cobra.Command, args []string, prefix string) ([]string, cobra.ShellCompDirective) {
+			if len(args) > 0 {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			return completeRunIDs(cmd, prefix)
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			switch o.output {
 			case "", "json", "yaml":

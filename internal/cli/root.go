@@ -112,6 +112,7 @@ func newRoot(streams Streams) (*cobra.Command, *globalOptions) {
 		newHistoryCommand(g),
 		newConfigCommand(g),
 	)
+	registerCompletions(cmd, g)
 	return cmd, g
 }
 

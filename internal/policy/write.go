@@ -13,8 +13,15 @@ import (
 // Formats are the -o values a check result can be written in.
 var Formats = []string{"table", "json", "yaml", "markdown"}
 
-// Result is what plumb check prints: {"violations": [...]}.
+// ResultKind is the kind of the check result (apiVersion APIVersion), as
+// the scan report has one (report.Kind).
+const ResultKind = "CheckResult"
+
+// Result is what plumb check prints:
+// {"apiVersion": ..., "kind": "CheckResult", "violations": [...]}.
 type Result struct {
+	APIVersion string      `json:"apiVersion"`
+	Kind       string      `json:"kind"`
 	Violations []Violation `json:"violations"`
 }
 
@@ -23,6 +30,7 @@ func Write(w io.Writer, r Result, format string) error {
 	if r.Violations == nil {
 		r.Violations = []Violation{}
 	}
+	r.APIVersion, r.Kind = APIVersion, ResultKind
 	if done, err := output.Data(w, r, format); done {
 		return err
 	}

@@ -1,0 +1,172 @@
+package cli
+
+import (
+	"context"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"plumb.dev/plumb/internal/config"
+	"plumb.dev/plumb/internal/policy"
+	"plumb.dev/plumb/internal/report"
+	"plumb.dev/plumb/internal/skew"
+	"plumb.dev/plumb/internal/store"
+)
+
+// outputFormats are the -o values each command accepts, as its Validate
+// checks them; a command not listed takes no -o.
+var outputFormats = map[string][]string{
+	"scan":    report.Formats,
+	"check":   policy.Formats,
+	"skew":    skew.Formats,
+	"fix":     {"json"},
+	"history": {"json", "yaml"},
+	"version": {"json", "yaml"},
+}
+
+// fleetClusterFlags are the names the fleet's cluster flag goes by.
+var fleetClusterFlags = []string{"fleet-cluster", "cluster"}
+
+// namespaceCompletionTimeout bounds the list of namespaces a completion
+// makes: a shell waits on it.
+const namespaceCompletionTimeout = 3 * time.Second
+
+// registerCompletions adds dynamic completion for the root's persistent
+// flags: -o by the command it is given to, --context from the kubeconfig,
+// -n by listing the cluster's namespaces (nothing when that fails).
+func registerCompletions(root *cobra.Command, g *globalOptions) {
+	_ = root.RegisterFlagCompletionFunc("output", func(cmd *cobra.Command, _ []string, prefix string) ([]string, cobra.ShellCompDirective) {
+		return withPrefix(outputFormats[cmd.Name()], prefix), cobra.ShellCompDirectiveNoFileComp
+	})
+	_ = root.RegisterFlagCompletionFunc("context", func(_ *cobra.Command, _ []string, prefix string) ([]string, cobra.ShellCompDirective) {
+		raw, err := g.kube.ToRawKubeConfigLoader().RawConfig()
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		names := make([]string, 0, len(raw.Contexts))
+		for name := range raw.Contexts {
+			names = append(names, name)
+		}
+		slices.Sort(names)
+		return withPrefix(names, prefix), cobra.ShellCompDirectiveNoFileComp
+	})
+	_ = root.RegisterFlagCompletionFunc("namespace", func(cmd *cobra.Command, _ []string, prefix string) ([]string, cobra.ShellCompDirective) {
+		parent := cmd.Context()
+		if parent == nil {
+			parent = context.Background()
+		}
+		ctx, cancel := context.WithTimeout(parent, namespaceCompletionTimeout)
+		defer cancel()
+		cfg, err := g.kube.ToRESTConfig()
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		cfg.Timeout = namespaceCompletionTimeout
+		cs, err := kubernetes.NewForConfig(cfg)
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		list, err := cs.CoreV1().Namespaces().List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		var names []string
+		for _, ns := range list.Items {
+			if strings.HasPrefix(ns.Name, prefix) {
+				names = append(names, ns.Name)
+			}
+		}
+		return names, cobra.ShellCompDirectiveNoFileComp
+	})
+	registerFleetClusterCompletion(root)
+}
+
+// registerFleetClusterCompletion completes the fleet cluster flag, under
+// whichever name a command has it, on root and every command below it,
+// with the cluster names of the -c file given on the line.
+func registerFleetClusterCompletion(cmd *cobra.Command) {
+	for _, name := range fleetClusterFlags {
+		if f := cmd.LocalNonPersistentFlags().Lookup(name); f != nil && f.Value.Type() == "stringArray" {
+			_ = cmd.RegisterFlagCompletionFunc(name, completeFleetClusters)
+			break
+		}
+	}
+	for _, c := range cmd.Commands() {
+		registerFleetClusterCompletion(c)
+	}
+}
+
+// completeFleetClusters completes the names of the clusters of the
+// configuration file -c names.
+func completeFleetClusters(cmd *cobra.Command, _ []string, prefix string) ([]string, cobra.ShellCompDirective) {
+	file, _ := cmd.Flags().GetString("config")
+	if file == "" {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	cfg, err := config.Load(file)
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	var names []string
+	for _, c := range cfg.Clusters {
+		if strings.HasPrefix(c.Name, prefix) {
+			names = append(names, c.Name)
+		}
+	}
+	return names, cobra.ShellCompDirectiveNoFileComp
+}
+
+// withPrefix returns the values that start with prefix.
+func withPrefix(values []string, prefix string) []string {
+	var out []string
+	for _, v := range values {
+		if strings.HasPrefix(v, prefix) {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// completeRunIDs completes a run id from the store the command's --store
+// and -c name, newest first with the command and outcome as description.
+// It opens only a store that exists (openExistingStore): completion never
+// creates one.
+func completeRunIDs(cmd *cobra.Command, prefix string) ([]string, cobra.ShellCompDirective) {
+	flagPath, _ := cmd.Flags().GetString("store")
+	var cfg *config.File
+	if file, _ := cmd.Flags().GetString("config"); file != "" {
+		c, err := config.Load(file)
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		cfg = c
+	}
+	parent := cmd.Context()
+	if parent == nil {
+		parent = context.Background()
+	}
+	ctx, cancel := context.WithTimeout(parent, namespaceCompletionTimeout)
+	defer cancel()
+	st, _, err := openExistingStore(ctx, flagPath, cfg)
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	defer st.Close()
+	runs, err := st.Runs(ctx, store.RunFilter{})
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	var out []string
+	for _, r := range runs {
+		id := strconv.FormatInt(r.ID, 10)
+		if strings.HasPrefix(id, prefix) {
+			out = append(out, id+"\t"+r.Command+" "+string(r.Outcome))
+		}
+	}
+	return out, cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveKeepOrder
+}

@@ -225,12 +225,16 @@ func runSoak(plumb string, opts soakOptions) error {
 		}
 	}
 	sampleNow()
+	// Sampling ends with the changes: the reads of the final check are
+	// not the soak's.
+	sampling, stopSampling := context.WithCancel(ctx)
+	defer stopSampling()
 	go func() {
 		tick := time.NewTicker(10 * time.Second)
 		defer tick.Stop()
 		for {
 			select {
-			case <-ctx.Done():
+			case <-sampling.Done():
 				return
 			case <-tick.C:
 				sampleNow()
@@ -301,6 +305,7 @@ func runSoak(plumb string, opts soakOptions) error {
 		killed.Sub(began).Round(time.Second), ready.Sub(killed).Round(100*time.Millisecond))
 
 	<-driven
+	stopSampling()
 	end := time.Since(began)
 	sampleNow()
 	changes := d.changes
@@ -356,9 +361,23 @@ func runSoak(plumb string, opts soakOptions) error {
 	for _, s := range mem {
 		peak = max(peak, s.rss.peak)
 	}
-	fmt.Printf("| %s | %s | %s | %s | %s | %d MiB | %+.2f | %s |\n", at(0), at(0.25), at(0.5), at(0.75), at(1), peak/1024, slope, perProcess)
+	trend := "-" // too short: no process has a sample in the second half after its first minute
+	if perProcess != "-" {
+		trend = fmt.Sprintf("%+.2f", slope)
+	}
+	fmt.Printf("| %s | %s | %s | %s | %s | %d MiB | %s | %s |\n", at(0), at(0.25), at(0.5), at(0.75), at(1), peak/1024, trend, perProcess)
 	for _, l := range v.notes {
 		fmt.Fprintln(os.Stderr, "soak:", l)
+	}
+	slowest := make([]int, len(changes))
+	for i := range slowest {
+		slowest[i] = i
+	}
+	sort.SliceStable(slowest, func(a, b int) bool { return v.perChange[slowest[a]] > v.perChange[slowest[b]] })
+	for _, i := range slowest[:min(5, len(slowest))] {
+		c := changes[i]
+		fmt.Fprintf(os.Stderr, "soak: slow: %s at %s (%s into the soak) on the stream after %s\n",
+			c.id, c.done.Format(time.TimeOnly), c.done.Sub(began).Round(time.Second), v.perChange[i].Round(time.Millisecond))
 	}
 	if opts.reports == "" && (len(v.lostFindings) > 0 || v.lostEvents > 0 || v.doubled > 0) {
 		// Keep the evidence: the folder is not removed.

@@ -60,6 +60,20 @@
 //
 //	go run ./bench/harness -plumb bin/plumb -shard -clusters 30 -replicas 3 -kills 10
 //
+// With -soak it runs plumb serve for -duration (default 30m) on a fleet
+// of -clusters API servers (default 3) with -sizes objects each (one
+// size, default 300) and a SQLite store, while one out-of-band change a
+// second, round-robin across the clusters, drifts objects and puts them
+// back. At a third of the time one kube-apiserver is restarted, at two
+// thirds plumb serve is killed with SIGKILL and started again on the same
+// store. It reports findings and events lost or doubled, detection
+// latency on the event stream, and plumb's RSS (sampled every 10 s) at
+// the start, at 25, 50 and 75 % and at the end, with the least-squares
+// growth over the second half. -reports keeps plumb's logs, the changes,
+// the events and the memory samples.
+//
+//	go run ./bench/harness -plumb bin/plumb -soak -duration 30m
+//
 // With -accuracy it measures what each tool reports on real-world manifest
 // sets (the shared real-world folder): each set deployed client-side and
 // server-side (a chart also as `helm template | kubectl apply`), then each of a list of changes engineers make (real drifts
@@ -106,7 +120,7 @@ func main() {
 	snapshot := flag.Bool("snapshot", false, "measure plumb snapshot against kubectl get -o yaml of the same objects instead")
 	admission := flag.Bool("admission", false, "measure serve's admission webhook instead: latency at -rate reviews a second, and memory, with the first size of declared objects")
 	rate := flag.Int("rate", 100, "admission mode: requests a second")
-	duration := flag.Duration("duration", 60*time.Second, "admission mode: how long each measurement sends requests")
+	duration := flag.Duration("duration", 60*time.Second, "admission mode: how long each measurement sends requests; soak mode: how long changes are made (default 30m)")
 	dashboard := flag.Int("dashboard", 0, "measure the dashboard instead, for this many clusters of the first size of objects each")
 	shard := flag.Bool("shard", false, "measure serve replicas sharing a fleet instead: failover after -kills replica kills, with -clusters clusters (default 30) and -replicas replicas")
 	replicas := flag.Int("replicas", 3, "shard mode: replicas of plumb serve")
@@ -114,12 +128,29 @@ func main() {
 	accuracyMode := flag.Bool("accuracy", false, "measure what plumb scan and kubectl diff --server-side report, and falsely report, for changes made to real-world manifest sets instead")
 	sets := flag.String("sets", "", "accuracy mode: comma-separated sets to measure (default all)")
 	parallel := flag.Int("parallel", 2, "accuracy mode: sets measured at once")
-	reports := flag.String("reports", "", "accuracy mode: a folder to keep every scenario's plumb report and kubectl diff output in")
+	reports := flag.String("reports", "", "accuracy mode: a folder to keep every scenario's plumb report and kubectl diff output in; soak mode: a folder to keep plumb's logs, the changes, the events and the memory samples in")
+	soak := flag.Bool("soak", false, "run plumb serve on a fleet for -duration instead, with a change a second, an API server restart and a SIGKILL of plumb: findings and events lost or doubled, and memory over time")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	set := map[string]bool{}
+	flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	var err error
-	if *accuracyMode {
+	if *soak {
+		opts := soakOptions{clusters: 3, objects: 300, duration: 30 * time.Minute, open: 10, reports: *reports}
+		if *clusters > 0 {
+			opts.clusters = *clusters
+		}
+		if set["duration"] {
+			opts.duration = *duration
+		}
+		if set["sizes"] {
+			opts.objects, err = strconv.Atoi(strings.Split(*sizes, ",")[0])
+		}
+		if err == nil {
+			err = runSoak(*plumb, opts)
+		}
+	} else if *accuracyMode {
 		err = runAccuracy(ctx, *plumb, accuracyOptions{sets: *sets, changes: *changes, parallel: *parallel, reports: *reports})
 	} else if *shard {
 		n := *clusters

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -153,11 +154,19 @@ func startServe(plumb, kubeconfig, ns, file, store string, extra ...string) (*se
 	if err != nil {
 		return nil, err
 	}
-	args := []string{"serve", "--kubeconfig", kubeconfig, "--source", file, "--store", store, "--listen", addr}
+	args := []string{"serve", "--kubeconfig", kubeconfig, "--source", file, "--store", store}
 	if ns != "" {
 		args = append(args, "-n", ns)
 	}
-	s := &served{cmd: exec.Command(plumb, append(args, extra...)...), base: "http://" + addr}
+	return launchServe(plumb, addr, nil, append(args, extra...))
+}
+
+// launchServe starts plumb serve with args on addr (it adds --listen),
+// its output to log (nil: discarded); it returns once plumb is ready and
+// has settled for 5 s.
+func launchServe(plumb, addr string, log io.Writer, args []string) (*served, error) {
+	s := &served{cmd: exec.Command(plumb, append(args, "--listen", addr)...), base: "http://" + addr}
+	s.cmd.Stdout, s.cmd.Stderr = log, log
 	began := time.Now()
 	if err := s.cmd.Start(); err != nil {
 		return nil, err

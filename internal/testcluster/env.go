@@ -99,7 +99,15 @@ func StartWith(opts Options) (*Env, error) {
 		ControlPlaneStartTimeout: 2 * time.Minute,
 		ControlPlaneStopTimeout:  time.Minute,
 	}
-	te.ControlPlane.APIServer = &envtest.APIServer{}
+	// A cert folder of our own, not envtest's temporary one, which its
+	// Stop removes: RestartAPIServer then serves the same certificate, so
+	// kubeconfigs written before a restart still work after it.
+	certDir := filepath.Join(tempDir, "apiserver")
+	if err := os.Mkdir(certDir, 0o700); err != nil {
+		_ = os.RemoveAll(tempDir)
+		return nil, err
+	}
+	te.ControlPlane.APIServer = &envtest.APIServer{CertDir: certDir}
 	for name, value := range opts.APIServerFlags {
 		te.ControlPlane.APIServer.Configure().Set(name, value)
 	}
@@ -157,6 +165,27 @@ func (e *Env) Stop() error {
 		err = rmErr
 	}
 	return err
+}
+
+// RestartAPIServer stops the kube-apiserver (SIGTERM, as a rolling
+// upgrade does) and starts it again on the same port, certificates and
+// etcd, so clients reconnect to the same data; it returns once it is
+// healthy again. etcd keeps running.
+//
+// A kube-apiserver that still serves watches waits up to its shutdown
+// timeout (60 s) for them to end before it exits, and envtest kills it
+// when that is longer than ControlPlaneStopTimeout (1 min): give it
+// shutdown-watch-termination-grace-period (Options.APIServerFlags), as
+// the soak does, to end them itself.
+func (e *Env) RestartAPIServer() error {
+	s := e.env.ControlPlane.APIServer
+	if err := s.Stop(); err != nil {
+		return fmt.Errorf("stop kube-apiserver: %w", err)
+	}
+	if err := s.Start(); err != nil {
+		return fmt.Errorf("start kube-apiserver again: %w", err)
+	}
+	return nil
 }
 
 // Namespace creates a namespace for one test and deletes it when the test

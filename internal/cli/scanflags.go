@@ -42,8 +42,12 @@ type scanFlags struct {
 
 // fleetFlags select and bound clusters in fleet mode.
 type fleetFlags struct {
-	clusters          []string
-	selector          string
+	clusters []string
+	selector string
+	// allowPartial accepts a fleet result with unreachable clusters:
+	// the exit code is then that of the clusters reached.
+	allowPartial bool
+	// failOnUnreachable is the old --fail-on-unreachable, now the default.
 	failOnUnreachable bool
 	timeout           time.Duration
 	parallel          int
@@ -72,7 +76,9 @@ func (f *scanFlags) addConfig(fs *pflag.FlagSet) {
 	// labels): clusters of the configuration are chosen by their own flags.
 	fs.StringArrayVar(&f.fleet.clusters, "fleet-cluster", nil, "Fleet mode: scan only this cluster of the configuration (repeatable)")
 	fs.StringVar(&f.fleet.selector, "cluster-selector", "", "Fleet mode: scan only clusters whose labels match, e.g. env=prod,region!=us")
-	fs.BoolVar(&f.fleet.failOnUnreachable, "fail-on-unreachable", false, "Fleet mode: exit 2 when any cluster is unreachable (by default only when none is reachable)")
+	fs.BoolVar(&f.fleet.allowPartial, "allow-partial", false, "Fleet mode: accept a result without the clusters that could not be reached: the exit code is that of the clusters reached (by default an unreachable cluster makes it 2)")
+	fs.BoolVar(&f.fleet.failOnUnreachable, "fail-on-unreachable", false, "Fleet mode: exit 2 when any cluster is unreachable")
+	_ = fs.MarkDeprecated("fail-on-unreachable", "it is the default now; --allow-partial accepts a result without unreachable clusters")
 	fs.DurationVar(&f.fleet.timeout, "cluster-timeout", 2*time.Minute, "Fleet mode: give up on a cluster after this long")
 	fs.IntVar(&f.fleet.parallel, "parallel-clusters", 4, "Fleet mode: clusters scanned at once")
 }
@@ -301,7 +307,7 @@ func (f *scanFlags) validate() error {
 // incomplete (see report.Complete), else 1 when anything drifted, else 0.
 func (f *scanFlags) exitFor(r report.Report) int {
 	switch {
-	case !r.Complete(f.fleet.failOnUnreachable):
+	case !r.Complete(!f.fleet.allowPartial):
 		return ExitError
 	case len(r.Findings) > 0:
 		return ExitDrift

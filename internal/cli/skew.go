@@ -82,7 +82,7 @@ func (o *skewOptions) Run(cmd *cobra.Command) error {
 	r := fleetReport(results)
 	printProblems(o.streams.ErrOut, r)
 	switch {
-	case !r.Complete(o.fleet.failOnUnreachable):
+	case !r.Complete(!o.fleet.allowPartial):
 		return withCode(ExitError, nil)
 	case sr.Found():
 		return withCode(ExitDrift, nil)

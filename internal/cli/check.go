@@ -74,10 +74,12 @@ Built-in rules, each on by default and turned off with --disable-rule NAME:
   host-path           mounting a hostPath volume
 
 User rules come from GuardrailPolicy files (--policy, or policies: in the
-configuration given with -c): CEL expressions over object, oldObject and
-operation, true meaning allowed, shaped like a ValidatingAdmissionPolicy's
-validations (see docs/check.md). A rule that does not compile stops the
-check with its file, line and name.
+configuration given with -c), listed under spec.rules. Each is written as a
+ValidatingAdmissionPolicy's validation is, a CEL expression over object,
+oldObject and operation, true meaning allowed, and a message, with a name,
+a match and a severity (see docs/check.md); plumb does not read
+ValidatingAdmissionPolicy objects themselves. A rule that does not compile
+stops the check with its file, line and name.
 
 Both sides are read as plumb scan reads a source: files, folders, kustomize
 roots or Helm charts (with --values and --set for both). -o markdown writes

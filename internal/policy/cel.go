@@ -13,8 +13,10 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// File is a policy file: user rules shaped like a Kubernetes
-// ValidatingAdmissionPolicy's validations.
+// File is a policy file: user rules, each written as a Kubernetes
+// ValidatingAdmissionPolicy's validation is (a CEL expression, true when
+// the change is allowed, and a message), with a name, a match and a
+// severity, listed under spec.rules.
 //
 //	apiVersion: plumb.dev/v1alpha1
 //	kind: GuardrailPolicy
@@ -87,10 +89,17 @@ func LoadFile(path string) ([]Rule, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
+		if line, ok := validationsLine(b); ok {
+			return nil, fmt.Errorf("%s:%d: spec.validations: a GuardrailPolicy lists its rules under spec.rules, each written as a ValidatingAdmissionPolicy's validation is (expression, message) with a name and a match; see docs/check.md", path, line)
+		}
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	if f.APIVersion != APIVersion || f.Kind != Kind {
-		return nil, fmt.Errorf("%s: want apiVersion %s and kind %s, got %q and %q", path, APIVersion, Kind, f.APIVersion, f.Kind)
+		msg := fmt.Sprintf("%s: want apiVersion %s and kind %s, got %q and %q", path, APIVersion, Kind, f.APIVersion, f.Kind)
+		if f.Kind == "ValidatingAdmissionPolicy" {
+			msg += "; plumb check does not read ValidatingAdmissionPolicies themselves: write their validations as the rules of a GuardrailPolicy (see docs/check.md)"
+		}
+		return nil, errors.New(msg)
 	}
 	lines := ruleLines(b)
 	env, err := cel.NewEnv(
@@ -180,24 +189,45 @@ func celRule(ur UserRule, prg cel.Program) Rule {
 	}}
 }
 
+// validationsLine is the line of spec.validations, where someone who knows
+// ValidatingAdmissionPolicies would put the rules.
+func validationsLine(b []byte) (int, bool) {
+	var doc yaml.Node
+	if yaml.Unmarshal(b, &doc) != nil || len(doc.Content) == 0 {
+		return 0, false
+	}
+	spec := mapValue(doc.Content[0], "spec")
+	if spec == nil || spec.Kind != yaml.MappingNode {
+		return 0, false
+	}
+	for i := 0; i+1 < len(spec.Content); i += 2 {
+		if spec.Content[i].Value == "validations" {
+			return spec.Content[i].Line, true
+		}
+	}
+	return 0, false
+}
+
+// mapValue is the value of key in the mapping n; nil when there is none.
+func mapValue(n *yaml.Node, key string) *yaml.Node {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
+	}
+	return nil
+}
+
 // ruleLines returns the line of each item of spec.rules.
 func ruleLines(b []byte) []int {
 	var doc yaml.Node
 	if yaml.Unmarshal(b, &doc) != nil || len(doc.Content) == 0 {
 		return nil
 	}
-	find := func(n *yaml.Node, key string) *yaml.Node {
-		if n == nil || n.Kind != yaml.MappingNode {
-			return nil
-		}
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			if n.Content[i].Value == key {
-				return n.Content[i+1]
-			}
-		}
-		return nil
-	}
-	rules := find(find(doc.Content[0], "spec"), "rules")
+	rules := mapValue(mapValue(doc.Content[0], "spec"), "rules")
 	if rules == nil {
 		return nil
 	}

@@ -96,4 +96,15 @@ spec:
 	if _, err := LoadFile(writePolicy(t, "apiVersion: plumb.dev/v1alpha1\nkind: GuardrailPolicy\nspec:\n  rulez: []\n")); err == nil || !strings.Contains(err.Error(), "line 4: field rulez not found") {
 		t.Errorf("unknown field: %v", err)
 	}
+	// Rules written as a ValidatingAdmissionPolicy's validations, where
+	// the help's wording leads someone who knows them: the error says
+	// where they go instead.
+	vp := writePolicy(t, "apiVersion: plumb.dev/v1alpha1\nkind: GuardrailPolicy\nspec:\n  validations:\n    - expression: \"true\"\n")
+	if _, err := LoadFile(vp); err == nil || !strings.Contains(err.Error(), vp+":4: spec.validations: a GuardrailPolicy lists its rules under spec.rules") {
+		t.Errorf("spec.validations: %v", err)
+	}
+	vap := writePolicy(t, "apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicy\nspec: {}\n")
+	if _, err := LoadFile(vap); err == nil || !strings.Contains(err.Error(), "does not read ValidatingAdmissionPolicies themselves") {
+		t.Errorf("a ValidatingAdmissionPolicy: %v", err)
+	}
 }

@@ -268,8 +268,16 @@ func Load(path string) (*File, error) {
 	var cfg Config
 	strict := yaml.NewDecoder(bytes.NewReader(b))
 	strict.KnownFields(true)
-	if err := strict.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("%s: %w", path, err)
+	// Unknown fields and values of the wrong type are collected, and the
+	// rest of the file is still decoded and validated, so that one run
+	// names every problem; a file that is not YAML stops here.
+	var typeErr *yaml.TypeError
+	decodeErr := strict.Decode(&cfg)
+	switch {
+	case decodeErr == nil, errors.Is(decodeErr, io.EOF):
+		decodeErr = nil
+	case !errors.As(decodeErr, &typeErr):
+		return nil, fmt.Errorf("%s: %w", path, decodeErr)
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(b, &doc); err != nil {
@@ -279,7 +287,7 @@ func Load(path string) (*File, error) {
 	recordRolloutLines(&doc, &cfg)
 	f := &File{Path: path, Config: cfg}
 	f.setDefaults()
-	if err := f.Validate(); err != nil {
+	if err := errors.Join(decodeErr, f.Validate()); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return f, nil

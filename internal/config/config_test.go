@@ -133,6 +133,11 @@ func TestLoadReportsEveryProblemWithItsLine(t *testing.T) {
 			[]string{"line 15", "namespaces", "not found"}},
 		{"bad selector", func(s string) string { return strings.Replace(s, "operator: In", "operator: Near", 1) },
 			[]string{"line 21", "bindings[1]", "Near"}},
+		{"an unknown field and a bad selector: both named at once", func(s string) string {
+			s = strings.Replace(s, "    namespace: shop\n", "    namespace: shop\n    namespaces: [a]\n", 1)
+			return strings.Replace(s, "operator: In", "operator: Near", 1)
+		},
+			[]string{"line 15", "namespaces", "not found", "Near"}},
 		{"missing source path", func(s string) string { return strings.Replace(s, "./deploy/shop", "./deploy/gone", 1) },
 			[]string{"line 12", `source "shop"`, "no such file"}},
 		{"unknown context", func(s string) string { return strings.Replace(s, "context: prod-us", "context: prod-ap", 1) },

@@ -130,10 +130,14 @@ func (o *fixOptions) runRollout(ctx context.Context, cfg *config.File) error {
 			fmt.Fprintf(o.streams.Out, "Drift remains: %s.\n", report.LeftSummary(len(plan.LeftInPlace)))
 		}
 	}
-	if res.Stopped != "" || len(plan.LeftInPlace) > 0 {
-		return withCode(ExitDrift, nil)
+	// The same exit code fix gives for the same steps (2 when a step
+	// failed or an object could not be compared), and 1 at least when the
+	// rollout stopped with waves left.
+	code := fixExitCode(remediate.Run{Plan: plan, Results: results, Outcome: run.Outcome})
+	if res.Stopped != "" {
+		code = max(code, ExitDrift)
 	}
-	return withCode(ExitInSync, nil)
+	return withCode(code, nil)
 }
 
 func writeWaves(o *fixOptions, rows []store.RunWave) {

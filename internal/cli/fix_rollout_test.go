@@ -216,3 +216,20 @@ rollout:
 		t.Errorf("run %d: outcome %s, waves %+v; want stopped, c0 failed", d.Run, rec.Outcome, rec.Waves)
 	}
 }
+
+// TestFixRolloutFailedStepExits2: a rollout whose step the API server
+// refuses exits 2, as plumb fix does for the same failure, and offers no
+// undo of what it never wrote.
+func TestFixRolloutFailedStepExits2(t *testing.T) {
+	cfg, namespaces := rolloutFleetConfig(t, 1, "off", `rollout:
+  waves:
+    - {name: all, clusters: {}}
+`)
+	ns := namespaces[0]
+	env.Kubectl(t, "", "-n", ns, "patch", "configmap/settings", "--type=merge", "-p", `{"data":{"mode":"slow"}}`)
+	freezeConfigMaps(t, ns)
+	code, out, stderr := run(t, "fix", "-c", cfg, "--store", storeFor(t), "--yes")
+	if code != ExitError || strings.Contains(out, "--undo") {
+		t.Errorf("a rollout whose step failed: exit %d (want %d), and no --undo offered:\n%s%s", code, ExitError, out, stderr)
+	}
+}

@@ -475,6 +475,19 @@ func TestFixFailedRunOffersNoUndo(t *testing.T) {
 	ns := env.Namespace(t)
 	env.Kubectl(t, "", "-n", ns, "apply", "--server-side", "-f", shop)
 	env.Kubectl(t, "", "-n", ns, "patch", "configmap/settings", "--type=merge", "-p", `{"data":{"mode":"slow"}}`)
+	freezeConfigMaps(t, ns)
+
+	code, out, stderr := run(t, "fix", "--kubeconfig", env.Kubeconfig, "-n", ns, "--source", shop, "--store", storeFor(t), "--yes")
+	if code != ExitError || !strings.Contains(out, "settings failed") || !strings.Contains(out, "Recorded as run 1 (failed).") || strings.Contains(out, "--undo") {
+		t.Errorf("every step failed: exit %d (want %d); want recorded as failed and no --undo offered:\n%s%s", code, ExitError, out, stderr)
+	}
+}
+
+// freezeConfigMaps makes the API server refuse every write of a ConfigMap
+// in ns that is not a dry run (a ValidatingAdmissionPolicy): plans are
+// made, and their steps fail.
+func freezeConfigMaps(t *testing.T, ns string) {
+	t.Helper()
 	name := "plumb-" + ns
 	env.Kubectl(t, `apiVersion: admissionregistration.k8s.io/v1
 kind: ValidatingAdmissionPolicy
@@ -505,9 +518,4 @@ spec:
 		_, err := env.KubectlErr("", "-n", ns, "create", "configmap", fmt.Sprintf("probe-%d", probe))
 		return err != nil
 	})
-
-	code, out, stderr := run(t, "fix", "--kubeconfig", env.Kubeconfig, "-n", ns, "--source", shop, "--store", storeFor(t), "--yes")
-	if code != ExitError || !strings.Contains(out, "settings failed") || !strings.Contains(out, "Recorded as run 1 (failed).") || strings.Contains(out, "--undo") {
-		t.Errorf("every step failed: exit %d (want %d); want recorded as failed and no --undo offered:\n%s%s", code, ExitError, out, stderr)
-	}
 }

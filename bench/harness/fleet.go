@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -32,25 +33,10 @@ func runFleet(plumb, sizes string, clusters, runs int) error {
 	}
 	defer os.RemoveAll(work)
 
-	envs := make([]*testcluster.Env, clusters)
-	errs := make([]error, clusters)
-	var wg sync.WaitGroup
-	for i := range envs {
-		wg.Add(1)
-		go func() { defer wg.Done(); envs[i], errs[i] = testcluster.Start() }()
-	}
-	wg.Wait()
-	defer func() {
-		for _, e := range envs {
-			if e != nil {
-				_ = e.Stop()
-			}
-		}
-	}()
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
+	envs, stop, err := startControlPlanes(clusters, testcluster.Options{})
+	defer stop()
+	if err != nil {
+		return err
 	}
 
 	// One kubeconfig with a context per cluster, and the fleet's config.
@@ -83,6 +69,8 @@ func runFleet(plumb, sizes string, clusters, runs int) error {
 	}
 
 	// Deploy and drift every cluster, in parallel.
+	errs := make([]error, len(envs))
+	var wg sync.WaitGroup
 	for i, e := range envs {
 		wg.Add(1)
 		go func() {
@@ -153,4 +141,25 @@ func runFleet(plumb, sizes string, clusters, runs int) error {
 		f.cpu.Round(time.Millisecond), s.cpu.Round(time.Millisecond),
 		100*float64(f.cpu)/float64(f.wall)/float64(runtime.NumCPU()), runtime.NumCPU(), f.maxRSSKB/1024, s.maxRSSKB/1024)
 	return nil
+}
+
+// startControlPlanes starts n control planes shaped by opts at once; stop
+// stops those that started, whether or not all did.
+func startControlPlanes(n int, opts testcluster.Options) (envs []*testcluster.Env, stop func(), err error) {
+	envs = make([]*testcluster.Env, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range envs {
+		wg.Add(1)
+		go func() { defer wg.Done(); envs[i], errs[i] = testcluster.StartWith(opts) }()
+	}
+	wg.Wait()
+	stop = func() {
+		for _, e := range envs {
+			if e != nil {
+				_ = e.Stop()
+			}
+		}
+	}
+	return envs, stop, errors.Join(errs...)
 }

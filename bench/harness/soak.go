@@ -100,33 +100,15 @@ func runSoak(plumb string, opts soakOptions) error {
 		logs = opts.reports
 	}
 
-	envs := make([]*testcluster.Env, opts.clusters)
-	errs := make([]error, opts.clusters)
-	var wg sync.WaitGroup
-	for i := range envs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			// The restart is graceful, as in a rolling upgrade: the
-			// watches are ended within 10 s of SIGTERM rather than
-			// waited for until kube-apiserver's 60 s shutdown timeout.
-			envs[i], errs[i] = testcluster.StartWith(testcluster.Options{APIServerFlags: map[string]string{
-				"shutdown-watch-termination-grace-period": "10s",
-			}})
-		}()
-	}
-	wg.Wait()
-	defer func() {
-		for _, e := range envs {
-			if e != nil {
-				_ = e.Stop()
-			}
-		}
-	}()
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
+	// The restart is graceful, as in a rolling upgrade: the watches are
+	// ended within 10 s of SIGTERM rather than waited for until
+	// kube-apiserver's 60 s shutdown timeout.
+	envs, stop, err := startControlPlanes(opts.clusters, testcluster.Options{APIServerFlags: map[string]string{
+		"shutdown-watch-termination-grace-period": "10s",
+	}})
+	defer stop()
+	if err != nil {
+		return err
 	}
 	names := make([]string, opts.clusters)
 	var cfg strings.Builder

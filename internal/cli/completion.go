@@ -29,8 +29,8 @@ var outputFormats = map[string][]string{
 	"version": {"json", "yaml"},
 }
 
-// fleetClusterFlags are the names the fleet's cluster flag goes by.
-var fleetClusterFlags = []string{"fleet-cluster", "cluster"}
+// fleetClusterFlag is the flag that names a cluster of the fleet.
+const fleetClusterFlag = "fleet-cluster"
 
 // namespaceCompletionTimeout bounds the list of namespaces a completion
 // makes: a shell waits on it.
@@ -75,26 +75,21 @@ func registerCompletions(root *cobra.Command, g *globalOptions) {
 		if err != nil {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
-		var names []string
-		for _, ns := range list.Items {
-			if strings.HasPrefix(ns.Name, prefix) {
-				names = append(names, ns.Name)
-			}
+		names := make([]string, len(list.Items))
+		for i, ns := range list.Items {
+			names[i] = ns.Name
 		}
-		return names, cobra.ShellCompDirectiveNoFileComp
+		return withPrefix(names, prefix), cobra.ShellCompDirectiveNoFileComp
 	})
 	registerFleetClusterCompletion(root)
 }
 
-// registerFleetClusterCompletion completes the fleet cluster flag, under
-// whichever name a command has it, on root and every command below it,
-// with the cluster names of the -c file given on the line.
+// registerFleetClusterCompletion completes --fleet-cluster on root and
+// every command below it that has it, with the cluster names of the -c
+// file given on the line.
 func registerFleetClusterCompletion(cmd *cobra.Command) {
-	for _, name := range fleetClusterFlags {
-		if f := cmd.LocalNonPersistentFlags().Lookup(name); f != nil && f.Value.Type() == "stringArray" {
-			_ = cmd.RegisterFlagCompletionFunc(name, completeFleetClusters)
-			break
-		}
+	if cmd.LocalNonPersistentFlags().Lookup(fleetClusterFlag) != nil {
+		_ = cmd.RegisterFlagCompletionFunc(fleetClusterFlag, completeFleetClusters)
 	}
 	for _, c := range cmd.Commands() {
 		registerFleetClusterCompletion(c)
@@ -112,13 +107,11 @@ func completeFleetClusters(cmd *cobra.Command, _ []string, prefix string) ([]str
 	if err != nil {
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
-	var names []string
-	for _, c := range cfg.Clusters {
-		if strings.HasPrefix(c.Name, prefix) {
-			names = append(names, c.Name)
-		}
+	names := make([]string, len(cfg.Clusters))
+	for i, c := range cfg.Clusters {
+		names[i] = c.Name
 	}
-	return names, cobra.ShellCompDirectiveNoFileComp
+	return withPrefix(names, prefix), cobra.ShellCompDirectiveNoFileComp
 }
 
 // withPrefix returns the values that start with prefix.

@@ -162,12 +162,7 @@ func TestCompleteFleetClusters(t *testing.T) {
 	if err := os.WriteFile(file, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	// The flag is looked up by name: --cluster, or --fleet-cluster once it
-	// is renamed.
-	name := "--cluster"
-	if code, out, _ := run(t, "scan", "--help"); code == 0 && strings.Contains(out, "--fleet-cluster") {
-		name = "--fleet-cluster"
-	}
+	name := "--fleet-cluster"
 	for _, cmdName := range []string{"scan", "fix"} {
 		got := complete(t, cmdName, "-c", file, name, "prod")
 		if diff := cmp.Diff([]string{"prod-eu", "prod-us"}, got); diff != "" {

@@ -82,7 +82,7 @@ func (s *eventStore) page(ctx context.Context, opts metav1.ListOptions) (listedP
 	g := s.group
 	if s.kind == "" {
 		l, err := s.w.cluster.Dynamic.Resource(g.gvr).Namespace(g.ns).List(ctx, opts)
-		s.w.noteList(err)
+		s.note(err)
 		if err != nil {
 			return listedPage{}, err
 		}
@@ -97,7 +97,7 @@ func (s *eventStore) page(ctx context.Context, opts metav1.ListOptions) (listedP
 		s.w.skipMeta(g, err)
 		return listedPage{}, err
 	}
-	s.w.noteList(err)
+	s.note(err)
 	if err != nil {
 		return listedPage{}, err
 	}

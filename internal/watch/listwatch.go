@@ -70,7 +70,7 @@ func (w *Watcher) listWatch(s *eventStore) cache.ListerWatcher {
 			// it returns; a watch that gets no answer for unreachableAfter
 			// means the API server is away, and the cluster says so now.
 			slow := time.AfterFunc(unreachableAfter, func() {
-				w.noteList(fmt.Errorf("no answer from the API server for %s while re-establishing the %s watch", unreachableAfter, g.gvr.Resource))
+				s.note(fmt.Errorf("no answer from the API server for %s while re-establishing the %s watch", unreachableAfter, g.gvr.Resource))
 			})
 			var wi apiwatch.Interface
 			var err error
@@ -87,7 +87,7 @@ func (w *Watcher) listWatch(s *eventStore) cache.ListerWatcher {
 			if w.opts.Metrics != nil {
 				w.opts.Metrics.WatchStarts.WithLabelValues(w.name).Inc()
 			}
-			w.noteList(err)
+			s.note(err)
 			return wi, err
 		},
 	}
@@ -101,6 +101,9 @@ type noWatchList struct{}
 
 func (noWatchList) IsWatchListSemanticsUnSupported() bool { return true }
 
+// noteList notes how a request of the cluster's own (not one watch's)
+// went: a failure makes the cluster unreachable, a success makes it ok once
+// no watch is down.
 func (w *Watcher) noteList(err error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -110,5 +113,55 @@ func (w *Watcher) noteList(err error) {
 		}
 		return
 	}
+	w.setReachedState()
+}
+
+// note notes how one of this watch's list or watch requests went. A
+// failure marks the watch down and the cluster unreachable; a success
+// marks it up again, and the cluster is ok only when every watch is up:
+// after an API server restart each watch comes back after its own
+// back-off, and until the last has, changes to its objects go unseen.
+func (s *eventStore) note(err error) {
+	w := s.w
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err != nil {
+		if errors.Is(err, context.Canceled) || s.ctx.Err() != nil {
+			return
+		}
+		w.down[s.downKey()] = true
+		w.status.State, w.status.Error = event.StateUnreachable, err.Error()
+		return
+	}
+	delete(w.down, s.downKey())
+	w.setReachedState()
+}
+
+// downKey names this store's watch among the watches that are down.
+func (s *eventStore) downKey() downKey { return downKey{group: s.group, meta: s.kind != ""} }
+
+// downKey is one watch: of declared objects, or metadata-only for
+// unmanaged objects, of one group.
+type downKey struct {
+	group groupKey
+	meta  bool
+}
+
+// setReachedState sets the state after a request that succeeded: ok,
+// unless some watches are still down, when the cluster is syncing until
+// they are back. Callers hold mu.
+func (w *Watcher) setReachedState() {
+	if n := len(w.down); n > 0 {
+		w.status.State, w.status.Error = event.StateSyncing, fmt.Sprintf("the API server answers again; %d %s not re-established yet", n, plural(n, "watch", "watches"))
+		return
+	}
 	w.status.State, w.status.Error = event.StateOK, ""
+}
+
+// plural is singular for one, else plural.
+func plural(n int, singular, pluralForm string) string {
+	if n == 1 {
+		return singular
+	}
+	return pluralForm
 }

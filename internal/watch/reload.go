@@ -94,6 +94,7 @@ func (w *Watcher) Reload(objs []source.Encoded) error {
 			cancel()
 			delete(w.cancels, g)
 			delete(w.synced, g)
+			delete(w.down, downKey{group: g})
 		}
 	}
 	w.targets, w.status.Objects = next, len(targets)

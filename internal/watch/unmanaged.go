@@ -92,6 +92,7 @@ func (w *Watcher) setMeta() {
 		cancel()
 		delete(w.metaCancels, g)
 		delete(w.synced, g)
+		delete(w.down, downKey{group: g, meta: true})
 	}
 	w.dropUncovered()
 	for g, kind := range next {
@@ -117,6 +118,7 @@ func (w *Watcher) skipMeta(g groupKey, err error) {
 	delete(w.metaCancels, g)
 	delete(w.meta, g)
 	delete(w.synced, g)
+	delete(w.down, downKey{group: g, meta: true})
 	gr := g.gvr.GroupResource()
 	if g.ns == "" {
 		w.opts.Logger.Info("not watched cluster-wide for unmanaged objects; watching each namespace instead", "cluster", w.name,

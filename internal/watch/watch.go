@@ -104,7 +104,7 @@ type Watcher struct {
 
 	mu sync.Mutex
 	// queue, pending, resolved, status, synced, findings, targets, groups,
-	// cancels, served, meta, metaCancels, scope, narrow and unmanaged are
+	// cancels, served, meta, metaCancels, scope, narrow, down and unmanaged are
 	// guarded by mu. findings holds the state of each open finding ("" when
 	// restored from the store and not yet re-checked).
 	pending map[drift.ObjectKey]pendingObject
@@ -114,7 +114,9 @@ type Watcher struct {
 	resolved  bool
 	status    event.Status
 	synced    map[groupKey]bool
-	findings  map[drift.ObjectKey]drift.State
+	// down holds the watches whose last list or watch request failed.
+	down     map[downKey]bool
+	findings map[drift.ObjectKey]drift.State
 	// pendingPeak is pending's largest size since the last shrink.
 	pendingPeak int
 }
@@ -151,7 +153,7 @@ func New(name string, c *cluster.Cluster, engine *drift.Engine, objs []source.En
 	return &Watcher{
 		name: name, cluster: c, engine: engine, store: st, opts: opts, publish: publish, objs: objs,
 		targets: map[drift.ObjectKey]drift.Target{}, groups: map[groupKey][]drift.Target{},
-		pending: map[drift.ObjectKey]pendingObject{}, synced: map[groupKey]bool{}, findings: map[drift.ObjectKey]drift.State{},
+		pending: map[drift.ObjectKey]pendingObject{}, synced: map[groupKey]bool{}, down: map[downKey]bool{}, findings: map[drift.ObjectKey]drift.State{},
 		cancels: map[groupKey]context.CancelFunc{}, unmanaged: map[resourceIn]map[string]drift.ObjectKey{},
 		meta: map[groupKey]string{}, metaCancels: map[groupKey]context.CancelFunc{}, narrow: map[schema.GroupResource]bool{},
 		status: event.Status{Name: name, State: event.StateSyncing},

@@ -148,6 +148,17 @@ ignore: []
 #    paths: [.spec.replicas]
 #    managers: []
 
+# plumb fix -c fixes the fleet in waves, in this order; a cluster belongs to
+# the first wave that selects it. Without a rollout, fix -c refuses a fleet.
+rollout:
+  waves:
+    - name: canary
+      clusters: {matchLabels: {tier: canary}}   # CHANGE-ME: your canary clusters
+      bake: 2m                   # rescan this long for new drift before the next wave
+    - name: rest
+      clusters: {}               # every cluster no earlier wave took
+      maxParallel: 5
+
 guardrails:
   maxObjectsPerRun: 20
   protectedNamespaces: [kube-system]

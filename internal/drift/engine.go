@@ -177,38 +177,19 @@ func (e *Engine) Scan(ctx context.Context, objs []source.Object) (Result, error)
 		return res, &ClusterError{Cluster: e.cluster.Name, Err: err}
 	}
 
-	lists, listErrs, err := e.listAll(ctx, targets)
+	hpaTargets := e.hpaTargets(ctx, targets)
+	listed, err := e.listAndCompare(ctx, targets, hpaTargets)
 	if err != nil {
+		if ctx.Err() != nil {
+			return res, ctx.Err()
+		}
 		return res, &ClusterError{Cluster: e.cluster.Name, Err: err}
 	}
-	hpaTargets := e.hpaTargets(ctx, targets)
-	log.Info("listed live objects", "declared", len(targets), "lists", len(lists))
+	log.Info("listed and compared live objects", "declared", len(targets), "lists", len(listed.keys))
+	findings, objErrs := listed.findings, listed.errs
 
-	findings := make([]*Finding, len(targets))
-	objErrs := make([]error, len(targets))
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(e.opts.Concurrency)
-	for i, t := range targets {
-		key := listKey{gvr: t.mapping.Resource, ns: t.ns}
-		if lerr, ok := listErrs[key]; ok {
-			objErrs[i] = lerr
-			continue
-		}
-		t.live = lists[key].byName[t.name]
-		g.Go(func() error {
-			findings[i], objErrs[i] = e.compare(gctx, t, hpaTargets[t.id()])
-			return nil
-		})
-	}
-	_ = g.Wait()
-	if err := ctx.Err(); err != nil {
-		return res, err
-	}
-
-	declared := map[string]bool{}
 	res.Declared = make(map[ObjectKey]source.Object, len(targets))
 	for i, t := range targets {
-		declared[t.id()] = true
 		gk := t.mapping.GroupVersionKind.GroupKind()
 		res.Declared[ObjectKey{Group: gk.Group, Kind: gk.Kind, Namespace: t.ns, Name: t.name}] = t.obj
 		if objErrs[i] != nil {
@@ -216,7 +197,7 @@ func (e *Engine) Scan(ctx context.Context, objs []source.Object) (Result, error)
 			continue
 		}
 		res.Objects++
-		if t.live != nil {
+		if listed.found[i] {
 			res.Managed++
 		}
 		if findings[i] == nil {
@@ -227,9 +208,9 @@ func (e *Engine) Scan(ctx context.Context, objs []source.Object) (Result, error)
 	}
 	if e.opts.Unmanaged {
 		res.UnmanagedChecked = true
-		found := e.unmanaged(lists, declared)
+		found := listed.unmanaged
 		if e.opts.UnmanagedAllKinds {
-			other, err := e.unmanagedOther(ctx, lists, namespacesOf(targets))
+			other, err := e.unmanagedOther(ctx, listed.keys, namespacesOf(targets))
 			if err != nil {
 				return res, &ClusterError{Cluster: e.cluster.Name, Err: fmt.Errorf("unmanaged objects: %w", err)}
 			}
@@ -317,54 +298,103 @@ func (r *resolver) resolve(objs []source.Object) ([]*target, []source.Error, err
 	return targets, errs, nil
 }
 
-// liveList is the result of one list request, indexed by name.
-type liveList struct {
-	key        listKey
-	namespaced bool
-	items      []unstructured.Unstructured
-	byName     map[string]*unstructured.Unstructured
+// listPage is how many objects one list request asks for.
+const listPage = 500
+
+// listed is what listAndCompare found: per target (by index) its finding,
+// error and whether it is live; the live objects no target declares, as
+// unmanaged findings (with Options.Unmanaged); and every list it made.
+type listed struct {
+	findings  []*Finding
+	errs      []error
+	found     []bool
+	unmanaged []Finding
+	keys      map[listKey]bool
 }
 
-// listAll lists every (resource, namespace) the targets live in, in
-// parallel. A forbidden list is an error for the objects it covers; other
-// failures mean the cluster cannot be scanned.
-func (e *Engine) listAll(ctx context.Context, targets []*target) (map[listKey]*liveList, map[listKey]error, error) {
-	keys := map[listKey]bool{}
+// listAndCompare lists every (resource, namespace) the targets live in, a
+// page at a time, and compares each declared object of a page as the page
+// arrives: a page is let go once its objects are compared, so memory holds
+// a few pages per list in flight, not the cluster. Lists run in parallel,
+// and so do comparisons, each up to Options.Concurrency; a list waits while
+// the comparisons are all busy. A forbidden list is an error for the
+// objects it covers; other failures mean the cluster cannot be scanned.
+func (e *Engine) listAndCompare(ctx context.Context, targets []*target, hpa map[string]bool) (*listed, error) {
+	out := &listed{findings: make([]*Finding, len(targets)), errs: make([]error, len(targets)), found: make([]bool, len(targets)), keys: map[listKey]bool{}}
+	byKey := map[listKey]map[string]int{}
 	namespaced := map[listKey]bool{}
-	for _, t := range targets {
+	for i, t := range targets {
 		k := listKey{gvr: t.mapping.Resource, ns: t.ns}
-		keys[k] = true
+		if byKey[k] == nil {
+			byKey[k] = map[string]int{}
+			out.keys[k] = true
+		}
+		byKey[k][t.name] = i
 		namespaced[k] = t.mapping.Scope.Name() == meta.RESTScopeNameNamespace
 	}
-	var mu sync.Mutex
-	lists := map[listKey]*liveList{}
-	listErrs := map[listKey]error{}
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(e.opts.Concurrency)
-	for k := range keys {
-		g.Go(func() error {
-			items, err := e.cluster.List(gctx, k.gvr, k.ns)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				if cluster.IsRefused(err) {
-					listErrs[k] = fmt.Errorf("list %s: %w", k.gvr.GroupResource(), err)
-					return nil
-				}
-				return fmt.Errorf("list %s in %q: %w", k.gvr.GroupResource(), k.ns, err)
-			}
-			l := &liveList{key: k, namespaced: namespaced[k], items: items, byName: make(map[string]*unstructured.Unstructured, len(items))}
-			for i := range l.items {
-				l.byName[l.items[i].GetName()] = &l.items[i]
-			}
-			lists[k] = l
+	compares, cctx := errgroup.WithContext(ctx)
+	compares.SetLimit(e.opts.Concurrency)
+	compare := func(i int, live *unstructured.Unstructured) {
+		compares.Go(func() error {
+			c := *targets[i]
+			c.live = live
+			out.findings[i], out.errs[i] = e.compare(cctx, &c, hpa[c.id()])
 			return nil
 		})
 	}
-	if err := g.Wait(); err != nil {
-		return nil, nil, err
+	var mu sync.Mutex // guards out.unmanaged
+	lists, lctx := errgroup.WithContext(ctx)
+	lists.SetLimit(e.opts.Concurrency)
+	for k, names := range byKey {
+		lists.Go(func() error {
+			opts := metav1.ListOptions{Limit: listPage}
+			for {
+				l, err := e.cluster.Dynamic.Resource(k.gvr).Namespace(k.ns).List(lctx, opts)
+				if err != nil {
+					if cluster.IsRefused(err) {
+						err = fmt.Errorf("list %s: %w", k.gvr.GroupResource(), err)
+						for _, i := range names {
+							out.errs[i] = err
+						}
+						return nil
+					}
+					return fmt.Errorf("list %s in %q: %w", k.gvr.GroupResource(), k.ns, err)
+				}
+				for j := range l.Items {
+					u := &l.Items[j]
+					if i, ok := names[u.GetName()]; ok {
+						out.found[i] = true
+						compare(i, u)
+						continue
+					}
+					if !e.opts.Unmanaged || !namespaced[k] {
+						continue
+					}
+					if f := UnmanagedFinding(e.cluster.Name, u); f != nil {
+						mu.Lock()
+						out.unmanaged = append(out.unmanaged, *f)
+						mu.Unlock()
+					}
+				}
+				if l.GetContinue() == "" {
+					break
+				}
+				opts.Continue = l.GetContinue()
+			}
+			for _, i := range names {
+				if !out.found[i] {
+					compare(i, nil)
+				}
+			}
+			return nil
+		})
 	}
-	return lists, listErrs, nil
+	err := lists.Wait()
+	_ = compares.Wait()
+	if err != nil {
+		return nil, err
+	}
+	return out, ctx.Err()
 }
 
 // compare produces the finding for one object, or nil when it is in sync;

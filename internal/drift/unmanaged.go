@@ -14,31 +14,6 @@ import (
 	"plumb.dev/plumb/internal/cluster"
 )
 
-// unmanaged returns the live objects in the listed namespaces that no
-// source declares. Cluster-scoped kinds are left out: every cluster has
-// system ClusterRoles, Namespaces and the like that nobody declares on
-// purpose. So are objects the cluster makes itself (see systemObject).
-func (e *Engine) unmanaged(lists map[listKey]*liveList, declared map[string]bool) []Finding {
-	var out []Finding
-	for _, l := range lists {
-		if !l.namespaced {
-			continue
-		}
-		for i := range l.items {
-			u := &l.items[i]
-			gvk := u.GroupVersionKind()
-			id := gvk.GroupKind().String() + " " + u.GetNamespace() + "/" + u.GetName()
-			if declared[id] {
-				continue
-			}
-			if f := UnmanagedFinding(e.cluster.Name, u); f != nil {
-				out = append(out, *f)
-			}
-		}
-	}
-	return out
-}
-
 // ClusterWide reports whether the unmanaged objects of the other kinds in
 // namespaces many namespaces are read once per kind for the whole cluster
 // rather than once per namespace, under the threshold after (see
@@ -153,7 +128,7 @@ func FromMetadata(m *metav1.PartialObjectMetadata, gvk schema.GroupVersionKind) 
 // cluster. lists are the lists the scan made of declared kinds. A kind the
 // identity may not list is logged and skipped; one it may not list
 // cluster-wide is listed per namespace.
-func (e *Engine) unmanagedOther(ctx context.Context, lists map[listKey]*liveList, namespaces []string) ([]Finding, error) {
+func (e *Engine) unmanagedOther(ctx context.Context, lists map[listKey]bool, namespaces []string) ([]Finding, error) {
 	served, err := e.cluster.WatchableNamespaced()
 	if err != nil {
 		if served == nil {

@@ -94,11 +94,16 @@ func TestCheckOffline(t *testing.T) {
 		Violations       []struct {
 			Rule, Severity, Kind, Namespace, Name, Message string
 			Affected                                       int
+			Source                                         *struct {
+				Path string
+				Line int
+			}
 		}
 	}
 	if err := json.Unmarshal([]byte(out), &res); err != nil {
 		t.Fatalf("check -o json: exit %d: %v\n%s\n%s", code, err, out, stderr)
 	}
+	requireSchema(t, "check", out)
 	if res.APIVersion != "plumb.dev/v1alpha1" || res.Kind != "CheckResult" {
 		t.Errorf("check -o json: apiVersion %q kind %q, want plumb.dev/v1alpha1 CheckResult", res.APIVersion, res.Kind)
 	}
@@ -117,12 +122,32 @@ func TestCheckOffline(t *testing.T) {
 	if !strings.Contains(out, `"violations": [`) || !strings.Contains(out, `"affected": 9`) {
 		t.Errorf("JSON shape:\n%s", out)
 	}
+	// Each violation names the file and line that declare its object: the
+	// new version's for a change, the previous one's for a deletion.
+	var where []string
+	for _, v := range res.Violations {
+		if v.Source == nil {
+			where = append(where, "none")
+			continue
+		}
+		where = append(where, v.Source.Path+":"+itoa(int64(v.Source.Line)))
+	}
+	wantWhere := []string{filepath.Join(bad, "web.yaml") + ":1", filepath.Join(old, "namespace.yaml") + ":1", filepath.Join(bad, "web.yaml") + ":34"}
+	if diff := cmp.Diff(wantWhere, where); diff != "" {
+		t.Errorf("check -o json: sources (-want +got):\n%s", diff)
+	}
+	if code, out, _ := run(t, "check", "--against", old, "--source", bad, "-o", "yaml"); code != ExitDrift || !strings.Contains(out, "kind: CheckResult") {
+		t.Errorf("yaml: exit %d\n%s", code, out)
+	} else {
+		requireSchema(t, "check", out)
+	}
 	if code, out, _ := run(t, "check", "--against", old, "--source", bad, "-o", "markdown"); code != ExitDrift ||
 		!strings.Contains(out, "**plumb check**: 2 denied, 1 warnings.") || !strings.Contains(out, "| ⛔ deny | `delete-namespace` | Namespace shop | 9 |") {
 		t.Errorf("markdown: exit %d\n%s", code, out)
 	}
-	if code, out, _ := run(t, "check", "--against", old, "--source", bad); code != ExitDrift || !strings.Contains(out, "SEVERITY") || !strings.Contains(out, "scale-to-zero") {
-		t.Errorf("table: exit %d\n%s", code, out)
+	if code, out, _ := run(t, "check", "--against", old, "--source", bad); code != ExitDrift || !strings.Contains(out, "SEVERITY") || !strings.Contains(out, "scale-to-zero") ||
+		!strings.Contains(out, "SOURCE") || !strings.Contains(out, filepath.Join(bad, "web.yaml")+":34") || !strings.Contains(out, filepath.Join(old, "namespace.yaml")+":1") {
+		t.Errorf("table: exit %d, want each violation's file:line\n%s", code, out)
 	}
 	// Each rule is one flag away from off; warnings alone pass.
 	if code, out, _ := run(t, "check", "--against", old, "--source", bad, "--disable-rule", "scale-to-zero", "--disable-rule", "delete-namespace"); code != ExitInSync || !strings.Contains(out, "expose-service") {
@@ -212,15 +237,31 @@ spec:
 		t.Fatal(err)
 	}
 	code, out, stderr := live("--source", next, "-o", "json")
-	var res struct {
-		Violations []struct{ Rule, Severity, Kind, Name, Message string }
+	type violations struct {
+		Violations []struct {
+			Rule, Severity, Kind, Name, Message string
+			Source                              *struct {
+				Path string
+				Line int
+			}
+		}
 	}
+	var res violations
 	if err := json.Unmarshal([]byte(out), &res); err != nil {
 		t.Fatalf("exit %d: %v\n%s\n%s", code, err, out, stderr)
 	}
-	var got []string
+	requireSchema(t, "check", out)
+	var got, where []string
 	for _, v := range res.Violations {
 		got = append(got, v.Severity+" "+v.Rule+" "+v.Kind+"/"+v.Name+": "+v.Message)
+		if v.Source != nil {
+			where = append(where, v.Source.Path+":"+itoa(int64(v.Source.Line)))
+		}
+	}
+	// Against the cluster too, each violation names its file and line.
+	wantWhere := []string{filepath.Join(next, "web.yaml") + ":1", filepath.Join(next, "debug.yaml") + ":1", filepath.Join(next, "web.yaml") + ":33"}
+	if diff := cmp.Diff(wantWhere, where); diff != "" {
+		t.Errorf("against the cluster: sources (-want +got):\n%s", diff)
 	}
 	want := []string{
 		`deny scale-to-zero Deployment/web: scales Deployment from 2 replicas to 0`,
@@ -242,8 +283,9 @@ spec:
 		t.Fatal(err)
 	}
 	code, out, stderr = live("--source", selector)
-	if code != ExitDrift || !strings.Contains(out, "immutable-field") || !strings.Contains(out, "field is immutable") || !strings.Contains(out, "worker") {
-		t.Errorf("a new selector: exit %d\n%s\n%s", code, out, stderr)
+	if code != ExitDrift || !strings.Contains(out, "immutable-field") || !strings.Contains(out, "field is immutable") || !strings.Contains(out, "worker") ||
+		!strings.Contains(out, filepath.Join(selector, "worker.yaml")+":") {
+		t.Errorf("a new selector: exit %d, want the refusal with worker.yaml's line\n%s\n%s", code, out, stderr)
 	}
 
 	// The previous version also declared the namespace and a ConfigMap
@@ -255,6 +297,11 @@ spec:
 	code, out, stderr = live("--context", "envtest", "--against", old, "--source", shop, "-o", "json")
 	if err := json.Unmarshal([]byte(out), &res); err != nil {
 		t.Fatalf("exit %d: %v\n%s\n%s", code, err, out, stderr)
+	}
+	requireSchema(t, "check", out)
+	// A deletion is where the previous version declared the object.
+	if len(res.Violations) != 1 || res.Violations[0].Source == nil || res.Violations[0].Source.Path != filepath.Join(old, "namespace.yaml") || res.Violations[0].Source.Line != 1 {
+		t.Errorf("deleting the namespace: want its source %s:1\n%s", filepath.Join(old, "namespace.yaml"), out)
 	}
 	var withAffected struct {
 		Violations []struct {

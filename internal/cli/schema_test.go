@@ -121,6 +121,7 @@ func TestSchemasRefuseWrongDocuments(t *testing.T) {
 		historyRun = `{"apiVersion": "plumb.dev/v1alpha1", "kind": "HistoryRun", "id": 1, "time": "2026-12-05T17:00:00Z", "finishedAt": "2026-12-05T17:00:01Z", "user": "alice", "command": "fix", "outcome": "applied", "clusters": ["c"], "objects": 1, "plan": {}, "steps": [{"cluster": "c", "apiVersion": "v1", "kind": "ConfigMap", "name": "x", "action": "apply", "outcome": "applied"}]}`
 		breakGlass = `{"apiVersion": "plumb.dev/v1alpha1", "kind": "BreakGlassHistory", "writes": [{"id": 1, "time": "2026-12-05T17:00:00Z", "cluster": "c", "apiVersion": "v1", "kind": "ConfigMap", "name": "x", "user": "carol", "groups": [], "reason": "r", "operation": "UPDATE", "paths": [".data.a"]}]}`
 		version    = `{"version": "v1.2.3", "commit": "abc", "buildDate": "2026-12-05T17:00:00Z", "goVersion": "go1.26.8", "clientGoVersion": "v0.35.0", "platform": "linux/amd64"}`
+		sarif      = `{"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "plumb", "rules": [{"id": "scale-to-zero"}]}}, "results": [{"ruleId": "scale-to-zero", "ruleIndex": 0, "level": "error", "message": {"text": "m"}, "locations": [{"physicalLocation": {"artifactLocation": {"uri": "deploy/web.yaml"}, "region": {"startLine": 3}}}]}]}]}`
 		skew       = `{"apiVersion": "plumb.dev/v1alpha1", "kind": "SkewReport", "groups": [{"name": "all", "clusters": ["a", "b"], "objects": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "web", "differences": [{"path": ".spec.replicas", "values": {"a": 2, "b": null}, "drifted": ["b"]}]}]}]}`
 	)
 	tests := []struct {
@@ -161,6 +162,11 @@ func TestSchemasRefuseWrongDocuments(t *testing.T) {
 		{"skew", "right", skew, true},
 		{"skew", "no groups", `{"apiVersion": "plumb.dev/v1alpha1", "kind": "SkewReport"}`, false},
 		{"skew", "a difference without drifted", strings.Replace(skew, `, "drifted": ["b"]`, ``, 1), false},
+		// The SARIF 2.1.0 schema in testdata, which -o sarif is held to.
+		{"sarif", "right", sarif, true},
+		{"sarif", "an unknown level", strings.Replace(sarif, `"error"`, `"fatal"`, 1), false},
+		{"sarif", "line 0", strings.Replace(sarif, `"startLine": 3`, `"startLine": 0`, 1), false},
+		{"sarif", "another version", strings.Replace(sarif, `"2.1.0"`, `"2.0.0"`, 1), false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.schema+"/"+tt.name, func(t *testing.T) {

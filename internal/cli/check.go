@@ -82,8 +82,13 @@ ValidatingAdmissionPolicy objects themselves. A rule that does not compile
 stops the check with its file, line and name.
 
 Both sides are read as plumb scan reads a source: files, folders, kustomize
-roots or Helm charts (with --values and --set for both). -o markdown writes
-a pull-request comment.
+roots or Helm charts (with --values and --set for both).
+
+Each violation names the file and line that declare its object. -o json
+or yaml prints a CheckResult (docs/schemas/check.schema.json); -o markdown
+a pull-request comment; -o sarif a SARIF 2.1.0 log for code scanning
+(GitHub, GitLab), each violation at its file and line; -o junit a JUnit
+XML report, a testsuite per rule and a failing testcase per denial.
 
 Exit codes: 0 no rule denied, 1 a rule denied, 2 an error (bad input on
 either side is named and stops the check).`,
@@ -94,7 +99,11 @@ either side is named and stops the check).`,
   git worktree add /tmp/base origin/main
   plumb check --against /tmp/base/deploy --source deploy/ -o markdown > comment.md
 
-  plumb check --against old/ --source new/ --disable-rule expose-service`,
+  plumb check --against old/ --source new/ --disable-rule expose-service
+
+  # For GitHub code scanning, or a CI system's test report
+  plumb check --against /tmp/base/deploy --source deploy/ -o sarif > plumb.sarif
+  plumb check --against /tmp/base/deploy --source deploy/ -o junit > plumb-junit.xml`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := o.Validate(); err != nil {

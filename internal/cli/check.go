@@ -82,8 +82,13 @@ ValidatingAdmissionPolicy objects themselves. A rule that does not compile
 stops the check with its file, line and name.
 
 Both sides are read as plumb scan reads a source: files, folders, kustomize
-roots or Helm charts (with --values and --set for both). -o markdown writes
-a pull-request comment.
+roots or Helm charts (with --values and --set for both).
+
+Each violation names the file and line that declare its object. -o json
+or yaml prints a CheckResult (docs/schemas/check.schema.json); -o markdown
+a pull-request comment; -o sarif a SARIF 2.1.0 log for code scanning
+(GitHub, GitLab), each violation at its file and line; -o junit a JUnit
+XML report, a testsuite per rule and a failing testcase per denial.
 
 Exit codes: 0 no rule denied, 1 a rule denied, 2 an error (bad input on
 either side is named and stops the check).`,
@@ -94,7 +99,11 @@ either side is named and stops the check).`,
   git worktree add /tmp/base origin/main
   plumb check --against /tmp/base/deploy --source deploy/ -o markdown > comment.md
 
-  plumb check --against old/ --source new/ --disable-rule expose-service`,
+  plumb check --against old/ --source new/ --disable-rule expose-service
+
+  # For GitHub code scanning, or a CI system's test report
+  plumb check --against /tmp/base/deploy --source deploy/ -o sarif > plumb.sarif
+  plumb check --against /tmp/base/deploy --source deploy/ -o junit > plumb-junit.xml`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := o.Validate(); err != nil {
@@ -157,11 +166,11 @@ func (o *checkOptions) Run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		changes, counter = policy.Diff(before, after), policy.SourceCounter(before)
+		changes, counter = policy.Diff(before, after), policy.SourceCounter(unstructuredOf(before))
 	}
 	vs := append(refused, policy.Evaluate(ctx, changes, rules, policy.Options{Disabled: o.disabled, Counter: counter})...)
 	policy.Sort(vs)
-	if err := policy.Write(o.streams.Out, policy.Result{Violations: vs}, o.output); err != nil {
+	if err := policy.Write(o.streams.Out, policy.Result{Violations: vs, Rules: enabled(rules, o.disabled)}, o.output); err != nil {
 		return err
 	}
 	if policy.Denied(vs) {
@@ -203,9 +212,15 @@ func (o *checkOptions) rules() ([]policy.Rule, error) {
 	return rules, nil
 }
 
+// enabled are the rules that ran: rules without those --disable-rule
+// turned off.
+func enabled(rules []policy.Rule, disabled []string) []policy.Rule {
+	return slices.DeleteFunc(slices.Clone(rules), func(r policy.Rule) bool { return slices.Contains(disabled, r.Name) })
+}
+
 // load reads one side; bad input on it is printed and stops the check,
 // since a change computed from half a source would be wrong.
-func (o *checkOptions) load(ctx context.Context, paths []string, namespace string) ([]*unstructured.Unstructured, error) {
+func (o *checkOptions) load(ctx context.Context, paths []string, namespace string) ([]source.Object, error) {
 	if namespace == "" {
 		namespace = o.namespace()
 	}
@@ -216,11 +231,16 @@ func (o *checkOptions) load(ctx context.Context, paths []string, namespace strin
 		}
 		return nil, withCode(ExitError, fmt.Errorf("%d errors reading %s; nothing was checked", len(set.Errors), strings.Join(paths, ", ")))
 	}
-	out := make([]*unstructured.Unstructured, len(set.Objects))
-	for i, obj := range set.Objects {
-		out[i] = obj.Object
+	return set.Objects, nil
+}
+
+// unstructuredOf is the objects of objs.
+func unstructuredOf(objs []source.Object) []*unstructured.Unstructured {
+	out := make([]*unstructured.Unstructured, len(objs))
+	for i, o := range objs {
+		out[i] = o.Object
 	}
-	return out, nil
+	return out
 }
 
 // namespace is -n, for Helm's .Release.Namespace; "" lets source default it.
@@ -253,11 +273,9 @@ func (o *checkOptions) liveChanges(ctx context.Context) ([]policy.Change, []poli
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	declared := map[drift.ObjectKey]*unstructured.Unstructured{}
-	objs := make([]source.Object, len(after))
-	for i, u := range after {
-		objs[i] = source.Object{Object: u}
-		declared[drift.KeyOf(u)] = u
+	declared := map[drift.ObjectKey]source.Object{}
+	for _, o := range after {
+		declared[drift.KeyOf(o.Object)] = o
 	}
 	opts := drift.DefaultOptions()
 	opts.Logger = o.logger
@@ -265,7 +283,7 @@ func (o *checkOptions) liveChanges(ctx context.Context) ([]policy.Change, []poli
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	res, err := engine.Scan(ctx, objs)
+	res, err := engine.Scan(ctx, after)
 	if err != nil {
 		return nil, nil, nil, withCode(ExitError, err)
 	}
@@ -296,20 +314,20 @@ func (o *checkOptions) liveChanges(ctx context.Context) ([]policy.Change, []poli
 			// the rule firing with the server's reason.
 			if f.Replace != "" && immutableMessage(f.Replace) {
 				if !slices.Contains(o.disabled, policy.RuleImmutableField) {
-					refused = append(refused, immutableViolation(f.Kind, f.Namespace, f.Name, f.Replace))
+					refused = append(refused, immutableViolation(f.Kind, f.Namespace, f.Name, f.Replace, f.Source))
 				}
 				continue
 			}
-			changes = append(changes, policy.Change{Operation: policy.OperationUpdate, Old: f.Live, New: f.Desired})
+			changes = append(changes, policy.Change{Operation: policy.OperationUpdate, Old: f.Live, New: f.Desired, Source: f.Source})
 		case drift.StateMissing:
-			u, ok := declared[f.Key()]
+			d, ok := declared[f.Key()]
 			if !ok {
 				k := f.Key()
 				k.Namespace = ""
-				u, ok = declared[k]
+				d, ok = declared[k]
 			}
 			if ok {
-				changes = append(changes, policy.Change{Operation: policy.OperationCreate, New: u})
+				changes = append(changes, policy.Change{Operation: policy.OperationCreate, New: d.Object, Source: f.Source})
 			}
 		}
 	}
@@ -327,7 +345,7 @@ func (o *checkOptions) liveChanges(ctx context.Context) ([]policy.Change, []poli
 				return nil, nil, nil, withCode(ExitError, err)
 			}
 			if live != nil {
-				changes = append(changes, policy.Change{Operation: policy.OperationDelete, Old: live})
+				changes = append(changes, policy.Change{Operation: policy.OperationDelete, Old: live, Source: ch.Source})
 			}
 		}
 	}
@@ -386,7 +404,11 @@ func immutableRefusal(e source.Error) (policy.Violation, bool) {
 	if !ok {
 		ns, name = "", ref
 	}
-	return immutableViolation(kind, ns, name, e.Message), true
+	var origin *source.Origin
+	if e.Path != "" {
+		origin = &source.Origin{Path: e.Path, Line: e.Line}
+	}
+	return immutableViolation(kind, ns, name, e.Message, origin), true
 }
 
 // immutableMessage reports whether the server's message refuses a change
@@ -395,7 +417,7 @@ func immutableMessage(msg string) bool {
 	return strings.Contains(msg, "field is immutable") || strings.Contains(msg, "updates to statefulset spec for fields other than")
 }
 
-func immutableViolation(kind, ns, name, msg string) policy.Violation {
+func immutableViolation(kind, ns, name, msg string, origin *source.Origin) policy.Violation {
 	return policy.Violation{Rule: policy.RuleImmutableField, Severity: policy.SeverityDeny, Kind: kind, Namespace: ns, Name: name,
-		Message: "the server refuses the change: " + msg}
+		Message: "the server refuses the change: " + msg, Source: origin}
 }

@@ -40,6 +40,9 @@ func TestCompleteOutput(t *testing.T) {
 	}{
 		{[]string{"scan", "-o", ""}, []string{"table", "json", "yaml", "markdown"}},
 		{[]string{"check", "-o", "ya"}, []string{"yaml"}},
+		{[]string{"check", "-o", ""}, []string{"table", "json", "yaml", "markdown", "sarif", "junit"}},
+		{[]string{"check", "-o", "s"}, []string{"sarif"}},
+		{[]string{"version", "-o", ""}, []string{"json", "yaml"}},
 		{[]string{"fix", "--output", ""}, []string{"json"}},
 		{[]string{"history", "-o", ""}, []string{"json", "yaml"}},
 		{[]string{"diff", "-o", ""}, nil},

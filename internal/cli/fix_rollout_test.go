@@ -209,9 +209,11 @@ rollout:
 		}
 	}
 	var rec store.Run
-	if err := json.Unmarshal([]byte(history(t, strconv.FormatInt(d.Run, 10), "-o", "json")), &rec); err != nil {
+	one := history(t, strconv.FormatInt(d.Run, 10), "-o", "json")
+	if err := json.Unmarshal([]byte(one), &rec); err != nil {
 		t.Fatal(err)
 	}
+	requireSchema(t, "history", one) // a run with its waves
 	if rec.Outcome != "stopped" || len(rec.Waves) != 2 || rec.Waves[0].Status != "failed" {
 		t.Errorf("run %d: outcome %s, waves %+v; want stopped, c0 failed", d.Run, rec.Outcome, rec.Waves)
 	}

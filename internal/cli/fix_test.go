@@ -413,8 +413,11 @@ func TestFixPlanWritesNothing(t *testing.T) {
 	if code, out, stderr := run(t, "history"); code != 0 || !strings.Contains(out, "No history: no store at "+filepath.Join(state, "plumb", "plumb.db")) {
 		t.Errorf("history with no store: exit %d: %s%s", code, out, stderr)
 	}
-	if code, out, stderr := run(t, "history", "-o", "json"); code != 0 || strings.TrimSpace(out) != "[]" {
+	if code, out, stderr := run(t, "history", "-o", "json"); code != 0 ||
+		!strings.Contains(out, `"apiVersion": "plumb.dev/v1alpha1"`) || !strings.Contains(out, `"kind": "History"`) || !strings.Contains(out, `"runs": []`) {
 		t.Errorf("history -o json with no store: exit %d: %s%s", code, out, stderr)
+	} else {
+		requireSchema(t, "history", out)
 	}
 	if code, _, stderr := run(t, "history", "1"); code != ExitError || !strings.Contains(stderr, "run 1 is not in the store") {
 		t.Errorf("history 1 with no store: exit %d: %s", code, stderr)
@@ -456,9 +459,11 @@ func TestFixPlanWritesNothing(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(wd, "plumb.db")); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("a store in the working directory: %v", err)
 	}
-	var runs []struct{ Command, Outcome string }
-	if code, out, stderr := run(t, "history", "-o", "json"); code != 0 || json.Unmarshal([]byte(out), &runs) != nil ||
-		len(runs) != 1 || runs[0].Command != "fix" || runs[0].Outcome != "applied" {
+	var h struct {
+		Runs []struct{ Command, Outcome string }
+	}
+	if code, out, stderr := run(t, "history", "-o", "json"); code != 0 || json.Unmarshal([]byte(out), &h) != nil ||
+		len(h.Runs) != 1 || h.Runs[0].Command != "fix" || h.Runs[0].Outcome != "applied" {
 		t.Errorf("history after the fix: exit %d: %s%s; want the fix, applied, alone", code, out, stderr)
 	}
 	// In sync, the plan has nothing to do: exit 0.

@@ -13,8 +13,42 @@ import (
 
 	"plumb.dev/plumb/internal/config"
 	"plumb.dev/plumb/internal/output"
+	"plumb.dev/plumb/internal/report"
 	"plumb.dev/plumb/internal/store"
 )
+
+// The documents history -o json|yaml prints, with the scan report's
+// apiVersion (report.APIVersion). Times are RFC 3339 in UTC.
+const (
+	// historyKind lists runs, newest first: {"runs": [...]}, without
+	// plans and steps.
+	historyKind = "History"
+	// historyRunKind is one run whole, its fields beside apiVersion and kind.
+	historyRunKind = "HistoryRun"
+	// breakGlassHistoryKind lists break-glass writes: {"writes": [...]}.
+	breakGlassHistoryKind = "BreakGlassHistory"
+)
+
+// historyDoc is what history -o json prints without a RUN.
+type historyDoc struct {
+	APIVersion string      `json:"apiVersion"`
+	Kind       string      `json:"kind"`
+	Runs       []store.Run `json:"runs"`
+}
+
+// historyRunDoc is what history RUN -o json prints.
+type historyRunDoc struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	store.Run
+}
+
+// breakGlassDoc is what history --break-glass -o json prints.
+type breakGlassDoc struct {
+	APIVersion string             `json:"apiVersion"`
+	Kind       string             `json:"kind"`
+	Writes     []store.BreakGlass `json:"writes"`
+}
 
 type historyOptions struct {
 	*globalOptions
@@ -113,7 +147,10 @@ func (o *historyOptions) list(ctx context.Context) error {
 			return err
 		}
 	}
-	if done, err := output.Data(o.streams.Out, runs, o.output); done {
+	if runs == nil {
+		runs = []store.Run{}
+	}
+	if done, err := output.Data(o.streams.Out, historyDoc{APIVersion: report.APIVersion, Kind: historyKind, Runs: runs}, o.output); done {
 		return err
 	}
 	if st == nil {
@@ -148,7 +185,10 @@ func (o *historyOptions) listBreakGlass(ctx context.Context) error {
 			return err
 		}
 	}
-	if done, err := output.Data(o.streams.Out, items, o.output); done {
+	if items == nil {
+		items = []store.BreakGlass{}
+	}
+	if done, err := output.Data(o.streams.Out, breakGlassDoc{APIVersion: report.APIVersion, Kind: breakGlassHistoryKind, Writes: items}, o.output); done {
 		return err
 	}
 	if st == nil {
@@ -188,7 +228,7 @@ func (o *historyOptions) show(ctx context.Context, id int64) error {
 	if err != nil {
 		return err
 	}
-	if done, err := output.Data(o.streams.Out, r, o.output); done {
+	if done, err := output.Data(o.streams.Out, historyRunDoc{APIVersion: report.APIVersion, Kind: historyRunKind, Run: *r}, o.output); done {
 		return err
 	}
 	command := r.Command

@@ -34,6 +34,8 @@ func scanJSON(t *testing.T, ns string, args ...string) (int, report.Report, stri
 	if err := json.Unmarshal([]byte(out), &r); err != nil {
 		t.Fatalf("plumb %s: exit %d, output is not a report: %v\nstdout:\n%s\nstderr:\n%s", strings.Join(all, " "), code, err, out, stderr)
 	}
+	// Every report a test reads is as docs/schemas/report.schema.json says.
+	requireSchema(t, "report", out)
 	return code, r, stderr
 }
 
@@ -44,6 +46,7 @@ func decodeReport(t *testing.T, out string) report.Report {
 	if err := json.Unmarshal([]byte(out), &r); err != nil {
 		t.Fatalf("output is not a report: %v\n%s", err, out)
 	}
+	requireSchema(t, "report", out)
 	return r
 }
 

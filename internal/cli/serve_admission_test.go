@@ -296,6 +296,12 @@ func TestServeAdmission(t *testing.T) {
 		!strings.Contains(out, `"incident 42: traffic spike"`) || !strings.Contains(out, "Deployment "+ns+"/web") {
 		t.Errorf("plumb history --break-glass: exit %d\n%s\n%s", code, out, stderr)
 	}
+	if code, out, stderr := run(t, "history", "--break-glass", "--store", storePath, "-o", "json"); code != 0 ||
+		!strings.Contains(out, `"kind": "BreakGlassHistory"`) || !strings.Contains(out, `"user": "carol"`) {
+		t.Errorf("plumb history --break-glass -o json: exit %d\n%s\n%s", code, out, stderr)
+	} else {
+		requireSchema(t, "history", out)
+	}
 
 	// Warn mode: the write passes and kubectl prints plumb's warning.
 	_, stopServe = startServe(t, append([]string{"--kubeconfig", bot, "-n", ns, "--source", src,

@@ -53,10 +53,11 @@ func TestPostgresStore(t *testing.T) {
 	if strings.Contains(stderr, "s3cret") {
 		t.Errorf("fix printed the store's password:\n%s", stderr)
 	}
-	var runs []store.Run
-	if err := json.Unmarshal([]byte(history(t, "-o", "json")), &runs); err != nil {
+	var h struct{ Runs []store.Run }
+	if err := json.Unmarshal([]byte(history(t, "-o", "json")), &h); err != nil {
 		t.Fatal(err)
 	}
+	runs := h.Runs
 	if len(runs) != 1 || runs[0].ID != d.Run || runs[0].Command != "fix" || runs[0].Outcome != "applied" {
 		t.Fatalf("history = %+v, want fix's run %d, applied", runs, d.Run)
 	}

@@ -61,20 +61,36 @@ func TestFixIsRecordedAndUndone(t *testing.T) {
 	requireInSync(t, ns, "--source", shop)
 
 	// History: the run, who ran it, its outcome.
-	var runs []map[string]any
-	if err := json.Unmarshal([]byte(history(t, "-o", "json")), &runs); err != nil {
+	var h struct {
+		APIVersion, Kind string
+		Runs             []map[string]any
+	}
+	list := history(t, "-o", "json")
+	if err := json.Unmarshal([]byte(list), &h); err != nil {
 		t.Fatal(err)
 	}
+	requireSchema(t, "history", list)
+	requireSchema(t, "history", history(t, "-o", "yaml"))
+	runs := h.Runs
 	whoami := env.Kubectl(t, "", "auth", "whoami", "-o", "jsonpath={.status.userInfo.username}")
-	if len(runs) != 1 || runs[0]["id"] != float64(d.Run) || runs[0]["user"] != whoami || runs[0]["outcome"] != "applied" || runs[0]["time"] == nil {
-		t.Fatalf("history -o json = %v; want run %d by %s, applied", runs, d.Run, whoami)
+	if h.APIVersion != "plumb.dev/v1alpha1" || h.Kind != "History" || len(runs) != 1 || runs[0]["id"] != float64(d.Run) || runs[0]["user"] != whoami || runs[0]["outcome"] != "applied" {
+		t.Fatalf("history -o json = %+v; want History, run %d by %s, applied", h, d.Run, whoami)
+	}
+	// Times are RFC 3339 with their zone.
+	if at, _ := runs[0]["time"].(string); !rfc3339Zoned(at) {
+		t.Errorf("history -o json: time %q, want RFC 3339 with a zone", at)
 	}
 	if table := history(t); !strings.Contains(table, whoami) || !strings.Contains(table, "applied") {
 		t.Errorf("history table:\n%s", table)
 	}
 	var rec store.Run
-	if err := json.Unmarshal([]byte(history(t, strconv.FormatInt(d.Run, 10), "-o", "json")), &rec); err != nil {
+	one := history(t, strconv.FormatInt(d.Run, 10), "-o", "json")
+	if err := json.Unmarshal([]byte(one), &rec); err != nil {
 		t.Fatal(err)
+	}
+	requireSchema(t, "history", one)
+	if !strings.Contains(one, `"kind": "HistoryRun"`) {
+		t.Errorf("history RUN -o json: want kind HistoryRun\n%s", one)
 	}
 	if len(rec.Steps) != 5 || len(rec.Plan) == 0 {
 		t.Fatalf("run %d: %d steps, plan %s", d.Run, len(rec.Steps), rec.Plan)
@@ -141,10 +157,11 @@ func TestFixIsRecordedAndUndone(t *testing.T) {
 	}
 
 	// The undo is a run too, and can itself be undone.
-	var after []map[string]any
-	if err := json.Unmarshal([]byte(history(t, "-o", "json")), &after); err != nil {
+	var h2 struct{ Runs []map[string]any }
+	if err := json.Unmarshal([]byte(history(t, "-o", "json")), &h2); err != nil {
 		t.Fatal(err)
 	}
+	after := h2.Runs
 	if len(after) != 3 || after[0]["command"] != "undo" || after[0]["undoOf"] != float64(d.Run) || after[0]["outcome"] != "partial" ||
 		after[1]["outcome"] != "refused" {
 		t.Errorf("history after undo = %v", after)

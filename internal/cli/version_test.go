@@ -30,6 +30,7 @@ func TestVersionJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &got); err != nil {
 		t.Fatalf("version -o json is not JSON: %v\n%s", err, out)
 	}
+	requireSchema(t, "version", out)
 	if got.GoVersion != runtime.Version() {
 		t.Errorf("goVersion = %q, want %q", got.GoVersion, runtime.Version())
 	}

@@ -28,26 +28,26 @@ const (
 // Builtins returns the built-in rules, every one on by default.
 func Builtins() []Rule {
 	return []Rule{
-		{Name: RuleDeleteCRD, Severity: SeverityDeny, Check: deleting("apiextensions.k8s.io", "CustomResourceDefinition",
+		{Name: RuleDeleteCRD, Description: "deleting a CustomResourceDefinition, and with it its custom resources", Severity: SeverityDeny, Check: deleting("apiextensions.k8s.io", "CustomResourceDefinition",
 			"deleting a CustomResourceDefinition deletes every custom resource of it"),
 			Affected: func(ctx context.Context, c Change, n Counter) (int, error) { return n.CustomResources(ctx, c.Old) }},
-		{Name: RuleDeleteNamespace, Severity: SeverityDeny, Check: deleting("", "Namespace",
+		{Name: RuleDeleteNamespace, Description: "deleting a Namespace, and with it the objects in it", Severity: SeverityDeny, Check: deleting("", "Namespace",
 			"deleting a Namespace deletes every object in it"),
 			Affected: func(ctx context.Context, c Change, n Counter) (int, error) {
 				return n.InNamespace(ctx, c.Old.GetName())
 			}},
-		{Name: RuleDeleteVolume, Severity: SeverityDeny, Check: func(c Change) []string {
+		{Name: RuleDeleteVolume, Description: "deleting a PersistentVolumeClaim or PersistentVolume", Severity: SeverityDeny, Check: func(c Change) []string {
 			msgs := deleting("", "PersistentVolumeClaim", "deleting a PersistentVolumeClaim deletes its volume's data unless the volume is retained")(c)
 			return append(msgs, deleting("", "PersistentVolume", "deleting a PersistentVolume loses its data unless its storage is retained")(c)...)
 		}},
-		{Name: RuleScaleToZero, Severity: SeverityDeny, Check: scaleToZero},
-		{Name: RuleImmutableField, Severity: SeverityDeny, Check: immutableField},
-		{Name: RuleRemoveResources, Severity: SeverityWarn, Check: removeResources},
-		{Name: RuleRBACWildcard, Severity: SeverityDeny, Check: rbacWildcard},
-		{Name: RuleBindClusterAdmin, Severity: SeverityDeny, Check: bindClusterAdmin},
-		{Name: RuleExposeService, Severity: SeverityWarn, Check: exposeService},
-		{Name: RulePrivilegedPod, Severity: SeverityDeny, Check: privilegedPod},
-		{Name: RuleHostPath, Severity: SeverityDeny, Check: hostPath},
+		{Name: RuleScaleToZero, Description: "scaling a Deployment, StatefulSet or ReplicaSet to 0", Severity: SeverityDeny, Check: scaleToZero},
+		{Name: RuleImmutableField, Description: "changing a field the server will not change in place", Severity: SeverityDeny, Check: immutableField},
+		{Name: RuleRemoveResources, Description: "removing every resource request and limit of a container", Severity: SeverityWarn, Check: removeResources},
+		{Name: RuleRBACWildcard, Description: "granting \"*\" verbs or resources", Severity: SeverityDeny, Check: rbacWildcard},
+		{Name: RuleBindClusterAdmin, Description: "binding the cluster-admin ClusterRole", Severity: SeverityDeny, Check: bindClusterAdmin},
+		{Name: RuleExposeService, Description: "exposing a Service as LoadBalancer or NodePort", Severity: SeverityWarn, Check: exposeService},
+		{Name: RulePrivilegedPod, Description: "running a container privileged", Severity: SeverityDeny, Check: privilegedPod},
+		{Name: RuleHostPath, Description: "mounting a hostPath volume", Severity: SeverityDeny, Check: hostPath},
 	}
 }
 

@@ -164,7 +164,7 @@ func celRule(ur UserRule, prg cel.Program) Rule {
 	if msg == "" {
 		msg = "refused by " + ur.Expression
 	}
-	return Rule{Name: ur.Name, Severity: ur.Severity, Check: func(c Change) []string {
+	return Rule{Name: ur.Name, Severity: ur.Severity, Description: msg, Check: func(c Change) []string {
 		if !ur.Match.matches(c) {
 			return nil
 		}

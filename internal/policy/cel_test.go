@@ -58,7 +58,7 @@ metadata: {name: api, namespace: staging}
 spec: {replicas: 1, template: {spec: {containers: [{name: api, image: "api:1.2"}]}}}
 `)
 	after[0].Object["spec"].(map[string]any)["replicas"] = int64(1)
-	vs := Evaluate(context.Background(), Diff(before, after), rules, Options{})
+	vs := Evaluate(context.Background(), Diff(declared(before), declared(after)), rules, Options{})
 	want := []string{
 		"no-configmap-deletes | deny | ConfigMap/settings | 0 | refused by operation != 'DELETE' || oldObject.metadata.name.startsWith('tmp-')",
 		"no-latest-tag | deny | Deployment/web | 0 | images must be pinned to a version",

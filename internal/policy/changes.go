@@ -6,36 +6,48 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"plumb.dev/plumb/internal/drift"
+	"plumb.dev/plumb/internal/source"
 )
 
 // Diff pairs the objects of two versions of a source: what after declares
 // and before did not is created, what both declare and differ in is
 // updated, what only before declares is deleted. Objects are matched by
 // group, kind, namespace and name (an apiVersion change is an update).
-func Diff(before, after []*unstructured.Unstructured) []Change {
+// Each change carries the origin of the object it is about: after's for a
+// create or an update, before's for a delete.
+func Diff(before, after []source.Object) []Change {
 	old := make(map[drift.ObjectKey]*unstructured.Unstructured, len(before))
-	for _, u := range before {
-		old[drift.KeyOf(u)] = u
+	for _, o := range before {
+		old[drift.KeyOf(o.Object)] = o.Object
 	}
 	var out []Change
 	seen := map[drift.ObjectKey]bool{}
-	for _, u := range after {
-		k := drift.KeyOf(u)
+	for _, o := range after {
+		k := drift.KeyOf(o.Object)
 		seen[k] = true
 		prev, ok := old[k]
 		switch {
 		case !ok:
-			out = append(out, Change{Operation: OperationCreate, New: u})
-		case !equal(prev, u):
-			out = append(out, Change{Operation: OperationUpdate, Old: prev, New: u})
+			out = append(out, Change{Operation: OperationCreate, New: o.Object, Source: originOf(o)})
+		case !equal(prev, o.Object):
+			out = append(out, Change{Operation: OperationUpdate, Old: prev, New: o.Object, Source: originOf(o)})
 		}
 	}
-	for _, u := range before {
-		if !seen[drift.KeyOf(u)] {
-			out = append(out, Change{Operation: OperationDelete, Old: u})
+	for _, o := range before {
+		if !seen[drift.KeyOf(o.Object)] {
+			out = append(out, Change{Operation: OperationDelete, Old: o.Object, Source: originOf(o)})
 		}
 	}
 	return out
+}
+
+// originOf is o's origin, nil when it names no file.
+func originOf(o source.Object) *source.Origin {
+	if o.Origin.Path == "" {
+		return nil
+	}
+	origin := o.Origin
+	return &origin
 }
 
 func equal(a, b *unstructured.Unstructured) bool {

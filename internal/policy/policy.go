@@ -6,6 +6,8 @@ import (
 	"sort"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"plumb.dev/plumb/internal/source"
 )
 
 // Operation is what a change does to an object, named as admission names it.
@@ -31,6 +33,10 @@ const (
 type Change struct {
 	Operation Operation
 	Old, New  *unstructured.Unstructured
+	// Source is where the object is declared: in the new version for a
+	// create or an update, in the previous one for a delete; nil when
+	// unknown (an admission request).
+	Source *source.Origin
 }
 
 // Object is the object the change is about: New, or Old for a delete.
@@ -53,6 +59,9 @@ type Violation struct {
 	// Namespace's objects, a deleted CRD's custom resources); 0 where
 	// nothing else goes, or where nothing could count them.
 	Affected int `json:"affected"`
+	// Source is the file and line that declare the object, as the scan
+	// report's findings carry them; absent when unknown.
+	Source *source.Origin `json:"source,omitempty"`
 }
 
 // Counter counts the objects a deletion takes along. Offline, it counts
@@ -70,6 +79,9 @@ type Rule struct {
 	// Name turns the rule off (Options.Disabled) and names it in reports.
 	Name     string
 	Severity Severity
+	// Description says in a line what the rule refuses, for the formats
+	// that describe their rules (SARIF).
+	Description string
 	// Check returns a message per problem it finds in c; none when c is
 	// fine.
 	Check func(c Change) []string
@@ -97,7 +109,7 @@ func Evaluate(ctx context.Context, changes []Change, rules []Rule, opts Options)
 		for _, c := range changes {
 			for _, msg := range r.Check(c) {
 				o := c.Object()
-				v := Violation{Rule: r.Name, Severity: r.Severity, Kind: o.GetKind(), Namespace: o.GetNamespace(), Name: o.GetName(), Message: msg}
+				v := Violation{Rule: r.Name, Severity: r.Severity, Kind: o.GetKind(), Namespace: o.GetNamespace(), Name: o.GetName(), Message: msg, Source: c.Source}
 				if r.Affected != nil && opts.Counter != nil {
 					if n, err := r.Affected(ctx, c, opts.Counter); err == nil {
 						v.Affected = n

@@ -32,6 +32,15 @@ func objs(t *testing.T, docs string) []*unstructured.Unstructured {
 	return out
 }
 
+// declared wraps objects as a source declares them, from nowhere.
+func declared(us []*unstructured.Unstructured) []source.Object {
+	out := make([]source.Object, len(us))
+	for i, u := range us {
+		out[i] = source.Object{Object: u}
+	}
+	return out
+}
+
 // fired lists "rule severity kind/name affected: message" per violation.
 func fired(vs []Violation) []string {
 	out := []string{}
@@ -119,7 +128,7 @@ metadata: {name: b, namespace: shop}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			before := objs(t, tt.before)
-			vs := Evaluate(context.Background(), Diff(before, objs(t, tt.after)), Builtins(), Options{Counter: SourceCounter(before)})
+			vs := Evaluate(context.Background(), Diff(declared(before), declared(objs(t, tt.after))), Builtins(), Options{Counter: SourceCounter(before)})
 			if diff := cmp.Diff(tt.want, fired(vs)); diff != "" {
 				t.Errorf("violations (-want +got):\n%s", diff)
 			}
@@ -144,7 +153,7 @@ kind: Service
 metadata: {name: web, namespace: shop}
 spec: {type: LoadBalancer, selector: {app: web}, ports: [{port: 80}]}
 `)
-	vs := Evaluate(context.Background(), Diff(nil, after), Builtins(), Options{})
+	vs := Evaluate(context.Background(), Diff(nil, declared(after)), Builtins(), Options{})
 	want := []string{
 		`rbac-wildcard | deny | ClusterRole/ops | 0 | grants every one of the verbs ("*")`,
 		`rbac-wildcard | deny | ClusterRole/ops | 0 | grants every one of the resources ("*")`,
@@ -155,12 +164,12 @@ spec: {type: LoadBalancer, selector: {app: web}, ports: [{port: 80}]}
 		t.Errorf("violations (-want +got):\n%s", diff)
 	}
 	// Each rule is one name to turn off.
-	vs = Evaluate(context.Background(), Diff(nil, after), Builtins(), Options{Disabled: []string{RuleRBACWildcard, RuleBindClusterAdmin, RuleExposeService}})
+	vs = Evaluate(context.Background(), Diff(nil, declared(after)), Builtins(), Options{Disabled: []string{RuleRBACWildcard, RuleBindClusterAdmin, RuleExposeService}})
 	if len(vs) != 0 {
 		t.Errorf("with the rules off: %v", fired(vs))
 	}
 	// What was already there is no change.
-	if vs := Evaluate(context.Background(), Diff(after, after), Builtins(), Options{}); len(vs) != 0 {
+	if vs := Evaluate(context.Background(), Diff(declared(after), declared(after)), Builtins(), Options{}); len(vs) != 0 {
 		t.Errorf("unchanged RBAC and Service: %v", fired(vs))
 	}
 }
@@ -193,7 +202,7 @@ func TestRealWorldUpgradesRaiseNoAlarm(t *testing.T) {
 				want = append(want, "immutable-field | deny | Job/"+job+" | 0 | changes .spec.template, which the server does not change in place: the update fails, or the Job must be deleted and created again")
 			}
 		}
-		if diff := cmp.Diff(want, fired(Evaluate(context.Background(), Diff(before, bumped), Builtins(), Options{}))); diff != "" {
+		if diff := cmp.Diff(want, fired(Evaluate(context.Background(), Diff(declared(before), declared(bumped)), Builtins(), Options{}))); diff != "" {
 			t.Errorf("%s: an image bump (-want +got):\n%s", dir, diff)
 		}
 	}

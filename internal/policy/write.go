@@ -11,7 +11,7 @@ import (
 )
 
 // Formats are the -o values a check result can be written in.
-var Formats = []string{"table", "json", "yaml", "markdown"}
+var Formats = []string{"table", "json", "yaml", "markdown", "sarif", "junit"}
 
 // ResultKind is the kind of the check result (apiVersion APIVersion), as
 // the scan report has one (report.Kind).
@@ -23,6 +23,9 @@ type Result struct {
 	APIVersion string      `json:"apiVersion"`
 	Kind       string      `json:"kind"`
 	Violations []Violation `json:"violations"`
+	// Rules are the rules that ran, for the formats that list every rule
+	// (sarif, junit); they are not part of the JSON document.
+	Rules []Rule `json:"-"`
 }
 
 // Write writes r in format (one of Formats; "" is table).
@@ -39,6 +42,10 @@ func Write(w io.Writer, r Result, format string) error {
 		return writeTable(w, r)
 	case "markdown":
 		return writeMarkdown(w, r)
+	case "sarif":
+		return writeSARIF(w, r)
+	case "junit":
+		return writeJUnit(w, r)
 	}
 	return fmt.Errorf("unknown output format %q (want one of %s)", format, strings.Join(Formats, ", "))
 }
@@ -49,13 +56,17 @@ func writeTable(w io.Writer, r Result) error {
 		return err
 	}
 	tw := printers.GetNewTabWriter(w)
-	fmt.Fprintln(tw, "SEVERITY\tRULE\tKIND\tNAMESPACE\tNAME\tAFFECTED\tMESSAGE")
+	fmt.Fprintln(tw, "SEVERITY\tRULE\tKIND\tNAMESPACE\tNAME\tAFFECTED\tSOURCE\tMESSAGE")
 	for _, v := range r.Violations {
 		ns := v.Namespace
 		if ns == "" {
 			ns = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\n", v.Severity, v.Rule, v.Kind, ns, v.Name, v.Affected, v.Message)
+		where := "-"
+		if v.Source != nil {
+			where = v.Source.String()
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", v.Severity, v.Rule, v.Kind, ns, v.Name, v.Affected, where, v.Message)
 	}
 	return tw.Flush()
 }
@@ -73,18 +84,19 @@ func writeMarkdown(w io.Writer, r Result) error {
 		}
 	}
 	fmt.Fprintf(w, "**plumb check**: %d denied, %d warnings.\n\n", deny, len(r.Violations)-deny)
-	fmt.Fprintln(w, "| | rule | object | affected | why |")
-	fmt.Fprintln(w, "|---|---|---|---:|---|")
+	fmt.Fprintln(w, "| | rule | object | affected | why | source |")
+	fmt.Fprintln(w, "|---|---|---|---:|---|---|")
 	for _, v := range r.Violations {
 		mark := "⚠️ warn"
 		if v.Severity == SeverityDeny {
 			mark = "⛔ deny"
 		}
-		obj := v.Kind + " " + v.Name
-		if v.Namespace != "" {
-			obj = v.Kind + " " + v.Namespace + "/" + v.Name
+		obj := v.object()
+		where := ""
+		if v.Source != nil {
+			where = "`" + escape(v.Source.String()) + "`"
 		}
-		fmt.Fprintf(w, "| %s | `%s` | %s | %d | %s |\n", mark, v.Rule, escape(obj), v.Affected, escape(v.Message))
+		fmt.Fprintf(w, "| %s | `%s` | %s | %d | %s | %s |\n", mark, v.Rule, escape(obj), v.Affected, escape(v.Message), where)
 	}
 	return nil
 }
@@ -92,4 +104,12 @@ func writeMarkdown(w io.Writer, r Result) error {
 // escape keeps a cell in its table cell.
 func escape(s string) string {
 	return strings.NewReplacer("|", `\|`, "\n", " ").Replace(s)
+}
+
+// object names v's object: "Kind namespace/name", or "Kind name".
+func (v Violation) object() string {
+	if v.Namespace != "" {
+		return v.Kind + " " + v.Namespace + "/" + v.Name
+	}
+	return v.Kind + " " + v.Name
 }

@@ -90,7 +90,7 @@ func report(clusters []Cluster, groupBy string, compare func([]Cluster) []Object
 		for _, c := range groups[name] {
 			g.Clusters = append(g.Clusters, c.Name)
 		}
-		g.Objects = compare(groups[name])
+		g.Objects = append(g.Objects, compare(groups[name])...) // [] rather than null when nothing differs
 		r.Groups = append(r.Groups, g)
 	}
 	return r

@@ -57,7 +57,7 @@ func TestDriftOnOneClusterIsSkew(t *testing.T) {
 		{Name: "dev", Labels: map[string]string{"env": "dev"}, Result: drift.Result{Declared: declared("Deployment", "api", deploy("api:2.0.0"))}},
 	}, "env")
 	want := []Group{
-		{Name: "env=dev", Clusters: []string{"dev"}, Objects: nil},
+		{Name: "env=dev", Clusters: []string{"dev"}, Objects: []Object{}},
 		{Name: "env=prod", Clusters: []string{"eu", "us"}, Objects: []Object{{APIVersion: "apps/v1", Kind: "Deployment", Namespace: "shop", Name: "api",
 			Differences: []Difference{{Path: imagePath, Values: map[string]any{"eu": "api:1.4.2", "us": "api:1.4.0"}, Drifted: []string{"us"}}}}}},
 	}

@@ -118,7 +118,7 @@ func TestCheckOffline(t *testing.T) {
 		t.Errorf("JSON shape:\n%s", out)
 	}
 	if code, out, _ := run(t, "check", "--against", old, "--source", bad, "-o", "markdown"); code != ExitDrift ||
-		!strings.Contains(out, "**plumb check**: 2 denied, 1 warnings.") || !strings.Contains(out, "| ⛔ deny | `delete-namespace` | Namespace shop | 9 |") {
+		!strings.Contains(out, "**plumb check**: 2 denied, 1 warning.") || !strings.Contains(out, "| ⛔ deny | `delete-namespace` | Namespace shop | 9 |") {
 		t.Errorf("markdown: exit %d\n%s", code, out)
 	}
 	if code, out, _ := run(t, "check", "--against", old, "--source", bad); code != ExitDrift || !strings.Contains(out, "SEVERITY") || !strings.Contains(out, "scale-to-zero") {

@@ -97,7 +97,8 @@ either side is named and stops the check).`,
   plumb check --against /tmp/base/deploy --source deploy/ -o markdown > comment.md
 
   plumb check --against old/ --source new/ --disable-rule expose-service`,
-		Args: cobra.NoArgs,
+		Args:        cobra.NoArgs,
+		Annotations: map[string]string{summariseAnnotation: "true"},
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := o.Validate(); err != nil {
 				return err

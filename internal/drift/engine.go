@@ -57,6 +57,10 @@ type Options struct {
 	Cache *Cache
 	// Logger receives progress. Default: discard.
 	Logger *slog.Logger
+	// Progress, when set, is called as Scan compares the declared
+	// objects, with how many of total it has compared; from several
+	// goroutines at once. Default: nil.
+	Progress func(compared, total int)
 }
 
 // DefaultOptions returns the defaults documented on Options.
@@ -186,6 +190,7 @@ func (e *Engine) Scan(ctx context.Context, objs []source.Object) (Result, error)
 
 	findings := make([]*Finding, len(targets))
 	objErrs := make([]error, len(targets))
+	var compared atomic.Int64
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(e.opts.Concurrency)
 	for i, t := range targets {
@@ -197,6 +202,9 @@ func (e *Engine) Scan(ctx context.Context, objs []source.Object) (Result, error)
 		t.live = lists[key].byName[t.name]
 		g.Go(func() error {
 			findings[i], objErrs[i] = e.compare(gctx, t, hpaTargets[t.id()])
+			if e.opts.Progress != nil {
+				e.opts.Progress(int(compared.Add(1)), len(targets))
+			}
 			return nil
 		})
 	}

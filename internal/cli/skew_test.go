@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
-
-	"plumb.dev/plumb/internal/testcluster"
 )
 
 // TestSkewJSON runs plumb skew -o json over two real API servers bound to
@@ -14,27 +12,7 @@ import (
 // differ; grouped so that no group has two clusters, it is still one,
 // with no objects rather than null.
 func TestSkewJSON(t *testing.T) {
-	other, err := testcluster.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = other.Stop() })
-	ns := env.Namespace(t)
-	other.Kubectl(t, "", "create", "namespace", ns)
-	for _, e := range []*testcluster.Env{env, other} {
-		e.Kubectl(t, "", "-n", ns, "apply", "--server-side", "-f", shop)
-	}
-	other.Kubectl(t, "", "-n", ns, "scale", "deployment/web", "--replicas=5")
-	cfg := writeTemp(t, `apiVersion: plumb.dev/v1alpha1
-kind: Config
-clusters:
-  - {name: prod-eu, kubeconfig: `+env.Kubeconfig+`, context: `+env.Context+`, labels: {env: prod, region: eu}}
-  - {name: prod-us, kubeconfig: `+other.Kubeconfig+`, context: `+other.Context+`, labels: {env: prod, region: us}}
-sources:
-  - {name: shop, path: `+mustAbs(t, shop)+`, namespace: `+ns+`}
-bindings:
-  - {source: shop, clusters: {}}
-`)
+	cfg, _ := skewedFleet(t)
 	code, out, stderr := run(t, "skew", "-c", cfg, "-o", "json")
 	var r struct {
 		APIVersion, Kind string

@@ -3,7 +3,6 @@ package watch
 import (
 	"context"
 	"net/http"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -11,10 +10,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"plumb.dev/plumb/internal/cluster"
-	"plumb.dev/plumb/internal/drift"
 	"plumb.dev/plumb/internal/event"
 	"plumb.dev/plumb/internal/source"
-	"plumb.dev/plumb/internal/store"
 	"plumb.dev/plumb/internal/testcluster"
 	"plumb.dev/plumb/internal/testwait"
 )
@@ -107,19 +104,7 @@ func TestOKOnlyWhenEveryWatchIsBack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := drift.New(c, drift.DefaultOptions())
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "plumb.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	w := New("envtest", c, d, enc, st, func(event.Event) {}, DefaultOptions())
-	done := make(chan struct{})
-	go func() { defer close(done); _ = w.Start(ctx) }()
-	defer func() { cancel(); <-done }()
+	w := startWatcher(t, ctx, c, enc, func(event.Event) {}, nil)
 	testwait.For(t, 60*time.Second, "the first sync", func() bool { return w.Ready() && w.Status().State == event.StateOK })
 	if missing := rec.since(time.Time{}, paths); len(missing) > 0 {
 		t.Fatalf("no answered request recorded for %v: the test's paths are wrong", missing)

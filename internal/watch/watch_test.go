@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/workqueue"
 
 	"plumb.dev/plumb/internal/cluster"
 	"plumb.dev/plumb/internal/drift"
@@ -69,21 +70,9 @@ func TestBoundedListAndShrink(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := drift.New(c, drift.DefaultOptions())
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "plumb.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
 	events := make(chan event.Event, 64)
-	w := New("envtest", c, e, declare(nil), st, func(ev event.Event) { events <- ev }, DefaultOptions())
-	first := w.currentQueue()
-	done := make(chan struct{})
-	go func() { defer close(done); _ = w.Start(ctx) }()
-	defer func() { cancel(); <-done }()
+	var first workqueue.TypedRateLimitingInterface[drift.ObjectKey]
+	w := startWatcher(t, ctx, c, declare(nil), func(ev event.Event) { events <- ev }, func(w *Watcher) { first = w.currentQueue() })
 
 	testwait.For(t, 60*time.Second, "the first sync", func() bool { return w.Ready() })
 	w.mu.Lock()
@@ -128,4 +117,28 @@ func TestBoundedListAndShrink(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("the change after the queue was replaced was not found within 30s")
 	}
+}
+
+// startWatcher starts a watcher of objs on c, with a store of its own, and
+// stops it when the test ends; before, if set, sees the watcher before it
+// starts.
+func startWatcher(t *testing.T, ctx context.Context, c *cluster.Cluster, objs []source.Encoded, publish func(event.Event), before func(*Watcher)) *Watcher {
+	t.Helper()
+	e, err := drift.New(c, drift.DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "plumb.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := New("envtest", c, e, objs, st, publish, DefaultOptions())
+	if before != nil {
+		before(w)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); _ = w.Start(runCtx) }()
+	t.Cleanup(func() { cancel(); <-done; st.Close() })
+	return w
 }

@@ -28,6 +28,11 @@ type globalOptions struct {
 	// colours and to ask whether it is a terminal.
 	streams Streams
 	rawOut  io.Writer
+	// rawErr is standard error itself, to ask whether it is a terminal
+	// (progress is shown only there).
+	rawErr io.Writer
+	// noColor is --no-color: no colour anywhere, as NO_COLOR says.
+	noColor bool
 	// kube holds --kubeconfig, --context, -n/--namespace and kubectl's other
 	// connection flags, with kubectl's precedence rules.
 	kube *genericclioptions.ConfigFlags
@@ -69,11 +74,12 @@ func NewRootCommand(streams Streams) *cobra.Command {
 }
 
 func newRoot(streams Streams) (*cobra.Command, *globalOptions) {
-	raw := streams.Out
+	raw, rawErr := streams.Out, streams.ErrOut
 	streams.Out, streams.ErrOut = termsafe.NewWriter(streams.Out), termsafe.NewWriter(streams.ErrOut)
 	g := &globalOptions{
 		streams: streams,
 		rawOut:  raw,
+		rawErr:  rawErr,
 		kube:    genericclioptions.NewConfigFlags(true),
 	}
 	cmd := &cobra.Command{
@@ -97,6 +103,7 @@ func newRoot(streams Streams) (*cobra.Command, *globalOptions) {
 	g.kube.AddFlags(flags)
 	flags.StringVarP(&g.output, "output", "o", "", "Output format; each command lists the formats it accepts")
 	flags.IntVarP(&g.verbosity, "v", "v", 0, "Log verbosity: 0 warnings and errors, 1 progress, 2 debug, 6 and more API requests")
+	flags.BoolVar(&g.noColor, "no-color", false, "Never colour output (as NO_COLOR does); colour is used only on a terminal")
 	g.profile.addFlags(flags)
 
 	cmd.AddCommand(

@@ -2,9 +2,6 @@ package cli
 
 import (
 	"fmt"
-	"slices"
-	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -17,6 +14,7 @@ type scanOptions struct {
 	scanFlags
 	// usersFrom is plumb serve's store, to name the users behind changes.
 	usersFrom string
+	noHeaders bool
 }
 
 func newScanCommand(g *globalOptions) *cobra.Command {
@@ -51,13 +49,14 @@ dry-run, so server defaults never show up as drift.`,
 		},
 	}
 	o.scanFlags.add(cmd.Flags())
+	addNoHeaders(cmd.Flags(), &o.noHeaders)
 	cmd.Flags().StringVar(&o.usersFrom, "store", "", "plumb serve's store (a SQLite file or a postgres:// URL): name the user behind each change, as serve's --audit-listen recorded it (read only)")
 	return cmd
 }
 
 func (o *scanOptions) Validate() error {
-	if o.output != "" && !slices.Contains(report.Formats, o.output) {
-		return fmt.Errorf("--output %q is not supported by scan; use %s", o.output, strings.Join(report.Formats, ", "))
+	if err := report.ValidFormat(o.output); err != nil {
+		return err
 	}
 	return o.scanFlags.validate()
 }
@@ -72,10 +71,19 @@ func (o *scanOptions) Run(cmd *cobra.Command) error {
 			return fmt.Errorf("--store %s: %w", store.Redact(o.usersFrom), err)
 		}
 	}
-	if err := report.Write(o.streams.Out, r, o.output, time.Now()); err != nil {
+	opts := report.DefaultWriteOptions()
+	opts.Format, opts.Table = o.output, o.display(o.noHeaders)
+	out := o.streams.Out
+	switch o.output {
+	case "", "table", "wide", "name":
+		// Tables escape what they print, around their colours.
+		out = o.rawOut
+	}
+	if err := report.Write(out, r, opts); err != nil {
 		return err
 	}
-	if o.output == "" || o.output == "table" {
+	switch o.output {
+	case "", "table", "wide", "name":
 		printProblems(o.streams.ErrOut, r)
 	}
 	return withCode(o.scanFlags.exitFor(r), nil)

@@ -7,13 +7,15 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"plumb.dev/plumb/internal/output"
 	"plumb.dev/plumb/internal/skew"
 )
 
 type skewOptions struct {
 	*globalOptions
 	scanFlags
-	groupBy string
+	groupBy   string
+	noHeaders bool
 }
 
 func newSkewCommand(g *globalOptions) *cobra.Command {
@@ -39,6 +41,7 @@ Exit codes: 0 no skew, 1 skew found, 2 an error.`,
 			return o.Run(cmd)
 		},
 	}
+	addNoHeaders(cmd.Flags(), &o.noHeaders)
 	cmd.Flags().StringVar(&o.groupBy, "group-by", "", "Compare only clusters with the same value of this label")
 	cmd.Flags().IntVar(&o.concurrency, "concurrency", 8, "Parallel list and dry-run requests per cluster")
 	cmd.Flags().StringArrayVar(&o.ignorePaths, "ignore-path", nil, "Ignore a field, KIND:PATH (repeatable)")
@@ -51,8 +54,12 @@ func (o *skewOptions) Validate() error {
 	if o.configFile == "" {
 		return fmt.Errorf("skew compares the clusters of a configuration: -c plumb.yaml is required")
 	}
-	if o.output != "" && !slices.Contains(skew.Formats, o.output) {
-		return fmt.Errorf("--output %q is not supported by skew; use %s", o.output, strings.Join(skew.Formats, ", "))
+	if output.IsTemplate(o.output) {
+		if _, err := output.Template(o.output); err != nil {
+			return err
+		}
+	} else if o.output != "" && !slices.Contains(skew.Formats, o.output) {
+		return fmt.Errorf("--output %q is not supported by skew; use %s, jsonpath=TEMPLATE or jsonpath-file=FILE", o.output, strings.Join(skew.Formats, ", "))
 	}
 	return o.scanFlags.validate()
 }
@@ -76,7 +83,13 @@ func (o *skewOptions) Run(cmd *cobra.Command) error {
 		}
 	}
 	sr := skew.Compute(clusters, o.groupBy)
-	if err := skew.Write(o.streams.Out, sr, o.output); err != nil {
+	out := o.streams.Out
+	switch o.output {
+	case "", "table", "wide", "name":
+		// Tables escape what they print, around their colours.
+		out = o.rawOut
+	}
+	if err := skew.Write(out, sr, o.output, o.display(o.noHeaders)); err != nil {
 		return err
 	}
 	r := fleetReport(results)

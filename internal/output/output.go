@@ -1,7 +1,8 @@
 // Package output writes plumb's data documents (reports, skew reports,
 // version information) in the machine formats every command offers with
 // -o: indented JSON and YAML, with the same field names, taken from the
-// types' JSON tags.
+// types' JSON tags, and kubectl's JSONPath templates applied to the JSON
+// (-o jsonpath=TEMPLATE, -o jsonpath-file=FILE).
 //
 // It must not shape the documents it writes: their fields are their types'.
 package output
@@ -13,9 +14,13 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// Data writes v as "json" or "yaml" and reports whether format was one of
-// them; other formats are the caller's to render.
+// Data writes v as "json", "yaml" or through a JSONPath template
+// (IsTemplate) and reports whether format was one of them; other formats
+// are the caller's to render.
 func Data(w io.Writer, v any, format string) (bool, error) {
+	if IsTemplate(format) {
+		return true, executeTemplate(w, v, format)
+	}
 	switch format {
 	case "json":
 		enc := json.NewEncoder(w)

@@ -14,6 +14,7 @@ import (
 
 	"plumb.dev/plumb/internal/drift"
 	"plumb.dev/plumb/internal/source"
+	"plumb.dev/plumb/internal/table"
 )
 
 var now = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
@@ -55,7 +56,7 @@ func TestSummaryAndHealth(t *testing.T) {
 // TestJSONContract pins the field names docs/report.md documents.
 func TestJSONContract(t *testing.T) {
 	var buf bytes.Buffer
-	if err := Write(&buf, sample(), "json", now); err != nil {
+	if err := Write(&buf, sample(), WriteOptions{Format: "json", Now: now}); err != nil {
 		t.Fatal(err)
 	}
 	var doc map[string]any
@@ -82,7 +83,7 @@ func TestJSONContract(t *testing.T) {
 	}
 	// Empty lists are [] for machines, never null.
 	buf.Reset()
-	_ = Write(&buf, New(nil, nil, nil), "json", now)
+	_ = Write(&buf, New(nil, nil, nil), WriteOptions{Format: "json", Now: now})
 	for _, want := range []string{`"findings": []`, `"errors": []`, `"clusters": []`} {
 		if !strings.Contains(buf.String(), want) {
 			t.Errorf("empty report lacks %s:\n%s", want, buf.String())
@@ -92,7 +93,7 @@ func TestJSONContract(t *testing.T) {
 
 func TestTable(t *testing.T) {
 	var buf bytes.Buffer
-	if err := Write(&buf, sample(), "", now); err != nil {
+	if err := Write(&buf, sample(), WriteOptions{Format: "", Now: now}); err != nil {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
@@ -104,14 +105,14 @@ func TestTable(t *testing.T) {
 	if diff := cmp.Diff(want, web); diff != "" {
 		t.Errorf("web row (-want +got):\n%s", diff)
 	}
-	if last := lines[len(lines)-1]; last != "3 objects: 1 in sync, 1 drifted, 1 missing, 1 unmanaged (coverage 75%); 1 errors." {
+	if last := lines[len(lines)-1]; last != "3 objects: 1 in sync, 1 drifted, 1 missing, 1 unmanaged (coverage 75%); 1 error." {
 		t.Errorf("summary line = %q", last)
 	}
 }
 
 func TestMarkdownEscapesCells(t *testing.T) {
 	var buf bytes.Buffer
-	if err := Write(&buf, sample(), "markdown", now); err != nil {
+	if err := Write(&buf, sample(), WriteOptions{Format: "markdown", Now: now}); err != nil {
 		t.Fatal(err)
 	}
 	out := buf.String()
@@ -123,8 +124,14 @@ func TestMarkdownEscapesCells(t *testing.T) {
 }
 
 func TestUnknownFormat(t *testing.T) {
-	if err := Write(&bytes.Buffer{}, sample(), "wide", now); err == nil {
-		t.Error("want an error for -o wide")
+	if err := Write(&bytes.Buffer{}, sample(), WriteOptions{Format: "html", Now: now}); err == nil {
+		t.Error("want an error for -o html")
+	}
+	if err := ValidFormat("html"); err == nil || !strings.Contains(err.Error(), "jsonpath=TEMPLATE") {
+		t.Errorf("ValidFormat(html) = %v, want an error listing the formats", err)
+	}
+	if err := ValidFormat("jsonpath={.findings[}"); err == nil {
+		t.Error("ValidFormat accepts a template that does not parse")
 	}
 }
 
@@ -229,10 +236,73 @@ func TestDiffNamesClustersAndNotesLeftFields(t *testing.T) {
 func TestWriteTableIncomplete(t *testing.T) {
 	r := New(nil, nil, []source.Error{{Path: "deploy/", Message: source.NoObjectsMessage}})
 	var b strings.Builder
-	if err := Write(&b, r, "table", time.Now()); err != nil {
+	if err := Write(&b, r, WriteOptions{Format: "table", Now: time.Now()}); err != nil {
 		t.Fatalf("Write: %v", err)
 	}
 	if strings.Contains(b.String(), "No drift") {
 		t.Errorf("table of an incomplete report says No drift:\n%s", b.String())
+	}
+}
+
+// TestHumanFormats: -o wide adds where each object is declared and every
+// changed path; -o name is kubectl's kind.group/name; a JSONPath template
+// reads the JSON report; colours mark states; an unconfirmed verdict is
+// marked; Markdown times are absolute, in UTC.
+func TestHumanFormats(t *testing.T) {
+	r := sample()
+	r.Findings[0].Unconfirmed = true
+	write := func(opts WriteOptions) string {
+		t.Helper()
+		opts.Now = now
+		var b strings.Builder
+		if err := Write(&b, r, opts); err != nil {
+			t.Fatalf("-o %s: %v", opts.Format, err)
+		}
+		return b.String()
+	}
+	tests := []struct {
+		name string
+		opts WriteOptions
+		want []string
+		not  []string
+	}{
+		{"wide", WriteOptions{Format: "wide"}, []string{"SOURCE", "deploy/web.yaml:1", "drifted (unconfirmed)"}, []string{"\x1b["}},
+		{"table", WriteOptions{}, []string{"drifted (unconfirmed)", "90m ago"}, []string{"SOURCE", "\x1b["}},
+		{"no headers", WriteOptions{Table: table.Options{NoHeaders: true}}, []string{"prod-eu"}, []string{"CLUSTER"}},
+		{"colour", WriteOptions{Table: table.Options{Color: true}}, []string{"\x1b[33mdrifted (unconfirmed)\x1b[0m", "\x1b[31mmissing\x1b[0m", "\x1b[35munmanaged\x1b[0m"}, nil},
+		{"name", WriteOptions{Format: "name"}, []string{"deployment.apps/web\nconfigmap/flags\nconfigmap/stray\n"}, []string{"CLUSTER"}},
+		{"jsonpath", WriteOptions{Format: `jsonpath={range .findings[*]}{.kind}/{.name}={.state}{"\n"}{end}`}, []string{"Deployment/web=drifted\nConfigMap/flags=missing\n"}, nil},
+		{"jsonpath without braces", WriteOptions{Format: `jsonpath=.summary.objects`}, []string{"3"}, nil},
+		{"markdown", WriteOptions{Format: "markdown"}, []string{"| kubectl,kubectl-label | 2026-11-25 10:30:00 UTC |", "drifted (unconfirmed)"}, []string{" ago"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := write(tt.opts)
+			for _, w := range tt.want {
+				if !strings.Contains(got, w) {
+					t.Errorf("lacks %q:\n%s", w, got)
+				}
+			}
+			for _, n := range tt.not {
+				if strings.Contains(got, n) {
+					t.Errorf("has %q:\n%s", n, got)
+				}
+			}
+		})
+	}
+	if got := write(WriteOptions{Format: "name"}); got != "deployment.apps/web\nconfigmap/flags\nconfigmap/stray\n" {
+		t.Errorf("-o name = %q", got)
+	}
+}
+
+// TestPlurals: one object is "1 object".
+func TestPlurals(t *testing.T) {
+	r := New([]drift.Result{{Cluster: "c", Objects: 1, InSync: 1}}, []ClusterStatus{{Name: "c", Status: StatusOK}}, nil)
+	var b strings.Builder
+	if err := Write(&b, r, WriteOptions{Now: now}); err != nil {
+		t.Fatal(err)
+	}
+	if b.String() != "No drift: 1 object in sync.\n" {
+		t.Errorf("got %q", b.String())
 	}
 }

@@ -4,44 +4,119 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/util/duration"
-	"k8s.io/cli-runtime/pkg/printers"
 
 	"plumb.dev/plumb/internal/drift"
 	"plumb.dev/plumb/internal/output"
+	"plumb.dev/plumb/internal/plural"
+	"plumb.dev/plumb/internal/table"
+	"plumb.dev/plumb/internal/termsafe"
 )
 
-// Formats are the -o values a report can be written in.
-var Formats = []string{"table", "json", "yaml", "markdown"}
+// Formats are the -o values a report can be written in, besides
+// kubectl's jsonpath=TEMPLATE and jsonpath-file=FILE (output.IsTemplate).
+var Formats = []string{"table", "wide", "name", "json", "yaml", "markdown"}
 
-// Write writes r in format (one of Formats; "" is table). now is the
-// reference time for ages in the table and Markdown.
-func Write(w io.Writer, r Report, format string, now time.Time) error {
-	if done, err := output.Data(w, r, format); done {
-		return err
-	}
-	switch format {
-	case "", "table":
-		return writeTable(w, r, now)
-	case "markdown":
-		return writeMarkdown(w, r, now)
-	}
-	return fmt.Errorf("unknown output format %q (want one of %s)", format, strings.Join(Formats, ", "))
+// WriteOptions say how a report is written.
+type WriteOptions struct {
+	// Format is one of Formats or a JSONPath template; "" (the default)
+	// is "table".
+	Format string
+	// Now is the reference time for ages in the table; time.Now() by
+	// default.
+	Now time.Time
+	// Table says how tables are fitted and coloured: the zero value (the
+	// default) writes them whole and plain, as off a terminal.
+	Table table.Options
 }
 
-func writeTable(w io.Writer, r Report, now time.Time) error {
-	if err := writeFindings(w, r, now); err != nil {
+// DefaultWriteOptions are a table, at the time it is called.
+func DefaultWriteOptions() WriteOptions { return WriteOptions{Now: time.Now()} }
+
+// Write writes r as opts say. Tables ("table", "wide") escape what they
+// print themselves, around their colours: w may be the terminal itself.
+func Write(w io.Writer, r Report, opts WriteOptions) error {
+	if done, err := output.Data(w, r, opts.Format); done {
+		return err
+	}
+	if opts.Now.IsZero() {
+		opts.Now = time.Now()
+	}
+	switch opts.Format {
+	case "", "table":
+		return writeTable(w, r, opts, false)
+	case "wide":
+		return writeTable(w, r, opts, true)
+	case "name":
+		return writeNames(w, r)
+	case "markdown":
+		return writeMarkdown(w, r)
+	}
+	return fmt.Errorf("unknown output format %q (want one of %s, jsonpath=TEMPLATE or jsonpath-file=FILE)", opts.Format, strings.Join(Formats, ", "))
+}
+
+// ValidFormat checks an -o value before anything is scanned: one of
+// Formats, or a JSONPath template that parses.
+func ValidFormat(format string) error {
+	if output.IsTemplate(format) {
+		_, err := output.Template(format)
+		return err
+	}
+	if format != "" && !slices.Contains(Formats, format) {
+		return fmt.Errorf("--output %q is not supported by scan; use %s, jsonpath=TEMPLATE or jsonpath-file=FILE", format, strings.Join(Formats, ", "))
+	}
+	return nil
+}
+
+// stateColor is the colour of a finding's state, and of a cluster's status.
+func stateColor(s string) table.Color {
+	switch s {
+	case string(drift.StateDrifted):
+		return table.Yellow
+	case string(drift.StateMissing), string(StatusError), string(StatusUnreachable):
+		return table.Red
+	case string(drift.StateUnmanaged):
+		return table.Magenta
+	case string(StatusOK), "in sync":
+		return table.Green
+	case string(StatusUnbound):
+		return table.Faint
+	}
+	return table.Plain
+}
+
+// stateText is a finding's state as the table shows it: "(unconfirmed)"
+// after a verdict the server-side dry-run did not confirm.
+func stateText(f drift.Finding) string {
+	if f.Unconfirmed {
+		return string(f.State) + " (unconfirmed)"
+	}
+	return string(f.State)
+}
+
+func writeTable(w io.Writer, r Report, opts WriteOptions, wide bool) error {
+	if err := writeFindings(w, r, opts, wide); err != nil {
 		return err
 	}
 	if len(r.Clusters) < 2 {
 		return nil
 	}
-	tw := printers.GetNewTabWriter(w)
-	fmt.Fprintln(tw, "\nCLUSTER\tSTATUS\tOBJECTS\tIN SYNC\tDRIFTED\tMISSING\tUNMANAGED\tERROR")
+	t := table.New(
+		table.Column{Header: "CLUSTER", Shrink: table.Middle, Order: 1},
+		table.Column{Header: "STATUS"},
+		table.Column{Header: "OBJECTS"}, table.Column{Header: "IN SYNC"}, table.Column{Header: "DRIFTED"},
+		table.Column{Header: "MISSING"}, table.Column{Header: "UNMANAGED"},
+		table.Column{Header: "ERROR", Shrink: table.Start},
+	)
+	if wide {
+		opts.Table.Width = 0
+	}
 	for _, c := range r.Clusters {
 		s := Summary{}
 		if c.Summary != nil {
@@ -51,59 +126,123 @@ func writeTable(w io.Writer, r Report, now time.Time) error {
 		if errText == "" {
 			errText = "-"
 		}
+		status := table.Cell{Text: string(c.Status), Color: stateColor(string(c.Status))}
 		if c.Status == StatusUnbound {
-			fmt.Fprintf(tw, "%s\t%s\t-\t-\t-\t-\t-\tno binding selects it; not scanned\n", c.Name, c.Status)
+			t.CellRow(table.Cell{Text: c.Name}, status, table.Cell{Text: "-"}, table.Cell{Text: "-"}, table.Cell{Text: "-"},
+				table.Cell{Text: "-"}, table.Cell{Text: "-"}, table.Cell{Text: "no binding selects it; not scanned"})
 			continue
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\n", c.Name, c.Status, s.Objects, s.InSync, s.Drifted, s.Missing, s.Unmanaged, errText)
+		n := func(i int) table.Cell { return table.Cell{Text: strconv.Itoa(i)} }
+		t.CellRow(table.Cell{Text: c.Name}, status, n(s.Objects), n(s.InSync), n(s.Drifted), n(s.Missing), n(s.Unmanaged), table.Cell{Text: errText})
 	}
-	return tw.Flush()
+	if _, err := io.WriteString(w, "\n"); err != nil {
+		return err
+	}
+	return t.Write(w, opts.Table)
 }
 
-func writeFindings(w io.Writer, r Report, now time.Time) error {
+func writeFindings(w io.Writer, r Report, opts WriteOptions, wide bool) error {
 	if len(r.Findings) == 0 {
 		if !r.Healthy() {
 			// Never "No drift" beside an error: the result is incomplete.
-			_, err := fmt.Fprintf(w, "Incomplete: %d objects in sync, the rest not compared (see the errors).\n", r.Summary.InSync)
+			_, err := fmt.Fprintf(w, "Incomplete: %s in sync, the rest not compared (see the errors).\n", plural.Count(r.Summary.InSync, "object"))
 			return err
 		}
-		_, err := fmt.Fprintf(w, "No drift: %d objects in sync.\n", r.Summary.InSync)
+		_, err := fmt.Fprintf(w, "No drift: %s in sync.\n", plural.Count(r.Summary.InSync, "object"))
 		return err
 	}
-	tw := printers.GetNewTabWriter(w)
-	fmt.Fprintln(tw, "CLUSTER\tNAMESPACE\tKIND\tNAME\tSTATE\tCHANGED\tWHO\tWHEN")
+	cols := []table.Column{
+		{Header: "CLUSTER", Shrink: table.Middle, Order: 2},
+		{Header: "NAMESPACE", Shrink: table.Middle, Order: 2},
+		{Header: "KIND", Shrink: table.Middle, Order: 3},
+		{Header: "NAME", Shrink: table.Middle, Order: 2},
+		{Header: "STATE"},
+		// Paths shorten first, at their start: the end names the field.
+		{Header: "CHANGED", Shrink: table.Start},
+		{Header: "WHO", Shrink: table.Middle, Order: 1},
+		{Header: "WHEN"},
+	}
+	changed := 3
+	if wide {
+		// -o wide: every changed path, where each object is declared,
+		// and nothing shortened.
+		cols = append(cols, table.Column{Header: "SOURCE"})
+		changed = -1
+		opts.Table.Width = 0
+	}
+	t := table.New(cols...)
 	for _, f := range r.Findings {
-		who, when := attribution(f, now)
+		who, when := attribution(f, opts.Now)
 		ns := f.Namespace
 		if ns == "" {
 			ns = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", f.Cluster, ns, kindName(f), f.Name, f.State, changedPaths(f, 3), who, when)
+		row := []table.Cell{{Text: f.Cluster}, {Text: ns}, {Text: kindName(f)}, {Text: f.Name},
+			{Text: stateText(f), Color: stateColor(string(f.State))}, {Text: changedPaths(f, changed)}, {Text: who}, {Text: when}}
+		if wide {
+			row = append(row, table.Cell{Text: origin(f)})
+		}
+		t.CellRow(row...)
 	}
-	if err := tw.Flush(); err != nil {
+	if err := t.Write(w, opts.Table); err != nil {
 		return err
 	}
 	_, err := fmt.Fprintln(w, "\n"+summaryLine(r))
 	return err
 }
 
-func writeMarkdown(w io.Writer, r Report, now time.Time) error {
+// origin is where a finding's object is declared, FILE:LINE; "-" for an
+// object no source declares.
+func origin(f drift.Finding) string {
+	if f.Source == nil || f.Source.Path == "" {
+		return "-"
+	}
+	if f.Source.Line > 0 {
+		return f.Source.Path + ":" + strconv.Itoa(f.Source.Line)
+	}
+	return f.Source.Path
+}
+
+// writeNames writes each object found, once, as kubectl -o name does:
+// kind.group/name (deployment.apps/web, configmap/flags).
+func writeNames(w io.Writer, r Report) error {
+	seen := map[string]bool{}
+	var b strings.Builder
+	for _, f := range r.Findings {
+		name := output.ResourceName(f.APIVersion, f.Kind, f.Name)
+		if !seen[name] {
+			seen[name] = true
+			b.WriteString(termsafe.Escape(name) + "\n")
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// writeMarkdown writes the report for a pull-request comment. Times are
+// absolute, in UTC: a comment is read long after it was written, when
+// "5m ago" no longer holds.
+func writeMarkdown(w io.Writer, r Report) error {
 	var b strings.Builder
 	b.WriteString("### plumb drift report\n\n" + summaryLine(r) + "\n\n")
 	if len(r.Findings) > 0 {
 		b.WriteString("| Cluster | Kind | Object | State | Changed | Who | When |\n|---|---|---|---|---|---|---|\n")
 		for _, f := range r.Findings {
-			who, when := attribution(f, now)
-			fmt.Fprintf(&b, "| %s | %s | `%s` | %s | %s | %s | %s |\n", md(f.Cluster), md(kindName(f)), md(objectName(f)), f.State,
+			who, when := attributionAt(f)
+			fmt.Fprintf(&b, "| %s | %s | `%s` | %s | %s | %s | %s |\n", md(f.Cluster), md(kindName(f)), md(objectName(f)), stateText(f),
 				md(changedPaths(f, 5)), md(who), when)
 		}
 		for _, f := range r.Findings {
 			if len(f.Changes) == 0 || f.State != drift.StateDrifted {
 				continue
 			}
-			fmt.Fprintf(&b, "\n<details><summary>%s <code>%s</code></summary>\n\n| Path | Change | Desired | Live | Who |\n|---|---|---|---|---|\n", md(kindName(f)), md(objectName(f)))
+			fmt.Fprintf(&b, "\n<details><summary>%s <code>%s</code></summary>\n\n| Path | Change | Desired | Live | Who | When |\n|---|---|---|---|---|---|\n", md(kindName(f)), md(objectName(f)))
 			for _, c := range f.Changes {
-				fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |\n", md(c.Path), c.Type, md(short(c.Desired)), md(short(c.Live)), md(c.Manager))
+				when := "-"
+				if c.Time != nil {
+					when = Timestamp(*c.Time)
+				}
+				fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s | %s |\n", md(c.Path), c.Type, md(short(c.Desired)), md(short(c.Live)), md(c.Manager), when)
 			}
 			b.WriteString("\n</details>\n")
 		}
@@ -118,15 +257,19 @@ func writeMarkdown(w io.Writer, r Report, now time.Time) error {
 	return err
 }
 
+// Timestamp is an absolute time for people, in UTC with its zone:
+// 2026-12-05 14:03:11 UTC.
+func Timestamp(t time.Time) string { return t.UTC().Format(time.DateTime + " MST") }
+
 // summaryLine is one sentence about the whole report.
 func summaryLine(r Report) string {
 	s := r.Summary
-	line := fmt.Sprintf("%d objects: %d in sync, %d drifted, %d missing", s.Objects, s.InSync, s.Drifted, s.Missing)
+	line := fmt.Sprintf("%s: %d in sync, %d drifted, %d missing", plural.Count(s.Objects, "object"), s.InSync, s.Drifted, s.Missing)
 	if s.Coverage != nil {
 		line += fmt.Sprintf(", %d unmanaged (coverage %.0f%%)", s.Unmanaged, *s.Coverage*100)
 	}
 	if len(r.Errors) > 0 {
-		line += fmt.Sprintf("; %d errors", len(r.Errors))
+		line += "; " + plural.Count(len(r.Errors), "error")
 	}
 	return line + "."
 }
@@ -134,9 +277,30 @@ func summaryLine(r Report) string {
 // attribution names the managers behind a finding's changes and the age of
 // the most recent one.
 func attribution(f drift.Finding, now time.Time) (who, when string) {
+	who, newest := managers(f)
+	when = "-"
+	if newest != nil {
+		when = duration.HumanDuration(now.Sub(*newest)) + " ago"
+	}
+	return who, when
+}
+
+// attributionAt is attribution with the time of the most recent change,
+// absolute (Timestamp).
+func attributionAt(f drift.Finding) (who, when string) {
+	who, newest := managers(f)
+	when = "-"
+	if newest != nil {
+		when = Timestamp(*newest)
+	}
+	return who, when
+}
+
+// managers names the managers behind a finding's changes, and the time of
+// the most recent one (nil when none has a time).
+func managers(f drift.Finding) (who string, newest *time.Time) {
 	seen := map[string]bool{}
 	var names []string
-	var newest *time.Time
 	for _, c := range f.Changes {
 		if c.Manager != "" && !seen[c.Manager] {
 			seen[c.Manager] = true
@@ -147,23 +311,22 @@ func attribution(f drift.Finding, now time.Time) (who, when string) {
 		}
 	}
 	sort.Strings(names)
-	who, when = strings.Join(names, ","), "-"
+	who = strings.Join(names, ",")
 	if who == "" {
 		who = "-"
 	}
-	if newest != nil {
-		when = duration.HumanDuration(now.Sub(*newest)) + " ago"
-	}
-	return who, when
+	return who, newest
 }
 
+// changedPaths lists a finding's changed paths, at most max of them (all
+// when max is negative).
 func changedPaths(f drift.Finding, max int) string {
 	if f.State != drift.StateDrifted {
 		return "-"
 	}
 	var ps []string
 	for i, c := range f.Changes {
-		if i == max {
+		if max >= 0 && i == max {
 			ps = append(ps, fmt.Sprintf("+%d more", len(f.Changes)-max))
 			break
 		}

@@ -10,6 +10,7 @@ import (
 
 	"plumb.dev/plumb/internal/drift"
 	"plumb.dev/plumb/internal/source"
+	"plumb.dev/plumb/internal/table"
 )
 
 func declared(kind, name string, obj map[string]any) map[drift.ObjectKey]source.Object {
@@ -79,7 +80,7 @@ func TestSecretValuesStayRedacted(t *testing.T) {
 		t.Fatal("a Secret changed on one cluster only is skew")
 	}
 	var b strings.Builder
-	if err := Write(&b, r, "json"); err != nil {
+	if err := Write(&b, r, "json", table.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	if strings.Contains(b.String(), "c2VjcmV0") {

@@ -158,8 +158,8 @@ func writeFindings(w io.Writer, r Report, opts WriteOptions, wide bool) error {
 		{Header: "NAME", Shrink: table.Middle, Order: 2},
 		{Header: "STATE"},
 		// Paths shorten first, at their start: the end names the field.
-		{Header: "CHANGED", Shrink: table.Start},
-		{Header: "WHO", Shrink: table.Middle, Order: 1},
+		{Header: "CHANGED", Shrink: table.Start, Min: 24},
+		{Header: "WHO", Shrink: table.Middle, Order: 1, Min: 12},
 		{Header: "WHEN"},
 	}
 	changed := 3

@@ -66,6 +66,9 @@ type Column struct {
 	// shortened to their minimum before those of a higher one (paths
 	// before names). 0 by default.
 	Order int
+	// Min is the narrowest the column is shortened to; by default 8, or
+	// the header's width if wider.
+	Min int
 }
 
 // Cell is one cell: its text, unescaped, and its colour.
@@ -163,7 +166,12 @@ func (t *Table) fit(widths []int, total int) {
 		}
 		return n
 	}
-	floor := func(i int) int { return max(minWidth, width(t.cols[i].Header)) }
+	floor := func(i int) int {
+		if m := t.cols[i].Min; m > 0 {
+			return max(m, width(t.cols[i].Header))
+		}
+		return max(minWidth, width(t.cols[i].Header))
+	}
 	orders := map[int]bool{}
 	for _, c := range t.cols {
 		if c.Shrink != Keep {

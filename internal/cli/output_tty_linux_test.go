@@ -1,0 +1,78 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"regexp"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"golang.org/x/sys/unix"
+)
+
+// ansi matches colour codes.
+var ansi = regexp.MustCompile("\x1b\\[[0-9;]*m")
+
+// runOnTerminal runs plumb with standard output on a pseudo-terminal
+// cols wide and returns what the terminal showed (without the carriage
+// returns the terminal adds) and standard error.
+func runOnTerminal(t *testing.T, cols uint16, args ...string) (int, string, string) {
+	t.Helper()
+	master, tty := openTerminal(t)
+	if err := unix.IoctlSetWinsize(int(tty.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Col: cols, Row: 50}); err != nil {
+		t.Fatal(err)
+	}
+	var shown bytes.Buffer
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_, _ = io.Copy(&shown, master) // ends with EIO once tty is closed
+	}()
+	var errOut bytes.Buffer
+	code := Execute(context.Background(), args, Streams{In: strings.NewReader(""), Out: tty, ErrOut: &errOut})
+	tty.Close()
+	<-done
+	return code, strings.ReplaceAll(shown.String(), "\r\n", "\n"), errOut.String()
+}
+
+// TestScanOnATerminal: on a terminal the table fits its width, long
+// columns shortened with an ellipsis, and states are coloured; NO_COLOR
+// and --no-color turn colour off; -o wide shortens nothing.
+func TestScanOnATerminal(t *testing.T) {
+	ns := env.Namespace(t)
+	env.Kubectl(t, "", "-n", ns, "apply", "--server-side", "-f", shop)
+	env.Kubectl(t, "", "-n", ns, "scale", "deployment/web", "--replicas=5")
+	env.Kubectl(t, "", "-n", ns, "label", "deployment/web", "example.com/a-label-long-enough-to-need-shortening=yes")
+	env.Kubectl(t, "", "-n", ns, "delete", "configmap/flags")
+	args := []string{"scan", "--kubeconfig", env.Kubeconfig, "-n", ns, "--source", shop}
+
+	code, out, stderr := runOnTerminal(t, 100, args...)
+	if code != ExitDrift {
+		t.Fatalf("exit %d, want %d\n%s%s", code, ExitDrift, out, stderr)
+	}
+	t.Logf("on a terminal 100 wide:\n%s", out)
+	for _, line := range strings.Split(strings.TrimRight(out, "\n"), "\n") {
+		if n := utf8.RuneCountInString(ansi.ReplaceAllString(line, "")); n > 100 {
+			t.Errorf("a line is %d wide on a terminal 100 wide: %q", n, line)
+		}
+	}
+	for _, want := range []string{"…", "\x1b[33mdrifted\x1b[0m", "\x1b[31mmissing\x1b[0m", "1 drifted, 1 missing"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the terminal lacks %q:\n%s", want, out)
+		}
+	}
+
+	t.Setenv("NO_COLOR", "1")
+	if _, out, _ = runOnTerminal(t, 100, args...); ansi.MatchString(out) || !strings.Contains(out, "drifted") {
+		t.Errorf("NO_COLOR=1: colours, or no table:\n%q", out)
+	}
+	t.Setenv("NO_COLOR", "")
+	if _, out, _ = runOnTerminal(t, 100, append(args, "--no-color")...); ansi.MatchString(out) || !strings.Contains(out, "drifted") {
+		t.Errorf("--no-color: colours, or no table:\n%q", out)
+	}
+	if _, out, _ = runOnTerminal(t, 100, append(args, "-o", "wide", "--no-color")...); strings.Contains(out, "…") || !strings.Contains(out, "a-label-long-enough-to-need-shortening") {
+		t.Errorf("-o wide shortened a column on a terminal:\n%s", out)
+	}
+}

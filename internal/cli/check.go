@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 
+	"plumb.dev/plumb/internal/plural"
+
 	"github.com/spf13/cobra"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -229,7 +231,7 @@ func (o *checkOptions) load(ctx context.Context, paths []string, namespace strin
 		for _, e := range set.Errors {
 			fmt.Fprintf(o.streams.ErrOut, "error: %s\n", e.Error())
 		}
-		return nil, withCode(ExitError, fmt.Errorf("%d errors reading %s; nothing was checked", len(set.Errors), strings.Join(paths, ", ")))
+		return nil, withCode(ExitError, fmt.Errorf("%s reading %s; nothing was checked", plural.Count(len(set.Errors), "error"), strings.Join(paths, ", ")))
 	}
 	return set.Objects, nil
 }
@@ -303,7 +305,7 @@ func (o *checkOptions) liveChanges(ctx context.Context) ([]policy.Change, []poli
 		for _, e := range errs {
 			fmt.Fprintf(o.streams.ErrOut, "error: %s\n", e.Error())
 		}
-		return nil, nil, nil, withCode(ExitError, fmt.Errorf("%d objects could not be compared; nothing was checked", len(errs)))
+		return nil, nil, nil, withCode(ExitError, fmt.Errorf("%s could not be compared; nothing was checked", plural.Count(len(errs), "object")))
 	}
 	var changes []policy.Change
 	for _, f := range res.Findings {

@@ -143,7 +143,7 @@ func TestCheckOffline(t *testing.T) {
 		requireSchema(t, "check", out)
 	}
 	if code, out, _ := run(t, "check", "--against", old, "--source", bad, "-o", "markdown"); code != ExitDrift ||
-		!strings.Contains(out, "**plumb check**: 2 denied, 1 warnings.") || !strings.Contains(out, "| ⛔ deny | `delete-namespace` | Namespace shop | 9 |") ||
+		!strings.Contains(out, "**plumb check**: 2 denied, 1 warning.") || !strings.Contains(out, "| ⛔ deny | `delete-namespace` | Namespace shop | 9 |") ||
 		!strings.Contains(out, "| `"+filepath.Join(old, "namespace.yaml")+":1` |") {
 		t.Errorf("markdown: exit %d\n%s", code, out)
 	}

@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strings"
 
+	"plumb.dev/plumb/internal/plural"
+
 	"github.com/spf13/cobra"
 
 	"plumb.dev/plumb/internal/config"
@@ -45,8 +47,8 @@ contexts are reported with their line. No cluster is contacted.`,
 			if err != nil {
 				return err
 			}
-			_, err = fmt.Fprintf(o.streams.Out, "%s is valid: %d clusters, %d sources, %d bindings, %d ignore rules.\n",
-				f.Path, len(f.Clusters), len(f.Sources), len(f.Bindings), len(f.Ignore))
+			_, err = fmt.Fprintf(o.streams.Out, "%s is valid: %s, %s, %s, %s.\n",
+				f.Path, plural.Count(len(f.Clusters), "cluster"), plural.Count(len(f.Sources), "source"), plural.Count(len(f.Bindings), "binding"), plural.Count(len(f.Ignore), "ignore rule"))
 			return err
 		},
 	}

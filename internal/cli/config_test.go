@@ -35,7 +35,7 @@ func TestConfigInitWritesAValidStarter(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, out, stderr := run(t, "config", "validate", "-c", file)
-	if code != 0 || !strings.Contains(out, "is valid: 1 clusters, 1 sources, 1 bindings") {
+	if code != 0 || !strings.Contains(out, "is valid: 1 cluster, 1 source, 1 binding") {
 		t.Errorf("validate the filled starter: exit %d\n%s%s\n%s", code, out, stderr, filled)
 	}
 }

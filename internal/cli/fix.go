@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"plumb.dev/plumb/internal/plural"
+
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
@@ -351,7 +353,7 @@ func applied(results []remediate.Result) bool {
 
 // confirm asks on a terminal; anywhere else the answer is no.
 func (o *fixOptions) confirm(objects int) (bool, string) {
-	return o.ask(fmt.Sprintf("Apply this plan to %d objects?", objects))
+	return o.ask("Apply this plan to " + plural.Count(objects, "object") + "?")
 }
 
 // ask asks question on a terminal; anywhere else the answer is no. With
@@ -379,7 +381,7 @@ func writePlan(w io.Writer, p remediate.Plan) {
 	}
 	switch {
 	case len(p.Steps) > 0:
-		fmt.Fprintf(w, "Plan: %d objects%s\n", len(p.Steps), left)
+		fmt.Fprintf(w, "Plan: %s%s\n", plural.Count(len(p.Steps), "object"), left)
 	case left != "":
 		fmt.Fprintf(w, "Nothing to apply%s\n", left)
 	default:

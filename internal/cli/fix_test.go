@@ -330,7 +330,7 @@ func TestFixLeavesAddedFieldsAndSaysSo(t *testing.T) {
 	// The plan, as people read it: the image goes back, the env var stays.
 	code, out, _ := run(t, base...)
 	for _, want := range []string{
-		"Plan: 1 objects; 1 added field left in place (--remove-added removes it)\n",
+		"Plan: 1 object; 1 added field left in place (--remove-added removes it)\n",
 		"    " + image + `: "nginx:1.28-hotfix" -> "nginx:1.27"  [modified, high]`,
 		"\nLeft in place, added out of band (--remove-added removes them):\n  Deployment " + ns + "/web\n    " + debug + "  [added by kubectl-set]\n",
 	} {
@@ -425,7 +425,7 @@ func TestFixPlanWritesNothing(t *testing.T) {
 	noStore("history")
 
 	code, out, stderr := run(t, fix...)
-	if code != ExitDrift || !strings.Contains(out, "Plan: 1 objects") || strings.Contains(out, "Recorded") || !strings.Contains(stderr, "pass --yes") {
+	if code != ExitDrift || !strings.Contains(out, "Plan: 1 object") || strings.Contains(out, "Recorded") || !strings.Contains(stderr, "pass --yes") {
 		t.Errorf("the plan: exit %d, want %d\n%s%s", code, ExitDrift, out, stderr)
 	}
 	noStore("the plan")

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"time"
 
+	"plumb.dev/plumb/internal/plural"
+
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/labels"
 
@@ -133,16 +135,16 @@ func (o *snapshotOptions) Run(cmd *cobra.Command) error {
 	if o.allNamespaces {
 		where = "every namespace and the cluster-scoped kinds"
 	}
-	fmt.Fprintf(o.streams.Out, "Wrote %d objects of %s (cluster %s) to %s in %s; left out %d the cluster made.\n",
-		len(w.Files), where, c.Name, o.out, time.Since(started).Round(time.Millisecond), res.Skipped)
+	fmt.Fprintf(o.streams.Out, "Wrote %s of %s (cluster %s) to %s in %s; left out %d the cluster made.\n",
+		plural.Count(len(w.Files), "object"), where, c.Name, o.out, time.Since(started).Round(time.Millisecond), res.Skipped)
 	if res.Secrets > 0 {
-		fmt.Fprintf(o.streams.Out, "%d Secrets are written without values (keys and a hash only): supply the values before applying them elsewhere; see the comment in each file.\n", res.Secrets)
+		fmt.Fprintf(o.streams.Out, "%s written without values (keys and a hash only): supply the values before applying them elsewhere; see the comment in each file.\n", plural.Count(res.Secrets, "Secret")+" "+plural.Noun(res.Secrets, "is", "are"))
 	}
 	for _, p := range res.Problems {
 		fmt.Fprintf(o.streams.ErrOut, "warning: %v\n", p)
 	}
 	if len(res.Problems) > 0 {
-		fmt.Fprintf(o.streams.ErrOut, "error: the snapshot is incomplete: %d problems above; everything else is written\n", len(res.Problems))
+		fmt.Fprintf(o.streams.ErrOut, "error: the snapshot is incomplete: %s above; everything else is written\n", plural.Count(len(res.Problems), "problem"))
 		return withCode(ExitError, nil)
 	}
 	return nil

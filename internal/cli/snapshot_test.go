@@ -35,7 +35,7 @@ func TestSnapshotEndToEnd(t *testing.T) {
 
 	dir := filepath.Join(t.TempDir(), "baseline")
 	code, out, stderr := snapshotTo(t, ns, dir)
-	if code != ExitInSync || !strings.Contains(out, "Wrote 9 objects of namespace "+ns) || !strings.Contains(out, "1 Secrets are written without values") {
+	if code != ExitInSync || !strings.Contains(out, "Wrote 9 objects of namespace "+ns) || !strings.Contains(out, "1 Secret is written without values") {
 		t.Fatalf("snapshot: exit %d\n%s\n%s", code, out, stderr)
 	}
 	if code, _, stderr := snapshotTo(t, ns, dir); code != ExitError || !strings.Contains(stderr, "--force") {
@@ -75,7 +75,7 @@ func TestSnapshotEndToEnd(t *testing.T) {
 	k("label", "configmap/settings", "snapshot-test="+ns)
 	all := filepath.Join(t.TempDir(), "all")
 	code, out, stderr = run(t, "snapshot", "--kubeconfig", env.Kubeconfig, "-A", "-l", "snapshot-test="+ns, "--out", all)
-	if code != ExitInSync || !strings.Contains(out, "Wrote 1 objects of every namespace and the cluster-scoped kinds") {
+	if code != ExitInSync || !strings.Contains(out, "Wrote 1 object of every namespace and the cluster-scoped kinds") {
 		t.Errorf("snapshot -A -l: exit %d\n%s\n%s", code, out, stderr)
 	}
 	if _, err := os.Stat(filepath.Join(all, ns, "configmap-settings.yaml")); err != nil {
@@ -122,7 +122,7 @@ func TestSnapshotForceReplacesOnlyItsOwnFiles(t *testing.T) {
 	}
 
 	dir := filepath.Join(t.TempDir(), "snap")
-	if code, out, stderr := snapshotTo(t, ns, dir); code != ExitInSync || !strings.Contains(out, "Wrote 1 objects") {
+	if code, out, stderr := snapshotTo(t, ns, dir); code != ExitInSync || !strings.Contains(out, "Wrote 1 object") {
 		t.Fatalf("snapshot of a ConfigMap with a 253-character name: exit %d\n%s\n%s", code, out, stderr)
 	}
 	requireInSync(t, ns, "--source", dir)

@@ -24,6 +24,8 @@ import (
 	"sync"
 	"time"
 
+	"plumb.dev/plumb/internal/plural"
+
 	"golang.org/x/time/rate"
 
 	"plumb.dev/plumb/internal/event"
@@ -405,13 +407,13 @@ func SourceSummary(r SourceReport) string {
 	}
 	msg := fmt.Sprintf("plumb: the sources of %s do not load: %s", r.Cluster, r.Errors[0].Error())
 	if len(r.Errors) > 1 {
-		msg += fmt.Sprintf(" (%d errors in all)", len(r.Errors))
+		msg += " (" + plural.Count(len(r.Errors), "error") + " in all)"
 	}
 	switch {
 	case r.KeptDeclarations == 1:
 		msg += "; 1 declaration is kept as last loaded until the source is fixed"
 	case r.KeptDeclarations > 1:
-		msg += fmt.Sprintf("; %d declarations are kept as last loaded until the source is fixed", r.KeptDeclarations)
+		msg += fmt.Sprintf("; %s %s kept as last loaded until the source is fixed", plural.Count(r.KeptDeclarations, "declaration"), plural.Noun(r.KeptDeclarations, "is", "are"))
 	}
 	return msg
 }

@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"slices"
 
+	"plumb.dev/plumb/internal/plural"
+
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
@@ -89,7 +91,7 @@ func scaleToZero(c Change) []string {
 	if before == 0 {
 		return nil
 	}
-	return []string{fmt.Sprintf("scales %s from %d replicas to 0", gvk.Kind, before)}
+	return []string{fmt.Sprintf("scales %s from %s to 0", gvk.Kind, plural.Count(int(before), "replica"))}
 }
 
 // replicas reads .spec.replicas, whichever number type the decoder gave.

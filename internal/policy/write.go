@@ -5,6 +5,8 @@ import (
 	"io"
 	"strings"
 
+	"plumb.dev/plumb/internal/plural"
+
 	"k8s.io/cli-runtime/pkg/printers"
 
 	"plumb.dev/plumb/internal/output"
@@ -83,7 +85,7 @@ func writeMarkdown(w io.Writer, r Result) error {
 			deny++
 		}
 	}
-	fmt.Fprintf(w, "**plumb check**: %d denied, %d warnings.\n\n", deny, len(r.Violations)-deny)
+	fmt.Fprintf(w, "**plumb check**: %d denied, %s.\n\n", deny, plural.Count(len(r.Violations)-deny, "warning"))
 	fmt.Fprintln(w, "| | rule | object | affected | why | source |")
 	fmt.Fprintln(w, "|---|---|---|---:|---|---|")
 	for _, v := range r.Violations {

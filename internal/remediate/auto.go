@@ -5,6 +5,8 @@ import (
 	"strings"
 	"time"
 
+	"plumb.dev/plumb/internal/plural"
+
 	"plumb.dev/plumb/internal/store"
 )
 
@@ -40,7 +42,7 @@ func (l AutoLimits) Hold(plan Plan, cluster string, fixedInWindow int) string {
 		return fmt.Sprintf("risk %s is above automatic remediation's limit %s: waiting for approval", r, l.MaxRisk)
 	}
 	if fixedInWindow >= l.Budget {
-		return fmt.Sprintf("automatic remediation fixed %d objects on cluster %s in the last %s, its limit: waiting for approval", fixedInWindow, cluster, BudgetWindow)
+		return fmt.Sprintf("automatic remediation fixed %s on cluster %s in the last %s, its limit: waiting for approval", plural.Count(fixedInWindow, "object"), cluster, BudgetWindow)
 	}
 	return ""
 }

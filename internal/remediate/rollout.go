@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 
+	"plumb.dev/plumb/internal/plural"
+
 	"plumb.dev/plumb/internal/drift"
 	"plumb.dev/plumb/internal/rollout"
 	"plumb.dev/plumb/internal/source"
@@ -218,7 +220,7 @@ func (rf *rolloutFleet) Fix(ctx context.Context, name string) error {
 	case plan.Refused():
 		return errors.New(plan.Refusals[0].String())
 	case len(plan.Errors) > 0:
-		return fmt.Errorf("%d objects could not be compared, the first: %s", len(plan.Errors), plan.Errors[0].Error())
+		return fmt.Errorf("%s could not be compared, the first: %s", plural.Count(len(plan.Errors), "object"), plan.Errors[0].Error())
 	case len(plan.Steps) == 0:
 		return nil
 	}
@@ -239,7 +241,7 @@ func (rf *rolloutFleet) Fix(ctx context.Context, name string) error {
 		}
 	}
 	if len(notApplied) > 0 {
-		return fmt.Errorf("%d of %d objects not put back: %s", len(notApplied), len(results), strings.Join(notApplied, ", "))
+		return fmt.Errorf("%d of %s not put back: %s", len(notApplied), plural.Count(len(results), "object"), strings.Join(notApplied, ", "))
 	}
 	return nil
 }

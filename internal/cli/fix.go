@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"plumb.dev/plumb/internal/plural"
+	"plumb.dev/plumb/internal/table"
+	"plumb.dev/plumb/internal/termsafe"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -272,7 +274,7 @@ func (o *fixOptions) Run(ctx context.Context) error {
 		fmt.Fprintf(o.streams.ErrOut, "skipped %s: %s\n", s.Object, s.Reason)
 	}
 	if o.output != "json" {
-		writePlan(o.streams.Out, plan)
+		o.printPlan(plan)
 	}
 	for _, r := range plan.Refusals {
 		fmt.Fprintf(o.streams.ErrOut, "refused by %s: %s%s\n", r.Guardrail, objectPrefix(r.Object), r.Reason)
@@ -290,7 +292,7 @@ func (o *fixOptions) Run(ctx context.Context) error {
 			if dry {
 				suffix = " (server dry run)"
 			}
-			fmt.Fprintln(o.streams.Out, resultLine(r, suffix))
+			o.printResult(r, suffix)
 		}
 		switch {
 		case run.ID != 0 && applied(run.Results):
@@ -374,7 +376,51 @@ func (o *fixOptions) ask(question string) (bool, string) {
 	return true, ""
 }
 
-func writePlan(w io.Writer, p remediate.Plan) {
+// writePlan writes a plan for people, without colour.
+func writePlan(w io.Writer, p remediate.Plan) { writePlanColored(w, p, false) }
+
+// printPlan writes a plan on standard output: in colour on a terminal,
+// unless colour is off.
+func (g *globalOptions) printPlan(p remediate.Plan) {
+	if _, tty := terminalWidth(g.rawOut); tty && g.colorAllowed() {
+		writePlanColored(g.rawOut, p, true)
+		return
+	}
+	writePlan(g.streams.Out, p)
+}
+
+// actionColor is the colour of a plan's action: green creates, red
+// deletes, yellow changes.
+func actionColor(a store.StepAction) table.Color {
+	switch a {
+	case store.ActionCreate, store.ActionRecreate:
+		return table.Green
+	case store.ActionDelete:
+		return table.Red
+	}
+	return table.Yellow
+}
+
+// riskColor is the colour of a risk level.
+func riskColor(r remediate.Risk) table.Color {
+	switch r {
+	case remediate.RiskCritical:
+		return table.BoldRed
+	case remediate.RiskHigh:
+		return table.Red
+	case remediate.RiskMedium:
+		return table.Yellow
+	}
+	return table.Green
+}
+
+// writePlanColored writes a plan for people, with colours as ANSI codes
+// when color is set. It escapes what it prints itself: w may be the
+// terminal.
+func writePlanColored(w io.Writer, p remediate.Plan, color bool) {
+	e := termsafe.Escape
+	paint := func(s string, c table.Color) string { return table.Paint(e(s), c, color) }
+	risk := func(r remediate.Risk) string { return paint(string(r)+" risk", riskColor(r)) }
 	left := ""
 	if len(p.LeftInPlace) > 0 {
 		left = "; " + report.LeftSummary(len(p.LeftInPlace))
@@ -391,17 +437,19 @@ func writePlan(w io.Writer, p remediate.Plan) {
 	for _, s := range p.Steps {
 		note := ""
 		if s.Note != "" {
-			note = "\n    note: " + s.Note
+			note = "\n    note: " + e(s.Note)
 		}
+		obj := paint(s.Object(), actionColor(s.Action))
 		switch s.Action {
 		case store.ActionCreate, store.ActionRecreate:
-			fmt.Fprintf(w, "\n+ %s (%s, %s risk)%s\n", s.Object(), s.Action, s.Risk, note)
+			fmt.Fprintf(w, "\n%s %s (%s, %s)%s\n", paint("+", table.Green), obj, s.Action, risk(s.Risk), note)
 		case store.ActionDelete:
-			fmt.Fprintf(w, "\n- %s (delete, %s risk)%s\n", s.Object(), s.Risk, note)
+			fmt.Fprintf(w, "\n%s %s (delete, %s)%s\n", paint("-", table.Red), obj, risk(s.Risk), note)
 		default:
-			fmt.Fprintf(w, "\n~ %s (%s, %s risk, as %s)%s\n", s.Object(), s.Action, s.Risk, s.Manager, note)
+			fmt.Fprintf(w, "\n%s %s (%s, %s, as %s)%s\n", paint("~", table.Yellow), obj, s.Action, risk(s.Risk), e(s.Manager), note)
 			for _, c := range s.Changes {
-				fmt.Fprintf(w, "    %s: %s -> %s  [%s, %s]\n", c.Path, value(c.Live), value(c.Desired), c.Type, c.Risk)
+				fmt.Fprintf(w, "    %s: %s -> %s  [%s, %s]\n", e(c.Path), paint(value(c.Live), table.Red), paint(value(c.Desired), table.Green),
+					c.Type, paint(string(c.Risk), riskColor(c.Risk)))
 			}
 		}
 	}
@@ -411,12 +459,33 @@ func writePlan(w io.Writer, p remediate.Plan) {
 		for _, l := range p.LeftInPlace {
 			if obj := l.Cluster + "\x00" + l.Object; obj != last {
 				last = obj
-				fmt.Fprintf(w, "  %s\n", l.Object)
+				fmt.Fprintf(w, "  %s\n", e(l.Object))
 			}
-			fmt.Fprintf(w, "    %s\n", report.LeftField(l.Change))
+			fmt.Fprintf(w, "    %s\n", e(report.LeftField(l.Change)))
 		}
 	}
 	fmt.Fprintln(w)
+}
+
+// printResult writes one step's result on standard output, its outcome
+// in colour on a terminal unless colour is off.
+func (g *globalOptions) printResult(r remediate.Result, suffix string) {
+	if _, tty := terminalWidth(g.rawOut); !tty || !g.colorAllowed() {
+		fmt.Fprintln(g.streams.Out, resultLine(r, suffix))
+		return
+	}
+	c := table.Yellow
+	switch r.Outcome {
+	case store.StepApplied, store.StepInSync:
+		c = table.Green
+	case store.StepFailed:
+		c = table.Red
+	}
+	line := termsafe.Escape(r.Step.Object()) + " " + table.Paint(string(r.Outcome), c, true) + suffix
+	if r.Message != "" {
+		line += ": " + termsafe.Escape(r.Message)
+	}
+	fmt.Fprintln(g.rawOut, line)
 }
 
 // resultLine is one step's result: OBJECT OUTCOME[SUFFIX][: MESSAGE].

@@ -76,3 +76,39 @@ func TestScanOnATerminal(t *testing.T) {
 		t.Errorf("-o wide shortened a column on a terminal:\n%s", out)
 	}
 }
+
+// TestFixPlanOnATerminal: on a terminal the plan's actions and risk levels
+// are coloured; off one, or with NO_COLOR, they are not.
+func TestFixPlanOnATerminal(t *testing.T) {
+	t.Setenv("XDG_STATE_HOME", t.TempDir())
+	ns := env.Namespace(t)
+	env.Kubectl(t, "", "-n", ns, "apply", "--server-side", "-f", shop)
+	env.Kubectl(t, "", "-n", ns, "set", "image", "deployment/web", "web=nginx:evil")
+	env.Kubectl(t, "", "-n", ns, "delete", "configmap/flags")
+	args := []string{"fix", "--kubeconfig", env.Kubeconfig, "-n", ns, "--source", shop}
+
+	code, out, stderr := runOnTerminal(t, 100, args...)
+	t.Logf("on a terminal:\n%s", out)
+	if code != ExitDrift {
+		t.Fatalf("exit %d, want %d (a plan only shown)\n%s%s", code, ExitDrift, out, stderr)
+	}
+	for _, want := range []string{
+		"Plan: 2 objects",
+		"\x1b[32m+\x1b[0m \x1b[32mConfigMap " + ns + "/flags\x1b[0m",
+		"\x1b[33m~\x1b[0m \x1b[33mDeployment " + ns + "/web\x1b[0m",
+		"\x1b[31mhigh risk\x1b[0m",
+		`.spec.template.spec.containers[name="web"].image: ` + "\x1b[31m\"nginx:evil\"\x1b[0m",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the plan on a terminal lacks %q:\n%q", want, out)
+		}
+	}
+	t.Setenv("NO_COLOR", "yes")
+	if _, out, _ = runOnTerminal(t, 100, args...); ansi.MatchString(out) || !strings.Contains(out, "Plan: 2 objects") {
+		t.Errorf("NO_COLOR: the plan has colours, or is not shown:\n%q", out)
+	}
+	t.Setenv("NO_COLOR", "")
+	if _, out, _ = run(t, args...); ansi.MatchString(out) || !strings.Contains(out, "(apply, high risk, as ") {
+		t.Errorf("off a terminal: the plan has colours, or is not shown:\n%q", out)
+	}
+}

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"text/tabwriter"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -15,6 +13,7 @@ import (
 	"plumb.dev/plumb/internal/output"
 	"plumb.dev/plumb/internal/report"
 	"plumb.dev/plumb/internal/store"
+	"plumb.dev/plumb/internal/table"
 )
 
 // The documents history -o json|yaml prints, with the scan report's
@@ -57,6 +56,7 @@ type historyOptions struct {
 	limit      int
 	before     int64
 	breakGlass bool
+	noHeaders  bool
 }
 
 func newHistoryCommand(g *globalOptions) *cobra.Command {
@@ -88,10 +88,14 @@ it: with no store there yet, there is no history, and none is made.`,
 			return completeRunIDs(cmd, prefix)
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			switch o.output {
-			case "", "json", "yaml":
+			switch {
+			case o.output == "", o.output == "json", o.output == "yaml":
+			case output.IsTemplate(o.output):
+				if _, err := output.Template(o.output); err != nil {
+					return err
+				}
 			default:
-				return fmt.Errorf("--output %q is not supported by history; use json or yaml", o.output)
+				return fmt.Errorf("--output %q is not supported by history; use json, yaml, jsonpath=TEMPLATE or jsonpath-file=FILE", o.output)
 			}
 			if o.breakGlass {
 				if len(args) > 0 {
@@ -114,6 +118,7 @@ it: with no store there yet, there is no history, and none is made.`,
 	fs.StringVarP(&o.configFile, "config", "c", "", "plumb configuration file, for its store")
 	fs.IntVar(&o.limit, "limit", 50, "List at most this many runs")
 	fs.Int64Var(&o.before, "before", 0, "List only runs older than this run id (paging)")
+	addNoHeaders(fs, &o.noHeaders)
 	fs.BoolVar(&o.breakGlass, "break-glass", false, "List the writes the admission webhook let through because their author broke glass")
 	return cmd
 }
@@ -161,16 +166,22 @@ func (o *historyOptions) list(ctx context.Context) error {
 		fmt.Fprintln(o.streams.Out, "No runs recorded.")
 		return nil
 	}
-	w := tabwriter.NewWriter(o.streams.Out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "RUN\tTIME\tUSER\tCOMMAND\tOBJECTS\tOUTCOME\tCLUSTERS")
+	t := table.New(
+		table.Column{Header: "RUN"}, table.Column{Header: "TIME"},
+		table.Column{Header: "USER", Shrink: table.Middle, Order: 1},
+		table.Column{Header: "COMMAND"}, table.Column{Header: "OBJECTS"}, table.Column{Header: "OUTCOME"},
+		table.Column{Header: "CLUSTERS", Shrink: table.Middle},
+	)
 	for _, r := range runs {
 		command := r.Command
 		if r.UndoOf > 0 {
 			command = fmt.Sprintf("undo %d", r.UndoOf)
 		}
-		fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%d\t%s\t%s\n", r.ID, r.StartedAt.Local().Format(time.DateTime), r.User, command, r.Objects, r.Outcome, strings.Join(r.Clusters, ","))
+		t.CellRow(table.Cell{Text: strconv.FormatInt(r.ID, 10)}, table.Cell{Text: report.Timestamp(r.StartedAt)}, table.Cell{Text: r.User},
+			table.Cell{Text: command}, table.Cell{Text: strconv.Itoa(r.Objects)},
+			table.Cell{Text: string(r.Outcome), Color: runColor(r.Outcome)}, table.Cell{Text: strings.Join(r.Clusters, ",")})
 	}
-	return w.Flush()
+	return t.Write(o.rawOut, o.display(o.noHeaders))
 }
 
 func (o *historyOptions) listBreakGlass(ctx context.Context) error {
@@ -199,17 +210,24 @@ func (o *historyOptions) listBreakGlass(ctx context.Context) error {
 		fmt.Fprintln(o.streams.Out, "No break-glass writes recorded.")
 		return nil
 	}
-	w := tabwriter.NewWriter(o.streams.Out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "ID\tTIME\tCLUSTER\tOBJECT\tUSER\tOPERATION\tFIELDS\tREASON")
+	t := table.New(
+		table.Column{Header: "ID"}, table.Column{Header: "TIME"},
+		table.Column{Header: "CLUSTER", Shrink: table.Middle, Order: 2},
+		table.Column{Header: "OBJECT", Shrink: table.Middle, Order: 2},
+		table.Column{Header: "USER", Shrink: table.Middle, Order: 2},
+		table.Column{Header: "OPERATION"},
+		table.Column{Header: "FIELDS", Shrink: table.Start},
+		table.Column{Header: "REASON", Shrink: table.Middle, Order: 1},
+	)
 	for _, b := range items {
 		obj := b.Kind + " " + b.Name
 		if b.Namespace != "" {
 			obj = b.Kind + " " + b.Namespace + "/" + b.Name
 		}
-		fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", b.ID, b.Time.Local().Format(time.DateTime+" MST"), b.Cluster, obj, b.User, b.Operation,
+		t.Row(strconv.FormatInt(b.ID, 10), report.Timestamp(b.Time), b.Cluster, obj, b.User, b.Operation,
 			strings.Join(b.Paths, ","), strconv.Quote(b.Reason))
 	}
-	return w.Flush()
+	return t.Write(o.rawOut, o.display(o.noHeaders))
 }
 
 func (o *historyOptions) show(ctx context.Context, id int64) error {
@@ -235,26 +253,62 @@ func (o *historyOptions) show(ctx context.Context, id int64) error {
 	if r.UndoOf > 0 {
 		command = fmt.Sprintf("undo of run %d", r.UndoOf)
 	}
-	fmt.Fprintf(o.streams.Out, "Run %d: %s by %s at %s, %s\n\n", r.ID, command, r.User, r.StartedAt.Local().Format(time.DateTime), r.Outcome)
-	w := tabwriter.NewWriter(o.streams.Out, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(o.streams.Out, "Run %d: %s by %s at %s, %s\n\n", r.ID, command, r.User, report.Timestamp(r.StartedAt), r.Outcome)
+	opts := o.display(o.noHeaders)
 	if len(r.Waves) > 0 {
-		fmt.Fprintln(w, "WAVE\tCLUSTER\tSTATUS\tSTARTED\tFINISHED\tMESSAGE")
+		t := table.New(
+			table.Column{Header: "WAVE", Shrink: table.Middle, Order: 1},
+			table.Column{Header: "CLUSTER", Shrink: table.Middle, Order: 1},
+			table.Column{Header: "STATUS"}, table.Column{Header: "STARTED"}, table.Column{Header: "FINISHED"},
+			table.Column{Header: "MESSAGE", Shrink: table.Middle},
+		)
 		for _, v := range r.Waves {
 			started, finished := "-", "-"
 			if !v.StartedAt.IsZero() {
-				started, finished = v.StartedAt.Local().Format(time.TimeOnly), v.FinishedAt.Local().Format(time.TimeOnly)
+				started, finished = report.Timestamp(v.StartedAt), report.Timestamp(v.FinishedAt)
 			}
-			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", v.Wave, v.Cluster, v.Status, started, finished, v.Message)
+			t.Row(v.Wave, v.Cluster, string(v.Status), started, finished, v.Message)
 		}
-		fmt.Fprintln(w)
+		if err := t.Write(o.rawOut, opts); err != nil {
+			return err
+		}
+		fmt.Fprintln(o.streams.Out)
 	}
-	fmt.Fprintln(w, "CLUSTER\tOBJECT\tACTION\tOUTCOME\tMESSAGE")
+	t := table.New(
+		table.Column{Header: "CLUSTER", Shrink: table.Middle, Order: 1},
+		table.Column{Header: "OBJECT", Shrink: table.Middle, Order: 1},
+		table.Column{Header: "ACTION"}, table.Column{Header: "OUTCOME"},
+		table.Column{Header: "MESSAGE", Shrink: table.Middle},
+	)
 	for _, s := range r.Steps {
 		obj := s.Kind + " " + s.Name
 		if s.Namespace != "" {
 			obj = s.Kind + " " + s.Namespace + "/" + s.Name
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", s.Cluster, obj, s.Action, s.Outcome, s.Message)
+		t.CellRow(table.Cell{Text: s.Cluster}, table.Cell{Text: obj}, table.Cell{Text: string(s.Action), Color: actionColor(s.Action)},
+			table.Cell{Text: string(s.Outcome), Color: stepColor(s.Outcome)}, table.Cell{Text: s.Message})
 	}
-	return w.Flush()
+	return t.Write(o.rawOut, opts)
+}
+
+// runColor is the colour of a run's outcome.
+func runColor(o store.RunOutcome) table.Color {
+	switch o {
+	case store.RunApplied:
+		return table.Green
+	case store.RunFailed:
+		return table.Red
+	}
+	return table.Yellow
+}
+
+// stepColor is the colour of a step's outcome.
+func stepColor(o store.StepOutcome) table.Color {
+	switch o {
+	case store.StepApplied, store.StepInSync:
+		return table.Green
+	case store.StepFailed:
+		return table.Red
+	}
+	return table.Yellow
 }

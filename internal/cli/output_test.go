@@ -1,11 +1,14 @@
 package cli
 
 import (
+	"context"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"plumb.dev/plumb/internal/store"
 )
 
 // TestScanOutputFormats: kubectl's -o name, -o jsonpath, -o wide and
@@ -55,5 +58,48 @@ func TestScanOutputFormats(t *testing.T) {
 	code, out, stderr = scan("-o", "jsonpath={.findings[")
 	if code != ExitError || out != "" || !strings.Contains(stderr, "jsonpath") {
 		t.Errorf("a template that does not parse: exit %d (want %d), stdout %q, stderr %q", code, ExitError, out, stderr)
+	}
+}
+
+// TestHistoryTables: plumb history's tables give absolute times with
+// their zone, take --no-headers, and a JSONPath template.
+func TestHistoryTables(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "plumb.db")
+	ctx := context.Background()
+	st, err := store.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 12, 5, 14, 3, 11, 0, time.FixedZone("CET", 3600))
+	rec := store.Run{StartedAt: at, FinishedAt: at.Add(time.Second), User: "alice", Command: "fix", Outcome: store.RunApplied, Clusters: []string{"prod-eu"}, Objects: 1,
+		Steps: []store.RunStep{{Cluster: "prod-eu", APIVersion: "apps/v1", Kind: "Deployment", Namespace: "shop", Name: "web", Action: store.ActionApply, Outcome: store.StepApplied}}}
+	if _, err := st.RecordRun(ctx, &rec); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	history := func(args ...string) string {
+		t.Helper()
+		code, out, stderr := run(t, append([]string{"history", "--store", path}, args...)...)
+		if code != 0 {
+			t.Fatalf("history %v: exit %d: %s", args, code, stderr)
+		}
+		return out
+	}
+	want := "RUN   TIME                      USER    COMMAND   OBJECTS   OUTCOME   CLUSTERS\n" +
+		"1     2026-12-05 13:03:11 UTC   alice   fix       1         applied   prod-eu\n"
+	if diff := cmp.Diff(want, history()); diff != "" {
+		t.Errorf("history (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff("1   2026-12-05 13:03:11 UTC   alice   fix   1   applied   prod-eu\n", history("--no-headers")); diff != "" {
+		t.Errorf("history --no-headers (-want +got):\n%s", diff)
+	}
+	if out := history("1"); !strings.HasPrefix(out, "Run 1: fix by alice at 2026-12-05 13:03:11 UTC, applied\n") ||
+		!strings.Contains(out, "Deployment shop/web") {
+		t.Errorf("history 1:\n%s", out)
+	}
+	if out := history("-o", "jsonpath={[0].user}"); out != "alice" {
+		t.Errorf("history -o jsonpath={[0].user} = %q, want alice", out)
 	}
 }

@@ -106,7 +106,8 @@ either side is named and stops the check).`,
   # For GitHub code scanning, or a CI system's test report
   plumb check --against /tmp/base/deploy --source deploy/ -o sarif > plumb.sarif
   plumb check --against /tmp/base/deploy --source deploy/ -o junit > plumb-junit.xml`,
-		Args: cobra.NoArgs,
+		Args:        cobra.NoArgs,
+		Annotations: map[string]string{summariseAnnotation: "true"},
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := o.Validate(); err != nil {
 				return err

@@ -39,7 +39,8 @@ cluster: live/CLUSTER/apps.v1.Deployment.shop.web.
 Exit codes are kubectl diff's: 0 no differences, 1 differences, 2 an error.`,
 		Example: `  plumb diff --source deploy/
   plumb diff --source charts/shop --values values-prod.yaml --color=always | less -R`,
-		Args: cobra.NoArgs,
+		Args:        cobra.NoArgs,
+		Annotations: map[string]string{summariseAnnotation: "true"},
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := o.Validate(); err != nil {
 				return err

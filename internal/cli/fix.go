@@ -102,7 +102,8 @@ full, or it left added fields in place; 2 an error.`,
   plumb fix --undo 12                   # put back what run 12 changed
   plumb fix -c plumb.yaml --yes         # a fleet with rollout: wave by wave
   plumb fix -c plumb.yaml --resume 14   # go on with a rollout that stopped`,
-		Args: cobra.NoArgs,
+		Args:        cobra.NoArgs,
+		Annotations: map[string]string{summariseAnnotation: "true"},
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := o.Validate(); err != nil {
 				return err

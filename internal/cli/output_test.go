@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -101,5 +102,46 @@ func TestHistoryTables(t *testing.T) {
 	}
 	if out := history("-o", "jsonpath={[0].user}"); out != "alice" {
 		t.Errorf("history -o jsonpath={[0].user} = %q, want alice", out)
+	}
+}
+
+// TestWarningsSummarisedAndUnconfirmedMarked scans, with --unmanaged, as a
+// user who may read only the kinds the shop declares: the kinds it may not
+// list are one warning line, not a log line each, and no raw client-go
+// line is printed; the findings the server could not confirm (the user
+// may not dry-run) are marked in the table. -v 1 lists each warning.
+func TestWarningsSummarisedAndUnconfirmedMarked(t *testing.T) {
+	ns := env.Namespace(t)
+	env.Kubectl(t, "", "-n", ns, "apply", "--server-side", "-f", shop)
+	user := "narrow-" + ns
+	env.Kubectl(t, "", "create", "clusterrole", user, "--verb=get,list,watch", "--resource=deployments.apps,services,configmaps,secrets,namespaces")
+	env.Kubectl(t, "", "create", "clusterrolebinding", user, "--clusterrole="+user, "--user="+user)
+	kubeconfig := env.User(t, user)
+	env.Kubectl(t, "", "-n", ns, "scale", "deployment/web", "--replicas=5")
+
+	args := []string{"scan", "--kubeconfig", kubeconfig, "-n", ns, "--source", shop, "--unmanaged"}
+	code, out, stderr := run(t, args...)
+	if code != ExitDrift {
+		t.Fatalf("exit %d, want %d\n%s%s", code, ExitDrift, out, stderr)
+	}
+	t.Logf("stdout:\n%s\nstderr:\n%s", out, stderr)
+	var warnings []string
+	for _, line := range strings.Split(strings.TrimSpace(stderr), "\n") {
+		if strings.HasPrefix(line, "warning: ") {
+			warnings = append(warnings, line)
+		} else if line != "" {
+			t.Errorf("stderr has a line that is not a summary: %q", line)
+		}
+	}
+	summary := regexp.MustCompile(`^warning: not searched for unmanaged objects \(([0-9]+) kinds\): forbidden; -v 1 lists each$`)
+	if len(warnings) != 1 || !summary.MatchString(warnings[0]) {
+		t.Errorf("stderr: want one summary line of the kinds not searched:\n%s", stderr)
+	}
+	if !regexp.MustCompile(`web +drifted \(unconfirmed\)`).MatchString(out) {
+		t.Errorf("the table does not mark the unconfirmed finding:\n%s", out)
+	}
+	_, _, stderr = run(t, append(args, "-v", "1")...)
+	if n := strings.Count(stderr, "not searched for unmanaged objects"); n < 2 {
+		t.Errorf("-v 1: %d warning lines, want one per kind:\n%s", n, stderr)
 	}
 }

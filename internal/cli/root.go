@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/client-go/rest"
 	"plumb.dev/plumb/internal/termsafe"
 )
 
@@ -42,6 +43,9 @@ type globalOptions struct {
 	verbosity int
 	// logger is built from verbosity before any command runs.
 	logger *slog.Logger
+	// warnings are the warnings a command that runs once holds back, to
+	// summarise when it ends; nil for others and with -v.
+	warnings *warningSummary
 	// profile is kubectl's --profile.
 	profile profiler
 }
@@ -88,8 +92,10 @@ func newRoot(streams Streams) (*cobra.Command, *globalOptions) {
 		Long:          rootLong,
 		SilenceErrors: true,
 		SilenceUsage:  true,
-		PersistentPreRunE: func(*cobra.Command, []string) error {
-			g.logger = newLogger(streams.ErrOut, g.verbosity)
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			g.logger, g.warnings = newLogger(streams.ErrOut, g.verbosity, cmd.Annotations[summariseAnnotation] == "true")
+			// The API server's warnings, once each, as kubectl prints them.
+			rest.SetDefaultWarningHandler(warningWriter(streams.ErrOut))
 			return g.profile.start()
 		},
 		// Without a subcommand, print help rather than doing something surprising.
@@ -143,6 +149,9 @@ func ExecuteAs(ctx context.Context, name string, args []string, streams Streams)
 	}
 	cmd.SetArgs(args)
 	err := cmd.ExecuteContext(ctx)
+	if g.warnings != nil {
+		g.warnings.Flush(streams.ErrOut)
+	}
 	if perr := g.profile.stop(); perr != nil && err == nil {
 		err = fmt.Errorf("--profile-output: %w", perr)
 	}

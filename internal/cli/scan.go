@@ -40,7 +40,8 @@ dry-run, so server defaults never show up as drift.`,
 
   # Name the person behind each change, from plumb serve's audit records
   plumb scan --source deploy/ --store /var/lib/plumb/plumb.db -o json`,
-		Args: cobra.NoArgs,
+		Args:        cobra.NoArgs,
+		Annotations: map[string]string{summariseAnnotation: "true"},
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := o.Validate(); err != nil {
 				return err

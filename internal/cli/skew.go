@@ -33,7 +33,8 @@ value (env: prod with prod, staging with staging).
 Exit codes: 0 no skew, 1 skew found, 2 an error.`,
 		Example: `  plumb skew -c plumb.yaml
   plumb skew -c plumb.yaml --group-by env -o json`,
-		Args: cobra.NoArgs,
+		Args:        cobra.NoArgs,
+		Annotations: map[string]string{summariseAnnotation: "true"},
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := o.Validate(); err != nil {
 				return err

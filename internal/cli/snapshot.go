@@ -72,7 +72,8 @@ or an object that could not be cleaned (the rest is written).`,
 
   # Only the objects of one application, replacing an earlier snapshot
   plumb snapshot -n shop -l app.kubernetes.io/part-of=shop --out shop/ --force`,
-		Args: cobra.NoArgs,
+		Args:        cobra.NoArgs,
+		Annotations: map[string]string{summariseAnnotation: "true"},
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := o.Validate(); err != nil {
 				return err

@@ -145,3 +145,36 @@ func TestWarningsSummarisedAndUnconfirmedMarked(t *testing.T) {
 		t.Errorf("-v 1: %d warning lines, want one per kind:\n%s", n, stderr)
 	}
 }
+
+// TestPathNotationIsOneEverywhere: a changed field is written the same
+// way, in kubectl's notation, by scan's table and Markdown, plumb diff's
+// notes and fix's plan.
+func TestPathNotationIsOneEverywhere(t *testing.T) {
+	t.Setenv("XDG_STATE_HOME", t.TempDir())
+	ns := env.Namespace(t)
+	env.Kubectl(t, "", "-n", ns, "apply", "--server-side", "-f", shop)
+	env.Kubectl(t, "", "-n", ns, "set", "env", "deployment/web", "DEBUG=1")
+	env.Kubectl(t, "", "-n", ns, "set", "image", "deployment/web", "web=nginx:evil")
+	env.Kubectl(t, "", "-n", ns, "annotate", "deployment/web", "example.com/owner=someone-else", "--overwrite")
+	paths := []string{
+		`.spec.template.spec.containers[name="web"].env[name="DEBUG"]`,
+		`.spec.template.spec.containers[name="web"].image`,
+	}
+	base := []string{"--kubeconfig", env.Kubeconfig, "-n", ns, "--source", shop}
+	for _, args := range [][]string{
+		{"scan", "-o", "wide"},
+		{"scan", "-o", "markdown"},
+		{"diff"},
+		{"fix"},
+	} {
+		_, out, stderr := run(t, append(args, base...)...)
+		for _, p := range paths {
+			if args[0] == "diff" && strings.HasSuffix(p, ".image") {
+				continue // the diff shows the image in YAML, and notes only added fields
+			}
+			if !strings.Contains(out, p) {
+				t.Errorf("plumb %s does not write %s:\n%s%s", strings.Join(args, " "), p, out, stderr)
+			}
+		}
+	}
+}

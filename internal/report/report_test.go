@@ -266,7 +266,7 @@ func TestHumanFormats(t *testing.T) {
 		want []string
 		not  []string
 	}{
-		{"wide", WriteOptions{Format: "wide"}, []string{"SOURCE", "deploy/web.yaml:1", "drifted (unconfirmed)"}, []string{"\x1b["}},
+		{"wide", WriteOptions{Format: "wide"}, []string{"SOURCE", "deploy/web.yaml:1", "drifted (unconfirmed)", "2026-11-25 10:30:00 UTC"}, []string{"\x1b[", " ago"}},
 		{"table", WriteOptions{}, []string{"drifted (unconfirmed)", "90m ago"}, []string{"SOURCE", "\x1b["}},
 		{"no headers", WriteOptions{Table: table.Options{NoHeaders: true}}, []string{"prod-eu"}, []string{"CLUSTER"}},
 		{"colour", WriteOptions{Table: table.Options{Color: true}}, []string{"\x1b[33mdrifted (unconfirmed)\x1b[0m", "\x1b[31mmissing\x1b[0m", "\x1b[35munmanaged\x1b[0m"}, nil},

@@ -164,8 +164,8 @@ func writeFindings(w io.Writer, r Report, opts WriteOptions, wide bool) error {
 	}
 	changed := 3
 	if wide {
-		// -o wide: every changed path, where each object is declared,
-		// and nothing shortened.
+		// -o wide: every changed path, when as a time, where each object
+		// is declared, and nothing shortened.
 		cols = append(cols, table.Column{Header: "SOURCE"})
 		changed = -1
 		opts.Table.Width = 0
@@ -173,6 +173,9 @@ func writeFindings(w io.Writer, r Report, opts WriteOptions, wide bool) error {
 	t := table.New(cols...)
 	for _, f := range r.Findings {
 		who, when := attribution(f, opts.Now)
+		if wide {
+			who, when = attributionAt(f)
+		}
 		ns := f.Namespace
 		if ns == "" {
 			ns = "-"

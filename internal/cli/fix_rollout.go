@@ -97,7 +97,7 @@ func (o *fixOptions) runRollout(ctx context.Context, cfg *config.File) error {
 		return err
 	}
 	runner := &remediate.Runner{Runs: st}
-	ropts := remediate.RolloutOptions{Waves: rollout.Options{Logger: o.logger}, Planned: f.planned, Applied: f.applied}
+	ropts := remediate.RolloutOptions{Waves: rollout.Options{Logger: o.logger, Baking: o.bakeCountdown()}, Planned: f.planned, Applied: f.applied}
 	var run remediate.RolloutRun
 	if o.resume > 0 {
 		run, err = runner.Resume(ctx, o.resume, f.fleet(), waves, ropts)

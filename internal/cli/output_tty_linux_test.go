@@ -3,10 +3,12 @@ package cli
 import (
 	"bytes"
 	"context"
-	"io"
+	"os"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"golang.org/x/sys/unix"
@@ -15,26 +17,62 @@ import (
 // ansi matches colour codes.
 var ansi = regexp.MustCompile("\x1b\\[[0-9;]*m")
 
-// runOnTerminal runs plumb with standard output on a pseudo-terminal
-// cols wide and returns what the terminal showed (without the carriage
-// returns the terminal adds) and standard error.
-func runOnTerminal(t *testing.T, cols uint16, args ...string) (int, string, string) {
+// terminalScreen opens a pseudo-terminal cols wide; shown returns what
+// was written to tty until it is called (without the carriage returns the
+// terminal adds before newlines), and closes it.
+func terminalScreen(t *testing.T, cols uint16) (tty *os.File, shown func() string) {
 	t.Helper()
 	master, tty := openTerminal(t)
 	if err := unix.IoctlSetWinsize(int(tty.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Col: cols, Row: 50}); err != nil {
 		t.Fatal(err)
 	}
-	var shown bytes.Buffer
-	done := make(chan struct{})
+	var mu sync.Mutex // guards screen
+	var screen bytes.Buffer
 	go func() {
-		defer close(done)
-		_, _ = io.Copy(&shown, master) // ends with EIO once tty is closed
+		buf := make([]byte, 4096)
+		for {
+			n, err := master.Read(buf)
+			mu.Lock()
+			screen.Write(buf[:n])
+			mu.Unlock()
+			if err != nil {
+				return
+			}
+		}
 	}()
+	// Closing the terminal drops what is not read yet: an end mark is
+	// written and waited for first.
+	const end = "<end of test output>"
+	return tty, func() string {
+		t.Helper()
+		if _, err := tty.WriteString(end); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			mu.Lock()
+			got := screen.String()
+			mu.Unlock()
+			if i := strings.Index(got, end); i >= 0 {
+				tty.Close()
+				return strings.ReplaceAll(got[:i], "\r\n", "\n")
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the terminal did not show the end mark: %q", got)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+}
+
+// runOnTerminal runs plumb with standard output on a pseudo-terminal
+// cols wide and returns what the terminal showed and standard error.
+func runOnTerminal(t *testing.T, cols uint16, args ...string) (int, string, string) {
+	t.Helper()
+	tty, shown := terminalScreen(t, cols)
 	var errOut bytes.Buffer
 	code := Execute(context.Background(), args, Streams{In: strings.NewReader(""), Out: tty, ErrOut: &errOut})
-	tty.Close()
-	<-done
-	return code, strings.ReplaceAll(shown.String(), "\r\n", "\n"), errOut.String()
+	return code, shown(), errOut.String()
 }
 
 // TestScanOnATerminal: on a terminal the table fits its width, long
@@ -110,5 +148,34 @@ func TestFixPlanOnATerminal(t *testing.T) {
 	t.Setenv("NO_COLOR", "")
 	if _, out, _ = run(t, args...); ansi.MatchString(out) || !strings.Contains(out, "(apply, high risk, as ") {
 		t.Errorf("off a terminal: the plan has colours, or is not shown:\n%q", out)
+	}
+}
+
+// TestScanProgressOnATerminal: with standard error on a terminal, a scan
+// that runs past the delay shows each cluster's count on one line, redrawn
+// in place and cleared at the end; off a terminal it shows none.
+func TestScanProgressOnATerminal(t *testing.T) {
+	ns := env.Namespace(t)
+	env.Kubectl(t, "", "-n", ns, "apply", "--server-side", "-f", shop)
+	saved := progressTiming
+	progressTiming.Delay, progressTiming.Interval = time.Millisecond, time.Millisecond
+	t.Cleanup(func() { progressTiming = saved })
+	args := []string{"scan", "--kubeconfig", env.Kubeconfig, "-n", ns, "--source", shop}
+
+	tty, shown := terminalScreen(t, 100)
+	var out bytes.Buffer
+	code := Execute(context.Background(), args, Streams{In: strings.NewReader(""), Out: &out, ErrOut: tty})
+	stderr := shown()
+	if code != ExitInSync || !strings.HasPrefix(out.String(), "No drift: 9 objects in sync.") {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, out.String(), stderr)
+	}
+	if !regexp.MustCompile(`\renvtest: [0-9] of 9 objects compared\x1b\[K`).MatchString(stderr) {
+		t.Errorf("no progress line on the terminal: %q", stderr)
+	}
+	if !strings.HasSuffix(stderr, "\r\x1b[K") {
+		t.Errorf("the progress line is not cleared at the end: %q", stderr)
+	}
+	if _, _, stderr := run(t, args...); stderr != "" {
+		t.Errorf("off a terminal, stderr: %q", stderr)
 	}
 }

@@ -221,7 +221,12 @@ func (f *scanFlags) scanAll(ctx context.Context, g *globalOptions, cfg *config.F
 	if g.kube.CacheDir != nil {
 		opts.CacheDir = *g.kube.CacheDir
 	}
+	line := g.progressLine()
+	opts.Progress = scanProgress(line)
 	results := fleet.Scan(ctx, targets, opts)
+	if line != nil {
+		line.Stop()
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}

@@ -57,6 +57,10 @@ type Options struct {
 	Cache *Cache
 	// Logger receives progress. Default: discard.
 	Logger *slog.Logger
+	// Progress, when set, is called as Scan compares the declared
+	// objects, with how many of total it has compared; from several
+	// goroutines at once. Default: nil.
+	Progress func(compared, total int)
 }
 
 // DefaultOptions returns the defaults documented on Options.
@@ -334,11 +338,15 @@ func (e *Engine) listAndCompare(ctx context.Context, targets []*target, hpa map[
 	}
 	compares, cctx := errgroup.WithContext(ctx)
 	compares.SetLimit(e.opts.Concurrency)
+	var compared atomic.Int64
 	compare := func(i int, live *unstructured.Unstructured) {
 		compares.Go(func() error {
 			c := *targets[i]
 			c.live = live
 			out.findings[i], out.errs[i] = e.compare(cctx, &c, hpa[c.id()])
+			if e.opts.Progress != nil {
+				e.opts.Progress(int(compared.Add(1)), len(targets))
+			}
 			return nil
 		})
 	}

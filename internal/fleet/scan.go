@@ -38,6 +38,10 @@ type Options struct {
 	// (maxFileSize, maxObjectSize) replace them. Default: source's
 	// (source.DefaultLimits).
 	Limits source.Limits
+	// Progress, when set, is called as each cluster's declared objects
+	// are compared (drift.Options.Progress), with the cluster's name;
+	// from several goroutines at once. Default: nil.
+	Progress func(cluster string, compared, total int)
 }
 
 // DefaultOptions returns the defaults documented on Options.
@@ -110,6 +114,9 @@ func scanOne(ctx context.Context, t Member, opts Options, loads *loader) Result 
 	}
 	dopts := opts.Drift
 	dopts.Logger = opts.Logger
+	if opts.Progress != nil {
+		dopts.Progress = func(n, total int) { opts.Progress(t.Cluster.Name, n, total) }
+	}
 	s, err := Open(t, SessionOptions{Timeout: timeout, CacheDir: opts.CacheDir, Cluster: cluster.DefaultOptions(), Drift: dopts, GitAuth: opts.GitAuth, Limits: opts.Limits})
 	if err != nil {
 		res.Err = err

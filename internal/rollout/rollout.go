@@ -94,6 +94,10 @@ type Options struct {
 	Interval time.Duration
 	// Logger receives progress. Default: discard.
 	Logger *slog.Logger
+	// Baking, when set, is called about every second while a wave bakes,
+	// with the time left, and once with 0 when its bake ends (a
+	// countdown). Default: nil.
+	Baking func(wave string, left time.Duration)
 }
 
 // DefaultOptions returns the defaults documented on Options.
@@ -191,6 +195,30 @@ func fixWave(ctx context.Context, w Wave, rows []store.RunWave, f Fleet, opts Op
 	return ""
 }
 
+// countdown calls baking with the time left until end every second, until
+// the function it returns is called; that calls baking once more with 0.
+func countdown(wave string, end time.Time, baking func(string, time.Duration)) (stop func()) {
+	done, finished := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			baking(wave, time.Until(end))
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-finished
+		baking(wave, 0)
+	}
+}
+
 // bake rescans the wave's clusters until w.Bake has passed, and says
 // which new drift appeared ("" when none did). Drift that was there right
 // after the fix (what the fix could not or would not put back) is the
@@ -200,6 +228,10 @@ func bake(ctx context.Context, w Wave, rows []store.RunWave, f Fleet, opts Optio
 		return ""
 	}
 	end := time.Now().Add(w.Bake)
+	if opts.Baking != nil {
+		stop := countdown(w.Name, end, opts.Baking)
+		defer stop()
+	}
 	baseline := make([]map[string]bool, len(rows))
 	scan := func(first bool) string {
 		var mu sync.Mutex // guards why

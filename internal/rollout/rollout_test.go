@@ -1,7 +1,9 @@
 package rollout
 
 import (
+	"context"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -82,5 +84,39 @@ func TestGate(t *testing.T) {
 		if (tc.want == "") != (reason == "") || !strings.Contains(reason, tc.want) || after != tc.after {
 			t.Errorf("%s: Hold = %q, %s; want %q, %s", name, reason, after, tc.want, tc.after)
 		}
+	}
+}
+
+// quietFleet fixes every cluster and finds no drift: a rollout that only
+// bakes.
+type quietFleet struct{}
+
+func (quietFleet) Fix(context.Context, string) error                 { return nil }
+func (quietFleet) Drifted(context.Context, string) ([]string, error) { return nil, nil }
+
+// TestBakeCountdown: while a wave bakes, Baking hears the time left,
+// falling, and 0 when the bake ends.
+func TestBakeCountdown(t *testing.T) {
+	var mu sync.Mutex
+	var heard []time.Duration
+	opts := Options{Interval: 100 * time.Millisecond, Baking: func(wave string, left time.Duration) {
+		mu.Lock()
+		defer mu.Unlock()
+		if wave != "canary" {
+			t.Errorf("baking heard wave %q", wave)
+		}
+		heard = append(heard, left)
+	}}
+	res := Run(context.Background(), []Wave{{Name: "canary", Clusters: []string{"eu"}, MaxParallel: 1, Bake: 2500 * time.Millisecond}}, quietFleet{}, opts)
+	if res.Stopped != "" {
+		t.Fatalf("stopped: %s", res.Stopped)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(heard) < 3 || heard[len(heard)-1] != 0 {
+		t.Fatalf("heard %v: want a countdown of at least 3, ending with 0", heard)
+	}
+	if heard[0] > 2500*time.Millisecond || heard[0] < 2*time.Second || heard[1] >= heard[0] {
+		t.Errorf("heard %v: want it to start near 2.5s and fall", heard)
 	}
 }

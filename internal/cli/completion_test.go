@@ -38,7 +38,7 @@ func TestCompleteOutput(t *testing.T) {
 		args []string
 		want []string
 	}{
-		{[]string{"scan", "-o", ""}, []string{"table", "json", "yaml", "markdown"}},
+		{[]string{"scan", "-o", ""}, []string{"table", "wide", "name", "json", "yaml", "markdown"}},
 		{[]string{"check", "-o", "ya"}, []string{"yaml"}},
 		{[]string{"check", "-o", ""}, []string{"table", "json", "yaml", "markdown", "sarif", "junit"}},
 		{[]string{"check", "-o", "s"}, []string{"sarif"}},

@@ -2,10 +2,8 @@ package cli
 
 import (
 	"fmt"
-	"os"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
 	"plumb.dev/plumb/internal/drift"
 	"plumb.dev/plumb/internal/remediate"
@@ -49,7 +47,7 @@ Exit codes are kubectl diff's: 0 no differences, 1 differences, 2 an error.`,
 		},
 	}
 	o.scanFlags.add(cmd.Flags())
-	cmd.Flags().StringVar(&o.color, "color", "auto", "Colour the diff: auto (when writing to a terminal and NO_COLOR is unset), always, never")
+	cmd.Flags().StringVar(&o.color, "color", "auto", "Colour the diff: auto (when writing to a terminal, unless NO_COLOR or --no-color), always, never")
 	return cmd
 }
 
@@ -96,6 +94,6 @@ func (o *diffOptions) useColor() bool {
 	case "never":
 		return false
 	}
-	f, ok := o.rawOut.(*os.File)
-	return ok && os.Getenv("NO_COLOR") == "" && term.IsTerminal(int(f.Fd()))
+	_, tty := terminalWidth(o.rawOut)
+	return tty && o.colorAllowed()
 }

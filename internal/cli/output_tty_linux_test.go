@@ -179,3 +179,18 @@ func TestScanProgressOnATerminal(t *testing.T) {
 		t.Errorf("off a terminal, stderr: %q", stderr)
 	}
 }
+
+// TestDiffNoColor: plumb diff colours on a terminal, and --no-color turns
+// that off as NO_COLOR does.
+func TestDiffNoColor(t *testing.T) {
+	ns := env.Namespace(t)
+	env.Kubectl(t, "", "-n", ns, "apply", "--server-side", "-f", shop)
+	env.Kubectl(t, "", "-n", ns, "scale", "deployment/web", "--replicas=5")
+	args := []string{"diff", "--kubeconfig", env.Kubeconfig, "-n", ns, "--source", shop}
+	if _, out, _ := runOnTerminal(t, 100, args...); !ansi.MatchString(out) {
+		t.Errorf("diff on a terminal has no colour:\n%q", out)
+	}
+	if _, out, _ := runOnTerminal(t, 100, append(args, "--no-color")...); ansi.MatchString(out) || !strings.Contains(out, "replicas: 5") {
+		t.Errorf("diff --no-color has colour, or no diff:\n%q", out)
+	}
+}

@@ -151,3 +151,34 @@ func TestRemovedPortIsSkew(t *testing.T) {
 		t.Errorf("difference %+v: want the port on us, nothing on eu", d)
 	}
 }
+
+// TestHumanFormats: the table (with and without headers, and wide), -o
+// name and a JSONPath template.
+func TestHumanFormats(t *testing.T) {
+	r := Report{APIVersion: APIVersion, Kind: Kind, Groups: []Group{{Name: "all", Clusters: []string{"eu", "us"}, Objects: []Object{
+		{APIVersion: "apps/v1", Kind: "Deployment", Namespace: "shop", Name: "api",
+			Differences: []Difference{{Path: ".spec.replicas", Values: map[string]any{"eu": 2, "us": 3}, Drifted: []string{"us"}}}},
+		{APIVersion: "v1", Kind: "ConfigMap", Namespace: "shop", Name: "flags", MissingOn: []string{"us"}},
+	}}}}
+	for _, tt := range []struct {
+		format string
+		opts   table.Options
+		want   string
+	}{
+		{"", table.Options{}, "GROUP   KIND         NAMESPACE   NAME    PATH             VALUES\n" +
+			"all     Deployment   shop        api     .spec.replicas   eu=2 us=3*\n" +
+			"all     ConfigMap    shop        flags   -                missing on us\n"},
+		{"table", table.Options{NoHeaders: true}, "all   Deployment   shop   api     .spec.replicas   eu=2 us=3*\n" +
+			"all   ConfigMap    shop   flags   -                missing on us\n"},
+		{"name", table.Options{}, "deployment.apps/api\nconfigmap/flags\n"},
+		{`jsonpath={.groups[0].objects[*].name}`, table.Options{}, "api flags"},
+	} {
+		var b strings.Builder
+		if err := Write(&b, r, tt.format, tt.opts); err != nil {
+			t.Fatalf("-o %s: %v", tt.format, err)
+		}
+		if diff := cmp.Diff(tt.want, b.String()); diff != "" {
+			t.Errorf("-o %q (-want +got):\n%s", tt.format, diff)
+		}
+	}
+}

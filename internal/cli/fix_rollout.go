@@ -32,17 +32,72 @@ type rolloutDoc struct {
 	Results    []remediate.Result `json:"results,omitempty"`
 }
 
-// runRollout fixes the configuration's fleet wave by wave (rollout:), or
-// goes on with a stopped rollout (--resume).
-func (o *fixOptions) runRollout(ctx context.Context, cfg *config.File) error {
-	if o.dryRun != "none" {
-		return fmt.Errorf("--dry-run is not supported with a rollout: plumb diff -c shows what it would fix")
+// rolloutTargets are the configuration's clusters a rollout works on:
+// those --fleet-cluster and --cluster-selector choose, as plumb scan -c
+// chooses them. kubectl's --context and -n are refused: each cluster's
+// come from the configuration.
+func (o *fixOptions) rolloutTargets(cfg *config.File) ([]fleet.Member, error) {
+	if err := refuseKubeFlags(o.globalOptions, cfg); err != nil {
+		return nil, err
 	}
+	if len(o.sources) > 0 || len(o.values) > 0 || len(o.set) > 0 || o.releaseName != "" {
+		return nil, fmt.Errorf("%s lists clusters: sources and values come from it, not from --source, --values, --set or --release-name", cfg.Path)
+	}
+	return o.fleet.targets(cfg)
+}
+
+// refuseClusterSelection refuses --fleet-cluster and --cluster-selector
+// where the run already names its clusters (--resume, --undo): what goes
+// on or is put back is what the run did, every cluster of it.
+func (o *fixOptions) refuseClusterSelection(flag string) error {
+	if len(o.fleet.clusters) > 0 || o.fleet.selector != "" {
+		return fmt.Errorf("%s works on the clusters the run did: it takes no --fleet-cluster or --cluster-selector", flag)
+	}
+	return nil
+}
+
+// runRollout fixes the configuration's fleet wave by wave (rollout:), or
+// goes on with a stopped rollout (--resume). Without --yes, or with
+// --dry-run=server, it first plans every wave's clusters and shows each
+// plan (previewRollout).
+func (o *fixOptions) runRollout(ctx context.Context, cfg *config.File) error {
 	// The store is read for --resume, and made only once the rollout
 	// starts (the runner opens it).
 	st := &lazyStore{flag: o.storePath, cfg: cfg}
 	defer st.Close()
-	targets, err := fleet.Members(cfg, nil, nil)
+	var prev *store.Run
+	if o.resume > 0 {
+		if err := o.refuseClusterSelection("--resume"); err != nil {
+			return err
+		}
+		var err error
+		prev, err = st.Run(ctx, o.resume)
+		if errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("run %d is not in the store; plumb history lists the runs", o.resume)
+		} else if err != nil {
+			return err
+		}
+		if err := remediate.Resumable(prev); err != nil {
+			return err
+		}
+	}
+	var targets []fleet.Member
+	var err error
+	if prev != nil {
+		// A resumed rollout goes on with the clusters it started with.
+		if err := refuseKubeFlags(o.globalOptions, cfg); err != nil {
+			return err
+		}
+		var names []string
+		for _, w := range prev.Waves {
+			if !slices.Contains(names, w.Cluster) {
+				names = append(names, w.Cluster)
+			}
+		}
+		targets, err = fleet.Members(cfg, names, nil)
+	} else {
+		targets, err = o.rolloutTargets(cfg)
+	}
 	if err != nil {
 		return err
 	}
@@ -55,16 +110,7 @@ func (o *fixOptions) runRollout(ctx context.Context, cfg *config.File) error {
 	waves, unassigned := rollout.Waves(cfg.Rollout, bound)
 	// wrote: a wave before the resumed ones wrote something to undo.
 	wrote := false
-	if o.resume > 0 {
-		prev, err := st.Run(ctx, o.resume)
-		if errors.Is(err, store.ErrNotFound) {
-			return fmt.Errorf("run %d is not in the store; plumb history lists the runs", o.resume)
-		} else if err != nil {
-			return err
-		}
-		if err := remediate.Resumable(prev); err != nil {
-			return err
-		}
+	if prev != nil {
 		waves = rollout.Remaining(waves, prev.Waves)
 		wrote = slices.ContainsFunc(prev.Steps, func(s store.RunStep) bool { return s.Outcome == store.StepApplied })
 	} else if len(waves) == 0 {
@@ -84,20 +130,27 @@ func (o *fixOptions) runRollout(ctx context.Context, cfg *config.File) error {
 		}
 		fmt.Fprintln(o.streams.Out)
 	}
-	if !o.yes {
-		ok, why := o.ask(fmt.Sprintf("Fix %d waves, planning each cluster as its wave starts?", len(waves)))
-		if !ok {
-			fmt.Fprintln(o.streams.ErrOut, "rollout not started: "+why)
-			return withCode(ExitDrift, nil)
-		}
-	}
-
 	f, err := o.newRolloutFleet(cfg, targets)
 	if err != nil {
 		return err
 	}
+	if !o.yes || o.dryRun == "server" {
+		p, err := o.previewRollout(ctx, f, waves)
+		if err != nil {
+			return err
+		}
+		if o.dryRun == "server" || !p.steps {
+			return withCode(p.code, nil)
+		}
+		ok, why := o.ask(fmt.Sprintf("Fix %d waves, planning each cluster again as its wave starts?", len(waves)))
+		if !ok {
+			fmt.Fprintln(o.streams.ErrOut, "rollout not started: "+why)
+			return withCode(max(p.code, ExitDrift), nil)
+		}
+	}
+
 	runner := &remediate.Runner{Runs: st}
-	ropts := remediate.RolloutOptions{Waves: rollout.Options{Logger: o.logger, Baking: o.bakeCountdown()}, Planned: f.planned, Applied: f.applied}
+	ropts := remediate.RolloutOptions{Waves: rollout.Options{Logger: o.logger, Baking: o.bakeCountdown()}, Planned: func(name string, plan remediate.Plan) { f.planned(name, plan, true) }, Applied: f.applied}
 	var run remediate.RolloutRun
 	if o.resume > 0 {
 		run, err = runner.Resume(ctx, o.resume, f.fleet(), waves, ropts)
@@ -230,8 +283,9 @@ func (f *rolloutFleet) fleet() remediate.Fleet {
 	}
 }
 
-// planned prints a cluster's plan, its errors, skips and refusals.
-func (f *rolloutFleet) planned(name string, plan remediate.Plan) {
+// planned prints a cluster's plan, its errors, skips and refusals; named
+// starts the plan with the cluster's name.
+func (f *rolloutFleet) planned(name string, plan remediate.Plan, named bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for _, e := range plan.Errors {
@@ -244,7 +298,9 @@ func (f *rolloutFleet) planned(name string, plan remediate.Plan) {
 		fmt.Fprintf(f.o.streams.ErrOut, "refused by %s: %s: %s%s\n", r.Guardrail, name, objectPrefix(r.Object), r.Reason)
 	}
 	if f.o.output != "json" {
-		fmt.Fprintf(f.o.streams.Out, "Cluster %s: ", name)
+		if named {
+			fmt.Fprintf(f.o.streams.Out, "Cluster %s: ", name)
+		}
 		writePlan(f.o.streams.Out, plan)
 	}
 }
@@ -281,6 +337,12 @@ func (o *fixOptions) undoRollout(ctx context.Context, cfg *config.File) error {
 	started := time.Now()
 	st := &lazyStore{flag: o.storePath, cfg: cfg}
 	defer st.Close()
+	if err := o.refuseClusterSelection("--undo"); err != nil {
+		return err
+	}
+	if err := refuseKubeFlags(o.globalOptions, cfg); err != nil {
+		return err
+	}
 	targets, err := fleet.Members(cfg, nil, nil)
 	if err != nil {
 		return err
@@ -339,4 +401,89 @@ func (o *fixOptions) undoRollout(ctx context.Context, cfg *config.File) error {
 		}
 	}
 	return withCode(fixExitCode(run), nil)
+}
+
+// rolloutPreview is what previewRollout found.
+type rolloutPreview struct {
+	// code is the exit code plain fix gives for the same plans (and, with
+	// --dry-run=server, their dry-run results).
+	code int
+	// steps says whether any cluster's plan has a step to apply.
+	steps bool
+}
+
+// previewRollout plans every cluster of every wave now, in wave order,
+// and prints each plan as plain fix prints its own; with --dry-run=server
+// each plan is also run as a server-side dry run, through the same
+// lifecycle as plain fix's (remediate.Runner.Carry). Nothing is written,
+// not even the store, and no wave bakes: a rollout that starts after it
+// plans each cluster again as its wave starts.
+func (o *fixOptions) previewRollout(ctx context.Context, f *rolloutFleet, waves []rollout.Wave) (rolloutPreview, error) {
+	dry := o.dryRun == "server"
+	p := rolloutPreview{code: ExitInSync}
+	all := remediate.Plan{APIVersion: "plumb.dev/v1alpha1", Kind: "Plan", Steps: []remediate.Step{}, Refusals: []remediate.Refusal{}, Errors: []source.Error{}}
+	var rows []store.RunWave
+	var results []remediate.Result
+	for _, w := range waves {
+		for _, name := range w.Clusters {
+			rows = append(rows, store.RunWave{Wave: w.Name, Cluster: name, Status: string(rollout.StatusPending)})
+			fc, err := f.conn(name)
+			if err != nil {
+				return p, err
+			}
+			objs, errs := fc.Load(ctx)
+			plan, err := fc.planner.Plan(ctx, objs)
+			if err != nil {
+				return p, fmt.Errorf("cluster %s: %w", name, err)
+			}
+			plan.Errors = append(errs, plan.Errors...)
+			if o.output != "json" {
+				fmt.Fprintf(o.streams.Out, "Wave %s, cluster %s: ", w.Name, name)
+			}
+			f.planned(name, plan, false)
+			run := remediate.Run{Plan: plan, Outcome: store.RunNothing}
+			if plan.Refused() {
+				run.Outcome = store.RunRefused
+			}
+			if dry {
+				runner := &remediate.Runner{Planner: fc.planner}
+				if run, err = runner.Carry(ctx, plan, remediate.RunOptions{Command: "fix", DryRun: true}); err != nil {
+					return p, fmt.Errorf("cluster %s: %w", name, err)
+				}
+				if o.output != "json" {
+					for _, r := range run.Results {
+						fmt.Fprintf(o.streams.Out, "%s: %s\n", name, resultLine(r, " (server dry run)"))
+					}
+					if len(run.Results) > 0 {
+						fmt.Fprintln(o.streams.Out)
+					}
+				}
+			} else if len(plan.Steps) > 0 && !plan.Refused() {
+				// Only shown: drift remains, as after plain fix's plan
+				// that was not confirmed.
+				run.Outcome = store.RunDeclined
+			}
+			p.steps = p.steps || len(plan.Steps) > 0
+			p.code = max(p.code, fixExitCode(run))
+			all.Steps = append(all.Steps, plan.Steps...)
+			all.Refusals = append(all.Refusals, plan.Refusals...)
+			all.Skipped = append(all.Skipped, plan.Skipped...)
+			all.Errors = append(all.Errors, plan.Errors...)
+			all.LeftInPlace = append(all.LeftInPlace, plan.LeftInPlace...)
+			results = append(results, run.Results...)
+		}
+	}
+	switch {
+	case o.output == "json":
+		enc := json.NewEncoder(o.streams.Out)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rolloutDoc{Waves: rows, Plan: &all, Results: results}); err != nil {
+			return p, err
+		}
+	case dry:
+		fmt.Fprintf(o.streams.Out, "Server dry run of %d waves: nothing was written and no wave baked.\n", len(waves))
+	case !p.steps:
+		fmt.Fprintln(o.streams.Out, "Nothing to do: every object of every wave is as declared.")
+	}
+	return p, nil
 }

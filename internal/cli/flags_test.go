@@ -62,7 +62,11 @@ bindings:
 - source: s
   clusters: {}
 `
-	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
+	if err := os.WriteFile(cfg, []byte(body+"rollout: {waves: [{name: all, clusters: {}}]}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	token := filepath.Join(dir, "token")
+	if err := os.WriteFile(token, []byte("secret-token\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
@@ -72,11 +76,23 @@ bindings:
 		{[]string{"scan", "-c", cfg, "--context", "other"}, "--context cannot be used with -c " + cfg},
 		{[]string{"diff", "-c", cfg, "-n", "other"}, "-n/--namespace cannot be used with -c " + cfg},
 		{[]string{"scan", "-c", cfg, "-n", "x", "--context", "y"}, "--context and -n/--namespace cannot be used"},
+		{[]string{"serve", "-c", cfg, "--context", "other"}, "--context cannot be used with -c " + cfg},
+		{[]string{"serve", "-c", cfg, "-n", "other", "--lease-namespace", "plumb"}, "-n/--namespace cannot be used with -c " + cfg},
+		{[]string{"agent", "-c", cfg, "--fleet-cluster", "a", "--hub", "https://hub.example", "--token-file", token, "-n", "other"}, "-n/--namespace cannot be used with -c " + cfg},
+		{[]string{"fix", "-c", cfg, "--context", "other", "--yes"}, "--context cannot be used with -c " + cfg},
+		{[]string{"fix", "-c", cfg, "--undo", "3", "-n", "other"}, "-n/--namespace cannot be used with -c " + cfg},
+		{[]string{"fix", "-c", cfg, "--undo", "3", "--fleet-cluster", "a"}, "--undo works on the clusters the run did: it takes no --fleet-cluster or --cluster-selector"},
 	} {
 		code, _, stderr := run(t, tc.args...)
 		if code != ExitError || !strings.Contains(stderr, tc.want) {
 			t.Errorf("%v: exit %d, stderr %q, want %q", tc.args, code, stderr, tc.want)
 		}
+	}
+	// With --lease-namespace, serve's --context names the cluster plumb
+	// runs in, where the Leases are: it is not refused.
+	if code, _, stderr := run(t, "serve", "-c", cfg, "--lease-namespace", "plumb", "--context", "nowhere", "--store", filepath.Join(dir, "plumb.db")); code != ExitError ||
+		strings.Contains(stderr, "cannot be used") || !strings.Contains(stderr, "nowhere") {
+		t.Errorf("serve --lease-namespace --context nowhere: exit %d, stderr %q; want the context not found", code, stderr)
 	}
 }
 

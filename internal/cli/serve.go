@@ -290,6 +290,9 @@ func (o *serveOptions) clusters(ctx context.Context, cfg *config.File, m *metric
 		if len(o.admission.deployers) > 0 {
 			return nil, nil, fmt.Errorf("--admission-deployer is for --source; with -c, set deployers on each source in %s", cfg.Path)
 		}
+		if err := o.refuseKubeFlags(cfg); err != nil {
+			return nil, nil, err
+		}
 		if targets, err = o.fleet.targets(cfg); err != nil {
 			return nil, nil, err
 		}
@@ -350,4 +353,18 @@ func (o *serveOptions) queueOptions(cfg *config.File, m *metrics.Metrics) queue.
 		}
 	}
 	return opts
+}
+
+// refuseKubeFlags refuses kubectl's --context and -n with a configuration
+// that lists clusters (refuseKubeFlags), except --context with
+// --lease-namespace: it names the cluster plumb runs in, where the
+// Leases are.
+func (o *serveOptions) refuseKubeFlags(cfg *config.File) error {
+	g := *o.globalOptions
+	if o.shard.namespace != "" {
+		kube := *g.kube
+		kube.Context = nil
+		g.kube = &kube
+	}
+	return refuseKubeFlags(&g, cfg)
 }

@@ -3,6 +3,8 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
+	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -233,5 +235,142 @@ func TestFixRolloutFailedStepExits2(t *testing.T) {
 	code, out, stderr := run(t, "fix", "-c", cfg, "--store", storeFor(t), "--yes")
 	if code != ExitError || strings.Contains(out, "--undo") {
 		t.Errorf("a rollout whose step failed: exit %d (want %d), and no --undo offered:\n%s%s", code, ExitError, out, stderr)
+	}
+}
+
+// TestFixRolloutPreview: without --yes a rollout shows every wave's plan,
+// per cluster and per object, and starts nothing; --dry-run=server runs
+// every wave's plan as a server-side dry run, writing nothing (not even
+// the store) and baking nothing, with plain fix --dry-run's exit code.
+func TestFixRolloutPreview(t *testing.T) {
+	t.Parallel()
+	cfg, namespaces := rolloutFleetConfig(t, 2, "off", `rollout:
+  waves:
+    - {name: canary, clusters: {matchLabels: {tier: canary}}, bake: 1h}
+    - {name: rest, clusters: {matchLabels: {tier: rest}}}
+`)
+	for _, ns := range namespaces {
+		env.Kubectl(t, "", "-n", ns, "scale", "deployment/web", "--replicas=5")
+	}
+	db := storeFor(t)
+	noStore := func(what string) {
+		t.Helper()
+		if _, err := os.Stat(db); !os.IsNotExist(err) {
+			t.Errorf("%s made the store %s (%v)", what, db, err)
+		}
+	}
+	untouched := func(what string) {
+		t.Helper()
+		for _, ns := range namespaces {
+			if webReplicas(t, ns) != "5" {
+				t.Fatalf("%s changed deployment %s/web", what, ns)
+			}
+		}
+	}
+
+	code, out, stderr := run(t, "fix", "-c", cfg, "--store", db)
+	for i, ns := range namespaces {
+		wave := []string{"canary", "rest"}[i]
+		want := fmt.Sprintf("Wave %s, cluster c%d: Plan: 1 objects\n\n~ Deployment %s/web (apply, medium risk", wave, i, ns)
+		if !strings.Contains(out, want) {
+			t.Errorf("without --yes, stdout lacks %q:\n%s", want, out)
+		}
+	}
+	if code != ExitDrift || !strings.Contains(out, ".spec.replicas: 5 -> 2") || !strings.Contains(stderr, "rollout not started: not a terminal") {
+		t.Errorf("without --yes: exit %d (want 1)\nstdout:\n%s\nstderr:\n%s", code, out, stderr)
+	}
+	untouched("a rollout without --yes")
+	noStore("a rollout without --yes")
+
+	// Plain fix's dry run of the same drift, for its exit code.
+	plain, _, _ := run(t, "fix", "--kubeconfig", env.Kubeconfig, "-n", namespaces[0], "--source", shop, "--dry-run=server", "--store", db)
+	start := time.Now()
+	code, out, stderr = run(t, "fix", "-c", cfg, "--store", db, "--dry-run=server")
+	for i, ns := range namespaces {
+		if want := fmt.Sprintf("c%d: Deployment %s/web applied (server dry run)", i, ns); !strings.Contains(out, want) {
+			t.Errorf("--dry-run=server: stdout lacks %q:\n%s", want, out)
+		}
+	}
+	if code != plain || !strings.Contains(out, "Server dry run of 2 waves: nothing was written and no wave baked.") || strings.Contains(stderr, "rollout not started") {
+		t.Errorf("--dry-run=server: exit %d (plain fix --dry-run=server: %d)\nstdout:\n%s\nstderr:\n%s", code, plain, out, stderr)
+	}
+	if time.Since(start) > 30*time.Second {
+		t.Errorf("--dry-run=server took %s: it waited for the canary's bake", time.Since(start))
+	}
+	untouched("a rollout's dry run")
+	noStore("a rollout's dry run")
+
+	// As JSON: every cluster's steps and dry-run results, the waves pending.
+	code, d, _ := fixFleet(t, cfg, "--dry-run=server")
+	if code != plain || d.Run != 0 || d.Plan == nil || len(d.Plan.Steps) != 2 || len(d.Results) != 2 || len(d.Waves) != 2 || d.Waves[1].Status != "pending" {
+		t.Errorf("--dry-run=server -o json: exit %d, run %d, waves %+v, plan %+v, results %+v", code, d.Run, d.Waves, d.Plan, d.Results)
+	}
+	untouched("a rollout's dry run as JSON")
+	noStore("a rollout's dry run as JSON")
+}
+
+// TestFixRolloutChoosesClusters: --fleet-cluster and --cluster-selector
+// choose the clusters a rollout fixes, as they choose those plumb scan -c
+// compares; the others are left alone. A resume goes on with the clusters
+// the run had and takes no selection.
+func TestFixRolloutChoosesClusters(t *testing.T) {
+	t.Parallel()
+	cfg, namespaces := rolloutFleetConfig(t, 3, "off", `rollout:
+  waves:
+    - {name: canary, clusters: {matchLabels: {tier: canary}}}
+    - {name: rest, clusters: {matchLabels: {tier: rest}}}
+`)
+	for _, ns := range namespaces {
+		env.Kubectl(t, "", "-n", ns, "scale", "deployment/web", "--replicas=5")
+	}
+	code, d, stderr := fixFleet(t, cfg, "--yes", "--fleet-cluster", "c1")
+	if code != ExitInSync || len(d.Waves) != 1 || d.Waves[0].Cluster != "c1" || d.Waves[0].Wave != "rest" {
+		t.Fatalf("--fleet-cluster c1: exit %d, waves %+v: %s", code, d.Waves, stderr)
+	}
+	if got := []string{webReplicas(t, namespaces[0]), webReplicas(t, namespaces[1]), webReplicas(t, namespaces[2])}; strings.Join(got, ",") != "5,2,5" {
+		t.Fatalf("after --fleet-cluster c1, web replicas %v; want only c1's put back", got)
+	}
+	code, d, stderr = fixFleet(t, cfg, "--yes", "--cluster-selector", "tier=rest")
+	if code != ExitInSync || len(d.Waves) != 2 || d.Waves[0].Cluster != "c1" || d.Waves[1].Cluster != "c2" {
+		t.Fatalf("--cluster-selector tier=rest: exit %d, waves %+v: %s", code, d.Waves, stderr)
+	}
+	if webReplicas(t, namespaces[0]) != "5" || webReplicas(t, namespaces[2]) != "2" {
+		t.Fatalf("--cluster-selector tier=rest fixed the canary, or not c2")
+	}
+	if code, _, stderr := run(t, "fix", "-c", cfg, "--store", storeFor(t), "--yes", "--cluster-selector", "tier=none"); code != ExitError ||
+		!strings.Contains(stderr, "no cluster of "+cfg+" matches the selection") {
+		t.Errorf("a selector that matches nothing: exit %d: %s", code, stderr)
+	}
+	if code, _, stderr := run(t, "fix", "-c", cfg, "--store", storeFor(t), "--yes", "--resume", strconv.FormatInt(d.Run, 10), "--fleet-cluster", "c0"); code != ExitError ||
+		!strings.Contains(stderr, "--resume works on the clusters the run did") {
+		t.Errorf("--resume with --fleet-cluster: exit %d: %s", code, stderr)
+	}
+}
+
+// TestFixRolloutLogsOnStderr: with -v 1 a rollout's progress (slog) goes
+// to standard error, and standard output holds only the human output:
+// the waves, each cluster's plan and results, and the record.
+func TestFixRolloutLogsOnStderr(t *testing.T) {
+	t.Parallel()
+	cfg, namespaces := rolloutFleetConfig(t, 2, "off", `rollout:
+  waves:
+    - {name: canary, clusters: {matchLabels: {tier: canary}}, bake: 2s}
+    - {name: rest, clusters: {}}
+`)
+	for _, ns := range namespaces {
+		env.Kubectl(t, "", "-n", ns, "scale", "deployment/web", "--replicas=5")
+	}
+	code, out, stderr := run(t, "fix", "-c", cfg, "--store", storeFor(t), "--yes", "-v", "1")
+	if code != ExitInSync || !strings.Contains(stderr, "level=INFO") || !strings.Contains(stderr, `msg="wave done"`) {
+		t.Fatalf("exit %d; stderr lacks the rollout's progress:\n%s", code, stderr)
+	}
+	human := []string{"Rollout: ", "  canary: ", "  rest: ", "Cluster c", "~ Deployment ", "    .spec.", "c0: Deployment ", "c1: Deployment ", "wave canary, ", "wave rest, ", "Recorded as run "}
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		if line != "" && !slices.ContainsFunc(human, func(p string) bool { return strings.HasPrefix(line, p) }) {
+			t.Errorf("stdout holds a line that is not the rollout's human output: %q", line)
+		}
+		if strings.Contains(line, "level=") || strings.Contains(line, "msg=") {
+			t.Errorf("a log line on stdout: %q", line)
+		}
 	}
 }

@@ -357,8 +357,14 @@ func targetNames(ts []fleet.Member) string {
 // that lists clusters: each cluster's context and namespace come from it,
 // and the flags would otherwise be silently ignored.
 func refuseKubeFlags(g *globalOptions, cfg *config.File) error {
+	return refuseKubeFlagsBut(g, cfg, false)
+}
+
+// refuseKubeFlagsBut is refuseKubeFlags, which lets --context through
+// where contextOK (it names another cluster the command uses).
+func refuseKubeFlagsBut(g *globalOptions, cfg *config.File, contextOK bool) error {
 	var given []string
-	if g.kube.Context != nil && *g.kube.Context != "" {
+	if !contextOK && g.kube.Context != nil && *g.kube.Context != "" {
 		given = append(given, "--context")
 	}
 	if g.kube.Namespace != nil && *g.kube.Namespace != "" {

@@ -360,11 +360,5 @@ func (o *serveOptions) queueOptions(cfg *config.File, m *metrics.Metrics) queue.
 // --lease-namespace: it names the cluster plumb runs in, where the
 // Leases are.
 func (o *serveOptions) refuseKubeFlags(cfg *config.File) error {
-	g := *o.globalOptions
-	if o.shard.namespace != "" {
-		kube := *g.kube
-		kube.Context = nil
-		g.kube = &kube
-	}
-	return refuseKubeFlags(&g, cfg)
+	return refuseKubeFlagsBut(o.globalOptions, cfg, o.shard.namespace != "")
 }

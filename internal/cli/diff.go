@@ -47,6 +47,8 @@ Exit codes are kubectl diff's: 0 no differences, 1 differences, 2 an error.`,
 		},
 	}
 	o.scanFlags.add(cmd.Flags())
+	o.scanFlags.addSelector(cmd.Flags())
+	o.scanFlags.addAllNamespaces(cmd.Flags())
 	cmd.Flags().StringVar(&o.color, "color", "auto", "Colour the diff: auto (when writing to a terminal, unless NO_COLOR or --no-color), always, never")
 	return cmd
 }

@@ -112,6 +112,7 @@ full, or it left added fields in place; 2 an error.`,
 		},
 	}
 	o.scanFlags.add(cmd.Flags())
+	o.scanFlags.addSelector(cmd.Flags())
 	fs := cmd.Flags()
 	o.flags = fs
 	fs.BoolVarP(&o.yes, "yes", "y", false, "Apply without asking")
@@ -156,8 +157,8 @@ func (o *fixOptions) Validate() error {
 		return fmt.Errorf("--resume RUN goes on with a rollout: it takes -c and no --undo")
 	}
 	if o.undo > 0 {
-		if len(o.sources) > 0 || o.removeAdded || o.prune {
-			return fmt.Errorf("--undo takes no --source, --remove-added or --prune: it puts back what the run changed")
+		if len(o.sources) > 0 || o.removeAdded || o.prune || o.selector != "" {
+			return fmt.Errorf("--undo takes no --source, --remove-added, --prune or -l: it puts back what the run changed")
 		}
 		return nil
 	}

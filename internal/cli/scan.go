@@ -51,6 +51,8 @@ dry-run, so server defaults never show up as drift.`,
 	}
 	o.scanFlags.add(cmd.Flags())
 	addNoHeaders(cmd.Flags(), &o.noHeaders)
+	o.scanFlags.addSelector(cmd.Flags())
+	o.scanFlags.addAllNamespaces(cmd.Flags())
 	cmd.Flags().StringVar(&o.usersFrom, "store", "", "plumb serve's store (a SQLite file or a postgres:// URL): name the user behind each change, as serve's --audit-listen recorded it (read only)")
 	return cmd
 }

@@ -38,6 +38,13 @@ type scanFlags struct {
 	fleet       fleetFlags
 	gitAuth     gitsource.Auth
 	limits      source.Limits
+	// selector is -l (drift.Options.Selector); validate parses it into
+	// labelSelector. scan, diff and fix have it (addSelector).
+	selector      string
+	labelSelector labels.Selector
+	// allNamespaces is -A (drift.Options.UnmanagedAllNamespaces): scan and
+	// diff have it (addAllNamespaces), with --unmanaged only.
+	allNamespaces bool
 }
 
 // fleetFlags select and bound clusters in fleet mode.
@@ -67,6 +74,16 @@ func (f *scanFlags) add(fs *pflag.FlagSet) {
 	f.addConfig(fs)
 	addGitFlags(fs, &f.gitAuth)
 	addLimitFlags(fs, &f.limits)
+}
+
+// addSelector adds kubectl's -l: objects, never clusters, by their labels.
+func (f *scanFlags) addSelector(fs *pflag.FlagSet) {
+	fs.StringVarP(&f.selector, "selector", "l", "", "Only objects whose labels match, e.g. app=web,tier!=cache: declared objects by their declared labels, and with --unmanaged live objects by theirs")
+}
+
+// addAllNamespaces adds kubectl's -A, which widens --unmanaged.
+func (f *scanFlags) addAllNamespaces(fs *pflag.FlagSet) {
+	fs.BoolVarP(&f.allNamespaces, "all-namespaces", "A", false, "With --unmanaged, look for objects no source declares in every namespace and in the cluster-scoped kinds, not only in the namespaces the sources touch")
 }
 
 // addConfig adds the flags of fleet mode.
@@ -156,6 +173,8 @@ func (f *scanFlags) driftOptions(g *globalOptions, rules []drift.IgnoreRule) dri
 	opts.Ignore = rules
 	opts.Logger = g.logger
 	opts.SecretHashKey = f.hashKey
+	opts.Selector = f.labelSelector
+	opts.UnmanagedAllNamespaces = f.unmanaged && f.allNamespaces
 	return opts
 }
 
@@ -298,6 +317,16 @@ func (f *scanFlags) validate() error {
 	}
 	if f.concurrency < 1 {
 		return fmt.Errorf("--concurrency must be at least 1")
+	}
+	if f.selector != "" {
+		sel, err := labels.Parse(f.selector)
+		if err != nil {
+			return fmt.Errorf("-l/--selector %q: %w", f.selector, err)
+		}
+		f.labelSelector = sel
+	}
+	if f.allNamespaces && !f.unmanaged {
+		return fmt.Errorf("-A/--all-namespaces widens --unmanaged to every namespace and the cluster-scoped kinds; give --unmanaged too (the objects compared are those the sources declare, wherever they are)")
 	}
 	if f.fleet.parallel < 1 {
 		return fmt.Errorf("--parallel-clusters must be at least 1")

@@ -79,8 +79,14 @@ func (c *Cluster) served(preferred func(discovery.DiscoveryInterface) ([]*metav1
 // reading in pages of 500, so that a cluster-wide list holds only what is
 // kept.
 func (c *Cluster) ListMetadata(ctx context.Context, gvr schema.GroupVersionResource, ns string, keep func(*metav1.PartialObjectMetadata) bool) ([]metav1.PartialObjectMetadata, error) {
+	return c.ListMetadataSelected(ctx, gvr, ns, "", keep)
+}
+
+// ListMetadataSelected is ListMetadata for the objects whose labels match
+// selector (kubectl's -l syntax, sent to the server; "" selects all).
+func (c *Cluster) ListMetadataSelected(ctx context.Context, gvr schema.GroupVersionResource, ns, selector string, keep func(*metav1.PartialObjectMetadata) bool) ([]metav1.PartialObjectMetadata, error) {
 	var all []metav1.PartialObjectMetadata
-	opts := metav1.ListOptions{Limit: 500}
+	opts := metav1.ListOptions{Limit: 500, LabelSelector: selector}
 	for {
 		list, err := c.Metadata.Resource(gvr).Namespace(ns).List(ctx, opts)
 		if err != nil {

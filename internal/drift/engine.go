@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"plumb.dev/plumb/internal/cluster"
@@ -48,6 +49,19 @@ type Options struct {
 	// listed per namespace. DefaultOptions sets 5; 0 lists cluster-wide
 	// whenever there is a namespace, a negative value never.
 	UnmanagedClusterWideAfter int
+	// UnmanagedAllNamespaces, with Unmanaged and UnmanagedAllKinds, looks
+	// for unmanaged objects in every namespace and in the cluster-scoped
+	// kinds (kubectl's -A), one list per kind for the whole cluster, not
+	// only in the namespaces the sources touch. Default false.
+	UnmanagedAllNamespaces bool
+	// Selector narrows a scan to the objects whose labels match (kubectl's
+	// -l): only declared objects whose declared labels match are compared,
+	// and with Unmanaged only live objects whose labels match are reported,
+	// listed with the selector wherever a list is made for them alone.
+	// Declared objects it leaves out still count as declared, so that one
+	// whose live labels match is never reported unmanaged (nor pruned).
+	// Default nil: every object.
+	Selector labels.Selector
 	// Ignore rules are applied on top of DefaultIgnoreRules.
 	Ignore []IgnoreRule
 	// OutOfBandManagers name the managers whose undeclared fields are
@@ -153,12 +167,15 @@ type compactDesired struct {
 	hash [sha256.Size]byte
 }
 
-func (t *target) id() string {
-	gk := t.mapping.GroupVersionKind.GroupKind()
-	if t.ns == "" {
-		return gk.String() + " " + t.name
+func (t *target) id() string { return objectID(t.mapping.GroupVersionKind.GroupKind(), t.ns, t.name) }
+
+// objectID names an object as target.id does: "Kind.group ns/name", or
+// "Kind.group name" when cluster-scoped.
+func objectID(gk schema.GroupKind, ns, name string) string {
+	if ns == "" {
+		return gk.String() + " " + name
 	}
-	return gk.String() + " " + t.ns + "/" + t.name
+	return gk.String() + " " + ns + "/" + name
 }
 
 // listKey is one list request: a resource in a namespace ("" when
@@ -175,14 +192,19 @@ func (e *Engine) Scan(ctx context.Context, objs []source.Object) (Result, error)
 	res := Result{Cluster: e.cluster.Name}
 	log := e.opts.Logger.With("cluster", e.cluster.Name)
 
-	targets, errs, err := e.resolve(objs)
+	all, errs, err := e.resolve(objs)
 	res.Errors = append(res.Errors, errs...)
 	if err != nil {
 		return res, &ClusterError{Cluster: e.cluster.Name, Err: err}
 	}
+	declared := make(map[string]bool, len(all))
+	for _, t := range all {
+		declared[t.id()] = true
+	}
+	targets := e.selected(all)
 
 	hpaTargets := e.hpaTargets(ctx, targets)
-	listed, err := e.listAndCompare(ctx, targets, hpaTargets)
+	listed, err := e.listAndCompare(ctx, targets, declared, hpaTargets)
 	if err != nil {
 		if ctx.Err() != nil {
 			return res, ctx.Err()
@@ -214,7 +236,7 @@ func (e *Engine) Scan(ctx context.Context, objs []source.Object) (Result, error)
 		res.UnmanagedChecked = true
 		found := listed.unmanaged
 		if e.opts.UnmanagedAllKinds {
-			other, err := e.unmanagedOther(ctx, listed.keys, namespacesOf(targets))
+			other, err := e.unmanagedOther(ctx, listed.keys, declared, namespacesOf(targets))
 			if err != nil {
 				return res, &ClusterError{Cluster: e.cluster.Name, Err: fmt.Errorf("unmanaged objects: %w", err)}
 			}
@@ -230,6 +252,26 @@ func (e *Engine) Scan(ctx context.Context, objs []source.Object) (Result, error)
 	log.Info("scan done", "objects", res.Objects, "findings", len(res.Findings), "errors", len(res.Errors),
 		"dryRuns", st.DryRuns, "cacheHits", st.CacheHits, "cacheMisses", st.CacheMisses)
 	return res, nil
+}
+
+// selected returns the targets Options.Selector selects by their
+// declared labels: all of them without one.
+func (e *Engine) selected(targets []*target) []*target {
+	if e.opts.Selector == nil || e.opts.Selector.Empty() {
+		return targets
+	}
+	var out []*target
+	for _, t := range targets {
+		if t.obj.Object == nil || e.opts.Selector.Matches(labels.Set(t.obj.Object.GetLabels())) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// selects reports whether Options.Selector selects a live object.
+func (e *Engine) selects(u *unstructured.Unstructured) bool {
+	return e.opts.Selector == nil || e.opts.Selector.Matches(labels.Set(u.GetLabels()))
 }
 
 // namespacesOf returns the namespaces the targets live in, sorted.
@@ -323,7 +365,10 @@ type listed struct {
 // and so do comparisons, each up to Options.Concurrency; a list waits while
 // the comparisons are all busy. A forbidden list is an error for the
 // objects it covers; other failures mean the cluster cannot be scanned.
-func (e *Engine) listAndCompare(ctx context.Context, targets []*target, hpa map[string]bool) (*listed, error) {
+// A live object no target names is unmanaged unless declared names it (a
+// declared object Options.Selector left out) or the selector leaves it
+// out; cluster-scoped ones only with Options.UnmanagedAllNamespaces.
+func (e *Engine) listAndCompare(ctx context.Context, targets []*target, declared map[string]bool, hpa map[string]bool) (*listed, error) {
 	out := &listed{findings: make([]*Finding, len(targets)), errs: make([]error, len(targets)), found: make([]bool, len(targets)), keys: map[listKey]bool{}}
 	byKey := map[listKey]map[string]int{}
 	namespaced := map[listKey]bool{}
@@ -375,7 +420,8 @@ func (e *Engine) listAndCompare(ctx context.Context, targets []*target, hpa map[
 						compare(i, u)
 						continue
 					}
-					if !e.opts.Unmanaged || !namespaced[k] {
+					if !e.opts.Unmanaged || (!namespaced[k] && !e.opts.UnmanagedAllNamespaces) ||
+						declared[objectID(u.GroupVersionKind().GroupKind(), u.GetNamespace(), u.GetName())] || !e.selects(u) {
 						continue
 					}
 					if f := UnmanagedFinding(e.cluster.Name, u); f != nil {

@@ -94,6 +94,19 @@ var skippedKinds = map[schema.GroupKind]bool{
 	{Group: "reports.kyverno.io", Kind: "EphemeralReport"}: true,
 	{Group: "cilium.io", Kind: "CiliumEndpoint"}:           true, // one per Pod
 	{Group: "", Kind: "ComponentStatus"}:                   true, // computed by kube-apiserver at each read, stored nowhere
+	// What the cluster, its nodes or its add-ons make and people do not
+	// write: scan --unmanaged -A and plumb snapshot -A read the
+	// cluster-scoped kinds, where every Node would otherwise show.
+	{Group: "apps", Kind: "ControllerRevision"}:                       true,
+	{Group: "", Kind: "Node"}:                                         true,
+	{Group: "storage.k8s.io", Kind: "CSINode"}:                        true,
+	{Group: "storage.k8s.io", Kind: "VolumeAttachment"}:               true,
+	{Group: "storage.k8s.io", Kind: "CSIStorageCapacity"}:             true,
+	{Group: "certificates.k8s.io", Kind: "CertificateSigningRequest"}: true,
+	{Group: "internal.apiserver.k8s.io", Kind: "StorageVersion"}:      true,
+	{Group: "resource.k8s.io", Kind: "ResourceSlice"}:                 true,
+	{Group: "metrics.k8s.io", Kind: "PodMetrics"}:                     true,
+	{Group: "metrics.k8s.io", Kind: "NodeMetrics"}:                    true,
 }
 
 // UnmanagedResources returns the served resources in which to look for
@@ -125,11 +138,19 @@ func FromMetadata(m *metav1.PartialObjectMetadata, gvk schema.GroupVersionKind) 
 // declares in a namespace, in the namespaces the sources touch, reading
 // only metadata: one paged list per resource and namespace or, beyond
 // Options.UnmanagedClusterWideAfter namespaces, per resource for the whole
-// cluster. lists are the lists the scan made of declared kinds. A kind the
-// identity may not list is logged and skipped; one it may not list
-// cluster-wide is listed per namespace.
-func (e *Engine) unmanagedOther(ctx context.Context, lists map[listKey]bool, namespaces []string) ([]Finding, error) {
-	served, err := e.cluster.WatchableNamespaced()
+// cluster. With Options.UnmanagedAllNamespaces it looks in every
+// namespace and every cluster-scoped kind, one list per resource. lists
+// are the lists the scan made of declared kinds; declared names every
+// declared object. Lists carry Options.Selector. A kind the identity may
+// not list is logged and skipped; one it may not list cluster-wide is
+// listed per namespace.
+func (e *Engine) unmanagedOther(ctx context.Context, lists map[listKey]bool, declared map[string]bool, namespaces []string) ([]Finding, error) {
+	all := e.opts.UnmanagedAllNamespaces
+	list := e.cluster.WatchableNamespaced
+	if all {
+		list = e.cluster.Listable
+	}
+	served, err := list()
 	if err != nil {
 		if served == nil {
 			return nil, err
@@ -147,12 +168,16 @@ func (e *Engine) unmanagedOther(ctx context.Context, lists map[listKey]bool, nam
 		covered[listed{k.gvr.GroupResource(), k.ns}] = true
 	}
 	wide := ClusterWide(e.opts.UnmanagedClusterWideAfter, len(namespaces))
+	selector := ""
+	if e.opts.Selector != nil {
+		selector = e.opts.Selector.String()
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(e.opts.Concurrency)
 	var mu sync.Mutex
 	var out []Finding
 	search := func(r cluster.Resource, ns string, keep func(*metav1.PartialObjectMetadata) bool) error {
-		items, err := e.cluster.ListMetadata(gctx, r.GVR, ns, keep)
+		items, err := e.cluster.ListMetadataSelected(gctx, r.GVR, ns, selector, keep)
 		if err != nil {
 			return err
 		}
@@ -160,6 +185,9 @@ func (e *Engine) unmanagedOther(ctx context.Context, lists map[listKey]bool, nam
 		mu.Lock()
 		defer mu.Unlock()
 		for i := range items {
+			if declared[objectID(gvk.GroupKind(), items[i].Namespace, items[i].Name)] {
+				continue // declared, and left out by Options.Selector
+			}
 			u, err := FromMetadata(&items[i], gvk)
 			if err != nil {
 				return err
@@ -183,6 +211,20 @@ func (e *Engine) unmanagedOther(ctx context.Context, lists map[listKey]bool, nam
 	}
 	for _, r := range UnmanagedResources(served) {
 		gr := r.GVR.GroupResource()
+		if all {
+			g.Go(func() error {
+				err := search(r, "", func(m *metav1.PartialObjectMetadata) bool { return !covered[listed{gr, m.Namespace}] })
+				if cluster.IsRefused(err) {
+					e.opts.Logger.Warn("not searched for unmanaged objects", "cluster", e.cluster.Name, "resource", gr.String(), "err", err)
+					return nil
+				}
+				if err != nil {
+					return fmt.Errorf("list %s: %w", gr, err)
+				}
+				return nil
+			})
+			continue
+		}
 		todo := map[string]bool{}
 		for _, ns := range namespaces {
 			if !covered[listed{gr, ns}] {

@@ -173,6 +173,9 @@ func (o *agentOptions) Validate() error {
 	if o.serve.configFile != "" && len(o.serve.fleet.clusters) != 1 {
 		return fmt.Errorf("with -c, name the one cluster this agent watches: --fleet-cluster NAME")
 	}
+	if err := o.serve.refuseStdin("agent"); err != nil {
+		return err
+	}
 	return o.serve.scanFlags.validate()
 }
 

@@ -226,7 +226,7 @@ func (o *fixOptions) Run(ctx context.Context) error {
 	}
 	// The current context is a fleet of one, reached and loaded as a
 	// configuration's cluster is.
-	member, err := fleet.One(o.kube, o.sources, o.values, o.set, o.releaseName, "")
+	member, err := o.one(o.globalOptions)
 	if err != nil {
 		return err
 	}

@@ -270,11 +270,30 @@ func (f *scanFlags) targets(g *globalOptions, cfg *config.File) ([]fleet.Member,
 	if len(f.sources) == 0 {
 		return nil, fmt.Errorf("at least one --source is required (or -c with a configuration that lists clusters)")
 	}
-	t, err := fleet.One(g.kube, f.sources, f.values, f.set, f.releaseName, "")
+	t, err := f.one(g)
 	if err != nil {
 		return nil, err
 	}
 	return []fleet.Member{t}, nil
+}
+
+// one is the fleet of one the kubectl flags and --source name, with
+// standard input read for -f -.
+func (f *scanFlags) one(g *globalOptions) (fleet.Member, error) {
+	t, err := fleet.One(g.kube, f.sources, f.values, f.set, f.releaseName, "")
+	if err != nil {
+		return t, err
+	}
+	return t, t.ReadStdin(g.streams.In, f.limits.File)
+}
+
+// refuseStdin refuses -f - in a command that watches its sources (serve,
+// agent): standard input is read once and cannot be watched.
+func (f *scanFlags) refuseStdin(command string) error {
+	if slices.Contains(f.sources, source.Stdin) {
+		return fmt.Errorf("-f - (standard input) cannot be used with %s, which reads its sources again when they change: give files, a directory or a Git source", command)
+	}
+	return nil
 }
 
 // fleetReport builds one report from every cluster's scan. Bad input that

@@ -170,6 +170,9 @@ func (o *serveOptions) Validate() error {
 	if err := o.shard.validate(o); err != nil {
 		return err
 	}
+	if err := o.refuseStdin("serve"); err != nil {
+		return err
+	}
 	if o.agents && len(o.sources) == 0 && o.configFile == "" {
 		return nil // a hub of agents' clusters only
 	}

@@ -3,6 +3,7 @@ package fleet
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"slices"
 	"text/template"
 
@@ -11,6 +12,7 @@ import (
 
 	"plumb.dev/plumb/internal/cluster"
 	"plumb.dev/plumb/internal/config"
+	"plumb.dev/plumb/internal/source"
 )
 
 // Member is one cluster and what is bound to it.
@@ -57,6 +59,32 @@ type Bound struct {
 	// EnforceNamespace refuses objects that name a namespace other than
 	// the -n a fleet of one was given (source.Options.EnforceNamespace).
 	EnforceNamespace bool
+	// Stdin holds standard input's manifests for a source whose path is
+	// source.Stdin: a fleet of one's -f - (see Member.ReadStdin).
+	Stdin []byte
+}
+
+// ReadStdin reads standard input from r (at most limit bytes, see
+// source.ReadStdin) for the member's source whose path is source.Stdin,
+// if it has one; it is read once, however often the sources load. Two
+// such sources are refused: standard input can be read only once.
+func (t *Member) ReadStdin(r io.Reader, limit int64) error {
+	var data []byte
+	for i := range t.Sources {
+		b := &t.Sources[i]
+		if b.Source.Path != source.Stdin {
+			continue
+		}
+		if data != nil {
+			return fmt.Errorf("-f - is given twice: standard input is read once")
+		}
+		var err error
+		if data, err = source.ReadStdin(r, limit); err != nil {
+			return err
+		}
+		b.Stdin = data
+	}
+	return nil
 }
 
 // Members returns the clusters to scan, in the file's order, each with its

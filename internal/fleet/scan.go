@@ -171,7 +171,7 @@ func sourceOptions(b Bound, c *cluster.Cluster, auth gitsource.Auth, limits sour
 		ns = c.Namespace
 	}
 	opts := source.Options{Values: b.Source.Values, ValueMap: b.Values, Set: b.Set, ReleaseName: b.Source.ReleaseName, Namespace: ns, GitAuth: auth,
-		Limits: b.Source.Limits(limits), EnforceNamespace: b.EnforceNamespace}
+		Limits: b.Source.Limits(limits), EnforceNamespace: b.EnforceNamespace, Stdin: b.Stdin}
 	if helmrelease.Is(b.Source.Path) {
 		opts.Releases = Releases(c)
 	}

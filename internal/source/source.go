@@ -1,10 +1,13 @@
 package source
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -148,6 +151,36 @@ type Options struct {
 	// Limits bound the files read and the objects loaded. Default:
 	// DefaultLimits(), for each field left 0.
 	Limits Limits
+	// Stdin holds the manifests read from standard input (ReadStdin), for
+	// the path Stdin ("-", kubectl's -f -). Default: nil, and that path is
+	// an error.
+	Stdin []byte `json:"-"`
+}
+
+// Stdin is the path that stands for standard input, as in kubectl's -f -.
+// Its objects and errors are named StdinName, with their lines.
+const Stdin = "-"
+
+// StdinName names standard input in origins and errors.
+const StdinName = "<stdin>"
+
+// ReadStdin reads the manifests of standard input from r, refusing more
+// than limit bytes (Limits.File) as a file over its limit is refused.
+func ReadStdin(r io.Reader, limit int64) ([]byte, error) {
+	if limit <= 0 {
+		limit = DefaultLimits().File
+	}
+	data, err := io.ReadAll(io.LimitReader(r, min(limit, math.MaxInt64-1)+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", StdinName, err)
+	}
+	if int64(len(data)) > limit {
+		return nil, &fileTooLargeError{path: StdinName, limit: limit}
+	}
+	if data == nil {
+		data = []byte{}
+	}
+	return data, nil
 }
 
 // DefaultNamespace is the Helm release namespace used when
@@ -199,7 +232,11 @@ func Each(ctx context.Context, paths []string, opts Options, fn func(Object)) []
 		// or mistyped folder, never "in sync" (kubectl: "no objects passed
 		// to apply").
 		if found == 0 && len(l.set.Errors) == errs && ctx.Err() == nil {
-			l.addError(Error{Path: p, Message: NoObjectsMessage})
+			name := p
+			if p == Stdin {
+				name = StdinName
+			}
+			l.addError(Error{Path: name, Message: NoObjectsMessage})
 		}
 	}
 	return l.set.Errors
@@ -235,6 +272,15 @@ func (l *loader) loadPath(ctx context.Context, path string) {
 	}
 	if helmrelease.Is(path) {
 		l.loadRelease(path)
+		return
+	}
+	if path == Stdin {
+		if l.opts.Stdin == nil {
+			l.addError(Error{Path: StdinName, Message: "standard input (-f -) is not read here"})
+			return
+		}
+		trimmed := bytes.TrimLeft(bytes.TrimPrefix(l.opts.Stdin, utf8BOM), " \t\r\n")
+		l.decode(StdinName, l.opts.Stdin, len(trimmed) > 0 && (trimmed[0] == '{' || trimmed[0] == '['))
 		return
 	}
 	fi, err := os.Stat(path)
@@ -306,9 +352,16 @@ func (l *loader) loadFile(path string) {
 		l.addError(Error{Path: path, Message: pathErrorMessage(err)})
 		return
 	}
+	l.decode(path, data, strings.EqualFold(filepath.Ext(path), ".json"))
+}
+
+// decode loads the manifests of data, read from path (a file, or
+// StdinName): a JSON value or stream of them when isJSON, else YAML
+// documents.
+func (l *loader) decode(path string, data []byte, isJSON bool) {
 	add := func(d document) { l.add(Object{Object: d.object, Origin: Origin{Path: path, Line: d.line}}) }
 	var errs []Error
-	if strings.EqualFold(filepath.Ext(path), ".json") {
+	if isJSON {
 		errs = decodeJSONStream(path, data, l.opts.Limits.Object, add)
 	} else {
 		errs = decodeYAMLStream(path, data, splitKubectl, l.opts.Limits.Object, add)

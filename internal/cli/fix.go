@@ -89,7 +89,10 @@ starts, at most maxParallel at once, under the same guardrails; then the
 wave bakes, rescanned until its bake time has passed. A wave in which a
 cluster failed, or new drift appeared while it baked, stops the rollout;
 --resume RUN plans the waves left afresh and goes on in the same run, and
---undo RUN puts back every wave. Clusters in no wave are not fixed.
+--undo RUN puts back every wave. Clusters in no wave are not fixed;
+--fleet-cluster and --cluster-selector choose the clusters to fix. Without
+--yes every wave's plan is shown first, per cluster; --dry-run=server runs
+every wave's plan as a server-side dry run, writing and baking nothing.
 
 Exit codes: 0 nothing to do, or the plan was applied and left nothing
 drifted; 1 the plan was only shown, refused, declined, or not applied in
@@ -101,6 +104,8 @@ full, or it left added fields in place; 2 an error.`,
   plumb fix --source deploy/ -o json   # the plan as data; applies nothing without --yes
   plumb fix --undo 12                   # put back what run 12 changed
   plumb fix -c plumb.yaml --yes         # a fleet with rollout: wave by wave
+  plumb fix -c plumb.yaml --dry-run=server   # every wave's plan, dry-run, nothing written
+  helm template shop charts/shop | plumb fix -f - --yes   # manifests from standard input
   plumb fix -c plumb.yaml --resume 14   # go on with a rollout that stopped`,
 		Args:        cobra.NoArgs,
 		Annotations: map[string]string{summariseAnnotation: "true"},

@@ -38,6 +38,12 @@ dry-run, so server defaults never show up as drift.`,
   # Include objects nobody declared, and ignore replicas everywhere
   plumb scan -f deploy/ --unmanaged --ignore-path 'apps/Deployment:.spec.replicas'
 
+  # Only one application's objects; unmanaged ones in every namespace too
+  plumb scan -f deploy/ -l app.kubernetes.io/part-of=shop --unmanaged -A
+
+  # What helm template renders, from standard input
+  helm template shop charts/shop -f values-prod.yaml | plumb scan -f -
+
   # Name the person behind each change, from plumb serve's audit records
   plumb scan --source deploy/ --store /var/lib/plumb/plumb.db -o json`,
 		Args:        cobra.NoArgs,

@@ -14,6 +14,7 @@ import (
 	"plumb.dev/plumb/internal/config"
 	"plumb.dev/plumb/internal/drift"
 	"plumb.dev/plumb/internal/fleet"
+	"plumb.dev/plumb/internal/plural"
 	"plumb.dev/plumb/internal/remediate"
 	"plumb.dev/plumb/internal/report"
 	"plumb.dev/plumb/internal/rollout"
@@ -120,7 +121,7 @@ func (o *fixOptions) runRollout(ctx context.Context, cfg *config.File) error {
 		fmt.Fprintf(o.streams.ErrOut, "not fixed: clusters %s are in no wave of %s's rollout\n", strings.Join(unassigned, ", "), cfg.Path)
 	}
 	if o.output != "json" {
-		fmt.Fprintf(o.streams.Out, "Rollout: %d waves\n", len(waves))
+		fmt.Fprintf(o.streams.Out, "Rollout: %s\n", plural.Count(len(waves), "wave"))
 		for _, w := range waves {
 			bake := ""
 			if w.Bake > 0 {
@@ -142,7 +143,7 @@ func (o *fixOptions) runRollout(ctx context.Context, cfg *config.File) error {
 		if o.dryRun == "server" || !p.steps {
 			return withCode(p.code, nil)
 		}
-		ok, why := o.ask(fmt.Sprintf("Fix %d waves, planning each cluster again as its wave starts?", len(waves)))
+		ok, why := o.ask(fmt.Sprintf("Fix %s, planning each cluster again as its wave starts?", plural.Count(len(waves), "wave")))
 		if !ok {
 			fmt.Fprintln(o.streams.ErrOut, "rollout not started: "+why)
 			return withCode(max(p.code, ExitDrift), nil)
@@ -481,7 +482,7 @@ func (o *fixOptions) previewRollout(ctx context.Context, f *rolloutFleet, waves 
 			return p, err
 		}
 	case dry:
-		fmt.Fprintf(o.streams.Out, "Server dry run of %d waves: nothing was written and no wave baked.\n", len(waves))
+		fmt.Fprintf(o.streams.Out, "Server dry run of %s: nothing was written and no wave baked.\n", plural.Count(len(waves), "wave"))
 	case !p.steps:
 		fmt.Fprintln(o.streams.Out, "Nothing to do: every object of every wave is as declared.")
 	}

@@ -271,7 +271,7 @@ func TestFixRolloutPreview(t *testing.T) {
 	code, out, stderr := run(t, "fix", "-c", cfg, "--store", db)
 	for i, ns := range namespaces {
 		wave := []string{"canary", "rest"}[i]
-		want := fmt.Sprintf("Wave %s, cluster c%d: Plan: 1 objects\n\n~ Deployment %s/web (apply, medium risk", wave, i, ns)
+		want := fmt.Sprintf("Wave %s, cluster c%d: Plan: 1 object\n\n~ Deployment %s/web (apply, medium risk", wave, i, ns)
 		if !strings.Contains(out, want) {
 			t.Errorf("without --yes, stdout lacks %q:\n%s", want, out)
 		}

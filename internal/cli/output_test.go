@@ -100,8 +100,8 @@ func TestHistoryTables(t *testing.T) {
 		!strings.Contains(out, "Deployment shop/web") {
 		t.Errorf("history 1:\n%s", out)
 	}
-	if out := history("-o", "jsonpath={[0].user}"); out != "alice" {
-		t.Errorf("history -o jsonpath={[0].user} = %q, want alice", out)
+	if out := history("-o", "jsonpath={.runs[0].user}"); out != "alice" {
+		t.Errorf("history -o jsonpath={.runs[0].user} = %q, want alice", out)
 	}
 }
 

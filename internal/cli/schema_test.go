@@ -28,9 +28,9 @@ var schemas = struct {
 	compiled map[string]*jsonschema.Schema
 }{compiled: map[string]*jsonschema.Schema{}}
 
-// schema compiles the published schema name (report, check, history,
+// compiledSchema compiles the published schema name (report, check, history,
 // version, skew), or "sarif" for the SARIF 2.1.0 schema in testdata.
-func schema(t *testing.T, name string) *jsonschema.Schema {
+func compiledSchema(t *testing.T, name string) *jsonschema.Schema {
 	t.Helper()
 	schemas.once.Do(func() {
 		c := jsonschema.NewCompiler()
@@ -92,7 +92,7 @@ func validate(t *testing.T, name, doc string) error {
 	if err != nil {
 		return err
 	}
-	return schema(t, name).Validate(v)
+	return compiledSchema(t, name).Validate(v)
 }
 
 // requireSchema fails the test unless doc is a valid document of schema

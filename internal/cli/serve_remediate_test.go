@@ -491,7 +491,7 @@ func TestServeAutoBudget(t *testing.T) {
 		pending = remediations(t, base, "pending")
 		return len(pending) == 1
 	})
-	if p := pending[0]; p.Plan.Steps[0].Name != "settings" || !strings.Contains(p.Reason, "fixed 1 objects on cluster envtest in the last 1m0s") {
+	if p := pending[0]; p.Plan.Steps[0].Name != "settings" || !strings.Contains(p.Reason, "fixed 1 object on cluster envtest in the last 1m0s") {
 		t.Errorf("pending = %+v", p)
 	}
 	if got := k("get", "configmap/settings", "-o", "jsonpath={.data.mode}"); got != "slow" {

@@ -89,7 +89,7 @@ func (t *Member) ReadStdin(r io.Reader, limit int64) error {
 
 // Members returns the clusters to scan, in the file's order, each with its
 // bound sources; clusters no binding selects are included, unbound (see
-// Member.Bound). names (--cluster) and sel (-l) narrow the clusters; nil
+// Member.Bound). names (--fleet-cluster) and sel (--cluster-selector) narrow the clusters; nil
 // means all.
 func Members(f *config.File, names []string, sel labels.Selector) ([]Member, error) {
 	for _, n := range names {

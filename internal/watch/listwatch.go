@@ -14,6 +14,7 @@ import (
 
 	"plumb.dev/plumb/internal/cluster"
 	"plumb.dev/plumb/internal/event"
+	"plumb.dev/plumb/internal/plural"
 )
 
 // startGroup starts the watch of one group of declared objects. Callers
@@ -152,16 +153,8 @@ type downKey struct {
 // they are back. Callers hold mu.
 func (w *Watcher) setReachedState() {
 	if n := len(w.down); n > 0 {
-		w.status.State, w.status.Error = event.StateSyncing, fmt.Sprintf("the API server answers again; %d %s not re-established yet", n, plural(n, "watch", "watches"))
+		w.status.State, w.status.Error = event.StateSyncing, "the API server answers again; "+plural.Count(n, "watch")+" not re-established yet"
 		return
 	}
 	w.status.State, w.status.Error = event.StateOK, ""
-}
-
-// plural is singular for one, else plural.
-func plural(n int, singular, pluralForm string) string {
-	if n == 1 {
-		return singular
-	}
-	return pluralForm
 }

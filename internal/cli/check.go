@@ -35,6 +35,7 @@ type checkOptions struct {
 	configFile  string
 	gitAuth     gitsource.Auth
 	limits      source.Limits
+	noHeaders   bool
 }
 
 func newCheckCommand(g *globalOptions) *cobra.Command {
@@ -116,6 +117,7 @@ either side is named and stops the check).`,
 		},
 	}
 	fs := cmd.Flags()
+	addNoHeaders(fs, &o.noHeaders)
 	fs.StringArrayVarP(&o.sources, "source", "f", nil, "The new version: a file, folder, kustomize root or Helm chart (repeatable)")
 	fs.StringArrayVar(&o.against, "against", nil, "The previous version, read the same way (repeatable)")
 	fs.StringArrayVar(&o.values, "values", nil, "Helm values file for charts on either side (repeatable)")
@@ -173,7 +175,7 @@ func (o *checkOptions) Run(ctx context.Context) error {
 	}
 	vs := append(refused, policy.Evaluate(ctx, changes, rules, policy.Options{Disabled: o.disabled, Counter: counter})...)
 	policy.Sort(vs)
-	if err := policy.Write(o.streams.Out, policy.Result{Violations: vs, Rules: enabled(rules, o.disabled)}, o.output); err != nil {
+	if err := policy.Write(o.streams.Out, policy.Result{Violations: vs, Rules: enabled(rules, o.disabled)}, o.output, o.display(o.noHeaders)); err != nil {
 		return err
 	}
 	if policy.Denied(vs) {

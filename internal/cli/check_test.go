@@ -151,6 +151,9 @@ func TestCheckOffline(t *testing.T) {
 		!strings.Contains(out, "SOURCE") || !strings.Contains(out, filepath.Join(bad, "web.yaml")+":34") || !strings.Contains(out, filepath.Join(old, "namespace.yaml")+":1") {
 		t.Errorf("table: exit %d, want each violation's file:line\n%s", code, out)
 	}
+	if code, out, _ := run(t, "check", "--against", old, "--source", bad, "--no-headers"); code != ExitDrift || strings.Contains(out, "SEVERITY") || !strings.HasPrefix(out, "deny") {
+		t.Errorf("--no-headers: exit %d, want the rows alone\n%s", code, out)
+	}
 	// Each rule is one flag away from off; warnings alone pass.
 	if code, out, _ := run(t, "check", "--against", old, "--source", bad, "--disable-rule", "scale-to-zero", "--disable-rule", "delete-namespace"); code != ExitInSync || !strings.Contains(out, "expose-service") {
 		t.Errorf("with the deny rules off: exit %d\n%s", code, out)

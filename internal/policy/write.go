@@ -3,11 +3,11 @@ package policy
 import (
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 
 	"plumb.dev/plumb/internal/plural"
-
-	"k8s.io/cli-runtime/pkg/printers"
+	"plumb.dev/plumb/internal/table"
 
 	"plumb.dev/plumb/internal/output"
 )
@@ -30,8 +30,9 @@ type Result struct {
 	Rules []Rule `json:"-"`
 }
 
-// Write writes r in format (one of Formats; "" is table).
-func Write(w io.Writer, r Result, format string) error {
+// Write writes r in format (one of Formats; "" is table); opts say how
+// the table is fitted, coloured and headed.
+func Write(w io.Writer, r Result, format string, opts table.Options) error {
 	if r.Violations == nil {
 		r.Violations = []Violation{}
 	}
@@ -41,7 +42,7 @@ func Write(w io.Writer, r Result, format string) error {
 	}
 	switch format {
 	case "", "table":
-		return writeTable(w, r)
+		return writeTable(w, r, opts)
 	case "markdown":
 		return writeMarkdown(w, r)
 	case "sarif":
@@ -52,13 +53,21 @@ func Write(w io.Writer, r Result, format string) error {
 	return fmt.Errorf("unknown output format %q (want one of %s)", format, strings.Join(Formats, ", "))
 }
 
-func writeTable(w io.Writer, r Result) error {
+func writeTable(w io.Writer, r Result, opts table.Options) error {
 	if len(r.Violations) == 0 {
 		_, err := fmt.Fprintln(w, "No guardrail fired.")
 		return err
 	}
-	tw := printers.GetNewTabWriter(w)
-	fmt.Fprintln(tw, "SEVERITY\tRULE\tKIND\tNAMESPACE\tNAME\tAFFECTED\tSOURCE\tMESSAGE")
+	t := table.New(
+		table.Column{Header: "SEVERITY"},
+		table.Column{Header: "RULE"},
+		table.Column{Header: "KIND", Shrink: table.Middle, Order: 3},
+		table.Column{Header: "NAMESPACE", Shrink: table.Middle, Order: 2},
+		table.Column{Header: "NAME", Shrink: table.Middle, Order: 2},
+		table.Column{Header: "AFFECTED"},
+		table.Column{Header: "SOURCE", Shrink: table.Start, Order: 1},
+		table.Column{Header: "MESSAGE", Shrink: table.Middle, Min: 24},
+	)
 	for _, v := range r.Violations {
 		ns := v.Namespace
 		if ns == "" {
@@ -68,9 +77,14 @@ func writeTable(w io.Writer, r Result) error {
 		if v.Source != nil {
 			where = v.Source.String()
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", v.Severity, v.Rule, v.Kind, ns, v.Name, v.Affected, where, v.Message)
+		severity := table.Cell{Text: string(v.Severity), Color: table.Yellow}
+		if v.Severity == SeverityDeny {
+			severity.Color = table.BoldRed
+		}
+		t.CellRow(severity, table.Cell{Text: v.Rule}, table.Cell{Text: v.Kind}, table.Cell{Text: ns}, table.Cell{Text: v.Name},
+			table.Cell{Text: strconv.Itoa(v.Affected)}, table.Cell{Text: where}, table.Cell{Text: v.Message})
 	}
-	return tw.Flush()
+	return t.Write(w, opts)
 }
 
 // writeMarkdown writes a pull-request comment.

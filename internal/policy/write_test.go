@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"plumb.dev/plumb/internal/source"
+	"plumb.dev/plumb/internal/table"
 )
 
 // TestWriteSARIFLocations: a violation at a file and line is located
@@ -27,7 +28,7 @@ func TestWriteSARIFLocations(t *testing.T) {
 		},
 	}
 	var b bytes.Buffer
-	if err := Write(&b, r, "sarif"); err != nil {
+	if err := Write(&b, r, "sarif", table.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	var log sarifLog
@@ -67,7 +68,7 @@ func TestWriteSARIFLocations(t *testing.T) {
 func TestWriteJUnitEscapes(t *testing.T) {
 	r := Result{Violations: []Violation{{Rule: "r", Severity: SeverityDeny, Kind: "ConfigMap", Name: "x", Message: `a <b> & "c"`}}}
 	var b bytes.Buffer
-	if err := Write(&b, r, "junit"); err != nil {
+	if err := Write(&b, r, "junit", table.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	var doc junitSuites
@@ -77,5 +78,44 @@ func TestWriteJUnitEscapes(t *testing.T) {
 	c := doc.Suites[0].Cases[0]
 	if doc.Failures != 1 || c.Failure == nil || c.Failure.Message != `a <b> & "c"` || c.File != "" || strings.Contains(b.String(), `file=`) {
 		t.Errorf("junit:\n%s", b.String())
+	}
+}
+
+// TestWriteTable: check's table has kubectl's --no-headers, colours
+// severities only when asked, and fits a terminal's width by shortening
+// the message, source and names, never the severity or the rule.
+func TestWriteTable(t *testing.T) {
+	r := Result{Violations: []Violation{
+		{Rule: RuleScaleToZero, Severity: SeverityDeny, Kind: "Deployment", Namespace: "shop", Name: "web", Affected: 3,
+			Message: "scales the Deployment to 0 replicas, which stops every Pod it runs and takes the service down",
+			Source:  &source.Origin{Path: "deploy/overlays/production/europe-west/web-deployment.yaml", Line: 12}},
+		{Rule: RuleExposeService, Severity: SeverityWarn, Kind: "Service", Namespace: "shop", Name: "web", Message: "exposes port 80 outside the cluster"},
+	}}
+	write := func(opts table.Options) []string {
+		var b bytes.Buffer
+		if err := Write(&b, r, "table", opts); err != nil {
+			t.Fatal(err)
+		}
+		return strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
+	}
+	whole := write(table.Options{})
+	if len(whole) != 3 || !strings.HasPrefix(whole[0], "SEVERITY") || !strings.Contains(whole[1], "deploy/overlays/production/europe-west/web-deployment.yaml:12") ||
+		!strings.Contains(whole[1], "takes the service down") || strings.Contains(strings.Join(whole, ""), "\x1b[") {
+		t.Errorf("off a terminal, want the whole table, plain:\n%s", strings.Join(whole, "\n"))
+	}
+	if got := write(table.Options{NoHeaders: true}); len(got) != 2 || !strings.HasPrefix(got[0], "deny") {
+		t.Errorf("--no-headers:\n%s", strings.Join(got, "\n"))
+	}
+	fitted := write(table.Options{Width: 120})
+	for _, l := range fitted {
+		if n := len([]rune(l)); n > 120 {
+			t.Errorf("a line of %d columns on a terminal of 120:\n%s", n, l)
+		}
+	}
+	if !strings.HasPrefix(fitted[1], "deny") || !strings.Contains(fitted[1], "scale-to-zero") || !strings.Contains(fitted[1], "…") {
+		t.Errorf("fitted to 120 columns, want severity and rule whole and an ellipsis:\n%s", strings.Join(fitted, "\n"))
+	}
+	if got := write(table.Options{Color: true}); !strings.Contains(got[1], "\x1b[1;31mdeny\x1b[0m") || !strings.Contains(got[2], "\x1b[33mwarn\x1b[0m") {
+		t.Errorf("in colour, want deny bold red and warn yellow:\n%q", got)
 	}
 }

@@ -189,19 +189,40 @@ type listKey struct {
 // are in Result.Errors and the rest is scanned; an error is returned only
 // when the cluster itself cannot be scanned.
 func (e *Engine) Scan(ctx context.Context, objs []source.Object) (Result, error) {
-	res := Result{Cluster: e.cluster.Name}
-	log := e.opts.Logger.With("cluster", e.cluster.Name)
-
 	all, errs, err := e.resolve(objs)
-	res.Errors = append(res.Errors, errs...)
-	if err != nil {
-		return res, &ClusterError{Cluster: e.cluster.Name, Err: err}
-	}
 	declared := make(map[string]bool, len(all))
 	for _, t := range all {
 		declared[t.id()] = true
 	}
-	targets := e.selected(all)
+	return e.scanTargets(ctx, e.selected(all), declared, errs, err)
+}
+
+// ScanEncoded is Scan for objects kept as JSON (source.LoadEncoded): it
+// resolves them a batch at a time into compact targets, so that no more
+// than a batch is ever decoded at once, and compares each declaration
+// decoded afresh. A scan of a large source holds its declarations as JSON,
+// a tenth of their decoded size, and Result.Declared shares that JSON.
+func (e *Engine) ScanEncoded(ctx context.Context, objs []source.Encoded) (Result, error) {
+	declared := make(map[string]bool, len(objs))
+	targets, errs, err := e.resolveEncoded(objs, func(ts []*target) []*target {
+		for _, t := range ts {
+			declared[t.id()] = true
+		}
+		return e.selected(ts)
+	})
+	return e.scanTargets(ctx, targets, declared, errs, err)
+}
+
+// scanTargets compares targets, resolved with errs (err: discovery
+// failed), with the cluster; declared names every declared object, the
+// targets and those Options.Selector left out.
+func (e *Engine) scanTargets(ctx context.Context, targets []*target, declared map[string]bool, errs []source.Error, err error) (Result, error) {
+	res := Result{Cluster: e.cluster.Name}
+	log := e.opts.Logger.With("cluster", e.cluster.Name)
+	res.Errors = append(res.Errors, errs...)
+	if err != nil {
+		return res, &ClusterError{Cluster: e.cluster.Name, Err: err}
+	}
 
 	hpaTargets := e.hpaTargets(ctx, targets)
 	listed, err := e.listAndCompare(ctx, targets, declared, hpaTargets)
@@ -214,10 +235,10 @@ func (e *Engine) Scan(ctx context.Context, objs []source.Object) (Result, error)
 	log.Info("listed and compared live objects", "declared", len(targets), "lists", len(listed.keys))
 	findings, objErrs := listed.findings, listed.errs
 
-	res.Declared = make(map[ObjectKey]source.Object, len(targets))
+	res.Declared = make(map[ObjectKey]Declaration, len(targets))
 	for i, t := range targets {
 		gk := t.mapping.GroupVersionKind.GroupKind()
-		res.Declared[ObjectKey{Group: gk.Group, Kind: gk.Kind, Namespace: t.ns, Name: t.name}] = t.obj
+		res.Declared[ObjectKey{Group: gk.Group, Kind: gk.Kind, Namespace: t.ns, Name: t.name}] = Declaration{t: t}
 		if objErrs[i] != nil {
 			res.Errors = append(res.Errors, objectError(t, objErrs[i]))
 			continue

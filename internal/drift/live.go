@@ -68,8 +68,24 @@ const resolveBatch = 500
 // more than a batch is ever decoded at once. Duplicates are found across
 // all of them, as Resolve finds them.
 func (e *Engine) ResolveEncoded(objs []source.Encoded) ([]Target, []source.Error, error) {
+	ts, errs, err := e.resolveEncoded(objs, nil)
+	if err != nil {
+		return nil, errs, err
+	}
+	out := make([]Target, len(ts))
+	for i, t := range ts {
+		out[i] = Target{t: t}
+	}
+	return out, errs, nil
+}
+
+// resolveEncoded decodes, resolves and compacts objs a batch at a time;
+// keep, when set, is given each batch's resolved targets before they are
+// compacted (while their declarations are decoded) and returns those to
+// keep.
+func (e *Engine) resolveEncoded(objs []source.Encoded, keep func([]*target) []*target) ([]*target, []source.Error, error) {
 	r := e.newResolver()
-	out := make([]Target, 0, len(objs))
+	out := make([]*target, 0, len(objs))
 	var errs []source.Error
 	for start := 0; start < len(objs); start += resolveBatch {
 		batch := objs[start:min(start+resolveBatch, len(objs))]
@@ -87,11 +103,10 @@ func (e *Engine) ResolveEncoded(objs []source.Encoded) ([]Target, []source.Error
 		if err != nil {
 			return nil, errs, err
 		}
-		targets := make([]Target, len(ts))
-		for i, t := range ts {
-			targets[i] = Target{t: t}
+		if keep != nil {
+			ts = keep(ts)
 		}
-		compact, err := Compact(targets)
+		compact, err := compact(ts)
 		if err != nil {
 			return nil, errs, err
 		}
@@ -144,20 +159,36 @@ func (t Target) SameDeclaration(o Target) bool {
 // allocated one by one among the garbage of decoding the sources, they
 // would keep most of the heap's pages from being returned.
 func Compact(ts []Target) ([]Target, error) {
+	in := make([]*target, len(ts))
+	for i, t := range ts {
+		in[i] = t.t
+	}
+	c, err := compact(in)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Target, len(c))
+	for i, t := range c {
+		out[i] = Target{t: t}
+	}
+	return out, nil
+}
+
+func compact(ts []*target) ([]*target, error) {
 	docs := make([][]byte, len(ts))
 	descs := make([]compactDesired, len(ts))
 	size := 0
 	for i, t := range ts {
-		if c := t.t.compact; c != nil {
+		if c := t.compact; c != nil {
 			docs[i], descs[i].hash = []byte(c.json), c.hash
 		} else {
-			b, err := json.Marshal(cleanDesired(t.t.obj.Object, t.t.ns).Object)
+			b, err := json.Marshal(cleanDesired(t.obj.Object, t.ns).Object)
 			if err != nil {
-				return nil, fmt.Errorf("%s: %w", t.Key(), err)
+				return nil, fmt.Errorf("%s: %w", t.id(), err)
 			}
 			docs[i], descs[i].hash = b, sha256.Sum256(b)
 		}
-		size += len(t.t.name) + len(t.t.ns) + len(docs[i])
+		size += len(t.name) + len(t.ns) + len(docs[i])
 	}
 	// Each target's name, namespace and JSON, one after the other: bounds
 	// holds where each starts, and where its JSON ends.
@@ -166,24 +197,24 @@ func Compact(ts []Target) ([]Target, error) {
 	bounds := make([][4]int, len(ts))
 	for i, t := range ts {
 		bounds[i][0] = text.Len()
-		text.WriteString(t.t.name)
+		text.WriteString(t.name)
 		bounds[i][1] = text.Len()
-		text.WriteString(t.t.ns)
+		text.WriteString(t.ns)
 		bounds[i][2] = text.Len()
 		text.Write(docs[i])
 		bounds[i][3] = text.Len()
 	}
 	all := text.String()
 	structs := make([]target, len(ts))
-	out := make([]Target, len(ts))
+	out := make([]*target, len(ts))
 	for i, t := range ts {
 		b := bounds[i]
-		structs[i] = *t.t
+		structs[i] = *t
 		structs[i].obj.Object = nil
 		structs[i].name, structs[i].ns = all[b[0]:b[1]], all[b[1]:b[2]]
 		descs[i].json = all[b[2]:b[3]]
 		structs[i].compact = &descs[i]
-		out[i] = Target{t: &structs[i]}
+		out[i] = &structs[i]
 	}
 	return out, nil
 }

@@ -1,6 +1,7 @@
 package drift
 
 import (
+	"fmt"
 	"strings"
 	"time"
 
@@ -180,7 +181,40 @@ type Result struct {
 	Managed, Unmanaged int
 	// UnmanagedChecked says whether unmanaged objects were looked for.
 	UnmanagedChecked bool
-	// Declared are the objects compared, by key, as the sources declare
-	// them (namespace resolved); skew reads declared values from them.
-	Declared map[ObjectKey]source.Object
+	// Declared are the objects compared, by key, as they are sent to the
+	// server (namespace resolved; see Declaration); skew reads declared
+	// values from them.
+	Declared map[ObjectKey]Declaration
+}
+
+// Declaration is a declared object as a scan compared it: decoded on
+// demand, so that a result of a large scan holds its declarations as
+// compact JSON.
+type Declaration struct {
+	t *target
+}
+
+// DeclarationOf is the declaration of o as a scan in namespace ns (""
+// for a cluster-scoped kind) holds it.
+func DeclarationOf(o source.Object, ns string) Declaration {
+	return Declaration{t: &target{obj: o, name: o.Object.GetName(), ns: ns}}
+}
+
+// Object returns the declaration as it is sent to the server: namespace
+// set, server bookkeeping and status removed; decoded afresh, so the
+// caller may change it.
+func (d Declaration) Object() (*unstructured.Unstructured, error) {
+	if d.t == nil {
+		return nil, fmt.Errorf("no declaration")
+	}
+	o, _, err := d.t.desired()
+	return o, err
+}
+
+// Origin is where the object is declared.
+func (d Declaration) Origin() source.Origin {
+	if d.t == nil {
+		return source.Origin{}
+	}
+	return d.t.obj.Origin
 }

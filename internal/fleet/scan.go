@@ -122,10 +122,11 @@ func scanOne(ctx context.Context, t Member, opts Options, loads *loader) Result 
 		res.Err = err
 		return res
 	}
-	s.loads = loads // clusters bound to the same source share its parse
-	objs, errs := s.Load(ctx)
+	// Clusters bound to the same source share its parse, held as JSON:
+	// the scan decodes each declaration only while it compares it.
+	objs, errs := loadEncodedSources(t, s.Cluster, loads)
 	res.SourceErrors = errs
-	res.Result, res.Err = s.Engine.Scan(ctx, objs)
+	res.Result, res.Err = s.Engine.ScanEncoded(ctx, objs)
 	res.Result.Cluster = t.Cluster.Name
 	return res
 }
@@ -187,33 +188,65 @@ func Releases(c *cluster.Cluster) *helmrelease.Reader {
 	return r
 }
 
-func loadSources(t Member, c *cluster.Cluster, loads *loader) ([]source.Object, []source.Error) {
+// loadSources loads t's bound sources decoded, each object its own: no
+// load is shared.
+func loadSources(ctx context.Context, t Member, c *cluster.Cluster, auth gitsource.Auth, limits source.Limits) ([]source.Object, []source.Error) {
 	var objs []source.Object
 	var errs []source.Error
 	for _, b := range t.Sources {
-		opts := sourceOptions(b, c, loads.auth, loads.limits)
-		var set source.Set
-		if helmrelease.Is(b.Source.Path) {
-			// Each cluster has its own release: nothing to share.
-			set = source.Load(loads.ctx, []string{b.Source.Path}, opts)
-		} else {
-			set = loads.load(b.Source.Path, opts)
-		}
-		for _, o := range set.Objects {
-			if o.Object.GetNamespace() == "" && b.Source.Namespace != "" {
-				o.Object.SetNamespace(b.Source.Namespace)
-			}
-			objs = append(objs, o)
-		}
-		errs = append(errs, set.Errors...)
+		errs = append(errs, source.Each(ctx, []string{b.Source.Path}, sourceOptions(b, c, auth, limits), func(o source.Object) {
+			objs = append(objs, inSourceNamespace(o, b))
+		})...)
 	}
 	return objs, errs
 }
 
-// loader loads each distinct (source, options) once per fleet scan and
-// hands every cluster its own copy: clusters bound to the same source with
-// the same values share the parse, which dominates plumb's own CPU time
-// for large sources.
+// loadEncodedSources loads t's bound sources as JSON, sharing through
+// loads every load another cluster of the fleet made with the same
+// options; a Helm release source is each cluster's own.
+func loadEncodedSources(t Member, c *cluster.Cluster, loads *loader) ([]source.Encoded, []source.Error) {
+	var objs []source.Encoded
+	var errs []source.Error
+	for _, b := range t.Sources {
+		opts := sourceOptions(b, c, loads.auth, loads.limits)
+		var these []source.Encoded
+		var theirs []source.Error
+		if helmrelease.Is(b.Source.Path) {
+			these, theirs = encodedIn(loads.ctx, b, opts)
+		} else {
+			these, theirs = loads.load(b, opts)
+		}
+		objs, errs = append(objs, these...), append(errs, theirs...)
+	}
+	return objs, errs
+}
+
+// inSourceNamespace gives o the namespace of the source it came from, b's,
+// when it names none and b has one.
+func inSourceNamespace(o source.Object, b Bound) source.Object {
+	if o.Object.GetNamespace() == "" && b.Source.Namespace != "" {
+		o.Object.SetNamespace(b.Source.Namespace)
+	}
+	return o
+}
+
+// encodedIn loads b's source with opts as JSON, each object encoded as
+// soon as it is decoded.
+func encodedIn(ctx context.Context, b Bound, opts source.Options) ([]source.Encoded, []source.Error) {
+	var objs []source.Encoded
+	var encErrs []source.Error
+	errs := source.Each(ctx, []string{b.Source.Path}, opts, func(o source.Object) {
+		enc, es := source.EncodeAll([]source.Object{inSourceNamespace(o, b)})
+		objs, encErrs = append(objs, enc...), append(encErrs, es...)
+	})
+	return objs, append(errs, encErrs...)
+}
+
+// loader loads each distinct (source, options) once per fleet scan, as
+// JSON, and hands every cluster the same objects: clusters bound to the
+// same source with the same values share the parse, which dominates
+// plumb's own CPU time for large sources, and its memory, which does not
+// grow with the clusters.
 type loader struct {
 	// ctx is the fleet scan's, not one cluster's: a cluster that times out
 	// must not cut short the load that other clusters share.
@@ -227,16 +260,19 @@ type loader struct {
 
 type loaded struct {
 	once sync.Once
-	set  source.Set
+	objs []source.Encoded
+	errs []source.Error
 }
 
-func (l *loader) load(path string, opts source.Options) source.Set {
+// load returns b's objects loaded with opts; callers only read them.
+func (l *loader) load(b Bound, opts source.Options) ([]source.Encoded, []source.Error) {
 	key, err := json.Marshal(struct {
-		Path string
-		Opts source.Options
-	}{path, opts})
+		Path      string
+		Namespace string
+		Opts      source.Options
+	}{b.Source.Path, b.Source.Namespace, opts})
 	if err != nil { // values that do not marshal: load without sharing
-		return source.Load(l.ctx, []string{path}, opts)
+		return encodedIn(l.ctx, b, opts)
 	}
 	l.mu.Lock()
 	e, ok := l.sets[string(key)]
@@ -245,11 +281,6 @@ func (l *loader) load(path string, opts source.Options) source.Set {
 		l.sets[string(key)] = e
 	}
 	l.mu.Unlock()
-	e.once.Do(func() { e.set = source.Load(l.ctx, []string{path}, opts) })
-
-	out := source.Set{Errors: e.set.Errors, Objects: make([]source.Object, len(e.set.Objects))}
-	for i, o := range e.set.Objects {
-		out.Objects[i] = source.Object{Object: o.Object.DeepCopy(), Origin: o.Origin}
-	}
-	return out
+	e.once.Do(func() { e.objs, e.errs = encodedIn(l.ctx, b, opts) })
+	return e.objs, e.errs
 }

@@ -22,7 +22,6 @@ type Session struct {
 	Engine  *drift.Engine
 	auth    gitsource.Auth
 	limits  source.Limits
-	loads   *loader
 	// good keeps each source's last declarations for LoadEncoded.
 	good lastGood
 }
@@ -72,11 +71,7 @@ func (s *Session) Rename(name string) { s.Member.Cluster.Name, s.Cluster.Name = 
 // objects without a namespace get the source's, else the cluster's
 // default namespace; Helm release sources are read from the cluster.
 func (s *Session) Load(ctx context.Context) ([]source.Object, []source.Error) {
-	loads := s.loads
-	if loads == nil {
-		loads = &loader{ctx: ctx, auth: s.auth, limits: s.limits, sets: map[string]*loaded{}}
-	}
-	return loadSources(s.Member, s.Cluster, loads)
+	return loadSources(ctx, s.Member, s.Cluster, s.auth, s.limits)
 }
 
 // LoadEncoded loads like Load and encodes each object as soon as it is
@@ -93,15 +88,7 @@ func (s *Session) LoadEncoded(ctx context.Context) ([]source.Encoded, []source.E
 	kept := 0
 	for _, b := range s.Member.Sources {
 		opts := sourceOptions(b, s.Cluster, s.auth, s.limits)
-		var these []source.Encoded
-		var theirs []source.Error
-		theirs = append(theirs, source.Each(ctx, []string{b.Source.Path}, opts, func(o source.Object) {
-			if o.Object.GetNamespace() == "" && b.Source.Namespace != "" {
-				o.Object.SetNamespace(b.Source.Namespace)
-			}
-			enc, encErrs := source.EncodeAll([]source.Object{o})
-			these, theirs = append(these, enc...), append(theirs, encErrs...)
-		})...)
+		these, theirs := encodedIn(ctx, b, opts)
 		if ctx.Err() != nil {
 			return nil, append(errs, source.Error{Path: b.Source.Path, Message: ctx.Err().Error()})
 		}

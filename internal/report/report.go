@@ -136,10 +136,14 @@ func New(results []drift.Result, clusters []ClusterStatus, sourceErrs []source.E
 // as kubectl diff shows an object it would create.
 func declaredView(res drift.Result, f drift.Finding) *unstructured.Unstructured {
 	d, ok := res.Declared[f.Key()]
-	if !ok || d.Object == nil {
+	if !ok {
 		return nil
 	}
-	v := drift.MaskSecret(d.Object)
+	obj, err := d.Object()
+	if err != nil {
+		return nil
+	}
+	v := drift.MaskSecret(obj)
 	if f.Namespace != "" {
 		v.SetNamespace(f.Namespace)
 	}

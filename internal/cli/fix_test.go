@@ -59,6 +59,7 @@ func fix(t *testing.T, ns string, args ...string) (int, fixDoc, string) {
 	if err := json.Unmarshal([]byte(out), &d); err != nil {
 		t.Fatalf("fix -o json: exit %d: %v\n%s\n%s", code, err, out, stderr)
 	}
+	requireSchema(t, "plan", out)
 	return code, d, stderr
 }
 
@@ -434,6 +435,7 @@ func TestFixPlanWritesNothing(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &d); err != nil || code != ExitDrift || len(d.Steps) != 1 || d.Run != 0 {
 		t.Errorf("the plan as JSON: exit %d (want %d), %v: %s%s", code, ExitDrift, err, out, stderr)
 	}
+	requireSchema(t, "plan", out)
 	noStore("the plan as JSON")
 	if code, out, stderr := run(t, append(fix, "--max-risk", "low")...); code != ExitDrift || !strings.Contains(stderr, "refused by max-risk") {
 		t.Errorf("a refused plan: exit %d: %s%s", code, out, stderr)
@@ -467,9 +469,11 @@ func TestFixPlanWritesNothing(t *testing.T) {
 		t.Errorf("history after the fix: exit %d: %s%s; want the fix, applied, alone", code, out, stderr)
 	}
 	// In sync, the plan has nothing to do: exit 0.
-	if code, out, stderr := run(t, append(fix, "-o", "json")...); code != ExitInSync {
+	code, out, stderr = run(t, append(fix, "-o", "json")...)
+	if code != ExitInSync {
 		t.Errorf("the plan in sync: exit %d: %s%s", code, out, stderr)
 	}
+	requireSchema(t, "plan", out)
 }
 
 // TestFixFailedRunOffersNoUndo: an admission policy of the API server

@@ -32,7 +32,12 @@ type fixDoc struct {
 	}
 	Skipped     []struct{ Object, Reason string }
 	LeftInPlace []struct{ Cluster, Object, Path, Type, Manager string }
-	Run         int64
+	Errors      []struct {
+		Path    string
+		Line    int
+		Message string
+	}
+	Run int64
 }
 
 // testStores gives each test its own store file, shared by its commands.
@@ -141,6 +146,33 @@ func TestFixGuardrails(t *testing.T) {
 		t.Errorf("--allow-risk: exit %d, %s", code, stderr)
 	}
 	requireInSync(t, ns, "--source", shop)
+}
+
+// TestFixJSONNamesBadInput: a document plumb cannot read is in the plan's
+// errors with its file and line, as a scan's are, the rest is planned,
+// and the plan exits 2.
+func TestFixJSONNamesBadInput(t *testing.T) {
+	ns := env.Namespace(t)
+	file := writeTemp(t, `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: good
+data:
+  a: "1"
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: broken
+data: [unclosed
+`)
+	code, d, stderr := fix(t, ns, "--source", file)
+	if code != ExitError || len(d.Steps) != 1 || d.Steps[0].Name != "good" || d.Steps[0].Action != "create" {
+		t.Errorf("exit %d (want %d), steps %+v; want good created: %s", code, ExitError, d.Steps, stderr)
+	}
+	if len(d.Errors) != 1 || d.Errors[0].Path != file || d.Errors[0].Line != 12 || !strings.Contains(d.Errors[0].Message, "invalid YAML") {
+		t.Errorf("errors = %+v; want %s line 12, invalid YAML", d.Errors, file)
+	}
 }
 
 func TestFixRefusesProtectedNamespaces(t *testing.T) {

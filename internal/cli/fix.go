@@ -272,7 +272,11 @@ func (o *fixOptions) Run(ctx context.Context) error {
 		if plan, err = planner.Plan(ctx, objs); err != nil {
 			return err
 		}
-		plan.Errors = append(errs, plan.Errors...)
+		if len(errs) > 0 {
+			// Only then: plan.Errors stays [] and -o json never prints
+			// "errors": null (docs/schemas/plan.schema.json).
+			plan.Errors = append(errs, plan.Errors...)
+		}
 	}
 	for _, e := range plan.Errors {
 		fmt.Fprintf(o.streams.ErrOut, "error: %s\n", e.Error())

@@ -22,8 +22,11 @@ import (
 	"plumb.dev/plumb/internal/store"
 )
 
-// rolloutDoc is what plumb fix -c -o json prints for a rollout.
+// rolloutDoc is what plumb fix -c -o json prints for a rollout, its undo
+// or its preview (docs/schemas/plan.schema.json, kind Rollout).
 type rolloutDoc struct {
+	APIVersion string             `json:"apiVersion"`
+	Kind       string             `json:"kind"`
 	Run        int64              `json:"run,omitempty"`
 	Waves      []store.RunWave    `json:"waves"`
 	Stopped    string             `json:"stopped,omitempty"`
@@ -31,6 +34,21 @@ type rolloutDoc struct {
 	Unassigned []string           `json:"unassigned,omitempty"`
 	Plan       *remediate.Plan    `json:"plan,omitempty"`
 	Results    []remediate.Result `json:"results,omitempty"`
+}
+
+// rolloutKind is the kind of a rolloutDoc.
+const rolloutKind = "Rollout"
+
+// writeRollout prints d as JSON, in its envelope: every rollout document
+// (a run, an undo, a preview) goes through it.
+func (o *fixOptions) writeRollout(d rolloutDoc) error {
+	d.APIVersion, d.Kind = report.APIVersion, rolloutKind
+	if d.Waves == nil {
+		d.Waves = []store.RunWave{}
+	}
+	enc := json.NewEncoder(o.streams.Out)
+	enc.SetIndent("", "  ")
+	return enc.Encode(d)
 }
 
 // rolloutTargets are the configuration's clusters a rollout works on:
@@ -165,9 +183,7 @@ func (o *fixOptions) runRollout(ctx context.Context, cfg *config.File) error {
 	res := rollout.Result{Clusters: run.Waves, Stopped: run.Stopped, Left: run.Left}
 
 	if o.output == "json" {
-		enc := json.NewEncoder(o.streams.Out)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rolloutDoc{Run: id, Waves: res.Clusters, Stopped: res.Stopped, Left: res.Left, Unassigned: unassigned, Plan: &plan, Results: results}); err != nil {
+		if err := o.writeRollout(rolloutDoc{Run: id, Waves: res.Clusters, Stopped: res.Stopped, Left: res.Left, Unassigned: unassigned, Plan: &plan, Results: results}); err != nil {
 			return err
 		}
 	} else {
@@ -388,9 +404,7 @@ func (o *fixOptions) undoRollout(ctx context.Context, cfg *config.File) error {
 		fmt.Fprintln(o.streams.ErrOut, "plan not applied: "+run.Declined)
 	}
 	if o.output == "json" {
-		enc := json.NewEncoder(o.streams.Out)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rolloutDoc{Run: run.ID, Waves: []store.RunWave{}, Plan: &plan, Results: run.Results}); err != nil {
+		if err := o.writeRollout(rolloutDoc{Run: run.ID, Plan: &plan, Results: run.Results}); err != nil {
 			return err
 		}
 	} else {
@@ -476,9 +490,7 @@ func (o *fixOptions) previewRollout(ctx context.Context, f *rolloutFleet, waves 
 	}
 	switch {
 	case o.output == "json":
-		enc := json.NewEncoder(o.streams.Out)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rolloutDoc{Waves: rows, Plan: &all, Results: results}); err != nil {
+		if err := o.writeRollout(rolloutDoc{Waves: rows, Plan: &all, Results: results}); err != nil {
 			return p, err
 		}
 	case dry:

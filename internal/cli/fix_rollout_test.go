@@ -44,6 +44,10 @@ func fixFleet(t *testing.T, cfg string, args ...string) (int, rolloutDoc, string
 	if err := json.Unmarshal([]byte(out), &d); err != nil {
 		t.Fatalf("fix -c -o json: exit %d: %v\n%s\n%s", code, err, out, stderr)
 	}
+	requireSchema(t, "plan", out)
+	if d.APIVersion != "plumb.dev/v1alpha1" || d.Kind != "Rollout" {
+		t.Errorf("fix -c -o json: apiVersion %q, kind %q; want plumb.dev/v1alpha1, Rollout", d.APIVersion, d.Kind)
+	}
 	return code, d, stderr
 }
 
@@ -282,6 +286,15 @@ func TestFixRolloutPreview(t *testing.T) {
 	untouched("a rollout without --yes")
 	noStore("a rollout without --yes")
 
+	// The same preview as JSON: every cluster's steps, no results, the
+	// waves pending.
+	code, d, _ := fixFleet(t, cfg)
+	if code != ExitDrift || d.Run != 0 || d.Plan == nil || len(d.Plan.Steps) != 2 || len(d.Results) != 0 || len(d.Waves) != 2 || d.Waves[0].Status != "pending" {
+		t.Errorf("without --yes, -o json: exit %d (want 1), run %d, waves %+v, plan %+v, results %+v", code, d.Run, d.Waves, d.Plan, d.Results)
+	}
+	untouched("a rollout without --yes as JSON")
+	noStore("a rollout without --yes as JSON")
+
 	// Plain fix's dry run of the same drift, for its exit code.
 	plain, _, _ := run(t, "fix", "--kubeconfig", env.Kubeconfig, "-n", namespaces[0], "--source", shop, "--dry-run=server", "--store", db)
 	start := time.Now()
@@ -301,7 +314,7 @@ func TestFixRolloutPreview(t *testing.T) {
 	noStore("a rollout's dry run")
 
 	// As JSON: every cluster's steps and dry-run results, the waves pending.
-	code, d, _ := fixFleet(t, cfg, "--dry-run=server")
+	code, d, _ = fixFleet(t, cfg, "--dry-run=server")
 	if code != plain || d.Run != 0 || d.Plan == nil || len(d.Plan.Steps) != 2 || len(d.Results) != 2 || len(d.Waves) != 2 || d.Waves[1].Status != "pending" {
 		t.Errorf("--dry-run=server -o json: exit %d, run %d, waves %+v, plan %+v, results %+v", code, d.Run, d.Waves, d.Plan, d.Results)
 	}

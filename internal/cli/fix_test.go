@@ -32,7 +32,12 @@ type fixDoc struct {
 	}
 	Skipped     []struct{ Object, Reason string }
 	LeftInPlace []struct{ Cluster, Object, Path, Type, Manager string }
-	Run         int64
+	Errors      []struct {
+		Path    string
+		Line    int
+		Message string
+	}
+	Run int64
 }
 
 // testStores gives each test its own store file, shared by its commands.
@@ -59,6 +64,7 @@ func fix(t *testing.T, ns string, args ...string) (int, fixDoc, string) {
 	if err := json.Unmarshal([]byte(out), &d); err != nil {
 		t.Fatalf("fix -o json: exit %d: %v\n%s\n%s", code, err, out, stderr)
 	}
+	requireSchema(t, "plan", out)
 	return code, d, stderr
 }
 
@@ -140,6 +146,33 @@ func TestFixGuardrails(t *testing.T) {
 		t.Errorf("--allow-risk: exit %d, %s", code, stderr)
 	}
 	requireInSync(t, ns, "--source", shop)
+}
+
+// TestFixJSONNamesBadInput: a document plumb cannot read is in the plan's
+// errors with its file and line, as a scan's are, the rest is planned,
+// and the plan exits 2.
+func TestFixJSONNamesBadInput(t *testing.T) {
+	ns := env.Namespace(t)
+	file := writeTemp(t, `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: good
+data:
+  a: "1"
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: broken
+data: [unclosed
+`)
+	code, d, stderr := fix(t, ns, "--source", file)
+	if code != ExitError || len(d.Steps) != 1 || d.Steps[0].Name != "good" || d.Steps[0].Action != "create" {
+		t.Errorf("exit %d (want %d), steps %+v; want good created: %s", code, ExitError, d.Steps, stderr)
+	}
+	if len(d.Errors) != 1 || d.Errors[0].Path != file || d.Errors[0].Line != 12 || !strings.Contains(d.Errors[0].Message, "invalid YAML") {
+		t.Errorf("errors = %+v; want %s line 12, invalid YAML", d.Errors, file)
+	}
 }
 
 func TestFixRefusesProtectedNamespaces(t *testing.T) {
@@ -434,6 +467,7 @@ func TestFixPlanWritesNothing(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &d); err != nil || code != ExitDrift || len(d.Steps) != 1 || d.Run != 0 {
 		t.Errorf("the plan as JSON: exit %d (want %d), %v: %s%s", code, ExitDrift, err, out, stderr)
 	}
+	requireSchema(t, "plan", out)
 	noStore("the plan as JSON")
 	if code, out, stderr := run(t, append(fix, "--max-risk", "low")...); code != ExitDrift || !strings.Contains(stderr, "refused by max-risk") {
 		t.Errorf("a refused plan: exit %d: %s%s", code, out, stderr)
@@ -467,9 +501,11 @@ func TestFixPlanWritesNothing(t *testing.T) {
 		t.Errorf("history after the fix: exit %d: %s%s; want the fix, applied, alone", code, out, stderr)
 	}
 	// In sync, the plan has nothing to do: exit 0.
-	if code, out, stderr := run(t, append(fix, "-o", "json")...); code != ExitInSync {
+	code, out, stderr = run(t, append(fix, "-o", "json")...)
+	if code != ExitInSync {
 		t.Errorf("the plan in sync: exit %d: %s%s", code, out, stderr)
 	}
+	requireSchema(t, "plan", out)
 }
 
 // TestFixFailedRunOffersNoUndo: an admission policy of the API server

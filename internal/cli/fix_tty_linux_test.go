@@ -78,6 +78,7 @@ func TestFixOnATerminal(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &d); err != nil || code != ExitDrift || len(d.Steps) != 1 || len(d.Results) != 0 || !strings.Contains(stderr, "pass --yes") {
 		t.Errorf("-o json on a terminal: exit %d (want %d), %v; want the plan alone, not applied:\n%s%s", code, ExitDrift, err, out, stderr)
 	}
+	requireSchema(t, "plan", out)
 	noStore("-o json")
 	if got := env.Kubectl(t, "", "-n", ns, "get", "configmap/settings", "-o", "jsonpath={.data.mode}"); got != "slow" {
 		t.Errorf("settings mode = %s: a plan was applied", got)

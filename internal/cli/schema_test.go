@@ -29,7 +29,7 @@ var schemas = struct {
 }{compiled: map[string]*jsonschema.Schema{}}
 
 // compiledSchema compiles the published schema name (report, check, history,
-// version, skew), or "sarif" for the SARIF 2.1.0 schema in testdata.
+// version, skew, plan), or "sarif" for the SARIF 2.1.0 schema in testdata.
 func compiledSchema(t *testing.T, name string) *jsonschema.Schema {
 	t.Helper()
 	schemas.once.Do(func() {
@@ -122,6 +122,10 @@ func TestSchemasRefuseWrongDocuments(t *testing.T) {
 		breakGlass = `{"apiVersion": "plumb.dev/v1alpha1", "kind": "BreakGlassHistory", "writes": [{"id": 1, "time": "2026-12-05T17:00:00Z", "cluster": "c", "apiVersion": "v1", "kind": "ConfigMap", "name": "x", "user": "carol", "groups": [], "reason": "r", "operation": "UPDATE", "paths": [".data.a"]}]}`
 		version    = `{"version": "v1.2.3", "commit": "abc", "buildDate": "2026-12-05T17:00:00Z", "goVersion": "go1.26.8", "clientGoVersion": "v0.35.0", "platform": "linux/amd64"}`
 		sarif      = `{"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "plumb", "rules": [{"id": "scale-to-zero"}]}}, "results": [{"ruleId": "scale-to-zero", "ruleIndex": 0, "level": "error", "message": {"text": "m"}, "locations": [{"physicalLocation": {"artifactLocation": {"uri": "deploy/web.yaml"}, "region": {"startLine": 3}}}]}]}]}`
+		plan       = `{"apiVersion": "plumb.dev/v1alpha1", "kind": "Plan", "steps": [{"cluster": "c", "apiVersion": "apps/v1", "kind": "Deployment", "namespace": "shop", "name": "web", "action": "apply", "risk": "medium", "changes": [{"path": ".spec.replicas", "type": "modified", "desired": 2, "live": 5, "manager": "kubectl", "time": "2026-12-05T17:00:00Z", "risk": "medium"}], "resourceVersion": "42", "uid": "u", "manager": "kubectl"}], "refusals": [{"guardrail": "max-risk", "object": "Deployment shop/web", "reason": "r"}], "skipped": [{"object": "Secret shop/s", "reason": "r"}], "errors": [{"path": "deploy/x.yaml", "line": 3, "message": "m"}], "leftInPlace": [{"cluster": "c", "object": "Deployment shop/web", "path": ".metadata.labels.x", "type": "added", "live": "y", "manager": "m"}], "results": [{"step": {"cluster": "c", "apiVersion": "v1", "kind": "ConfigMap", "name": "x", "action": "create", "risk": "medium"}, "outcome": "applied"}], "run": 1}`
+		emptyPlan  = `{"apiVersion": "plumb.dev/v1alpha1", "kind": "Plan", "steps": [], "refusals": [], "errors": []}`
+		waves      = `"waves": [{"wave": "canary", "cluster": "c", "status": "fixed", "startedAt": "2026-12-05T17:00:00Z", "finishedAt": "2026-12-05T17:00:01Z"}], `
+		rollout    = `{"apiVersion": "plumb.dev/v1alpha1", "kind": "Rollout", "run": 2, ` + waves + `"stopped": "s", "left": ["rest"], "unassigned": ["d"], "plan": ` + emptyPlan + `, "results": [{"step": {"cluster": "c", "apiVersion": "v1", "kind": "ConfigMap", "name": "x", "action": "restore", "risk": "low"}, "outcome": "failed", "message": "m"}]}`
 		skew       = `{"apiVersion": "plumb.dev/v1alpha1", "kind": "SkewReport", "groups": [{"name": "all", "clusters": ["a", "b"], "objects": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "web", "differences": [{"path": ".spec.replicas", "values": {"a": 2, "b": null}, "drifted": ["b"]}]}]}]}`
 	)
 	tests := []struct {
@@ -162,6 +166,48 @@ func TestSchemasRefuseWrongDocuments(t *testing.T) {
 		{"skew", "right", skew, true},
 		{"skew", "no groups", `{"apiVersion": "plumb.dev/v1alpha1", "kind": "SkewReport"}`, false},
 		{"skew", "a difference without drifted", strings.Replace(skew, `, "drifted": ["b"]`, ``, 1), false},
+		{"plan", "right", plan, true},
+		{"plan", "nothing to do", emptyPlan, true},
+		{"plan", "no kind", strings.Replace(plan, `"kind": "Plan", `, ``, 1), false},
+		{"plan", "no apiVersion", strings.Replace(plan, `"apiVersion": "plumb.dev/v1alpha1", `, ``, 1), false},
+		{"plan", "another kind", strings.Replace(plan, `"Plan"`, `"Report"`, 1), false},
+		{"plan", "no steps", strings.Replace(emptyPlan, `"steps": [], `, ``, 1), false},
+		{"plan", "no refusals", strings.Replace(emptyPlan, `"refusals": [], `, ``, 1), false},
+		{"plan", "no errors", strings.Replace(emptyPlan, `, "errors": []`, ``, 1), false},
+		{"plan", "a field too many", strings.Replace(plan, `"run": 1`, `"run": 1, "extra": 1`, 1), false},
+		{"plan", "run 0", strings.Replace(plan, `"run": 1`, `"run": 0`, 1), false},
+		{"plan", "a step's unknown action", strings.Replace(plan, `"action": "apply"`, `"action": "patch"`, 1), false},
+		{"plan", "a step without its risk", strings.Replace(plan, `"action": "apply", "risk": "medium", `, `"action": "apply", `, 1), false},
+		{"plan", "a step's unknown risk", strings.Replace(plan, `"risk": "medium", "changes"`, `"risk": "severe", "changes"`, 1), false},
+		{"plan", "a step without its name", strings.Replace(plan, `"name": "web", `, ``, 1), false},
+		{"plan", "a field too many in a step", strings.Replace(plan, `"uid": "u"`, `"uid": "u", "extra": 1`, 1), false},
+		{"plan", "a change without its risk", strings.Replace(plan, `"time": "2026-12-05T17:00:00Z", "risk": "medium"`, `"time": "2026-12-05T17:00:00Z"`, 1), false},
+		{"plan", "a change's unknown type", strings.Replace(plan, `"type": "modified"`, `"type": "changed"`, 1), false},
+		{"plan", "a field too many in a change", strings.Replace(plan, `"live": 5,`, `"live": 5, "extra": 1,`, 1), false},
+		{"plan", "a change time without its zone", strings.Replace(plan, `17:00:00Z`, `17:00:00`, 1), false},
+		{"plan", "an unknown guardrail", strings.Replace(plan, `"max-risk"`, `"max-cost"`, 1), false},
+		{"plan", "a refusal without its reason", strings.Replace(plan, `"object": "Deployment shop/web", "reason": "r"`, `"object": "Deployment shop/web"`, 1), false},
+		{"plan", "a skip without its reason", strings.Replace(plan, `{"object": "Secret shop/s", "reason": "r"}`, `{"object": "Secret shop/s"}`, 1), false},
+		{"plan", "an error without its message", strings.Replace(plan, `"line": 3, "message": "m"`, `"line": 3`, 1), false},
+		{"plan", "a field left in place without its cluster", strings.Replace(plan, `{"cluster": "c", "object": "Deployment shop/web"`, `{"object": "Deployment shop/web"`, 1), false},
+		{"plan", "a field left in place with a risk", strings.Replace(plan, `"manager": "m"}`, `"manager": "m", "risk": "low"}`, 1), false},
+		{"plan", "a result's unknown outcome", strings.Replace(plan, `"outcome": "applied"`, `"outcome": "done"`, 1), false},
+		{"plan", "a result without its step", strings.Replace(plan, `"step": {"cluster": "c", "apiVersion": "v1", "kind": "ConfigMap", "name": "x", "action": "create", "risk": "medium"}, `, ``, 1), false},
+		{"plan", "a result's step with an unknown action", strings.Replace(plan, `"action": "create"`, `"action": "upsert"`, 1), false},
+		{"plan", "a rollout", rollout, true},
+		{"plan", "a rollout's preview", strings.Replace(strings.Replace(rollout, `"run": 2, `, ``, 1), `"status": "fixed", "startedAt": "2026-12-05T17:00:00Z", "finishedAt": "2026-12-05T17:00:01Z"`, `"status": "pending"`, 1), true},
+		{"plan", "a rollout without its kind", strings.Replace(rollout, `"kind": "Rollout", `, ``, 1), false},
+		{"plan", "a rollout without its apiVersion", strings.Replace(rollout, `"apiVersion": "plumb.dev/v1alpha1", `, ``, 1), false},
+		{"plan", "a rollout as kind Plan", strings.Replace(rollout, `"Rollout"`, `"Plan"`, 1), false},
+		{"plan", "a plan as kind Rollout", strings.Replace(plan, `"Plan"`, `"Rollout"`, 1), false},
+		{"plan", "a rollout without waves", strings.Replace(rollout, waves, ``, 1), false},
+		{"plan", "a rollout without its plan", strings.Replace(rollout, `"plan": `+emptyPlan+`, `, ``, 1), false},
+		{"plan", "a wave's unknown status", strings.Replace(rollout, `"status": "fixed"`, `"status": "done"`, 1), false},
+		{"plan", "a wave time without its zone", strings.Replace(rollout, `17:00:01Z`, `17:00:01`, 1), false},
+		{"plan", "a rollout's plan without errors", strings.Replace(rollout, `, "errors": []}`, `}`, 1), false},
+		{"plan", "a rollout's plan with a run", strings.Replace(rollout, `"errors": []}`, `"errors": [], "run": 1}`, 1), false},
+		{"plan", "a field too many in a rollout", strings.Replace(rollout, `"unassigned": ["d"]`, `"unassigned": ["d"], "extra": 1`, 1), false},
+		{"plan", "a rollout's result with an unknown outcome", strings.Replace(rollout, `"outcome": "failed"`, `"outcome": "broken"`, 1), false},
 		// The SARIF 2.1.0 schema in testdata, which -o sarif is held to.
 		{"sarif", "right", sarif, true},
 		{"sarif", "an unknown level", strings.Replace(sarif, `"error"`, `"fatal"`, 1), false},

@@ -110,6 +110,7 @@ func main() {
 	plumb := flag.String("plumb", "bin/plumb", "plumb binary")
 	sizes := flag.String("sizes", "500,2000", "comma-separated object counts")
 	runs := flag.Int("runs", 3, "timed runs of each command per size")
+	kubectlMax := flag.Int("kubectl-max", 0, "scan mode: run kubectl diff only at sizes up to this many objects, and extrapolate it linearly beyond from the largest size it ran at (0: every size)")
 	clusters := flag.Int("clusters", 0, "measure a fleet of this many API servers instead")
 	fix := flag.Bool("fix", false, "measure plumb fix against kubectl apply --server-side instead")
 	serve := flag.Bool("serve", false, "measure plumb serve instead: memory at each size, and at the first size detection latency and idle requests")
@@ -184,7 +185,7 @@ func main() {
 	} else if *clusters > 0 {
 		err = runFleet(*plumb, *sizes, *clusters, *runs)
 	} else {
-		err = run(*plumb, *sizes, *runs)
+		err = run(*plumb, *sizes, *runs, *kubectlMax)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "harness:", err)
@@ -197,6 +198,9 @@ func main() {
 type sample struct {
 	wall, cpu time.Duration
 	maxRSSKB  int64
+	// requests the API server served while the command ran (see counted);
+	// 0 when not counted.
+	requests int64
 }
 
 // bench is what a mode runs on: plumb's absolute path, a control plane
@@ -256,7 +260,7 @@ func sizeList(sizes string) ([]int, error) {
 	return out, nil
 }
 
-func run(plumb, sizes string, runs int) error {
+func run(plumb, sizes string, runs, kubectlMax int) error {
 	b, err := start(plumb, "scan", sizes)
 	if err != nil {
 		return err
@@ -264,10 +268,13 @@ func run(plumb, sizes string, runs int) error {
 	defer b.stop()
 	plumb, env, work, kubectl, counts := b.plumb, b.env, b.work, b.kubectl, b.sizes
 
-	fmt.Println("| objects | drifted | plumb scan (median) | kubectl diff --server-side (median) | speed-up | plumb CPU | kubectl CPU | plumb peak RSS | kubectl peak RSS |")
-	fmt.Println("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	fmt.Println("| objects | drifted | plumb scan (median) | kubectl diff --server-side (median) | speed-up | plumb CPU | kubectl CPU | plumb peak RSS | kubectl peak RSS | plumb requests | kubectl requests |")
+	fmt.Println("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	var last sample // kubectl diff at the largest size it ran at
+	lastN := 0
 	for _, n := range counts {
 		ns := fmt.Sprintf("bench-%d", n)
+		seedStart := time.Now()
 		file, err := seed(env, work, ns, n)
 		if err != nil {
 			return err
@@ -276,31 +283,56 @@ func run(plumb, sizes string, runs int) error {
 		if err != nil {
 			return err
 		}
+		fmt.Fprintf(os.Stderr, "harness: %d objects applied and drifted in %s\n", n, time.Since(seedStart).Round(time.Second))
 
+		withKubectl := kubectlMax <= 0 || n <= kubectlMax
 		plumbCmd := []string{plumb, "scan", "--kubeconfig", env.Kubeconfig, "-n", ns, "--source", file, "-o", "json"}
 		kubectlCmd := []string{kubectl, "diff", "--kubeconfig", env.Kubeconfig, "-n", ns, "--server-side", "--force-conflicts", "-f", file}
+		cmds := [][]string{plumbCmd}
+		if withKubectl {
+			cmds = append(cmds, kubectlCmd)
+		}
 		// One untimed run of each warms the discovery caches both keep on disk.
-		for _, c := range [][]string{plumbCmd, kubectlCmd} {
+		for _, c := range cmds {
 			if _, err := timed(c); err != nil {
 				return err
 			}
 		}
 		var ps, ks []sample
 		for range runs {
-			p, err := timed(plumbCmd)
+			p, err := counted(env, plumbCmd)
 			if err != nil {
 				return err
 			}
-			k, err := timed(kubectlCmd)
+			ps = append(ps, p)
+			if !withKubectl {
+				continue
+			}
+			k, err := counted(env, kubectlCmd)
 			if err != nil {
 				return err
 			}
-			ps, ks = append(ps, p), append(ks, k)
+			ks = append(ks, k)
 		}
-		p, k := median(ps), median(ks)
-		fmt.Printf("| %d | %d | %s | %s | %.1f× | %s | %s | %d MiB | %d MiB |\n", n, drifted,
-			p.wall.Round(time.Millisecond), k.wall.Round(time.Millisecond), float64(k.wall)/float64(p.wall),
-			p.cpu.Round(time.Millisecond), k.cpu.Round(time.Millisecond), p.maxRSSKB/1024, k.maxRSSKB/1024)
+		p := median(ps)
+		if withKubectl {
+			k := median(ks)
+			last, lastN = k, n
+			fmt.Printf("| %d | %d | %s | %s | %.1f× | %s | %s | %d MiB | %d MiB | %d | %d |\n", n, drifted,
+				p.wall.Round(time.Millisecond), k.wall.Round(time.Millisecond), float64(k.wall)/float64(p.wall),
+				p.cpu.Round(time.Millisecond), k.cpu.Round(time.Millisecond), p.maxRSSKB/1024, k.maxRSSKB/1024, p.requests, k.requests)
+			continue
+		}
+		if lastN == 0 {
+			return fmt.Errorf("-kubectl-max %d: kubectl diff ran at no size to extrapolate %d objects from", kubectlMax, n)
+		}
+		// kubectl diff makes one dry-run request per object: its time,
+		// CPU and requests grow linearly. Its memory is not extrapolated.
+		f := float64(n) / float64(lastN)
+		k := time.Duration(float64(last.wall) * f)
+		fmt.Printf("| %d | %d | %s | ~%s (extrapolated ×%.0f from %d) | ~%.1f× | %s | ~%s | %d MiB | not measured | %d | ~%d |\n", n, drifted,
+			p.wall.Round(time.Millisecond), k.Round(time.Second), f, lastN, float64(k)/float64(p.wall),
+			p.cpu.Round(time.Millisecond), time.Duration(float64(last.cpu)*f).Round(time.Second), p.maxRSSKB/1024, p.requests, int64(float64(last.requests)*f))
 	}
 	return nil
 }

@@ -163,8 +163,13 @@ type target struct {
 }
 
 type compactDesired struct {
-	json string
-	hash [sha256.Size]byte
+	// json is the declaration as sent to the server; or, when source is
+	// set, empty: source is the declaration as its source holds it
+	// (source.Encoded's JSON, shared with the caller), cleaned as it is
+	// decoded.
+	json   string
+	source []byte
+	hash   [sha256.Size]byte
 }
 
 func (t *target) id() string { return objectID(t.mapping.GroupVersionKind.GroupKind(), t.ns, t.name) }
@@ -610,6 +615,12 @@ func (t *target) desired() (*unstructured.Unstructured, [sha256.Size]byte, error
 		return d, h, err
 	}
 	d := &unstructured.Unstructured{}
+	if t.compact.source != nil {
+		if err := d.UnmarshalJSON(t.compact.source); err != nil {
+			return nil, t.compact.hash, err
+		}
+		return clean(d, t.ns), t.compact.hash, nil
+	}
 	if err := d.UnmarshalJSON([]byte(t.compact.json)); err != nil {
 		return nil, t.compact.hash, err
 	}
@@ -628,7 +639,11 @@ func (t *target) hash() ([sha256.Size]byte, error) {
 // cleanDesired returns the object as it is sent to the server: namespace
 // set, server bookkeeping and status removed.
 func cleanDesired(obj *unstructured.Unstructured, ns string) *unstructured.Unstructured {
-	d := obj.DeepCopy()
+	return clean(obj.DeepCopy(), ns)
+}
+
+// clean is cleanDesired in place: it changes d and returns it.
+func clean(d *unstructured.Unstructured, ns string) *unstructured.Unstructured {
 	if ns != "" {
 		d.SetNamespace(ns)
 	} else {

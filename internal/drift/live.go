@@ -90,6 +90,7 @@ func (e *Engine) resolveEncoded(objs []source.Encoded, keep func([]*target) []*t
 	for start := 0; start < len(objs); start += resolveBatch {
 		batch := objs[start:min(start+resolveBatch, len(objs))]
 		decoded := make([]source.Object, 0, len(batch))
+		raw := make(map[*unstructured.Unstructured][]byte, len(batch))
 		for _, o := range batch {
 			d, err := o.Decode()
 			if err != nil {
@@ -97,6 +98,7 @@ func (e *Engine) resolveEncoded(objs []source.Encoded, keep func([]*target) []*t
 				continue
 			}
 			decoded = append(decoded, d)
+			raw[d.Object] = o.JSON
 		}
 		ts, es, err := r.resolve(decoded)
 		errs = append(errs, es...)
@@ -106,13 +108,35 @@ func (e *Engine) resolveEncoded(objs []source.Encoded, keep func([]*target) []*t
 		if keep != nil {
 			ts = keep(ts)
 		}
-		compact, err := compact(ts)
+		compact, err := compactOver(ts, raw)
 		if err != nil {
 			return nil, errs, err
 		}
 		out = append(out, compact...)
 	}
 	return out, errs, nil
+}
+
+// compactOver compacts ts, decoded from the JSON that raw holds for each
+// of their objects, over that JSON: a target keeps its source's JSON
+// (shared, not copied) and the hash of its declaration, and is decoded
+// and cleaned again to be compared.
+func compactOver(ts []*target, raw map[*unstructured.Unstructured][]byte) ([]*target, error) {
+	structs := make([]target, len(ts))
+	descs := make([]compactDesired, len(ts))
+	out := make([]*target, len(ts))
+	for i, t := range ts {
+		h, err := t.hash()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", t.id(), err)
+		}
+		descs[i] = compactDesired{source: raw[t.obj.Object], hash: h}
+		structs[i] = *t
+		structs[i].obj.Object = nil
+		structs[i].compact = &descs[i]
+		out[i] = &structs[i]
+	}
+	return out, nil
 }
 
 // CompareLive compares one target with its live object (nil when it does
@@ -174,15 +198,29 @@ func Compact(ts []Target) ([]Target, error) {
 	return out, nil
 }
 
+// decoded is the declaration as it is sent to the server: cleaned from
+// the decoded object, or decoded from a source's JSON.
+func (t *target) decoded() (*unstructured.Unstructured, error) {
+	if t.compact == nil {
+		return cleanDesired(t.obj.Object, t.ns), nil
+	}
+	d, _, err := t.desired()
+	return d, err
+}
+
 func compact(ts []*target) ([]*target, error) {
 	docs := make([][]byte, len(ts))
 	descs := make([]compactDesired, len(ts))
 	size := 0
 	for i, t := range ts {
-		if c := t.compact; c != nil {
+		if c := t.compact; c != nil && c.source == nil {
 			docs[i], descs[i].hash = []byte(c.json), c.hash
 		} else {
-			b, err := json.Marshal(cleanDesired(t.obj.Object, t.ns).Object)
+			d, err := t.decoded()
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", t.id(), err)
+			}
+			b, err := json.Marshal(d.Object)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", t.id(), err)
 			}

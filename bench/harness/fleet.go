@@ -17,8 +17,14 @@ import (
 	"plumb.dev/plumb/internal/testcluster"
 )
 
-// runFleet measures one fleet scan against scanning the clusters one by one.
-func runFleet(plumb, sizes string, clusters, runs int) error {
+// runFleet measures one fleet scan against scanning the clusters one by
+// one. The clusters are contexts onto servers API servers (each its own
+// when servers is 0 or at least clusters), cluster i onto server i %
+// servers: plumb scans each context as a cluster of its own.
+func runFleet(plumb, sizes string, clusters, servers, runs int) error {
+	if servers <= 0 || servers > clusters {
+		servers = clusters
+	}
 	n, err := strconv.Atoi(strings.Split(sizes, ",")[0])
 	if err != nil {
 		return err
@@ -33,7 +39,7 @@ func runFleet(plumb, sizes string, clusters, runs int) error {
 	}
 	defer os.RemoveAll(work)
 
-	envs, stop, err := startControlPlanes(clusters, testcluster.Options{})
+	envs, stop, err := startControlPlanes(servers, testcluster.Options{})
 	defer stop()
 	if err != nil {
 		return err
@@ -44,7 +50,8 @@ func runFleet(plumb, sizes string, clusters, runs int) error {
 	var cfg strings.Builder
 	manifest := filepath.Join(work, "objects.yaml")
 	fmt.Fprintf(&cfg, "apiVersion: plumb.dev/v1alpha1\nkind: Config\nclusters:\n")
-	for i, e := range envs {
+	for i := range clusters {
+		e := envs[i%servers]
 		name := fmt.Sprintf("cluster-%d", i+1)
 		kc, err := clientcmd.LoadFromFile(e.Kubeconfig)
 		if err != nil {
@@ -103,7 +110,7 @@ func runFleet(plumb, sizes string, clusters, runs int) error {
 	}
 	sequential := func() (sample, error) {
 		var total sample
-		for i := range envs {
+		for i := range clusters {
 			s, err := timedEnv(one(i), env)
 			if err != nil {
 				return sample{}, err
@@ -134,6 +141,7 @@ func runFleet(plumb, sizes string, clusters, runs int) error {
 		fs, ss = append(fs, f), append(ss, s)
 	}
 	f, s := median(fs), median(ss)
+	fmt.Printf("%d clusters as contexts onto %d API servers\n\n", clusters, servers)
 	fmt.Println("| clusters × objects | fleet scan (median) | one after another (median) | speed-up | plumb CPU, fleet | plumb CPU, one by one | plumb CPU share of fleet wall time | peak RSS, fleet | peak RSS, one scan |")
 	fmt.Println("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
 	fmt.Printf("| %d × %d | %s | %s | %.1f× | %s | %s | %.0f%% of %d cores | %d MiB | %d MiB |\n", clusters, n,

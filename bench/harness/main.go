@@ -10,12 +10,25 @@
 //
 //	go run ./bench/harness -plumb bin/plumb -sizes 500,2000 -runs 3
 //
+// Each timed command's API requests are counted too, by the API server's
+// own apiserver_request_total. -kubectl-max N runs kubectl diff only at
+// sizes up to N and extrapolates it linearly beyond (it makes two
+// requests per object), for sizes where it would take too long.
+//
+//	go run ./bench/harness -plumb bin/plumb -sizes 1000,10000,20000,100000 -runs 1 -kubectl-max 20000
+//
 // With -clusters N it measures a fleet instead: N API servers with -sizes
 // objects each (one size), 1 % drifted on each, scanned by one
 // `plumb scan -c plumb.yaml` against the same clusters scanned one after
 // another with `plumb scan --context`, in the same run.
 //
 //	go run ./bench/harness -plumb bin/plumb -clusters 5 -sizes 1000 -runs 3
+//
+// -servers M points the -clusters contexts at M API servers instead of
+// one each (a fleet larger than the machine can run), as the shard and
+// dashboard modes do.
+//
+//	go run ./bench/harness -plumb bin/plumb -clusters 40 -servers 4 -sizes 5000 -runs 1
 //
 // With -serve it measures plumb serve: RSS at each size against a plain
 // controller-runtime cache of the same objects (bench/crcache), and at the
@@ -124,6 +137,7 @@ func main() {
 	duration := flag.Duration("duration", 60*time.Second, "admission mode: how long each measurement sends requests; soak mode: how long changes are made (default 30m)")
 	dashboard := flag.Int("dashboard", 0, "measure the dashboard instead, for this many clusters of the first size of objects each")
 	shard := flag.Bool("shard", false, "measure serve replicas sharing a fleet instead: failover after -kills replica kills, with -clusters clusters (default 30) and -replicas replicas")
+	servers := flag.Int("servers", 0, "fleet mode: API servers the -clusters contexts point at, cluster i at server i % servers (default: one each)")
 	replicas := flag.Int("replicas", 3, "shard mode: replicas of plumb serve")
 	kills := flag.Int("kills", 10, "shard mode: replicas killed, one at a time")
 	accuracyMode := flag.Bool("accuracy", false, "measure what plumb scan and kubectl diff --server-side report, and falsely report, for changes made to real-world manifest sets instead")
@@ -183,7 +197,7 @@ func main() {
 			err = runServe(*plumb, *crcache, *sizes, n, *idle, *spread)
 		}
 	} else if *clusters > 0 {
-		err = runFleet(*plumb, *sizes, *clusters, *runs)
+		err = runFleet(*plumb, *sizes, *clusters, *servers, *runs)
 	} else {
 		err = run(*plumb, *sizes, *runs, *kubectlMax)
 	}

@@ -61,8 +61,8 @@ func runServe(plumb, crcache, sizes string, changes int, idle time.Duration, spr
 	fmt.Printf("Floors: plumb serve tracking 1 object %d MiB (%d MiB anonymous), controller-runtime cache of an empty namespace %d MiB (%d MiB anonymous).\n\n",
 		plumbFloor.total/1024, plumbFloor.anon/1024, crFloor.total/1024, crFloor.anon/1024)
 
-	fmt.Println("| tracked objects | plumb serve RSS | controller-runtime cache RSS | ratio | plumb anonymous | cache anonymous | ratio | plumb above floor | cache above floor | ratio above floors | peak RSS, plumb / cache | plumb RSS after the changes and idle time | detection p50 | detection p99 | changes | API requests in idle time (beyond watches) |")
-	fmt.Println("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+	fmt.Println("| tracked objects | plumb serve RSS | controller-runtime cache RSS | ratio | plumb anonymous | cache anonymous | ratio | plumb above floor | cache above floor | ratio above floors | peak RSS, plumb / cache | plumb RSS after the changes and idle time | detection p50 | detection p99 | changes | API requests in idle time (beyond watches) | start to ready |")
+	fmt.Println("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|")
 	for i, n := range counts {
 		ns := serveNamespace(n)
 		file, err := seed(env, work, ns, n)
@@ -74,7 +74,7 @@ func runServe(plumb, crcache, sizes string, changes int, idle time.Duration, spr
 		if err != nil {
 			return err
 		}
-		base := serve.base
+		base, ready := serve.base, serve.ready
 		plumbRSS := rss(serve.pid())
 
 		crRSS, err := cacheRSS(crcache, env.Kubeconfig, ns)
@@ -102,11 +102,11 @@ func runServe(plumb, crcache, sizes string, changes int, idle time.Duration, spr
 		}
 		serve.stop()
 		p, c := plumbRSS, crRSS
-		fmt.Printf("| %d | %d MiB | %d MiB | %.2f | %d MiB | %d MiB | %.2f | %d MiB | %d MiB | %.2f | %d / %d MiB | %s | %s | %s | %s | %s |\n", n,
+		fmt.Printf("| %d | %d MiB | %d MiB | %.2f | %d MiB | %d MiB | %.2f | %d MiB | %d MiB | %.2f | %d / %d MiB | %s | %s | %s | %s | %s | %s |\n", n,
 			p.total/1024, c.total/1024, float64(p.total)/float64(c.total),
 			p.anon/1024, c.anon/1024, float64(p.anon)/float64(c.anon),
 			(p.total-plumbFloor.total)/1024, (c.total-crFloor.total)/1024, float64(p.total-plumbFloor.total)/float64(c.total-crFloor.total),
-			p.peak/1024, c.peak/1024, later, p50, p99, latency, requests)
+			p.peak/1024, c.peak/1024, later, p50, p99, latency, requests, ready.Round(100*time.Millisecond))
 	}
 	// The first size again, with --unmanaged.
 	if err := unmanagedCost(env, plumb, work, serveNamespace(counts[0]), counts[0], idle); err != nil {

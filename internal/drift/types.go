@@ -207,8 +207,7 @@ func (d Declaration) Object() (*unstructured.Unstructured, error) {
 	if d.t == nil {
 		return nil, fmt.Errorf("no declaration")
 	}
-	o, _, err := d.t.desired()
-	return o, err
+	return d.t.decoded()
 }
 
 // Origin is where the object is declared.

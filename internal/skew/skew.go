@@ -117,7 +117,7 @@ func compareGroup(cs []Cluster) []Object {
 		for key, d := range c.Result.Declared {
 			obj, err := d.Object()
 			if err != nil {
-				continue // a declaration that encoded decodes; none is lost in practice
+				continue // only JSON plumb itself encoded fails to decode: never in practice
 			}
 			byKey[key] = append(byKey[key], state{cluster: c.Name, declared: obj.Object, finding: findings[key]})
 		}
